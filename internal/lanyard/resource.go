@@ -1,0 +1,89 @@
+package lanyard
+
+import (
+	"strings"
+	"time"
+)
+
+// Tenant is the one directory a Lanyard server serves, with its default subscription.
+type Tenant struct {
+	ID             string
+	SubscriptionID string
+}
+
+// ResourceGroup is a named container of resources in the default subscription.
+type ResourceGroup struct {
+	Name      string
+	Location  string
+	Tags      map[string]string
+	CreatedAt time.Time
+}
+
+// IdentityKind says how an identity came to be.
+type IdentityKind string
+
+const (
+	UserAssigned   IdentityKind = "UserAssigned"
+	SystemAssigned IdentityKind = "SystemAssigned"
+)
+
+// Identity is a managed identity: a service principal that apps obtain tokens for.
+// A user-assigned identity is a resource of its own; a system-assigned one lives and
+// dies with its app, and its ResourceID is the app's.
+type Identity struct {
+	PrincipalID   string // object id; the token's oid and sub
+	ClientID      string // the token's appid
+	Kind          IdentityKind
+	ResourceID    string // ARM id; the token's xms_mirid
+	ResourceGroup string
+	Name          string
+	Location      string
+	Tags          map[string]string
+	Enabled       bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// App is a workload (Microsoft.Web/sites) that may hold a system-assigned identity and any
+// number of user-assigned ones. It proves who it is to the managed-identity endpoint with
+// its identity header, of which Lanyard keeps only a hash.
+type App struct {
+	ResourceID    string
+	ResourceGroup string
+	Name          string
+	Location      string
+	Tags          map[string]string
+	// SystemPrincipalID is the principal id of the system-assigned identity, "" when none.
+	SystemPrincipalID string
+	// UserAssigned holds the principal ids of the user-assigned identities, sorted.
+	UserAssigned []string
+	// HeaderVersion counts header rotations; the header is derived from it.
+	HeaderVersion int
+	HeaderHash    []byte
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// SigningKey is an RSA key the authority signs tokens with. The private key is kept sealed
+// (encrypted with the key-encryption key); storage never sees it in the clear.
+type SigningKey struct {
+	ID          string // kid, equal to x5t as Entra publishes it
+	SealedKey   []byte // PKCS#8, sealed
+	Certificate []byte // DER, self-signed, published as x5c
+	CreatedAt   time.Time
+	// RetiredAt is when the key stopped signing; nil while it is the active key.
+	RetiredAt *time.Time
+	// RemoveAfter is when the key may leave the JWKS: every token it signed has expired.
+	RemoveAfter *time.Time
+}
+
+// Active reports whether k is the key that signs new tokens.
+func (k SigningKey) Active() bool { return k.RetiredAt == nil }
+
+// Published reports whether k belongs in the JWKS at time now.
+func (k SigningKey) Published(now time.Time) bool {
+	return k.RemoveAfter == nil || now.Before(*k.RemoveAfter)
+}
+
+// SameName compares ARM names and ids the way Azure does: case-insensitively.
+func SameName(a, b string) bool { return strings.EqualFold(a, b) }

@@ -1,0 +1,92 @@
+// Package store defines the storage contract every Lanyard backend implements, one small
+// interface per aggregate. Backends live in subpackages; storetest holds the conformance
+// suite they all must pass.
+//
+// Contract, for every method:
+//   - ctx comes first and cancels the call;
+//   - a missing record is an error of kind lanyard.KindNotFound, a duplicate one of kind
+//     lanyard.KindConflict (test with lanyard.IsNotFound / IsConflict, never with ==);
+//   - names and ARM ids are matched case-insensitively and returned as they were created;
+//   - Update* run the updater inside the backend's own transaction, so a read-modify-write
+//     is atomic; the updater may be called more than once and must only modify the value it
+//     is given (fields added later then survive);
+//   - times round-trip at microsecond precision, in UTC.
+package store
+
+import (
+	"context"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// Store is the whole contract.
+type Store interface {
+	Settings
+	Groups
+	Identities
+	Apps
+	Keys
+
+	// InTx runs fn with a Store whose calls all belong to one transaction, committed when
+	// fn returns nil and rolled back otherwise. Calling InTx on that Store runs fn in the
+	// same transaction.
+	InTx(ctx context.Context, fn func(tx Store) error) error
+	Close() error
+}
+
+// Settings is a small key-value table for server-wide values (tenant id, sealed secrets).
+type Settings interface {
+	// GetSetting returns the value stored under name, or a NotFound error.
+	GetSetting(ctx context.Context, name string) ([]byte, error)
+	// PutSetting stores value under name, replacing any previous value.
+	PutSetting(ctx context.Context, name string, value []byte) error
+	// CreateSetting stores value under name unless it exists (then Conflict). It is how
+	// several nodes starting together agree on one generated value.
+	CreateSetting(ctx context.Context, name string, value []byte) error
+}
+
+// Groups stores resource groups.
+type Groups interface {
+	CreateGroup(ctx context.Context, g lanyard.ResourceGroup) error
+	GetGroup(ctx context.Context, name string) (lanyard.ResourceGroup, error)
+	ListGroups(ctx context.Context) ([]lanyard.ResourceGroup, error)
+	UpdateGroup(ctx context.Context, name string, fn func(lanyard.ResourceGroup) (lanyard.ResourceGroup, error)) (lanyard.ResourceGroup, error)
+	DeleteGroup(ctx context.Context, name string) error
+}
+
+// Identities stores managed identities, user- and system-assigned.
+type Identities interface {
+	// CreateIdentity fails with Conflict if the principal id, the client id or (for a
+	// user-assigned identity) the resource id is taken.
+	CreateIdentity(ctx context.Context, id lanyard.Identity) error
+	GetIdentity(ctx context.Context, principalID string) (lanyard.Identity, error)
+	GetIdentityByClientID(ctx context.Context, clientID string) (lanyard.Identity, error)
+	// GetIdentityByResourceID finds a user-assigned identity by its ARM id.
+	GetIdentityByResourceID(ctx context.Context, resourceID string) (lanyard.Identity, error)
+	// ListIdentities lists identities of kind k, in group (all groups when "").
+	ListIdentities(ctx context.Context, k lanyard.IdentityKind, group string) ([]lanyard.Identity, error)
+	UpdateIdentity(ctx context.Context, principalID string, fn func(lanyard.Identity) (lanyard.Identity, error)) (lanyard.Identity, error)
+	DeleteIdentity(ctx context.Context, principalID string) error
+}
+
+// Apps stores apps with their identity assignments.
+type Apps interface {
+	CreateApp(ctx context.Context, a lanyard.App) error
+	GetApp(ctx context.Context, resourceID string) (lanyard.App, error)
+	// GetAppByHeaderHash finds the app whose identity header hashes to h.
+	GetAppByHeaderHash(ctx context.Context, h []byte) (lanyard.App, error)
+	ListApps(ctx context.Context, group string) ([]lanyard.App, error)
+	// ListAppsWithIdentity lists the apps that hold principalID as a user-assigned identity.
+	ListAppsWithIdentity(ctx context.Context, principalID string) ([]lanyard.App, error)
+	UpdateApp(ctx context.Context, resourceID string, fn func(lanyard.App) (lanyard.App, error)) (lanyard.App, error)
+	DeleteApp(ctx context.Context, resourceID string) error
+}
+
+// Keys stores the authority's signing keys.
+type Keys interface {
+	CreateKey(ctx context.Context, k lanyard.SigningKey) error
+	// ListKeys returns every key, newest first.
+	ListKeys(ctx context.Context) ([]lanyard.SigningKey, error)
+	UpdateKey(ctx context.Context, id string, fn func(lanyard.SigningKey) (lanyard.SigningKey, error)) (lanyard.SigningKey, error)
+	DeleteKey(ctx context.Context, id string) error
+}
