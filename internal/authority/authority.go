@@ -1,0 +1,153 @@
+// Package authority serves Lanyard's Entra-style authority: OpenID discovery documents (v1
+// and v2.0) and the signing keys (JWKS) under /{tenant}/..., so that MSAL clients and any
+// standard OIDC verifier can find and check Lanyard's tokens.
+package authority
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
+)
+
+// KeySet publishes the signing keys.
+type KeySet interface {
+	// JWKS returns every key whose tokens may still be valid at now.
+	JWKS(now time.Time) jose.JSONWebKeySet
+}
+
+// Handler serves the authority's discovery routes.
+type Handler struct {
+	// BaseURL is the authority host, e.g. https://127.0.0.1:10443, with no trailing slash.
+	BaseURL  string
+	TenantID string
+	Keys     KeySet
+	Now      func() time.Time
+}
+
+// IssuerV1 returns the issuer of v1 tokens (those Lanyard issues): {base}/{tenant}/.
+func IssuerV1(baseURL, tenantID string) string { return baseURL + "/" + tenantID + "/" }
+
+// IssuerV2 returns the issuer named by the v2.0 discovery document.
+func IssuerV2(baseURL, tenantID string) string { return baseURL + "/" + tenantID + "/v2.0" }
+
+// Mount registers the routes on mux.
+func (h *Handler) Mount(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", h.tenant(h.discoveryV2))
+	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", h.tenant(h.discoveryV1))
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", h.tenant(h.keys))
+	mux.HandleFunc("GET /{tenant}/discovery/keys", h.tenant(h.keys))
+}
+
+// tenant admits requests for this server's tenant, matched case-insensitively because
+// MSAL lowercases the authority.
+func (h *Handler) tenant(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t := r.PathValue("tenant")
+		if !strings.EqualFold(t, h.TenantID) && !strings.EqualFold(t, "organizations") && !strings.EqualFold(t, "common") {
+			WriteError(w, http.StatusBadRequest, "invalid_tenant", 90002,
+				"Tenant '"+clip(t)+"' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")
+			return
+		}
+		next(w, r)
+	}
+}
+
+type discoveryDoc struct {
+	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	ResponseModesSupported            []string `json:"response_modes_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
+	ClaimsSupported                   []string `json:"claims_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TenantRegionScope                 *string  `json:"tenant_region_scope"`
+	CloudInstanceName                 string   `json:"cloud_instance_name"`
+}
+
+func (h *Handler) baseDoc() discoveryDoc {
+	return discoveryDoc{
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		ResponseTypesSupported:            []string{"code", "id_token", "code id_token", "token id_token", "token"},
+		ResponseModesSupported:            []string{"query", "fragment", "form_post"},
+		SubjectTypesSupported:             []string{"pairwise"},
+		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
+		ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "appid", "idtyp", "xms_mirid", "uti", "ver"},
+		GrantTypesSupported:               []string{"client_credentials"},
+		CloudInstanceName:                 "lanyard",
+	}
+}
+
+func (h *Handler) discoveryV2(w http.ResponseWriter, r *http.Request) {
+	t := h.BaseURL + "/" + h.TenantID
+	d := h.baseDoc()
+	d.Issuer = IssuerV2(h.BaseURL, h.TenantID)
+	d.AuthorizationEndpoint = t + "/oauth2/v2.0/authorize"
+	d.TokenEndpoint = t + "/oauth2/v2.0/token"
+	d.JWKSURI = t + "/discovery/v2.0/keys"
+	d.ScopesSupported = []string{"openid", "profile", "email", "offline_access"}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (h *Handler) discoveryV1(w http.ResponseWriter, r *http.Request) {
+	t := h.BaseURL + "/" + h.TenantID
+	d := h.baseDoc()
+	d.Issuer = IssuerV1(h.BaseURL, h.TenantID)
+	d.AuthorizationEndpoint = t + "/oauth2/authorize"
+	d.TokenEndpoint = t + "/oauth2/token"
+	d.JWKSURI = t + "/discovery/keys"
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	if h.Now != nil {
+		now = h.Now()
+	}
+	w.Header().Set("Cache-Control", "max-age=300")
+	writeJSON(w, http.StatusOK, h.Keys.JWKS(now))
+}
+
+// WriteError writes an error in Entra's OAuth JSON shape, with an AADSTS code.
+func WriteError(w http.ResponseWriter, status int, code string, aadsts int, msg string) {
+	traceID := uuid.NewString()
+	writeJSON(w, status, struct {
+		Error         string `json:"error"`
+		Description   string `json:"error_description"`
+		ErrorCodes    []int  `json:"error_codes"`
+		Timestamp     string `json:"timestamp"`
+		TraceID       string `json:"trace_id"`
+		CorrelationID string `json:"correlation_id"`
+	}{
+		Error:         code,
+		Description:   aadstsPrefix(aadsts) + msg + " Trace ID: " + traceID,
+		ErrorCodes:    []int{aadsts},
+		Timestamp:     time.Now().UTC().Format("2006-01-02 15:04:05Z"),
+		TraceID:       traceID,
+		CorrelationID: uuid.NewString(),
+	})
+}
+
+func aadstsPrefix(code int) string { return "AADSTS" + strconv.Itoa(code) + ": " }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}

@@ -1,0 +1,93 @@
+package blob
+
+import (
+	"errors"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// Azure Storage error codes this package returns, as lanyard.Error codes. The messages
+// are Azure's, so that logs and tools read the same as against Azure.
+const (
+	CodeContainerNotFound      = "ContainerNotFound"
+	CodeContainerAlreadyExists = "ContainerAlreadyExists"
+	CodeBlobNotFound           = "BlobNotFound"
+	CodeBlobAlreadyExists      = "BlobAlreadyExists"
+	CodeConditionNotMet        = "ConditionNotMet"
+	CodeInvalidRange           = "InvalidRange"
+	CodeMd5Mismatch            = "Md5Mismatch"
+	CodeCrc64Mismatch          = "Crc64Mismatch"
+	CodeInvalidBlockID         = "InvalidBlockId"
+	CodeInvalidBlockList       = "InvalidBlockList"
+	CodeInvalidBlobOrBlock     = "InvalidBlobOrBlock"
+	CodeBlockCountExceeds      = "BlockCountExceedsLimit"
+	CodeBlockListTooLong       = "BlockListTooLong"
+	CodeInvalidResourceName    = "InvalidResourceName"
+	CodeOutOfRangeInput        = "OutOfRangeInput"
+	CodeInvalidMetadata        = "InvalidMetadata"
+	CodeMetadataTooLarge       = "MetadataTooLarge"
+	CodeRequestBodyTooLarge    = "RequestBodyTooLarge"
+	CodeInvalidInput           = "InvalidInput"
+	CodeInvalidHeaderValue     = "InvalidHeaderValue"
+	CodeInvalidQueryValue      = "InvalidQueryParameterValue"
+	CodeIncompleteBody         = "IncompleteBody"
+)
+
+// ErrNotModified is wrapped by the ConditionNotMet errors of read operations whose
+// If-None-Match or If-Modified-Since failed; HTTP answers those with 304, not 412.
+var ErrNotModified = errors.New("not modified")
+
+func errContainerNotFound() error {
+	return lanyard.Errorf(lanyard.KindNotFound, "The specified container does not exist.").WithCode(CodeContainerNotFound)
+}
+
+func errContainerExists() error {
+	return lanyard.Errorf(lanyard.KindConflict, "The specified container already exists.").WithCode(CodeContainerAlreadyExists)
+}
+
+func errBlobNotFound() error {
+	return lanyard.Errorf(lanyard.KindNotFound, "The specified blob does not exist.").WithCode(CodeBlobNotFound)
+}
+
+func errBlobExists() error {
+	return lanyard.Errorf(lanyard.KindConflict, "The specified blob already exists.").WithCode(CodeBlobAlreadyExists)
+}
+
+func errConditionNotMet() error {
+	return lanyard.Errorf(lanyard.KindConflict, "The condition specified using HTTP conditional header(s) is not met.").WithCode(CodeConditionNotMet)
+}
+
+func errNotModified() error {
+	e := lanyard.Errorf(lanyard.KindConflict, "The condition specified using HTTP conditional header(s) is not met.").WithCode(CodeConditionNotMet)
+	e.Err = ErrNotModified
+	return e
+}
+
+func errInvalidRange() error {
+	return lanyard.Errorf(lanyard.KindInvalid, "The range specified is invalid for the current size of the resource.").WithCode(CodeInvalidRange)
+}
+
+func errInvalid(code, format string, args ...any) error {
+	return lanyard.Errorf(lanyard.KindInvalid, format, args...).WithCode(code)
+}
+
+func errTooLarge(code, format string, args ...any) error {
+	return lanyard.Errorf(lanyard.KindTooLarge, format, args...).WithCode(code)
+}
+
+// ErrContainerNotFound, ErrContainerExists and ErrBlobNotFound build the errors a
+// MetaStore returns, so that every implementation returns the same kinds and codes.
+func ErrContainerNotFound() error { return errContainerNotFound() }
+
+// ErrContainerExists: see ErrContainerNotFound.
+func ErrContainerExists() error { return errContainerExists() }
+
+// ErrBlobNotFound: see ErrContainerNotFound.
+func ErrBlobNotFound() error { return errBlobNotFound() }
+
+// CodeOf returns the Azure error code of err, "" when it has none.
+func CodeOf(err error) string { return lanyard.CodeOf(err) }
+
+func lanyardConflict(code, msg string) error {
+	return lanyard.Errorf(lanyard.KindConflict, "%s", msg).WithCode(code)
+}

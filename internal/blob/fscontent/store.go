@@ -1,0 +1,203 @@
+// Package fscontent is a blob.ContentStore on a local file system: one file per content
+// id, spread over 256 shard directories.
+//
+// A content file is written in place under its final name (ids are random, so nothing
+// else can refer to it before it is committed). Commit fsyncs the file and its
+// directory; concurrent commits share directory fsyncs, so a busy server pays about one
+// file fsync per upload. There is no temp-and-rename step because a file becomes part
+// of a blob only when metadata that names it is committed; a crash before that leaves a
+// file nothing references, which recovery removes.
+package fscontent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
+)
+
+// Store is a ContentStore rooted at a directory.
+type Store struct {
+	root  string
+	syncs [256]dirSyncer
+}
+
+var _ blob.ContentStore = (*Store)(nil)
+
+// Open opens (creating if needed) a content store in dir.
+func Open(dir string) (*Store, error) {
+	s := &Store{root: dir}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("fscontent: %w", err)
+	}
+	for i := range s.syncs {
+		p := filepath.Join(dir, fmt.Sprintf("%02x", i))
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			return nil, fmt.Errorf("fscontent: %w", err)
+		}
+		s.syncs[i].dir = p
+	}
+	// The shard directories themselves must survive a crash.
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("fscontent: %w", err)
+	}
+	return s, nil
+}
+
+// Close does nothing; the store holds no open files between calls.
+func (s *Store) Close() error { return nil }
+
+func newID() blob.ContentID {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return blob.ContentID(hex.EncodeToString(b[:]))
+}
+
+// shard returns the index of id's shard directory, -1 for a malformed id.
+func shard(id blob.ContentID) int {
+	if len(id) != 32 {
+		return -1
+	}
+	b, err := hex.DecodeString(string(id))
+	if err != nil || hex.EncodeToString(b) != string(id) {
+		return -1
+	}
+	return int(b[0])
+}
+
+func (s *Store) path(id blob.ContentID) (string, int, error) {
+	sh := shard(id)
+	if sh < 0 {
+		return "", 0, fmt.Errorf("fscontent: malformed content id %q", id)
+	}
+	return filepath.Join(s.syncs[sh].dir, string(id)), sh, nil
+}
+
+// Create starts a new content file.
+func (s *Store) Create(ctx context.Context) (blob.ContentWriter, error) {
+	id := newID()
+	p, sh, err := s.path(id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("fscontent: %w", err)
+	}
+	return &writer{s: s, id: id, path: p, shard: sh, f: f}, nil
+}
+
+// Open opens a content file for reading.
+func (s *Store) Open(ctx context.Context, id blob.ContentID) (blob.ContentFile, error) {
+	p, _, err := s.path(id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("fscontent: %w", err)
+	}
+	return f, nil
+}
+
+// Remove deletes content files. Deletions need no fsync: a deletion lost in a crash
+// leaves an unreferenced file that recovery removes again.
+func (s *Store) Remove(ctx context.Context, ids ...blob.ContentID) error {
+	var errs []error
+	for _, id := range ids {
+		p, _, err := s.path(id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("fscontent: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Walk lists every content file; files whose names are not content ids (left by
+// something else) are removed, since nothing can reference them.
+func (s *Store) Walk(ctx context.Context, fn func(blob.ContentID) error) error {
+	for i := range s.syncs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		entries, err := os.ReadDir(s.syncs[i].dir)
+		if err != nil {
+			return fmt.Errorf("fscontent: %w", err)
+		}
+		for _, e := range entries {
+			id := blob.ContentID(e.Name())
+			if e.IsDir() || shard(id) != i {
+				if err := os.RemoveAll(filepath.Join(s.syncs[i].dir, e.Name())); err != nil {
+					return fmt.Errorf("fscontent: removing stray %s: %w", e.Name(), err)
+				}
+				continue
+			}
+			if err := fn(id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type writer struct {
+	s     *Store
+	id    blob.ContentID
+	path  string
+	shard int
+	f     *os.File
+	done  bool
+}
+
+func (w *writer) ID() blob.ContentID { return w.id }
+
+func (w *writer) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("fscontent: write after commit or abort")
+	}
+	return w.f.Write(p)
+}
+
+func (w *writer) Commit(ctx context.Context) error {
+	if w.done {
+		return errors.New("fscontent: commit after commit or abort")
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("fscontent: %w", err)
+	}
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("fscontent: %w", err)
+	}
+	w.done = true
+	if err := w.s.syncs[w.shard].sync(); err != nil {
+		return fmt.Errorf("fscontent: %w", err)
+	}
+	return nil
+}
+
+func (w *writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	cerr := w.f.Close()
+	if err := os.Remove(w.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("fscontent: %w", err)
+	}
+	if cerr != nil {
+		return fmt.Errorf("fscontent: %w", cerr)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package fsmeta
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
+)
+
+// Mutation kinds, as journal records name them. A snapshot is a sequence of the same
+// records that rebuilds the state from empty.
+const (
+	opPutContainer = "c+" // create or replace a container
+	opDelContainer = "c-" // delete a container with everything in it
+	opPutBlob      = "b+" // commit a blob version
+	opDelBlob      = "b-" // delete a committed blob
+	opPutBlock     = "k+" // stage a block (replacing one with the same id)
+	opDropBlocks   = "k-" // drop staged blocks by id
+	opSnapshot     = "s"  // first record of a snapshot
+	opEnd          = "e"  // last record of a snapshot: it is complete
+)
+
+// mutation is one atomic change of the state: what a journal record holds, in domain
+// terms. Values in a mutation are owned by the store (callers' values are copied in).
+type mutation struct {
+	op        string
+	container blob.Container   // opPutContainer
+	key       blob.BlobKey     // blob and block ops; Account+Container for opDelContainer
+	blob      *blob.BlobRecord // opPutBlob
+	drop      bool             // opPutBlob, opDelBlob: drop every staged block too
+	block     blob.Block       // opPutBlock
+	ids       []string         // opDropBlocks
+	gen       uint64           // opSnapshot
+}
+
+// The on-disk shapes are private and short-keyed, so that the domain types can evolve
+// without changing the file format by accident.
+type diskRecord struct {
+	Op    string         `json:"op"`
+	A     string         `json:"a,omitempty"` // account
+	C     string         `json:"c,omitempty"` // container
+	N     string         `json:"n,omitempty"` // blob
+	Ctr   *diskContainer `json:"ctr,omitempty"`
+	Blob  *diskBlob      `json:"blob,omitempty"`
+	Drop  bool           `json:"drop,omitempty"`
+	Block *diskBlock     `json:"blk,omitempty"`
+	IDs   []string       `json:"ids,omitempty"`
+	Gen   uint64         `json:"gen,omitempty"`
+}
+
+type diskContainer struct {
+	Meta     map[string]string `json:"md,omitempty"`
+	ETag     string            `json:"etag"`
+	Modified time.Time         `json:"mod"`
+	Created  time.Time         `json:"cre"`
+}
+
+type diskBlob struct {
+	Size        int64             `json:"size"`
+	Type        string            `json:"ct,omitempty"`
+	Encoding    string            `json:"ce,omitempty"`
+	Language    string            `json:"cl,omitempty"`
+	Disposition string            `json:"cd,omitempty"`
+	Cache       string            `json:"cc,omitempty"`
+	MD5         []byte            `json:"md5,omitempty"`
+	Meta        map[string]string `json:"md,omitempty"`
+	ETag        string            `json:"etag"`
+	Modified    time.Time         `json:"mod"`
+	Created     time.Time         `json:"cre"`
+	Extents     []diskExtent      `json:"x,omitempty"`
+}
+
+type diskExtent struct {
+	Block   string `json:"b,omitempty"`
+	Content string `json:"c,omitempty"`
+	Size    int64  `json:"s"`
+}
+
+type diskBlock struct {
+	ID      string    `json:"id"`
+	Size    int64     `json:"s"`
+	Content string    `json:"c,omitempty"`
+	Created time.Time `json:"cre"`
+}
+
+func encode(m mutation) ([]byte, error) {
+	r := diskRecord{Op: m.op, Drop: m.drop, IDs: m.ids, Gen: m.gen}
+	switch m.op {
+	case opPutContainer:
+		c := m.container
+		r.A, r.C = c.Account, c.Name
+		r.Ctr = &diskContainer{Meta: c.Metadata, ETag: c.ETag, Modified: c.LastModified, Created: c.CreatedAt}
+	case opDelContainer:
+		r.A, r.C = m.key.Account, m.key.Container
+	case opPutBlob, opDelBlob, opPutBlock, opDropBlocks:
+		r.A, r.C, r.N = m.key.Account, m.key.Container, m.key.Name
+	}
+	if m.blob != nil {
+		b := m.blob
+		d := &diskBlob{
+			Size: b.Size, Type: b.ContentType, Encoding: b.ContentEncoding, Language: b.ContentLanguage,
+			Disposition: b.ContentDisposition, Cache: b.CacheControl, MD5: b.ContentMD5, Meta: b.Metadata,
+			ETag: b.ETag, Modified: b.LastModified, Created: b.CreatedAt,
+			Extents: make([]diskExtent, len(b.Extents)),
+		}
+		for i, e := range b.Extents {
+			d.Extents[i] = diskExtent{Block: e.BlockID, Content: string(e.Content), Size: e.Size}
+		}
+		r.Blob = d
+	}
+	if m.op == opPutBlock {
+		b := m.block
+		r.Block = &diskBlock{ID: b.ID, Size: b.Size, Content: string(b.Content), Created: b.CreatedAt}
+	}
+	return json.Marshal(r)
+}
+
+func decode(p []byte) (mutation, error) {
+	var r diskRecord
+	if err := json.Unmarshal(p, &r); err != nil {
+		return mutation{}, fmt.Errorf("decoding record: %w", err)
+	}
+	m := mutation{op: r.Op, drop: r.Drop, ids: r.IDs, gen: r.Gen,
+		key: blob.BlobKey{Account: r.A, Container: r.C, Name: r.N}}
+	switch r.Op {
+	case opPutContainer:
+		if r.Ctr == nil {
+			return mutation{}, fmt.Errorf("record %s without container", r.Op)
+		}
+		m.container = blob.Container{Account: r.A, Name: r.C, Metadata: r.Ctr.Meta, ETag: r.Ctr.ETag,
+			LastModified: r.Ctr.Modified.UTC(), CreatedAt: r.Ctr.Created.UTC()}
+	case opPutBlob:
+		d := r.Blob
+		if d == nil {
+			return mutation{}, fmt.Errorf("record %s without blob", r.Op)
+		}
+		b := &blob.BlobRecord{BlobProperties: blob.BlobProperties{
+			Container: r.C, Name: r.N, Size: d.Size,
+			HTTPHeaders: blob.HTTPHeaders{ContentType: d.Type, ContentEncoding: d.Encoding, ContentLanguage: d.Language,
+				ContentDisposition: d.Disposition, CacheControl: d.Cache, ContentMD5: d.MD5},
+			Metadata: d.Meta, ETag: d.ETag, LastModified: d.Modified.UTC(), CreatedAt: d.Created.UTC(),
+			BlobType: blob.BlobTypeBlock,
+		}}
+		if len(d.Extents) > 0 {
+			b.Extents = make([]blob.Extent, len(d.Extents))
+			for i, e := range d.Extents {
+				b.Extents[i] = blob.Extent{BlockID: e.Block, Content: blob.ContentID(e.Content), Size: e.Size}
+			}
+		}
+		m.blob = b
+	case opPutBlock:
+		if r.Block == nil {
+			return mutation{}, fmt.Errorf("record %s without block", r.Op)
+		}
+		m.block = blob.Block{ID: r.Block.ID, Size: r.Block.Size, Content: blob.ContentID(r.Block.Content), CreatedAt: r.Block.Created.UTC()}
+	case opDelContainer, opDelBlob, opDropBlocks, opSnapshot, opEnd:
+	default:
+		return mutation{}, fmt.Errorf("unknown record %q", r.Op)
+	}
+	return m, nil
+}

@@ -1,0 +1,150 @@
+package blob
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+)
+
+// ListContainersOptions selects a page of containers.
+type ListContainersOptions struct {
+	Prefix     string
+	Marker     string // NextMarker of the previous page
+	MaxResults int    // 0 means MaxListResults; larger values are capped to it
+}
+
+// ListContainersResult is one page of containers in name order.
+type ListContainersResult struct {
+	Containers []Container
+	NextMarker string // "" on the last page
+}
+
+// ListBlobsOptions selects a page of blobs.
+type ListBlobsOptions struct {
+	Prefix     string
+	Delimiter  string // when set, names are rolled up into prefixes at the delimiter
+	Marker     string
+	MaxResults int
+}
+
+// ListEntry is a blob or, in a hierarchical listing, a prefix (BlobPrefix) standing for
+// every blob whose name continues past the delimiter.
+type ListEntry struct {
+	Prefix string // set for a BlobPrefix entry
+	Blob   BlobProperties
+}
+
+// ListBlobsResult is one page of a listing in name order. BlobPrefix entries count
+// against MaxResults, as in Azure.
+type ListBlobsResult struct {
+	Entries    []ListEntry
+	NextMarker string
+}
+
+// markerPrefix versions the marker format, which is opaque to clients.
+const markerPrefix = "1!"
+
+func encodeMarker(after string) string {
+	return markerPrefix + base64.RawURLEncoding.EncodeToString([]byte(after))
+}
+
+func decodeMarker(m string) (string, error) {
+	if m == "" {
+		return "", nil
+	}
+	rest, ok := strings.CutPrefix(m, markerPrefix)
+	if !ok {
+		return "", errInvalid(CodeInvalidQueryValue, "Value for one of the query parameters specified in the request URI is invalid.")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(b) > 4*MaxBlobNameLength+1 {
+		return "", errInvalid(CodeInvalidQueryValue, "Value for one of the query parameters specified in the request URI is invalid.")
+	}
+	return string(b), nil
+}
+
+func pageSize(n int) (int, error) {
+	switch {
+	case n < 0:
+		return 0, errInvalid(CodeOutOfRangeInput, "One of the request inputs is out of range.")
+	case n == 0 || n > MaxListResults:
+		return MaxListResults, nil
+	}
+	return n, nil
+}
+
+// ListContainers lists an account's containers.
+func (s *Service) ListContainers(ctx context.Context, account string, opts ListContainersOptions) (ListContainersResult, error) {
+	limit, err := pageSize(opts.MaxResults)
+	if err != nil {
+		return ListContainersResult{}, err
+	}
+	after, err := decodeMarker(opts.Marker)
+	if err != nil {
+		return ListContainersResult{}, err
+	}
+	cs, err := s.meta.ListContainers(ctx, account, opts.Prefix, after, limit+1)
+	if err != nil {
+		return ListContainersResult{}, err
+	}
+	var res ListContainersResult
+	if len(cs) > limit {
+		cs = cs[:limit]
+		res.NextMarker = encodeMarker(cs[limit-1].Name)
+	}
+	res.Containers = cs
+	return res, nil
+}
+
+// skipPast sorts after every name that starts with prefix p: no UTF-8 text contains the
+// byte 0xFF, so p+"\xff" is greater than all of them.
+func skipPast(p string) string { return p + "\xff" }
+
+// ListBlobs lists a container's committed blobs, flat or (with a delimiter) as one level
+// of a hierarchy.
+func (s *Service) ListBlobs(ctx context.Context, account, container string, opts ListBlobsOptions) (ListBlobsResult, error) {
+	limit, err := pageSize(opts.MaxResults)
+	if err != nil {
+		return ListBlobsResult{}, err
+	}
+	after, err := decodeMarker(opts.Marker)
+	if err != nil {
+		return ListBlobsResult{}, err
+	}
+	var res ListBlobsResult
+	more := false
+scan:
+	for {
+		// Fetch one more than still fits, so that a full page knows whether more follow.
+		batch := limit - len(res.Entries) + 1
+		recs, err := s.meta.ListBlobs(ctx, account, container, opts.Prefix, after, batch)
+		if err != nil {
+			return ListBlobsResult{}, err
+		}
+		for _, r := range recs {
+			if len(res.Entries) == limit {
+				more = true
+				break scan
+			}
+			if opts.Delimiter != "" {
+				rest := r.Name[len(opts.Prefix):]
+				if i := strings.Index(rest, opts.Delimiter); i >= 0 {
+					p := opts.Prefix + rest[:i+len(opts.Delimiter)]
+					res.Entries = append(res.Entries, ListEntry{Prefix: p})
+					// Jump over the rest of the prefix instead of reading it.
+					after = skipPast(p)
+					continue scan
+				}
+			}
+			res.Entries = append(res.Entries, ListEntry{Blob: r.BlobProperties})
+			after = r.Name
+		}
+		if len(recs) < batch {
+			break
+		}
+	}
+	if more {
+		res.NextMarker = encodeMarker(after)
+	}
+	return res, nil
+}

@@ -1,0 +1,69 @@
+package blob
+
+import (
+	"context"
+	"time"
+)
+
+// MetaStore persists containers, committed blobs and uncommitted blocks. It is kept
+// narrow so that an SQL implementation is a small job.
+//
+// Contract, for every method:
+//   - ctx comes first and cancels the call;
+//   - errors are *lanyard.Error where the caller can act on them: a missing container is
+//     KindNotFound with code ContainerNotFound, a missing blob KindNotFound with code
+//     BlobNotFound, an existing container KindConflict with code ContainerAlreadyExists;
+//     errors returned by callback functions are returned unchanged (test with errors.As);
+//   - a method that changes state returns only after the change is durable: a crash
+//     after it returns cannot undo it, a crash before it returns leaves either the old or
+//     the new state, never a mix;
+//   - callbacks (fn) run inside the store's transaction for that record: no other write
+//     to the same record can happen between the read that fn sees and the write fn
+//     returns. A callback may be called more than once and must not have side effects;
+//   - names are case-sensitive and compared bytewise; lists are in bytewise order;
+//   - records handed out are snapshots; callers must not modify them, and the store must
+//     not modify values it was handed after the call returns;
+//   - times round-trip with at least millisecond precision (in UTC).
+type MetaStore interface {
+	// CreateContainer stores c, or fails with ContainerAlreadyExists.
+	CreateContainer(ctx context.Context, c Container) error
+	// GetContainer returns a container or ContainerNotFound.
+	GetContainer(ctx context.Context, account, name string) (Container, error)
+	// UpdateContainer replaces a container with what fn returns. The account and name
+	// fn returns are ignored.
+	UpdateContainer(ctx context.Context, account, name string, fn func(Container) (Container, error)) (Container, error)
+	// DeleteContainer removes a container with all its blobs and uncommitted blocks in
+	// one step, if fn (given the container) returns nil. It returns the content ids the
+	// removed records referenced, for the caller to release.
+	DeleteContainer(ctx context.Context, account, name string, fn func(Container) error) ([]ContentID, error)
+	// ListContainers returns up to limit containers of account whose names start with
+	// prefix and sort strictly after after.
+	ListContainers(ctx context.Context, account, prefix, after string, limit int) ([]Container, error)
+
+	// GetBlob returns the committed blob, or BlobNotFound (also when only uncommitted
+	// blocks exist), or ContainerNotFound.
+	GetBlob(ctx context.Context, key BlobKey) (BlobRecord, error)
+	// UpdateBlob reads the blob's state (with its uncommitted blocks when withBlocks),
+	// calls fn with it and commits what fn returns, atomically. It fails with
+	// ContainerNotFound when the container does not exist. The result reports the
+	// record and blocks the commit replaced or dropped.
+	UpdateBlob(ctx context.Context, key BlobKey, withBlocks bool, fn func(BlobState) (BlobWrite, error)) (BlobResult, error)
+	// ListBlobs returns up to limit committed blobs of a container whose names start
+	// with prefix and sort strictly after after.
+	ListBlobs(ctx context.Context, account, container, prefix, after string, limit int) ([]BlobRecord, error)
+
+	// PutBlock stages b for the blob, replacing a staged block with the same id, if fn
+	// (given a summary of the blocks staged so far) returns nil. It returns the block it
+	// replaced, if any. ContainerNotFound when the container does not exist.
+	PutBlock(ctx context.Context, key BlobKey, b Block, fn func(BlockSummary) error) (*Block, error)
+	// ListBlocks returns the blob's uncommitted blocks, ordered by id.
+	ListBlocks(ctx context.Context, key BlobKey) ([]Block, error)
+	// ExpireBlocks drops every uncommitted block staged before before and returns them.
+	ExpireBlocks(ctx context.Context, before time.Time) ([]Block, error)
+
+	// Contents calls fn with every content id a record references (blob extents and
+	// uncommitted blocks), for recovery. It may call fn more than once for an id.
+	Contents(ctx context.Context, fn func(ContentID) error) error
+
+	Close() error
+}

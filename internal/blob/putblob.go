@@ -1,0 +1,109 @@
+package blob
+
+import (
+	"context"
+	"io"
+)
+
+// PutBlobInput is a Put Blob request.
+type PutBlobInput struct {
+	Key  BlobKey
+	Body io.Reader
+	// Size is the exact length of Body (the request's Content-Length).
+	Size int64
+	// Headers are the blob's new properties. Headers.ContentMD5, when set, is stored as
+	// is; otherwise the MD5 of the body is stored.
+	Headers  HTTPHeaders
+	Metadata Metadata
+	// ContentMD5 and ContentCRC64 are the transactional digests of the body
+	// (Content-MD5, x-ms-content-crc64); the body is refused when they do not match.
+	ContentMD5   []byte
+	ContentCRC64 []byte
+	Conditions   Conditions
+}
+
+// PutBlobResult describes the blob Put Blob committed.
+type PutBlobResult struct {
+	BlobProperties
+	// CRC64 is the CRC-64 of the body.
+	CRC64 uint64
+}
+
+// PutBlob creates or replaces a block blob with the body. The blob is visible, and the
+// call returns, only once content and metadata are both durable.
+func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, error) {
+	if err := s.validateKey(in.Key); err != nil {
+		return PutBlobResult{}, err
+	}
+	md, err := ValidateMetadata(in.Metadata)
+	if err != nil {
+		return PutBlobResult{}, err
+	}
+	if in.Size < 0 || in.Size > MaxPutBlobSize {
+		return PutBlobResult{}, errTooLarge(CodeRequestBodyTooLarge, "The request body is too large and exceeds the maximum permissible limit.")
+	}
+	// Refuse early what would be refused at commit, before reading a possibly large body.
+	if err := s.precheck(ctx, in.Key, in.Conditions, true); err != nil {
+		return PutBlobResult{}, err
+	}
+	w, err := s.writeContent(ctx, in.Body, in.Size, in.ContentMD5, in.ContentCRC64)
+	if err != nil {
+		return PutBlobResult{}, err
+	}
+	h := in.Headers
+	if len(h.ContentMD5) == 0 {
+		h.ContentMD5 = w.md5
+	}
+	var next *BlobRecord
+	res, err := s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
+		cur := st.Blob
+		if err := in.Conditions.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur)); err != nil {
+			return BlobWrite{}, err
+		}
+		now := s.timestamp()
+		next = &BlobRecord{BlobProperties: BlobProperties{
+			Container: in.Key.Container, Name: in.Key.Name, Size: w.size,
+			HTTPHeaders: h, Metadata: md,
+			ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
+			BlobType: BlobTypeBlock,
+		}}
+		if w.id != "" {
+			next.Extents = []Extent{{Content: w.id, Size: w.size}}
+		}
+		return BlobWrite{Blob: next, DropBlocks: true}, nil
+	})
+	if err != nil {
+		s.discard(w.id)
+		return PutBlobResult{}, err
+	}
+	s.release(res, next)
+	return PutBlobResult{BlobProperties: next.BlobProperties, CRC64: w.crc64}, nil
+}
+
+func (s *Service) validateKey(k BlobKey) error {
+	if err := ValidateContainerName(k.Container); err != nil {
+		return errContainerNotFound()
+	}
+	return ValidateBlobName(k.Name)
+}
+
+// precheck fails fast when the container is missing or (for create=true) the
+// conditions already fail. It is advisory: the commit checks again, atomically.
+func (s *Service) precheck(ctx context.Context, k BlobKey, cond Conditions, create bool) error {
+	if cond.IsZero() {
+		_, err := s.meta.GetContainer(ctx, k.Account, k.Container)
+		return err
+	}
+	rec, err := s.meta.GetBlob(ctx, k)
+	var cur *BlobRecord
+	switch {
+	case err == nil:
+		cur = &rec
+	case CodeOf(err) != CodeBlobNotFound:
+		return err
+	}
+	if create {
+		return cond.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur))
+	}
+	return cond.checkWrite(cur != nil, etagOf(cur), lastModifiedOf(cur))
+}

@@ -1,0 +1,208 @@
+package blob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+)
+
+// Range is an inclusive byte range; End < 0 means "to the end of the blob".
+type Range struct {
+	Start, End int64
+}
+
+// GetBlobOptions are the options of Get Blob.
+type GetBlobOptions struct {
+	Range      *Range
+	Conditions Conditions
+}
+
+// GetBlob opens a blob, or the requested range of it, for reading. The reader sees the
+// version that was current when GetBlob ran, even if the blob is replaced or deleted
+// while it reads; Close must be called.
+//
+// A range that starts at or past the end of the blob (any range, for an empty blob)
+// fails with InvalidRange; an end past the end is clamped.
+func (s *Service) GetBlob(ctx context.Context, key BlobKey, opts GetBlobOptions) (*BlobReader, error) {
+	if err := s.validateKey(key); err != nil {
+		return nil, notFoundForRead(err)
+	}
+	epoch := s.reclaim.enter()
+	r, err := s.openReader(ctx, key, opts, epoch)
+	if err != nil {
+		s.reclaim.leave(epoch)
+		return nil, err
+	}
+	return r, nil
+}
+
+func (s *Service) openReader(ctx context.Context, key BlobKey, opts GetBlobOptions, epoch uint64) (*BlobReader, error) {
+	rec, err := s.meta.GetBlob(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.Conditions.checkRead(rec.ETag, rec.LastModified); err != nil {
+		return nil, err
+	}
+	start, length := int64(0), rec.Size
+	if rg := opts.Range; rg != nil {
+		if rg.Start < 0 || rg.Start >= rec.Size || (rg.End >= 0 && rg.End < rg.Start) {
+			return nil, errInvalidRange()
+		}
+		end := rec.Size - 1
+		if rg.End >= 0 && rg.End < end {
+			end = rg.End
+		}
+		start, length = rg.Start, end-rg.Start+1
+	}
+	r := &BlobReader{
+		Properties: rec.BlobProperties,
+		Offset:     start,
+		Length:     length,
+		Partial:    opts.Range != nil,
+		ctx:        ctx,
+		svc:        s,
+		epoch:      epoch,
+		extents:    rec.Extents,
+		ends:       make([]int64, len(rec.Extents)),
+	}
+	var off int64
+	for i, e := range rec.Extents {
+		off += e.Size
+		r.ends[i] = off
+	}
+	return r, nil
+}
+
+// GetBlobProperties returns a blob's properties after checking read conditions.
+func (s *Service) GetBlobProperties(ctx context.Context, key BlobKey, cond Conditions) (BlobProperties, error) {
+	if err := s.validateKey(key); err != nil {
+		return BlobProperties{}, notFoundForRead(err)
+	}
+	rec, err := s.meta.GetBlob(ctx, key)
+	if err != nil {
+		return BlobProperties{}, err
+	}
+	if err := cond.checkRead(rec.ETag, rec.LastModified); err != nil {
+		return BlobProperties{}, err
+	}
+	return rec.BlobProperties, nil
+}
+
+// notFoundForRead turns a name that cannot exist into "not found", as reads answer.
+func notFoundForRead(err error) error {
+	if CodeOf(err) == CodeContainerNotFound {
+		return err
+	}
+	return errBlobNotFound()
+}
+
+// BlobReader reads a range [Offset, Offset+Length) of one blob version. It is an
+// io.ReadSeeker over that range (Seek offsets are relative to Offset).
+type BlobReader struct {
+	Properties BlobProperties
+	Offset     int64 // first byte of the range within the blob
+	Length     int64 // bytes in the range
+	Partial    bool  // a range was requested
+
+	ctx     context.Context
+	svc     *Service
+	epoch   uint64
+	extents []Extent
+	ends    []int64 // ends[i]: blob offset just past extent i
+
+	pos    int64 // relative to Offset
+	cur    int   // index of the open extent, -1 when none
+	file   ContentFile
+	closed bool
+	once   sync.Once
+}
+
+// Read implements io.Reader.
+func (r *BlobReader) Read(p []byte) (int, error) {
+	if r.closed {
+		return 0, errors.New("blob: read after close")
+	}
+	if r.pos >= r.Length {
+		return 0, io.EOF
+	}
+	if rem := r.Length - r.pos; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	abs := r.Offset + r.pos
+	i := sort.Search(len(r.ends), func(i int) bool { return r.ends[i] > abs })
+	if i == len(r.ends) {
+		return 0, io.ErrUnexpectedEOF
+	}
+	e := r.extents[i]
+	extStart := r.ends[i] - e.Size
+	if n := r.ends[i] - abs; int64(len(p)) > n {
+		p = p[:n]
+	}
+	if err := r.open(i); err != nil {
+		return 0, err
+	}
+	n, err := r.file.ReadAt(p, abs-extStart)
+	r.pos += int64(n)
+	if err == io.EOF && n == len(p) {
+		err = nil
+	}
+	if err == io.EOF {
+		// The file is shorter than the record says: the content is damaged.
+		err = fmt.Errorf("blob: content %s of %s is short: %w", e.Content, r.Properties.Name, io.ErrUnexpectedEOF)
+	}
+	return n, err
+}
+
+func (r *BlobReader) open(i int) error {
+	if r.file != nil && r.cur == i {
+		return nil
+	}
+	if r.file != nil {
+		r.file.Close()
+		r.file = nil
+	}
+	f, err := r.svc.content.Open(r.ctx, r.extents[i].Content)
+	if err != nil {
+		return fmt.Errorf("blob: opening content of %s: %w", r.Properties.Name, err)
+	}
+	r.file, r.cur = f, i
+	return nil
+}
+
+// Seek implements io.Seeker within the range.
+func (r *BlobReader) Seek(offset int64, whence int) (int64, error) {
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = r.pos + offset
+	case io.SeekEnd:
+		abs = r.Length + offset
+	default:
+		return 0, errors.New("blob: invalid whence")
+	}
+	if abs < 0 {
+		return 0, errors.New("blob: negative position")
+	}
+	r.pos = abs
+	return abs, nil
+}
+
+// Close releases the reader; the content it read may be deleted from then on.
+func (r *BlobReader) Close() error {
+	var err error
+	r.once.Do(func() {
+		r.closed = true
+		if r.file != nil {
+			err = r.file.Close()
+			r.file = nil
+		}
+		r.svc.reclaim.leave(r.epoch)
+	})
+	return err
+}

@@ -1,0 +1,190 @@
+package blob
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Config holds what a Service is built from.
+type Config struct {
+	Meta    MetaStore
+	Content ContentStore
+	Logger  *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// GCInterval is how often expired uncommitted blocks are collected; an hour when
+	// zero, never when negative.
+	GCInterval time.Duration
+	// BlockTTL is how long an uncommitted block lives; UncommittedBlockTTL when zero.
+	BlockTTL time.Duration
+}
+
+// Service implements the Blob Storage operations. It is safe for concurrent use; it
+// takes no lock of its own around a blob, relying on the MetaStore's transactions, so
+// operations on different blobs proceed in parallel.
+type Service struct {
+	meta     MetaStore
+	content  ContentStore
+	log      *slog.Logger
+	now      func() time.Time
+	blockTTL time.Duration
+	reclaim  *reclaimer
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+// Open builds a Service and recovers from whatever state a crash left: content files no
+// record references are removed, expired blocks are collected. The Service owns both
+// stores from then on and closes them in Close.
+func Open(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Meta == nil || cfg.Content == nil {
+		return nil, fmt.Errorf("blob: Open needs a MetaStore and a ContentStore")
+	}
+	s := &Service{
+		meta:     cfg.Meta,
+		content:  cfg.Content,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		blockTTL: cfg.BlockTTL,
+		stop:     make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.blockTTL == 0 {
+		s.blockTTL = UncommittedBlockTTL
+	}
+	s.reclaim = newReclaimer(s.content, s.log)
+	if err := s.recover(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.CollectGarbage(ctx); err != nil {
+		return nil, err
+	}
+	interval := cfg.GCInterval
+	if interval == 0 {
+		interval = time.Hour
+	}
+	if interval > 0 {
+		s.done.Add(1)
+		go s.gcLoop(interval)
+	}
+	return s, nil
+}
+
+// Close stops background work and closes both stores.
+func (s *Service) Close() error {
+	close(s.stop)
+	s.done.Wait()
+	err1 := s.meta.Close()
+	err2 := s.content.Close()
+	if err1 != nil {
+		return fmt.Errorf("blob: closing metadata: %w", err1)
+	}
+	if err2 != nil {
+		return fmt.Errorf("blob: closing content: %w", err2)
+	}
+	return nil
+}
+
+// recover removes content files no record references: uploads a crash interrupted, and
+// content whose deletion was pending.
+func (s *Service) recover(ctx context.Context) error {
+	live := map[ContentID]struct{}{}
+	if err := s.meta.Contents(ctx, func(id ContentID) error {
+		live[id] = struct{}{}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("blob: recovery: listing referenced content: %w", err)
+	}
+	var orphans []ContentID
+	if err := s.content.Walk(ctx, func(id ContentID) error {
+		if _, ok := live[id]; !ok {
+			orphans = append(orphans, id)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("blob: recovery: listing content: %w", err)
+	}
+	if len(orphans) > 0 {
+		s.log.Info("blob: recovery removes unreferenced content", "count", len(orphans))
+		if err := s.content.Remove(ctx, orphans...); err != nil {
+			return fmt.Errorf("blob: recovery: removing unreferenced content: %w", err)
+		}
+	}
+	return nil
+}
+
+// CollectGarbage drops uncommitted blocks older than the block TTL.
+func (s *Service) CollectGarbage(ctx context.Context) error {
+	blocks, err := s.meta.ExpireBlocks(ctx, s.now().Add(-s.blockTTL))
+	if err != nil {
+		return fmt.Errorf("blob: expiring blocks: %w", err)
+	}
+	s.reclaim.free(blockContents(blocks))
+	return nil
+}
+
+func (s *Service) gcLoop(interval time.Duration) {
+	defer s.done.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.CollectGarbage(context.Background()); err != nil {
+				s.log.Warn("blob: garbage collection", "err", err)
+			}
+		}
+	}
+}
+
+// release frees the content a commit stopped referencing: what the previous version and
+// the dropped blocks referenced, minus what the new version still does.
+func (s *Service) release(res BlobResult, next *BlobRecord) {
+	keep := map[ContentID]struct{}{}
+	for _, id := range next.contents() {
+		keep[id] = struct{}{}
+	}
+	var ids []ContentID
+	add := func(id ContentID) {
+		if id == "" {
+			return
+		}
+		if _, ok := keep[id]; ok {
+			return
+		}
+		keep[id] = struct{}{} // also dedups
+		ids = append(ids, id)
+	}
+	for _, id := range res.Prev.contents() {
+		add(id)
+	}
+	for _, b := range res.Dropped {
+		add(b.Content)
+	}
+	s.reclaim.free(ids)
+}
+
+func blockContents(blocks []Block) []ContentID {
+	var ids []ContentID
+	for _, b := range blocks {
+		if b.Content != "" {
+			ids = append(ids, b.Content)
+		}
+	}
+	return ids
+}
+
+// timestamp returns the time a write records: UTC, at the millisecond precision every
+// MetaStore keeps.
+func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

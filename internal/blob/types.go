@@ -1,0 +1,74 @@
+package blob
+
+import (
+	"time"
+)
+
+// BlobTypeBlock is the only blob type Lanyard serves.
+const BlobTypeBlock = "BlockBlob"
+
+// Container is a named group of blobs in an account.
+type Container struct {
+	Account      string
+	Name         string
+	Metadata     Metadata
+	ETag         string // unquoted, e.g. 0x8DC4A2B1C3D4E5F
+	LastModified time.Time
+	CreatedAt    time.Time
+}
+
+// BlobKey names one blob.
+type BlobKey struct {
+	Account   string
+	Container string
+	Name      string
+}
+
+func (k BlobKey) String() string { return k.Account + "/" + k.Container + "/" + k.Name }
+
+// HTTPHeaders are the blob properties a client sets and reads back as HTTP headers.
+type HTTPHeaders struct {
+	ContentType        string
+	ContentEncoding    string
+	ContentLanguage    string
+	ContentDisposition string
+	CacheControl       string
+	// ContentMD5 is the stored MD5 of the whole blob, nil when unknown.
+	ContentMD5 []byte
+}
+
+// BlobProperties describes the committed version of a blob.
+type BlobProperties struct {
+	Container string
+	Name      string
+	Size      int64
+	HTTPHeaders
+	Metadata     Metadata
+	ETag         string // unquoted
+	LastModified time.Time
+	CreatedAt    time.Time
+	BlobType     string // always BlobTypeBlock
+}
+
+// BlockInfo describes one block of a block list.
+type BlockInfo struct {
+	ID        string // base64, as the client sent it
+	Size      int64
+	Committed bool
+}
+
+// Metadata holds user-defined name/value pairs. Names are stored lower-cased because
+// HTTP canonicalizes header names and both Azure SDKs lower-case them on read anyway.
+type Metadata map[string]string
+
+// Clone returns a copy of m (nil stays nil).
+func (m Metadata) Clone() Metadata {
+	if m == nil {
+		return nil
+	}
+	c := make(Metadata, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}

@@ -1,0 +1,82 @@
+package blob
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// written is a content file that has been made durable, with its digests.
+type written struct {
+	id    ContentID // "" for an empty body, which needs no file
+	size  int64
+	md5   []byte
+	crc64 uint64
+}
+
+// writeContent streams exactly size bytes of body into a new content file, checks the
+// transactional digests the client sent, and commits the file. On any error nothing is
+// left behind (except, after a crash, a file recovery removes).
+func (s *Service) writeContent(ctx context.Context, body io.Reader, size int64, wantMD5, wantCRC64 []byte) (written, error) {
+	h := md5.New()
+	c := NewCRC64()
+	w := written{size: size}
+	var cw ContentWriter
+	var dst io.Writer = io.MultiWriter(h, c)
+	if size > 0 {
+		var err error
+		if cw, err = s.content.Create(ctx); err != nil {
+			return written{}, fmt.Errorf("blob: creating content: %w", err)
+		}
+		dst = io.MultiWriter(cw, h, c)
+		w.id = cw.ID()
+	}
+	fail := func(err error) (written, error) {
+		if cw != nil {
+			if aerr := cw.Abort(); aerr != nil {
+				s.log.Warn("blob: discarding content", "content", w.id, "err", aerr)
+			}
+		}
+		return written{}, err
+	}
+	n, err := io.CopyN(dst, body, size)
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fail(errInvalid(CodeIncompleteBody, "The request body is incomplete: %d of %d bytes received.", n, size))
+		}
+		var le *lanyard.Error
+		if errors.As(err, &le) {
+			return fail(err)
+		}
+		return fail(fmt.Errorf("blob: writing content: %w", err))
+	}
+	w.md5, w.crc64 = h.Sum(nil), c.Sum64()
+	if len(wantMD5) > 0 && !bytes.Equal(wantMD5, w.md5) {
+		return fail(errInvalid(CodeMd5Mismatch, "The MD5 value specified in the request did not match with the MD5 value calculated by the server."))
+	}
+	if len(wantCRC64) > 0 && !bytes.Equal(wantCRC64, CRC64Bytes(w.crc64)) {
+		return fail(errInvalid(CodeCrc64Mismatch, "The CRC64 value specified in the request did not match with the CRC64 value calculated by the server."))
+	}
+	if cw != nil {
+		if err := cw.Commit(ctx); err != nil {
+			return fail(fmt.Errorf("blob: committing content: %w", err))
+		}
+	}
+	return w, nil
+}
+
+// discard removes a committed content file that no record came to reference.
+func (s *Service) discard(id ContentID) {
+	if id == "" {
+		return
+	}
+	if err := s.content.Remove(context.Background(), id); err != nil {
+		s.log.Warn("blob: discarding content", "content", id, "err", err)
+	}
+}
+

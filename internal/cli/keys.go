@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/lanyard-id/lanyard/internal/mgmt"
+)
+
+var keyColumns = cols("Kid", "name", "Active", "active", "Created", "createdAt", "Retired", "retiredAt", "RemoveAfter", "removeAfter")
+
+func keysCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "List and rotate the authority's signing keys"}
+	list := &cobra.Command{Use: "list", Short: "List signing keys, newest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := e.api()
+			if err != nil {
+				return err
+			}
+			var out struct{ Value []map[string]any }
+			if err := api.Do(cmd.Context(), "GET", mgmt.KeysPath, nil, &out); err != nil {
+				return err
+			}
+			return e.print(keyColumns, flattenAll(out.Value))
+		}}
+	rotate := &cobra.Command{Use: "rotate", Short: "Start signing with a new key; the previous one stays published until its tokens expire", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := e.api()
+			if err != nil {
+				return err
+			}
+			var out map[string]any
+			if err := api.Do(cmd.Context(), "POST", mgmt.KeysPath+"/rotate", nil, &out); err != nil {
+				return err
+			}
+			return e.print(keyColumns, flatten(out))
+		}}
+	cmd.AddCommand(list, rotate)
+	return cmd
+}

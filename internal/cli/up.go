@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/internal/server"
+)
+
+func upCmd(e *env) *cobra.Command {
+	var f config.File
+	var lifetime time.Duration
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start Lanyard on this machine with the embedded store",
+		Long: "Start the authority, the management API and the managed-identity endpoint on loopback,\n" +
+			"keeping everything in the data folder (--home, $LANYARD_HOME, default ~/.lanyard).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.Home = e.home
+			if lifetime != 0 {
+				f.TokenLifetime = lifetime.String()
+			}
+			cfg, err := f.Resolve()
+			if err != nil {
+				return err
+			}
+			return serve(cmd, e, cfg, true)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.Listen.API, "api-addr", config.DefaultAPIAddr, "authority and management API listen address (HTTPS)")
+	fl.StringVar(&f.Listen.MSI, "msi-addr", config.DefaultMSIAddr, "managed-identity endpoint listen address (HTTP, loopback)")
+	fl.StringVar(&f.Listen.Blob, "blob-addr", config.DefaultBlobAddr, "Blob service listen address (HTTPS)")
+	fl.StringVar(&f.TenantID, "tenant-id", "", "tenant id to create on first start (default: generated)")
+	fl.DurationVar(&lifetime, "token-lifetime", 0, "access token lifetime (default 1h, at most 24h)")
+	fl.StringVar(&f.Log.Format, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.Log.Level, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func serverCmd(e *env) *cobra.Command {
+	var path, storeDSN string
+	cmd := &cobra.Command{
+		Use:   "server --config FILE",
+		Short: "Run Lanyard from a configuration file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			if storeDSN != "" {
+				cfg.Store = storeDSN
+				if err := cfg.Validate(true); err != nil {
+					return err
+				}
+			}
+			return serve(cmd, e, cfg, false)
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "", "configuration file (JSON; unknown keys are errors)")
+	cmd.Flags().StringVar(&storeDSN, "store", "", "store: sqlite, sqlite:PATH or postgres://... (overrides the file)")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+func serve(cmd *cobra.Command, e *env, cfg config.Config, banner bool) error {
+	logger := newLogger(e.stderr, cfg.LogFormat, cfg.LogLevel)
+	start := time.Now()
+	srv, err := server.New(cmd.Context(), cfg, logger)
+	if err != nil {
+		return err
+	}
+	st := srv.State()
+	logger.Info("lanyard is ready", "tenant", st.TenantID, "api", st.APIURL, "msi", st.MSIURL, "startup", time.Since(start).Round(time.Microsecond))
+	if banner {
+		fmt.Fprintf(e.stdout, `Lanyard is running.
+
+  Tenant           %s
+  Subscription     %s
+  Authority        %s
+  Management API   %s
+  Identity (MSI)   %s/msi/token
+  Data folder      %s
+
+Trust Lanyard's CA in your shell:
+  export SSL_CERT_FILE=%s        # Go, Python, curl (system roots + Lanyard)
+  export NODE_EXTRA_CA_CERTS=%s  # Node.js
+
+Then: lanyard group create -n demo && lanyard identity create -g demo -n id1
+      lanyard app create -g demo -n app1 --identities id1
+      lanyard app run -g demo -n app1 -- <your program>
+
+Press Ctrl+C to stop.
+`, st.TenantID, st.SubscriptionID, st.AuthorityURL, st.APIURL, st.MSIURL, cfg.Home, st.BundleFile, st.CAFile)
+	}
+	err = srv.Run(cmd.Context())
+	logger.Info("lanyard stopped")
+	return err
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

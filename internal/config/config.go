@@ -1,0 +1,207 @@
+// Package config reads Lanyard's configuration file strictly (an unknown key is an error),
+// applies defaults and checks it, producing the typed Config the server is built from.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// File is the on-disk schema. Every field is optional.
+type File struct {
+	// Home is the data folder (keys, CA, embedded store, blob content).
+	Home string `json:"home"`
+	// TenantID fixes the tenant id on first start; later starts must agree with it.
+	TenantID string `json:"tenantId"`
+	// Store is "sqlite" (the embedded store in Home, the default), "sqlite:PATH", or a
+	// postgres:// URL.
+	Store  string `json:"store"`
+	Listen struct {
+		API  string `json:"api"`  // authority and management API, HTTPS
+		MSI  string `json:"msi"`  // managed-identity endpoint, HTTP on loopback
+		Blob string `json:"blob"` // Blob service, HTTPS
+	} `json:"listen"`
+	// PublicHost is the host name put in URLs (issuer, endpoints); default 127.0.0.1.
+	PublicHost string `json:"publicHost"`
+	// TLSNames are extra DNS names or IPs for the server certificate.
+	TLSNames []string `json:"tlsNames"`
+	// AllowNonLoopback must be set to listen on anything but loopback.
+	AllowNonLoopback bool `json:"allowNonLoopback"`
+	// TokenLifetime is a Go duration, at most 24h; default 1h.
+	TokenLifetime string `json:"tokenLifetime"`
+	Log           struct {
+		Format string `json:"format"` // text or json
+		Level  string `json:"level"`  // debug, info, warn, error
+	} `json:"log"`
+}
+
+// Config is the validated, typed configuration.
+type Config struct {
+	Home          string
+	TenantID      string
+	Store         string
+	APIAddr       string
+	MSIAddr       string
+	BlobAddr      string
+	PublicHost    string
+	TLSNames      []string
+	TokenLifetime time.Duration
+	LogFormat     string
+	LogLevel      string
+}
+
+// Defaults.
+const (
+	DefaultAPIAddr       = "127.0.0.1:10443"
+	DefaultMSIAddr       = "127.0.0.1:10080"
+	DefaultBlobAddr      = "127.0.0.1:10000"
+	DefaultTokenLifetime = time.Hour
+	MaxTokenLifetime     = 24 * time.Hour
+	maxFileSize          = 1 << 20
+)
+
+// DefaultHome returns $LANYARD_HOME, or ~/.lanyard.
+func DefaultHome() string {
+	if h := os.Getenv("LANYARD_HOME"); h != "" {
+		return h
+	}
+	if dir, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(dir, ".lanyard")
+	}
+	return ".lanyard"
+}
+
+// Load reads and validates the file at path.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("open config: %w", err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	if len(raw) > maxFileSize {
+		return Config{}, fmt.Errorf("config %s is larger than 1 MiB", path)
+	}
+	file, err := Parse(raw)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return file.Resolve()
+}
+
+// Parse decodes raw strictly: unknown keys and trailing data are errors.
+func Parse(raw []byte) (File, error) {
+	var file File
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&file); err != nil {
+		return File{}, fmt.Errorf("decode: %w", err)
+	}
+	if dec.More() {
+		return File{}, fmt.Errorf("decode: unexpected data after the configuration object")
+	}
+	return file, nil
+}
+
+// Resolve applies defaults and validates.
+func (f File) Resolve() (Config, error) {
+	c := Config{
+		Home: f.Home, TenantID: f.TenantID, Store: f.Store,
+		APIAddr: f.Listen.API, MSIAddr: f.Listen.MSI, BlobAddr: f.Listen.Blob,
+		PublicHost: f.PublicHost, TLSNames: f.TLSNames,
+		LogFormat: f.Log.Format, LogLevel: f.Log.Level, TokenLifetime: DefaultTokenLifetime,
+	}
+	if c.Home == "" {
+		c.Home = DefaultHome()
+	}
+	if c.Store == "" {
+		c.Store = "sqlite"
+	}
+	if c.APIAddr == "" {
+		c.APIAddr = DefaultAPIAddr
+	}
+	if c.MSIAddr == "" {
+		c.MSIAddr = DefaultMSIAddr
+	}
+	if c.BlobAddr == "" {
+		c.BlobAddr = DefaultBlobAddr
+	}
+	if c.PublicHost == "" {
+		c.PublicHost = "127.0.0.1"
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if f.TokenLifetime != "" {
+		d, err := time.ParseDuration(f.TokenLifetime)
+		if err != nil {
+			return c, fmt.Errorf("tokenLifetime: %w", err)
+		}
+		c.TokenLifetime = d
+	}
+	return c, c.Validate(f.AllowNonLoopback)
+}
+
+// Validate checks c; listeners must be on loopback unless allowNonLoopback.
+func (c Config) Validate(allowNonLoopback bool) error {
+	if c.TokenLifetime < 5*time.Minute || c.TokenLifetime > MaxTokenLifetime {
+		return fmt.Errorf("tokenLifetime %s: must be between 5m and 24h", c.TokenLifetime)
+	}
+	for name, addr := range map[string]string{"listen.api": c.APIAddr, "listen.msi": c.MSIAddr, "listen.blob": c.BlobAddr} {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", name, addr, err)
+		}
+		if !allowNonLoopback && !isLoopback(host) {
+			return fmt.Errorf("%s %q is not a loopback address; set allowNonLoopback to listen beyond this machine", name, addr)
+		}
+	}
+	if c.TenantID != "" && !validTenant(c.TenantID) {
+		return fmt.Errorf("tenantId %q: use only letters, digits, '.' and '-'", c.TenantID)
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format %q: use text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	if c.Store != "sqlite" && !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+		return fmt.Errorf("store %q: use sqlite, sqlite:PATH or a postgres:// URL", c.Store)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validTenant applies the rule the SDKs apply to tenant ids.
+func validTenant(t string) bool {
+	for _, r := range t {
+		if !(r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return t != ""
+}

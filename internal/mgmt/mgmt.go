@@ -1,0 +1,528 @@
+// Package mgmt serves Lanyard's management API in ARM's shape: resource ids as paths, an
+// api-version on every call, JSON resources with id, name, type and properties, and ARM's
+// error body. The lanyard CLI is one client of it; ARM SDK clients can be others.
+package mgmt
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/lanyard-id/lanyard/internal/directory"
+	"github.com/lanyard-id/lanyard/internal/keys"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// KeysPath is the collection of the authority's signing keys.
+const KeysPath = "/providers/Lanyard.Authority/signingKeys"
+
+// Keys is what the API needs of the keyring.
+type Keys interface {
+	List() []keys.KeyInfo
+	Rotate(ctx context.Context) (lanyard.SigningKey, error)
+}
+
+// Environment says where apps find the managed-identity endpoint and the trust bundle.
+type Environment struct {
+	MSIBaseURL string // e.g. http://127.0.0.1:10080
+	CAFile     string // Lanyard's CA certificate, PEM
+	BundleFile string // system roots plus Lanyard's CA, PEM
+}
+
+// Handler serves the management API.
+type Handler struct {
+	Directory *directory.Service
+	Keys      Keys
+	Env       Environment
+	// AdminTokenHash is the SHA-256 of the admin credential; the credential itself lives
+	// only in the data folder.
+	AdminTokenHash []byte
+	Logger         *slog.Logger
+
+	routesOnce sync.Once
+	routes     []*route
+}
+
+const maxBody = 1 << 20
+
+func (h *Handler) subscription() string { return h.Directory.Tenant().SubscriptionID }
+func (h *Handler) tenant() string       { return h.Directory.Tenant().ID }
+
+// ServeHTTP authenticates the caller, checks the api-version and dispatches by path.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.authenticated(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="The admin credential is missing or not valid."`)
+		writeError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or not valid.")
+		return
+	}
+	if v := r.URL.Query().Get("api-version"); v == "" {
+		writeError(w, http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+		return
+	} else if !apiVersion.MatchString(v) {
+		writeError(w, http.StatusBadRequest, "InvalidApiVersionParameter", "The api-version '"+clip(v)+"' is invalid. The supported versions are dates such as '2023-01-31'.")
+		return
+	}
+	h.routesOnce.Do(func() { h.routes = h.table() })
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	for _, rt := range h.routes {
+		args, ok := rt.match(segs)
+		if !ok {
+			continue
+		}
+		fn, ok := rt.methods[r.Method]
+		if !ok {
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '"+r.Method+"' is not allowed on this resource.")
+			return
+		}
+		if len(args) > 0 && !strings.EqualFold(args[0], h.subscription()) && strings.EqualFold(segs[0], "subscriptions") {
+			writeError(w, http.StatusNotFound, "SubscriptionNotFound", "The subscription '"+clip(args[0])+"' could not be found.")
+			return
+		}
+		fn(w, r, args)
+		return
+	}
+	writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type or path '"+clip(r.URL.Path)+"' is not served by Lanyard.")
+}
+
+var apiVersion = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
+
+func (h *Handler) authenticated(r *http.Request) bool {
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || len(cred) > 512 || len(h.AdminTokenHash) == 0 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(cred)))
+	return subtle.ConstantTimeCompare(sum[:], h.AdminTokenHash) == 1
+}
+
+func (h *Handler) table() []*route {
+	const (
+		groups     = "subscriptions/{}/resourcegroups"
+		identities = "providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+		sites      = "providers/Microsoft.Web/sites"
+	)
+	return []*route{
+		newRoute("subscriptions").on("GET", h.listSubscriptions),
+		newRoute("subscriptions/{}").on("GET", h.getSubscription),
+		newRoute(groups).on("GET", h.listGroups),
+		newRoute(groups+"/{}").on("PUT", h.putGroup).on("PATCH", h.putGroup).on("GET", h.getGroup).on("DELETE", h.deleteGroup),
+		newRoute("subscriptions/{}/"+identities).on("GET", h.listIdentities),
+		newRoute(groups+"/{}/"+identities).on("GET", h.listIdentities),
+		newRoute(groups+"/{}/"+identities+"/{}").on("PUT", h.putIdentity).on("PATCH", h.putIdentity).on("GET", h.getIdentity).on("DELETE", h.deleteIdentity),
+		newRoute("subscriptions/{}/"+sites).on("GET", h.listApps),
+		newRoute(groups+"/{}/"+sites).on("GET", h.listApps),
+		newRoute(groups+"/{}/"+sites+"/{}").on("PUT", h.putApp).on("PATCH", h.patchApp).on("GET", h.getApp).on("DELETE", h.deleteApp),
+		newRoute(groups+"/{}/"+sites+"/{}/listIdentityEnvironment").on("POST", h.appEnvironment),
+		newRoute(groups+"/{}/"+sites+"/{}/rotateIdentityHeader").on("POST", h.rotateHeader),
+		newRoute(KeysPath).on("GET", h.listKeys),
+		newRoute(KeysPath+"/rotate").on("POST", h.rotateKey),
+	}
+}
+
+// Subscriptions.
+
+type subscriptionJSON struct {
+	ID             string `json:"id"`
+	SubscriptionID string `json:"subscriptionId"`
+	TenantID       string `json:"tenantId"`
+	DisplayName    string `json:"displayName"`
+	State          string `json:"state"`
+}
+
+func (h *Handler) sub() subscriptionJSON {
+	return subscriptionJSON{ID: "/subscriptions/" + h.subscription(), SubscriptionID: h.subscription(), TenantID: h.tenant(), DisplayName: "Lanyard", State: "Enabled"}
+}
+
+func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request, _ []string) {
+	writeList(w, []subscriptionJSON{h.sub()})
+}
+
+func (h *Handler) getSubscription(w http.ResponseWriter, r *http.Request, _ []string) {
+	writeJSON(w, http.StatusOK, h.sub())
+}
+
+// Groups.
+
+func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ []string) {
+	gs, err := h.Directory.ListGroups(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]groupJSON, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, h.group(g))
+	}
+	writeList(w, out)
+}
+
+func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	g, created, err := h.Directory.PutGroup(r.Context(), args[1], body.Location, body.Tags)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), h.group(g))
+}
+
+func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, args []string) {
+	g, err := h.Directory.GetGroup(r.Context(), args[1])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.group(g))
+}
+
+func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, args []string) {
+	if err := h.Directory.DeleteGroup(r.Context(), args[1]); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// User-assigned identities.
+
+func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request, args []string) {
+	group := ""
+	if len(args) > 1 {
+		group = args[1]
+	}
+	ids, err := h.Directory.ListIdentities(r.Context(), group)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]identityJSON, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, h.identity(id))
+	}
+	writeList(w, out)
+}
+
+func (h *Handler) putIdentity(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	id, created, err := h.Directory.PutIdentity(r.Context(), args[1], args[2], body.Location, body.Tags)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), h.identity(id))
+}
+
+func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, args []string) {
+	id, err := h.Directory.GetIdentity(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.identity(id))
+}
+
+func (h *Handler) deleteIdentity(w http.ResponseWriter, r *http.Request, args []string) {
+	err := h.Directory.DeleteIdentity(r.Context(), args[1], args[2])
+	if lanyard.IsNotFound(err) {
+		w.WriteHeader(http.StatusNoContent) // ARM: deleting what is not there is not an error
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// Apps.
+
+func (h *Handler) writeApp(w http.ResponseWriter, r *http.Request, status int, a lanyard.App) {
+	ids, err := h.Directory.AppIdentities(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, h.app(a, ids))
+}
+
+func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, args []string) {
+	group := ""
+	if len(args) > 1 {
+		group = args[1]
+	}
+	apps, err := h.Directory.ListApps(r.Context(), group)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]appJSON, 0, len(apps))
+	for _, a := range apps {
+		ids, err := h.Directory.AppIdentities(r.Context(), a)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out = append(out, h.app(a, ids))
+	}
+	writeList(w, out)
+}
+
+// identitySpec turns an ARM identity block into the desired identities.
+func identitySpec(body resourceBody) (system bool, users []string, err error) {
+	if body.Identity == nil {
+		return false, nil, nil
+	}
+	for _, part := range strings.Split(body.Identity.Type, ",") {
+		switch t := strings.TrimSpace(part); {
+		case strings.EqualFold(t, "SystemAssigned"):
+			system = true
+		case strings.EqualFold(t, "UserAssigned"), strings.EqualFold(t, "None"), t == "":
+		default:
+			return false, nil, lanyard.Errorf(lanyard.KindInvalid, "Identity type '%s' is not supported; use SystemAssigned, UserAssigned or None.", clip(t)).WithCode("InvalidIdentityType")
+		}
+	}
+	for id := range body.Identity.UserAssignedIdentities {
+		users = append(users, id)
+	}
+	sort.Strings(users)
+	return system, users, nil
+}
+
+func (h *Handler) putApp(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	system, users, err := identitySpec(body)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a, created, err := h.Directory.PutApp(r.Context(), args[1], args[2], directory.AppSpec{
+		Location: body.Location, Tags: body.Tags, SystemAssigned: system, UserAssigned: users,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeApp(w, r, createdStatus(created), a)
+}
+
+// patchApp changes only what the body names: an absent identity block keeps the identities.
+func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	a, err := h.Directory.GetApp(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	spec := directory.AppSpec{Tags: body.Tags, SystemAssigned: a.SystemPrincipalID != "", UserAssigned: a.UserAssigned}
+	if body.Identity != nil {
+		if spec.SystemAssigned, spec.UserAssigned, err = identitySpec(body); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	a, _, err = h.Directory.PutApp(r.Context(), args[1], args[2], spec)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeApp(w, r, http.StatusOK, a)
+}
+
+func (h *Handler) getApp(w http.ResponseWriter, r *http.Request, args []string) {
+	a, err := h.Directory.GetApp(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeApp(w, r, http.StatusOK, a)
+}
+
+func (h *Handler) deleteApp(w http.ResponseWriter, r *http.Request, args []string) {
+	err := h.Directory.DeleteApp(r.Context(), args[1], args[2])
+	if lanyard.IsNotFound(err) && lanyard.CodeOf(err) == "ResourceNotFound" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// environment lists the variables an app process needs to reach the managed-identity
+// endpoint as app a.
+func (h *Handler) environment(a lanyard.App, header string) map[string]string {
+	return map[string]string{
+		"IDENTITY_ENDPOINT":                 h.Env.MSIBaseURL + "/msi/token",
+		"IDENTITY_HEADER":                   header,
+		"AZURE_POD_IDENTITY_AUTHORITY_HOST": h.Env.MSIBaseURL + "/imds/" + header,
+		"NODE_EXTRA_CA_CERTS":               h.Env.CAFile,
+		"SSL_CERT_FILE":                     h.Env.BundleFile,
+	}
+}
+
+func (h *Handler) appEnvironment(w http.ResponseWriter, r *http.Request, args []string) {
+	a, header, err := h.Directory.IdentityHeader(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, h.environment(a, header))
+}
+
+func (h *Handler) rotateHeader(w http.ResponseWriter, r *http.Request, args []string) {
+	a, header, err := h.Directory.RotateIdentityHeader(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, h.environment(a, header))
+}
+
+// Keys.
+
+func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, _ []string) {
+	ks := h.Keys.List()
+	out := make([]keyJSON, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, key(k))
+	}
+	writeList(w, out)
+}
+
+func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, _ []string) {
+	k, err := h.Keys.Rotate(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, info := range h.Keys.List() {
+		if info.ID == k.ID {
+			writeJSON(w, http.StatusOK, key(info))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, key(keys.KeyInfo{ID: k.ID, CreatedAt: k.CreatedAt, Active: true, Published: true}))
+}
+
+// Plumbing.
+
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "InvalidRequestContent", "The request content could not be read.")
+		return false
+	}
+	if len(body) > maxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request content is larger than 1 MiB.")
+		return false
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return true
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeError(w, http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "+clip(err.Error())+".")
+		return false
+	}
+	return true
+}
+
+// status maps error kinds to HTTP statuses; it is the one place the management API does so.
+var status = map[lanyard.Kind]int{
+	lanyard.KindInvalid:          http.StatusBadRequest,
+	lanyard.KindNotFound:         http.StatusNotFound,
+	lanyard.KindConflict:         http.StatusConflict,
+	lanyard.KindUnauthenticated:  http.StatusUnauthorized,
+	lanyard.KindPermissionDenied: http.StatusForbidden,
+	lanyard.KindTooLarge:         http.StatusRequestEntityTooLarge,
+	lanyard.KindUnavailable:      http.StatusServiceUnavailable,
+	lanyard.KindInternal:         http.StatusInternalServerError,
+}
+
+var defaultCode = map[lanyard.Kind]string{
+	lanyard.KindInvalid:          "InvalidRequest",
+	lanyard.KindNotFound:         "ResourceNotFound",
+	lanyard.KindConflict:         "Conflict",
+	lanyard.KindUnauthenticated:  "AuthenticationFailed",
+	lanyard.KindPermissionDenied: "AuthorizationFailed",
+	lanyard.KindTooLarge:         "RequestEntityTooLarge",
+	lanyard.KindUnavailable:      "ServiceUnavailable",
+	lanyard.KindInternal:         "InternalServerError",
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	k := lanyard.KindOf(err)
+	code := lanyard.CodeOf(err)
+	if code == "" {
+		code = defaultCode[k]
+	}
+	if k == lanyard.KindInternal || errors.Is(err, context.DeadlineExceeded) {
+		logger := h.Logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.ErrorContext(r.Context(), "management request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, status[k], code, lanyard.MessageOf(err))
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	type detail struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	w.Header().Set("x-ms-failure-cause", "gateway")
+	writeJSON(w, status, struct {
+		Error detail `json:"error"`
+	}{detail{code, msg}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeList[T any](w http.ResponseWriter, items []T) {
+	writeJSON(w, http.StatusOK, struct {
+		Value []T `json:"value"`
+	}{items})
+}
+
+func clip(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "..."
+	}
+	return s
+}

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/runstate"
+	"github.com/lanyard-id/lanyard/internal/seal"
+	"github.com/lanyard-id/lanyard/internal/store"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
+)
+
+// Settings names.
+const (
+	settingTenant       = "tenant_id"
+	settingSubscription = "subscription_id"
+	settingHeaderKey    = "identity_header_key" // sealed
+)
+
+// openStore opens the configured backend.
+func openStore(ctx context.Context, dsn, home string) (store.Store, error) {
+	switch {
+	case dsn == "sqlite":
+		return sqlstore.OpenSQLite(ctx, filepath.Join(home, "lanyard.db"))
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return sqlstore.OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	default:
+		return sqlstore.OpenPostgres(ctx, dsn)
+	}
+}
+
+// loadKEK reads the key-encryption key from LANYARD_KEK, or from (creating) home/kek.
+func loadKEK(home string) ([]byte, error) {
+	if v := os.Getenv("LANYARD_KEK"); v != "" {
+		return seal.ParseKEK(v)
+	}
+	return seal.LoadOrCreateKEK(filepath.Join(home, "kek"))
+}
+
+// agreeOn returns the value stored under name, storing generate()'s result first if there
+// is none. Nodes starting together all end up with the first value written.
+func agreeOn(ctx context.Context, s store.Settings, name string, generate func() ([]byte, error)) ([]byte, error) {
+	v, err := s.GetSetting(ctx, name)
+	if err == nil {
+		return v, nil
+	}
+	if !lanyard.IsNotFound(err) {
+		return nil, fmt.Errorf("read setting %s: %w", name, err)
+	}
+	v, err = generate()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.CreateSetting(ctx, name, v); err != nil {
+		if lanyard.IsConflict(err) {
+			return s.GetSetting(ctx, name)
+		}
+		return nil, fmt.Errorf("store setting %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// loadTenant returns the tenant, creating it on first start. A configured id must match the
+// one the store already holds.
+func loadTenant(ctx context.Context, s store.Settings, configured string) (lanyard.Tenant, error) {
+	tid, err := agreeOn(ctx, s, settingTenant, func() ([]byte, error) {
+		if configured != "" {
+			return []byte(configured), nil
+		}
+		return []byte(uuid.NewString()), nil
+	})
+	if err != nil {
+		return lanyard.Tenant{}, err
+	}
+	if configured != "" && !strings.EqualFold(configured, string(tid)) {
+		return lanyard.Tenant{}, fmt.Errorf("the store belongs to tenant %s, but tenant %s is configured", tid, configured)
+	}
+	sub, err := agreeOn(ctx, s, settingSubscription, func() ([]byte, error) { return []byte(uuid.NewString()), nil })
+	if err != nil {
+		return lanyard.Tenant{}, err
+	}
+	return lanyard.Tenant{ID: string(tid), SubscriptionID: string(sub)}, nil
+}
+
+// loadHeaderKey returns the key that identity headers are derived from, kept sealed.
+func loadHeaderKey(ctx context.Context, s store.Settings, sealer *seal.Sealer) ([]byte, error) {
+	sealed, err := agreeOn(ctx, s, settingHeaderKey, func() ([]byte, error) {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, fmt.Errorf("generate header key: %w", err)
+		}
+		return sealer.Seal(k, []byte(settingHeaderKey)), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	k, err := sealer.Open(sealed, []byte(settingHeaderKey))
+	if err != nil {
+		return nil, fmt.Errorf("open the identity header key (is this the store's key-encryption key?): %w", err)
+	}
+	return k, nil
+}
+
+// loadAdminToken returns the SHA-256 of the admin credential in home, creating the
+// credential (mode 0600) on first start.
+func loadAdminToken(home string) ([]byte, error) {
+	path := filepath.Join(home, runstate.AdminTokenFile)
+	tok, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return nil, fmt.Errorf("generate admin credential: %w", err)
+		}
+		tok = []byte("lya_" + base64.RawURLEncoding.EncodeToString(b))
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create admin credential: %w", err)
+		}
+		if _, err := f.Write(append(tok, '\n')); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write admin credential: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("write admin credential: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("read admin credential: %w", err)
+	} else if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("admin credential %s is readable by others (mode %v); make it 0600", path, info.Mode().Perm())
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(string(tok))))
+	return sum[:], nil
+}

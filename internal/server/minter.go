@@ -1,0 +1,24 @@
+package server
+
+import (
+	"context"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/msi"
+	"github.com/lanyard-id/lanyard/internal/token"
+)
+
+// minter lets the managed-identity endpoint issue tokens from this server's authority.
+type minter struct {
+	issuer    *token.Issuer
+	tenantID  string
+	issuerURL string
+}
+
+func (m *minter) Mint(_ context.Context, id lanyard.Identity, resource string) (msi.Minted, error) {
+	t, err := m.issuer.Issue(token.Request{TenantID: m.tenantID, IssuerURL: m.issuerURL, Audience: resource, Identity: id})
+	if err != nil {
+		return msi.Minted{}, err
+	}
+	return msi.Minted{AccessToken: t.Raw, UTI: t.UTI, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}, nil
+}

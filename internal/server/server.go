@@ -1,0 +1,221 @@
+// Package server wires Lanyard together: it opens the store and the keys, builds every
+// service and protocol surface, and serves them on their listeners. It is the one place
+// that knows about all the others; `lanyard up`, `lanyard server` and the end-to-end tests
+// all start Lanyard through it.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/authority"
+	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/internal/directory"
+	"github.com/lanyard-id/lanyard/internal/keys"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/mgmt"
+	"github.com/lanyard-id/lanyard/internal/msi"
+	"github.com/lanyard-id/lanyard/internal/pki"
+	"github.com/lanyard-id/lanyard/internal/runstate"
+	"github.com/lanyard-id/lanyard/internal/seal"
+	"github.com/lanyard-id/lanyard/internal/store"
+	"github.com/lanyard-id/lanyard/internal/token"
+)
+
+// Server is a running Lanyard.
+type Server struct {
+	cfg     config.Config
+	logger  *slog.Logger
+	store   store.Store
+	tenant  lanyard.Tenant
+	keyring *keys.Keyring
+	state   runstate.State
+
+	listeners []*listener
+}
+
+type listener struct {
+	name string
+	ln   net.Listener
+	srv  *http.Server
+	tls  bool
+}
+
+// New builds a server from cfg and opens its listeners; Run serves them.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	kek, err := loadKEK(cfg.Home)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	sealer, err := seal.New(kek)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	if s.store, err = openStore(ctx, cfg.Store, cfg.Home); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if s.tenant, err = loadTenant(ctx, s.store, cfg.TenantID); err != nil {
+		return nil, err
+	}
+	headerKey, err := loadHeaderKey(ctx, s.store, sealer)
+	if err != nil {
+		return nil, err
+	}
+	adminHash, err := loadAdminToken(cfg.Home)
+	if err != nil {
+		return nil, err
+	}
+	tlsDir := filepath.Join(cfg.Home, "tls")
+	ca, err := pki.LoadOrCreateCA(tlsDir)
+	if err != nil {
+		return nil, fmt.Errorf("certificate authority: %w", err)
+	}
+	cert, err := ca.ServerCertificate(append([]string{cfg.PublicHost}, cfg.TLSNames...), time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("server certificate: %w", err)
+	}
+	caFile, bundleFile := filepath.Join(tlsDir, "ca.pem"), filepath.Join(tlsDir, "bundle.pem")
+	if err := pki.WriteTrustBundle(bundleFile, ca.CertPEM()); err != nil {
+		return nil, fmt.Errorf("trust bundle: %w", err)
+	}
+	if s.keyring, err = keys.New(ctx, s.store, sealer, keys.Options{MaxTokenLifetime: config.MaxTokenLifetime, Logger: logger}); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	apiLn, err := s.listen("api", cfg.APIAddr, tlsConfig)
+	if err != nil {
+		return nil, err
+	}
+	msiLn, err := s.listen("msi", cfg.MSIAddr, nil)
+	if err != nil {
+		return nil, err
+	}
+	apiURL := "https://" + hostPort(cfg.PublicHost, apiLn.ln.Addr())
+	msiURL := "http://" + hostPort(cfg.PublicHost, msiLn.ln.Addr())
+
+	dir := directory.New(s.store, s.tenant, headerKey, nil)
+	cache := msi.NewCache(100_000)
+	dir.OnChange = func(c directory.Change) { cache.Forget(c.PrincipalIDs...) }
+	issuer := &token.Issuer{Keys: s.keyring, Lifetime: cfg.TokenLifetime}
+	minter := &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: authority.IssuerV1(apiURL, s.tenant.ID)}
+
+	msiMux := http.NewServeMux()
+	(&msi.Handler{Apps: dir, Minter: minter, Cache: cache, Logger: logger}).Mount(msiMux)
+	msiLn.srv.Handler = msiMux
+
+	authMux := http.NewServeMux()
+	(&authority.Handler{BaseURL: apiURL, TenantID: s.tenant.ID, Keys: s.keyring}).Mount(authMux)
+	management := &mgmt.Handler{
+		Directory: dir, Keys: s.keyring, AdminTokenHash: adminHash, Logger: logger,
+		Env: mgmt.Environment{MSIBaseURL: msiURL, CAFile: caFile, BundleFile: bundleFile},
+	}
+	apiLn.srv.Handler = apiRouter(management, authMux)
+
+	s.state = runstate.State{
+		PID: os.Getpid(), TenantID: s.tenant.ID, SubscriptionID: s.tenant.SubscriptionID,
+		APIURL: apiURL, AuthorityURL: apiURL + "/" + s.tenant.ID, MSIURL: msiURL,
+		CAFile: caFile, BundleFile: bundleFile,
+	}
+	return s, nil
+}
+
+// apiRouter sends ARM paths to the management API and everything else to the authority.
+func apiRouter(management http.Handler, authority http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if strings.EqualFold(first, "subscriptions") || strings.EqualFold(first, "providers") {
+			management.ServeHTTP(w, r)
+			return
+		}
+		authority.ServeHTTP(w, r)
+	})
+}
+
+func hostPort(host string, addr net.Addr) string {
+	port := strconv.Itoa(addr.(*net.TCPAddr).Port)
+	return net.JoinHostPort(host, port)
+}
+
+func (s *Server) listen(name, addr string, tlsConfig *tls.Config) (*listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s on %s: %w", name, addr, err)
+	}
+	l := &listener{name: name, ln: ln, tls: tlsConfig != nil, srv: &http.Server{
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsConfig,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
+	}}
+	s.listeners = append(s.listeners, l)
+	return l, nil
+}
+
+// State describes the running server: its tenant and URLs.
+func (s *Server) State() runstate.State { return s.state }
+
+// Run serves until ctx is done, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, len(s.listeners))
+	for _, l := range s.listeners {
+		go func() {
+			var err error
+			if l.tls {
+				err = l.srv.ServeTLS(l.ln, "", "")
+			} else {
+				err = l.srv.Serve(l.ln)
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve %s: %w", l.name, err)
+			}
+		}()
+	}
+	if err := runstate.Write(s.cfg.Home, s.state); err != nil {
+		s.logger.Warn("could not record the running server's endpoints", "err", err)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, l := range s.listeners {
+		_ = l.srv.Shutdown(shutdown)
+	}
+	if rmErr := runstate.Remove(s.cfg.Home); rmErr != nil {
+		s.logger.Warn("could not remove the state file", "err", rmErr)
+	}
+	s.close()
+	return err
+}
+
+func (s *Server) close() {
+	for _, l := range s.listeners {
+		_ = l.ln.Close()
+	}
+	if s.store != nil {
+		_ = s.store.Close()
+	}
+}

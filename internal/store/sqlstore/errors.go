@@ -1,0 +1,30 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+func notFound(code, format string, args ...any) error {
+	return lanyard.Errorf(lanyard.KindNotFound, format, args...).WithCode(code)
+}
+
+// wrapErr gives err a kind the caller can act on. Contract errors (a NotFound raised here,
+// an updater's own error) pass unchanged; a unique violation becomes a Conflict carrying
+// conflict as its message; anything else stays internal, with the driver's detail kept
+// for the logs only.
+func (s *Store) wrapErr(op string, err error, conflict string) error {
+	if err == nil {
+		return nil
+	}
+	var le *lanyard.Error
+	if errors.As(err, &le) {
+		return err
+	}
+	if s.d.isUniqueViolation(err) {
+		return &lanyard.Error{Kind: lanyard.KindConflict, Message: conflict, Err: err}
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}

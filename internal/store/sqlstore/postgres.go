@@ -1,0 +1,56 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+// migrationLockKey names the advisory lock held while migrating; any constant will do as
+// long as nothing else in the database uses it.
+const migrationLockKey int64 = 0x6c616e7961726401 // "lanyard" + 1
+
+var postgresDialect = &dialect{
+	name:                  "postgres",
+	driver:                "pgx",
+	blobType:              "BYTEA",
+	numbered:              true,
+	rowLocks:              true,
+	isUniqueViolation:     pgCode("23505"),
+	isForeignKeyViolation: pgCode("23503"),
+	lockMigrations:        pgAdvisoryLock,
+}
+
+// OpenPostgres connects to the PostgreSQL database named by dsn (a URL or key=value string,
+// as pgx accepts) and brings its schema up to date. Tables are created in the connection's
+// search_path.
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	return open(ctx, postgresDialect, dsn)
+}
+
+func pgCode(code string) func(error) bool {
+	return func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == code
+	}
+}
+
+// pgAdvisoryLock makes processes that start together migrate one after the other; each
+// then finds the work done.
+func pgAdvisoryLock(ctx context.Context, conn *sql.Conn) (func(), error) {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
+		return nil, fmt.Errorf("sqlstore: take migration lock: %w", err)
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey); err != nil {
+			// A pooled connection must not keep the lock: drop it instead, and the
+			// server releases the lock with the session.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}, nil
+}
