@@ -72,4 +72,3 @@ func groupCmd(e *env) *cobra.Command {
 	cmd.AddCommand(create, show, list, del)
 	return cmd
 }
-

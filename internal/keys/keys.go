@@ -143,8 +143,9 @@ func (r *Keyring) Reload(ctx context.Context) error {
 	return err
 }
 
-// Rotate creates a new active key. The previous one is retired: it signs no more, but
-// stays published until every token it signed has expired.
+// Rotate creates a new active key and returns it (without its SealedKey). The previous
+// one is retired: it signs no more, but stays published until every token it signed has
+// expired (RemoveAfter = now + MaxTokenLifetime + RetireGrace).
 func (r *Keyring) Rotate(ctx context.Context) (lanyard.SigningKey, error) {
 	return r.sync(ctx, true)
 }
@@ -200,7 +201,7 @@ func (r *Keyring) sync(ctx context.Context, rotate bool) (lanyard.SigningKey, er
 		if err != nil {
 			return lanyard.SigningKey{}, fmt.Errorf("keys: retiring signing key %s: %w", k.ID, err)
 		}
-		r.log.Info("retired signing key", "kid", k.ID, "remove_after", updated.RemoveAfter)
+		r.log.Info("retired signing key", "kid", k.ID, "remove_after", *updated.RemoveAfter)
 		stored[i] = updated
 	}
 
@@ -362,7 +363,7 @@ func parseKeyCertificate(k lanyard.SigningKey) (*x509.Certificate, *rsa.PublicKe
 func (r *Keyring) generate(now time.Time, stored []lanyard.SigningKey) (lanyard.SigningKey, error) {
 	created := now.Truncate(time.Microsecond) // the store's precision
 	if len(stored) > 0 && !created.After(stored[0].CreatedAt) {
-		
+		created = stored[0].CreatedAt.UTC().Truncate(time.Microsecond).Add(time.Microsecond)
 	}
 	priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
 	if err != nil {

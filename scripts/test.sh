@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every Lanyard test on a fresh machine: installs what the tests need (Go modules, the
+# JavaScript SDK from the committed lockfile, PostgreSQL where none is running), then runs
+# vet, the unit and conformance tests on SQLite and PostgreSQL, short fuzz runs, and the
+# end-to-end tests with the real Azure SDKs. Everything it starts listens on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Go modules"
+go mod download
+(cd e2e && go mod download)
+
+step "JavaScript SDK (npm ci from the committed lockfile)"
+(cd e2e/clients/node && npm ci --no-audit --no-fund)
+
+step "PostgreSQL"
+source scripts/postgres.sh
+echo "using $LANYARD_TEST_POSTGRES"
+
+step "build (CGO_ENABLED=0)"
+CGO_ENABLED=0 go build -o /dev/null ./cmd/lanyard
+
+step "vet"
+go vet ./...
+(cd e2e && go vet ./...)
+
+step "unit, conformance and HTTP tests (race detector on)"
+go test -race -count=1 ./...
+
+step "fuzz (short runs of every parser fuzzer)"
+fuzztime="${LANYARD_FUZZTIME:-5s}"
+for pkg in $(go list ./...); do
+  for f in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    echo "fuzz $pkg $f"
+    go test -run '^$' -fuzz "^${f}\$" -fuzztime "$fuzztime" "$pkg" >/dev/null
+  done
+done
+
+step "end-to-end tests with the real Azure SDKs"
+(cd e2e && go test -count=1 ./...)
