@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -83,7 +84,7 @@ func TestCrashRecovery(t *testing.T) {
 			cmd.Wait()
 			t.Fatalf("round %d: writer did not start: %s", round, stderr.String())
 		}
-		time.Sleep(time.Duration(100+rng.IntN(700)) * time.Millisecond)
+		time.Sleep(time.Duration(200+rng.IntN(1000)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -273,9 +274,9 @@ func crashWriter(dir string, seed uint64) error {
 			size = 512<<10 + rng.IntN(3<<20)
 		}
 		data := make([]byte, size)
-		for i := range data {
-			data[i] = byte(rng.Uint32())
-		}
+		var cs [32]byte
+		binary.LittleEndian.PutUint64(cs[:], uint64(seq))
+		rand.NewChaCha8(cs).Read(data)
 		sum := md5.Sum(data)
 		sumHex := hex.EncodeToString(sum[:])
 

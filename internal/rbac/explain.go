@@ -30,7 +30,9 @@ func (s *Snapshot) explain(r Request) (string, []Nearby) {
 		if i >= 0 {
 			p = r.Groups[i]
 		}
-		for _, a := range s.assignmentsOf(p) {
+		list := s.assignmentsOf(p)
+		for j := range list {
+			a := &list[j]
 			c := candidate{a: a, role: s.roles[a.roleKey], covers: ScopeCovers(a.scope, r.Scope), near: commonSegments(a.scope, r.Scope)}
 			if c.role != nil {
 				c.grant = c.role.grants(r)
@@ -55,7 +57,7 @@ func (s *Snapshot) explain(r Request) (string, []Nearby) {
 		if a.near != b.near {
 			return cmp.Compare(b.near, a.near)
 		}
-		return cmp.Compare(a.a.idKey, b.a.idKey)
+		return cmp.Compare(a.a.id, b.a.id)
 	})
 	total := len(cands)
 	if len(cands) > maxNear {

@@ -21,6 +21,18 @@ func (x *index[V]) get(key string) V {
 	return l[(h>>8)&15][key]
 }
 
+// lookup is get that also reports whether key is present.
+func (x *index[V]) lookup(key string) (V, bool) {
+	h := fnv(key)
+	l := x.leaves[h&255]
+	if l == nil {
+		var zero V
+		return zero, false
+	}
+	v, ok := l[(h>>8)&15][key]
+	return v, ok
+}
+
 // getBytes is get for a key in a byte slice; it does not allocate.
 func (x *index[V]) getBytes(key []byte) V {
 	h := fnvBytes(key)

@@ -11,8 +11,8 @@ import (
 // share everything they do not change. A Snapshot is safe for concurrent use.
 type Snapshot struct {
 	roles      map[string]*compiledRole // by lower-case GUID
-	principals index[[]*assignment]     // by lower-case principal id
-	ids        index[*assignment]       // by lower-case assignment id
+	principals index[[]assignment] // by lower-case principal id
+	ids        index[string]       // lower-case assignment id → lower-case principal id
 	count      int
 }
 
@@ -31,13 +31,14 @@ func NewSnapshot(defs []lanyard.RoleDefinition, assigns []lanyard.RoleAssignment
 	}
 	for _, a := range assigns {
 		x := newAssignment(a)
+		idKey, pKey := asciiLower(a.ID), asciiLower(a.PrincipalID)
 		// The indexes are still private to this function, so they change in place.
-		if old := s.ids.get(x.idKey); old != nil {
-			s.principals.setInPlace(old.principal, without(s.principals.get(old.principal), old))
+		if old, ok := s.ids.lookup(idKey); ok {
+			s.principals.setInPlace(old, withoutID(s.principals.get(old), idKey))
 			s.count--
 		}
-		s.ids.setInPlace(x.idKey, x)
-		s.principals.setInPlace(x.principal, append(s.principals.get(x.principal), x))
+		s.ids.setInPlace(idKey, pKey)
+		s.principals.setInPlace(pKey, append(s.principals.get(pKey), x))
 		s.count++
 	}
 	return s
@@ -59,16 +60,17 @@ func (s *Snapshot) RoleDefinition(id string) (lanyard.RoleDefinition, bool) {
 func (s *Snapshot) WithAssignment(a lanyard.RoleAssignment) *Snapshot {
 	n := s.clone()
 	x := newAssignment(a)
-	if old := s.ids.get(x.idKey); old != nil {
-		n.removePrincipalEntry(old)
+	idKey, pKey := asciiLower(a.ID), asciiLower(a.PrincipalID)
+	if old, ok := s.ids.lookup(idKey); ok {
+		n.removePrincipalEntry(old, idKey)
 		n.count--
 	}
-	n.ids.set(x.idKey, x)
-	cur := n.principals.get(x.principal)
+	n.ids.set(idKey, pKey)
+	cur := n.principals.get(pKey)
 	// A fresh slice: the old one may be shared with s and with snapshots derived from it.
-	list := make([]*assignment, len(cur), len(cur)+1)
+	list := make([]assignment, len(cur), len(cur)+1)
 	copy(list, cur)
-	n.principals.set(x.principal, append(list, x))
+	n.principals.set(pKey, append(list, x))
 	n.count++
 	return n
 }
@@ -76,14 +78,14 @@ func (s *Snapshot) WithAssignment(a lanyard.RoleAssignment) *Snapshot {
 // WithoutAssignment returns a snapshot without the assignment with the given id (GUID);
 // s itself when there is none.
 func (s *Snapshot) WithoutAssignment(id string) *Snapshot {
-	key := asciiLower(id)
-	old := s.ids.get(key)
-	if old == nil {
+	idKey := asciiLower(id)
+	old, ok := s.ids.lookup(idKey)
+	if !ok {
 		return s
 	}
 	n := s.clone()
-	n.ids.del(key)
-	n.removePrincipalEntry(old)
+	n.ids.del(idKey)
+	n.removePrincipalEntry(old, idKey)
 	n.count--
 	return n
 }
@@ -117,22 +119,22 @@ func (s *Snapshot) clone() *Snapshot {
 	return &n
 }
 
-// removePrincipalEntry drops old from its principal's list in s, which must be a clone
-// private to the caller.
-func (s *Snapshot) removePrincipalEntry(old *assignment) {
-	rest := without(s.principals.get(old.principal), old)
+// removePrincipalEntry drops the assignment with idKey from principal's list in s, which
+// must be a clone private to the caller.
+func (s *Snapshot) removePrincipalEntry(principal, idKey string) {
+	rest := withoutID(s.principals.get(principal), idKey)
 	if len(rest) == 0 {
-		s.principals.del(old.principal)
+		s.principals.del(principal)
 	} else {
-		s.principals.set(old.principal, rest)
+		s.principals.set(principal, rest)
 	}
 }
 
-// without returns a new slice holding list minus x.
-func without(list []*assignment, x *assignment) []*assignment {
-	out := make([]*assignment, 0, len(list))
+// withoutID returns a new slice holding list minus the assignment with idKey.
+func withoutID(list []assignment, idKey string) []assignment {
+	out := make([]assignment, 0, len(list))
 	for _, a := range list {
-		if a != x {
+		if !asciiEqualFold(a.id, idKey) {
 			out = append(out, a)
 		}
 	}
@@ -141,7 +143,7 @@ func without(list []*assignment, x *assignment) []*assignment {
 
 // assignmentsOf returns the assignments naming principal, compared case-insensitively.
 // It does not allocate for ids up to 64 bytes (every GUID).
-func (s *Snapshot) assignmentsOf(principal string) []*assignment {
+func (s *Snapshot) assignmentsOf(principal string) []assignment {
 	var buf [64]byte
 	return s.principals.getBytes(lowerInto(buf[:0], principal))
 }
