@@ -35,6 +35,9 @@ type Service struct {
 	// OnChange, when set, is told about every change that can alter what an app may obtain
 	// (token caches listen to it).
 	OnChange func(Change)
+	// OnAccountDeleted, when set, is told the name of each storage account deleted, so its
+	// data can go too.
+	OnAccountDeleted func(ctx context.Context, name string)
 }
 
 // Change describes a modification that may invalidate cached tokens.
@@ -123,7 +126,10 @@ func (s *Service) ListGroups(ctx context.Context) ([]lanyard.ResourceGroup, erro
 
 // DeleteGroup deletes group name and everything in it, as ARM does.
 func (s *Service) DeleteGroup(ctx context.Context, name string) error {
-	var affected []string
+	var (
+		affected []string
+		accounts []lanyard.StorageAccount
+	)
 	err := s.store.InTx(ctx, func(tx store.Store) error {
 		if _, err := tx.GetGroup(ctx, name); err != nil {
 			if lanyard.IsNotFound(err) {
@@ -152,12 +158,23 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 			}
 			affected = append(affected, id.PrincipalID)
 		}
+		if accounts, err = tx.ListStorageAccounts(ctx, name); err != nil {
+			return err
+		}
+		for _, a := range accounts {
+			if err := tx.DeleteStorageAccount(ctx, a.Name); err != nil {
+				return err
+			}
+		}
 		return tx.DeleteGroup(ctx, name)
 	})
 	if err != nil {
 		return err
 	}
 	s.changed(affected...)
+	for _, a := range accounts {
+		s.accountDeleted(ctx, a.Name)
+	}
 	return nil
 }
 
@@ -658,4 +675,13 @@ func (s *Service) ResolveIdentity(ctx context.Context, app lanyard.App, sel Sele
 		return lanyard.Identity{}, lanyard.Errorf(lanyard.KindPermissionDenied, "The requested identity is disabled.").WithCode("IdentityDisabled")
 	}
 	return id, nil
+}
+
+// Principal returns the identity with principal id p, of either kind.
+func (s *Service) Principal(ctx context.Context, p string) (lanyard.Identity, error) {
+	id, err := s.store.GetIdentity(ctx, p)
+	if lanyard.IsNotFound(err) {
+		return id, lanyard.Errorf(lanyard.KindNotFound, "No identity has principal id '%s'.", clip(p)).WithCode("PrincipalNotFound")
+	}
+	return id, err
 }

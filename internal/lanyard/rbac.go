@@ -59,7 +59,7 @@ func RoleDefinitionARMID(id string) string {
 // the wire: a bare GUID, /providers/Microsoft.Authorization/roleDefinitions/{guid}, or the
 // same under a subscription. It returns s unchanged when s has no such suffix.
 func RoleDefinitionGUID(s string) string {
-	if i := lastIndexFold(s, roleDefinitionsProviderSegment); i >= 0 {
+	if i := lastRoleDefinitionsSegment(s); i >= 0 {
 		return s[i+len(roleDefinitionsProviderSegment):]
 	}
 	return s
@@ -248,7 +248,7 @@ func ValidateRoleAssignment(a RoleAssignment) error {
 	default:
 		return Errorf(KindInvalid, "The principal type %q is not one of ServicePrincipal, User or Group.", a.PrincipalType).WithCode("InvalidPrincipalType")
 	}
-	if err := ValidateScope(a.Scope); err != nil {
+	if err := ValidateRoleScope(a.Scope); err != nil {
 		return err
 	}
 	if len(a.Description) > MaxRoleAssignmentDescription {
@@ -266,9 +266,9 @@ func ValidateRoleAssignment(a RoleAssignment) error {
 	return nil
 }
 
-// ValidateScope checks that s is a scope a role can be assigned at: "/" (the root), a
+// ValidateRoleScope checks that s is a scope a role can be assigned at: "/" (the root), a
 // management group, or a resource id at or below a subscription.
-func ValidateScope(s string) error {
+func ValidateRoleScope(s string) error {
 	if s == "/" || isManagementGroupScope(s) {
 		return nil
 	}
@@ -310,9 +310,12 @@ func isRoleGUID(s string) bool {
 	return true
 }
 
-func lastIndexFold(s, sub string) int {
-	for i := len(s) - len(sub); i >= 0; i-- {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
+// lastRoleDefinitionsSegment finds the last "/providers/Microsoft.Authorization/roleDefinitions/"
+// in s, in any case.
+func lastRoleDefinitionsSegment(s string) int {
+	const seg = roleDefinitionsProviderSegment
+	for i := len(s) - len(seg); i >= 0; i-- {
+		if strings.EqualFold(s[i:i+len(seg)], seg) {
 			return i
 		}
 	}

@@ -87,3 +87,15 @@ func (k SigningKey) Published(now time.Time) bool {
 
 // SameName compares ARM names and ids the way Azure does: case-insensitively.
 func SameName(a, b string) bool { return strings.EqualFold(a, b) }
+
+// StorageAccount is a Microsoft.Storage/storageAccounts resource. Its name is unique across
+// the server, as account names are across Azure, because it addresses the Blob endpoint.
+type StorageAccount struct {
+	Name          string
+	ResourceGroup string
+	ResourceID    string
+	Location      string
+	Tags          map[string]string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}

@@ -9,6 +9,7 @@ const (
 	TypeResourceGroup        = "Microsoft.Resources/resourceGroups"
 	TypeUserAssignedIdentity = "Microsoft.ManagedIdentity/userAssignedIdentities"
 	TypeApp                  = "Microsoft.Web/sites"
+	TypeStorageAccount       = "Microsoft.Storage/storageAccounts"
 )
 
 // ResourceID is a parsed ARM resource id:

@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,14 +17,24 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/token"
 )
 
-// KeysPath is the collection of the authority's signing keys.
-const KeysPath = "/providers/Lanyard.Authority/signingKeys"
+// Lanyard's own ARM-style endpoints.
+const (
+	// KeysPath is the collection of the authority's signing keys.
+	KeysPath = "/providers/Lanyard.Authority/signingKeys"
+	// CheckAccessPath answers what-if access checks.
+	CheckAccessPath = "/providers/Lanyard.Authorization/checkAccess"
+	// PrincipalsPath looks a principal up by client id or principal id.
+	PrincipalsPath = "/providers/Lanyard.Directory/principals"
+)
 
 // Keys is what the API needs of the keyring.
 type Keys interface {
@@ -33,16 +44,23 @@ type Keys interface {
 
 // Environment says where apps find the managed-identity endpoint and the trust bundle.
 type Environment struct {
-	MSIBaseURL string // e.g. http://127.0.0.1:10080
-	CAFile     string // Lanyard's CA certificate, PEM
-	BundleFile string // system roots plus Lanyard's CA, PEM
+	MSIBaseURL  string // e.g. http://127.0.0.1:10080
+	BlobBaseURL string // e.g. https://127.0.0.1:10000
+	CAFile      string // Lanyard's CA certificate, PEM
+	BundleFile  string // system roots plus Lanyard's CA, PEM
 }
 
 // Handler serves the management API.
 type Handler struct {
 	Directory *directory.Service
+	Access    *access.Service
 	Keys      Keys
 	Env       Environment
+	// Tokens verifies bearer tokens issued for the management audience; callers other than
+	// the admin are then authorized by RBAC, as ARM does.
+	Tokens *token.Verifier
+	// AuthorizationURI is advertised in the 401 challenge.
+	AuthorizationURI string
 	// AdminTokenHash is the SHA-256 of the admin credential; the credential itself lives
 	// only in the data folder.
 	AdminTokenHash []byte
@@ -57,11 +75,12 @@ const maxBody = 1 << 20
 func (h *Handler) subscription() string { return h.Directory.Tenant().SubscriptionID }
 func (h *Handler) tenant() string       { return h.Directory.Tenant().ID }
 
-// ServeHTTP authenticates the caller, checks the api-version and dispatches by path.
+// ServeHTTP authenticates the caller, checks the api-version, authorizes and dispatches.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.authenticated(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="The admin credential is missing or not valid."`)
-		writeError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or not valid.")
+	c, err := h.authenticate(r)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+h.AuthorizationURI+`", error="invalid_token", error_description="`+lanyard.MessageOf(err)+`"`)
+		writeError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. "+lanyard.MessageOf(err))
 		return
 	}
 	if v := r.URL.Query().Get("api-version"); v == "" {
@@ -71,8 +90,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "InvalidApiVersionParameter", "The api-version '"+clip(v)+"' is invalid. The supported versions are dates such as '2023-01-31'.")
 		return
 	}
-	h.routesOnce.Do(func() { h.routes = h.table() })
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(segs) > 0 && strings.EqualFold(segs[0], "subscriptions") && len(segs) > 1 && !strings.EqualFold(segs[1], h.subscription()) {
+		writeError(w, http.StatusNotFound, "SubscriptionNotFound", "The subscription '"+clip(segs[1])+"' could not be found.")
+		return
+	}
+	if scope, rest, ok := authorizationPath(segs); ok {
+		h.serveAuthorization(w, r, c, scope, rest)
+		return
+	}
+	h.routesOnce.Do(func() { h.routes = h.table() })
 	for _, rt := range h.routes {
 		args, ok := rt.match(segs)
 		if !ok {
@@ -83,9 +110,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '"+r.Method+"' is not allowed on this resource.")
 			return
 		}
-		if len(args) > 0 && !strings.EqualFold(args[0], h.subscription()) && strings.EqualFold(segs[0], "subscriptions") {
-			writeError(w, http.StatusNotFound, "SubscriptionNotFound", "The subscription '"+clip(args[0])+"' could not be found.")
+		if rt.typ == "" && !c.admin {
+			writeError(w, http.StatusForbidden, "AuthorizationFailed", "Only the local administrator may call '"+clip(r.URL.Path)+"'.")
 			return
+		}
+		if rt.typ != "" {
+			action, scope := rt.permission(r.Method, segs)
+			if !h.allowed(w, c, action, scope) {
+				return
+			}
 		}
 		fn(w, r, args)
 		return
@@ -95,13 +128,48 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 var apiVersion = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
 
-func (h *Handler) authenticated(r *http.Request) bool {
+// caller is who made a request: the local admin, or a principal with a verified token.
+type caller struct {
+	admin       bool
+	principalID string
+	clientID    string
+}
+
+func (h *Handler) authenticate(r *http.Request) (caller, error) {
 	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || len(cred) > 512 || len(h.AdminTokenHash) == 0 {
-		return false
+	cred = strings.TrimSpace(cred)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		return caller{}, lanyard.Errorf(lanyard.KindUnauthenticated, "The 'Authorization' header is missing or not a bearer token.")
 	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(cred)))
-	return subtle.ConstantTimeCompare(sum[:], h.AdminTokenHash) == 1
+	if len(cred) <= 512 && len(h.AdminTokenHash) > 0 {
+		sum := sha256.Sum256([]byte(cred))
+		if subtle.ConstantTimeCompare(sum[:], h.AdminTokenHash) == 1 {
+			return caller{admin: true}, nil
+		}
+	}
+	if h.Tokens == nil || strings.Count(cred, ".") != 2 {
+		return caller{}, lanyard.Errorf(lanyard.KindUnauthenticated, "The credential is not valid.")
+	}
+	claims, err := h.Access.Authenticate(r.Context(), h.Tokens, cred, time.Now())
+	if err != nil {
+		return caller{}, err
+	}
+	return caller{principalID: claims.ObjectID, clientID: claims.AppID}, nil
+}
+
+// allowed checks RBAC for a caller other than the admin, writing ARM's 403 when denied.
+func (h *Handler) allowed(w http.ResponseWriter, c caller, action, scope string) bool {
+	if c.admin {
+		return true
+	}
+	d := h.Access.Decide(c.principalID, action, false, scope)
+	if d.Allowed {
+		return true
+	}
+	writeError(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf(
+		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+		c.clientID, c.principalID, action, scope))
+	return false
 }
 
 func (h *Handler) table() []*route {
@@ -109,22 +177,33 @@ func (h *Handler) table() []*route {
 		groups     = "subscriptions/{}/resourcegroups"
 		identities = "providers/Microsoft.ManagedIdentity/userAssignedIdentities"
 		sites      = "providers/Microsoft.Web/sites"
+		accounts   = "providers/Microsoft.Storage/storageAccounts"
+		subType    = "Microsoft.Resources/subscriptions"
+		groupType  = "Microsoft.Resources/subscriptions/resourceGroups"
+		idType     = lanyard.TypeUserAssignedIdentity
+		siteType   = lanyard.TypeApp
+		acctType   = lanyard.TypeStorageAccount
 	)
 	return []*route{
-		newRoute("subscriptions").on("GET", h.listSubscriptions),
-		newRoute("subscriptions/{}").on("GET", h.getSubscription),
-		newRoute(groups).on("GET", h.listGroups),
-		newRoute(groups+"/{}").on("PUT", h.putGroup).on("PATCH", h.putGroup).on("GET", h.getGroup).on("DELETE", h.deleteGroup),
-		newRoute("subscriptions/{}/"+identities).on("GET", h.listIdentities),
-		newRoute(groups+"/{}/"+identities).on("GET", h.listIdentities),
-		newRoute(groups+"/{}/"+identities+"/{}").on("PUT", h.putIdentity).on("PATCH", h.putIdentity).on("GET", h.getIdentity).on("DELETE", h.deleteIdentity),
-		newRoute("subscriptions/{}/"+sites).on("GET", h.listApps),
-		newRoute(groups+"/{}/"+sites).on("GET", h.listApps),
-		newRoute(groups+"/{}/"+sites+"/{}").on("PUT", h.putApp).on("PATCH", h.patchApp).on("GET", h.getApp).on("DELETE", h.deleteApp),
-		newRoute(groups+"/{}/"+sites+"/{}/listIdentityEnvironment").on("POST", h.appEnvironment),
-		newRoute(groups+"/{}/"+sites+"/{}/rotateIdentityHeader").on("POST", h.rotateHeader),
-		newRoute(KeysPath).on("GET", h.listKeys),
-		newRoute(KeysPath+"/rotate").on("POST", h.rotateKey),
+		newRoute("subscriptions", subType).on("GET", h.listSubscriptions),
+		newRoute("subscriptions/{}", subType).on("GET", h.getSubscription),
+		newRoute(groups, groupType).on("GET", h.listGroups),
+		newRoute(groups+"/{}", groupType).on("PUT", h.putGroup).on("PATCH", h.patchGroup).on("GET", h.getGroup).on("DELETE", h.deleteGroup),
+		newRoute("subscriptions/{}/"+identities, idType).on("GET", h.listIdentities),
+		newRoute(groups+"/{}/"+identities, idType).on("GET", h.listIdentities),
+		newRoute(groups+"/{}/"+identities+"/{}", idType).on("PUT", h.putIdentity).on("PATCH", h.patchIdentity).on("GET", h.getIdentity).on("DELETE", h.deleteIdentity),
+		newRoute("subscriptions/{}/"+sites, siteType).on("GET", h.listApps),
+		newRoute(groups+"/{}/"+sites, siteType).on("GET", h.listApps),
+		newRoute(groups+"/{}/"+sites+"/{}", siteType).on("PUT", h.putApp).on("PATCH", h.patchApp).on("GET", h.getApp).on("DELETE", h.deleteApp),
+		newRoute(groups+"/{}/"+sites+"/{}/listIdentityEnvironment", siteType).action("listIdentityEnvironment").on("POST", h.appEnvironment),
+		newRoute(groups+"/{}/"+sites+"/{}/rotateIdentityHeader", siteType).action("rotateIdentityHeader").on("POST", h.rotateHeader),
+		newRoute("subscriptions/{}/"+accounts, acctType).on("GET", h.listAccounts),
+		newRoute(groups+"/{}/"+accounts, acctType).on("GET", h.listAccounts),
+		newRoute(groups+"/{}/"+accounts+"/{}", acctType).on("PUT", h.putAccount).on("PATCH", h.patchAccount).on("GET", h.getAccount).on("DELETE", h.deleteAccount),
+		newRoute(KeysPath, "").on("GET", h.listKeys),
+		newRoute(KeysPath+"/rotate", "").on("POST", h.rotateKey),
+		newRoute(CheckAccessPath, "").on("POST", h.checkAccess),
+		newRoute(PrincipalsPath+"/{}", "").on("GET", h.getPrincipal),
 	}
 }
 
@@ -178,6 +257,23 @@ func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, args []string
 	writeJSON(w, createdStatus(created), h.group(g))
 }
 
+// patchGroup changes the tags of an existing group; it never creates one.
+func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	g, err := h.Directory.GetGroup(r.Context(), args[1])
+	if err == nil {
+		g, _, err = h.Directory.PutGroup(r.Context(), g.Name, g.Location, body.Tags)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.group(g))
+}
+
 func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, args []string) {
 	g, err := h.Directory.GetGroup(r.Context(), args[1])
 	if err != nil {
@@ -225,6 +321,23 @@ func (h *Handler) putIdentity(w http.ResponseWriter, r *http.Request, args []str
 		return
 	}
 	writeJSON(w, createdStatus(created), h.identity(id))
+}
+
+// patchIdentity changes the tags of an existing identity; it never creates one.
+func (h *Handler) patchIdentity(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	id, err := h.Directory.GetIdentity(r.Context(), args[1], args[2])
+	if err == nil {
+		id, _, err = h.Directory.PutIdentity(r.Context(), id.ResourceGroup, id.Name, id.Location, body.Tags)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.identity(id))
 }
 
 func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, args []string) {
@@ -287,14 +400,20 @@ func identitySpec(body resourceBody) (system bool, users []string, err error) {
 	if body.Identity == nil {
 		return false, nil, nil
 	}
+	user := false
 	for _, part := range strings.Split(body.Identity.Type, ",") {
 		switch t := strings.TrimSpace(part); {
 		case strings.EqualFold(t, "SystemAssigned"):
 			system = true
-		case strings.EqualFold(t, "UserAssigned"), strings.EqualFold(t, "None"), t == "":
+		case strings.EqualFold(t, "UserAssigned"):
+			user = true
+		case strings.EqualFold(t, "None"), t == "":
 		default:
 			return false, nil, lanyard.Errorf(lanyard.KindInvalid, "Identity type '%s' is not supported; use SystemAssigned, UserAssigned or None.", clip(t)).WithCode("InvalidIdentityType")
 		}
+	}
+	if !user && len(body.Identity.UserAssignedIdentities) > 0 {
+		return false, nil, lanyard.Errorf(lanyard.KindInvalid, "The identity type '%s' does not include UserAssigned, but userAssignedIdentities are given.", clip(body.Identity.Type)).WithCode("InvalidIdentityType")
 	}
 	for id := range body.Identity.UserAssignedIdentities {
 		users = append(users, id)

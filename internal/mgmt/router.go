@@ -10,14 +10,28 @@ import (
 type route struct {
 	pattern []string
 	methods map[string]func(w http.ResponseWriter, r *http.Request, args []string)
+	// typ is the resource type whose read/write/delete actions RBAC checks for callers
+	// other than the admin; "" makes the route admin-only.
+	typ string
+	// collection routes are authorized at the parent scope (the path up to the last name).
+	collection bool
+	// post is the action name checked for POST, e.g. listIdentityEnvironment.
+	post string
 }
 
-func newRoute(pattern string) *route {
-	return &route{pattern: strings.Split(strings.Trim(pattern, "/"), "/"), methods: map[string]func(http.ResponseWriter, *http.Request, []string){}}
+func newRoute(pattern, typ string) *route {
+	p := strings.Split(strings.Trim(pattern, "/"), "/")
+	return &route{pattern: p, typ: typ, collection: p[len(p)-1] != "{}", methods: map[string]func(http.ResponseWriter, *http.Request, []string){}}
 }
 
 func (rt *route) on(method string, fn func(w http.ResponseWriter, r *http.Request, args []string)) *route {
 	rt.methods[method] = fn
+	return rt
+}
+
+func (rt *route) action(name string) *route {
+	rt.post = name
+	rt.collection = false
 	return rt
 }
 
@@ -38,4 +52,31 @@ func (rt *route) match(segs []string) ([]string, bool) {
 		}
 	}
 	return args, true
+}
+
+// permission returns the action RBAC must allow for method on this route, and the scope.
+func (rt *route) permission(method string, segs []string) (action, scope string) {
+	switch method {
+	case http.MethodGet, http.MethodHead:
+		action = rt.typ + "/read"
+	case http.MethodPut, http.MethodPatch:
+		action = rt.typ + "/write"
+	case http.MethodDelete:
+		action = rt.typ + "/delete"
+	default:
+		action = rt.typ + "/" + rt.post + "/action"
+	}
+	n := len(segs)
+	if rt.collection {
+		// The parent scope: drop the collection's own segments after the last name.
+		n = 0
+		for i, p := range rt.pattern {
+			if p == "{}" {
+				n = i + 1
+			}
+		}
+	} else if rt.post != "" {
+		n-- // the action segment
+	}
+	return action, "/" + strings.Join(segs[:n], "/")
 }

@@ -7,10 +7,10 @@ import (
 
 // requiredRoles are the built-ins Lanyard promises, by their fixed GUIDs.
 var requiredRoles = map[string]string{
-	"Owner":                                   "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-	"Contributor":                             "b24988ac-6180-42a0-ab88-20f7382dd24c",
-	"Reader":                                  "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-	"User Access Administrator":               "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+	"Owner":                     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+	"Contributor":               "b24988ac-6180-42a0-ab88-20f7382dd24c",
+	"Reader":                    "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+	"User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
 	"Role Based Access Control Administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
 	"Storage Blob Data Owner":                 "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
 	"Storage Blob Data Contributor":           "ba92f5b4-2d11-453d-a403-e96b0029c9fe",

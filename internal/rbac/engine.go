@@ -160,7 +160,7 @@ func (s *Snapshot) Evaluate(r Request) Decision {
 			return allow(d, a, role, a.principalID)
 		}
 	}
-	d.Reason, d.Near = s.explain(r)
+	d.Reason, d.Near = s.explain(r, &sp)
 	return d
 }
 

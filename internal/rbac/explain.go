@@ -14,7 +14,7 @@ const maxNear = 5
 
 // explain says why r was denied: the principal's closest assignments and what each lacks.
 // Only denials pay for it, and only the few assignments reported are put into words.
-func (s *Snapshot) explain(r Request) (string, []Nearby) {
+func (s *Snapshot) explain(r Request, sp *scopePrefixes) (string, []Nearby) {
 	type candidate struct {
 		a      *assignment
 		role   *compiledRole
@@ -33,7 +33,8 @@ func (s *Snapshot) explain(r Request) (string, []Nearby) {
 		list := s.assignmentsOf(p)
 		for j := range list {
 			a := &list[j]
-			c := candidate{a: a, role: s.roles[a.roleKey], covers: ScopeCovers(a.scope, r.Scope), near: commonSegments(a.scope, r.Scope)}
+			c := candidate{a: a, role: s.roles[a.roleKey], covers: sp.mayCover(a) && ScopeCovers(a.scope, r.Scope),
+				near: commonSegments(a.scope, r.Scope)}
 			if c.role != nil {
 				c.grant = c.role.grants(r)
 			}

@@ -115,3 +115,18 @@ func fnvBytes(b []byte) uint32 {
 	}
 	return h
 }
+
+// mapInPlace replaces every value v with f(v). Like setInPlace, only for an index no one
+// else can see yet.
+func (x *index[V]) mapInPlace(f func(V) V) {
+	for _, l := range x.leaves {
+		if l == nil {
+			continue
+		}
+		for _, m := range l {
+			for k, v := range m {
+				m[k] = f(v)
+			}
+		}
+	}
+}

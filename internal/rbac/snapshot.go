@@ -11,8 +11,8 @@ import (
 // share everything they do not change. A Snapshot is safe for concurrent use.
 type Snapshot struct {
 	roles      map[string]*compiledRole // by lower-case GUID
-	principals index[[]assignment] // by lower-case principal id
-	ids        index[string]       // lower-case assignment id → lower-case principal id
+	principals index[[]assignment]      // by lower-case principal id
+	ids        index[string]            // lower-case assignment id → lower-case principal id
 	count      int
 }
 
@@ -41,6 +41,14 @@ func NewSnapshot(defs []lanyard.RoleDefinition, assigns []lanyard.RoleAssignment
 		s.principals.setInPlace(pKey, append(s.principals.get(pKey), x))
 		s.count++
 	}
+	// Appends leave up to half of each list as slack; at 100,000 assignments that is
+	// megabytes, so give each list exactly its length.
+	s.principals.mapInPlace(func(list []assignment) []assignment {
+		if cap(list) == len(list) {
+			return list
+		}
+		return append(make([]assignment, 0, len(list)), list...)
+	})
 	return s
 }
 

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/authority"
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/directory"
@@ -114,10 +115,15 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	msiURL := "http://" + hostPort(cfg.PublicHost, msiLn.ln.Addr())
 
 	dir := directory.New(s.store, s.tenant, headerKey, nil)
+	acc, err := access.New(ctx, s.store, s.tenant)
+	if err != nil {
+		return nil, fmt.Errorf("role assignments: %w", err)
+	}
+	issuerURL := authority.IssuerV1(apiURL, s.tenant.ID)
 	cache := msi.NewCache(100_000)
 	dir.OnChange = func(c directory.Change) { cache.Forget(c.PrincipalIDs...) }
 	issuer := &token.Issuer{Keys: s.keyring, Lifetime: cfg.TokenLifetime}
-	minter := &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: authority.IssuerV1(apiURL, s.tenant.ID)}
+	minter := &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: issuerURL}
 
 	msiMux := http.NewServeMux()
 	(&msi.Handler{Apps: dir, Minter: minter, Cache: cache, Logger: logger}).Mount(msiMux)
@@ -126,8 +132,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	authMux := http.NewServeMux()
 	(&authority.Handler{BaseURL: apiURL, TenantID: s.tenant.ID, Keys: s.keyring}).Mount(authMux)
 	management := &mgmt.Handler{
-		Directory: dir, Keys: s.keyring, AdminTokenHash: adminHash, Logger: logger,
-		Env: mgmt.Environment{MSIBaseURL: msiURL, CAFile: caFile, BundleFile: bundleFile},
+		Directory: dir, Access: acc, Keys: s.keyring, AdminTokenHash: adminHash, Logger: logger,
+		Env:              mgmt.Environment{MSIBaseURL: msiURL, CAFile: caFile, BundleFile: bundleFile},
+		Tokens:           s.verifier(issuerURL, managementAudiences...),
+		AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
 	}
 	apiLn.srv.Handler = apiRouter(management, authMux)
 
@@ -137,6 +145,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		CAFile: caFile, BundleFile: bundleFile,
 	}
 	return s, nil
+}
+
+// Audiences of tokens accepted by the management API: ARM's, as the SDKs request them.
+var managementAudiences = []string{"https://management.azure.com", "https://management.core.windows.net"}
+
+// verifier checks tokens of this authority for the given audiences.
+func (s *Server) verifier(issuerURL string, audiences ...string) *token.Verifier {
+	return &token.Verifier{Keys: s.keyring, Issuers: []string{issuerURL}, Audiences: audiences, MatchAudience: token.SameResource}
 }
 
 // apiRouter sends ARM paths to the management API and everything else to the authority.

@@ -26,6 +26,9 @@ type Store interface {
 	Identities
 	Apps
 	Keys
+	RoleDefinitions
+	RoleAssignments
+	StorageAccounts
 
 	// InTx runs fn with a Store whose calls all belong to one transaction, committed when
 	// fn returns nil and rolled back otherwise. Calling InTx on that Store runs fn in the
@@ -89,4 +92,40 @@ type Keys interface {
 	ListKeys(ctx context.Context) ([]lanyard.SigningKey, error)
 	UpdateKey(ctx context.Context, id string, fn func(lanyard.SigningKey) (lanyard.SigningKey, error)) (lanyard.SigningKey, error)
 	DeleteKey(ctx context.Context, id string) error
+}
+
+// RoleDefinitions stores custom role definitions; built-in ones ship with the binary.
+type RoleDefinitions interface {
+	// CreateRoleDefinition fails with Conflict if the id or the role name (compared
+	// case-insensitively) is taken.
+	CreateRoleDefinition(ctx context.Context, d lanyard.RoleDefinition) error
+	GetRoleDefinition(ctx context.Context, id string) (lanyard.RoleDefinition, error)
+	ListRoleDefinitions(ctx context.Context) ([]lanyard.RoleDefinition, error)
+	UpdateRoleDefinition(ctx context.Context, id string, fn func(lanyard.RoleDefinition) (lanyard.RoleDefinition, error)) (lanyard.RoleDefinition, error)
+	DeleteRoleDefinition(ctx context.Context, id string) error
+}
+
+// RoleAssignments stores role assignments.
+type RoleAssignments interface {
+	// CreateRoleAssignment fails with Conflict if the id is taken, or if an assignment of
+	// the same role to the same principal exists at the same scope (compared
+	// case-insensitively).
+	CreateRoleAssignment(ctx context.Context, a lanyard.RoleAssignment) error
+	GetRoleAssignment(ctx context.Context, id string) (lanyard.RoleAssignment, error)
+	// ListRoleAssignments returns every assignment.
+	ListRoleAssignments(ctx context.Context) ([]lanyard.RoleAssignment, error)
+	// CountRoleAssignmentsOfRole counts the assignments that use role definition id.
+	CountRoleAssignmentsOfRole(ctx context.Context, roleDefinitionID string) (int, error)
+	DeleteRoleAssignment(ctx context.Context, id string) error
+}
+
+// StorageAccounts stores storage accounts.
+type StorageAccounts interface {
+	// CreateStorageAccount fails with Conflict if the name is taken in any group.
+	CreateStorageAccount(ctx context.Context, a lanyard.StorageAccount) error
+	GetStorageAccount(ctx context.Context, name string) (lanyard.StorageAccount, error)
+	// ListStorageAccounts lists the accounts in group (all groups when "").
+	ListStorageAccounts(ctx context.Context, group string) ([]lanyard.StorageAccount, error)
+	UpdateStorageAccount(ctx context.Context, name string, fn func(lanyard.StorageAccount) (lanyard.StorageAccount, error)) (lanyard.StorageAccount, error)
+	DeleteStorageAccount(ctx context.Context, name string) error
 }

@@ -16,6 +16,11 @@ func notFound(code, format string, args ...any) error {
 // conflict as its message; anything else stays internal, with the driver's detail kept
 // for the logs only.
 func (s *Store) wrapErr(op string, err error, conflict string) error {
+	return s.wrapErrCode(op, err, "", conflict)
+}
+
+// wrapErrCode is wrapErr for a Conflict that also carries code.
+func (s *Store) wrapErrCode(op string, err error, code, conflict string) error {
 	if err == nil {
 		return nil
 	}
@@ -24,7 +29,7 @@ func (s *Store) wrapErr(op string, err error, conflict string) error {
 		return err
 	}
 	if s.d.isUniqueViolation(err) {
-		return &lanyard.Error{Kind: lanyard.KindConflict, Message: conflict, Err: err}
+		return &lanyard.Error{Kind: lanyard.KindConflict, Code: code, Message: conflict, Err: err}
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }

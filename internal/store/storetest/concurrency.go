@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -86,6 +87,59 @@ func testConcurrency(t *testing.T, s store.Store) {
 			oneWins(t, "CreateSetting "+name, setErrs)
 		}
 	})
+
+	// Racing creators of one role assignment (under two ids, spelled in two cases), of one
+	// role name and of one storage account name: one wins, the other gets the conflict
+	// Azure reports.
+	t.Run("OneAssignmentWins", func(t *testing.T) {
+		for round := range 10 {
+			scope := groupScope(fmt.Sprintf("rg-Race-%d", round))
+			role, principal := guid(), guid()
+			assignments := []lanyard.RoleAssignment{
+				newRoleAssignment(scope, role, principal),
+				newRoleAssignment(strings.ToUpper(scope), strings.ToUpper(role), strings.ToUpper(principal)),
+			}
+			roleNames := []string{fmt.Sprintf("Race Role %d", round), fmt.Sprintf("RACE role %d", round)}
+			accounts := []lanyard.StorageAccount{
+				newStorageAccount("rg-race-a", fmt.Sprintf("strace%d", round)),
+				newStorageAccount("rg-race-b", fmt.Sprintf("STRACE%d", round)),
+			}
+			var (
+				start                       = make(chan struct{})
+				wg                          sync.WaitGroup
+				errs, roleErrs, accountErrs = make([]error, 2), make([]error, 2), make([]error, 2)
+			)
+			for i := range 2 {
+				wg.Go(func() {
+					<-start
+					errs[i] = s.CreateRoleAssignment(ctx, assignments[i])
+					roleErrs[i] = s.CreateRoleDefinition(ctx, newRoleDefinition(roleNames[i]))
+					accountErrs[i] = s.CreateStorageAccount(ctx, accounts[i])
+				})
+			}
+			close(start)
+			wg.Wait()
+			oneWinsWithCode(t, "CreateRoleAssignment in "+scope, errs, "RoleAssignmentExists")
+			oneWinsWithCode(t, "CreateRoleDefinition "+roleNames[0], roleErrs, "RoleDefinitionWithSameNameExists")
+			oneWinsWithCode(t, "CreateStorageAccount "+accounts[0].Name, accountErrs, "StorageAccountAlreadyTaken")
+			n, err := s.CountRoleAssignmentsOfRole(ctx, role)
+			must(t, "CountRoleAssignmentsOfRole", err)
+			if n != 1 {
+				t.Errorf("after racing creates in %s: %d assignments of the role, want 1", scope, n)
+			}
+		}
+	})
+}
+
+// oneWinsWithCode is oneWins where the loser's conflict must carry code.
+func oneWinsWithCode(t *testing.T, what string, errs []error, code string) {
+	t.Helper()
+	oneWins(t, what, errs)
+	for _, err := range errs {
+		if lanyard.IsConflict(err) && lanyard.CodeOf(err) != code {
+			t.Errorf("%s: the conflict carries code %q, want %q (%v)", what, lanyard.CodeOf(err), code, err)
+		}
+	}
 }
 
 func oneWins(t *testing.T, what string, errs []error) {

@@ -28,6 +28,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Identities", testIdentities},
 		{"Apps", testApps},
 		{"Keys", testKeys},
+		{"RoleDefinitions", testRoleDefinitions},
+		{"RoleAssignments", testRoleAssignments},
+		{"StorageAccounts", testStorageAccounts},
 		{"Times", testTimes},
 		{"Transactions", testTransactions},
 		{"Concurrency", testConcurrency},
@@ -105,6 +108,70 @@ func newApp(group, name string) lanyard.App {
 	}
 }
 
+// newRoleDefinition returns a custom role with two permission blocks, every field of each set.
+func newRoleDefinition(name string) lanyard.RoleDefinition {
+	return lanyard.RoleDefinition{
+		ID:          guid(),
+		Name:        name,
+		Description: "Reads what " + name + " may read; \"quoted\", <angled> & accented: é.",
+		Permissions: []lanyard.Permission{
+			{
+				Actions:        []string{"Microsoft.Storage/storageAccounts/read", "Microsoft.Resources/subscriptions/resourceGroups/read"},
+				NotActions:     []string{"Microsoft.Storage/storageAccounts/delete"},
+				DataActions:    []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"},
+				NotDataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete"},
+				Condition: "((!(ActionMatches{'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'})) OR " +
+					"(@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'logs'))",
+				ConditionVersion: "2.0",
+			},
+			{
+				Actions:        []string{"Microsoft.ManagedIdentity/userAssignedIdentities/*/read"},
+				NotActions:     []string{"Microsoft.ManagedIdentity/userAssignedIdentities/delete"},
+				DataActions:    []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"},
+				NotDataActions: []string{"Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action"},
+			},
+		},
+		AssignableScopes: []string{
+			"/subscriptions/" + subscription,
+			"/subscriptions/" + subscription + "/resourceGroups/rg-Roles",
+		},
+		CreatedAt: at(6 * time.Minute),
+		UpdatedAt: at(7 * time.Minute),
+	}
+}
+
+// newRoleAssignment returns an assignment of role to principal at scope, every field set.
+func newRoleAssignment(scope, role, principal string) lanyard.RoleAssignment {
+	return lanyard.RoleAssignment{
+		ID:               guid(),
+		Scope:            scope,
+		RoleDefinitionID: role,
+		PrincipalID:      principal,
+		PrincipalType:    lanyard.PrincipalServicePrincipal,
+		Description:      "Lets the principal read blobs in " + scope + ".",
+		Condition:        "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] StringEquals 'data'",
+		ConditionVersion: "2.0",
+		CreatedAt:        at(8 * time.Minute),
+		UpdatedAt:        at(9 * time.Minute),
+	}
+}
+
+func groupScope(group string) string {
+	return "/subscriptions/" + subscription + "/resourceGroups/" + group
+}
+
+func newStorageAccount(group, name string) lanyard.StorageAccount {
+	return lanyard.StorageAccount{
+		Name:          name,
+		ResourceGroup: group,
+		ResourceID:    lanyard.ResourceIDOf(subscription, group, lanyard.TypeStorageAccount, name),
+		Location:      "germanywestcentral",
+		Tags:          map[string]string{"data": "blobs", "name": name},
+		CreatedAt:     at(10 * time.Minute),
+		UpdatedAt:     at(11 * time.Minute),
+	}
+}
+
 func randomHash() []byte {
 	h := sha256.Sum256(randomBytes(32))
 	return h[:]
@@ -160,6 +227,39 @@ func normKey(k lanyard.SigningKey) lanyard.SigningKey {
 	return k
 }
 
+func normRoleDefinition(d lanyard.RoleDefinition) lanyard.RoleDefinition {
+	var ps []lanyard.Permission // a new slice: d's is shared with the caller
+	for _, p := range d.Permissions {
+		ps = append(ps, lanyard.Permission{
+			Actions:          normStrings(p.Actions),
+			NotActions:       normStrings(p.NotActions),
+			DataActions:      normStrings(p.DataActions),
+			NotDataActions:   normStrings(p.NotDataActions),
+			Condition:        p.Condition,
+			ConditionVersion: p.ConditionVersion,
+		})
+	}
+	d.Permissions = ps
+	d.AssignableScopes = normStrings(d.AssignableScopes)
+	return d
+}
+
+func normStrings(ss []string) []string {
+	if len(ss) == 0 {
+		return nil
+	}
+	return ss
+}
+
+func normRoleAssignment(a lanyard.RoleAssignment) lanyard.RoleAssignment { return a }
+
+func normStorageAccount(a lanyard.StorageAccount) lanyard.StorageAccount {
+	if len(a.Tags) == 0 {
+		a.Tags = nil
+	}
+	return a
+}
+
 func same[T any](t *testing.T, what string, got, want T, norm func(T) T) {
 	t.Helper()
 	if g, w := norm(got), norm(want); !reflect.DeepEqual(g, w) {
@@ -183,9 +283,12 @@ func sameSet[T any](t *testing.T, what string, got, want []T, norm func(T) T, id
 	}
 }
 
-func groupName(g lanyard.ResourceGroup) string { return strings.ToLower(g.Name) }
-func principal(i lanyard.Identity) string      { return i.PrincipalID }
-func appID(a lanyard.App) string               { return strings.ToLower(a.ResourceID) }
+func groupName(g lanyard.ResourceGroup) string     { return strings.ToLower(g.Name) }
+func principal(i lanyard.Identity) string          { return i.PrincipalID }
+func appID(a lanyard.App) string                   { return strings.ToLower(a.ResourceID) }
+func roleID(d lanyard.RoleDefinition) string       { return strings.ToLower(d.ID) }
+func assignmentID(a lanyard.RoleAssignment) string { return strings.ToLower(a.ID) }
+func accountName(a lanyard.StorageAccount) string  { return strings.ToLower(a.Name) }
 
 func wantNotFound(t *testing.T, what string, err error) {
 	t.Helper()
@@ -198,6 +301,14 @@ func wantConflict(t *testing.T, what string, err error) {
 	t.Helper()
 	if !lanyard.IsConflict(err) {
 		t.Errorf("%s: got error %v (kind %v), want Conflict", what, err, lanyard.KindOf(err))
+	}
+}
+
+// wantCode checks that err is of kind k and carries code.
+func wantCode(t *testing.T, what string, err error, k lanyard.Kind, code string) {
+	t.Helper()
+	if lanyard.KindOf(err) != k || lanyard.CodeOf(err) != code {
+		t.Errorf("%s: got error %v (kind %v, code %q), want kind %v with code %q", what, err, lanyard.KindOf(err), lanyard.CodeOf(err), k, code)
 	}
 }
 

@@ -1,0 +1,270 @@
+// Command goblob is an app as a user would write it with the unmodified Azure SDK for Go:
+// azblob.NewClient(accountURL, azidentity.NewManagedIdentityCredential(...)). Each run
+// performs one operation (or, with -op roundtrip, the whole battery of SDK upload,
+// download, listing, metadata and conditional calls) and prints a JSON result; a service
+// error is reported as {"ok":false,"status":...,"code":...} so the calling test can
+// assert on Azure's error code.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+)
+
+func main() {
+	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
+	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
+	op := flag.String("op", "put", "put, get, create-container, roundtrip")
+	cont := flag.String("container", "data", "container")
+	name := flag.String("blob", "hello.txt", "blob name")
+	data := flag.String("data", "hello", "content for put")
+	bigMiB := flag.Int("big-mib", 0, "roundtrip: also upload and download a blob of this many MiB")
+	flag.Parse()
+
+	opts := &azidentity.ManagedIdentityCredentialOptions{}
+	if *clientID != "" {
+		opts.ID = azidentity.ClientID(*clientID)
+	}
+	cred, err := azidentity.NewManagedIdentityCredential(opts)
+	if err != nil {
+		fatal(err)
+	}
+	client, err := azblob.NewClient(*accountURL, cred, nil)
+	if err != nil {
+		fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	var result any
+	switch *op {
+	case "create-container":
+		_, err = client.CreateContainer(ctx, *cont, nil)
+		result = map[string]any{"ok": err == nil}
+	case "put":
+		_, err = client.UploadBuffer(ctx, *cont, *name, []byte(*data), nil)
+		result = map[string]any{"ok": err == nil}
+	case "get":
+		var buf bytes.Buffer
+		var resp azblob.DownloadStreamResponse
+		resp, err = client.DownloadStream(ctx, *cont, *name, nil)
+		if err == nil {
+			_, err = io.Copy(&buf, resp.Body)
+			resp.Body.Close()
+		}
+		result = map[string]any{"ok": err == nil, "data": buf.String()}
+	case "roundtrip":
+		result, err = roundtrip(ctx, client, *cont, *bigMiB)
+	default:
+		fatal(fmt.Errorf("unknown -op %q", *op))
+	}
+	if err != nil {
+		var re *azcore.ResponseError
+		if errors.As(err, &re) {
+			_ = json.NewEncoder(os.Stdout).Encode(map[string]any{"ok": false, "status": re.StatusCode, "code": re.ErrorCode})
+			os.Exit(3)
+		}
+		fatal(err)
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(result)
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "goblob:", err)
+	os.Exit(1)
+}
+
+// check records a named step of the round trip.
+type steps map[string]string
+
+func (s steps) fail(step string, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", step, fmt.Sprintf(format, args...))
+}
+
+func roundtrip(ctx context.Context, client *azblob.Client, cont string, bigMiB int) (any, error) {
+	done := steps{}
+	if _, err := client.CreateContainer(ctx, cont, &azblob.CreateContainerOptions{Metadata: map[string]*string{"purpose": to.Ptr("e2e")}}); err != nil {
+		return nil, err
+	}
+	if _, err := client.CreateContainer(ctx, cont, nil); !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
+		return nil, done.fail("create twice", "got %v, want ContainerAlreadyExists", err)
+	}
+	done["containers"] = "ok"
+
+	// Small UploadBuffer (single Put Blob) and DownloadBuffer.
+	small := []byte("hello, lanyard")
+	if _, err := client.UploadBuffer(ctx, cont, "dir/small.txt", small, &azblob.UploadBufferOptions{Metadata: map[string]*string{"k1": to.Ptr("v1")}}); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, len(small))
+	if _, err := client.DownloadBuffer(ctx, cont, "dir/small.txt", buf, nil); err != nil || !bytes.Equal(buf, small) {
+		return nil, done.fail("download small", "err=%v data=%q", err, buf)
+	}
+	done["small"] = "ok"
+
+	// UploadStream of 5 MiB + a bit: several Put Block calls and a Put Block List.
+	streamData := random(5<<20 + 12345)
+	if _, err := client.UploadStream(ctx, cont, "stream.bin", bytes.NewReader(streamData), &azblob.UploadStreamOptions{BlockSize: 1 << 20}); err != nil {
+		return nil, err
+	}
+	// DownloadFile: parallel ranged GETs pinned with If-Match.
+	dir, err := os.MkdirTemp("", "goblob")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	f, err := os.Create(filepath.Join(dir, "stream.bin"))
+	if err != nil {
+		return nil, err
+	}
+	n, err := client.DownloadFile(ctx, cont, "stream.bin", f, &azblob.DownloadFileOptions{BlockSize: 1 << 20, Concurrency: 4})
+	f.Close()
+	if err != nil || n != int64(len(streamData)) {
+		return nil, done.fail("download file", "n=%d err=%v", n, err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "stream.bin"))
+	if sha256.Sum256(got) != sha256.Sum256(streamData) {
+		return nil, done.fail("download file", "content differs")
+	}
+	done["stream"] = "ok"
+
+	// Ranged download through the blob client.
+	bc := client.ServiceClient().NewContainerClient(cont).NewBlobClient("stream.bin")
+	resp, err := bc.DownloadStream(ctx, &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: 100, Count: 50}})
+	if err != nil {
+		return nil, err
+	}
+	part, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(part, streamData[100:150]) {
+		return nil, done.fail("range", "got %d bytes, wrong content", len(part))
+	}
+	done["range"] = "ok"
+
+	// Metadata and properties.
+	if _, err := bc.SetMetadata(ctx, map[string]*string{"color": to.Ptr("blue")}, nil); err != nil {
+		return nil, err
+	}
+	props, err := bc.GetProperties(ctx, nil)
+	if err != nil || props.Metadata == nil || props.Metadata["color"] == nil || *props.Metadata["color"] != "blue" || *props.ContentLength != int64(len(streamData)) {
+		return nil, done.fail("properties", "err=%v meta=%v", err, props.Metadata)
+	}
+	done["metadata"] = "ok"
+
+	// Conditional requests: a stale ETag is refused with ConditionNotMet.
+	stale := props.ETag
+	if _, err := client.UploadBuffer(ctx, cont, "stream.bin", []byte("new"), &azblob.UploadBufferOptions{
+		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: stale}},
+	}); err != nil {
+		return nil, done.fail("if-match current", "%v", err)
+	}
+	_, err = client.UploadBuffer(ctx, cont, "stream.bin", []byte("newer"), &azblob.UploadBufferOptions{
+		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: stale}},
+	})
+	if !bloberror.HasCode(err, bloberror.ConditionNotMet) {
+		return nil, done.fail("if-match stale", "got %v, want ConditionNotMet", err)
+	}
+	_, err = bc.GetProperties(ctx, &blob.GetPropertiesOptions{AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: stale}}})
+	if !bloberror.HasCode(err, bloberror.ConditionNotMet) {
+		return nil, done.fail("HEAD if-match stale", "got %v, want ConditionNotMet", err)
+	}
+	done["conditions"] = "ok"
+
+	// Hierarchy listing with paging: 25 blobs under a/, 5 under b/, paged 7 at a time.
+	for i := range 25 {
+		if _, err := client.UploadBuffer(ctx, cont, fmt.Sprintf("a/%02d.txt", i), []byte{byte(i)}, nil); err != nil {
+			return nil, err
+		}
+	}
+	for i := range 5 {
+		if _, err := client.UploadBuffer(ctx, cont, fmt.Sprintf("b/x/%d.txt", i), []byte{byte(i)}, nil); err != nil {
+			return nil, err
+		}
+	}
+	cc := client.ServiceClient().NewContainerClient(cont)
+	var names, prefixes []string
+	pages := 0
+	pager := cc.NewListBlobsHierarchyPager("/", &container.ListBlobsHierarchyOptions{MaxResults: to.Ptr(int32(7)), Include: container.ListBlobsInclude{Metadata: true}})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pages++
+		for _, b := range page.Segment.BlobItems {
+			names = append(names, *b.Name)
+		}
+		for _, p := range page.Segment.BlobPrefixes {
+			prefixes = append(prefixes, *p.Name)
+		}
+	}
+	if fmt.Sprint(prefixes) != "[a/ b/ dir/]" || fmt.Sprint(names) != "[stream.bin]" {
+		return nil, done.fail("hierarchy", "prefixes %v names %v", prefixes, names)
+	}
+	flat := 0
+	flatPager := client.NewListBlobsFlatPager(cont, &azblob.ListBlobsFlatOptions{Prefix: to.Ptr("a/"), MaxResults: to.Ptr(int32(10))})
+	for flatPager.More() {
+		page, err := flatPager.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		flat += len(page.Segment.BlobItems)
+	}
+	if flat != 25 {
+		return nil, done.fail("flat listing", "got %d blobs under a/, want 25", flat)
+	}
+	done["listing"] = "ok"
+
+	// Delete, then a 404 with BlobNotFound.
+	if _, err := client.DeleteBlob(ctx, cont, "dir/small.txt", nil); err != nil {
+		return nil, err
+	}
+	if _, err := bc.GetProperties(ctx, nil); err != nil {
+		return nil, err
+	}
+	if _, err := client.ServiceClient().NewContainerClient(cont).NewBlobClient("dir/small.txt").GetProperties(ctx, nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
+		return nil, done.fail("deleted blob", "got %v, want BlobNotFound", err)
+	}
+	done["delete"] = "ok"
+
+	if bigMiB > 0 {
+		// Above 256 MiB UploadBuffer switches from Put Blob to blocks.
+		big := random(bigMiB << 20)
+		if _, err := client.UploadBuffer(ctx, cont, "big.bin", big, nil); err != nil {
+			return nil, err
+		}
+		back := make([]byte, len(big))
+		if _, err := client.DownloadBuffer(ctx, cont, "big.bin", back, &azblob.DownloadBufferOptions{Concurrency: 8}); err != nil {
+			return nil, err
+		}
+		if sha256.Sum256(back) != sha256.Sum256(big) {
+			return nil, done.fail("big", "content differs")
+		}
+		done["big"] = fmt.Sprintf("%d MiB ok", bigMiB)
+	}
+	return done, nil
+}
+
+func random(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}

@@ -1,0 +1,52 @@
+// An app as a user would write it with the unmodified Azure SDK for JavaScript:
+// BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
+// prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
+//
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container [--container C] [--blob B] [--data D]
+import { ManagedIdentityCredential } from "@azure/identity";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    "account-url": { type: "string" },
+    "client-id": { type: "string" },
+    op: { type: "string", default: "put" },
+    container: { type: "string", default: "data" },
+    blob: { type: "string", default: "hello.txt" },
+    data: { type: "string", default: "hello" },
+  },
+});
+
+const credential = new ManagedIdentityCredential(values["client-id"] ? { clientId: values["client-id"] } : {});
+const service = new BlobServiceClient(values["account-url"], credential);
+const container = service.getContainerClient(values.container);
+
+try {
+  let result = { ok: true };
+  switch (values.op) {
+    case "create-container":
+      await container.create();
+      break;
+    case "put": {
+      const blob = container.getBlockBlobClient(values.blob);
+      await blob.upload(values.data, Buffer.byteLength(values.data));
+      break;
+    }
+    case "get": {
+      const body = await container.getBlobClient(values.blob).downloadToBuffer();
+      result.data = body.toString();
+      break;
+    }
+    default:
+      throw new Error(`unknown --op ${values.op}`);
+  }
+  process.stdout.write(JSON.stringify(result) + "\n");
+} catch (err) {
+  if (err.statusCode) {
+    process.stdout.write(JSON.stringify({ ok: false, status: err.statusCode, code: err.code ?? err.details?.errorCode }) + "\n");
+    process.exit(3);
+  }
+  process.stderr.write(`blob: ${err.name}: ${err.message}\n`);
+  process.exit(1);
+}

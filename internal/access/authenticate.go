@@ -1,0 +1,32 @@
+package access
+
+import (
+	"context"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/token"
+)
+
+// Authenticate verifies a bearer token with v and checks that its principal still exists
+// and is enabled, so deleting or disabling an identity shuts out its tokens at once.
+func (s *Service) Authenticate(ctx context.Context, v *token.Verifier, raw string, now time.Time) (token.Claims, error) {
+	claims, err := v.Verify(raw, now)
+	if err != nil {
+		return claims, err
+	}
+	if claims.TenantID != s.tenant.ID {
+		return claims, lanyard.Errorf(lanyard.KindUnauthenticated, "The token was issued for another tenant.").WithCode("InvalidAuthenticationInfo")
+	}
+	id, err := s.store.GetIdentity(ctx, claims.ObjectID)
+	if lanyard.IsNotFound(err) {
+		return claims, lanyard.Errorf(lanyard.KindUnauthenticated, "The token's principal no longer exists.").WithCode("InvalidAuthenticationInfo")
+	}
+	if err != nil {
+		return claims, err
+	}
+	if !id.Enabled {
+		return claims, lanyard.Errorf(lanyard.KindUnauthenticated, "The token's principal is disabled.").WithCode("InvalidAuthenticationInfo")
+	}
+	return claims, nil
+}

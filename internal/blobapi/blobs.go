@@ -1,0 +1,230 @@
+package blobapi
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// maxRangeDigest is the largest range Azure returns a range MD5 or CRC-64 for.
+const maxRangeDigest = 4 << 20
+
+func (t *target) key() blob.BlobKey {
+	return blob.BlobKey{Account: t.account, Container: t.container, Name: t.blob}
+}
+
+// contentLength returns the body length a write needs, refusing what is missing or too
+// large before a byte is read.
+func contentLength(r *http.Request, limit int64) (int64, error) {
+	switch n := r.ContentLength; {
+	case n < 0:
+		return 0, &apiError{status: http.StatusLengthRequired, code: "MissingContentLengthHeader",
+			message: "The Content-Length header was not specified."}
+	case n > limit:
+		return 0, errBodyTooLarge()
+	default:
+		return n, nil
+	}
+}
+
+func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) error {
+	size, err := contentLength(r, blob.MaxPutBlobSize)
+	if err != nil {
+		return err
+	}
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	props, err := blobHeaders(r.Header, true)
+	if err != nil {
+		return err
+	}
+	md5sum, crc, err := transactional(r.Header)
+	if err != nil {
+		return err
+	}
+	userCreateOnly := false
+	for _, e := range cond.IfNoneMatch {
+		userCreateOnly = userCreateOnly || e == "*"
+	}
+	if t.createOnly && !userCreateOnly {
+		cond.IfNoneMatch = append(cond.IfNoneMatch, "*")
+	}
+	res, err := h.Service.PutBlob(r.Context(), blob.PutBlobInput{
+		Key: t.key(), Body: r.Body, Size: size, Headers: props, Metadata: metadata(r.Header),
+		ContentMD5: md5sum, ContentCRC64: crc, Conditions: cond,
+	})
+	if err != nil {
+		if t.createOnly && !userCreateOnly && lanyard.CodeOf(err) == blob.CodeBlobAlreadyExists {
+			// Only allowed to add: replacing needs blobs/write.
+			return lanyard.Errorf(lanyard.KindPermissionDenied, "This request is not authorized to perform this operation using this permission.").WithCode("AuthorizationPermissionMismatch")
+		}
+		return err
+	}
+	hdr := w.Header()
+	setWritten(hdr, res.ETag, res.LastModified)
+	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
+	if len(crc) > 0 {
+		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
+	}
+	hdr.Set("x-ms-request-server-encrypted", "true")
+	return noContent(w, http.StatusCreated)
+}
+
+// getBlob serves Get Blob (GET) and Get Blob Properties (HEAD).
+func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) error {
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	hdr := w.Header()
+	if r.Method == http.MethodHead {
+		p, err := h.Service.GetBlobProperties(r.Context(), t.key(), cond)
+		if err != nil {
+			return h.notModified(w, r, t, err)
+		}
+		setBlobHeaders(hdr, p)
+		if len(p.ContentMD5) > 0 {
+			hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(p.ContentMD5))
+		}
+		hdr.Set("Content-Length", itoa(p.Size))
+		hdr.Set("x-ms-access-tier", "Hot")
+		hdr.Set("x-ms-access-tier-inferred", "true")
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+
+	rg, err := requestRange(r.Header)
+	if err != nil {
+		return err
+	}
+	wantMD5 := r.Header.Get("x-ms-range-get-content-md5") == "true"
+	wantCRC := r.Header.Get("x-ms-range-get-content-crc64") == "true"
+	if (wantMD5 || wantCRC) && (rg == nil || (wantMD5 && wantCRC)) {
+		return &apiError{status: http.StatusBadRequest, code: "InvalidInput",
+			message: "One of the request inputs is not valid."}
+	}
+	br, err := h.Service.GetBlob(r.Context(), t.key(), blob.GetBlobOptions{Range: rg, Conditions: cond})
+	if err != nil {
+		if lanyard.CodeOf(err) == blob.CodeInvalidRange {
+			if p, perr := h.Service.GetBlobProperties(r.Context(), t.key(), blob.Conditions{}); perr == nil {
+				hdr.Set("Content-Range", "bytes */"+itoa(p.Size))
+			}
+		}
+		return h.notModified(w, r, t, err)
+	}
+	defer br.Close()
+	p := br.Properties
+	setBlobHeaders(hdr, p)
+	hdr.Set("Content-Length", itoa(br.Length))
+	var body io.Reader = br
+	if (wantMD5 || wantCRC) && br.Length > maxRangeDigest {
+		return &apiError{status: http.StatusBadRequest, code: "OutOfRangeInput",
+			message: "The range specified exceeds the 4 MiB a range digest can be computed for."}
+	}
+	if wantMD5 || wantCRC {
+		// The digest goes in a header, so the (at most 4 MiB) range is read first.
+		buf, err := io.ReadAll(br)
+		if err != nil {
+			return fmt.Errorf("blobapi: reading range: %w", err)
+		}
+		if wantMD5 {
+			sum := md5.Sum(buf)
+			hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum[:]))
+		} else {
+			hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(blob.CRC64(buf))))
+		}
+		body = bytes.NewReader(buf)
+	}
+	status := http.StatusOK
+	if br.Partial {
+		status = http.StatusPartialContent
+		hdr.Set("Content-Range", "bytes "+itoa(br.Offset)+"-"+itoa(br.Offset+br.Length-1)+"/"+itoa(p.Size))
+		if len(p.ContentMD5) > 0 {
+			hdr.Set("x-ms-blob-content-md5", base64.StdEncoding.EncodeToString(p.ContentMD5))
+		}
+	} else if len(p.ContentMD5) > 0 {
+		hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(p.ContentMD5))
+	}
+	w.WriteHeader(status)
+	buf := make([]byte, 256<<10)
+	if _, err := io.CopyBuffer(w, body, buf); err != nil {
+		return fmt.Errorf("blobapi: sending blob: %w", err)
+	}
+	return nil
+}
+
+// notModified adds, to a 304, the validators the client compares with.
+func (h *Handler) notModified(w http.ResponseWriter, r *http.Request, t *target, err error) error {
+	if errors.Is(err, blob.ErrNotModified) {
+		if p, perr := h.Service.GetBlobProperties(r.Context(), t.key(), blob.Conditions{}); perr == nil {
+			setWritten(w.Header(), p.ETag, p.LastModified)
+		}
+	}
+	return err
+}
+
+func (h *Handler) getBlobMetadata(w http.ResponseWriter, r *http.Request, t *target) error {
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	p, err := h.Service.GetBlobProperties(r.Context(), t.key(), cond)
+	if err != nil {
+		return err
+	}
+	hdr := w.Header()
+	setWritten(hdr, p.ETag, p.LastModified)
+	setMetadata(hdr, p.Metadata)
+	return noContent(w, http.StatusOK)
+}
+
+func (h *Handler) setBlobMetadata(w http.ResponseWriter, r *http.Request, t *target) error {
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	p, err := h.Service.SetBlobMetadata(r.Context(), t.key(), metadata(r.Header), cond)
+	if err != nil {
+		return err
+	}
+	setWritten(w.Header(), p.ETag, p.LastModified)
+	w.Header().Set("x-ms-request-server-encrypted", "true")
+	return noContent(w, http.StatusOK)
+}
+
+func (h *Handler) setBlobProperties(w http.ResponseWriter, r *http.Request, t *target) error {
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	props, err := blobHeaders(r.Header, false)
+	if err != nil {
+		return err
+	}
+	p, err := h.Service.SetBlobHTTPHeaders(r.Context(), t.key(), props, cond)
+	if err != nil {
+		return err
+	}
+	setWritten(w.Header(), p.ETag, p.LastModified)
+	return noContent(w, http.StatusOK)
+}
+
+func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, t *target) error {
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	if err := h.Service.DeleteBlob(r.Context(), t.key(), cond); err != nil {
+		return err
+	}
+	return noContent(w, http.StatusAccepted)
+}

@@ -1,0 +1,61 @@
+package blobapi
+
+import (
+	"net/http"
+)
+
+func (h *Handler) createContainer(w http.ResponseWriter, r *http.Request, t *target) error {
+	if r.Header.Get("x-ms-blob-public-access") != "" {
+		// Anonymous access does not exist in Lanyard, as on an account that disallows it.
+		return &apiError{status: http.StatusConflict, code: "PublicAccessNotPermitted",
+			message: "Public access is not permitted on this storage account."}
+	}
+	c, err := h.Service.CreateContainer(r.Context(), t.account, t.container, metadata(r.Header))
+	if err != nil {
+		return err
+	}
+	setWritten(w.Header(), c.ETag, c.LastModified)
+	return noContent(w, http.StatusCreated)
+}
+
+func (h *Handler) getContainer(w http.ResponseWriter, r *http.Request, t *target) error {
+	c, err := h.Service.GetContainer(r.Context(), t.account, t.container)
+	if err != nil {
+		return err
+	}
+	hdr := w.Header()
+	setWritten(hdr, c.ETag, c.LastModified)
+	setMetadata(hdr, c.Metadata)
+	hdr.Set("x-ms-lease-state", "available")
+	hdr.Set("x-ms-lease-status", "unlocked")
+	hdr.Set("x-ms-has-immutability-policy", "false")
+	hdr.Set("x-ms-has-legal-hold", "false")
+	hdr.Set("x-ms-default-encryption-scope", "$account-encryption-key")
+	hdr.Set("x-ms-deny-encryption-scope-override", "false")
+	hdr.Set("x-ms-immutable-storage-with-versioning-enabled", "false")
+	return noContent(w, http.StatusOK)
+}
+
+func (h *Handler) setContainerMetadata(w http.ResponseWriter, r *http.Request, t *target) error {
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	c, err := h.Service.SetContainerMetadata(r.Context(), t.account, t.container, metadata(r.Header), cond)
+	if err != nil {
+		return err
+	}
+	setWritten(w.Header(), c.ETag, c.LastModified)
+	return noContent(w, http.StatusOK)
+}
+
+func (h *Handler) deleteContainer(w http.ResponseWriter, r *http.Request, t *target) error {
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	if err := h.Service.DeleteContainer(r.Context(), t.account, t.container, cond); err != nil {
+		return err
+	}
+	return noContent(w, http.StatusAccepted)
+}

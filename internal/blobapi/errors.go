@@ -1,0 +1,208 @@
+package blobapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// apiError is an error the protocol layer itself raises, with its status fixed (some
+// codes, like InvalidAuthenticationInfo, have more than one status in Azure).
+type apiError struct {
+	status  int
+	code    string
+	message string
+	details [][2]string // extra elements after <Message>, in order
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func errInvalidQuery(name, value, reason string) error {
+	d := [][2]string{{"QueryParameterName", name}, {"QueryParameterValue", truncate(value, 256)}}
+	if reason != "" {
+		d = append(d, [2]string{"Reason", reason})
+	}
+	return &apiError{status: http.StatusBadRequest, code: "InvalidQueryParameterValue",
+		message: "Value for one of the query parameters specified in the request URI is invalid.", details: d}
+}
+
+func errInvalidHeader(name, value string) error {
+	return &apiError{status: http.StatusBadRequest, code: "InvalidHeaderValue",
+		message: "The value for one of the HTTP headers is not in the correct format.",
+		details: [][2]string{{"HeaderName", name}, {"HeaderValue", truncate(value, 256)}}}
+}
+
+func errMissingHeader(name string) error {
+	return &apiError{status: http.StatusBadRequest, code: "MissingRequiredHeader",
+		message: "An HTTP header that's mandatory for this request is not specified.",
+		details: [][2]string{{"HeaderName", name}}}
+}
+
+func errMissingQuery(name string) error {
+	return &apiError{status: http.StatusBadRequest, code: "MissingRequiredQueryParameter",
+		message: "A query parameter that's mandatory for this request is not specified.",
+		details: [][2]string{{"QueryParameterName", name}}}
+}
+
+func errNotImplemented(what string) error {
+	return &apiError{status: http.StatusNotImplemented, code: "NotImplemented",
+		message: "The requested operation is not implemented on the specified resource: " + what + "."}
+}
+
+func errVerb() error {
+	return &apiError{status: http.StatusMethodNotAllowed, code: "UnsupportedHttpVerb",
+		message: "The resource doesn't support the specified HTTP verb."}
+}
+
+func errInvalidURI() error {
+	return &apiError{status: http.StatusBadRequest, code: "InvalidUri",
+		message: "The requested URI does not represent any resource on the server."}
+}
+
+func errXML() error {
+	return &apiError{status: http.StatusBadRequest, code: "InvalidXmlDocument",
+		message: "XML specified is not syntactically valid."}
+}
+
+func errBodyTooLarge() error {
+	return &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestBodyTooLarge",
+		message: "The request body is too large and exceeds the maximum permissible limit."}
+}
+
+// statusByCode maps Azure error codes to statuses; one table for the whole surface.
+var statusByCode = map[string]int{
+	blob.CodeContainerNotFound:        http.StatusNotFound,
+	blob.CodeBlobNotFound:             http.StatusNotFound,
+	"ResourceNotFound":                http.StatusNotFound,
+	blob.CodeContainerAlreadyExists:   http.StatusConflict,
+	blob.CodeBlobAlreadyExists:        http.StatusConflict,
+	blob.CodeBlockCountExceeds:        http.StatusConflict,
+	"PublicAccessNotPermitted":        http.StatusConflict,
+	blob.CodeConditionNotMet:          http.StatusPreconditionFailed,
+	blob.CodeInvalidRange:             http.StatusRequestedRangeNotSatisfiable,
+	blob.CodeRequestBodyTooLarge:      http.StatusRequestEntityTooLarge,
+	blob.CodeMd5Mismatch:              http.StatusBadRequest,
+	blob.CodeCrc64Mismatch:            http.StatusBadRequest,
+	blob.CodeInvalidBlockID:           http.StatusBadRequest,
+	blob.CodeInvalidBlockList:         http.StatusBadRequest,
+	blob.CodeInvalidBlobOrBlock:       http.StatusBadRequest,
+	blob.CodeBlockListTooLong:         http.StatusBadRequest,
+	blob.CodeInvalidResourceName:      http.StatusBadRequest,
+	blob.CodeOutOfRangeInput:          http.StatusBadRequest,
+	blob.CodeInvalidMetadata:          http.StatusBadRequest,
+	blob.CodeMetadataTooLarge:         http.StatusBadRequest,
+	blob.CodeInvalidInput:             http.StatusBadRequest,
+	blob.CodeInvalidHeaderValue:       http.StatusBadRequest,
+	blob.CodeInvalidQueryValue:        http.StatusBadRequest,
+	blob.CodeIncompleteBody:           http.StatusBadRequest,
+	"NoAuthenticationInformation":     http.StatusUnauthorized,
+	"InvalidAuthenticationInfo":       http.StatusUnauthorized,
+	"AuthenticationFailed":            http.StatusForbidden,
+	"AuthorizationPermissionMismatch": http.StatusForbidden,
+	"AuthorizationFailure":            http.StatusForbidden,
+	"ServerBusy":                      http.StatusServiceUnavailable,
+	"InternalError":                   http.StatusInternalServerError,
+}
+
+// kindDefaults gives a status and code to errors that carry a kind but no known code.
+var kindDefaults = map[lanyard.Kind]struct {
+	status int
+	code   string
+}{
+	lanyard.KindInvalid:          {http.StatusBadRequest, "InvalidInput"},
+	lanyard.KindNotFound:         {http.StatusNotFound, "ResourceNotFound"},
+	lanyard.KindConflict:         {http.StatusConflict, "OperationNotAllowedInCurrentState"},
+	lanyard.KindUnauthenticated:  {http.StatusUnauthorized, "InvalidAuthenticationInfo"},
+	lanyard.KindPermissionDenied: {http.StatusForbidden, "AuthorizationPermissionMismatch"},
+	lanyard.KindTooLarge:         {http.StatusRequestEntityTooLarge, "RequestBodyTooLarge"},
+	lanyard.KindUnavailable:      {http.StatusServiceUnavailable, "ServerBusy"},
+	lanyard.KindInternal:         {http.StatusInternalServerError, "InternalError"},
+}
+
+// authMessages are Azure's fixed messages for authentication and authorization codes;
+// what the Authorizer said goes into AuthenticationErrorDetail instead.
+var authMessages = map[string]string{
+	"NoAuthenticationInformation":     "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+	"InvalidAuthenticationInfo":       "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+	"AuthenticationFailed":            "Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.",
+	"AuthorizationPermissionMismatch": "This request is not authorized to perform this operation using this permission.",
+	"AuthorizationFailure":            "This request is not authorized to perform this operation.",
+}
+
+// describe turns any error into what the client is shown.
+func describe(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	code := lanyard.CodeOf(err)
+	kind := lanyard.KindOf(err)
+	status, ok := statusByCode[code]
+	if !ok || code == "" {
+		d := kindDefaults[kind]
+		status, code = d.status, d.code
+	}
+	if kind == lanyard.KindInternal && status < 500 {
+		status, code = http.StatusInternalServerError, "InternalError"
+	}
+	msg := lanyard.MessageOf(err)
+	out := &apiError{status: status, code: code, message: msg}
+	if fixed, ok := authMessages[code]; ok {
+		out.message = fixed
+		if msg != "" && msg != fixed && kind != lanyard.KindInternal {
+			out.details = [][2]string{{"AuthenticationErrorDetail", msg}}
+		}
+	}
+	if errors.Is(err, blob.ErrNotModified) {
+		out.status = http.StatusNotModified
+	}
+	return out
+}
+
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
+
+// writeError answers with Azure's error shape. The message keeps literal newlines before
+// RequestId and Time, as Azure writes them.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rid string, err error) {
+	e := describe(err)
+	if e.status >= 500 {
+		h.logger().Error("blobapi: request failed", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		h.logger().Debug("blobapi: request refused", "request_id", rid, "method", r.Method, "path", r.URL.Path, "code", e.code, "err", err)
+	}
+	hdr := w.Header()
+	hdr.Set("x-ms-error-code", e.code)
+	if e.status == http.StatusUnauthorized && h.AuthorizationURI != "" {
+		// Unquoted and space-separated: the only form both SDKs parse.
+		hdr.Set("WWW-Authenticate", "Bearer authorization_uri="+h.AuthorizationURI+" resource_id="+h.resourceID())
+	}
+	if e.status == http.StatusNotModified || r.Method == http.MethodHead {
+		w.WriteHeader(e.status)
+		return
+	}
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><Error><Code>`)
+	b.WriteString(xmlEscaper.Replace(e.code))
+	b.WriteString("</Code><Message>")
+	b.WriteString(xmlEscaper.Replace(e.message))
+	b.WriteString("\nRequestId:")
+	b.WriteString(rid)
+	b.WriteString("\nTime:")
+	b.WriteString(time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z"))
+	b.WriteString("</Message>")
+	for _, d := range e.details {
+		b.WriteString("<" + d[0] + ">")
+		b.WriteString(xmlEscaper.Replace(d[1]))
+		b.WriteString("</" + d[0] + ">")
+	}
+	b.WriteString("</Error>")
+	hdr.Set("Content-Type", "application/xml")
+	hdr.Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(e.status)
+	_, _ = w.Write([]byte(b.String()))
+}

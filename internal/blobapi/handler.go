@@ -1,0 +1,141 @@
+package blobapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// DefaultResourceID is the resource_id of the bearer challenge: the audience the SDKs
+// request tokens for by default.
+const DefaultResourceID = "https://storage.azure.com"
+
+// Handler serves the Blob REST API for paths /{account}/... .
+type Handler struct {
+	Service  *blob.Service
+	Auth     Authorizer
+	Accounts AccountLookup
+	Logger   *slog.Logger
+	// AuthorizationURI is the authorization_uri of the 401 challenge, e.g.
+	// https://127.0.0.1:10443/{tenant-uuid}/oauth2/authorize. Its first path segment
+	// must be the tenant id: the Go SDK panics without one and the JS SDK needs a UUID.
+	// 401 answers carry no challenge when it is empty.
+	AuthorizationURI string
+	// ResourceID is the resource_id of the challenge; DefaultResourceID when empty.
+	ResourceID string
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Logger
+}
+
+func (h *Handler) resourceID() string {
+	if h.ResourceID == "" {
+		return DefaultResourceID
+	}
+	return h.ResourceID
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rid := newRequestID()
+	tw := &trackingWriter{ResponseWriter: w}
+	hdr := w.Header()
+	hdr.Set("x-ms-request-id", rid)
+	if cid := r.Header.Get("x-ms-client-request-id"); cid != "" && len(cid) <= 1024 {
+		hdr.Set("x-ms-client-request-id", cid)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.logger().Error("blobapi: panic", "request_id", rid, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !tw.wrote {
+				h.writeError(tw, r, rid, lanyard.Errorf(lanyard.KindInternal, "panic"))
+			}
+		}
+	}()
+	if err := h.serve(tw, r, rid); err != nil {
+		if tw.wrote {
+			// The status line is gone; all that is left is to cut the response short.
+			h.logger().Warn("blobapi: failed after responding", "request_id", rid, "err", err)
+			panic(http.ErrAbortHandler)
+		}
+		h.writeError(tw, r, rid, err)
+	}
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) error {
+	version, verr := checkVersion(r)
+	w.Header().Set("x-ms-version", version)
+	if verr != nil {
+		return verr
+	}
+	account, container, blobName, ok := splitPath(r.URL.Path)
+	if !ok {
+		return errInvalidURI()
+	}
+	ctx := r.Context()
+	exists, err := h.Accounts.AccountExists(ctx, account)
+	if err != nil {
+		return fmt.Errorf("blobapi: looking up account: %w", err)
+	}
+	if !exists {
+		return lanyard.Errorf(lanyard.KindNotFound, "The specified resource does not exist.").WithCode("ResourceNotFound")
+	}
+	t := &target{account: account, container: container, blob: blobName, rid: rid, query: r.URL.Query()}
+	op, err := route(r, t)
+	if err != nil {
+		return err
+	}
+	token, err := bearerToken(r)
+	if err != nil {
+		return err
+	}
+	req := AccessRequest{
+		Account: account, Container: t.container, Blob: t.blob,
+		Operation: op.name, Action: op.action, DataAction: op.data,
+		Scope: scopeOf(t.container, t.blob), Token: token,
+	}
+	if err := h.Auth.Authorize(ctx, r, req); err != nil {
+		// Put Blob may also create (never replace) a blob with add/action.
+		if op != opPutBlob || lanyard.KindOf(err) != lanyard.KindPermissionDenied {
+			return err
+		}
+		req.Action = ActionBlobsAdd
+		if h.Auth.Authorize(ctx, r, req) != nil {
+			return err
+		}
+		t.createOnly = true
+	}
+	return op.run(h, w, r, t)
+}
+
+// trackingWriter remembers whether the status line was sent, so that a late error or
+// a panic does not try to send a second one.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *trackingWriter) WriteHeader(code int) {
+	if code >= 200 {
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *trackingWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,177 @@
+package blobapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
+)
+
+const (
+	metaPrefix = "X-Ms-Meta-" // canonical form: net/http canonicalizes header names
+	// maxPropertyHeader bounds each blob property header (Content-Type and friends).
+	maxPropertyHeader = 4 << 10
+)
+
+// conditions reads the conditional headers.
+func conditions(r *http.Request) (blob.Conditions, error) {
+	var c blob.Conditions
+	c.IfMatch = etagList(r.Header.Values("If-Match"))
+	c.IfNoneMatch = etagList(r.Header.Values("If-None-Match"))
+	for _, d := range []struct {
+		name string
+		dst  *time.Time
+	}{{"If-Modified-Since", &c.IfModifiedSince}, {"If-Unmodified-Since", &c.IfUnmodifiedSince}} {
+		vs := r.Header.Values(d.name)
+		if len(vs) == 0 {
+			continue
+		}
+		if len(vs) > 1 {
+			return c, errInvalidHeader(d.name, strings.Join(vs, ", "))
+		}
+		t, err := http.ParseTime(vs[0])
+		if err != nil {
+			return c, errInvalidHeader(d.name, vs[0])
+		}
+		*d.dst = t
+	}
+	return c, nil
+}
+
+// etagList splits If-Match / If-None-Match values; ETags never contain commas.
+func etagList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// metadata reads x-ms-meta-* headers. The domain validates names and sizes.
+func metadata(h http.Header) blob.Metadata {
+	var md blob.Metadata
+	for k, vs := range h {
+		name, ok := strings.CutPrefix(k, metaPrefix)
+		if !ok {
+			if len(k) > len(metaPrefix) && strings.EqualFold(k[:len(metaPrefix)], metaPrefix) {
+				name = k[len(metaPrefix):] // a header the server did not canonicalize
+			} else {
+				continue
+			}
+		}
+		if md == nil {
+			md = blob.Metadata{}
+		}
+		md[name] = strings.Join(vs, ",")
+	}
+	return md
+}
+
+// blobHeaders reads the x-ms-blob-* properties. With fallback, the plain HTTP headers
+// stand in for missing ones, as Put Blob allows.
+func blobHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
+	var out blob.HTTPHeaders
+	fields := []struct {
+		name, plain string
+		dst         *string
+	}{
+		{"x-ms-blob-content-type", "Content-Type", &out.ContentType},
+		{"x-ms-blob-content-encoding", "Content-Encoding", &out.ContentEncoding},
+		{"x-ms-blob-content-language", "Content-Language", &out.ContentLanguage},
+		{"x-ms-blob-content-disposition", "", &out.ContentDisposition},
+		{"x-ms-blob-cache-control", "Cache-Control", &out.CacheControl},
+	}
+	for _, f := range fields {
+		v := h.Get(f.name)
+		if v == "" && fallback && f.plain != "" {
+			v = h.Get(f.plain)
+		}
+		if len(v) > maxPropertyHeader {
+			return out, errInvalidHeader(f.name, v)
+		}
+		*f.dst = v
+	}
+	if v := h.Get("x-ms-blob-content-md5"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != 16 {
+			return out, errInvalidHeader("x-ms-blob-content-md5", v)
+		}
+		out.ContentMD5 = b
+	}
+	return out, nil
+}
+
+// transactional reads Content-MD5 and x-ms-content-crc64, the digests of the body.
+func transactional(h http.Header) (md5, crc []byte, err error) {
+	if v := h.Get("Content-MD5"); v != "" {
+		md5, err = base64.StdEncoding.DecodeString(v)
+		if err != nil || len(md5) != 16 {
+			return nil, nil, &apiError{status: http.StatusBadRequest, code: "InvalidMd5",
+				message: "The MD5 value specified in the request is invalid. The MD5 value must be 128 bits and Base64-encoded."}
+		}
+	}
+	if v := h.Get("x-ms-content-crc64"); v != "" {
+		crc, err = base64.StdEncoding.DecodeString(v)
+		if err != nil || len(crc) != 8 {
+			return nil, nil, errInvalidHeader("x-ms-content-crc64", v)
+		}
+	}
+	return md5, crc, nil
+}
+
+// httpTime formats times the way Azure (and the SDKs' parsers) want: RFC 1123, GMT.
+func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+
+func quote(etag string) string { return `"` + etag + `"` }
+
+func setMetadata(h http.Header, md blob.Metadata) {
+	for k, v := range md {
+		h["x-ms-meta-"+k] = []string{v} // not canonicalized: keep the stored case
+	}
+}
+
+// setBlobHeaders writes the properties Get Blob and Get Blob Properties return.
+func setBlobHeaders(h http.Header, p blob.BlobProperties) {
+	ct := p.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	h.Set("ETag", quote(p.ETag))
+	h.Set("Last-Modified", httpTime(p.LastModified))
+	h.Set("x-ms-creation-time", httpTime(p.CreatedAt))
+	for _, kv := range [][2]string{
+		{"Content-Encoding", p.ContentEncoding}, {"Content-Language", p.ContentLanguage},
+		{"Content-Disposition", p.ContentDisposition}, {"Cache-Control", p.CacheControl},
+	} {
+		if kv[1] != "" {
+			h.Set(kv[0], kv[1])
+		}
+	}
+	h.Set("x-ms-blob-type", blob.BlobTypeBlock)
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("x-ms-server-encrypted", "true")
+	h.Set("x-ms-lease-state", "available")
+	h.Set("x-ms-lease-status", "unlocked")
+	setMetadata(h, p.Metadata)
+}
+
+func setWritten(h http.Header, etag string, lastModified time.Time) {
+	h.Set("ETag", quote(etag))
+	h.Set("Last-Modified", httpTime(lastModified))
+}
+
+func noContent(w http.ResponseWriter, status int) error {
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(status)
+	return nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,281 @@
+package blobapi
+
+import (
+	"encoding/base64"
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
+)
+
+// Bounds of listing query parameters.
+const (
+	maxPrefix    = 4 * blob.MaxBlobNameLength // bytes: 1024 characters of up to 4 bytes
+	maxMarker    = 8 << 10
+	maxDelimiter = 256
+)
+
+// listParams reads the query parameters both listings share.
+type listParams struct {
+	prefix, marker, delimiter string
+	max                       int
+	hasPrefix, hasMarker      bool
+	hasMax, hasDelimiter      bool
+	includeMetadata           bool
+}
+
+func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
+	p := listParams{
+		prefix: q.Get("prefix"), marker: q.Get("marker"), delimiter: q.Get("delimiter"),
+		hasPrefix: q.Has("prefix"), hasMarker: q.Has("marker"), hasDelimiter: q.Has("delimiter"),
+	}
+	switch {
+	case len(p.prefix) > maxPrefix:
+		return p, errInvalidQuery("prefix", p.prefix, "too long")
+	case len(p.marker) > maxMarker:
+		return p, errInvalidQuery("marker", p.marker, "too long")
+	case len(p.delimiter) > maxDelimiter:
+		return p, errInvalidQuery("delimiter", p.delimiter, "too long")
+	}
+	if v := q.Get("maxresults"); q.Has("maxresults") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return p, errInvalidQuery("maxresults", v, "")
+		}
+		p.max, p.hasMax = min(n, blob.MaxListResults), true
+	}
+	for _, v := range q["include"] {
+		for _, inc := range strings.Split(v, ",") {
+			inc = strings.ToLower(strings.TrimSpace(inc))
+			if !allowed[inc] {
+				return p, errInvalidQuery("include", v, "")
+			}
+			if inc == "metadata" {
+				p.includeMetadata = true
+			}
+			if inc == "snapshots" && p.hasDelimiter {
+				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
+			}
+		}
+	}
+	return p, nil
+}
+
+// Values Azure allows for include. Only metadata changes the output: Lanyard has no
+// snapshots, versions, soft delete, tags or copies to list.
+var (
+	containerIncludes = map[string]bool{"metadata": true, "deleted": true, "system": true}
+	blobIncludes      = map[string]bool{"metadata": true, "snapshots": true, "uncommittedblobs": true,
+		"copy": true, "deleted": true, "tags": true, "versions": true, "deletedwithversions": true,
+		"immutabilitypolicy": true, "legalhold": true, "permissions": true}
+)
+
+// metadataXML renders metadata as <Metadata><name>value</name>...</Metadata>, sorted.
+type metadataXML blob.Metadata
+
+func (m metadataXML) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := e.EncodeElement(m[k], xml.StartElement{Name: xml.Name{Local: k}}); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
+}
+
+type containerXML struct {
+	Name       string        `xml:"Name"`
+	Properties containerProp `xml:"Properties"`
+	Metadata   *metadataXML  `xml:"Metadata"`
+}
+
+type containerProp struct {
+	LastModified          string `xml:"Last-Modified"`
+	ETag                  string `xml:"Etag"`
+	LeaseStatus           string `xml:"LeaseStatus"`
+	LeaseState            string `xml:"LeaseState"`
+	DefaultEncryption     string `xml:"DefaultEncryptionScope"`
+	DenyEncryptionOvr     bool   `xml:"DenyEncryptionScopeOverride"`
+	HasImmutabilityPolicy bool   `xml:"HasImmutabilityPolicy"`
+	HasLegalHold          bool   `xml:"HasLegalHold"`
+}
+
+type containersPage struct {
+	XMLName         xml.Name `xml:"EnumerationResults"`
+	ServiceEndpoint string   `xml:"ServiceEndpoint,attr"`
+	Prefix          *string  `xml:"Prefix"`
+	Marker          *string  `xml:"Marker"`
+	MaxResults      *int     `xml:"MaxResults"`
+	Containers      struct {
+		Items []containerXML `xml:"Container"`
+	} `xml:"Containers"`
+	NextMarker string `xml:"NextMarker"`
+}
+
+func serviceEndpoint(r *http.Request, account string) string {
+	scheme := "https"
+	if r.TLS == nil {
+		scheme = "http"
+	}
+	return scheme + "://" + r.Host + "/" + account + "/"
+}
+
+func (p listParams) echo() (prefix, marker *string, max *int) {
+	if p.hasPrefix {
+		prefix = &p.prefix
+	}
+	if p.hasMarker {
+		marker = &p.marker
+	}
+	if p.hasMax {
+		max = &p.max
+	}
+	return prefix, marker, max
+}
+
+func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, t *target) error {
+	p, err := parseList(t.query, containerIncludes)
+	if err != nil {
+		return err
+	}
+	res, err := h.Service.ListContainers(r.Context(), t.account, blob.ListContainersOptions{
+		Prefix: p.prefix, Marker: p.marker, MaxResults: p.max,
+	})
+	if err != nil {
+		return err
+	}
+	page := containersPage{ServiceEndpoint: serviceEndpoint(r, t.account), NextMarker: res.NextMarker}
+	page.Prefix, page.Marker, page.MaxResults = p.echo()
+	page.Containers.Items = make([]containerXML, 0, len(res.Containers))
+	for _, c := range res.Containers {
+		x := containerXML{Name: c.Name, Properties: containerProp{
+			LastModified: httpTime(c.LastModified), ETag: quote(c.ETag),
+			LeaseStatus: "unlocked", LeaseState: "available", DefaultEncryption: "$account-encryption-key",
+		}}
+		if p.includeMetadata {
+			md := metadataXML(c.Metadata)
+			x.Metadata = &md
+		}
+		page.Containers.Items = append(page.Containers.Items, x)
+	}
+	return writeXML(w, page)
+}
+
+type blobXML struct {
+	Name       string       `xml:"Name"`
+	Properties blobPropXML  `xml:"Properties"`
+	Metadata   *metadataXML `xml:"Metadata"`
+}
+
+type blobPropXML struct {
+	CreationTime       string `xml:"Creation-Time"`
+	LastModified       string `xml:"Last-Modified"`
+	ETag               string `xml:"Etag"`
+	ContentLength      int64  `xml:"Content-Length"`
+	ContentType        string `xml:"Content-Type"`
+	ContentEncoding    string `xml:"Content-Encoding,omitempty"`
+	ContentLanguage    string `xml:"Content-Language,omitempty"`
+	ContentMD5         string `xml:"Content-MD5,omitempty"`
+	ContentDisposition string `xml:"Content-Disposition,omitempty"`
+	CacheControl       string `xml:"Cache-Control,omitempty"`
+	BlobType           string `xml:"BlobType"`
+	AccessTier         string `xml:"AccessTier"`
+	AccessTierInferred bool   `xml:"AccessTierInferred"`
+	LeaseStatus        string `xml:"LeaseStatus"`
+	LeaseState         string `xml:"LeaseState"`
+	ServerEncrypted    bool   `xml:"ServerEncrypted"`
+}
+
+type prefixXML struct {
+	Name string `xml:"Name"`
+}
+
+// blobEntries renders Blob and BlobPrefix elements interleaved, in name order, as
+// Azure does.
+type blobEntries struct {
+	entries  []blob.ListEntry
+	withMeta bool
+}
+
+func (b blobEntries) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	for _, en := range b.entries {
+		var err error
+		if en.Prefix != "" {
+			err = e.EncodeElement(prefixXML{Name: en.Prefix}, xml.StartElement{Name: xml.Name{Local: "BlobPrefix"}})
+		} else {
+			err = e.EncodeElement(blobItem(en.Blob, b.withMeta), xml.StartElement{Name: xml.Name{Local: "Blob"}})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
+}
+
+func blobItem(p blob.BlobProperties, withMeta bool) blobXML {
+	ct := p.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	x := blobXML{Name: p.Name, Properties: blobPropXML{
+		CreationTime: httpTime(p.CreatedAt), LastModified: httpTime(p.LastModified), ETag: p.ETag,
+		ContentLength: p.Size, ContentType: ct, ContentEncoding: p.ContentEncoding,
+		ContentLanguage: p.ContentLanguage, ContentDisposition: p.ContentDisposition, CacheControl: p.CacheControl,
+		BlobType: blob.BlobTypeBlock, AccessTier: "Hot", AccessTierInferred: true,
+		LeaseStatus: "unlocked", LeaseState: "available", ServerEncrypted: true,
+	}}
+	if len(p.ContentMD5) > 0 {
+		x.Properties.ContentMD5 = base64.StdEncoding.EncodeToString(p.ContentMD5)
+	}
+	if withMeta {
+		md := metadataXML(p.Metadata)
+		x.Metadata = &md
+	}
+	return x
+}
+
+type blobsPage struct {
+	XMLName         xml.Name    `xml:"EnumerationResults"`
+	ServiceEndpoint string      `xml:"ServiceEndpoint,attr"`
+	ContainerName   string      `xml:"ContainerName,attr"`
+	Prefix          *string     `xml:"Prefix"`
+	Marker          *string     `xml:"Marker"`
+	MaxResults      *int        `xml:"MaxResults"`
+	Delimiter       *string     `xml:"Delimiter"`
+	Blobs           blobEntries `xml:"Blobs"`
+	NextMarker      string      `xml:"NextMarker"`
+}
+
+func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) error {
+	p, err := parseList(t.query, blobIncludes)
+	if err != nil {
+		return err
+	}
+	res, err := h.Service.ListBlobs(r.Context(), t.account, t.container, blob.ListBlobsOptions{
+		Prefix: p.prefix, Delimiter: p.delimiter, Marker: p.marker, MaxResults: p.max,
+	})
+	if err != nil {
+		return err
+	}
+	page := blobsPage{ServiceEndpoint: serviceEndpoint(r, t.account), ContainerName: t.container,
+		Blobs: blobEntries{entries: res.Entries, withMeta: p.includeMetadata}, NextMarker: res.NextMarker}
+	page.Prefix, page.Marker, page.MaxResults = p.echo()
+	if p.hasDelimiter {
+		page.Delimiter = &p.delimiter
+	}
+	return writeXML(w, page)
+}

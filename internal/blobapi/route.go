@@ -1,0 +1,154 @@
+package blobapi
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// maxAccountName bounds the account segment before it reaches AccountLookup.
+const maxAccountName = 64
+
+// target is what a request addresses, plus what the steps before the operation learned.
+type target struct {
+	account, container, blob string
+	rid                      string
+	query                    url.Values
+	// createOnly is set when Put Blob was authorized through add/action only: the
+	// caller may create the blob but not replace it.
+	createOnly bool
+}
+
+// operation is one REST operation: how to authorize it and how to run it.
+type operation struct {
+	name   string
+	action string
+	data   bool
+	run    func(h *Handler, w http.ResponseWriter, r *http.Request, t *target) error
+}
+
+// splitPath splits a decoded path /{account}[/{container}[/{blob}]]. The blob name is
+// everything after the container's slash, kept as is (slashes, trailing slash, spaces).
+func splitPath(p string) (account, container, blobName string, ok bool) {
+	rest, found := strings.CutPrefix(p, "/")
+	if !found {
+		return "", "", "", false
+	}
+	account, rest, _ = strings.Cut(rest, "/")
+	container, blobName, _ = strings.Cut(rest, "/")
+	if account == "" || len(account) > maxAccountName || (container == "" && blobName != "") {
+		return "", "", "", false
+	}
+	return account, container, blobName, true
+}
+
+// Operations served.
+var (
+	opListContainers   = &operation{"ListContainers", ActionContainersRead, false, (*Handler).listContainers}
+	opCreateContainer  = &operation{"CreateContainer", ActionContainersWrite, false, (*Handler).createContainer}
+	opGetContainer     = &operation{"GetContainerProperties", ActionContainersRead, false, (*Handler).getContainer}
+	opGetContainerMeta = &operation{"GetContainerMetadata", ActionContainersRead, false, (*Handler).getContainer}
+	opSetContainerMeta = &operation{"SetContainerMetadata", ActionContainersWrite, false, (*Handler).setContainerMetadata}
+	opDeleteContainer  = &operation{"DeleteContainer", ActionContainersDelete, false, (*Handler).deleteContainer}
+	opListBlobs        = &operation{"ListBlobs", ActionBlobsRead, true, (*Handler).listBlobs}
+	opPutBlob          = &operation{"PutBlob", ActionBlobsWrite, true, (*Handler).putBlob}
+	opPutBlock         = &operation{"PutBlock", ActionBlobsWrite, true, (*Handler).putBlock}
+	opPutBlockList     = &operation{"PutBlockList", ActionBlobsWrite, true, (*Handler).putBlockList}
+	opGetBlockList     = &operation{"GetBlockList", ActionBlobsRead, true, (*Handler).getBlockList}
+	opGetBlob          = &operation{"GetBlob", ActionBlobsRead, true, (*Handler).getBlob}
+	opGetBlobProps     = &operation{"GetBlobProperties", ActionBlobsRead, true, (*Handler).getBlob}
+	opGetBlobMeta      = &operation{"GetBlobMetadata", ActionBlobsRead, true, (*Handler).getBlobMetadata}
+	opSetBlobMeta      = &operation{"SetBlobMetadata", ActionBlobsWrite, true, (*Handler).setBlobMetadata}
+	opSetBlobProps     = &operation{"SetBlobProperties", ActionBlobsWrite, true, (*Handler).setBlobProperties}
+	opDeleteBlob       = &operation{"DeleteBlob", ActionBlobsDelete, true, (*Handler).deleteBlob}
+)
+
+// unsupportedComps are operations Azure has and Lanyard does not (yet): answered 501,
+// which the SDKs do not retry, rather than 400, which would claim the request is wrong.
+var unsupportedComps = map[string]bool{
+	"acl": true, "lease": true, "tags": true, "snapshot": true, "copy": true, "appendblock": true,
+	"page": true, "pagelist": true, "tier": true, "expiry": true, "undelete": true, "query": true,
+	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true, "seal": true,
+	"properties": true, "stats": true, "userdelegationkey": true, "batch": true, "blobs": true,
+	"rename": true,
+}
+
+// route picks the operation for a request. It reads nothing but the method, the query
+// and headers.
+func route(r *http.Request, t *target) (*operation, error) {
+	q := t.query
+	comp, restype := q.Get("comp"), q.Get("restype")
+	if q.Has("snapshot") || q.Has("versionid") {
+		return nil, errNotImplemented("blob snapshots and versions")
+	}
+	m := r.Method
+	switch {
+	case t.container == "":
+		if restype == "" && comp == "list" {
+			return method(m, map[string]*operation{http.MethodGet: opListContainers})
+		}
+		if unsupportedComps[strings.ToLower(comp)] {
+			return nil, errNotImplemented("comp=" + comp)
+		}
+		return nil, errInvalidQuery("comp", comp, "")
+	case t.blob == "" && restype == "container":
+		switch comp {
+		case "":
+			return method(m, map[string]*operation{http.MethodPut: opCreateContainer, http.MethodGet: opGetContainer,
+				http.MethodHead: opGetContainer, http.MethodDelete: opDeleteContainer})
+		case "metadata":
+			return method(m, map[string]*operation{http.MethodPut: opSetContainerMeta, http.MethodGet: opGetContainerMeta,
+				http.MethodHead: opGetContainerMeta})
+		case "list":
+			return method(m, map[string]*operation{http.MethodGet: opListBlobs})
+		}
+		if unsupportedComps[strings.ToLower(comp)] {
+			return nil, errNotImplemented("comp=" + comp)
+		}
+		return nil, errInvalidQuery("comp", comp, "")
+	case restype != "":
+		return nil, errInvalidQuery("restype", restype, "")
+	}
+	if t.blob == "" {
+		// /{account}/{name} without restype addresses blob {name} in the root
+		// container, as in Azure.
+		t.container, t.blob = "$root", t.container
+	}
+	switch comp {
+	case "":
+		if m == http.MethodPut {
+			if r.Header.Get("x-ms-copy-source") != "" {
+				return nil, errNotImplemented("Copy Blob")
+			}
+			switch bt := r.Header.Get("x-ms-blob-type"); {
+			case bt == "":
+				return nil, errMissingHeader("x-ms-blob-type")
+			case bt == "AppendBlob" || bt == "PageBlob":
+				return nil, errNotImplemented(bt)
+			case bt != "BlockBlob":
+				return nil, errInvalidHeader("x-ms-blob-type", bt)
+			}
+		}
+		return method(m, map[string]*operation{http.MethodPut: opPutBlob, http.MethodGet: opGetBlob,
+			http.MethodHead: opGetBlobProps, http.MethodDelete: opDeleteBlob})
+	case "block":
+		return method(m, map[string]*operation{http.MethodPut: opPutBlock})
+	case "blocklist":
+		return method(m, map[string]*operation{http.MethodPut: opPutBlockList, http.MethodGet: opGetBlockList})
+	case "metadata":
+		return method(m, map[string]*operation{http.MethodPut: opSetBlobMeta, http.MethodGet: opGetBlobMeta, http.MethodHead: opGetBlobMeta})
+	case "properties":
+		return method(m, map[string]*operation{http.MethodPut: opSetBlobProps})
+	}
+	if unsupportedComps[strings.ToLower(comp)] {
+		return nil, errNotImplemented("comp=" + comp)
+	}
+	return nil, errInvalidQuery("comp", comp, "")
+}
+
+func method(m string, ops map[string]*operation) (*operation, error) {
+	if op, ok := ops[m]; ok {
+		return op, nil
+	}
+	return nil, errVerb()
+}

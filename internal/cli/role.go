@@ -1,0 +1,451 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/lanyard-id/lanyard/internal/client"
+	"github.com/lanyard-id/lanyard/internal/mgmt"
+)
+
+const authzProvider = "/providers/Microsoft.Authorization"
+
+var (
+	roleDefinitionColumns = cols("Name", "roleName", "Type", "type", "Id", "name", "Description", "description")
+	roleAssignmentColumns = cols("Principal", "principalId", "Role", "roleDefinitionName", "Scope", "scope", "Id", "name")
+)
+
+func roleCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "role", Short: "Manage role definitions and assignments, and check access"}
+	cmd.AddCommand(roleDefinitionCmd(e), roleAssignmentCmd(e), roleCheckCmd(e))
+	return cmd
+}
+
+// defaultScope is the subscription, where az lists and creates by default.
+func defaultScope(api *client.Client, scope string) string {
+	if scope == "" {
+		return api.Subscription()
+	}
+	return strings.TrimSuffix(scope, "/")
+}
+
+// flattenRole gives role definitions az's output shape: properties lifted, with the
+// resource type kept apart from the role's type.
+func flattenRole(res map[string]any) map[string]any {
+	out := flatten(res)
+	if p, ok := res["properties"].(map[string]any); ok {
+		out["roleType"] = p["type"]
+		out["type"] = res["type"]
+	}
+	return out
+}
+
+func roleDefinitionCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "definition", Short: "Manage role definitions"}
+
+	var name, scope string
+	var customOnly bool
+	list := &cobra.Command{Use: "list", Short: "List role definitions", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := e.api()
+			if err != nil {
+				return err
+			}
+			p := defaultScope(api, scope) + authzProvider + "/roleDefinitions"
+			if name != "" {
+				p += "?$filter=" + url.QueryEscape("roleName eq '"+name+"'")
+			}
+			var out struct{ Value []map[string]any }
+			if err := api.Do(cmd.Context(), "GET", p, nil, &out); err != nil {
+				return err
+			}
+			var views []map[string]any
+			for _, d := range out.Value {
+				v := flattenRole(d)
+				if customOnly && v["roleType"] != "CustomRole" {
+					continue
+				}
+				views = append(views, v)
+			}
+			if views == nil {
+				views = []map[string]any{}
+			}
+			return e.print(roleDefinitionColumns, views)
+		}}
+	list.Flags().StringVarP(&name, "name", "n", "", "role name")
+	list.Flags().StringVar(&scope, "scope", "", "scope (default: the subscription)")
+	list.Flags().BoolVar(&customOnly, "custom-role-only", false, "only custom roles")
+
+	var showName string
+	show := &cobra.Command{Use: "show", Short: "Show a role definition by name or id", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := e.api()
+			if err != nil {
+				return err
+			}
+			d, err := findRole(cmd.Context(), api, showName)
+			if err != nil {
+				return err
+			}
+			return e.print(roleDefinitionColumns, flattenRole(d))
+		}}
+	show.Flags().StringVarP(&showName, "name", "n", "", "role name or id")
+	_ = show.MarkFlagRequired("name")
+
+	writeVerb := func(use, short string, update bool) *cobra.Command {
+		var def string
+		c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				api, err := e.api()
+				if err != nil {
+					return err
+				}
+				spec, err := readRoleSpec(def)
+				if err != nil {
+					return err
+				}
+				id := spec.id()
+				if update {
+					existing, err := findRole(cmd.Context(), api, firstNonEmpty(id, spec.Name))
+					if err != nil {
+						return err
+					}
+					id, _ = existing["name"].(string)
+				} else if id == "" {
+					id = uuid.NewString()
+				}
+				var out map[string]any
+				if err := api.Do(cmd.Context(), "PUT", api.Subscription()+authzProvider+"/roleDefinitions/"+escape(id), spec.body(), &out); err != nil {
+					return err
+				}
+				return e.print(roleDefinitionColumns, flattenRole(out))
+			}}
+		c.Flags().StringVar(&def, "role-definition", "", "the role as JSON, or @FILE (az's shape: Name, Description, Actions, NotActions, DataActions, NotDataActions, AssignableScopes)")
+		_ = c.MarkFlagRequired("role-definition")
+		return c
+	}
+
+	var delName string
+	del := &cobra.Command{Use: "delete", Short: "Delete a custom role definition", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := e.api()
+			if err != nil {
+				return err
+			}
+			d, err := findRole(cmd.Context(), api, delName)
+			if err != nil {
+				return err
+			}
+			id, _ := d["name"].(string)
+			return api.Do(cmd.Context(), "DELETE", api.Subscription()+authzProvider+"/roleDefinitions/"+escape(id), nil, nil)
+		}}
+	del.Flags().StringVarP(&delName, "name", "n", "", "role name or id")
+	_ = del.MarkFlagRequired("name")
+
+	cmd.AddCommand(list, show, writeVerb("create", "Create a custom role", false), writeVerb("update", "Update a custom role", true), del)
+	return cmd
+}
+
+// roleSpec is az's role definition file shape; field names match case-insensitively.
+type roleSpec struct {
+	ID               string   `json:"Id"`
+	NameField        string   `json:"name"`
+	Name             string   `json:"Name"`
+	RoleName         string   `json:"roleName"`
+	Description      string   `json:"Description"`
+	Actions          []string `json:"Actions"`
+	NotActions       []string `json:"NotActions"`
+	DataActions      []string `json:"DataActions"`
+	NotDataActions   []string `json:"NotDataActions"`
+	AssignableScopes []string `json:"AssignableScopes"`
+}
+
+func readRoleSpec(arg string) (roleSpec, error) {
+	raw := []byte(arg)
+	if strings.HasPrefix(arg, "@") {
+		b, err := os.ReadFile(arg[1:])
+		if err != nil {
+			return roleSpec{}, fmt.Errorf("read role definition: %w", err)
+		}
+		raw = b
+	}
+	var s roleSpec
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return s, fmt.Errorf("role definition is not valid JSON: %w", err)
+	}
+	if s.Name == "" {
+		s.Name = s.RoleName
+	}
+	if s.Name == "" && s.NameField != "" && uuid.Validate(s.NameField) != nil {
+		s.Name = s.NameField
+	}
+	return s, nil
+}
+
+func (s roleSpec) id() string {
+	for _, v := range []string{s.ID, s.NameField} {
+		if v != "" && uuid.Validate(v[strings.LastIndex(v, "/")+1:]) == nil {
+			return v[strings.LastIndex(v, "/")+1:]
+		}
+	}
+	return ""
+}
+
+func (s roleSpec) body() map[string]any {
+	return map[string]any{"properties": map[string]any{
+		"roleName": s.Name, "description": s.Description, "assignableScopes": s.AssignableScopes,
+		"permissions": []map[string]any{{"actions": s.Actions, "notActions": s.NotActions, "dataActions": s.DataActions, "notDataActions": s.NotDataActions}},
+	}}
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// findRole resolves a role by GUID, ARM id or name.
+func findRole(ctx context.Context, api *client.Client, ref string) (map[string]any, error) {
+	guid := ref[strings.LastIndex(ref, "/")+1:]
+	if uuid.Validate(guid) == nil {
+		var d map[string]any
+		err := api.Do(ctx, "GET", api.Subscription()+authzProvider+"/roleDefinitions/"+escape(guid), nil, &d)
+		return d, err
+	}
+	var out struct{ Value []map[string]any }
+	p := api.Subscription() + authzProvider + "/roleDefinitions?$filter=" + url.QueryEscape("roleName eq '"+ref+"'")
+	if err := api.Do(ctx, "GET", p, nil, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Value) == 0 {
+		return nil, fmt.Errorf("no role named %q exists", ref)
+	}
+	return out.Value[0], nil
+}
+
+// resolveAssignee turns a client id, principal id or identity resource id into a
+// principal id.
+func resolveAssignee(ctx context.Context, api *client.Client, ref string) (string, error) {
+	if strings.HasPrefix(ref, "/") {
+		var id map[string]any
+		if err := api.Do(ctx, "GET", ref, nil, &id); err != nil {
+			return "", err
+		}
+		p, _ := id["properties"].(map[string]any)
+		if pid, _ := p["principalId"].(string); pid != "" {
+			return pid, nil
+		}
+		if ident, _ := id["identity"].(map[string]any); ident != nil {
+			if pid, _ := ident["principalId"].(string); pid != "" {
+				return pid, nil // an app: its system-assigned identity
+			}
+		}
+		return "", fmt.Errorf("%s has no principal id", ref)
+	}
+	var p struct {
+		PrincipalID string `json:"principalId"`
+	}
+	if err := api.Do(ctx, "GET", mgmt.PrincipalsPath+"/"+escape(ref), nil, &p); err != nil {
+		return "", err
+	}
+	return p.PrincipalID, nil
+}
+
+func assignmentView(ctx context.Context, api *client.Client, a map[string]any, names map[string]string) map[string]any {
+	v := flatten(a)
+	delete(v, "resourceGroup")
+	if rd, _ := v["roleDefinitionId"].(string); rd != "" {
+		guid := rd[strings.LastIndex(rd, "/")+1:]
+		if _, ok := names[guid]; !ok {
+			if d, err := findRole(ctx, api, guid); err == nil {
+				p, _ := d["properties"].(map[string]any)
+				names[guid], _ = p["roleName"].(string)
+			}
+		}
+		v["roleDefinitionName"] = names[guid]
+	}
+	return v
+}
+
+func roleAssignmentCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "assignment", Short: "Manage role assignments"}
+
+	var assignee, role, scope, description, condition string
+	create := &cobra.Command{Use: "create", Short: "Assign a role to a principal at a scope", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := e.api()
+			if err != nil {
+				return err
+			}
+			principal, err := resolveAssignee(cmd.Context(), api, assignee)
+			if err != nil {
+				return err
+			}
+			d, err := findRole(cmd.Context(), api, role)
+			if err != nil {
+				return err
+			}
+			props := map[string]any{"roleDefinitionId": d["id"], "principalId": principal, "principalType": "ServicePrincipal", "description": description}
+			if condition != "" {
+				props["condition"], props["conditionVersion"] = condition, "2.0"
+			}
+			var out map[string]any
+			if err := api.Do(cmd.Context(), "PUT", defaultScope(api, scope)+authzProvider+"/roleAssignments/"+uuid.NewString(), map[string]any{"properties": props}, &out); err != nil {
+				return err
+			}
+			return e.print(roleAssignmentColumns, assignmentView(cmd.Context(), api, out, map[string]string{}))
+		}}
+	create.Flags().StringVar(&assignee, "assignee", "", "client id, principal id or identity resource id")
+	create.Flags().StringVar(&role, "role", "", "role name or id")
+	create.Flags().StringVar(&scope, "scope", "", "scope (default: the subscription)")
+	create.Flags().StringVar(&description, "description", "", "description")
+	create.Flags().StringVar(&condition, "condition", "", "ABAC condition (version 2.0)")
+	for _, f := range []string{"assignee", "role"} {
+		_ = create.MarkFlagRequired(f)
+	}
+
+	var lAssignee, lScope, lRole string
+	var all bool
+	list := &cobra.Command{Use: "list", Short: "List role assignments", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := e.api()
+			if err != nil {
+				return err
+			}
+			views, err := listAssignments(cmd.Context(), api, lAssignee, lScope, lRole, all)
+			if err != nil {
+				return err
+			}
+			return e.print(roleAssignmentColumns, views)
+		}}
+	list.Flags().StringVar(&lAssignee, "assignee", "", "only this principal (client id, principal id or resource id)")
+	list.Flags().StringVar(&lScope, "scope", "", "only assignments at or above this scope (default: the subscription)")
+	list.Flags().StringVar(&lRole, "role", "", "only this role (name or id)")
+	list.Flags().BoolVar(&all, "all", false, "assignments at every scope, including below the subscription")
+
+	var dIDs []string
+	var dAssignee, dScope, dRole string
+	del := &cobra.Command{Use: "delete", Short: "Delete role assignments, by id or by assignee/role/scope", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := e.api()
+			if err != nil {
+				return err
+			}
+			ids := dIDs
+			if len(ids) == 0 {
+				if dAssignee == "" && dRole == "" {
+					return fmt.Errorf("give --ids, or --assignee and/or --role")
+				}
+				views, err := listAssignments(cmd.Context(), api, dAssignee, dScope, dRole, dScope == "")
+				if err != nil {
+					return err
+				}
+				for _, v := range views {
+					if dScope != "" && !strings.EqualFold(fmt.Sprint(v["scope"]), strings.TrimSuffix(dScope, "/")) {
+						continue
+					}
+					ids = append(ids, fmt.Sprint(v["id"]))
+				}
+				if len(ids) == 0 {
+					return fmt.Errorf("no role assignment matches")
+				}
+			}
+			for _, id := range ids {
+				if err := api.Do(cmd.Context(), "DELETE", id, nil, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+	del.Flags().StringSliceVar(&dIDs, "ids", nil, "role assignment ids")
+	del.Flags().StringVar(&dAssignee, "assignee", "", "principal (client id, principal id or resource id)")
+	del.Flags().StringVar(&dScope, "scope", "", "scope")
+	del.Flags().StringVar(&dRole, "role", "", "role name or id")
+
+	cmd.AddCommand(create, list, del)
+	return cmd
+}
+
+func listAssignments(ctx context.Context, api *client.Client, assignee, scope, role string, all bool) ([]map[string]any, error) {
+	var filters []string
+	if assignee != "" {
+		p, err := resolveAssignee(ctx, api, assignee)
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, "principalId eq '"+p+"'")
+	}
+	path := defaultScope(api, scope) + authzProvider + "/roleAssignments"
+	if all {
+		path = authzProvider + "/roleAssignments"
+	} else if scope != "" {
+		filters = append(filters, "atScope()")
+	}
+	if len(filters) > 0 {
+		path += "?$filter=" + url.QueryEscape(strings.Join(filters, " and "))
+	}
+	roleID := ""
+	if role != "" {
+		d, err := findRole(ctx, api, role)
+		if err != nil {
+			return nil, err
+		}
+		roleID, _ = d["name"].(string)
+	}
+	var out struct{ Value []map[string]any }
+	if err := api.Do(ctx, "GET", path, nil, &out); err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	views := []map[string]any{}
+	for _, a := range out.Value {
+		v := assignmentView(ctx, api, a, names)
+		if roleID != "" && !strings.HasSuffix(strings.ToLower(fmt.Sprint(v["roleDefinitionId"])), strings.ToLower(roleID)) {
+			continue
+		}
+		views = append(views, v)
+	}
+	return views, nil
+}
+
+func roleCheckCmd(e *env) *cobra.Command {
+	var assignee, action, scope string
+	cmd := &cobra.Command{Use: "check", Short: "What-if: may the assignee perform the action at the scope, and why", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := e.api()
+			if err != nil {
+				return err
+			}
+			principal, err := resolveAssignee(cmd.Context(), api, assignee)
+			if err != nil {
+				return err
+			}
+			var out map[string]any
+			body := map[string]any{"principalId": principal, "action": action, "scope": scope}
+			if err := api.Do(cmd.Context(), "POST", mgmt.CheckAccessPath, body, &out); err != nil {
+				return err
+			}
+			if e.output == "table" {
+				fmt.Fprintln(e.stdout, out["explanation"])
+				return nil
+			}
+			return e.print(nil, out)
+		}}
+	cmd.Flags().StringVar(&assignee, "assignee", "", "client id, principal id or identity resource id")
+	cmd.Flags().StringVar(&action, "action", "", "action or data action, e.g. Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write")
+	cmd.Flags().StringVar(&scope, "scope", "", "scope, e.g. a storage account or container id")
+	for _, f := range []string{"assignee", "action", "scope"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}

@@ -1,0 +1,107 @@
+package directory
+
+import (
+	"context"
+	"regexp"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/store"
+)
+
+var accountName = regexp.MustCompile(`^[a-z0-9]{3,24}$`)
+
+func checkAccountName(name string) error {
+	if !accountName.MatchString(name) {
+		return lanyard.Errorf(lanyard.KindInvalid,
+			"%s is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.", clip(name)).
+			WithCode("AccountNameInvalid")
+	}
+	return nil
+}
+
+func accountNotFound(name string) error {
+	return lanyard.Errorf(lanyard.KindNotFound, "The storage account '%s' was not found.", clip(name)).WithCode("StorageAccountNotFound")
+}
+
+// PutStorageAccount creates storage account name in group, or updates its tags.
+func (s *Service) PutStorageAccount(ctx context.Context, group, name, location string, tags map[string]string) (lanyard.StorageAccount, bool, error) {
+	if err := checkAccountName(name); err != nil {
+		return lanyard.StorageAccount{}, false, err
+	}
+	var (
+		out     lanyard.StorageAccount
+		created bool
+	)
+	err := s.store.InTx(ctx, func(tx store.Store) error {
+		g, err := s.requireGroup(ctx, tx, group)
+		if err != nil {
+			return err
+		}
+		existing, err := tx.GetStorageAccount(ctx, name)
+		if err == nil {
+			if !lanyard.SameName(existing.ResourceGroup, g.Name) {
+				return lanyard.Errorf(lanyard.KindConflict, "The storage account named %s is already taken.", name).WithCode("StorageAccountAlreadyTaken")
+			}
+			out, err = tx.UpdateStorageAccount(ctx, name, func(old lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+				if tags != nil {
+					old.Tags = tags
+				}
+				old.UpdatedAt = s.clock()
+				return old, nil
+			})
+			return err
+		}
+		if !lanyard.IsNotFound(err) {
+			return err
+		}
+		if location == "" {
+			location = g.Location
+		}
+		now := s.clock()
+		out = lanyard.StorageAccount{
+			Name: name, ResourceGroup: g.Name, Location: location, Tags: tags, CreatedAt: now, UpdatedAt: now,
+			ResourceID: lanyard.ResourceIDOf(s.tenant.SubscriptionID, g.Name, lanyard.TypeStorageAccount, name),
+		}
+		created = true
+		return tx.CreateStorageAccount(ctx, out)
+	})
+	return out, created, err
+}
+
+// GetStorageAccount returns account name, which must be in group ("" for any group).
+func (s *Service) GetStorageAccount(ctx context.Context, group, name string) (lanyard.StorageAccount, error) {
+	a, err := s.store.GetStorageAccount(ctx, name)
+	if lanyard.IsNotFound(err) || err == nil && group != "" && !lanyard.SameName(a.ResourceGroup, group) {
+		return lanyard.StorageAccount{}, accountNotFound(name)
+	}
+	return a, err
+}
+
+// ListStorageAccounts lists the accounts in group ("" for all).
+func (s *Service) ListStorageAccounts(ctx context.Context, group string) ([]lanyard.StorageAccount, error) {
+	if group != "" {
+		if _, err := s.GetGroup(ctx, group); err != nil {
+			return nil, err
+		}
+	}
+	return s.store.ListStorageAccounts(ctx, group)
+}
+
+// DeleteStorageAccount deletes account name from group. The account's data is deleted by
+// whoever listens to OnAccountDeleted.
+func (s *Service) DeleteStorageAccount(ctx context.Context, group, name string) error {
+	if _, err := s.GetStorageAccount(ctx, group, name); err != nil {
+		return err
+	}
+	if err := s.store.DeleteStorageAccount(ctx, name); err != nil {
+		return err
+	}
+	s.accountDeleted(ctx, name)
+	return nil
+}
+
+func (s *Service) accountDeleted(ctx context.Context, name string) {
+	if s.OnAccountDeleted != nil {
+		s.OnAccountDeleted(ctx, name)
+	}
+}

@@ -1,0 +1,399 @@
+package mgmt
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/access"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/rbac"
+)
+
+const authzNamespace = "Microsoft.Authorization"
+
+// authorizationPath splits {scope}/providers/Microsoft.Authorization/{rest} paths, where
+// role definitions and assignments live as extension resources of any scope.
+func authorizationPath(segs []string) (scope string, rest []string, ok bool) {
+	for i := 0; i+2 < len(segs); i++ {
+		if strings.EqualFold(segs[i], "providers") && strings.EqualFold(segs[i+1], authzNamespace) {
+			return "/" + strings.Join(segs[:i], "/"), segs[i+2:], true
+		}
+	}
+	return "", nil, false
+}
+
+func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, c caller, scope string, rest []string) {
+	if len(rest) > 2 {
+		writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type or path '"+clip(r.URL.Path)+"' is not served by Lanyard.")
+		return
+	}
+	var (
+		typ     string
+		methods map[string]func(http.ResponseWriter, *http.Request, string, string)
+	)
+	switch kind := rest[0]; {
+	case strings.EqualFold(kind, "roleDefinitions"):
+		typ = authzNamespace + "/roleDefinitions"
+		methods = map[string]func(http.ResponseWriter, *http.Request, string, string){"GET": h.getRoleDefinition, "PUT": h.putRoleDefinition, "DELETE": h.deleteRoleDefinition}
+		if len(rest) == 1 {
+			methods = map[string]func(http.ResponseWriter, *http.Request, string, string){"GET": h.listRoleDefinitions}
+		}
+	case strings.EqualFold(kind, "roleAssignments"):
+		typ = authzNamespace + "/roleAssignments"
+		methods = map[string]func(http.ResponseWriter, *http.Request, string, string){"GET": h.getRoleAssignment, "PUT": h.putRoleAssignment, "DELETE": h.deleteRoleAssignment}
+		if len(rest) == 1 {
+			methods = map[string]func(http.ResponseWriter, *http.Request, string, string){"GET": h.listRoleAssignments}
+		}
+	default:
+		writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type '"+authzNamespace+"/"+clip(kind)+"' is not served by Lanyard.")
+		return
+	}
+	fn, ok := methods[r.Method]
+	if !ok {
+		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '"+r.Method+"' is not allowed on this resource.")
+		return
+	}
+	verb := map[string]string{"GET": "read", "PUT": "write", "DELETE": "delete"}[r.Method]
+	if !h.allowed(w, c, typ+"/"+verb, scope) {
+		return
+	}
+	name := ""
+	if len(rest) == 2 {
+		name = rest[1]
+	}
+	fn(w, r, scope, name)
+}
+
+// Role definitions.
+
+type permissionJSON struct {
+	Actions          []string `json:"actions"`
+	NotActions       []string `json:"notActions"`
+	DataActions      []string `json:"dataActions"`
+	NotDataActions   []string `json:"notDataActions"`
+	Condition        string   `json:"condition,omitempty"`
+	ConditionVersion string   `json:"conditionVersion,omitempty"`
+}
+
+type roleDefinitionJSON struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Properties struct {
+		RoleName         string           `json:"roleName"`
+		Description      string           `json:"description"`
+		Type             string           `json:"type"`
+		Permissions      []permissionJSON `json:"permissions"`
+		AssignableScopes []string         `json:"assignableScopes"`
+		CreatedOn        *time.Time       `json:"createdOn,omitempty"`
+		UpdatedOn        *time.Time       `json:"updatedOn,omitempty"`
+	} `json:"properties"`
+}
+
+func scopePrefix(scope string) string { return strings.TrimSuffix(scope, "/") }
+
+func roleDefinition(scope string, d lanyard.RoleDefinition) roleDefinitionJSON {
+	out := roleDefinitionJSON{ID: scopePrefix(scope) + d.ARMID(), Name: d.ID, Type: authzNamespace + "/roleDefinitions"}
+	p := &out.Properties
+	p.RoleName, p.Description, p.AssignableScopes = d.Name, d.Description, nonNil(d.AssignableScopes)
+	p.Type = "CustomRole"
+	if d.BuiltIn {
+		p.Type = "BuiltInRole"
+	}
+	for _, b := range d.Permissions {
+		p.Permissions = append(p.Permissions, permissionJSON{
+			Actions: nonNil(b.Actions), NotActions: nonNil(b.NotActions), DataActions: nonNil(b.DataActions), NotDataActions: nonNil(b.NotDataActions),
+			Condition: b.Condition, ConditionVersion: b.ConditionVersion,
+		})
+	}
+	if !d.CreatedAt.IsZero() {
+		p.CreatedOn, p.UpdatedOn = &d.CreatedAt, &d.UpdatedAt
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+var roleNameFilter = regexp.MustCompile(`(?i)^\s*roleName\s+eq\s+'(.*)'\s*$`)
+
+func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, scope, _ string) {
+	name := ""
+	if f := r.URL.Query().Get("$filter"); f != "" {
+		m := roleNameFilter.FindStringSubmatch(f)
+		if m == nil {
+			writeError(w, http.StatusBadRequest, "UnsupportedFilter", "The filter '"+clip(f)+"' is not supported; use roleName eq '<name>'.")
+			return
+		}
+		name = m[1]
+	}
+	defs, err := h.Access.ListRoleDefinitions(r.Context(), name)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]roleDefinitionJSON, 0, len(defs))
+	for _, d := range defs {
+		out = append(out, roleDefinition(scope, d))
+	}
+	writeList(w, out)
+}
+
+func (h *Handler) getRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
+	d, err := h.Access.GetRoleDefinition(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, roleDefinition(scope, d))
+}
+
+func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
+	var body roleDefinitionJSON
+	if !h.decode(w, r, &body) {
+		return
+	}
+	p := body.Properties
+	d := lanyard.RoleDefinition{ID: id, Name: p.RoleName, Description: p.Description, AssignableScopes: p.AssignableScopes}
+	for _, b := range p.Permissions {
+		d.Permissions = append(d.Permissions, lanyard.Permission{
+			Actions: b.Actions, NotActions: b.NotActions, DataActions: b.DataActions, NotDataActions: b.NotDataActions,
+			Condition: b.Condition, ConditionVersion: b.ConditionVersion,
+		})
+	}
+	if len(d.AssignableScopes) == 0 && scope != "/" {
+		d.AssignableScopes = []string{scope}
+	}
+	d, created, err := h.Access.PutRoleDefinition(r.Context(), d)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), roleDefinition(scope, d))
+}
+
+func (h *Handler) deleteRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
+	d, err := h.Access.GetRoleDefinition(r.Context(), id)
+	if lanyard.IsNotFound(err) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err == nil {
+		err = h.Access.DeleteRoleDefinition(r.Context(), id)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, roleDefinition(scope, d))
+}
+
+// Role assignments.
+
+type roleAssignmentJSON struct {
+	ID         string                   `json:"id"`
+	Name       string                   `json:"name"`
+	Type       string                   `json:"type"`
+	Properties roleAssignmentProperties `json:"properties"`
+}
+
+type roleAssignmentProperties struct {
+	RoleDefinitionID string     `json:"roleDefinitionId"`
+	PrincipalID      string     `json:"principalId"`
+	PrincipalType    string     `json:"principalType"`
+	Scope            string     `json:"scope"`
+	Description      string     `json:"description,omitempty"`
+	Condition        string     `json:"condition,omitempty"`
+	ConditionVersion string     `json:"conditionVersion,omitempty"`
+	CreatedOn        *time.Time `json:"createdOn,omitempty"`
+	UpdatedOn        *time.Time `json:"updatedOn,omitempty"`
+}
+
+func (h *Handler) roleAssignment(a lanyard.RoleAssignment) roleAssignmentJSON {
+	return roleAssignmentJSON{
+		ID: a.ARMID(), Name: a.ID, Type: authzNamespace + "/roleAssignments",
+		Properties: roleAssignmentProperties{
+			RoleDefinitionID: "/subscriptions/" + h.subscription() + lanyard.RoleDefinitionARMID(a.RoleDefinitionID),
+			PrincipalID:      a.PrincipalID, PrincipalType: string(a.PrincipalType), Scope: a.Scope,
+			Description: a.Description, Condition: a.Condition, ConditionVersion: a.ConditionVersion,
+			CreatedOn: &a.CreatedAt, UpdatedOn: &a.UpdatedAt,
+		},
+	}
+}
+
+var (
+	principalFilter = regexp.MustCompile(`(?i)^(principalId\s+eq|assignedTo\()\s*'([^']*)'\)?$`)
+	atScopeFilter   = regexp.MustCompile(`(?i)^atScope\(\)$`)
+)
+
+// parseAssignmentFilter understands the $filter forms az sends: atScope(),
+// principalId eq '{id}', assignedTo('{id}'), joined with "and".
+func parseAssignmentFilter(f string) (access.Filter, bool) {
+	var out access.Filter
+	if strings.TrimSpace(f) == "" {
+		return out, true
+	}
+	for _, part := range regexp.MustCompile(`(?i)\s+and\s+`).Split(strings.TrimSpace(f), -1) {
+		part = strings.TrimSpace(part)
+		switch {
+		case atScopeFilter.MatchString(part):
+			out.AtScope = true
+		case principalFilter.MatchString(part):
+			out.PrincipalID = principalFilter.FindStringSubmatch(part)[2]
+		default:
+			return out, false
+		}
+	}
+	return out, true
+}
+
+func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, scope, _ string) {
+	f, ok := parseAssignmentFilter(r.URL.Query().Get("$filter"))
+	if !ok {
+		writeError(w, http.StatusBadRequest, "UnsupportedFilter", "The filter is not supported; use atScope(), principalId eq '<id>' or assignedTo('<id>'), joined with and.")
+		return
+	}
+	if scope != "/" {
+		f.Scope = scope
+	}
+	as, err := h.Access.ListRoleAssignments(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]roleAssignmentJSON, 0, len(as))
+	for _, a := range as {
+		out = append(out, h.roleAssignment(a))
+	}
+	writeList(w, out)
+}
+
+func (h *Handler) getRoleAssignment(w http.ResponseWriter, r *http.Request, _, id string) {
+	a, err := h.Access.GetRoleAssignment(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.roleAssignment(a))
+}
+
+func (h *Handler) putRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) {
+	var body struct {
+		Properties roleAssignmentProperties `json:"properties"`
+	}
+	if !h.decode(w, r, &body) {
+		return
+	}
+	p := body.Properties
+	if p.RoleDefinitionID == "" || p.PrincipalID == "" {
+		writeError(w, http.StatusBadRequest, "InvalidRoleAssignmentRequest", "properties.roleDefinitionId and properties.principalId are required.")
+		return
+	}
+	a, err := h.Access.CreateRoleAssignment(r.Context(), lanyard.RoleAssignment{
+		ID: id, Scope: scope, RoleDefinitionID: p.RoleDefinitionID, PrincipalID: p.PrincipalID,
+		PrincipalType: lanyard.PrincipalType(p.PrincipalType), Description: p.Description,
+		Condition: p.Condition, ConditionVersion: p.ConditionVersion,
+	}, h.principalExists)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, h.roleAssignment(a))
+}
+
+func (h *Handler) principalExists(ctx context.Context, principalID string) error {
+	_, err := h.Directory.Principal(ctx, principalID)
+	return err
+}
+
+func (h *Handler) deleteRoleAssignment(w http.ResponseWriter, r *http.Request, _, id string) {
+	a, err := h.Access.DeleteRoleAssignment(r.Context(), id)
+	if lanyard.IsNotFound(err) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.roleAssignment(a))
+}
+
+// What-if and principal lookup.
+
+type decisionJSON struct {
+	Allowed          bool         `json:"allowed"`
+	PrincipalID      string       `json:"principalId"`
+	Action           string       `json:"action"`
+	DataAction       bool         `json:"dataAction"`
+	Scope            string       `json:"scope"`
+	AssignmentID     string       `json:"assignmentId,omitempty"`
+	AssignmentScope  string       `json:"assignmentScope,omitempty"`
+	RoleDefinitionID string       `json:"roleDefinitionId,omitempty"`
+	RoleName         string       `json:"roleName,omitempty"`
+	Reason           string       `json:"reason,omitempty"`
+	Closest          []nearbyJSON `json:"closestAssignments,omitempty"`
+	Explanation      string       `json:"explanation"`
+}
+
+type nearbyJSON struct {
+	AssignmentID     string `json:"assignmentId"`
+	Scope            string `json:"scope"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+	RoleName         string `json:"roleName"`
+	CoversScope      bool   `json:"coversScope"`
+	Lacks            string `json:"lacks"`
+}
+
+// decisionView renders an rbac decision for the API.
+func decisionView(d rbac.Decision) decisionJSON {
+	out := decisionJSON{
+		Allowed: d.Allowed, PrincipalID: d.PrincipalID, Action: d.Action, DataAction: d.DataAction, Scope: d.Scope,
+		AssignmentID: d.AssignmentID, AssignmentScope: d.AssignmentScope, RoleDefinitionID: d.RoleDefinitionID, RoleName: d.RoleName,
+		Reason: d.Reason, Explanation: d.String(),
+	}
+	for _, n := range d.Near {
+		out.Closest = append(out.Closest, nearbyJSON{n.AssignmentID, n.Scope, n.RoleDefinitionID, n.RoleName, n.CoversScope, n.Lacks})
+	}
+	return out
+}
+
+func (h *Handler) checkAccess(w http.ResponseWriter, r *http.Request, _ []string) {
+	var body struct {
+		PrincipalID string `json:"principalId"`
+		Action      string `json:"action"`
+		Scope       string `json:"scope"`
+	}
+	if !h.decode(w, r, &body) {
+		return
+	}
+	if body.PrincipalID == "" || body.Action == "" || body.Scope == "" {
+		writeError(w, http.StatusBadRequest, "InvalidRequestContent", "principalId, action and scope are required.")
+		return
+	}
+	writeJSON(w, http.StatusOK, decisionView(h.Access.Check(body.PrincipalID, body.Action, body.Scope)))
+}
+
+type principalJSON struct {
+	PrincipalID string `json:"principalId"`
+	ClientID    string `json:"clientId"`
+	Kind        string `json:"kind"`
+	ResourceID  string `json:"resourceId"`
+	Enabled     bool   `json:"enabled"`
+}
+
+func (h *Handler) getPrincipal(w http.ResponseWriter, r *http.Request, args []string) {
+	id, err := h.Directory.FindIdentity(r.Context(), "", args[0])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, principalJSON{id.PrincipalID, id.ClientID, string(id.Kind), id.ResourceID, id.Enabled})
+}
