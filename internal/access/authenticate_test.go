@@ -28,7 +28,7 @@ func TestAuthenticate(t *testing.T) {
 	v := &token.Verifier{Keys: ring, Issuers: []string{iss}, Audiences: []string{"https://storage.azure.com"}, MatchAudience: token.SameResource}
 	now := time.Now()
 	id := lanyard.Identity{PrincipalID: uuid.NewString(), ClientID: uuid.NewString(), Kind: lanyard.UserAssigned,
-		ResourceID: "/subscriptions/" + sub + "/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/i",
+		ResourceID:    "/subscriptions/" + sub + "/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/i",
 		ResourceGroup: "g", Name: "i", Enabled: true, CreatedAt: now, UpdatedAt: now}
 	if err := f.store.CreateGroup(t.Context(), lanyard.ResourceGroup{Name: "g", Location: "local", CreatedAt: now}); err != nil {
 		t.Fatal(err)
