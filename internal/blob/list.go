@@ -126,6 +126,9 @@ scan:
 				more = true
 				break scan
 			}
+			if !strings.HasPrefix(r.Name, opts.Prefix) {
+				continue // a store bug; never let it slice out of range
+			}
 			if opts.Delimiter != "" {
 				rest := r.Name[len(opts.Prefix):]
 				if i := strings.Index(rest, opts.Delimiter); i >= 0 {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
@@ -155,12 +156,20 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 		hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(p.ContentMD5))
 	}
 	w.WriteHeader(status)
-	buf := make([]byte, 256<<10)
-	if _, err := io.CopyBuffer(w, body, buf); err != nil {
+	if br.Length == 0 {
+		return nil
+	}
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	if _, err := io.CopyBuffer(w, body, *buf); err != nil {
 		return fmt.Errorf("blobapi: sending blob: %w", err)
 	}
 	return nil
 }
+
+// copyBuffers are reused across downloads: large reads cut syscalls, and allocating (and
+// zeroing) one per request would cost more than the small downloads themselves.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // notModified adds, to a 304, the validators the client compares with.
 func (h *Handler) notModified(w http.ResponseWriter, r *http.Request, t *target, err error) error {

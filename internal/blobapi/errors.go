@@ -154,7 +154,8 @@ func describe(err error) *apiError {
 	out := &apiError{status: status, code: code, message: msg}
 	if fixed, ok := authMessages[code]; ok {
 		out.message = fixed
-		if msg != "" && msg != fixed && kind != lanyard.KindInternal {
+		// Azure explains authentication failures, not permission ones.
+		if msg != "" && msg != fixed && (status == http.StatusUnauthorized || code == "AuthenticationFailed") {
 			out.details = [][2]string{{"AuthenticationErrorDetail", msg}}
 		}
 	}

@@ -66,7 +66,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.serve(tw, r, rid); err != nil {
 		if tw.wrote {
 			// The status line is gone; all that is left is to cut the response short.
-			h.logger().Warn("blobapi: failed after responding", "request_id", rid, "err", err)
+			h.logger().Debug("blobapi: failed after responding", "request_id", rid, "err", err)
 			panic(http.ErrAbortHandler)
 		}
 		h.writeError(tw, r, rid, err)

@@ -79,7 +79,7 @@ func (h *Handler) tenant() string       { return h.Directory.Tenant().ID }
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, err := h.authenticate(r)
 	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+h.AuthorizationURI+`", error="invalid_token", error_description="`+lanyard.MessageOf(err)+`"`)
+		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+h.AuthorizationURI+`", error="invalid_token", error_description="`+strings.ReplaceAll(lanyard.MessageOf(err), `"`, `'`)+`"`)
 		writeError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. "+lanyard.MessageOf(err))
 		return
 	}

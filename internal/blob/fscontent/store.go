@@ -2,9 +2,10 @@
 // id, spread over 256 shard directories.
 //
 // A content file is written in place under its final name (ids are random, so nothing
-// else can refer to it before it is committed). Commit fsyncs the file and its
-// directory; concurrent commits share directory fsyncs, so a busy server pays about one
-// file fsync per upload. There is no temp-and-rename step because a file becomes part
+// else can refer to it before it is committed). Files are usually taken from a pool of
+// empty files created ahead of time with their directory entries already durable, so
+// that Commit fsyncs only the file; a file created on demand also needs its directory
+// fsynced, and concurrent commits share those directory fsyncs. There is no temp-and-rename step because a file becomes part
 // of a blob only when metadata that names it is committed; a crash before that leaves a
 // file nothing references, which recovery removes.
 package fscontent
@@ -26,6 +27,7 @@ import (
 type Store struct {
 	root  string
 	syncs [256]dirSyncer
+	pool  pool
 }
 
 var _ blob.ContentStore = (*Store)(nil)
@@ -33,6 +35,7 @@ var _ blob.ContentStore = (*Store)(nil)
 // Open opens (creating if needed) a content store in dir.
 func Open(dir string) (*Store, error) {
 	s := &Store{root: dir}
+	s.pool.s = s
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("fscontent: %w", err)
 	}
@@ -50,8 +53,11 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// Close does nothing; the store holds no open files between calls.
-func (s *Store) Close() error { return nil }
+// Close removes the pre-created files no upload used.
+func (s *Store) Close() error {
+	s.pool.close()
+	return nil
+}
 
 func newID() blob.ContentID {
 	var b [16]byte
@@ -81,8 +87,15 @@ func (s *Store) path(id blob.ContentID) (string, int, error) {
 	return filepath.Join(s.syncs[sh].dir, string(id)), sh, nil
 }
 
-// Create starts a new content file.
+// Create starts a new content file, from the pool of pre-created files when it can.
 func (s *Store) Create(ctx context.Context) (blob.ContentWriter, error) {
+	if f, id, ok := s.pool.take(); ok {
+		p, sh, err := s.path(id)
+		if err != nil {
+			return nil, err
+		}
+		return &writer{s: s, id: id, path: p, shard: sh, f: f, entryDurable: true}, nil
+	}
 	id := newID()
 	p, sh, err := s.path(id)
 	if err != nil {
@@ -159,6 +172,9 @@ type writer struct {
 	shard int
 	f     *os.File
 	done  bool
+	// entryDurable is set for pooled files, whose directory entry was made durable
+	// when the pool created them.
+	entryDurable bool
 }
 
 func (w *writer) ID() blob.ContentID { return w.id }
@@ -181,6 +197,9 @@ func (w *writer) Commit(ctx context.Context) error {
 		return fmt.Errorf("fscontent: %w", err)
 	}
 	w.done = true
+	if w.entryDurable {
+		return nil
+	}
 	if err := w.s.syncs[w.shard].sync(); err != nil {
 		return fmt.Errorf("fscontent: %w", err)
 	}
