@@ -137,7 +137,7 @@ func (s *Service) PutRoleDefinition(ctx context.Context, d lanyard.RoleDefinitio
 		return d, false, lanyard.Errorf(lanyard.KindConflict, "A built-in role named '%s' exists.", clip(d.Name)).WithCode("RoleDefinitionWithSameNameExists")
 	}
 	d.BuiltIn = false
-	if err := lanyard.ValidateCustomRole(d); err != nil {
+	if err := rbac.ValidateCustomRole(d); err != nil {
 		return d, false, err
 	}
 	now := s.clock()

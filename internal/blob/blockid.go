@@ -10,6 +10,12 @@ func blockIDLength(id string) (int, error) {
 	if id == "" || len(id) > base64.StdEncoding.EncodedLen(MaxBlockIDBytes) {
 		return 0, errInvalid(CodeInvalidBlockID, "The specified block ID is invalid. The block ID must be Base64-encoded.")
 	}
+	for i := 0; i < len(id); i++ {
+		// The decoder skips CR and LF; an id is compared as text, so refuse them.
+		if c := id[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return 0, errInvalid(CodeInvalidBlockID, "The specified block ID is invalid. The block ID must be Base64-encoded.")
+		}
+	}
 	n, err := base64.StdEncoding.DecodeString(id)
 	if err != nil || len(n) == 0 || len(n) > MaxBlockIDBytes {
 		return 0, errInvalid(CodeInvalidBlockID, "The specified block ID is invalid. The block ID must be Base64-encoded.")

@@ -9,7 +9,7 @@ import (
 // PutBlockResult describes a staged block.
 type PutBlockResult struct {
 	ContentMD5 []byte
-	CRC64      uint64
+	CRC64      uint64 // computed only when the request carried one
 }
 
 // PutBlock stages a block for a later Put Block List. The block is durable when the

@@ -25,7 +25,7 @@ type PutBlobInput struct {
 // PutBlobResult describes the blob Put Blob committed.
 type PutBlobResult struct {
 	BlobProperties
-	// CRC64 is the CRC-64 of the body.
+	// CRC64 is the CRC-64 of the body, computed only when the request carried one.
 	CRC64 uint64
 }
 

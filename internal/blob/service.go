@@ -38,8 +38,9 @@ type Service struct {
 }
 
 // Open builds a Service and recovers from whatever state a crash left: content files no
-// record references are removed, expired blocks are collected. The Service owns both
-// stores from then on and closes them in Close.
+// record references are removed, expired blocks are collected. Once Open succeeds the
+// Service owns both stores and closes them in Close; when it fails, they stay the
+// caller's to close.
 func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Meta == nil || cfg.Content == nil {
 		return nil, fmt.Errorf("blob: Open needs a MetaStore and a ContentStore")

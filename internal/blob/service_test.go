@@ -99,7 +99,9 @@ func contentFiles(t *testing.T, dir string) int {
 	return n
 }
 
-func blockID(i int) string { return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "block-%04d", i)) }
+func blockID(i int) string {
+	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "block-%04d", i))
+}
 
 func TestPutGetBlob(t *testing.T) {
 	s, dir := newService(t)

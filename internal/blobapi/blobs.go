@@ -124,14 +124,13 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	}
 	defer br.Close()
 	p := br.Properties
-	setBlobHeaders(hdr, p)
-	hdr.Set("Content-Length", itoa(br.Length))
 	var body io.Reader = br
-	if (wantMD5 || wantCRC) && br.Length > maxRangeDigest {
-		return &apiError{status: http.StatusBadRequest, code: "OutOfRangeInput",
-			message: "The range specified exceeds the 4 MiB a range digest can be computed for."}
-	}
+	var digest [2]string // header, value
 	if wantMD5 || wantCRC {
+		if br.Length > maxRangeDigest {
+			return &apiError{status: http.StatusBadRequest, code: "OutOfRangeInput",
+				message: "The range specified exceeds the 4 MiB a range digest can be computed for."}
+		}
 		// The digest goes in a header, so the (at most 4 MiB) range is read first.
 		buf, err := io.ReadAll(br)
 		if err != nil {
@@ -139,11 +138,16 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 		}
 		if wantMD5 {
 			sum := md5.Sum(buf)
-			hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum[:]))
+			digest = [2]string{"Content-MD5", base64.StdEncoding.EncodeToString(sum[:])}
 		} else {
-			hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(blob.CRC64(buf))))
+			digest = [2]string{"x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(blob.CRC64(buf)))}
 		}
 		body = bytes.NewReader(buf)
+	}
+	setBlobHeaders(hdr, p)
+	hdr.Set("Content-Length", itoa(br.Length))
+	if digest[0] != "" {
+		hdr.Set(digest[0], digest[1])
 	}
 	status := http.StatusOK
 	if br.Partial {
