@@ -83,15 +83,16 @@ func BenchmarkDecide(b *testing.B) {
 	}
 	b.Logf("%d assignments, %d principals; %d allowed and %d denied queries", len(as), scalePrincipals, len(allowedQ), len(deniedQ))
 	for _, tc := range []struct {
-		name string
-		qs   []scaleQuery
-	}{{"allowed", allowedQ}, {"denied", deniedQ}, {"mixed", qs}} {
+		name  string
+		qs    []scaleQuery
+		brief bool
+	}{{"allowed", allowedQ, false}, {"denied", deniedQ, false}, {"mixed", qs, false}, {"denied-brief", deniedQ, true}, {"mixed-brief", qs, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
 				q := tc.qs[i%len(tc.qs)]
-				sink = e.Decide(q.principal, q.action, q.data, q.scope)
+				sink = e.Evaluate(Request{PrincipalID: q.principal, Action: q.action, DataAction: q.data, Scope: q.scope, Brief: tc.brief})
 				i++
 			}
 		})

@@ -21,6 +21,10 @@ type Request struct {
 	// Scope is the ARM id of the target. A blob is addressed below its container as
 	// {container scope}/blobs/{blob path}, so container and blob conditions can see both.
 	Scope string
+	// Brief skips explaining a denial (Reason and Near stay empty), which costs far more
+	// than the decision. Resources decide briefly on every request and ask for the
+	// explanation only when they report a denial.
+	Brief bool
 	// SubOperation refines the action for conditions, e.g. "Blob.List" for List Blobs.
 	SubOperation string
 	// Attributes supplies condition attributes Lanyard cannot derive from Scope (blob index
@@ -160,7 +164,9 @@ func (s *Snapshot) Evaluate(r Request) Decision {
 			return allow(d, a, role, a.principalID)
 		}
 	}
-	d.Reason, d.Near = s.explain(r, &sp)
+	if !r.Brief {
+		d.Reason, d.Near = s.explain(r, &sp)
+	}
 	return d
 }
 

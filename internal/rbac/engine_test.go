@@ -692,3 +692,29 @@ func TestEngineSwapAndConcurrentUpdates(t *testing.T) {
 		t.Error("Update on a zero engine lost the assignment")
 	}
 }
+
+// TestBriefDecidesAlike: a brief evaluation reaches the same decision as a full one and
+// only leaves out the explanation of a denial.
+func TestBriefDecidesAlike(t *testing.T) {
+	as, qs := scaleFixture()
+	s := NewSnapshot(nil, as[:2000])
+	denied := 0
+	for _, q := range qs[:2000] {
+		r := Request{PrincipalID: q.principal, Action: q.action, DataAction: q.data, Scope: q.scope}
+		full := s.Evaluate(r)
+		r.Brief = true
+		brief := s.Evaluate(r)
+		if full.Allowed != brief.Allowed || full.AssignmentID != brief.AssignmentID {
+			t.Fatalf("brief and full disagree for %+v: %+v vs %+v", q, brief, full)
+		}
+		if !brief.Allowed {
+			denied++
+			if brief.Reason != "" || brief.Near != nil || full.Reason == "" {
+				t.Fatalf("denial explanations: brief %q, full %q", brief.Reason, full.Reason)
+			}
+		}
+	}
+	if denied == 0 {
+		t.Fatal("the sample has no denial, so this test proves nothing")
+	}
+}
