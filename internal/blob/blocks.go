@@ -43,7 +43,7 @@ func (s *Service) PutBlock(ctx context.Context, key BlobKey, id string, body io.
 		return nil
 	})
 	if err != nil {
-		s.discard(w.id)
+		s.discard(w.id, err)
 		return PutBlockResult{}, err
 	}
 	if replaced != nil && replaced.Content != "" {

@@ -14,6 +14,9 @@ import (
 //     KindNotFound with code ContainerNotFound, a missing blob KindNotFound with code
 //     BlobNotFound, an existing container KindConflict with code ContainerAlreadyExists;
 //     errors returned by callback functions are returned unchanged (test with errors.As);
+//   - a *lanyard.Error of a kind other than KindInternal and KindUnavailable means the
+//     call changed nothing; any other error (I/O, a cancelled context) may come after the
+//     change was made durable, and callers must not assume either way;
 //   - a method that changes state returns only after the change is durable: a crash
 //     after it returns cannot undo it, a crash before it returns leaves either the old or
 //     the new state, never a mix;

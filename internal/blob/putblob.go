@@ -73,7 +73,7 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 		return BlobWrite{Blob: next, DropBlocks: true}, nil
 	})
 	if err != nil {
-		s.discard(w.id)
+		s.discard(w.id, err)
 		return PutBlobResult{}, err
 	}
 	s.release(res, next)

@@ -86,11 +86,24 @@ func (s *Service) writeContent(ctx context.Context, body io.Reader, size int64, 
 
 // copyBuffers serve uploads: large writes cut syscalls, and pooling them spares
 // allocating and zeroing one per request.
+// refused reports whether a MetaStore error certainly changed nothing: a domain refusal
+// (not found, conflict, invalid, ...), as opposed to a failure of the store itself.
+func refused(err error) bool {
+	switch lanyard.KindOf(err) {
+	case lanyard.KindInternal, lanyard.KindUnavailable:
+		return false
+	}
+	return true
+}
+
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// discard removes a committed content file that no record came to reference.
-func (s *Service) discard(id ContentID) {
-	if id == "" {
+// discard removes a committed content file after a metadata commit that would have
+// referenced it failed. When the failure leaves open whether the commit happened (a
+// journal or database error), the file stays: deleting content a durable record might
+// reference would corrupt a blob, while an unreferenced file only waits for recovery.
+func (s *Service) discard(id ContentID, cause error) {
+	if id == "" || !refused(cause) {
 		return
 	}
 	if err := s.content.Remove(context.Background(), id); err != nil {

@@ -20,6 +20,8 @@ import (
 
 	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/authority"
+	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/blobapi"
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/keys"
@@ -40,6 +42,7 @@ type Server struct {
 	store   store.Store
 	tenant  lanyard.Tenant
 	keyring *keys.Keyring
+	blob    *blob.Service
 	state   runstate.State
 
 	listeners []*listener
@@ -111,8 +114,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, err
 	}
+	blobLn, err := s.listen("blob", cfg.BlobAddr, tlsConfig)
+	if err != nil {
+		return nil, err
+	}
 	apiURL := "https://" + hostPort(cfg.PublicHost, apiLn.ln.Addr())
 	msiURL := "http://" + hostPort(cfg.PublicHost, msiLn.ln.Addr())
+	blobURL := "https://" + hostPort(cfg.PublicHost, blobLn.ln.Addr())
+	if s.blob, err = openBlob(ctx, cfg.Home, logger); err != nil {
+		return nil, err
+	}
 
 	dir := directory.New(s.store, s.tenant, headerKey, nil)
 	acc, err := access.New(ctx, s.store, s.tenant)
@@ -133,15 +144,29 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	(&authority.Handler{BaseURL: apiURL, TenantID: s.tenant.ID, Keys: s.keyring}).Mount(authMux)
 	management := &mgmt.Handler{
 		Directory: dir, Access: acc, Keys: s.keyring, AdminTokenHash: adminHash, Logger: logger,
-		Env:              mgmt.Environment{MSIBaseURL: msiURL, CAFile: caFile, BundleFile: bundleFile},
+		Env:              mgmt.Environment{MSIBaseURL: msiURL, BlobBaseURL: blobURL, CAFile: caFile, BundleFile: bundleFile},
 		Tokens:           s.verifier(issuerURL, managementAudiences...),
 		AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
 	}
 	apiLn.srv.Handler = apiRouter(management, authMux)
 
+	accts := newAccounts(dir)
+	dir.OnAccountDeleted = func(ctx context.Context, name string) {
+		accts.forget(name)
+		deleteAccountData(ctx, s.blob, name, logger)
+	}
+	blobLn.srv.Handler = &blobapi.Handler{
+		Service: s.blob, Accounts: accts, Logger: logger,
+		Auth: &blobAuthorizer{
+			access: acc, accounts: accts, blobURL: blobURL,
+			verifier: token.Verifier{Keys: s.keyring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource},
+		},
+		AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
+	}
+
 	s.state = runstate.State{
 		PID: os.Getpid(), TenantID: s.tenant.ID, SubscriptionID: s.tenant.SubscriptionID,
-		APIURL: apiURL, AuthorityURL: apiURL + "/" + s.tenant.ID, MSIURL: msiURL,
+		APIURL: apiURL, AuthorityURL: apiURL + "/" + s.tenant.ID, MSIURL: msiURL, BlobURL: blobURL,
 		CAFile: caFile, BundleFile: bundleFile,
 	}
 	return s, nil
@@ -230,6 +255,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) close() {
 	for _, l := range s.listeners {
 		_ = l.ln.Close()
+	}
+	if s.blob != nil {
+		_ = s.blob.Close()
 	}
 	if s.store != nil {
 		_ = s.store.Close()

@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -164,7 +165,7 @@ func roundtrip(ctx context.Context, client *azblob.Client, cont string, bigMiB i
 		return nil, err
 	}
 	props, err := bc.GetProperties(ctx, nil)
-	if err != nil || props.Metadata == nil || props.Metadata["color"] == nil || *props.Metadata["color"] != "blue" || *props.ContentLength != int64(len(streamData)) {
+	if err != nil || metadata(props.Metadata, "color") != "blue" || *props.ContentLength != int64(len(streamData)) {
 		return nil, done.fail("properties", "err=%v meta=%v", err, props.Metadata)
 	}
 	done["metadata"] = "ok"
@@ -261,6 +262,17 @@ func roundtrip(ctx context.Context, client *azblob.Client, cont string, bigMiB i
 		done["big"] = fmt.Sprintf("%d MiB ok", bigMiB)
 	}
 	return done, nil
+}
+
+// metadata reads a metadata value whatever the case of its key: Azure keeps the case a key
+// was written with, but HTTP stacks canonicalise header names on the way.
+func metadata(md map[string]*string, key string) string {
+	for k, v := range md {
+		if strings.EqualFold(k, key) && v != nil {
+			return *v
+		}
+	}
+	return ""
 }
 
 func random(n int) []byte {
