@@ -30,13 +30,23 @@ type File struct {
 	} `json:"listen"`
 	// PublicHost is the host name put in URLs (issuer, endpoints); default 127.0.0.1.
 	PublicHost string `json:"publicHost"`
+	// PublicAPIURL is the URL the API is reached by, put in the token issuer and the
+	// discovery documents; default https://{publicHost}:{api port}. Nodes serving as one
+	// behind a shared name must all set it to that name.
+	PublicAPIURL string `json:"publicApiUrl"`
+	// BlobContentDir holds blob content; nodes sharing a store must share it too.
+	// Default {home}/blob/content.
+	BlobContentDir string `json:"blobContentDir"`
 	// TLSNames are extra DNS names or IPs for the server certificate.
 	TLSNames []string `json:"tlsNames"`
 	// AllowNonLoopback must be set to listen on anything but loopback.
 	AllowNonLoopback bool `json:"allowNonLoopback"`
 	// TokenLifetime is a Go duration, at most 24h; default 1h.
 	TokenLifetime string `json:"tokenLifetime"`
-	Log           struct {
+	// StoreGracePeriod is how long a node keeps serving from memory (validating tokens,
+	// issuing managed-identity tokens) after losing a shared store; default 5m.
+	StoreGracePeriod string `json:"storeGracePeriod"`
+	Log              struct {
 		Format string `json:"format"` // text or json
 		Level  string `json:"level"`  // debug, info, warn, error
 	} `json:"log"`
@@ -44,17 +54,20 @@ type File struct {
 
 // Config is the validated, typed configuration.
 type Config struct {
-	Home          string
-	TenantID      string
-	Store         string
-	APIAddr       string
-	MSIAddr       string
-	BlobAddr      string
-	PublicHost    string
-	TLSNames      []string
-	TokenLifetime time.Duration
-	LogFormat     string
-	LogLevel      string
+	Home             string
+	TenantID         string
+	Store            string
+	APIAddr          string
+	MSIAddr          string
+	BlobAddr         string
+	PublicHost       string
+	PublicAPIURL     string
+	BlobContentDir   string
+	TLSNames         []string
+	TokenLifetime    time.Duration
+	StoreGracePeriod time.Duration
+	LogFormat        string
+	LogLevel         string
 }
 
 // Defaults.
@@ -63,8 +76,10 @@ const (
 	DefaultMSIAddr       = "127.0.0.1:10080"
 	DefaultBlobAddr      = "127.0.0.1:10000"
 	DefaultTokenLifetime = time.Hour
-	MaxTokenLifetime     = 24 * time.Hour
-	maxFileSize          = 1 << 20
+	// DefaultStoreGracePeriod is how long memory is trusted after a shared store is lost.
+	DefaultStoreGracePeriod = 5 * time.Minute
+	MaxTokenLifetime        = 24 * time.Hour
+	maxFileSize             = 1 << 20
 )
 
 // DefaultHome returns $LANYARD_HOME, or ~/.lanyard.
@@ -118,14 +133,18 @@ func (f File) Resolve() (Config, error) {
 	c := Config{
 		Home: f.Home, TenantID: f.TenantID, Store: f.Store,
 		APIAddr: f.Listen.API, MSIAddr: f.Listen.MSI, BlobAddr: f.Listen.Blob,
-		PublicHost: f.PublicHost, TLSNames: f.TLSNames,
+		PublicHost: f.PublicHost, PublicAPIURL: strings.TrimSuffix(f.PublicAPIURL, "/"), BlobContentDir: f.BlobContentDir, TLSNames: f.TLSNames,
 		LogFormat: f.Log.Format, LogLevel: f.Log.Level, TokenLifetime: DefaultTokenLifetime,
+		StoreGracePeriod: DefaultStoreGracePeriod,
 	}
 	if c.Home == "" {
 		c.Home = DefaultHome()
 	}
 	if c.Store == "" {
 		c.Store = "sqlite"
+	}
+	if c.BlobContentDir == "" {
+		c.BlobContentDir = filepath.Join(c.Home, "blob", "content")
 	}
 	if c.APIAddr == "" {
 		c.APIAddr = DefaultAPIAddr
@@ -144,6 +163,13 @@ func (f File) Resolve() (Config, error) {
 	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
+	}
+	if f.StoreGracePeriod != "" {
+		d, err := time.ParseDuration(f.StoreGracePeriod)
+		if err != nil {
+			return c, fmt.Errorf("storeGracePeriod: %w", err)
+		}
+		c.StoreGracePeriod = d
 	}
 	if f.TokenLifetime != "" {
 		d, err := time.ParseDuration(f.TokenLifetime)
@@ -168,6 +194,9 @@ func (c Config) Validate(allowNonLoopback bool) error {
 		if !allowNonLoopback && !isLoopback(host) {
 			return fmt.Errorf("%s %q is not a loopback address; set allowNonLoopback to listen beyond this machine", name, addr)
 		}
+	}
+	if c.PublicAPIURL != "" && !strings.HasPrefix(c.PublicAPIURL, "https://") {
+		return fmt.Errorf("publicApiUrl %q: must be an https:// URL (the SDKs refuse any other authority)", c.PublicAPIURL)
 	}
 	if c.TenantID != "" && !validTenant(c.TenantID) {
 		return fmt.Errorf("tenantId %q: use only letters, digits, '.' and '-'", c.TenantID)

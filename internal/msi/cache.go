@@ -72,3 +72,11 @@ func (c *Cache) ForgetToken(uti string) {
 		}
 	}
 }
+
+// Clear drops every cached token, for when identities changed in ways this node was not
+// told about in detail (another node changed them).
+func (c *Cache) Clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+}

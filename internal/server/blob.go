@@ -2,12 +2,18 @@ package server
 
 import (
 	"context"
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/blob"
@@ -17,19 +23,20 @@ import (
 	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/rbac"
+	"github.com/lanyard-id/lanyard/internal/store"
 	"github.com/lanyard-id/lanyard/internal/token"
 )
 
 // storageAudience is the audience the Storage SDKs request by default.
 const storageAudience = "https://storage.azure.com"
 
-// openBlob opens the Blob service's metadata and content under home/blob.
-func openBlob(ctx context.Context, home string, logger *slog.Logger) (*blob.Service, error) {
+// openBlob opens the Blob service's metadata (under home/blob) and content.
+func openBlob(ctx context.Context, home, contentDir string, logger *slog.Logger) (*blob.Service, error) {
 	meta, err := fsmeta.Open(filepath.Join(home, "blob", "meta"), fsmeta.Options{Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("blob metadata: %w", err)
 	}
-	content, err := fscontent.Open(filepath.Join(home, "blob", "content"))
+	content, err := fscontent.Open(contentDir)
 	if err != nil {
 		meta.Close()
 		return nil, fmt.Errorf("blob content: %w", err)
@@ -41,6 +48,55 @@ func openBlob(ctx context.Context, home string, logger *slog.Logger) (*blob.Serv
 		return nil, err
 	}
 	return svc, nil
+}
+
+// settingStoreID names the random id that ties a blob content directory to its store.
+const settingStoreID = "store_id"
+
+// storeIDFile marks a blob content directory with the id of the store whose metadata
+// describes it.
+const storeIDFile = "lanyard-store-id"
+
+// checkContentDir makes sure dir holds this store's blob content, marking a new directory.
+// Nodes sharing a store must share its content directory; a node pointed at another
+// store's content would serve bytes its metadata does not describe.
+func checkContentDir(ctx context.Context, st store.Settings, dir string) error {
+	id, err := agreeOn(ctx, st, settingStoreID, func() ([]byte, error) { return []byte(uuid.NewString()), nil })
+	if err != nil {
+		return err
+	}
+	marker := filepath.Join(dir, storeIDFile)
+	got, err := os.ReadFile(marker)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("blob content directory: %w", err)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+			return fmt.Errorf("blob content directory %s is not empty but has no %s: it was not made by this store", dir, storeIDFile)
+		}
+		return os.WriteFile(marker, append(id, '\n'), 0o640)
+	case err != nil:
+		return fmt.Errorf("blob content directory: %w", err)
+	case strings.TrimSpace(string(got)) != string(id):
+		return fmt.Errorf("blob content directory %s belongs to store %s, but this node's store is %s: point blobContentDir at the directory the other nodes of this store use",
+			dir, strings.TrimSpace(string(got)), id)
+	}
+	return nil
+}
+
+// unavailableBlob answers every Blob request with 503 and the reason the service is off.
+func unavailableBlob(reason string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("x-ms-error-code", "ServerBusy")
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		if r.Method != http.MethodHead {
+			var msg strings.Builder
+			_ = xml.EscapeText(&msg, []byte("The Blob service is off on this node: "+reason))
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>%s</Message></Error>`, msg.String())
+		}
+	})
 }
 
 // accounts resolves storage account names to ARM ids for the Blob endpoint. Names are
@@ -75,6 +131,12 @@ func (a *accounts) resourceID(ctx context.Context, name string) (string, error) 
 func (a *accounts) forget(name string) {
 	a.mu.Lock()
 	delete(a.cache, name)
+	a.mu.Unlock()
+}
+
+func (a *accounts) forgetAll() {
+	a.mu.Lock()
+	clear(a.cache)
 	a.mu.Unlock()
 }
 

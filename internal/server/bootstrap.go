@@ -27,6 +27,8 @@ const (
 	settingHeaderKey    = "identity_header_key" // sealed
 )
 
+func isSQLite(dsn string) bool { return dsn == "sqlite" || strings.HasPrefix(dsn, "sqlite:") }
+
 // openStore opens the configured backend.
 func openStore(ctx context.Context, dsn, home string) (store.Store, error) {
 	switch {

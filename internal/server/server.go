@@ -32,6 +32,8 @@ import (
 	"github.com/lanyard-id/lanyard/internal/runstate"
 	"github.com/lanyard-id/lanyard/internal/seal"
 	"github.com/lanyard-id/lanyard/internal/store"
+	"github.com/lanyard-id/lanyard/internal/store/readcache"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 	"github.com/lanyard-id/lanyard/internal/token"
 )
 
@@ -45,6 +47,11 @@ type Server struct {
 	blob    *blob.Service
 	state   runstate.State
 
+	// shared is the store when other nodes share it; its change feed is followed.
+	shared    store.ChangeFeed
+	feed      *feedState
+	reloaders []reloader
+
 	listeners []*listener
 }
 
@@ -57,7 +64,7 @@ type listener struct {
 
 // New builds a server from cfg and opens its listeners; Run serves them.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server, err error) {
-	s := &Server{cfg: cfg, logger: logger}
+	s := &Server{cfg: cfg, logger: logger, feed: &feedState{grace: cfg.StoreGracePeriod}}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -77,6 +84,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if s.store, err = openStore(ctx, cfg.Store, cfg.Home); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	if ss, ok := s.store.(*sqlstore.Store); ok && !isSQLite(cfg.Store) {
+		ss.OnFeedUp, ss.OnFeedDown = s.feed.setUp, s.feed.setDown
+		s.shared, s.feed.watching = ss, true
+	}
+	cached := readcache.New(s.store)
+	cached.Fresh = s.feed.fresh
 	if s.tenant, err = loadTenant(ctx, s.store, cfg.TenantID); err != nil {
 		return nil, err
 	}
@@ -119,14 +132,20 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		return nil, err
 	}
 	apiURL := "https://" + hostPort(cfg.PublicHost, apiLn.ln.Addr())
+	if cfg.PublicAPIURL != "" {
+		apiURL = cfg.PublicAPIURL
+	}
 	msiURL := "http://" + hostPort(cfg.PublicHost, msiLn.ln.Addr())
 	blobURL := "https://" + hostPort(cfg.PublicHost, blobLn.ln.Addr())
-	if s.blob, err = openBlob(ctx, cfg.Home, logger); err != nil {
+	blobOff := checkContentDir(ctx, s.store, cfg.BlobContentDir)
+	if blobOff != nil {
+		logger.Error("the Blob service is off", "reason", blobOff)
+	} else if s.blob, err = openBlob(ctx, cfg.Home, cfg.BlobContentDir, logger); err != nil {
 		return nil, err
 	}
 
-	dir := directory.New(s.store, s.tenant, headerKey, nil)
-	acc, err := access.New(ctx, s.store, s.tenant)
+	dir := directory.New(cached, s.tenant, headerKey, nil)
+	acc, err := access.New(ctx, cached, s.tenant)
 	if err != nil {
 		return nil, fmt.Errorf("role assignments: %w", err)
 	}
@@ -148,21 +167,30 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		Tokens:           s.verifier(issuerURL, managementAudiences...),
 		AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
 	}
+	authMux.HandleFunc("GET /healthz", s.health)
+	authMux.HandleFunc("GET /readyz", s.health)
 	apiLn.srv.Handler = apiRouter(management, authMux)
 
 	accts := newAccounts(dir)
 	dir.OnAccountDeleted = func(ctx context.Context, name string) {
 		accts.forget(name)
-		deleteAccountData(ctx, s.blob, name, logger)
+		if s.blob != nil {
+			deleteAccountData(ctx, s.blob, name, logger)
+		}
 	}
-	blobLn.srv.Handler = &blobapi.Handler{
-		Service: s.blob, Accounts: accts, Logger: logger,
-		Auth: &blobAuthorizer{
-			access: acc, accounts: accts, blobURL: blobURL,
-			verifier: token.Verifier{Keys: s.keyring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource},
-		},
-		AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
+	blobLn.srv.Handler = unavailableBlob(fmt.Sprint(blobOff))
+	if blobOff == nil {
+		blobLn.srv.Handler = &blobapi.Handler{
+			Service: s.blob, Accounts: accts, Logger: logger,
+			Auth: &blobAuthorizer{
+				access: acc, accounts: accts, blobURL: blobURL,
+				verifier: token.Verifier{Keys: s.keyring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource},
+			},
+			AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
+		}
 	}
+
+	s.buildReloaders(cached, acc.Reload, s.keyring.Reload, cache.Clear, accts.forgetAll)
 
 	s.state = runstate.State{
 		PID: os.Getpid(), TenantID: s.tenant.ID, SubscriptionID: s.tenant.SubscriptionID,
@@ -231,6 +259,11 @@ func (s *Server) Run(ctx context.Context) error {
 				errc <- fmt.Errorf("serve %s: %w", l.name, err)
 			}
 		}()
+	}
+	if s.shared != nil {
+		followCtx, stopFollowing := context.WithCancel(ctx)
+		defer stopFollowing()
+		go s.follow(followCtx, s.shared)
 	}
 	if err := runstate.Write(s.cfg.Home, s.state); err != nil {
 		s.logger.Warn("could not record the running server's endpoints", "err", err)

@@ -29,12 +29,25 @@ type Store interface {
 	RoleDefinitions
 	RoleAssignments
 	StorageAccounts
+	FederatedCredentials
 
 	// InTx runs fn with a Store whose calls all belong to one transaction, committed when
 	// fn returns nil and rolled back otherwise. Calling InTx on that Store runs fn in the
 	// same transaction.
 	InTx(ctx context.Context, fn func(tx Store) error) error
 	Close() error
+}
+
+// TopicResync is the change-feed topic that means "changes may have been missed: reload
+// everything".
+const TopicResync = "*"
+
+// ChangeFeed is implemented by backends that several processes share. Watch calls fn with
+// the name of each table that any process changed (after the change is committed), and
+// with TopicResync after an interruption; it returns when ctx is done. A backend one
+// process owns announces nothing.
+type ChangeFeed interface {
+	Watch(ctx context.Context, fn func(topic string)) error
 }
 
 // Settings is a small key-value table for server-wide values (tenant id, sealed secrets).
@@ -117,6 +130,26 @@ type RoleAssignments interface {
 	// CountRoleAssignmentsOfRole counts the assignments that use role definition id.
 	CountRoleAssignmentsOfRole(ctx context.Context, roleDefinitionID string) (int, error)
 	DeleteRoleAssignment(ctx context.Context, id string) error
+}
+
+// FederatedCredentials stores the federated identity credentials of user-assigned
+// identities, keyed by the identity's principal id and the credential's name. Deleting an
+// identity deletes its credentials.
+type FederatedCredentials interface {
+	// CreateFederatedCredential fails with NotFound if the identity does not exist; with
+	// Conflict if the identity has a credential of that name, or one with the same issuer
+	// and subject (compared exactly); and with Invalid, code
+	// lanyard.CodeFederatedCredentialLimit, if it already has
+	// lanyard.MaxFederatedCredentialsPerIdentity credentials.
+	CreateFederatedCredential(ctx context.Context, c lanyard.FederatedCredential) error
+	GetFederatedCredential(ctx context.Context, principalID, name string) (lanyard.FederatedCredential, error)
+	// ListFederatedCredentials lists the identity's credentials by name; an identity
+	// without any (or a missing one) has an empty list.
+	ListFederatedCredentials(ctx context.Context, principalID string) ([]lanyard.FederatedCredential, error)
+	// UpdateFederatedCredential may change anything but the identity and the name; the
+	// issuer and subject pair stays unique (Conflict).
+	UpdateFederatedCredential(ctx context.Context, principalID, name string, fn func(lanyard.FederatedCredential) (lanyard.FederatedCredential, error)) (lanyard.FederatedCredential, error)
+	DeleteFederatedCredential(ctx context.Context, principalID, name string) error
 }
 
 // StorageAccounts stores storage accounts.

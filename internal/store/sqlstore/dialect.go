@@ -15,6 +15,9 @@ type dialect struct {
 	driver string // database/sql driver name
 	// blobType replaces {{blob}} in migrations.
 	blobType string
+	// bytewise replaces {{bytewise}} in migrations: the collation clause under which text
+	// compares and sorts bytewise (case-sensitive names, UTF-8 byte order).
+	bytewise string
 	// numbered placeholders ($1, $2, ...) instead of ?.
 	numbered bool
 	// rowLocks: reads made to update a row take a row lock (SELECT ... FOR UPDATE OF).
@@ -26,6 +29,8 @@ type dialect struct {
 	serializeWrites       bool
 	isUniqueViolation     func(error) bool
 	isForeignKeyViolation func(error) bool
+	// isUnavailable reports errors that mean the database cannot be reached right now.
+	isUnavailable func(error) bool
 	// lockMigrations, when set, holds off other processes while conn migrates the schema.
 	lockMigrations func(ctx context.Context, conn *sql.Conn) (unlock func(), err error)
 }

@@ -31,5 +31,18 @@ func (s *Store) wrapErrCode(op string, err error, code, conflict string) error {
 	if s.d.isUniqueViolation(err) {
 		return &lanyard.Error{Kind: lanyard.KindConflict, Code: code, Message: conflict, Err: err}
 	}
-	return fmt.Errorf("sqlstore: %s: %w", op, err)
+	return s.unavailable(fmt.Errorf("sqlstore: %s: %w", op, err))
+}
+
+// unavailable gives errors that mean the database cannot be reached the kind Unavailable,
+// so that callers answer 503 and clients retry, rather than 500.
+func (s *Store) unavailable(err error) error {
+	if err == nil || s.d.isUnavailable == nil || !s.d.isUnavailable(err) {
+		return err
+	}
+	var le *lanyard.Error
+	if errors.As(err, &le) {
+		return err
+	}
+	return &lanyard.Error{Kind: lanyard.KindUnavailable, Code: "StoreUnavailable", Message: "The store cannot be reached; try again shortly.", Err: err}
 }

@@ -14,7 +14,8 @@ import (
 
 // Migrations are numbered files, NNNN_what.sql, applied in order, each in its own
 // transaction, and recorded in schema_migrations. A file is never edited once released;
-// a change is a new file. {{blob}} stands for the engine's byte-string type.
+// a change is a new file. {{blob}} stands for the engine's byte-string type, {{bytewise}}
+// for the collation clause that orders text bytewise (see dialect.bytewise).
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -41,7 +42,7 @@ func loadMigrations(d *dialect) ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: read migration %s: %w", e.Name(), err)
 		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: strings.ReplaceAll(string(b), "{{blob}}", d.blobType)})
+		ms = append(ms, migration{version: v, name: e.Name(), sql: strings.NewReplacer("{{blob}}", d.blobType, "{{bytewise}}", d.bytewise).Replace(string(b))})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i := 1; i < len(ms); i++ {

@@ -6,6 +6,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -19,10 +22,12 @@ var postgresDialect = &dialect{
 	name:                  "postgres",
 	driver:                "pgx",
 	blobType:              "BYTEA",
+	bytewise:              `COLLATE "C"`,
 	numbered:              true,
 	rowLocks:              true,
 	isUniqueViolation:     pgCode("23505"),
 	isForeignKeyViolation: pgCode("23503"),
+	isUnavailable:         pgUnavailable,
 	lockMigrations:        pgAdvisoryLock,
 }
 
@@ -30,7 +35,39 @@ var postgresDialect = &dialect{
 // as pgx accepts) and brings its schema up to date. Tables are created in the connection's
 // search_path.
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	return open(ctx, postgresDialect, dsn)
+	s, err := open(ctx, postgresDialect, dsn)
+	if err != nil {
+		return nil, err
+	}
+	s.dsn = dsn
+	if err := installChangeTriggers(ctx, s.db); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// pgUnavailable reports the errors of a database that cannot be reached: connection
+// failures, connections cut by the server, and the server refusing new ones.
+func pgUnavailable(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || pgconn.Timeout(err) {
+		return true
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// Class 08: connection exception; 57P01-57P05: the server is shutting down or
+		// terminated this backend.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+	}
+	return strings.Contains(err.Error(), "conn closed")
 }
 
 func pgCode(code string) func(error) bool {

@@ -16,6 +16,7 @@ var sqliteDialect = &dialect{
 	name:                  "sqlite",
 	driver:                "sqlite",
 	blobType:              "BLOB",
+	bytewise:              "COLLATE BINARY",
 	serializeWrites:       true,
 	isUniqueViolation:     sqliteCode(sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY),
 	isForeignKeyViolation: sqliteCode(sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY),

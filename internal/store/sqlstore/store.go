@@ -23,6 +23,12 @@ type Store struct {
 	writer chan struct{}
 	q      querier  // db, or the *sql.Tx when bound to a transaction
 	tx     *txState // nil outside a transaction
+	dsn    string   // PostgreSQL only: the change feed opens its own connection with it
+
+	// OnFeedUp and OnFeedDown, when set before Watch, are told when the change feed
+	// connects and when it loses its connection.
+	OnFeedUp   func()
+	OnFeedDown func(error)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -90,7 +96,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlstore: begin: %w", err)
+		return s.unavailable(fmt.Errorf("sqlstore: begin: %w", err))
 	}
 	finished := false
 	defer func() {
@@ -102,10 +108,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
 	finished = true
 	if err != nil {
 		_ = tx.Rollback() // fn's error says what went wrong; a failed rollback adds nothing
-		return err
+		return s.unavailable(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: commit: %w", err)
+		return s.unavailable(fmt.Errorf("sqlstore: commit: %w", err))
 	}
 	return nil
 }

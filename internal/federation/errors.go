@@ -1,0 +1,40 @@
+package federation
+
+import (
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// Codes of the errors an exchange fails with. Surfaces map each to their own error.
+const (
+	CodeUnknownClient      = "UnknownClient"      // no identity has the client id
+	CodeClientDisabled     = "ClientDisabled"     // the identity is disabled
+	CodeNoCredentials      = "NoFederatedCredentials"
+	CodeUntrustedIssuer    = "UntrustedIssuer"    // no credential of the identity names the assertion's issuer
+	CodeSubjectMismatch    = "SubjectMismatch"    // ... with the assertion's subject
+	CodeAudienceMismatch   = "AudienceMismatch"   // ... with one of the assertion's audiences
+	CodeMalformed          = "MalformedAssertion" // not a compact JWS, bad JSON, a claim of the wrong type
+	CodeTooLarge           = "AssertionTooLarge"
+	CodeMissingClaim       = "MissingClaim"         // iss, sub, aud or exp absent
+	CodeBadAlgorithm       = "UnsupportedAlgorithm" // none, HS*, or anything but RS*, PS*, ES*
+	CodeUnknownKey         = "UnknownSigningKey"    // the issuer publishes no key with the assertion's kid
+	CodeBadSignature       = "InvalidSignature"
+	CodeExpired            = "AssertionExpired"
+	CodeNotYetValid        = "AssertionNotYetValid"
+	CodeIssuerUnavailable  = "IssuerMetadataUnavailable" // discovery or JWKS unreachable, slow, too large or malformed
+	codeValidatorNotConfig = "ValidatorNotConfigured"
+)
+
+// refuse builds the error for an assertion that does not prove the identity.
+func refuse(code, msg string, cause error) *lanyard.Error {
+	return &lanyard.Error{Kind: lanyard.KindUnauthenticated, Code: code, Message: msg, Err: cause}
+}
+
+// malformed builds the error for input that is not a usable JWT at all.
+func malformed(code, msg string, cause error) *lanyard.Error {
+	return &lanyard.Error{Kind: lanyard.KindInvalid, Code: code, Message: msg, Err: cause}
+}
+
+// unavailable builds the error for an issuer whose metadata cannot be had right now.
+func unavailable(msg string, cause error) *lanyard.Error {
+	return &lanyard.Error{Kind: lanyard.KindUnavailable, Code: CodeIssuerUnavailable, Message: msg, Err: cause}
+}

@@ -1,0 +1,131 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lanyard-id/lanyard/internal/store"
+)
+
+// watchedTables are the tables whose changes other nodes must learn of: everything a node
+// keeps in memory or caches. Audit events and blob metadata change on every request and
+// are never cached, so they are left out.
+var watchedTables = []string{
+	"settings", "resource_groups", "identities", "apps", "app_user_identities", "signing_keys",
+	"role_definitions", "role_assignments", "storage_accounts", "federated_credentials", "revocations",
+}
+
+// installChangeTriggers makes every committed write to a watched table send a
+// notification naming the table on a channel private to the schema. Notifications are
+// transactional: they are delivered at commit, never for a rolled-back change.
+func installChangeTriggers(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: change triggers: %w", err)
+	}
+	defer conn.Close()
+	unlock, err := pgAdvisoryLock(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE FUNCTION lanyard_notify_change() RETURNS trigger AS $$
+BEGIN
+	PERFORM pg_notify('lanyard_changes_' || current_schema(), TG_TABLE_NAME);
+	RETURN NULL;
+END $$ LANGUAGE plpgsql`); err != nil {
+		return fmt.Errorf("sqlstore: change trigger function: %w", err)
+	}
+	for _, t := range watchedTables {
+		var exists bool
+		if err := conn.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", t).Scan(&exists); err != nil {
+			return fmt.Errorf("sqlstore: change triggers: %w", err)
+		}
+		if !exists {
+			continue // a table a later migration adds
+		}
+		var installed bool
+		if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'lanyard_changes' AND tgrelid = to_regclass($1))", t).Scan(&installed); err != nil {
+			return fmt.Errorf("sqlstore: change triggers: %w", err)
+		}
+		if installed {
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, "CREATE TRIGGER lanyard_changes AFTER INSERT OR UPDATE OR DELETE ON "+t+
+			" FOR EACH STATEMENT EXECUTE FUNCTION lanyard_notify_change()"); err != nil {
+			return fmt.Errorf("sqlstore: change trigger on %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// Watch implements store.ChangeFeed. On PostgreSQL it listens for the notifications the
+// change triggers send and calls fn with the changed table's name. When the listening
+// connection is lost it reconnects (with backoff) and then calls fn with
+// store.TopicResync, because changes made meanwhile were not announced. On SQLite, which
+// one process owns, there is nothing to watch and it just waits for ctx. It returns when
+// ctx is done.
+func (s *Store) Watch(ctx context.Context, fn func(topic string)) error {
+	if s.dsn == "" {
+		<-ctx.Done()
+		return nil
+	}
+	backoff := 50 * time.Millisecond
+	first := true
+	for ctx.Err() == nil {
+		err := s.listen(ctx, fn, !first)
+		first = false
+		if ctx.Err() != nil {
+			return nil
+		}
+		if s.OnFeedDown != nil {
+			s.OnFeedDown(err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+	return nil
+}
+
+// listen holds one LISTEN connection until it fails. After a reconnection it reports
+// TopicResync once it is listening again, so nothing committed after that is missed.
+func (s *Store) listen(ctx context.Context, fn func(string), resync bool) error {
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		return fmt.Errorf("sqlstore: change feed: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var schema string
+	if err := conn.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return fmt.Errorf("sqlstore: change feed: %w", err)
+	}
+	channel := pgx.Identifier{"lanyard_changes_" + schema}.Sanitize()
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		return fmt.Errorf("sqlstore: change feed: %w", err)
+	}
+	if s.OnFeedUp != nil {
+		s.OnFeedUp()
+	}
+	if resync {
+		fn(store.TopicResync)
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return fmt.Errorf("sqlstore: change feed: %w", err)
+		}
+		fn(n.Payload)
+	}
+}
