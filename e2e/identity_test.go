@@ -131,8 +131,14 @@ func TestGoSDKManagedIdentity(t *testing.T) {
 	})
 }
 
-// verifyToken checks a raw token the way a relying party does: discovery and JWKS only.
+// verifyToken checks a raw storage token the way a relying party does: discovery and JWKS only.
 func (s *seed) verifyToken(t *testing.T, raw string) map[string]any {
+	t.Helper()
+	return s.verifyTokenFor(t, raw, storage)
+}
+
+// verifyTokenFor checks a raw token for audience aud by discovery and JWKS.
+func (s *seed) verifyTokenFor(t *testing.T, raw, aud string) map[string]any {
 	t.Helper()
 	caPEM, err := os.ReadFile(s.inst.state.CAFile)
 	if err != nil {
@@ -147,7 +153,7 @@ func (s *seed) verifyToken(t *testing.T, raw string) map[string]any {
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
-	tok, err := provider.Verifier(&oidc.Config{ClientID: storage}).Verify(ctx, raw)
+	tok, err := provider.Verifier(&oidc.Config{ClientID: aud}).Verify(ctx, raw)
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}

@@ -24,6 +24,8 @@ type Service struct {
 	tenant lanyard.Tenant
 	engine *rbac.Engine
 	now    func() time.Time
+	// revoked, when set, refuses revoked tokens in Authenticate (see SetRevocations).
+	revoked Revocations
 }
 
 // New loads every custom definition and assignment from s.

@@ -18,6 +18,11 @@ func (s *Service) Authenticate(ctx context.Context, v *token.Verifier, raw strin
 	if claims.TenantID != s.tenant.ID {
 		return claims, lanyard.Errorf(lanyard.KindUnauthenticated, "The token was issued for another tenant.").WithCode("InvalidAuthenticationInfo")
 	}
+	if s.revoked != nil {
+		if err := s.revoked.Check(claims.ObjectID, claims.UTI, claims.IssuedAt); err != nil {
+			return claims, err
+		}
+	}
 	id, err := s.store.GetIdentity(ctx, claims.ObjectID)
 	if lanyard.IsNotFound(err) {
 		return claims, lanyard.Errorf(lanyard.KindUnauthenticated, "The token's principal no longer exists.").WithCode("InvalidAuthenticationInfo")

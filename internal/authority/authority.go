@@ -27,6 +27,8 @@ type Handler struct {
 	TenantID string
 	Keys     KeySet
 	Now      func() time.Time
+	// Token, when set, serves the token endpoints (federated client credentials).
+	Token *TokenEndpoint
 }
 
 // IssuerV1 returns the issuer of v1 tokens (those Lanyard issues): {base}/{tenant}/.
@@ -41,6 +43,10 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", h.tenant(h.discoveryV1))
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", h.tenant(h.keys))
 	mux.HandleFunc("GET /{tenant}/discovery/keys", h.tenant(h.keys))
+	if h.Token != nil {
+		mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", h.tenant(h.Token.serveV2))
+		mux.HandleFunc("POST /{tenant}/oauth2/token", h.tenant(h.Token.serveV1))
+	}
 }
 
 // tenant admits requests for this server's tenant, matched case-insensitively because

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 )
 
 // reclaimer deletes content files that commits made unreferenced, but only once no
@@ -17,6 +18,8 @@ import (
 type reclaimer struct {
 	content ContentStore
 	log     *slog.Logger
+	// delay postpones every deletion, for readers this process cannot see (other nodes).
+	delay time.Duration
 
 	mu      sync.Mutex
 	epoch   uint64
@@ -96,6 +99,14 @@ func (r *reclaimer) remove(ids []ContentID) {
 	if len(ids) == 0 {
 		return
 	}
+	if r.delay > 0 {
+		time.AfterFunc(r.delay, func() { r.removeNow(ids) })
+		return
+	}
+	r.removeNow(ids)
+}
+
+func (r *reclaimer) removeNow(ids []ContentID) {
 	// Deletion is best effort: a file left behind is unreferenced and recovery removes it.
 	if err := r.content.Remove(context.Background(), ids...); err != nil {
 		r.log.Warn("blob: removing unreferenced content", "count", len(ids), "err", err)

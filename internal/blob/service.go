@@ -20,6 +20,27 @@ type Config struct {
 	GCInterval time.Duration
 	// BlockTTL is how long an uncommitted block lives; UncommittedBlockTTL when zero.
 	BlockTTL time.Duration
+	// SharedContent says other processes (nodes of one cluster) write the same content
+	// store. Then a file no record references may be another node's upload in progress,
+	// and a freed file may still be read by another node: recovery removes only
+	// unreferenced files older than SharedOrphanAge, and freed content is deleted
+	// SharedDeleteDelay after it was freed.
+	SharedContent bool
+}
+
+// Safety margins for a content store several nodes share.
+const (
+	// SharedOrphanAge exceeds any upload's duration (a block lives at most its TTL, and
+	// blocks are committed by reference).
+	SharedOrphanAge = UncommittedBlockTTL + 24*time.Hour
+	// SharedDeleteDelay exceeds any download's duration on another node.
+	SharedDeleteDelay = 15 * time.Minute
+)
+
+// ContentAger is implemented by content stores that can tell when a file was last written.
+// Recovery of a shared store needs it.
+type ContentAger interface {
+	ModTime(ctx context.Context, id ContentID) (time.Time, error)
 }
 
 // Service implements the Blob Storage operations. It is safe for concurrent use; it
@@ -32,6 +53,7 @@ type Service struct {
 	now      func() time.Time
 	blockTTL time.Duration
 	reclaim  *reclaimer
+	shared   bool
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -63,6 +85,10 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		s.blockTTL = UncommittedBlockTTL
 	}
 	s.reclaim = newReclaimer(s.content, s.log)
+	s.shared = cfg.SharedContent
+	if s.shared {
+		s.reclaim.delay = SharedDeleteDelay
+	}
 	if err := s.recover(ctx); err != nil {
 		return nil, err
 	}
@@ -105,11 +131,24 @@ func (s *Service) recover(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("blob: recovery: listing referenced content: %w", err)
 	}
+	ager, _ := s.content.(ContentAger)
+	if s.shared && ager == nil {
+		s.log.Warn("blob: recovery keeps unreferenced content: the shared content store cannot tell file ages")
+		return nil
+	}
 	var orphans []ContentID
 	if err := s.content.Walk(ctx, func(id ContentID) error {
-		if _, ok := live[id]; !ok {
-			orphans = append(orphans, id)
+		if _, ok := live[id]; ok {
+			return nil
 		}
+		if s.shared {
+			// Possibly another node's upload in progress: only old files are orphans.
+			t, err := ager.ModTime(ctx, id)
+			if err != nil || s.now().Sub(t) < SharedOrphanAge {
+				return nil
+			}
+		}
+		orphans = append(orphans, id)
 		return nil
 	}); err != nil {
 		return fmt.Errorf("blob: recovery: listing content: %w", err)

@@ -45,7 +45,7 @@ func (h *Handler) resourceID() string {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rid := newRequestID()
+	rid := requestID(r)
 	tw := &trackingWriter{ResponseWriter: w}
 	hdr := w.Header()
 	hdr.Set("x-ms-request-id", rid)

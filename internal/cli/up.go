@@ -39,6 +39,7 @@ func upCmd(e *env) *cobra.Command {
 	fl.StringVar(&f.Listen.Blob, "blob-addr", config.DefaultBlobAddr, "Blob service listen address (HTTPS)")
 	fl.StringVar(&f.TenantID, "tenant-id", "", "tenant id to create on first start (default: generated)")
 	fl.DurationVar(&lifetime, "token-lifetime", 0, "access token lifetime (default 1h, at most 24h)")
+	fl.StringVar(&f.Federation.TrustedCAFile, "trust-ca", "", "PEM file of extra CAs trusted when fetching federated credential issuers' keys (a private OIDC issuer)")
 	fl.StringVar(&f.Log.Format, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.Log.Level, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd

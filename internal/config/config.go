@@ -50,6 +50,14 @@ type File struct {
 		Format string `json:"format"` // text or json
 		Level  string `json:"level"`  // debug, info, warn, error
 	} `json:"log"`
+	// Federation configures workload identity federation.
+	Federation struct {
+		// TrustedCAFile is a PEM file of certificate authorities trusted, besides the
+		// system roots and Lanyard's own CA, when fetching the keys of assertion issuers.
+		TrustedCAFile string `json:"trustedCAFile"`
+	} `json:"federation"`
+	// Audit configures the audit trail; see AuditFile.
+	Audit AuditFile `json:"audit"`
 }
 
 // Config is the validated, typed configuration.
@@ -64,6 +72,8 @@ type Config struct {
 	PublicAPIURL     string
 	BlobContentDir   string
 	TLSNames         []string
+	TrustedCAFile    string // federation.trustedCAFile
+	Audit            Audit
 	TokenLifetime    time.Duration
 	StoreGracePeriod time.Duration
 	LogFormat        string
@@ -137,6 +147,12 @@ func (f File) Resolve() (Config, error) {
 		LogFormat: f.Log.Format, LogLevel: f.Log.Level, TokenLifetime: DefaultTokenLifetime,
 		StoreGracePeriod: DefaultStoreGracePeriod,
 	}
+	c.TrustedCAFile = f.Federation.TrustedCAFile
+	audit, err := f.Audit.resolve()
+	if err != nil {
+		return c, err
+	}
+	c.Audit = audit
 	if c.Home == "" {
 		c.Home = DefaultHome()
 	}

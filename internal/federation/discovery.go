@@ -66,6 +66,16 @@ func (k *IssuerKeys) fetch(ctx context.Context, issuer string) ([]jose.JSONWebKe
 
 // getJSON fetches u and decodes it into v, within k's size limit.
 func (k *IssuerKeys) getJSON(ctx context.Context, what, u string, v any) error {
+	err := k.getJSONOnce(ctx, what, u, v)
+	if err != nil && ctx.Err() != nil {
+		// Past the deadline whatever came back is cut short: say so, rather than blame
+		// the document for the truncation.
+		return unavailable(fmt.Sprintf("The issuer's %s at %s could not be fetched: %s.", what, clip(u), reason(ctx, ctx.Err())), err)
+	}
+	return err
+}
+
+func (k *IssuerKeys) getJSONOnce(ctx context.Context, what, u string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return unavailable(fmt.Sprintf("The issuer's %s URL %s is not valid.", what, clip(u)), err)

@@ -6,8 +6,8 @@ import (
 
 // Codes of the errors an exchange fails with. Surfaces map each to their own error.
 const (
-	CodeUnknownClient      = "UnknownClient"      // no identity has the client id
-	CodeClientDisabled     = "ClientDisabled"     // the identity is disabled
+	CodeUnknownClient      = "UnknownClient"  // no identity has the client id
+	CodeClientDisabled     = "ClientDisabled" // the identity is disabled
 	CodeNoCredentials      = "NoFederatedCredentials"
 	CodeUntrustedIssuer    = "UntrustedIssuer"    // no credential of the identity names the assertion's issuer
 	CodeSubjectMismatch    = "SubjectMismatch"    // ... with the assertion's subject

@@ -56,6 +56,12 @@ type Handler struct {
 	Access    *access.Service
 	Keys      Keys
 	Env       Environment
+	// Federation manages the federated identity credentials of user-assigned identities.
+	Federation FederatedCredentials
+	// Audit, when set, records changes and authorization decisions and serves the audit
+	// API; Revocations, when set, serves token revocation.
+	Audit       AuditTrail
+	Revocations Revoker
 	// Tokens verifies bearer tokens issued for the management audience; callers other than
 	// the admin are then authorized by RBAC, as ARM does.
 	Tokens *token.Verifier
@@ -79,6 +85,7 @@ func (h *Handler) tenant() string       { return h.Directory.Tenant().ID }
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, err := h.authenticate(r)
 	if err != nil {
+		h.auditAuthFailure(r, err)
 		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+h.AuthorizationURI+`", error="invalid_token", error_description="`+strings.ReplaceAll(lanyard.MessageOf(err), `"`, `'`)+`"`)
 		writeError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. "+lanyard.MessageOf(err))
 		return
@@ -116,11 +123,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if rt.typ != "" {
 			action, scope := rt.permission(r.Method, segs)
-			if !h.allowed(w, c, action, scope) {
+			if !h.allowed(w, r, c, action, scope) {
 				return
 			}
 		}
-		fn(w, r, args)
+		h.audited(w, r, c, rt.typ, strings.Join(rt.pattern, "/"), func(w http.ResponseWriter) { fn(w, r, args) })
 		return
 	}
 	writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type or path '"+clip(r.URL.Path)+"' is not served by Lanyard.")
@@ -133,6 +140,7 @@ type caller struct {
 	admin       bool
 	principalID string
 	clientID    string
+	uti         string // of the caller's token
 }
 
 func (h *Handler) authenticate(r *http.Request) (caller, error) {
@@ -154,15 +162,19 @@ func (h *Handler) authenticate(r *http.Request) (caller, error) {
 	if err != nil {
 		return caller{}, err
 	}
-	return caller{principalID: claims.ObjectID, clientID: claims.AppID}, nil
+	return caller{principalID: claims.ObjectID, clientID: claims.AppID, uti: claims.UTI}, nil
 }
 
 // allowed checks RBAC for a caller other than the admin, writing ARM's 403 when denied.
-func (h *Handler) allowed(w http.ResponseWriter, c caller, action, scope string) bool {
+func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, c caller, action, scope string) bool {
 	if c.admin {
 		return true
 	}
 	d := h.Access.Decide(c.principalID, action, false, scope)
+	if err := h.auditDecision(r, c, d); err != nil {
+		h.fail(w, r, err)
+		return false
+	}
 	if d.Allowed {
 		return true
 	}
@@ -192,6 +204,8 @@ func (h *Handler) table() []*route {
 		newRoute("subscriptions/{}/"+identities, idType).on("GET", h.listIdentities),
 		newRoute(groups+"/{}/"+identities, idType).on("GET", h.listIdentities),
 		newRoute(groups+"/{}/"+identities+"/{}", idType).on("PUT", h.putIdentity).on("PATCH", h.patchIdentity).on("GET", h.getIdentity).on("DELETE", h.deleteIdentity),
+		newRoute(groups+"/{}/"+identities+"/{}/federatedIdentityCredentials", lanyard.TypeFederatedCredential).on("GET", h.listFederatedCredentials),
+		newRoute(groups+"/{}/"+identities+"/{}/federatedIdentityCredentials/{}", lanyard.TypeFederatedCredential).on("PUT", h.putFederatedCredential).on("GET", h.getFederatedCredential).on("DELETE", h.deleteFederatedCredential),
 		newRoute("subscriptions/{}/"+sites, siteType).on("GET", h.listApps),
 		newRoute(groups+"/{}/"+sites, siteType).on("GET", h.listApps),
 		newRoute(groups+"/{}/"+sites+"/{}", siteType).on("PUT", h.putApp).on("PATCH", h.patchApp).on("GET", h.getApp).on("DELETE", h.deleteApp),
@@ -203,7 +217,12 @@ func (h *Handler) table() []*route {
 		newRoute(KeysPath, "").on("GET", h.listKeys),
 		newRoute(KeysPath+"/rotate", "").on("POST", h.rotateKey),
 		newRoute(CheckAccessPath, "").on("POST", h.checkAccess),
-		newRoute(PrincipalsPath+"/{}", "").on("GET", h.getPrincipal),
+		newRoute(PrincipalsPath+"/{}", "").on("GET", h.getPrincipal).on("PATCH", h.patchPrincipal),
+		newRoute(RevocationsPath, "").on("POST", h.revoke).on("GET", h.listRevocations),
+		newRoute(AuditEventsPath, "").on("GET", h.listAuditEvents),
+		newRoute(AuditEventsPath+"/verify", "").on("POST", h.verifyAudit),
+		newRoute(AuditEventsPath+"/{}", "").on("GET", h.getAuditEvent),
+		newRoute(AuditEventsPath+"/{}/explain", "").on("GET", h.explainAuditEvent),
 	}
 }
 
@@ -332,6 +351,9 @@ func (h *Handler) patchIdentity(w http.ResponseWriter, r *http.Request, args []s
 	id, err := h.Directory.GetIdentity(r.Context(), args[1], args[2])
 	if err == nil {
 		id, _, err = h.Directory.PutIdentity(r.Context(), id.ResourceGroup, id.Name, id.Location, body.Tags)
+	}
+	if err == nil && body.Properties != nil && body.Properties.Enabled != nil {
+		id, err = h.Directory.SetIdentityEnabled(r.Context(), id.PrincipalID, *body.Properties.Enabled)
 	}
 	if err != nil {
 		h.fail(w, r, err)

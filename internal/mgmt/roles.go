@@ -57,14 +57,14 @@ func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, c c
 		return
 	}
 	verb := map[string]string{"GET": "read", "PUT": "write", "DELETE": "delete"}[r.Method]
-	if !h.allowed(w, c, typ+"/"+verb, scope) {
+	if !h.allowed(w, r, c, typ+"/"+verb, scope) {
 		return
 	}
 	name := ""
 	if len(rest) == 2 {
 		name = rest[1]
 	}
-	fn(w, r, scope, name)
+	h.audited(w, r, c, typ, "{scope}/providers/"+typ, func(w http.ResponseWriter) { fn(w, r, scope, name) })
 }
 
 // Role definitions.

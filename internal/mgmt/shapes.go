@@ -150,6 +150,10 @@ type resourceBody struct {
 		Type                   string           `json:"type"`
 		UserAssignedIdentities map[string]json0 `json:"userAssignedIdentities"`
 	} `json:"identity"`
+	// Properties.Enabled enables or disables an identity (PATCH).
+	Properties *struct {
+		Enabled *bool `json:"enabled"`
+	} `json:"properties"`
 }
 
 // json0 accepts any JSON value (ARM sends {} or null per user-assigned identity).

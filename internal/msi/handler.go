@@ -24,6 +24,9 @@ type Handler struct {
 	Cache  *Cache
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Audit, when set, records every token handed out and every request refused; a token
+	// whose issue it cannot record is not handed out.
+	Audit Auditor
 }
 
 // protocol captures what differs between App Service and IMDS.
@@ -95,6 +98,7 @@ func (h *Handler) logger() *slog.Logger {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p protocol, header string) {
+	p = h.auditRefusals(r, p)
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
 		p.writeErr(w, http.StatusMethodNotAllowed, "invalid_request", "Only GET is supported.")
@@ -124,13 +128,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p protocol, head
 	}
 	resource := q.Get("resource")
 	now := h.now()
-	tok, ok := h.Cache.get(id.PrincipalID, resource, now)
-	if !ok {
+	tok, cached := h.Cache.get(id.PrincipalID, resource, now)
+	if !cached {
 		tok, err = h.Minter.Mint(r.Context(), id, resource)
 		if err != nil {
 			h.fail(w, r, p, err)
 			return
 		}
+	}
+	// A token is handed out, and cached, only once its issue is on record.
+	if err := h.recordIssued(r, p, app, id, resource, tok, cached); err != nil {
+		h.fail(w, r, p, err)
+		return
+	}
+	if !cached {
 		h.Cache.put(id.PrincipalID, resource, tok, now)
 	}
 	writeToken(w, tok, id, resource, now)

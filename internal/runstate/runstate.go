@@ -21,8 +21,8 @@ type State struct {
 	PID            int    `json:"pid"`
 	TenantID       string `json:"tenantId"`
 	SubscriptionID string `json:"subscriptionId"`
-	APIURL         string `json:"apiUrl"`       // management API and authority
-	AuthorityURL   string `json:"authorityUrl"` // {apiUrl}/{tenantId}
+	APIURL         string `json:"apiUrl"`       // this node's management API and authority
+	AuthorityURL   string `json:"authorityUrl"` // the issuer's base: {public API URL}/{tenantId}
 	MSIURL         string `json:"msiUrl"`
 	BlobURL        string `json:"blobUrl"`
 	CAFile         string `json:"caFile"`

@@ -30,18 +30,28 @@ import (
 // storageAudience is the audience the Storage SDKs request by default.
 const storageAudience = "https://storage.azure.com"
 
-// openBlob opens the Blob service's metadata (under home/blob) and content.
-func openBlob(ctx context.Context, home, contentDir string, logger *slog.Logger) (*blob.Service, error) {
-	meta, err := fsmeta.Open(filepath.Join(home, "blob", "meta"), fsmeta.Options{Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("blob metadata: %w", err)
+// openBlob opens the Blob service: content in contentDir, metadata in sharedMeta when the
+// store is shared with other nodes (they must see each other's blobs), otherwise in a
+// journal under home/blob, which is faster for one node.
+func openBlob(ctx context.Context, home, contentDir string, sharedMeta blob.MetaStore, logger *slog.Logger) (*blob.Service, error) {
+	meta := sharedMeta
+	if meta == nil {
+		m, err := fsmeta.Open(filepath.Join(home, "blob", "meta"), fsmeta.Options{Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("blob metadata: %w", err)
+		}
+		meta = m
 	}
 	content, err := fscontent.Open(contentDir)
 	if err != nil {
 		meta.Close()
 		return nil, fmt.Errorf("blob content: %w", err)
 	}
-	svc, err := blob.Open(ctx, blob.Config{Meta: meta, Content: content, Logger: logger})
+	shared := sharedMeta != nil
+	if shared {
+		content.DisablePool()
+	}
+	svc, err := blob.Open(ctx, blob.Config{Meta: meta, Content: content, Logger: logger, SharedContent: shared})
 	if err != nil {
 		meta.Close()
 		content.Close()
@@ -156,6 +166,7 @@ type blobAuthorizer struct {
 	accounts *accounts
 	verifier token.Verifier // Audiences are set per account
 	blobURL  string
+	obs      *observability // records every decision; nil records nothing
 }
 
 var (
@@ -167,6 +178,7 @@ var (
 
 func (a *blobAuthorizer) Authorize(ctx context.Context, _ *http.Request, req blobapi.AccessRequest) error {
 	if req.Token == "" {
+		a.recordUnauthenticated(ctx, req, token.Claims{}, errNoAuthentication)
 		return errNoAuthentication
 	}
 	v := a.verifier
@@ -175,6 +187,7 @@ func (a *blobAuthorizer) Authorize(ctx context.Context, _ *http.Request, req blo
 	v.Audiences = []string{storageAudience, a.blobURL + "/" + req.Account, "https://" + req.Account + ".blob.core.windows.net"}
 	claims, err := a.access.Authenticate(ctx, &v, req.Token, time.Now())
 	if err != nil {
+		a.recordUnauthenticated(ctx, req, claims, err)
 		if lanyard.KindOf(err) != lanyard.KindUnauthenticated {
 			return err
 		}
@@ -188,6 +201,9 @@ func (a *blobAuthorizer) Authorize(ctx context.Context, _ *http.Request, req blo
 		scope += "/" + req.Scope
 	}
 	d := a.access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: req.Action, DataAction: req.DataAction, Scope: scope, Brief: true})
+	if err := a.record(ctx, req, claims, d); err != nil {
+		return err // fail-closed: what cannot be recorded is not allowed
+	}
 	if !d.Allowed {
 		return errPermissionMismatch
 	}

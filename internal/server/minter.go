@@ -13,12 +13,20 @@ type minter struct {
 	issuer    *token.Issuer
 	tenantID  string
 	issuerURL string
+	gate      *mintGate // revocation and audit around each mint; nil: none (see trail.go)
 }
 
-func (m *minter) Mint(_ context.Context, id lanyard.Identity, resource string) (msi.Minted, error) {
+func (m *minter) Mint(ctx context.Context, id lanyard.Identity, resource string) (msi.Minted, error) {
+	if err := m.gate.before(ctx, id); err != nil {
+		return msi.Minted{}, err
+	}
 	t, err := m.issuer.Issue(token.Request{TenantID: m.tenantID, IssuerURL: m.issuerURL, Audience: resource, Identity: id})
 	if err != nil {
 		return msi.Minted{}, err
 	}
-	return msi.Minted{AccessToken: t.Raw, UTI: t.UTI, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}, nil
+	minted := msi.Minted{AccessToken: t.Raw, UTI: t.UTI, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}
+	if err := m.gate.after(ctx, id, resource, minted); err != nil {
+		return msi.Minted{}, err
+	}
+	return minted, nil
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/lanyard-id/lanyard/internal/mgmt"
 	"github.com/lanyard-id/lanyard/internal/msi"
 	"github.com/lanyard-id/lanyard/internal/pki"
+	"github.com/lanyard-id/lanyard/internal/reqctx"
 	"github.com/lanyard-id/lanyard/internal/runstate"
 	"github.com/lanyard-id/lanyard/internal/seal"
 	"github.com/lanyard-id/lanyard/internal/store"
@@ -51,6 +52,8 @@ type Server struct {
 	shared    store.ChangeFeed
 	feed      *feedState
 	reloaders []reloader
+	// obs is the audit trail, the revocations and the metrics (observe.go).
+	obs *observability
 
 	listeners []*listener
 }
@@ -64,6 +67,7 @@ type listener struct {
 
 // New builds a server from cfg and opens its listeners; Run serves them.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server, err error) {
+	logger = slog.New(reqctx.LogHandler(logger.Handler())) // every line logged for a request names it
 	s := &Server{cfg: cfg, logger: logger, feed: &feedState{grace: cfg.StoreGracePeriod}}
 	defer func() {
 		if err != nil {
@@ -90,6 +94,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	}
 	cached := readcache.New(s.store)
 	cached.Fresh = s.feed.fresh
+	if s.obs, err = openObservability(ctx, cfg.Audit, s.store, logger); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
 	if s.tenant, err = loadTenant(ctx, s.store, cfg.TenantID); err != nil {
 		return nil, err
 	}
@@ -131,7 +138,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, err
 	}
-	apiURL := "https://" + hostPort(cfg.PublicHost, apiLn.ln.Addr())
+	// localAPI is where this node listens; apiURL is what it advertises as the authority,
+	// which nodes serving as one share.
+	localAPI := "https://" + hostPort(cfg.PublicHost, apiLn.ln.Addr())
+	apiURL := localAPI
 	if cfg.PublicAPIURL != "" {
 		apiURL = cfg.PublicAPIURL
 	}
@@ -140,7 +150,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	blobOff := checkContentDir(ctx, s.store, cfg.BlobContentDir)
 	if blobOff != nil {
 		logger.Error("the Blob service is off", "reason", blobOff)
-	} else if s.blob, err = openBlob(ctx, cfg.Home, cfg.BlobContentDir, logger); err != nil {
+	} else if s.blob, err = openBlob(ctx, cfg.Home, cfg.BlobContentDir, s.sharedBlobMeta(), logger); err != nil {
 		return nil, err
 	}
 
@@ -151,25 +161,37 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	}
 	issuerURL := authority.IssuerV1(apiURL, s.tenant.ID)
 	cache := msi.NewCache(100_000)
+	acc.SetRevocations(s.obs.revs)
+	s.obs.forgetRevoked(cache)
+	s.obs.watchKeys(s.keyring)
 	dir.OnChange = func(c directory.Change) { cache.Forget(c.PrincipalIDs...) }
 	issuer := &token.Issuer{Keys: s.keyring, Lifetime: cfg.TokenLifetime}
-	minter := &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: issuerURL}
+	minter := &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: issuerURL, gate: &mintGate{o: s.obs}}
+	federated, tokenEndpoint, err := newFederation(cached, dir, s.obs.gated(minter, "federation"), ca.CertPEM(), cfg.TrustedCAFile, logger)
+	if err != nil {
+		return nil, err
+	}
 
 	msiMux := http.NewServeMux()
-	(&msi.Handler{Apps: dir, Minter: minter, Cache: cache, Logger: logger}).Mount(msiMux)
-	msiLn.srv.Handler = msiMux
+	(&msi.Handler{Apps: dir, Minter: minter, Cache: cache, Logger: logger, Audit: msiAuditor{o: s.obs, lookup: func(ctx context.Context, ref string) (lanyard.Identity, error) {
+		return dir.FindIdentity(ctx, "", ref)
+	}}}).Mount(msiMux)
+	msiLn.srv.Handler = s.obs.instrument("msi", msiMux)
 
 	authMux := http.NewServeMux()
-	(&authority.Handler{BaseURL: apiURL, TenantID: s.tenant.ID, Keys: s.keyring}).Mount(authMux)
+	(&authority.Handler{BaseURL: apiURL, TenantID: s.tenant.ID, Keys: s.keyring, Token: tokenEndpoint}).Mount(authMux)
 	management := &mgmt.Handler{
-		Directory: dir, Access: acc, Keys: s.keyring, AdminTokenHash: adminHash, Logger: logger,
+		Directory: dir, Access: acc, Keys: auditedKeys{s.keyring, s.obs}, AdminTokenHash: adminHash, Logger: logger,
 		Env:              mgmt.Environment{MSIBaseURL: msiURL, BlobBaseURL: blobURL, CAFile: caFile, BundleFile: bundleFile},
+		Federation:       federated,
+		Audit:            trail{s.obs},
+		Revocations:      s.obs.revs,
 		Tokens:           s.verifier(issuerURL, managementAudiences...),
 		AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
 	}
 	authMux.HandleFunc("GET /healthz", s.health)
 	authMux.HandleFunc("GET /readyz", s.health)
-	apiLn.srv.Handler = apiRouter(management, authMux)
+	apiLn.srv.Handler = s.obs.api(apiRouter(management, authMux))
 
 	accts := newAccounts(dir)
 	dir.OnAccountDeleted = func(ctx context.Context, name string) {
@@ -183,7 +205,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 		blobLn.srv.Handler = &blobapi.Handler{
 			Service: s.blob, Accounts: accts, Logger: logger,
 			Auth: &blobAuthorizer{
-				access: acc, accounts: accts, blobURL: blobURL,
+				access: acc, accounts: accts, blobURL: blobURL, obs: s.obs,
 				verifier: token.Verifier{Keys: s.keyring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource},
 			},
 			AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
@@ -191,13 +213,23 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	}
 
 	s.buildReloaders(cached, acc.Reload, s.keyring.Reload, cache.Clear, accts.forgetAll)
+	s.reloaders = append(s.reloaders, s.obs.reloader())
+	blobLn.srv.Handler = s.obs.instrument("blob", blobLn.srv.Handler)
 
 	s.state = runstate.State{
 		PID: os.Getpid(), TenantID: s.tenant.ID, SubscriptionID: s.tenant.SubscriptionID,
-		APIURL: apiURL, AuthorityURL: apiURL + "/" + s.tenant.ID, MSIURL: msiURL, BlobURL: blobURL,
+		APIURL: localAPI, AuthorityURL: apiURL + "/" + s.tenant.ID, MSIURL: msiURL, BlobURL: blobURL,
 		CAFile: caFile, BundleFile: bundleFile,
 	}
 	return s, nil
+}
+
+// sharedBlobMeta returns the store's blob metadata when other nodes share the store.
+func (s *Server) sharedBlobMeta() blob.MetaStore {
+	if ss, ok := s.shared.(*sqlstore.Store); ok {
+		return ss.BlobMeta()
+	}
+	return nil
 }
 
 // Audiences of tokens accepted by the management API: ARM's, as the SDKs request them.
@@ -292,6 +324,7 @@ func (s *Server) close() {
 	if s.blob != nil {
 		_ = s.blob.Close()
 	}
+	s.obs.close() // writes the queued audit events: before the store closes
 	if s.store != nil {
 		_ = s.store.Close()
 	}

@@ -30,6 +30,8 @@ type Store interface {
 	RoleAssignments
 	StorageAccounts
 	FederatedCredentials
+	AuditEvents
+	Revocations
 
 	// InTx runs fn with a Store whose calls all belong to one transaction, committed when
 	// fn returns nil and rolled back otherwise. Calling InTx on that Store runs fn in the

@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
@@ -219,4 +220,25 @@ func (w *writer) Abort() error {
 		return fmt.Errorf("fscontent: %w", cerr)
 	}
 	return nil
+}
+
+// ModTime implements blob.ContentAger.
+func (s *Store) ModTime(ctx context.Context, id blob.ContentID) (time.Time, error) {
+	p, _, err := s.path(id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("fscontent: %w", err)
+	}
+	return info.ModTime(), nil
+}
+
+// DisablePool stops pre-creating files. Call it before any Create when other processes
+// share the directory: their recovery could take a pooled file for an orphan.
+func (s *Store) DisablePool() {
+	s.pool.mu.Lock()
+	s.pool.closed = true
+	s.pool.mu.Unlock()
 }

@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RoleDefinitions", testRoleDefinitions},
 		{"RoleAssignments", testRoleAssignments},
 		{"StorageAccounts", testStorageAccounts},
+		{"Audit", testAudit},
 		{"FederatedCredentials", testFederatedCredentials},
 		{"Times", testTimes},
 		{"Transactions", testTransactions},

@@ -29,11 +29,13 @@ CREATE TABLE blob_entries (
     name                TEXT {{bytewise}} NOT NULL,
     committed           BOOLEAN NOT NULL,
     size                BIGINT NOT NULL,
-    content_type        TEXT NOT NULL,
-    content_encoding    TEXT NOT NULL,
-    content_language    TEXT NOT NULL,
-    content_disposition TEXT NOT NULL,
-    cache_control       TEXT NOT NULL,
+    -- The HTTP properties are bytes: header values may carry any octet above 0x7F, and
+    -- they must come back exactly as they were sent.
+    content_type        {{blob}} NOT NULL,
+    content_encoding    {{blob}} NOT NULL,
+    content_language    {{blob}} NOT NULL,
+    content_disposition {{blob}} NOT NULL,
+    cache_control       {{blob}} NOT NULL,
     content_md5         {{blob}}, -- NULL when unknown
     metadata            TEXT NOT NULL, -- JSON object, {} when none
     etag                TEXT NOT NULL,

@@ -1,0 +1,75 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+const blobWriteAction = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
+
+// TestMultiNode: two nodes on one PostgreSQL database behave as one system.
+func TestMultiNode(t *testing.T) {
+	c := newCluster(t, 2)
+	n1, n2 := c.nodes[0], c.nodes[1]
+	if n1.state.TenantID != n2.state.TenantID || n1.state.AuthorityURL != n2.state.AuthorityURL {
+		t.Fatalf("nodes disagree: %+v vs %+v", n1.state, n2.state)
+	}
+
+	// Everything is created through node 1 …
+	n1.cli(t, "group", "create", "-n", "demo")
+	var id, acct map[string]any
+	n1.cliJSON(t, &id, "identity", "create", "-g", "demo", "-n", "writer")
+	n1.cli(t, "app", "create", "-g", "demo", "-n", "web", "--identities", "writer")
+	n1.cliJSON(t, &acct, "storage", "account", "create", "-g", "demo", "-n", "shared")
+	// … and node 2 knows it, with no restart.
+	var seen map[string]any
+	n2.cliJSON(t, &seen, "identity", "show", "-g", "demo", "-n", "writer")
+	if seen["clientId"] != id["clientId"] {
+		t.Fatalf("node 2 sees identity %v, node 1 created %v", seen["clientId"], id["clientId"])
+	}
+	client := id["clientId"].(string)
+	scope := acct["id"].(string) + "/blobServices/default/containers/data"
+
+	// A role assignment created through node 1 decides at node 2.
+	var a map[string]any
+	n1.cliJSON(t, &a, "role", "assignment", "create", "--assignee", client, "--role", "Storage Blob Data Contributor", "--scope", acct["id"].(string))
+	took := eventually(t, "node 2 allows after node 1 assigned", func() (bool, string) { return c.check(t, 1, client, blobWriteAction, scope) })
+	t.Logf("assignment made on node 1 decided on node 2 after %s", took)
+
+	// The real Go SDK uploads through node 2, with a token from node 1's endpoint.
+	s := &blobSeed{seed: &seed{inst: n1}, ids: map[string]map[string]any{"writer": id}}
+	s.accountURL = n2.state.BlobURL + "/shared"
+	ok(t, "create container through node 2", s.goBlob(t, "writer", "-op", "create-container", "-container", "data"))
+	ok(t, "upload through node 2", s.goBlob(t, "writer", "-op", "put", "-container", "data", "-blob", "x.txt", "-data", "from node 2"))
+	// Node 1 serves the same blob: shared metadata and content.
+	s.accountURL = n1.state.BlobURL + "/shared"
+	if r := s.goBlob(t, "writer", "-op", "get", "-container", "data", "-blob", "x.txt"); !r.OK || r.Data != "from node 2" {
+		t.Fatalf("download through node 1 = %+v", r)
+	}
+
+	// Deleted through node 2, the assignment stops deciding at node 1.
+	n2.cli(t, "role", "assignment", "delete", "--ids", a["id"].(string))
+	took = eventually(t, "node 1 denies after node 2 deleted", func() (bool, string) {
+		allowed, why := c.check(t, 0, client, blobWriteAction, scope)
+		return !allowed, why
+	})
+	t.Logf("deletion made on node 2 decided on node 1 after %s", took)
+	denied(t, "upload through node 1 after the deletion", s.goBlob(t, "writer", "-op", "put", "-container", "data", "-blob", "y.txt"))
+
+	// A key rotated on node 1 is published by node 2, and tokens signed by either verify
+	// against the shared issuer.
+	var rotated map[string]any
+	n1.cliJSON(t, &rotated, "keys", "rotate")
+	eventually(t, "node 2 publishes the rotated key", func() (bool, string) {
+		out, _, err := n2.try("keys", "list")
+		return err == nil && strings.Contains(out, rotated["name"].(string)), out
+	})
+	var tok map[string]any
+	n2.cliJSON(t, &tok, "token", "get", "-g", "demo", "-n", "web", "--client-id", client, "--resource", "https://vault.azure.net")
+	claims := (&seed{inst: n1}).verifyTokenFor(t, tok["accessToken"].(string), "https://vault.azure.net")
+	if claims["oid"] != id["principalId"] {
+		t.Fatalf("token from node 2 = %v", claims)
+	}
+	_ = json.Marshal
+}

@@ -1,0 +1,89 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Explain says in words what e records and, for a decision, why: for a denial, the same
+// explanation `lanyard role check` gives (the principal's closest assignments and what
+// each lacks), as it stood when the request was decided.
+func Explain(e Event) (string, error) {
+	d, err := e.Detail()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "event %s (seq %d, %s) at %s, request %s\n", e.ID, e.Seq, e.Kind, e.Time.UTC().Format(time.RFC3339Nano), orNone(e.RequestID))
+	switch d := d.(type) {
+	case *TokenIssued:
+		how := "minted"
+		if d.Cached {
+			how = "served from the cache"
+		}
+		fmt.Fprintf(&b, "token %s for %s was %s for principal %s (client %s)", d.TokenID, d.Resource, how, d.PrincipalID, d.ClientID)
+		if d.App != "" {
+			fmt.Fprintf(&b, " to app %s", d.App)
+		}
+		fmt.Fprintf(&b, " over the %s protocol", d.Protocol)
+		if d.CallerAddress != "" {
+			fmt.Fprintf(&b, " from %s", d.CallerAddress)
+		}
+		fmt.Fprintf(&b, "; it expires at %s", d.ExpiresAt.UTC().Format(time.RFC3339))
+	case *TokenRefused:
+		fmt.Fprintf(&b, "a token for %s", orNone(d.Resource))
+		if d.Identity != "" {
+			fmt.Fprintf(&b, " (identity %s)", d.Identity)
+		}
+		fmt.Fprintf(&b, " was refused over the %s protocol with %d %s: %s", d.Protocol, d.Status, d.Code, d.Reason)
+	case *Decision:
+		fmt.Fprintf(&b, "%s %s", d.Service, d.Operation)
+		if d.TokenID != "" {
+			fmt.Fprintf(&b, " with token %s", d.TokenID)
+		}
+		b.WriteString(":\n")
+		b.WriteString(d.Explanation)
+	case *Change:
+		fmt.Fprintf(&b, "%s %s %s (%s, %d)", d.Caller, pastTense(d.Operation), d.ResourceID, d.Method, d.Status)
+		if a := d.RoleAssign; a != nil {
+			role := a.RoleName
+			if role == "" {
+				role = a.RoleDefinitionID
+			}
+			fmt.Fprintf(&b, ": role %q for principal %s at scope %s", role, a.PrincipalID, a.Scope)
+		}
+		if d.Enabled != nil {
+			fmt.Fprintf(&b, ": enabled=%t", *d.Enabled)
+		}
+		if r := d.Revocation; r != nil {
+			if r.TokenID != "" {
+				fmt.Fprintf(&b, ": token %s revoked", r.TokenID)
+			} else {
+				fmt.Fprintf(&b, ": tokens of principal %s issued before %s revoked", r.PrincipalID, r.NotBefore.UTC().Format(time.RFC3339Nano))
+			}
+		}
+	case *KeyRotation:
+		fmt.Fprintf(&b, "%s rotated the signing key: %s replaces %s", d.Caller, d.KeyID, orNone(d.PreviousKeyID))
+	}
+	return b.String(), nil
+}
+
+func pastTense(op string) string {
+	switch op {
+	case "create":
+		return "created"
+	case "update":
+		return "updated"
+	case "delete":
+		return "deleted"
+	}
+	return "performed an action on"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -1,0 +1,188 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/reqctx"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
+)
+
+func openStore(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func issued(n int) Event {
+	return Issued(TokenIssued{Protocol: "appservice", PrincipalID: fmt.Sprintf("p%d", n), ClientID: "c", Resource: "https://storage.azure.com",
+		TokenID: fmt.Sprintf("uti-%d", n), IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)})
+}
+
+// Under best-effort, every event reaches the store and the sink in one order, with one
+// chain, and the request id of the context.
+func TestRecorderWritesStoreAndSink(t *testing.T) {
+	s := openStore(t)
+	sink := &FileSink{Path: filepath.Join(t.TempDir(), "audit.jsonl")}
+	r := New(Options{Store: s, Sink: sink})
+	ctx := reqctx.With(t.Context(), &reqctx.Info{ID: "req-42"})
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Record(ctx, issued(i)); err != nil {
+				t.Errorf("Record: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sink.Close()
+	if st := r.Stats(); st.Written != 200 || st.Dropped != 0 || !st.Healthy {
+		t.Fatalf("stats %+v, want 200 written", st)
+	}
+	rep, err := VerifyStore(t.Context(), s)
+	if err != nil || !rep.OK || rep.Checked != 200 {
+		t.Fatalf("VerifyStore: %+v, %v", rep, err)
+	}
+	f, err := os.Open(sink.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	frep, err := VerifyLines(f)
+	if err != nil || !frep.OK || frep.Checked != 200 || frep.AnchorSeq != 0 {
+		t.Fatalf("VerifyLines: %+v, %v", frep, err)
+	}
+	recs, err := s.ListAuditEvents(t.Context(), lanyard.AuditFilter{Limit: 1})
+	if err != nil || len(recs) != 1 || recs[0].RequestID != "req-42" || recs[0].Kind != string(KindTokenIssued) {
+		t.Fatalf("first stored event: %+v, %v", recs, err)
+	}
+}
+
+// failingSink fails while broken is set.
+type failingSink struct {
+	mu     sync.Mutex
+	broken bool
+	buf    bytes.Buffer
+}
+
+func (f *failingSink) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.broken {
+		return 0, errors.New("disk full")
+	}
+	return f.buf.Write(p)
+}
+
+func (f *failingSink) set(broken bool) {
+	f.mu.Lock()
+	f.broken = broken
+	f.mu.Unlock()
+}
+
+// Under fail-closed, a sink that cannot be written refuses the request and leaves no
+// record anywhere; once it heals, requests go through again.
+func TestRecorderFailClosed(t *testing.T) {
+	s := openStore(t)
+	sink := &failingSink{broken: true}
+	r := New(Options{Store: s, Sink: sink, Policy: FailClosed, WriteTimeout: 2 * time.Second})
+	defer r.Close()
+	err := r.Record(t.Context(), issued(1))
+	if !errors.Is(err, ErrUnavailable) && lanyard.CodeOf(err) != "AuditUnavailable" {
+		t.Fatalf("Record with a broken sink: %v, want AuditUnavailable", err)
+	}
+	if lanyard.KindOf(err) != lanyard.KindUnavailable {
+		t.Errorf("kind %v, want Unavailable", lanyard.KindOf(err))
+	}
+	if err := r.Ready(); err == nil {
+		t.Error("Ready after a failed write: nil, want the breaker open")
+	}
+	head, _ := s.GetAuditHead(t.Context())
+	if head.Seq != 0 || sink.buf.Len() != 0 {
+		t.Fatalf("a refused event left a record: head %+v, sink %q", head, sink.buf.String())
+	}
+	sink.set(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err = r.Record(t.Context(), issued(2))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("Record after the sink healed: %v", err)
+	}
+	if err := r.Ready(); err != nil {
+		t.Errorf("Ready after a good write: %v", err)
+	}
+	recs, _ := s.ListAuditEvents(t.Context(), lanyard.AuditFilter{})
+	if len(recs) != 1 || recs[0].TokenID != "uti-2" || strings.Count(sink.buf.String(), "\n") != 1 {
+		t.Fatalf("after healing: store %+v, sink %q", recs, sink.buf.String())
+	}
+}
+
+// Under best-effort, a full queue drops and counts instead of waiting.
+func TestRecorderBestEffortDrops(t *testing.T) {
+	s := openStore(t)
+	sink := &failingSink{broken: true}
+	r := New(Options{Store: s, Sink: sink, QueueSize: 1, BatchSize: 1})
+	start := time.Now()
+	for i := range 500 {
+		if err := r.Record(context.Background(), issued(i)); err != nil {
+			t.Fatalf("best-effort Record failed: %v", err)
+		}
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("500 best-effort records took %v with a broken sink: they must not wait", d)
+	}
+	r.Close()
+	st := r.Stats()
+	if st.Dropped != 500 || st.Written != 0 || st.Failures == 0 || st.Healthy {
+		t.Fatalf("stats %+v, want all 500 dropped", st)
+	}
+}
+
+// Retention prunes on start and the chain still verifies from its anchor.
+func TestRecorderRetention(t *testing.T) {
+	s := openStore(t)
+	now := t0.Add(100 * 24 * time.Hour)
+	r := New(Options{Store: s, Now: func() time.Time { return now }})
+	for i := range 4 {
+		e := issued(i)
+		e.Time = t0.Add(time.Duration(i) * 24 * time.Hour) // days 0..3
+		if err := r.Record(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Close()
+	// Days 0 and 1 are older than 98 days before now.
+	r = New(Options{Store: s, Retention: 98 * 24 * time.Hour, Now: func() time.Time { return now }})
+	r.Close()
+	head, _ := s.GetAuditHead(t.Context())
+	if head.AnchorSeq != 2 || head.Seq != 4 {
+		t.Fatalf("head after retention %+v, want anchored at 2", head)
+	}
+	rep, err := VerifyStore(t.Context(), s)
+	if err != nil || !rep.OK || rep.Checked != 2 || rep.FirstSeq != 3 {
+		t.Fatalf("VerifyStore after retention: %+v, %v", rep, err)
+	}
+}

@@ -1,0 +1,121 @@
+package mgmt
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/lanyard-id/lanyard/internal/federation"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// FederatedCredentials is what the API needs to manage federated identity credentials;
+// *federation.Credentials is one.
+type FederatedCredentials interface {
+	Put(ctx context.Context, group, identity, name string, spec federation.Spec) (lanyard.FederatedCredential, bool, error)
+	Get(ctx context.Context, group, identity, name string) (lanyard.FederatedCredential, error)
+	List(ctx context.Context, group, identity string) ([]lanyard.FederatedCredential, error)
+	Delete(ctx context.Context, group, identity, name string) error
+}
+
+// federatedCredentialJSON is ARM's Microsoft.ManagedIdentity/userAssignedIdentities/
+// federatedIdentityCredentials resource.
+type federatedCredentialJSON struct {
+	ID         string                        `json:"id"`
+	Name       string                        `json:"name"`
+	Type       string                        `json:"type"`
+	Properties federatedCredentialProperties `json:"properties"`
+}
+
+type federatedCredentialProperties struct {
+	Issuer      string   `json:"issuer"`
+	Subject     string   `json:"subject"`
+	Audiences   []string `json:"audiences"`
+	Description string   `json:"description,omitempty"`
+}
+
+func federatedCredential(c lanyard.FederatedCredential) federatedCredentialJSON {
+	audiences := c.Audiences
+	if audiences == nil {
+		audiences = []string{}
+	}
+	return federatedCredentialJSON{
+		ID: c.IdentityResourceID + "/federatedIdentityCredentials/" + c.Name, Name: c.Name, Type: lanyard.TypeFederatedCredential,
+		Properties: federatedCredentialProperties{Issuer: c.Issuer, Subject: c.Subject, Audiences: audiences, Description: c.Description},
+	}
+}
+
+// federationReady answers for a server built without federation.
+func (h *Handler) federationReady(w http.ResponseWriter) bool {
+	if h.Federation == nil {
+		writeError(w, http.StatusBadRequest, "InvalidResourceType", "Federated identity credentials are not served by this server.")
+		return false
+	}
+	return true
+}
+
+// Route arguments: subscription, group, identity[, credential].
+
+func (h *Handler) listFederatedCredentials(w http.ResponseWriter, r *http.Request, args []string) {
+	if !h.federationReady(w) {
+		return
+	}
+	cs, err := h.Federation.List(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]federatedCredentialJSON, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, federatedCredential(c))
+	}
+	writeList(w, out)
+}
+
+func (h *Handler) putFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {
+	if !h.federationReady(w) {
+		return
+	}
+	var body struct {
+		Properties federatedCredentialProperties `json:"properties"`
+	}
+	if !h.decode(w, r, &body) {
+		return
+	}
+	p := body.Properties
+	c, created, err := h.Federation.Put(r.Context(), args[1], args[2], args[3], federation.Spec{
+		Issuer: p.Issuer, Subject: p.Subject, Audiences: p.Audiences, Description: p.Description,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, createdStatus(created), federatedCredential(c))
+}
+
+func (h *Handler) getFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {
+	if !h.federationReady(w) {
+		return
+	}
+	c, err := h.Federation.Get(r.Context(), args[1], args[2], args[3])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, federatedCredential(c))
+}
+
+func (h *Handler) deleteFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {
+	if !h.federationReady(w) {
+		return
+	}
+	err := h.Federation.Delete(r.Context(), args[1], args[2], args[3])
+	if lanyard.IsNotFound(err) && lanyard.CodeOf(err) == "ResourceNotFound" {
+		w.WriteHeader(http.StatusNoContent) // ARM: deleting what is not there is not an error
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/lanyard-id/lanyard/internal/authority"
+	"github.com/lanyard-id/lanyard/internal/directory"
+	"github.com/lanyard-id/lanyard/internal/federation"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/store"
+	"github.com/lanyard-id/lanyard/internal/token"
+)
+
+// newFederation builds workload identity federation: the credentials the management API
+// manages, and the token endpoint that exchanges assertions for tokens minted by m.
+func newFederation(st store.Store, dir *directory.Service, m *minter, lanyardCA []byte, trustedCAFile string, logger *slog.Logger) (*federation.Credentials, *authority.TokenEndpoint, error) {
+	client, err := federationClient(lanyardCA, trustedCAFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	validator := &federation.Validator{Keys: &federation.IssuerKeys{Client: client}}
+	endpoint := &authority.TokenEndpoint{
+		Exchanger: &federation.Exchanger{Directory: st, Validator: validator},
+		Minter:    m,
+		Logger:    logger,
+	}
+	return &federation.Credentials{Store: st, Identities: dir}, endpoint, nil
+}
+
+// federationClient is the client that fetches assertion issuers' discovery documents and
+// keys. It trusts the system roots (which honour SSL_CERT_FILE and SSL_CERT_DIR, as every
+// Go program does), Lanyard's own CA, so that an identity can trust this Lanyard's tokens
+// as assertions, and the CAs of trustedCAFile (federation.trustedCAFile, or `lanyard up
+// --trust-ca`), for private issuers such as a cluster's own OIDC endpoint.
+func federationClient(lanyardCA []byte, trustedCAFile string) (*http.Client, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool() // no system roots here: trust only what is named below
+	}
+	if !pool.AppendCertsFromPEM(lanyardCA) {
+		return nil, fmt.Errorf("federation: Lanyard's CA certificate is not PEM")
+	}
+	if trustedCAFile != "" {
+		pem, err := os.ReadFile(trustedCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("federation.trustedCAFile: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("federation.trustedCAFile %s holds no PEM certificate", trustedCAFile)
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr.MaxResponseHeaderBytes = 64 << 10
+	// Each fetch has its own, shorter, timeout; this one only backs it up.
+	return &http.Client{Transport: tr, Timeout: 2 * federation.DefaultFetchTimeout}, nil
+}
+
+// MintToken lets the token endpoint issue tokens from this server's authority: the same
+// issuer, keys and lifetime as managed-identity tokens.
+func (m *minter) MintToken(_ context.Context, id lanyard.Identity, resource string) (authority.AccessToken, error) {
+	t, err := m.issuer.Issue(token.Request{TenantID: m.tenantID, IssuerURL: m.issuerURL, Audience: resource, Identity: id})
+	if err != nil {
+		return authority.AccessToken{}, err
+	}
+	return authority.AccessToken{Raw: t.Raw, UTI: t.UTI, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}, nil
+}

@@ -1,0 +1,989 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	blobs "github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// BlobMeta returns the Blob service's metadata store (blob.MetaStore) in this database
+// (tables of migration 0005), sharing s's connections. On PostgreSQL every node opened on
+// the same database sees the same containers, blobs and uncommitted blocks.
+//
+// Closing the MetaStore does NOT close s: the MetaStore only stops answering. Whoever
+// opened s closes it, after the blob.Service that owns the MetaStore (and closes it in
+// its own Close) is closed.
+//
+// BlobMeta must be called on a Store returned by OpenSQLite or OpenPostgres, not on one
+// bound to a transaction.
+func (s *Store) BlobMeta() blobs.MetaStore {
+	if s.tx != nil {
+		panic("sqlstore: BlobMeta called on a transaction-bound Store")
+	}
+	return &blobMeta{s: s}
+}
+
+// blobMeta implements blob.MetaStore over the shared SQL store.
+//
+// Each write is one transaction of the store (inTx: on SQLite the in-process writer gate
+// and BEGIN IMMEDIATE serialize writers; on PostgreSQL rows are locked). On PostgreSQL a
+// writer locks, in this order: the container row (FOR KEY SHARE by blob writers, so they
+// run in parallel but exclude a container deletion, which takes FOR UPDATE; FOR NO KEY
+// UPDATE by container updates, which thus do not wait for blob writers), then the blob's
+// blob_entries row FOR UPDATE. That row exists whenever anything of the blob exists
+// (committed version or staged blocks), so a callback always sees a locked state, except
+// for a blob not yet known: two first writers may both see nothing, and the second one's
+// INSERT then fails on the primary key; its transaction is rolled back and run again
+// (callbacks may run more than once), and this time finds the row and waits for its lock.
+// Deadlocks and serialization failures PostgreSQL reports are retried the same way.
+//
+// Reads are single statements outside any transaction, so each sees one committed state.
+// A commit returns once the database reports it durable: SQLite runs with synchronous=FULL,
+// PostgreSQL acknowledges COMMIT after flushing its WAL (with the default
+// synchronous_commit=on).
+type blobMeta struct {
+	s      *Store
+	closed atomic.Bool
+}
+
+var _ blobs.MetaStore = (*blobMeta)(nil)
+
+// blobTxAttempts bounds how often a write transaction is run again after a race on
+// PostgreSQL (see blobMeta); each rerun waits for the winner's locks, so two suffice in
+// practice.
+const blobTxAttempts = 8
+
+var (
+	errBlobMetaClosed = errors.New("sqlstore: the blob metadata store is closed")
+	// errEntryRace: another transaction created the blob's row after this one looked
+	// for it; rerun.
+	errEntryRace = errors.New("sqlstore: blob: a concurrent writer created the blob first")
+)
+
+// callbackError carries the error of a caller's function out of a transaction so that it
+// is returned unchanged. It has no Unwrap, so that nothing on the way (the store's error
+// classification) mistakes the caller's error for the database's.
+type callbackError struct{ err error }
+
+func (e *callbackError) Error() string { return "sqlstore: blob: the update function failed" }
+
+func (m *blobMeta) check() error {
+	if m.closed.Load() {
+		return errBlobMetaClosed
+	}
+	return nil
+}
+
+// write runs fn in a transaction, again when it lost a race it may win on a rerun.
+func (m *blobMeta) write(ctx context.Context, fn func(tx *Store) error) error {
+	for attempt := 1; ; attempt++ {
+		err := m.s.inTx(ctx, fn)
+		if err == nil || attempt == blobTxAttempts || !blobRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+func blobRetryable(err error) bool {
+	if errors.Is(err, errEntryRace) {
+		return true
+	}
+	var pe *pgconn.PgError
+	// 40001 serialization_failure, 40P01 deadlock_detected: the transaction was rolled back.
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// result maps an error for the caller: callback errors unchanged, contract errors as they
+// are, anything else internal (or unavailable, when the database cannot be reached).
+func (m *blobMeta) result(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *callbackError
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	return m.s.wrapErr("blob: "+op, err, "The blob changed concurrently.")
+}
+
+// Close implements blob.MetaStore. It does not close the Store the MetaStore was made
+// from; later calls fail.
+func (m *blobMeta) Close() error {
+	m.closed.Store(true)
+	return nil
+}
+
+// blobLockClause returns the row-lock clause for mode (KEY SHARE, NO KEY UPDATE, UPDATE) on
+// table alias; "" where the engine serializes writers instead.
+func (s *Store) blobLockClause(mode, alias string) string {
+	if !s.d.rowLocks {
+		return ""
+	}
+	return " FOR " + mode + " OF " + alias
+}
+
+func errInvalidBlobName() error {
+	return lanyard.Errorf(lanyard.KindInvalid, "The specifed resource name contains invalid characters.").WithCode(blobs.CodeInvalidResourceName)
+}
+
+// errBlobNotText refuses a value that a text column or JSON would not give back byte for
+// byte. The Blob engine never produces one.
+func errBlobNotText(what string) error {
+	return lanyard.Errorf(lanyard.KindInvalid, "sqlstore: blob: %s is not valid UTF-8 text", what)
+}
+
+// ---- encoding ----
+
+func encodeBlobMetadata(md blobs.Metadata) (string, error) {
+	if len(md) == 0 {
+		return "{}", nil
+	}
+	for k, v := range md {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return "", errBlobNotText("metadata")
+		}
+	}
+	b, err := json.Marshal(md)
+	if err != nil {
+		return "", fmt.Errorf("encode metadata: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeBlobMetadata returns nil for no metadata, as the Blob engine's own values have it.
+func decodeBlobMetadata(s string) (blobs.Metadata, error) {
+	if s == "{}" || s == "" {
+		return nil, nil
+	}
+	var md blobs.Metadata
+	if err := json.Unmarshal([]byte(s), &md); err != nil {
+		return nil, fmt.Errorf("decode metadata: %w", err)
+	}
+	if len(md) == 0 {
+		return nil, nil
+	}
+	return md, nil
+}
+
+type extentJSON struct {
+	B string `json:"b,omitempty"` // block id
+	C string `json:"c"`           // content id
+	S int64  `json:"s"`           // size
+}
+
+func encodeExtents(xs []blobs.Extent) (string, error) {
+	if len(xs) == 0 {
+		return "[]", nil
+	}
+	js := make([]extentJSON, len(xs))
+	for i, x := range xs {
+		if !utf8.ValidString(x.BlockID) || !utf8.ValidString(string(x.Content)) {
+			return "", errBlobNotText("an extent's block or content id")
+		}
+		js[i] = extentJSON{B: x.BlockID, C: string(x.Content), S: x.Size}
+	}
+	b, err := json.Marshal(js)
+	if err != nil {
+		return "", fmt.Errorf("encode extents: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeExtents(s string) ([]blobs.Extent, error) {
+	if s == "[]" || s == "" {
+		return nil, nil
+	}
+	var js []extentJSON
+	if err := json.Unmarshal([]byte(s), &js); err != nil {
+		return nil, fmt.Errorf("decode extents: %w", err)
+	}
+	if len(js) == 0 {
+		return nil, nil
+	}
+	xs := make([]blobs.Extent, len(js))
+	for i, j := range js {
+		xs[i] = blobs.Extent{BlockID: j.B, Content: blobs.ContentID(j.C), Size: j.S}
+	}
+	return xs, nil
+}
+
+// ---- containers ----
+
+const blobContainerColumns = "c.account, c.name, c.metadata, c.etag, c.last_modified, c.created_at"
+
+func scanBlobContainer(r rowScanner) (blobs.Container, error) {
+	var (
+		c                 blobs.Container
+		md                string
+		modified, created int64
+	)
+	if err := r.Scan(&c.Account, &c.Name, &md, &c.ETag, &modified, &created); err != nil {
+		return c, err
+	}
+	var err error
+	if c.Metadata, err = decodeBlobMetadata(md); err != nil {
+		return c, err
+	}
+	c.LastModified, c.CreatedAt = fromMicros(modified), fromMicros(created)
+	return c, nil
+}
+
+// getBlobContainer reads a container, locking its row in lockMode ("" for none).
+func (s *Store) getBlobContainer(ctx context.Context, account, name, lockMode string) (blobs.Container, error) {
+	if !storableText(account) || !storableText(name) {
+		return blobs.Container{}, blobs.ErrContainerNotFound()
+	}
+	q := "SELECT " + blobContainerColumns + " FROM blob_containers c WHERE c.account = ? AND c.name = ?"
+	if lockMode != "" {
+		q += s.blobLockClause(lockMode, "c")
+	}
+	c, err := scanBlobContainer(s.queryRow(ctx, q, account, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, blobs.ErrContainerNotFound()
+	}
+	return c, err
+}
+
+// lockBlobContainer makes sure a container exists and, on PostgreSQL, keeps it from being
+// deleted until the transaction ends (blob writers in it still run in parallel).
+func (s *Store) lockBlobContainer(ctx context.Context, account, name string) error {
+	if !storableText(account) || !storableText(name) {
+		return blobs.ErrContainerNotFound()
+	}
+	var one int
+	err := s.queryRow(ctx, "SELECT 1 FROM blob_containers c WHERE c.account = ? AND c.name = ?"+s.blobLockClause("KEY SHARE", "c"),
+		account, name).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return blobs.ErrContainerNotFound()
+	}
+	return err
+}
+
+// blobContainerExists answers the question reads ask when they found nothing: nil, or
+// ContainerNotFound. It takes no lock (on PostgreSQL a row lock writes to the row).
+func (s *Store) blobContainerExists(ctx context.Context, account, name string) error {
+	if !storableText(account) || !storableText(name) {
+		return blobs.ErrContainerNotFound()
+	}
+	var one int
+	err := s.queryRow(ctx, "SELECT 1 FROM blob_containers c WHERE c.account = ? AND c.name = ?", account, name).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return blobs.ErrContainerNotFound()
+	}
+	return err
+}
+
+// CreateContainer implements blob.MetaStore.
+func (m *blobMeta) CreateContainer(ctx context.Context, c blobs.Container) error {
+	if err := m.check(); err != nil {
+		return err
+	}
+	if !storableText(c.Account) || !storableText(c.Name) {
+		return errInvalidBlobName()
+	}
+	if !utf8.ValidString(c.ETag) || strings.IndexByte(c.ETag, 0) >= 0 {
+		return errBlobNotText("the etag")
+	}
+	md, err := encodeBlobMetadata(c.Metadata)
+	if err != nil {
+		return err
+	}
+	err = m.write(ctx, func(tx *Store) error {
+		_, err := tx.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at)
+	VALUES (?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt))
+		if err != nil && tx.d.isUniqueViolation(err) {
+			return blobs.ErrContainerExists()
+		}
+		return err
+	})
+	return m.result("create container", err)
+}
+
+// GetContainer implements blob.MetaStore.
+func (m *blobMeta) GetContainer(ctx context.Context, account, name string) (blobs.Container, error) {
+	if err := m.check(); err != nil {
+		return blobs.Container{}, err
+	}
+	c, err := m.s.getBlobContainer(ctx, account, name, "")
+	return c, m.result("get container", err)
+}
+
+// UpdateContainer implements blob.MetaStore.
+func (m *blobMeta) UpdateContainer(ctx context.Context, account, name string, fn func(blobs.Container) (blobs.Container, error)) (blobs.Container, error) {
+	if err := m.check(); err != nil {
+		return blobs.Container{}, err
+	}
+	var out blobs.Container
+	err := m.write(ctx, func(tx *Store) error {
+		cur, err := tx.getBlobContainer(ctx, account, name, "NO KEY UPDATE")
+		if err != nil {
+			return err
+		}
+		next, err := fn(cur)
+		if err != nil {
+			return &callbackError{err}
+		}
+		if !utf8.ValidString(next.ETag) || strings.IndexByte(next.ETag, 0) >= 0 {
+			return errBlobNotText("the etag")
+		}
+		md, err := encodeBlobMetadata(next.Metadata)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE blob_containers SET metadata = ?, etag = ?, last_modified = ?, created_at = ?
+	WHERE account = ? AND name = ?`, md, next.ETag, micros(next.LastModified), micros(next.CreatedAt), account, name); err != nil {
+			return err
+		}
+		// What a read gives back from now on.
+		out = blobs.Container{Account: account, Name: name, Metadata: next.Metadata.Clone(), ETag: next.ETag,
+			LastModified: fromMicros(micros(next.LastModified)), CreatedAt: fromMicros(micros(next.CreatedAt))}
+		if len(out.Metadata) == 0 {
+			out.Metadata = nil
+		}
+		return nil
+	})
+	if err != nil {
+		return blobs.Container{}, m.result("update container", err)
+	}
+	return out, nil
+}
+
+// DeleteContainer implements blob.MetaStore.
+func (m *blobMeta) DeleteContainer(ctx context.Context, account, name string, fn func(blobs.Container) error) ([]blobs.ContentID, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	var ids []blobs.ContentID
+	err := m.write(ctx, func(tx *Store) error {
+		ids = nil
+		cur, err := tx.getBlobContainer(ctx, account, name, "UPDATE")
+		if err != nil {
+			return err
+		}
+		if err := fn(cur); err != nil {
+			return &callbackError{err}
+		}
+		// Every writer of the container's blobs holds the container's row (KEY SHARE) or,
+		// on SQLite, the write lock; neither can run now.
+		if ids, err = tx.blobContents(ctx,
+			"SELECT e.extents, '' FROM blob_entries e WHERE e.account = ? AND e.container = ? AND e.committed"+
+				" UNION ALL SELECT '[]', b.content_id FROM blob_blocks b WHERE b.account = ? AND b.container = ?",
+			[]any{account, name, account, name}, nil); err != nil {
+			return err
+		}
+		// Blobs and blocks go with it (ON DELETE CASCADE).
+		_, err = tx.exec(ctx, "DELETE FROM blob_containers WHERE account = ? AND name = ?", account, name)
+		return err
+	})
+	if err != nil {
+		return nil, m.result("delete container", err)
+	}
+	return ids, nil
+}
+
+// blobContents runs q, whose rows are (extents JSON, content id), and collects (or, with
+// fn, hands out) the non-empty content ids.
+func (s *Store) blobContents(ctx context.Context, q string, args []any, fn func(blobs.ContentID) error) ([]blobs.ContentID, error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []blobs.ContentID
+	emit := func(id blobs.ContentID) error {
+		if id == "" {
+			return nil
+		}
+		if fn != nil {
+			if err := fn(id); err != nil {
+				return &callbackError{err}
+			}
+			return nil
+		}
+		ids = append(ids, id)
+		return nil
+	}
+	for rows.Next() {
+		var ext, content string
+		if err := rows.Scan(&ext, &content); err != nil {
+			return nil, err
+		}
+		xs, err := decodeExtents(ext)
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range xs {
+			if err := emit(x.Content); err != nil {
+				return nil, err
+			}
+		}
+		if err := emit(blobs.ContentID(content)); err != nil {
+			return nil, err
+		}
+	}
+	return ids, rows.Err()
+}
+
+// ListContainers implements blob.MetaStore.
+func (m *blobMeta) ListContainers(ctx context.Context, account, prefix, after string, limit int) ([]blobs.Container, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	nr := blobListRange(prefix, after)
+	if limit <= 0 || nr.empty || !storableText(account) {
+		return nil, nil
+	}
+	var q strings.Builder
+	q.WriteString("SELECT " + blobContainerColumns + " FROM blob_containers c WHERE c.account = ?")
+	args := nr.where(&q, []any{account}, "c.name")
+	q.WriteString(" ORDER BY c.name LIMIT ?")
+	args = append(args, limit)
+	rows, err := m.s.query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, m.result("list containers", err)
+	}
+	defer rows.Close()
+	var out []blobs.Container
+	for rows.Next() {
+		c, err := scanBlobContainer(rows)
+		if err != nil {
+			return nil, m.result("list containers", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, m.result("list containers", err)
+	}
+	return out, nil
+}
+
+// ---- blobs ----
+
+// blobEntry is a blob_entries row: the committed record (nil when there is none) and the
+// summary of the uncommitted blocks.
+type blobEntry struct {
+	rec        *blobs.BlobRecord
+	blockCount int64
+	idLen      int
+}
+
+const blobEntryColumns = `e.name, e.committed, e.size, e.content_type, e.content_encoding, e.content_language,
+	e.content_disposition, e.cache_control, e.content_md5, e.metadata, e.etag, e.last_modified, e.created_at,
+	e.blob_type, e.extents, e.block_count, e.block_id_len`
+
+func scanBlobEntry(r rowScanner, container string) (blobEntry, error) {
+	var (
+		e                  blobEntry
+		name               string
+		committed          bool
+		size               int64
+		ct, ce, cl, cd, cc []byte
+		md5                []byte
+		md, etag, bt, ext  string
+		modified, created  int64
+	)
+	if err := r.Scan(&name, &committed, &size, &ct, &ce, &cl, &cd, &cc, &md5, &md, &etag, &modified, &created,
+		&bt, &ext, &e.blockCount, &e.idLen); err != nil {
+		return e, err
+	}
+	if !committed {
+		return e, nil
+	}
+	rec := &blobs.BlobRecord{BlobProperties: blobs.BlobProperties{
+		Container: container, Name: name, Size: size,
+		HTTPHeaders: blobs.HTTPHeaders{ContentType: string(ct), ContentEncoding: string(ce), ContentLanguage: string(cl),
+			ContentDisposition: string(cd), CacheControl: string(cc), ContentMD5: nullBlob(md5)},
+		ETag: etag, LastModified: fromMicros(modified), CreatedAt: fromMicros(created), BlobType: bt,
+	}}
+	var err error
+	if rec.Metadata, err = decodeBlobMetadata(md); err != nil {
+		return e, err
+	}
+	if rec.Extents, err = decodeExtents(ext); err != nil {
+		return e, err
+	}
+	e.rec = rec
+	return e, nil
+}
+
+// getBlobEntry reads a blob's row, locked for update when lock; found is false without one.
+func (s *Store) getBlobEntry(ctx context.Context, k blobs.BlobKey, lock bool) (e blobEntry, found bool, err error) {
+	if !storableText(k.Name) {
+		return blobEntry{}, false, nil
+	}
+	q := "SELECT " + blobEntryColumns + " FROM blob_entries e WHERE e.account = ? AND e.container = ? AND e.name = ?"
+	if lock {
+		q += s.blobLockClause("UPDATE", "e")
+	}
+	e, err = scanBlobEntry(s.queryRow(ctx, q, k.Account, k.Container, k.Name), k.Container)
+	if errors.Is(err, sql.ErrNoRows) {
+		return blobEntry{}, false, nil
+	}
+	return e, err == nil, err
+}
+
+// blobEntryArgs are the values of a blob_entries row after its key: of rec, or of no
+// committed version when rec is nil.
+func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, error) {
+	if rec == nil {
+		return []any{false, int64(0), []byte{}, []byte{}, []byte{}, []byte{}, []byte{}, nil, "{}", "", int64(0), int64(0), "", "[]",
+			blockCount, idLen}, nil
+	}
+	if !utf8.ValidString(rec.ETag) || strings.IndexByte(rec.ETag, 0) >= 0 ||
+		!utf8.ValidString(rec.BlobType) || strings.IndexByte(rec.BlobType, 0) >= 0 {
+		return nil, errBlobNotText("the etag or blob type")
+	}
+	md, err := encodeBlobMetadata(rec.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := encodeExtents(rec.Extents)
+	if err != nil {
+		return nil, err
+	}
+	bt := rec.BlobType
+	if bt == "" {
+		bt = blobs.BlobTypeBlock
+	}
+	h := rec.HTTPHeaders
+	return []any{true, rec.Size, []byte(h.ContentType), []byte(h.ContentEncoding), []byte(h.ContentLanguage),
+		[]byte(h.ContentDisposition), []byte(h.CacheControl), nullBlob(h.ContentMD5), md, rec.ETag,
+		micros(rec.LastModified), micros(rec.CreatedAt), bt, ext, blockCount, idLen}, nil
+}
+
+const blobEntryInsert = `INSERT INTO blob_entries (account, container, name, committed, size, content_type, content_encoding,
+	content_language, content_disposition, cache_control, content_md5, metadata, etag, last_modified, created_at,
+	blob_type, extents, block_count, block_id_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertBlobEntry creates a blob's row; errEntryRace when a concurrent writer created it
+// since this transaction looked.
+func (s *Store) insertBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int) error {
+	args, err := blobEntryArgs(rec, blockCount, idLen)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, blobEntryInsert, append([]any{k.Account, k.Container, k.Name}, args...)...)
+	if err != nil && s.d.isUniqueViolation(err) {
+		return errEntryRace
+	}
+	return err
+}
+
+// updateBlobEntry rewrites a blob's row; keepExtents leaves the extents column as it is (a
+// property change of a blob of many blocks does not rewrite its block list).
+func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int, keepExtents bool) error {
+	args, err := blobEntryArgs(rec, blockCount, idLen)
+	if err != nil {
+		return err
+	}
+	cols := []string{"committed", "size", "content_type", "content_encoding", "content_language", "content_disposition",
+		"cache_control", "content_md5", "metadata", "etag", "last_modified", "created_at", "blob_type", "extents",
+		"block_count", "block_id_len"}
+	if keepExtents {
+		i := slices.Index(cols, "extents")
+		cols, args = slices.Delete(cols, i, i+1), slices.Delete(args, i, i+1)
+	}
+	q := "UPDATE blob_entries SET " + strings.Join(cols, " = ?, ") + " = ? WHERE account = ? AND container = ? AND name = ?"
+	_, err = s.exec(ctx, q, append(args, k.Account, k.Container, k.Name)...)
+	return err
+}
+
+func (s *Store) deleteBlobEntry(ctx context.Context, k blobs.BlobKey) error {
+	_, err := s.exec(ctx, "DELETE FROM blob_entries WHERE account = ? AND container = ? AND name = ?", k.Account, k.Container, k.Name)
+	return err
+}
+
+// GetBlob implements blob.MetaStore.
+func (m *blobMeta) GetBlob(ctx context.Context, k blobs.BlobKey) (blobs.BlobRecord, error) {
+	if err := m.check(); err != nil {
+		return blobs.BlobRecord{}, err
+	}
+	if !storableText(k.Account) || !storableText(k.Container) {
+		return blobs.BlobRecord{}, blobs.ErrContainerNotFound()
+	}
+	e, found, err := m.s.getBlobEntry(ctx, k, false)
+	if err != nil {
+		return blobs.BlobRecord{}, m.result("get blob", err)
+	}
+	if found && e.rec != nil {
+		return *e.rec, nil
+	}
+	if err := m.s.blobContainerExists(ctx, k.Account, k.Container); err != nil {
+		return blobs.BlobRecord{}, m.result("get blob", err)
+	}
+	return blobs.BlobRecord{}, blobs.ErrBlobNotFound()
+}
+
+// UpdateBlob implements blob.MetaStore.
+func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks bool, fn func(blobs.BlobState) (blobs.BlobWrite, error)) (blobs.BlobResult, error) {
+	if err := m.check(); err != nil {
+		return blobs.BlobResult{}, err
+	}
+	var res blobs.BlobResult
+	err := m.write(ctx, func(tx *Store) error {
+		res = blobs.BlobResult{}
+		if err := tx.lockBlobContainer(ctx, k.Account, k.Container); err != nil {
+			return err
+		}
+		if !storableText(k.Name) {
+			return errInvalidBlobName()
+		}
+		e, found, err := tx.getBlobEntry(ctx, k, true)
+		if err != nil {
+			return err
+		}
+		st := blobs.BlobState{Blob: e.rec}
+		if withBlocks {
+			st.Blocks = []blobs.Block{}
+			if e.blockCount > 0 {
+				if st.Blocks, err = tx.listBlobBlocks(ctx, k); err != nil {
+					return err
+				}
+			}
+		}
+		w, err := fn(st)
+		if err != nil {
+			return &callbackError{err}
+		}
+		res.Prev = e.rec
+		count, idLen := e.blockCount, e.idLen
+		if w.DropBlocks && count > 0 {
+			if res.Dropped, err = tx.dropBlobBlocks(ctx, k, nil); err != nil {
+				return err
+			}
+			count, idLen = 0, 0
+		}
+		switch {
+		case w.Blob != nil && !found:
+			return tx.insertBlobEntry(ctx, k, w.Blob, count, idLen)
+		case w.Blob != nil:
+			keep := e.rec != nil && slices.Equal(e.rec.Extents, w.Blob.Extents)
+			return tx.updateBlobEntry(ctx, k, w.Blob, count, idLen, keep)
+		case !found:
+			return nil // nothing to delete
+		case count == 0:
+			return tx.deleteBlobEntry(ctx, k)
+		case e.rec != nil:
+			return tx.updateBlobEntry(ctx, k, nil, count, idLen, false) // the blocks stay
+		}
+		return nil
+	})
+	if err != nil {
+		return blobs.BlobResult{}, m.result("update blob", err)
+	}
+	return res, nil
+}
+
+// ListBlobs implements blob.MetaStore.
+func (m *blobMeta) ListBlobs(ctx context.Context, account, container, prefix, after string, limit int) ([]blobs.BlobRecord, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	if !storableText(account) || !storableText(container) {
+		return nil, blobs.ErrContainerNotFound()
+	}
+	nr := blobListRange(prefix, after)
+	var out []blobs.BlobRecord
+	if limit > 0 && !nr.empty {
+		var q strings.Builder
+		q.WriteString("SELECT " + blobEntryColumns + " FROM blob_entries e WHERE e.account = ? AND e.container = ? AND e.committed")
+		args := nr.where(&q, []any{account, container}, "e.name")
+		q.WriteString(" ORDER BY e.name LIMIT ?")
+		args = append(args, limit)
+		rows, err := m.s.query(ctx, q.String(), args...)
+		if err != nil {
+			return nil, m.result("list blobs", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanBlobEntry(rows, container)
+			if err != nil {
+				return nil, m.result("list blobs", err)
+			}
+			out = append(out, *e.rec)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, m.result("list blobs", err)
+		}
+	}
+	if len(out) == 0 { // rows would have proven the container exists
+		if err := m.s.blobContainerExists(ctx, account, container); err != nil {
+			return nil, m.result("list blobs", err)
+		}
+	}
+	return out, nil
+}
+
+// ---- blocks ----
+
+const blobBlockColumns = "b.block_id, b.size, b.content_id, b.staged_at"
+
+func scanBlobBlock(r rowScanner) (blobs.Block, error) {
+	var (
+		b       blobs.Block
+		content string
+		staged  int64
+	)
+	if err := r.Scan(&b.ID, &b.Size, &content, &staged); err != nil {
+		return b, err
+	}
+	b.Content, b.CreatedAt = blobs.ContentID(content), fromMicros(staged)
+	return b, nil
+}
+
+func scanBlobBlocks(rows *sql.Rows) ([]blobs.Block, error) {
+	defer rows.Close()
+	out := []blobs.Block{}
+	for rows.Next() {
+		b, err := scanBlobBlock(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// listBlobBlocks returns a blob's uncommitted blocks ordered by id.
+func (s *Store) listBlobBlocks(ctx context.Context, k blobs.BlobKey) ([]blobs.Block, error) {
+	rows, err := s.query(ctx, "SELECT "+blobBlockColumns+" FROM blob_blocks b WHERE b.account = ? AND b.container = ? AND b.blob_name = ? ORDER BY b.block_id",
+		k.Account, k.Container, k.Name)
+	if err != nil {
+		return nil, err
+	}
+	return scanBlobBlocks(rows)
+}
+
+// dropBlobBlocks deletes a blob's uncommitted blocks (those staged before *before, when
+// given) and returns them.
+func (s *Store) dropBlobBlocks(ctx context.Context, k blobs.BlobKey, before *int64) ([]blobs.Block, error) {
+	q := "DELETE FROM blob_blocks WHERE account = ? AND container = ? AND blob_name = ?"
+	args := []any{k.Account, k.Container, k.Name}
+	if before != nil {
+		q += " AND staged_at < ?"
+		args = append(args, *before)
+	}
+	rows, err := s.query(ctx, q+" RETURNING block_id, size, content_id, staged_at", args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanBlobBlocks(rows)
+}
+
+// PutBlock implements blob.MetaStore.
+func (m *blobMeta) PutBlock(ctx context.Context, k blobs.BlobKey, b blobs.Block, fn func(blobs.BlockSummary) error) (*blobs.Block, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	if !storableText(b.ID) || !storableText(string(b.Content)) {
+		return nil, errBlobNotText("the block or content id")
+	}
+	var prev *blobs.Block
+	err := m.write(ctx, func(tx *Store) error {
+		prev = nil
+		if err := tx.lockBlobContainer(ctx, k.Account, k.Container); err != nil {
+			return err
+		}
+		if !storableText(k.Name) {
+			return errInvalidBlobName()
+		}
+		e, found, err := tx.getBlobEntry(ctx, k, true)
+		if err != nil {
+			return err
+		}
+		sum := blobs.BlockSummary{Count: int(e.blockCount), IDLength: e.idLen}
+		if e.blockCount > 0 {
+			old, err := scanBlobBlock(tx.queryRow(ctx, "SELECT "+blobBlockColumns+" FROM blob_blocks b WHERE b.account = ? AND b.container = ? AND b.blob_name = ? AND b.block_id = ?",
+				k.Account, k.Container, k.Name, b.ID))
+			switch {
+			case err == nil:
+				prev, sum.Replaces = &old, true
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
+		if err := fn(sum); err != nil {
+			return &callbackError{err}
+		}
+		count := e.blockCount
+		if prev == nil {
+			count++
+		}
+		idLen := blobs.BlockIDLength(b.ID)
+		if !found {
+			err = tx.insertBlobEntry(ctx, k, nil, count, idLen)
+		} else {
+			_, err = tx.exec(ctx, "UPDATE blob_entries SET block_count = ?, block_id_len = ? WHERE account = ? AND container = ? AND name = ?",
+				count, idLen, k.Account, k.Container, k.Name)
+		}
+		if err != nil {
+			return err
+		}
+		if prev != nil {
+			_, err = tx.exec(ctx, `UPDATE blob_blocks SET content_id = ?, size = ?, staged_at = ?
+	WHERE account = ? AND container = ? AND blob_name = ? AND block_id = ?`,
+				string(b.Content), b.Size, micros(b.CreatedAt), k.Account, k.Container, k.Name, b.ID)
+		} else {
+			_, err = tx.exec(ctx, `INSERT INTO blob_blocks (account, container, blob_name, block_id, content_id, size, staged_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`, k.Account, k.Container, k.Name, b.ID, string(b.Content), b.Size, micros(b.CreatedAt))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, m.result("put block", err)
+	}
+	return prev, nil
+}
+
+// ListBlocks implements blob.MetaStore.
+func (m *blobMeta) ListBlocks(ctx context.Context, k blobs.BlobKey) ([]blobs.Block, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	if !storableText(k.Account) || !storableText(k.Container) {
+		return nil, blobs.ErrContainerNotFound()
+	}
+	out := []blobs.Block{}
+	if storableText(k.Name) {
+		var err error
+		if out, err = m.s.listBlobBlocks(ctx, k); err != nil {
+			return nil, m.result("list blocks", err)
+		}
+	}
+	if len(out) == 0 {
+		if err := m.s.blobContainerExists(ctx, k.Account, k.Container); err != nil {
+			return nil, m.result("list blocks", err)
+		}
+	}
+	return out, nil
+}
+
+// blobExpireBatch is how many blobs one ExpireBlocks transaction cleans: a commit (an fsync)
+// per batch rather than per blob, without holding the write lock for long.
+const blobExpireBatch = 128
+
+// ExpireBlocks implements blob.MetaStore. It finds the blobs with expired blocks through
+// the staged_at index, then drops their expired blocks in transactions of up to
+// blobExpireBatch blobs, each blob locked as a writer locks it (in key order, so that two
+// nodes collecting at once cannot deadlock).
+func (m *blobMeta) ExpireBlocks(ctx context.Context, before time.Time) ([]blobs.Block, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	cutoff := micros(before)
+	// Deduplicated here: with DISTINCT, SQLite prefers scanning the primary key to the
+	// staged_at index.
+	rows, err := m.s.query(ctx, "SELECT account, container, blob_name FROM blob_blocks WHERE staged_at < ?", cutoff)
+	if err != nil {
+		return nil, m.result("expire blocks", err)
+	}
+	seen := map[blobs.BlobKey]bool{}
+	var keys []blobs.BlobKey
+	for rows.Next() {
+		var k blobs.BlobKey
+		if err := rows.Scan(&k.Account, &k.Container, &k.Name); err != nil {
+			rows.Close()
+			return nil, m.result("expire blocks", err)
+		}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, m.result("expire blocks", err)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		if a.Container != b.Container {
+			return a.Container < b.Container
+		}
+		return a.Name < b.Name
+	})
+
+	var dropped []blobs.Block
+	var errs []error
+	for len(keys) > 0 {
+		if err := ctx.Err(); err != nil {
+			return dropped, err
+		}
+		batch := keys[:min(blobExpireBatch, len(keys))]
+		keys = keys[len(batch):]
+		var got []blobs.Block
+		err := m.write(ctx, func(tx *Store) error {
+			got = nil
+			for _, k := range batch {
+				d, err := tx.expireBlobBlocks(ctx, k, cutoff)
+				if err != nil {
+					return err
+				}
+				got = append(got, d...)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, m.result("expire blocks", err))
+			continue
+		}
+		dropped = append(dropped, got...)
+	}
+	return dropped, errors.Join(errs...)
+}
+
+// expireBlobBlocks drops one blob's blocks staged before cutoff, in tx.
+func (tx *Store) expireBlobBlocks(ctx context.Context, k blobs.BlobKey, cutoff int64) ([]blobs.Block, error) {
+	if err := tx.lockBlobContainer(ctx, k.Account, k.Container); err != nil {
+		if lanyard.IsNotFound(err) {
+			return nil, nil // deleted meanwhile, with its blocks
+		}
+		return nil, err
+	}
+	e, found, err := tx.getBlobEntry(ctx, k, true)
+	if err != nil || !found {
+		return nil, err
+	}
+	d, err := tx.dropBlobBlocks(ctx, k, &cutoff)
+	if err != nil || len(d) == 0 {
+		return nil, err
+	}
+	count, idLen := e.blockCount-int64(len(d)), e.idLen
+	if count <= 0 {
+		count, idLen = 0, 0
+		if e.rec == nil {
+			return d, tx.deleteBlobEntry(ctx, k)
+		}
+	}
+	_, err = tx.exec(ctx, "UPDATE blob_entries SET block_count = ?, block_id_len = ? WHERE account = ? AND container = ? AND name = ?",
+		count, idLen, k.Account, k.Container, k.Name)
+	return d, err
+}
+
+// Contents implements blob.MetaStore. One statement reads both tables, so that it sees
+// one committed state: a block being committed into a blob's extents meanwhile (by
+// another node) is seen in exactly one of them, never in neither.
+func (m *blobMeta) Contents(ctx context.Context, fn func(blobs.ContentID) error) error {
+	if err := m.check(); err != nil {
+		return err
+	}
+	_, err := m.s.blobContents(ctx,
+		"SELECT e.extents, '' FROM blob_entries e WHERE e.committed UNION ALL SELECT '[]', b.content_id FROM blob_blocks b",
+		nil, fn)
+	return m.result("contents", err)
+}
