@@ -36,6 +36,23 @@ type blobSeed struct {
 	account    map[string]any
 	accountURL string
 	ids        map[string]map[string]any
+	env        map[string]string // when set, clients run with it instead of `lanyard app run`
+}
+
+// runWithEnv runs argv with the app environment env.
+func runWithEnv(env map[string]string, argv ...string) (string, string, error) {
+	var vars []string
+	for k, v := range env {
+		vars = append(vars, k+"="+v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = baseEnv(vars...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
 }
 
 func blobFlow(t *testing.T) *blobSeed {
@@ -62,10 +79,18 @@ type blobResult struct {
 	Data   string `json:"data"`
 }
 
-// goBlob runs one azblob operation as identity who, in a fresh process.
+// goBlob runs one azblob operation as identity who, in a fresh process started by
+// `lanyard app run` (or, with s.env set, with that environment directly).
 func (s *blobSeed) goBlob(t *testing.T, who string, args ...string) blobResult {
 	t.Helper()
-	out, errOut, err := s.runAs(t, append([]string{buildGoblob(t), "-account-url", s.accountURL, "-client-id", s.ids[who]["clientId"].(string)}, args...)...)
+	argv := append([]string{buildGoblob(t), "-account-url", s.accountURL, "-client-id", s.ids[who]["clientId"].(string)}, args...)
+	var out, errOut string
+	var err error
+	if s.env != nil {
+		out, errOut, err = runWithEnv(s.env, argv...)
+	} else {
+		out, errOut, err = s.runAs(t, argv...)
+	}
 	var res blobResult
 	if jerr := json.Unmarshal([]byte(out), &res); jerr != nil {
 		t.Fatalf("goblob %v: %v (%v)\nstdout: %s\nstderr: %s\nserver log:\n%s", args, err, jerr, out, errOut, s.inst.stderr)
