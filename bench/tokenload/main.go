@@ -37,7 +37,9 @@ func main() {
 	bin := flag.String("lanyard", "lanyard", "path to the lanyard binary")
 	duration := flag.Duration("duration", 10*time.Second, "length of each load phase")
 	concurrency := flag.Int("concurrency", 16, "concurrent clients")
+	storeDSN := flag.String("store", "sqlite", "store for lanyard up: sqlite or a postgres:// URL")
 	flag.Parse()
+	upArgs = append(upArgs, "--store", *storeDSN)
 	if err := run(*bin, *duration, *concurrency); err != nil {
 		fmt.Fprintln(os.Stderr, "tokenload:", err)
 		os.Exit(1)
@@ -106,11 +108,14 @@ func run(bin string, d time.Duration, conc int) error {
 	return nil
 }
 
+// upArgs are extra arguments for lanyard up.
+var upArgs []string
+
 // start launches lanyard up in home on free ports and returns the time until it answers.
 func start(bin, home string) (time.Duration, func(), error) {
 	_ = os.Remove(filepath.Join(home, "lanyard.json"))
 	t0 := time.Now()
-	cmd := exec.Command(bin, "up", "--home", home, "--api-addr", "127.0.0.1:0", "--msi-addr", "127.0.0.1:0", "--blob-addr", "127.0.0.1:0", "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"up", "--home", home, "--api-addr", "127.0.0.1:0", "--msi-addr", "127.0.0.1:0", "--blob-addr", "127.0.0.1:0", "--log-level", "warn"}, upArgs...)...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return 0, nil, err

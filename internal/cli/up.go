@@ -38,8 +38,12 @@ func upCmd(e *env) *cobra.Command {
 	fl.StringVar(&f.Listen.MSI, "msi-addr", config.DefaultMSIAddr, "managed-identity endpoint listen address (HTTP, loopback)")
 	fl.StringVar(&f.Listen.Blob, "blob-addr", config.DefaultBlobAddr, "Blob service listen address (HTTPS)")
 	fl.StringVar(&f.TenantID, "tenant-id", "", "tenant id to create on first start (default: generated)")
+	fl.StringVar(&f.Store, "store", "sqlite", "store: sqlite (embedded, in the data folder), sqlite:PATH or a postgres:// URL")
 	fl.DurationVar(&lifetime, "token-lifetime", 0, "access token lifetime (default 1h, at most 24h)")
 	fl.StringVar(&f.Federation.TrustedCAFile, "trust-ca", "", "PEM file of extra CAs trusted when fetching federated credential issuers' keys (a private OIDC issuer)")
+	fl.StringVar(&f.Audit.File, "audit-file", "", "also write every audit event as a line of JSON to this file, or to stdout")
+	fl.StringVar(&f.Audit.Policy, "audit-policy", "best-effort", "when the audit trail cannot be written: best-effort (serve, drop and count) or fail-closed (refuse)")
+	fl.StringVar(&f.Audit.Retention, "audit-retention", "", "delete audit events older than this, e.g. 90d (default: keep all)")
 	fl.StringVar(&f.Log.Format, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.Log.Level, "log-level", "info", "log level: debug, info, warn or error")
 	return cmd
