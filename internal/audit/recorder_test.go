@@ -186,3 +186,42 @@ func TestRecorderRetention(t *testing.T) {
 		t.Fatalf("VerifyStore after retention: %+v, %v", rep, err)
 	}
 }
+
+// A file sink follows its path: rotated away, it starts a new file; its directory gone,
+// it fails (and heals once the directory is back).
+func TestFileSinkFollowsItsPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "logs")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "audit.jsonl")
+	s := &FileSink{Path: path}
+	defer s.Close()
+	write := func(line string) error { _, err := s.Write([]byte(line + "\n")); return err }
+	if err := write("one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := write("two"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "two\n" {
+		t.Fatalf("after rotation the file holds %q, want the new line only", b)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("in the way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := write("three"); err == nil {
+		t.Fatal("a write to a path under a regular file succeeded")
+	}
+	_ = os.Remove(dir)
+	_ = os.Mkdir(dir, 0o700)
+	if err := write("four"); err != nil {
+		t.Fatalf("after healing: %v", err)
+	}
+}

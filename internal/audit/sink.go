@@ -23,10 +23,12 @@ type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
 
-// FileSink appends to a file, created with mode 0600. It opens the file on first use and
-// again after a failure, so a sink that cannot be written at start (a missing directory,
-// a full disk) starts working once the cause is fixed, without a restart. A write that
-// fails part-way is cut back off the file, so that it holds only whole lines.
+// FileSink appends to a file, created with mode 0600. It opens the file on first use, again
+// after a failure, and again when the path no longer names the file it has open (log
+// rotation moved it away): a sink that cannot be written (a missing directory, a full
+// disk) starts working once the cause is fixed, without a restart, and one whose path
+// goes away fails rather than writing into a file nobody will read. A write that fails
+// part-way is cut back off the file, so that it holds only whole lines.
 type FileSink struct {
 	Path string
 
@@ -39,6 +41,10 @@ type FileSink struct {
 func (s *FileSink) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.f != nil && !s.current() {
+		s.f.Close()
+		s.f = nil
+	}
 	if s.f == nil {
 		f, err := os.OpenFile(s.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
@@ -62,6 +68,16 @@ func (s *FileSink) Write(p []byte) (int, error) {
 	}
 	s.size += int64(n)
 	return n, nil
+}
+
+// current reports whether the path still names the open file.
+func (s *FileSink) current() bool {
+	open, err := s.f.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Stat(s.Path)
+	return err == nil && os.SameFile(open, now)
 }
 
 // Close closes the file.

@@ -182,6 +182,7 @@ func TestTokenEndpointIssuesForFederatedAssertion(t *testing.T) {
 		{"upper-cased tenant and client id", "/" + strings.ToUpper(testTenant) + "/oauth2/v2.0/token", goForm(strings.ToUpper(w.target.ClientID), assertion, "https://management.azure.com/.default"), false, "https://management.azure.com"},
 		{"resource ending in a slash", "/" + testTenant + "/oauth2/v2.0/token", goForm(w.target.ClientID, assertion, "https://database.windows.net//.default"), false, "https://database.windows.net/"},
 		{"application id URI", "/" + testTenant + "/oauth2/v2.0/token", goForm(w.target.ClientID, assertion, "api://my-api/.default"), false, "api://my-api"},
+		{"only the last /.default is cut", "/" + testTenant + "/oauth2/v2.0/token", goForm(w.target.ClientID, assertion, "api://my-api/.default/.default"), false, "api://my-api/.default"},
 		{"v1 with resource", "/" + testTenant + "/oauth2/token", func() url.Values {
 			f := goForm(w.target.ClientID, assertion, "")
 			f.Del("scope")

@@ -68,6 +68,7 @@ func identityCmd(e *env) *cobra.Command {
 		resourceVerb("show", "Show a user-assigned identity", "GET", false),
 		list,
 		resourceVerb("delete", "Delete a user-assigned identity", "DELETE", false),
+		identityUpdateCmd(e),
 		federatedCredentialCmd(e),
 	)
 	return cmd

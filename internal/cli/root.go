@@ -51,7 +51,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return nil
 	}
-	root.AddCommand(upCmd(e), serverCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), tokenCmd(e), keysCmd(e))
+	root.AddCommand(upCmd(e), serverCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), tokenCmd(e), keysCmd(e), auditCmd(e))
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -79,6 +79,6 @@ func tokenCmd(e *env) *cobra.Command {
 	get.Flags().StringVar(&clientID, "client-id", "", "client id of a user-assigned identity (default: the system-assigned one)")
 	_ = get.MarkFlagRequired("resource-group")
 	_ = get.MarkFlagRequired("name")
-	cmd.AddCommand(get)
+	cmd.AddCommand(get, tokenRevokeCmd(e))
 	return cmd
 }

@@ -39,7 +39,7 @@ func (x *Exchanger) Exchange(ctx context.Context, clientID, assertion string) (l
 	if err != nil {
 		return id, Match{}, fmt.Errorf("federation: look up client %s: %w", clientID, err)
 	}
-	if false {
+	if !id.Enabled {
 		return id, Match{}, lanyard.Errorf(lanyard.KindPermissionDenied, "Application '%s' is disabled.", id.ClientID).WithCode(CodeClientDisabled)
 	}
 	creds, err := x.Directory.ListFederatedCredentials(ctx, id.PrincipalID)
