@@ -51,47 +51,8 @@ func appCmd(e *env) *cobra.Command {
 	create.Flags().StringSliceVar(&identities, "identities", nil, "user-assigned identities to assign (names, resource ids or client ids)")
 	create.Flags().StringVarP(&location, "location", "l", "", "location (default: the group's)")
 
-	simple := func(use, short, method string) *cobra.Command {
-		var t target
-		c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				api, err := e.api()
-				if err != nil {
-					return err
-				}
-				if method == "DELETE" {
-					return api.Do(cmd.Context(), method, appPath(api, t), nil, nil)
-				}
-				var out map[string]any
-				if err := api.Do(cmd.Context(), method, appPath(api, t), nil, &out); err != nil {
-					return err
-				}
-				return e.print(appColumns, flatten(out))
-			}}
-		t.flags(c, "app")
-		return c
-	}
-
-	var group string
-	list := &cobra.Command{Use: "list", Short: "List apps", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
-			p := api.Subscription() + siteType
-			if group != "" {
-				p = groupPath(api, group) + siteType
-			}
-			var out struct{ Value []map[string]any }
-			if err := api.Do(cmd.Context(), "GET", p, nil, &out); err != nil {
-				return err
-			}
-			return e.print(appColumns, flattenAll(out.Value))
-		}}
-	list.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: all)")
-
-	cmd.AddCommand(create, simple("show", "Show an app", "GET"), list, simple("delete", "Delete an app and its system-assigned identity", "DELETE"),
+	apps := groupResource{noun: "app", typePath: siteType, columns: appColumns}
+	cmd.AddCommand(create, apps.verb(e, "show", "Show an app", "GET"), apps.list(e, "List apps"), apps.verb(e, "delete", "Delete an app and its system-assigned identity", "DELETE"),
 		appIdentityCmd(e), appEnvCmd(e), appRunCmd(e), appRotateCmd(e))
 	return cmd
 }
