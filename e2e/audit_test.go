@@ -184,9 +184,6 @@ func TestAuditTrail(t *testing.T) {
 	s := auditFlow(t)
 	before := scrape(t, s.inst)
 	mark := time.Now().UTC().Format(time.RFC3339Nano)
-	var head []map[string]any
-	s.inst.cliJSON(t, &head, "audit", "list")
-	markSeq := head[len(head)-1]["seq"].(float64)
 
 	// 1. issue a token (the writer's, for Storage).
 	out, errOut, err := s.run(t, gotokenBin, "-resource", storage, "-client-id", s.clientID("writer"))
@@ -210,6 +207,10 @@ func TestAuditTrail(t *testing.T) {
 	s.inst.cli(t, "token", "revoke", "--uti", uti, "--reason", "scripted")
 
 	events := s.events(t, 8, "--since", mark)
+	// Events are stamped when recorded, so everything of the setup is before the mark.
+	var head []map[string]any
+	s.inst.cliJSON(t, &head, "audit", "list", "--until", mark)
+	markSeq := head[len(head)-1]["seq"].(float64)
 	blobScope := s.account + "/blobServices/default/containers/data/blobs/"
 	writer, reader := s.principalID("writer"), s.principalID("reader")
 	app := s.ids["owner"]["id"].(string)
@@ -303,6 +304,28 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("audit verify --file: %v", rep)
 	}
 
+	// The x-ms-request-id a caller sees is the requestId of the event its request caused.
+	vars := map[string]string{}
+	for _, kv := range s.env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	req, err := http.NewRequest("GET", vars["IDENTITY_ENDPOINT"]+"?api-version=2019-08-01&resource="+storage+"&client_id="+s.clientID("reader"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-IDENTITY-HEADER", vars["IDENTITY_HEADER"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	rid := resp.Header.Get("x-ms-request-id")
+	last := s.events(t, 9, "--since", mark)[8]
+	if rid == "" || last["requestId"] != rid || last["kind"] != "token.issued" {
+		t.Errorf("x-ms-request-id %q, event %v", rid, last)
+	}
+
 	// The metrics moved with the sequence.
 	after := scrape(t, s.inst)
 	for _, m := range []struct {
@@ -310,19 +333,19 @@ func TestAuditTrail(t *testing.T) {
 		delta  float64
 	}{
 		{`lanyard_tokens_issued_total{cached="false",protocol="appservice"}`, 2},
-		{`lanyard_tokens_issued_total{cached="true",protocol="appservice"}`, 1},
+		{`lanyard_tokens_issued_total{cached="true",protocol="appservice"}`, 2},
 		{`lanyard_access_decisions_total{result="allowed",service="blob"}`, 1},
 		{`lanyard_access_decisions_total{result="denied",service="blob"}`, 2},
 		{`lanyard_request_duration_seconds_count{operation="PutBlob",service="blob"}`, 2},
-		{`lanyard_request_duration_seconds_count{operation="appservice",service="msi"}`, 3},
+		{`lanyard_request_duration_seconds_count{operation="appservice",service="msi"}`, 4},
 		{`lanyard_revocations`, 1},
 	} {
 		if d := after[m.series] - before[m.series]; d != m.delta {
 			t.Errorf("%s moved by %v, want %v", m.series, d, m.delta)
 		}
 	}
-	if d := after["lanyard_audit_events_written_total"] - before["lanyard_audit_events_written_total"]; d < 8 {
-		t.Errorf("audit events written moved by %v, want at least 8", d)
+	if d := after["lanyard_audit_events_written_total"] - before["lanyard_audit_events_written_total"]; d < 9 {
+		t.Errorf("audit events written moved by %v, want at least 9", d)
 	}
 	for _, series := range []string{"lanyard_audit_queue_depth", "lanyard_audit_events_dropped_total", "lanyard_signing_key_age_seconds", "lanyard_audit_healthy"} {
 		if _, ok := after[series]; !ok {
@@ -494,10 +517,12 @@ func TestRevocationWithRunningClient(t *testing.T) {
 	}
 
 	// Disable: the running client's valid token fails, and no new one is issued.
+	markB := time.Now().UTC().Format(time.RFC3339Nano)
 	b := s.startLoop(t, "writer", "b")
 	if r := b.next(t); !r.OK {
 		t.Fatalf("upload before disabling: %+v", r)
 	}
+	bUTI := s.events(t, 1, "--since", markB, "--kind", "token.issued")[0]["uti"].(string)
 	var id map[string]any
 	s.inst.cliJSON(t, &id, "identity", "update", "-g", "demo", "-n", "writer", "--enabled", "false")
 	if id["enabled"] != false {
@@ -520,14 +545,18 @@ func TestRevocationWithRunningClient(t *testing.T) {
 		t.Fatalf("a fresh token after re-enabling: %+v", r)
 	}
 
-	// Revoke b's token alone, by its uti, found in the audit trail.
-	var toks []map[string]any
-	s.inst.cliJSON(t, &toks, "audit", "list", "--principal", s.clientID("writer"), "--kind", "token.issued")
-	uti := toks[len(toks)-1]["uti"].(string)
+	// Revoke b's token alone, by its uti, found in the audit trail; the fresh token another
+	// process got meanwhile still works.
+	uti := bUTI
 	s.inst.cli(t, "token", "revoke", "--uti", uti)
 	unauthorized(t, "upload after revoking the token", b.next(t))
+	if r := s.blob(t, "writer", "-op", "put", "-container", "data", "-blob", "after.txt"); !r.OK {
+		t.Fatalf("another token of the same identity after one was revoked: %+v", r)
+	}
 	var refused []map[string]any
-	s.inst.cliJSON(t, &refused, "audit", "list", "--uti", uti, "--decision", "denied")
+	for deadline := time.Now().Add(10 * time.Second); len(refused) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		s.inst.cliJSON(t, &refused, "audit", "list", "--uti", uti, "--decision", "denied")
+	}
 	if len(refused) == 0 || !strings.Contains(detail(refused[len(refused)-1])["reason"].(string), "revoked") {
 		t.Errorf("the refused request is not on record as revoked: %s", dump(refused))
 	}

@@ -167,3 +167,24 @@ func TestLinesRoundTrip(t *testing.T) {
 	}
 	wantProblem(t, "edited line", r, Edited, 1)
 }
+
+// The sink's hand-written encoding agrees with encoding/json's, strings with every kind of
+// character included.
+func TestLineMatchesEncodingJSON(t *testing.T) {
+	es := chain(t, 1, 0, "")
+	e := es[0]
+	e.PrincipalID = "quote\" back\\ nl\n tab\t ctl\x01 html<>& ls\u2028 ps\u2029 bad\xff é 日本"
+	e.RequestID = ""
+	e.Hash = Hash(e)
+	var buf bytes.Buffer
+	if err := appendLine(&buf, e); err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := bytes.TrimSuffix(buf.Bytes(), []byte("\n")); !bytes.Equal(got, want) {
+		t.Fatalf("appendLine:\n%s\nencoding/json:\n%s", got, want)
+	}
+}

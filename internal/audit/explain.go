@@ -43,6 +43,14 @@ func Explain(e Event) (string, error) {
 			fmt.Fprintf(&b, " with token %s", d.TokenID)
 		}
 		b.WriteString(":\n")
+		if d.Explanation == "" && d.Allowed {
+			// Allowed decisions are recorded without prose, to keep the hot path cheap.
+			fmt.Fprintf(&b, "allowed: principal %s may perform the %s at %s: role %q (%s) assigned at %s (assignment %s)",
+				d.PrincipalID, d.Action, d.Scope, d.RoleName, d.RoleDefinitionID, d.AssignmentScope, d.AssignmentID)
+			if d.ViaGroup != "" {
+				fmt.Fprintf(&b, " to group %s", d.ViaGroup)
+			}
+		}
 		b.WriteString(d.Explanation)
 	case *Change:
 		fmt.Fprintf(&b, "%s %s %s (%s, %d)", d.Caller, pastTense(d.Operation), d.ResourceID, d.Method, d.Status)

@@ -61,6 +61,10 @@ type Options struct {
 	// WriteTimeout bounds how long, under FailClosed, a request waits for its event;
 	// 5s when zero.
 	WriteTimeout time.Duration
+	// Linger is how long the writer waits for more events before writing a batch: fewer,
+	// larger transactions (and fsyncs) cost a busy server far less CPU. 100ms under
+	// BestEffort when zero; never under FailClosed, where requests wait for the write.
+	Linger time.Duration
 	// PruneInterval is how often retention runs; an hour when zero.
 	PruneInterval time.Duration
 	Logger        *slog.Logger
@@ -126,6 +130,12 @@ func New(opts Options) *Recorder {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 5 * time.Second
 	}
+	if opts.Linger == 0 && opts.Policy == BestEffort {
+		opts.Linger = 100 * time.Millisecond
+	}
+	if opts.Policy == FailClosed {
+		opts.Linger = 0
+	}
 	if opts.PruneInterval <= 0 {
 		opts.PruneInterval = time.Hour
 	}
@@ -171,7 +181,13 @@ func (r *Recorder) Ready() error {
 // must then refuse what e records.
 func (r *Recorder) Record(ctx context.Context, e Event) error {
 	if e.ID == "" {
-		e.ID = uuid.NewString()
+		// Time-ordered (version 7), so the store's unique index on ids grows at one end
+		// instead of dirtying a random page per event.
+		id, err := uuid.NewV7()
+		if err != nil {
+			id = uuid.New()
+		}
+		e.ID = id.String()
 	}
 	if e.Time.IsZero() {
 		e.Time = r.opts.Now().UTC().Truncate(time.Microsecond)
@@ -248,7 +264,7 @@ func (r *Recorder) run() {
 	for {
 		select {
 		case p := <-r.queue:
-			batch = r.fill(append(batch[:0], p))
+			batch = r.linger(r.fill(append(batch[:0], p)))
 			r.write(batch)
 		case <-prune:
 			r.prune()
@@ -272,6 +288,26 @@ func (r *Recorder) fill(batch []*pending) []*pending {
 		case p := <-r.queue:
 			batch = append(batch, p)
 		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// linger waits up to Linger for the batch to fill.
+func (r *Recorder) linger(batch []*pending) []*pending {
+	if r.opts.Linger <= 0 || len(batch) >= r.opts.BatchSize {
+		return batch
+	}
+	t := time.NewTimer(r.opts.Linger)
+	defer t.Stop()
+	for len(batch) < r.opts.BatchSize {
+		select {
+		case p := <-r.queue:
+			batch = append(batch, p)
+		case <-t.C:
+			return batch
+		case <-r.stop:
 			return batch
 		}
 	}

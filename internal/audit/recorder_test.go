@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -223,5 +224,49 @@ func TestFileSinkFollowsItsPath(t *testing.T) {
 	_ = os.Mkdir(dir, 0o700)
 	if err := write("four"); err != nil {
 		t.Fatalf("after healing: %v", err)
+	}
+}
+
+// An event edited, then one deleted, through a second handle on the SQLite file is found.
+func TestVerifyStoreFindsTampering(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.db")
+	s, err := sqlstore.OpenSQLite(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r := New(Options{Store: s})
+	for i := range 5 {
+		_ = r.Record(t.Context(), issued(i))
+	}
+	r.Close()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE audit_events SET action = 'https://vault.azure.net' WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := VerifyStore(t.Context(), s)
+	if err != nil || rep.OK || rep.Problem.Kind != Edited || rep.Problem.Seq != 2 {
+		t.Fatalf("after an edit: %+v, %v", rep, err)
+	}
+	if _, err := db.Exec(`UPDATE audit_events SET action = 'https://storage.azure.com' WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM audit_events WHERE seq = 4`); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = VerifyStore(t.Context(), s)
+	if err != nil || rep.OK || rep.Problem.Kind != Missing || rep.Problem.Seq != 5 {
+		t.Fatalf("after a deletion: %+v, %v", rep, err)
+	}
+	if _, err := db.Exec(`DELETE FROM audit_events WHERE seq = 5`); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ = VerifyStore(t.Context(), s)
+	if rep.OK || rep.Problem.Kind != Truncated || rep.Problem.Seq != 4 {
+		t.Fatalf("after deleting the tail: %+v", rep)
 	}
 }
