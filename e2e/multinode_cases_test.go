@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -57,6 +60,39 @@ func TestMultiNode(t *testing.T) {
 	t.Logf("deletion made on node 2 decided on node 1 after %s", took)
 	denied(t, "upload through node 1 after the deletion", s.goBlob(t, "writer", "-op", "put", "-container", "data", "-blob", "y.txt"))
 
+	// A token issued by node 1, revoked through node 2, is refused at both.
+	n1.cli(t, "role", "assignment", "create", "--assignee", client, "--role", "Storage Blob Data Contributor", "--scope", acct["id"].(string))
+	var issued map[string]any
+	n1.cliJSON(t, &issued, "token", "get", "-g", "demo", "-n", "web", "--client-id", client, "--resource", storage)
+	raw := issued["accessToken"].(string)
+	hc := c.httpClient(t)
+	put := func(node *instance) (int, string) {
+		req, _ := http.NewRequest("PUT", node.state.BlobURL+"/shared/data/raw.txt", strings.NewReader("x"))
+		req.Header.Set("Authorization", "Bearer "+raw)
+		req.Header.Set("x-ms-version", "2025-01-05")
+		req.Header.Set("x-ms-blob-type", "BlockBlob")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("x-ms-error-code")
+	}
+	for i, node := range c.nodes {
+		eventually(t, fmt.Sprintf("node %d accepts node 1's token", i+1), func() (bool, string) {
+			st, code := put(node)
+			return st == http.StatusCreated, fmt.Sprint(st, code)
+		})
+	}
+	n2.cli(t, "token", "revoke", "--uti", jwtClaim(t, raw, "uti"))
+	for i, node := range c.nodes {
+		took := eventually(t, fmt.Sprintf("node %d refuses the revoked token", i+1), func() (bool, string) {
+			st, code := put(node)
+			return st == http.StatusUnauthorized && code == "InvalidAuthenticationInfo", fmt.Sprint(st, code)
+		})
+		t.Logf("revocation made on node 2 refused at node %d after %s", i+1, took)
+	}
+
 	// A key rotated on node 1 is published by node 2, and tokens signed by either verify
 	// against the shared issuer.
 	var rotated map[string]any
@@ -71,5 +107,22 @@ func TestMultiNode(t *testing.T) {
 	if claims["oid"] != id["principalId"] {
 		t.Fatalf("token from node 2 = %v", claims)
 	}
-	_ = json.Marshal
+}
+
+// jwtClaim reads one claim of a JWT without verifying it.
+func jwtClaim(t *testing.T, raw, name string) string {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", raw)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprint(claims[name])
 }
