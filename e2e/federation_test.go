@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -306,6 +307,17 @@ func TestFederatedGoSDKWorkloadIdentity(t *testing.T) {
 	}
 	t.Run("another branch", func(t *testing.T) {
 		refused(t, s.env(clientID, s.tokenFile(t, githubActionsToken(t, s.gh, "repo:org/repo:ref:refs/heads/dev"))), "AADSTS700213")
+		// The refusal is in the audit trail (the writer batches, so give it a moment).
+		var events []map[string]any
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			s.inst.cliJSON(t, &events, "audit", "list", "--kind", "token.refused")
+			if len(events) > 0 {
+				break
+			}
+		}
+		if len(events) == 0 || !strings.Contains(fmt.Sprint(events[len(events)-1]), "AADSTS700213") || !strings.Contains(fmt.Sprint(events[len(events)-1]), "federation") {
+			t.Fatalf("audit trail of the refusal: %v", events)
+		}
 	})
 	t.Run("another audience", func(t *testing.T) {
 		raw := s.gh.token(t, map[string]any{"sub": "repo:org/repo:ref:refs/heads/main", "aud": "https://github.com/org"})

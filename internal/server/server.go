@@ -171,6 +171,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, err
 	}
+	tokenEndpoint.Record = s.obs.federationRefused
 
 	msiMux := http.NewServeMux()
 	(&msi.Handler{Apps: dir, Minter: minter, Cache: cache, Logger: logger, Audit: msiAuditor{o: s.obs, lookup: func(ctx context.Context, ref string) (lanyard.Identity, error) {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/lanyard-id/lanyard/internal/audit"
+	"github.com/lanyard-id/lanyard/internal/authority"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/mgmt"
@@ -178,4 +179,21 @@ func (o *observability) gated(m *minter, protocol string) *minter {
 	c := *m
 	c.gate = &mintGate{o: o, protocol: protocol}
 	return &c
+}
+
+// federationRefused records a token-exchange request the authority refused; issued
+// tokens are recorded by the minter gate like every other token.
+func (o *observability) federationRefused(ctx context.Context, r authority.TokenRecord) {
+	if r.Error == "" {
+		return
+	}
+	o.metrics.TokensRefused.WithLabelValues("federation", r.Error).Inc()
+	caller := ""
+	if info := reqctx.From(ctx); info != nil {
+		caller = info.RemoteAddr
+	}
+	_ = o.audit.Record(ctx, audit.Refused(audit.TokenRefused{
+		Protocol: "federation", Resource: r.Resource, Identity: "client_id=" + r.ClientID,
+		Code: r.Error, Reason: fmt.Sprintf("AADSTS%d", r.AADSTS), CallerAddress: caller,
+	}, r.PrincipalID, r.ClientID))
 }
