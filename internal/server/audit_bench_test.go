@@ -84,7 +84,7 @@ func newBlobBench(b *testing.B, audited bool) *blobBench {
 	must(err)
 	bb := &blobBench{token: tok.Raw}
 	authz := &blobAuthorizer{access: acc, accounts: newAccounts(dir), blobURL: "http://bench",
-		verifier: token.Verifier{Keys: ring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource}}
+		verifier: token.Verifier{Keys: ring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource, Cache: token.NewSignatureCache(10_000)}}
 	var h http.Handler = &blobapi.Handler{Service: svc, Accounts: authz.accounts, Auth: authz, Logger: logger}
 	if audited {
 		sink := filepath.Join(home, "audit.jsonl")

@@ -49,6 +49,9 @@ type Server struct {
 	state   runstate.State
 
 	// shared is the store when other nodes share it; its change feed is followed.
+	// signatures remembers verified tokens for every resource's verifier.
+	signatures *token.SignatureCache
+
 	shared    store.ChangeFeed
 	feed      *feedState
 	reloaders []reloader
@@ -68,7 +71,7 @@ type listener struct {
 // New builds a server from cfg and opens its listeners; Run serves them.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server, err error) {
 	logger = slog.New(reqctx.LogHandler(logger.Handler())) // every line logged for a request names it
-	s := &Server{cfg: cfg, logger: logger, feed: &feedState{grace: cfg.StoreGracePeriod}}
+	s := &Server{cfg: cfg, logger: logger, feed: &feedState{grace: cfg.StoreGracePeriod}, signatures: token.NewSignatureCache(10_000)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -207,7 +210,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 			Service: s.blob, Accounts: accts, Logger: logger,
 			Auth: &blobAuthorizer{
 				access: acc, accounts: accts, blobURL: blobURL, obs: s.obs,
-				verifier: token.Verifier{Keys: s.keyring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource},
+				verifier: *s.verifier(issuerURL),
 			},
 			AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
 		}
@@ -238,7 +241,7 @@ var managementAudiences = []string{"https://management.azure.com", "https://mana
 
 // verifier checks tokens of this authority for the given audiences.
 func (s *Server) verifier(issuerURL string, audiences ...string) *token.Verifier {
-	return &token.Verifier{Keys: s.keyring, Issuers: []string{issuerURL}, Audiences: audiences, MatchAudience: token.SameResource}
+	return &token.Verifier{Keys: s.keyring, Issuers: []string{issuerURL}, Audiences: audiences, MatchAudience: token.SameResource, Cache: s.signatures}
 }
 
 // apiRouter sends ARM paths to the management API and everything else to the authority.

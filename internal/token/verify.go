@@ -2,6 +2,7 @@ package token
 
 import (
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -55,6 +56,9 @@ type Verifier struct {
 	Skew time.Duration
 	// MaxSize of a raw token in bytes; DefaultMaxSize when zero.
 	MaxSize int
+	// Cache, when set, remembers tokens whose signature verified (claims are still
+	// checked on every use); share one between Verifiers of the same keys.
+	Cache *SignatureCache
 }
 
 // SameResource compares resource identifiers the way Entra does for v1 resources:
@@ -85,41 +89,15 @@ func (v *Verifier) Verify(raw string, now time.Time) (Claims, error) {
 	if !compactJWS(raw) {
 		return Claims{}, fail(CodeMalformed, "The token is malformed.", nil)
 	}
-	jws, err := jose.ParseSignedCompact(raw, allowedAlgs)
+	w, kid, err := v.verifySignature(raw)
 	if err != nil {
-		var alg *jose.ErrUnexpectedSignatureAlgorithm
-		if errors.As(err, &alg) {
-			return Claims{}, fail(CodeBadAlgorithm, "Signature validation failed. The token's signing algorithm is not accepted.", err)
-		}
-		return Claims{}, fail(CodeMalformed, "The token is malformed.", err)
-	}
-	h := jws.Signatures[0].Header // compact serialization: exactly one
-	// Lanyard always writes typ JWT; anything else is some other kind of JWS.
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "JWT") {
-		return Claims{}, fail(CodeMalformed, "The token is not a JWT.", nil)
-	}
-	if h.KeyID == "" {
-		return Claims{}, fail(CodeUnknownKey, "Signature validation failed. The token names no signing key.", nil)
-	}
-	pub, ok := v.Keys.PublicKey(h.KeyID)
-	if !ok {
-		return Claims{}, fail(CodeUnknownKey, "Signature validation failed. The signing key is unknown or no longer valid.", nil)
-	}
-	payload, err := jws.Verify(pub)
-	if err != nil {
-		return Claims{}, fail(CodeBadSignature, "Signature validation failed.", err)
-	}
-
-	// From here on the content is ours: it was signed by one of our keys.
-	var w wireClaims
-	if err := json.Unmarshal(payload, &w); err != nil {
-		return Claims{}, fail(CodeMalformed, "The token's claims are malformed.", err)
+		return Claims{}, err
 	}
 	c := Claims{
 		Issuer: w.Iss, IssuedAt: w.Iat.Time(), NotBefore: w.Nbf.Time(), ExpiresAt: w.Exp.Time(),
 		AppID: w.AppID, AppIDACR: w.AppIDACR, IdP: w.IdP, IDType: w.IDTyp, ObjectID: w.OID,
 		Subject: w.Sub, TenantID: w.TID, UTI: w.UTI, Version: w.Ver, MIResourceID: w.MIRID,
-		AIO: w.AIO, RH: w.RH, KeyID: h.KeyID,
+		AIO: w.AIO, RH: w.RH, KeyID: kid,
 	}
 	if w.Exp == nil || w.OID == "" || w.TID == "" {
 		return Claims{}, fail(CodeMissingClaim, "The token lacks a required claim (exp, oid or tid).", nil)
@@ -153,6 +131,54 @@ func (v *Verifier) Verify(raw string, now time.Time) (Claims, error) {
 		}
 	}
 	return Claims{}, fail(CodeInvalidAudience, "Audience validation failed. Audience did not match.", nil)
+}
+
+// verifySignature checks raw's signature against the published keys and returns its
+// claims and key id. A token whose signature verified before is found in v.Cache, as long
+// as its key is still published, and skips the RSA operation.
+func (v *Verifier) verifySignature(raw string) (wireClaims, string, error) {
+	var sum [sha256.Size]byte
+	if v.Cache != nil {
+		sum = sha256.Sum256([]byte(raw))
+		if e, ok := v.Cache.get(sum); ok {
+			if _, published := v.Keys.PublicKey(e.kid); published {
+				return e.claims, e.kid, nil
+			}
+		}
+	}
+	jws, err := jose.ParseSignedCompact(raw, allowedAlgs)
+	if err != nil {
+		var alg *jose.ErrUnexpectedSignatureAlgorithm
+		if errors.As(err, &alg) {
+			return wireClaims{}, "", fail(CodeBadAlgorithm, "Signature validation failed. The token's signing algorithm is not accepted.", err)
+		}
+		return wireClaims{}, "", fail(CodeMalformed, "The token is malformed.", err)
+	}
+	h := jws.Signatures[0].Header // compact serialization: exactly one
+	// Lanyard always writes typ JWT; anything else is some other kind of JWS.
+	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "JWT") {
+		return wireClaims{}, "", fail(CodeMalformed, "The token is not a JWT.", nil)
+	}
+	if h.KeyID == "" {
+		return wireClaims{}, "", fail(CodeUnknownKey, "Signature validation failed. The token names no signing key.", nil)
+	}
+	pub, ok := v.Keys.PublicKey(h.KeyID)
+	if !ok {
+		return wireClaims{}, "", fail(CodeUnknownKey, "Signature validation failed. The signing key is unknown or no longer valid.", nil)
+	}
+	payload, err := jws.Verify(pub)
+	if err != nil {
+		return wireClaims{}, "", fail(CodeBadSignature, "Signature validation failed.", err)
+	}
+	// From here on the content is ours: it was signed by one of our keys.
+	var w wireClaims
+	if err := json.Unmarshal(payload, &w); err != nil {
+		return wireClaims{}, "", fail(CodeMalformed, "The token's claims are malformed.", err)
+	}
+	if v.Cache != nil && w.Exp != nil {
+		v.Cache.put(sum, verified{claims: w, kid: h.KeyID, exp: w.Exp.Time()})
+	}
+	return w, h.KeyID, nil
 }
 
 // compactJWS reports whether s is three non-empty base64url segments joined by dots.
