@@ -231,11 +231,7 @@ func (h *Handler) getAuditEvent(w http.ResponseWriter, r *http.Request, args []s
 		return
 	}
 	e, err := trail.Get(r.Context(), args[0])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, e)
+	h.reply(w, r, http.StatusOK, e, err)
 }
 
 func (h *Handler) explainAuditEvent(w http.ResponseWriter, r *http.Request, args []string) {
@@ -267,11 +263,7 @@ func (h *Handler) verifyAudit(w http.ResponseWriter, r *http.Request, _ []string
 		return
 	}
 	rep, err := trail.Verify(r.Context())
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+	h.reply(w, r, http.StatusOK, rep, err)
 }
 
 // resolvePrincipal finds the identity a reference names: a client or principal id, a

@@ -64,11 +64,7 @@ func (h *Handler) listFederatedCredentials(w http.ResponseWriter, r *http.Reques
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]federatedCredentialJSON, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, federatedCredential(c))
-	}
-	writeList(w, out)
+	writeList(w, views(cs, federatedCredential))
 }
 
 func (h *Handler) putFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {
@@ -85,11 +81,7 @@ func (h *Handler) putFederatedCredential(w http.ResponseWriter, r *http.Request,
 	c, created, err := h.Federation.Put(r.Context(), args[1], args[2], args[3], federation.Spec{
 		Issuer: p.Issuer, Subject: p.Subject, Audiences: p.Audiences, Description: p.Description,
 	})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, createdStatus(created), federatedCredential(c))
+	h.reply(w, r, createdStatus(created), federatedCredential(c), err)
 }
 
 func (h *Handler) getFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {
@@ -97,11 +89,7 @@ func (h *Handler) getFederatedCredential(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	c, err := h.Federation.Get(r.Context(), args[1], args[2], args[3])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, federatedCredential(c))
+	h.reply(w, r, http.StatusOK, federatedCredential(c), err)
 }
 
 func (h *Handler) deleteFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {

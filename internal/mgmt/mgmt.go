@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -226,350 +225,6 @@ func (h *Handler) table() []*route {
 	}
 }
 
-// Subscriptions.
-
-type subscriptionJSON struct {
-	ID             string `json:"id"`
-	SubscriptionID string `json:"subscriptionId"`
-	TenantID       string `json:"tenantId"`
-	DisplayName    string `json:"displayName"`
-	State          string `json:"state"`
-}
-
-func (h *Handler) sub() subscriptionJSON {
-	return subscriptionJSON{ID: "/subscriptions/" + h.subscription(), SubscriptionID: h.subscription(), TenantID: h.tenant(), DisplayName: "Lanyard", State: "Enabled"}
-}
-
-func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request, _ []string) {
-	writeList(w, []subscriptionJSON{h.sub()})
-}
-
-func (h *Handler) getSubscription(w http.ResponseWriter, r *http.Request, _ []string) {
-	writeJSON(w, http.StatusOK, h.sub())
-}
-
-// Groups.
-
-func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ []string) {
-	gs, err := h.Directory.ListGroups(r.Context())
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	out := make([]groupJSON, 0, len(gs))
-	for _, g := range gs {
-		out = append(out, h.group(g))
-	}
-	writeList(w, out)
-}
-
-func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, args []string) {
-	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
-	}
-	g, created, err := h.Directory.PutGroup(r.Context(), args[1], body.Location, body.Tags)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, createdStatus(created), h.group(g))
-}
-
-// patchGroup changes the tags of an existing group; it never creates one.
-func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, args []string) {
-	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
-	}
-	g, err := h.Directory.GetGroup(r.Context(), args[1])
-	if err == nil {
-		g, _, err = h.Directory.PutGroup(r.Context(), g.Name, g.Location, body.Tags)
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h.group(g))
-}
-
-func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, args []string) {
-	g, err := h.Directory.GetGroup(r.Context(), args[1])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h.group(g))
-}
-
-func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, args []string) {
-	if err := h.Directory.DeleteGroup(r.Context(), args[1]); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-// User-assigned identities.
-
-func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request, args []string) {
-	group := ""
-	if len(args) > 1 {
-		group = args[1]
-	}
-	ids, err := h.Directory.ListIdentities(r.Context(), group)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	out := make([]identityJSON, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, h.identity(id))
-	}
-	writeList(w, out)
-}
-
-func (h *Handler) putIdentity(w http.ResponseWriter, r *http.Request, args []string) {
-	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
-	}
-	id, created, err := h.Directory.PutIdentity(r.Context(), args[1], args[2], body.Location, body.Tags)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, createdStatus(created), h.identity(id))
-}
-
-// patchIdentity changes the tags of an existing identity; it never creates one.
-func (h *Handler) patchIdentity(w http.ResponseWriter, r *http.Request, args []string) {
-	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
-	}
-	id, err := h.Directory.GetIdentity(r.Context(), args[1], args[2])
-	if err == nil {
-		id, _, err = h.Directory.PutIdentity(r.Context(), id.ResourceGroup, id.Name, id.Location, body.Tags)
-	}
-	if err == nil && body.Properties != nil && body.Properties.Enabled != nil {
-		id, err = h.Directory.SetIdentityEnabled(r.Context(), id.PrincipalID, *body.Properties.Enabled)
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h.identity(id))
-}
-
-func (h *Handler) getIdentity(w http.ResponseWriter, r *http.Request, args []string) {
-	id, err := h.Directory.GetIdentity(r.Context(), args[1], args[2])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h.identity(id))
-}
-
-func (h *Handler) deleteIdentity(w http.ResponseWriter, r *http.Request, args []string) {
-	err := h.Directory.DeleteIdentity(r.Context(), args[1], args[2])
-	if lanyard.IsNotFound(err) {
-		w.WriteHeader(http.StatusNoContent) // ARM: deleting what is not there is not an error
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-// Apps.
-
-func (h *Handler) writeApp(w http.ResponseWriter, r *http.Request, status int, a lanyard.App) {
-	ids, err := h.Directory.AppIdentities(r.Context(), a)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, status, h.app(a, ids))
-}
-
-func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, args []string) {
-	group := ""
-	if len(args) > 1 {
-		group = args[1]
-	}
-	apps, err := h.Directory.ListApps(r.Context(), group)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	out := make([]appJSON, 0, len(apps))
-	for _, a := range apps {
-		ids, err := h.Directory.AppIdentities(r.Context(), a)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		out = append(out, h.app(a, ids))
-	}
-	writeList(w, out)
-}
-
-// identitySpec turns an ARM identity block into the desired identities.
-func identitySpec(body resourceBody) (system bool, users []string, err error) {
-	if body.Identity == nil {
-		return false, nil, nil
-	}
-	user := false
-	for _, part := range strings.Split(body.Identity.Type, ",") {
-		switch t := strings.TrimSpace(part); {
-		case strings.EqualFold(t, "SystemAssigned"):
-			system = true
-		case strings.EqualFold(t, "UserAssigned"):
-			user = true
-		case strings.EqualFold(t, "None"), t == "":
-		default:
-			return false, nil, lanyard.Errorf(lanyard.KindInvalid, "Identity type '%s' is not supported; use SystemAssigned, UserAssigned or None.", clip(t)).WithCode("InvalidIdentityType")
-		}
-	}
-	if !user && len(body.Identity.UserAssignedIdentities) > 0 {
-		return false, nil, lanyard.Errorf(lanyard.KindInvalid, "The identity type '%s' does not include UserAssigned, but userAssignedIdentities are given.", clip(body.Identity.Type)).WithCode("InvalidIdentityType")
-	}
-	for id := range body.Identity.UserAssignedIdentities {
-		users = append(users, id)
-	}
-	sort.Strings(users)
-	return system, users, nil
-}
-
-func (h *Handler) putApp(w http.ResponseWriter, r *http.Request, args []string) {
-	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
-	}
-	system, users, err := identitySpec(body)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	a, created, err := h.Directory.PutApp(r.Context(), args[1], args[2], directory.AppSpec{
-		Location: body.Location, Tags: body.Tags, SystemAssigned: system, UserAssigned: users,
-	})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.writeApp(w, r, createdStatus(created), a)
-}
-
-// patchApp changes only what the body names: an absent identity block keeps the identities.
-func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, args []string) {
-	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
-	}
-	a, err := h.Directory.GetApp(r.Context(), args[1], args[2])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	spec := directory.AppSpec{Tags: body.Tags, SystemAssigned: a.SystemPrincipalID != "", UserAssigned: a.UserAssigned}
-	if body.Identity != nil {
-		if spec.SystemAssigned, spec.UserAssigned, err = identitySpec(body); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	}
-	a, _, err = h.Directory.PutApp(r.Context(), args[1], args[2], spec)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.writeApp(w, r, http.StatusOK, a)
-}
-
-func (h *Handler) getApp(w http.ResponseWriter, r *http.Request, args []string) {
-	a, err := h.Directory.GetApp(r.Context(), args[1], args[2])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.writeApp(w, r, http.StatusOK, a)
-}
-
-func (h *Handler) deleteApp(w http.ResponseWriter, r *http.Request, args []string) {
-	err := h.Directory.DeleteApp(r.Context(), args[1], args[2])
-	if lanyard.IsNotFound(err) && lanyard.CodeOf(err) == "ResourceNotFound" {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-}
-
-// environment lists the variables an app process needs to reach the managed-identity
-// endpoint as app a.
-func (h *Handler) environment(a lanyard.App, header string) map[string]string {
-	return map[string]string{
-		"IDENTITY_ENDPOINT":                 h.Env.MSIBaseURL + "/msi/token",
-		"IDENTITY_HEADER":                   header,
-		"AZURE_POD_IDENTITY_AUTHORITY_HOST": h.Env.MSIBaseURL + "/imds/" + header,
-		"NODE_EXTRA_CA_CERTS":               h.Env.CAFile,
-		"SSL_CERT_FILE":                     h.Env.BundleFile,
-	}
-}
-
-func (h *Handler) appEnvironment(w http.ResponseWriter, r *http.Request, args []string) {
-	a, header, err := h.Directory.IdentityHeader(r.Context(), args[1], args[2])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, h.environment(a, header))
-}
-
-func (h *Handler) rotateHeader(w http.ResponseWriter, r *http.Request, args []string) {
-	a, header, err := h.Directory.RotateIdentityHeader(r.Context(), args[1], args[2])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, h.environment(a, header))
-}
-
-// Keys.
-
-func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, _ []string) {
-	ks := h.Keys.List()
-	out := make([]keyJSON, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, key(k))
-	}
-	writeList(w, out)
-}
-
-func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, _ []string) {
-	k, err := h.Keys.Rotate(r.Context())
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	for _, info := range h.Keys.List() {
-		if info.ID == k.ID {
-			writeJSON(w, http.StatusOK, key(info))
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, key(keys.KeyInfo{ID: k.ID, CreatedAt: k.CreatedAt, Active: true, Published: true}))
-}
-
 // Plumbing.
 
 func createdStatus(created bool) int {
@@ -653,6 +308,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// reply writes v with status, or the ARM error for err.
+func (h *Handler) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+// views renders each item with view.
+func views[T, V any](items []T, view func(T) V) []V {
+	out := make([]V, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
+	}
+	return out
 }
 
 func writeList[T any](w http.ResponseWriter, items []T) {

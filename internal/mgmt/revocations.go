@@ -143,11 +143,7 @@ func (h *Handler) listRevocations(w http.ResponseWriter, r *http.Request, _ []st
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]revocationJSON, 0, len(rs))
-	for _, rev := range rs {
-		out = append(out, revocationView(rev))
-	}
-	writeList(w, out)
+	writeList(w, views(rs, revocationView))
 }
 
 // patchPrincipal enables or disables any identity, system-assigned ones included, which

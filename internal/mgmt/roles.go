@@ -148,11 +148,7 @@ func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, sc
 
 func (h *Handler) getRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
 	d, err := h.Access.GetRoleDefinition(r.Context(), id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, roleDefinition(scope, d))
+	h.reply(w, r, http.StatusOK, roleDefinition(scope, d), err)
 }
 
 func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
@@ -172,11 +168,7 @@ func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scop
 		d.AssignableScopes = []string{scope}
 	}
 	d, created, err := h.Access.PutRoleDefinition(r.Context(), d)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, createdStatus(created), roleDefinition(scope, d))
+	h.reply(w, r, createdStatus(created), roleDefinition(scope, d), err)
 }
 
 func (h *Handler) deleteRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
@@ -188,11 +180,7 @@ func (h *Handler) deleteRoleDefinition(w http.ResponseWriter, r *http.Request, s
 	if err == nil {
 		err = h.Access.DeleteRoleDefinition(r.Context(), id)
 	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, roleDefinition(scope, d))
+	h.reply(w, r, http.StatusOK, roleDefinition(scope, d), err)
 }
 
 // Role assignments.
@@ -268,20 +256,12 @@ func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, sc
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]roleAssignmentJSON, 0, len(as))
-	for _, a := range as {
-		out = append(out, h.roleAssignment(a))
-	}
-	writeList(w, out)
+	writeList(w, views(as, h.roleAssignment))
 }
 
 func (h *Handler) getRoleAssignment(w http.ResponseWriter, r *http.Request, _, id string) {
 	a, err := h.Access.GetRoleAssignment(r.Context(), id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h.roleAssignment(a))
+	h.reply(w, r, http.StatusOK, h.roleAssignment(a), err)
 }
 
 func (h *Handler) putRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) {
@@ -301,11 +281,7 @@ func (h *Handler) putRoleAssignment(w http.ResponseWriter, r *http.Request, scop
 		PrincipalType: lanyard.PrincipalType(p.PrincipalType), Description: p.Description,
 		Condition: p.Condition, ConditionVersion: p.ConditionVersion,
 	}, h.principalExists)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, h.roleAssignment(a))
+	h.reply(w, r, http.StatusCreated, h.roleAssignment(a), err)
 }
 
 func (h *Handler) principalExists(ctx context.Context, principalID string) error {
@@ -319,11 +295,7 @@ func (h *Handler) deleteRoleAssignment(w http.ResponseWriter, r *http.Request, _
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h.roleAssignment(a))
+	h.reply(w, r, http.StatusOK, h.roleAssignment(a), err)
 }
 
 // What-if and principal lookup.
@@ -391,9 +363,5 @@ type principalJSON struct {
 
 func (h *Handler) getPrincipal(w http.ResponseWriter, r *http.Request, args []string) {
 	id, err := h.Directory.FindIdentity(r.Context(), "", args[0])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, principalJSON{id.PrincipalID, id.ClientID, string(id.Kind), id.ResourceID, id.Enabled})
+	h.reply(w, r, http.StatusOK, principalJSON{id.PrincipalID, id.ClientID, string(id.Kind), id.ResourceID, id.Enabled}, err)
 }

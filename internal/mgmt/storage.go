@@ -46,11 +46,7 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, args []st
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]accountJSON, 0, len(as))
-	for _, a := range as {
-		out = append(out, h.account(a))
-	}
-	writeList(w, out)
+	writeList(w, views(as, h.account))
 }
 
 func (h *Handler) putAccount(w http.ResponseWriter, r *http.Request, args []string) {
@@ -59,11 +55,7 @@ func (h *Handler) putAccount(w http.ResponseWriter, r *http.Request, args []stri
 		return
 	}
 	a, created, err := h.Directory.PutStorageAccount(r.Context(), args[1], args[2], body.Location, body.Tags)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, createdStatus(created), h.account(a))
+	h.reply(w, r, createdStatus(created), h.account(a), err)
 }
 
 // patchAccount changes the tags of an existing account; it never creates one.
@@ -76,20 +68,12 @@ func (h *Handler) patchAccount(w http.ResponseWriter, r *http.Request, args []st
 	if err == nil {
 		a, _, err = h.Directory.PutStorageAccount(r.Context(), a.ResourceGroup, a.Name, a.Location, body.Tags)
 	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h.account(a))
+	h.reply(w, r, http.StatusOK, h.account(a), err)
 }
 
 func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request, args []string) {
 	a, err := h.Directory.GetStorageAccount(r.Context(), args[1], args[2])
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, h.account(a))
+	h.reply(w, r, http.StatusOK, h.account(a), err)
 }
 
 func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, args []string) {

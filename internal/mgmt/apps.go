@@ -1,0 +1,166 @@
+package mgmt
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/lanyard-id/lanyard/internal/directory"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// Apps.
+
+func (h *Handler) writeApp(w http.ResponseWriter, r *http.Request, status int, a lanyard.App) {
+	ids, err := h.Directory.AppIdentities(r.Context(), a)
+	h.reply(w, r, status, h.app(a, ids), err)
+}
+
+func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, args []string) {
+	group := ""
+	if len(args) > 1 {
+		group = args[1]
+	}
+	apps, err := h.Directory.ListApps(r.Context(), group)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]appJSON, 0, len(apps))
+	for _, a := range apps {
+		ids, err := h.Directory.AppIdentities(r.Context(), a)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out = append(out, h.app(a, ids))
+	}
+	writeList(w, out)
+}
+
+// identitySpec turns an ARM identity block into the desired identities.
+func identitySpec(body resourceBody) (system bool, users []string, err error) {
+	if body.Identity == nil {
+		return false, nil, nil
+	}
+	user := false
+	for _, part := range strings.Split(body.Identity.Type, ",") {
+		switch t := strings.TrimSpace(part); {
+		case strings.EqualFold(t, "SystemAssigned"):
+			system = true
+		case strings.EqualFold(t, "UserAssigned"):
+			user = true
+		case strings.EqualFold(t, "None"), t == "":
+		default:
+			return false, nil, lanyard.Errorf(lanyard.KindInvalid, "Identity type '%s' is not supported; use SystemAssigned, UserAssigned or None.", clip(t)).WithCode("InvalidIdentityType")
+		}
+	}
+	if !user && len(body.Identity.UserAssignedIdentities) > 0 {
+		return false, nil, lanyard.Errorf(lanyard.KindInvalid, "The identity type '%s' does not include UserAssigned, but userAssignedIdentities are given.", clip(body.Identity.Type)).WithCode("InvalidIdentityType")
+	}
+	for id := range body.Identity.UserAssignedIdentities {
+		users = append(users, id)
+	}
+	sort.Strings(users)
+	return system, users, nil
+}
+
+func (h *Handler) putApp(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	system, users, err := identitySpec(body)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	a, created, err := h.Directory.PutApp(r.Context(), args[1], args[2], directory.AppSpec{
+		Location: body.Location, Tags: body.Tags, SystemAssigned: system, UserAssigned: users,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeApp(w, r, createdStatus(created), a)
+}
+
+// patchApp changes only what the body names: an absent identity block keeps the identities.
+func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	a, err := h.Directory.GetApp(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	spec := directory.AppSpec{Tags: body.Tags, SystemAssigned: a.SystemPrincipalID != "", UserAssigned: a.UserAssigned}
+	if body.Identity != nil {
+		if spec.SystemAssigned, spec.UserAssigned, err = identitySpec(body); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	a, _, err = h.Directory.PutApp(r.Context(), args[1], args[2], spec)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeApp(w, r, http.StatusOK, a)
+}
+
+func (h *Handler) getApp(w http.ResponseWriter, r *http.Request, args []string) {
+	a, err := h.Directory.GetApp(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeApp(w, r, http.StatusOK, a)
+}
+
+func (h *Handler) deleteApp(w http.ResponseWriter, r *http.Request, args []string) {
+	err := h.Directory.DeleteApp(r.Context(), args[1], args[2])
+	if lanyard.IsNotFound(err) && lanyard.CodeOf(err) == "ResourceNotFound" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// environment lists the variables an app process needs to reach the managed-identity
+// endpoint as app a.
+func (h *Handler) environment(a lanyard.App, header string) map[string]string {
+	return map[string]string{
+		"IDENTITY_ENDPOINT":                 h.Env.MSIBaseURL + "/msi/token",
+		"IDENTITY_HEADER":                   header,
+		"AZURE_POD_IDENTITY_AUTHORITY_HOST": h.Env.MSIBaseURL + "/imds/" + header,
+		"NODE_EXTRA_CA_CERTS":               h.Env.CAFile,
+		"SSL_CERT_FILE":                     h.Env.BundleFile,
+	}
+}
+
+func (h *Handler) appEnvironment(w http.ResponseWriter, r *http.Request, args []string) {
+	a, header, err := h.Directory.IdentityHeader(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, h.environment(a, header))
+}
+
+func (h *Handler) rotateHeader(w http.ResponseWriter, r *http.Request, args []string) {
+	a, header, err := h.Directory.RotateIdentityHeader(r.Context(), args[1], args[2])
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, h.environment(a, header))
+}

@@ -1,0 +1,73 @@
+package mgmt
+
+import (
+	"net/http"
+)
+
+// Subscriptions.
+
+type subscriptionJSON struct {
+	ID             string `json:"id"`
+	SubscriptionID string `json:"subscriptionId"`
+	TenantID       string `json:"tenantId"`
+	DisplayName    string `json:"displayName"`
+	State          string `json:"state"`
+}
+
+func (h *Handler) sub() subscriptionJSON {
+	return subscriptionJSON{ID: "/subscriptions/" + h.subscription(), SubscriptionID: h.subscription(), TenantID: h.tenant(), DisplayName: "Lanyard", State: "Enabled"}
+}
+
+func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request, _ []string) {
+	writeList(w, []subscriptionJSON{h.sub()})
+}
+
+func (h *Handler) getSubscription(w http.ResponseWriter, r *http.Request, _ []string) {
+	writeJSON(w, http.StatusOK, h.sub())
+}
+
+// Groups.
+
+func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ []string) {
+	gs, err := h.Directory.ListGroups(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeList(w, views(gs, h.group))
+}
+
+func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	g, created, err := h.Directory.PutGroup(r.Context(), args[1], body.Location, body.Tags)
+	h.reply(w, r, createdStatus(created), h.group(g), err)
+}
+
+// patchGroup changes the tags of an existing group; it never creates one.
+func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, args []string) {
+	var body resourceBody
+	if !h.decode(w, r, &body) {
+		return
+	}
+	g, err := h.Directory.GetGroup(r.Context(), args[1])
+	if err == nil {
+		g, _, err = h.Directory.PutGroup(r.Context(), g.Name, g.Location, body.Tags)
+	}
+	h.reply(w, r, http.StatusOK, h.group(g), err)
+}
+
+func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, args []string) {
+	g, err := h.Directory.GetGroup(r.Context(), args[1])
+	h.reply(w, r, http.StatusOK, h.group(g), err)
+}
+
+func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, args []string) {
+	if err := h.Directory.DeleteGroup(r.Context(), args[1]); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
