@@ -4,19 +4,25 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/pki"
 	"github.com/lanyard-id/lanyard/internal/runstate"
 	"github.com/lanyard-id/lanyard/internal/seal"
 	"github.com/lanyard-id/lanyard/internal/store"
+	"github.com/lanyard-id/lanyard/internal/store/readcache"
 	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 )
 
@@ -142,4 +148,66 @@ func loadAdminToken(home string) ([]byte, error) {
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(string(tok))))
 	return sum[:], nil
+}
+
+// foundation is what every service stands on: the store (and its read cache), the tenant,
+// the secrets, the CA and the signing keys.
+type foundation struct {
+	cached             *readcache.Store
+	headerKey          []byte
+	adminHash          []byte
+	ca                 *pki.CA
+	cert               tls.Certificate
+	caFile, bundleFile string
+}
+
+func (s *Server) openFoundation(ctx context.Context) (*foundation, error) {
+	cfg := s.cfg
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	kek, err := loadKEK(cfg.Home)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	sealer, err := seal.New(kek)
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	if s.store, err = openStore(ctx, cfg.Store, cfg.Home); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if ss, ok := s.store.(*sqlstore.Store); ok && !isSQLite(cfg.Store) {
+		ss.OnFeedUp, ss.OnFeedDown = s.feed.setUp, s.feed.setDown
+		s.shared, s.feed.watching = ss, true
+	}
+	f := &foundation{cached: readcache.New(s.store)}
+	f.cached.Fresh = s.feed.fresh
+	if s.obs, err = openObservability(ctx, cfg.Audit, s.store, s.logger); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if s.tenant, err = loadTenant(ctx, s.store, cfg.TenantID); err != nil {
+		return nil, err
+	}
+	if f.headerKey, err = loadHeaderKey(ctx, s.store, sealer); err != nil {
+		return nil, err
+	}
+	if f.adminHash, err = loadAdminToken(cfg.Home); err != nil {
+		return nil, err
+	}
+	tlsDir := filepath.Join(cfg.Home, "tls")
+	if f.ca, err = pki.LoadOrCreateCA(tlsDir); err != nil {
+		return nil, fmt.Errorf("certificate authority: %w", err)
+	}
+	if f.cert, err = f.ca.ServerCertificate(append([]string{cfg.PublicHost}, cfg.TLSNames...), time.Now()); err != nil {
+		return nil, fmt.Errorf("server certificate: %w", err)
+	}
+	f.caFile, f.bundleFile = filepath.Join(tlsDir, "ca.pem"), filepath.Join(tlsDir, "bundle.pem")
+	if err := pki.WriteTrustBundle(f.bundleFile, f.ca.CertPEM()); err != nil {
+		return nil, fmt.Errorf("trust bundle: %w", err)
+	}
+	if s.keyring, err = keys.New(ctx, s.store, sealer, keys.Options{MaxTokenLifetime: config.MaxTokenLifetime, Logger: s.logger}); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	return f, nil
 }

@@ -13,27 +13,18 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/authority"
 	"github.com/lanyard-id/lanyard/internal/blob"
-	"github.com/lanyard-id/lanyard/internal/blobapi"
 	"github.com/lanyard-id/lanyard/internal/config"
-	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
-	"github.com/lanyard-id/lanyard/internal/mgmt"
-	"github.com/lanyard-id/lanyard/internal/msi"
-	"github.com/lanyard-id/lanyard/internal/pki"
 	"github.com/lanyard-id/lanyard/internal/reqctx"
 	"github.com/lanyard-id/lanyard/internal/runstate"
-	"github.com/lanyard-id/lanyard/internal/seal"
 	"github.com/lanyard-id/lanyard/internal/store"
-	"github.com/lanyard-id/lanyard/internal/store/readcache"
 	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 	"github.com/lanyard-id/lanyard/internal/token"
 )
@@ -48,10 +39,10 @@ type Server struct {
 	blob    *blob.Service
 	state   runstate.State
 
-	// shared is the store when other nodes share it; its change feed is followed.
 	// signatures remembers verified tokens for every resource's verifier.
 	signatures *token.SignatureCache
 
+	// shared is the store when other nodes share it; its change feed is followed.
 	shared    store.ChangeFeed
 	feed      *feedState
 	reloaders []reloader
@@ -77,155 +68,68 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 			s.close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
-		return nil, fmt.Errorf("create data folder: %w", err)
-	}
-	kek, err := loadKEK(cfg.Home)
-	if err != nil {
-		return nil, fmt.Errorf("key-encryption key: %w", err)
-	}
-	sealer, err := seal.New(kek)
-	if err != nil {
-		return nil, fmt.Errorf("key-encryption key: %w", err)
-	}
-	if s.store, err = openStore(ctx, cfg.Store, cfg.Home); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	if ss, ok := s.store.(*sqlstore.Store); ok && !isSQLite(cfg.Store) {
-		ss.OnFeedUp, ss.OnFeedDown = s.feed.setUp, s.feed.setDown
-		s.shared, s.feed.watching = ss, true
-	}
-	cached := readcache.New(s.store)
-	cached.Fresh = s.feed.fresh
-	if s.obs, err = openObservability(ctx, cfg.Audit, s.store, logger); err != nil {
-		return nil, fmt.Errorf("audit: %w", err)
-	}
-	if s.tenant, err = loadTenant(ctx, s.store, cfg.TenantID); err != nil {
-		return nil, err
-	}
-	headerKey, err := loadHeaderKey(ctx, s.store, sealer)
+	f, err := s.openFoundation(ctx)
 	if err != nil {
 		return nil, err
 	}
-	adminHash, err := loadAdminToken(cfg.Home)
+	ep, err := s.openListeners(f)
 	if err != nil {
 		return nil, err
 	}
-	tlsDir := filepath.Join(cfg.Home, "tls")
-	ca, err := pki.LoadOrCreateCA(tlsDir)
-	if err != nil {
-		return nil, fmt.Errorf("certificate authority: %w", err)
-	}
-	cert, err := ca.ServerCertificate(append([]string{cfg.PublicHost}, cfg.TLSNames...), time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("server certificate: %w", err)
-	}
-	caFile, bundleFile := filepath.Join(tlsDir, "ca.pem"), filepath.Join(tlsDir, "bundle.pem")
-	if err := pki.WriteTrustBundle(bundleFile, ca.CertPEM()); err != nil {
-		return nil, fmt.Errorf("trust bundle: %w", err)
-	}
-	if s.keyring, err = keys.New(ctx, s.store, sealer, keys.Options{MaxTokenLifetime: config.MaxTokenLifetime, Logger: logger}); err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	apiLn, err := s.listen("api", cfg.APIAddr, tlsConfig)
+	svc, err := s.buildServices(ctx, f, ep)
 	if err != nil {
 		return nil, err
 	}
-	msiLn, err := s.listen("msi", cfg.MSIAddr, nil)
-	if err != nil {
-		return nil, err
-	}
-	blobLn, err := s.listen("blob", cfg.BlobAddr, tlsConfig)
-	if err != nil {
-		return nil, err
-	}
-	// localAPI is where this node listens; apiURL is what it advertises as the authority,
-	// which nodes serving as one share.
-	localAPI := "https://" + hostPort(cfg.PublicHost, apiLn.ln.Addr())
-	apiURL := localAPI
-	if cfg.PublicAPIURL != "" {
-		apiURL = cfg.PublicAPIURL
-	}
-	msiURL := "http://" + hostPort(cfg.PublicHost, msiLn.ln.Addr())
-	blobURL := "https://" + hostPort(cfg.PublicHost, blobLn.ln.Addr())
-	blobOff := checkContentDir(ctx, s.store, cfg.BlobContentDir)
-	if blobOff != nil {
-		logger.Error("the Blob service is off", "reason", blobOff)
-	} else if s.blob, err = openBlob(ctx, cfg.Home, cfg.BlobContentDir, s.sharedBlobMeta(), logger); err != nil {
-		return nil, err
-	}
-
-	dir := directory.New(cached, s.tenant, headerKey, nil)
-	acc, err := access.New(ctx, cached, s.tenant)
-	if err != nil {
-		return nil, fmt.Errorf("role assignments: %w", err)
-	}
-	issuerURL := authority.IssuerV1(apiURL, s.tenant.ID)
-	cache := msi.NewCache(100_000)
-	acc.SetRevocations(s.obs.revs)
-	s.obs.forgetRevoked(cache)
-	s.obs.watchKeys(s.keyring)
-	dir.OnChange = func(c directory.Change) { cache.Forget(c.PrincipalIDs...) }
-	issuer := &token.Issuer{Keys: s.keyring, Lifetime: cfg.TokenLifetime}
-	minter := &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: issuerURL, gate: &mintGate{o: s.obs}}
-	federated, tokenEndpoint, err := newFederation(cached, dir, s.obs.gated(minter, "federation"), ca.CertPEM(), cfg.TrustedCAFile, logger)
-	if err != nil {
-		return nil, err
-	}
-	tokenEndpoint.Record = s.obs.federationRefused
-
-	msiMux := http.NewServeMux()
-	(&msi.Handler{Apps: dir, Minter: minter, Cache: cache, Logger: logger, Audit: msiAuditor{o: s.obs, lookup: func(ctx context.Context, ref string) (lanyard.Identity, error) {
-		return dir.FindIdentity(ctx, "", ref)
-	}}}).Mount(msiMux)
-	msiLn.srv.Handler = s.obs.instrument("msi", msiMux)
-
-	authMux := http.NewServeMux()
-	(&authority.Handler{BaseURL: apiURL, TenantID: s.tenant.ID, Keys: s.keyring, Token: tokenEndpoint}).Mount(authMux)
-	management := &mgmt.Handler{
-		Directory: dir, Access: acc, Keys: auditedKeys{s.keyring, s.obs}, AdminTokenHash: adminHash, Logger: logger,
-		Env:              mgmt.Environment{MSIBaseURL: msiURL, BlobBaseURL: blobURL, CAFile: caFile, BundleFile: bundleFile},
-		Federation:       federated,
-		Audit:            trail{s.obs},
-		Revocations:      s.obs.revs,
-		Tokens:           s.verifier(issuerURL, managementAudiences...),
-		AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
-	}
-	authMux.HandleFunc("GET /healthz", s.health)
-	authMux.HandleFunc("GET /readyz", s.health)
-	apiLn.srv.Handler = s.obs.api(apiRouter(management, authMux))
-
-	accts := newAccounts(dir)
-	dir.OnAccountDeleted = func(ctx context.Context, name string) {
-		accts.forget(name)
-		if s.blob != nil {
-			deleteAccountData(ctx, s.blob, name, logger)
-		}
-	}
-	blobLn.srv.Handler = unavailableBlob(fmt.Sprint(blobOff))
-	if blobOff == nil {
-		blobLn.srv.Handler = &blobapi.Handler{
-			Service: s.blob, Accounts: accts, Logger: logger,
-			Auth: &blobAuthorizer{
-				access: acc, accounts: accts, blobURL: blobURL, obs: s.obs,
-				verifier: *s.verifier(issuerURL),
-			},
-			AuthorizationURI: apiURL + "/" + s.tenant.ID + "/oauth2/authorize",
-		}
-	}
-
-	s.buildReloaders(cached, acc.Reload, s.keyring.Reload, cache.Clear, accts.forgetAll)
+	s.mountMSI(svc, ep)
+	s.mountAPI(f, svc, ep)
+	s.mountBlob(ctx, svc, ep)
+	s.buildReloaders(f.cached, svc.access.Reload, s.keyring.Reload, svc.tokens.Clear, svc.accounts.forgetAll)
 	s.reloaders = append(s.reloaders, s.obs.reloader())
-	blobLn.srv.Handler = s.obs.instrument("blob", blobLn.srv.Handler)
-
 	s.state = runstate.State{
 		PID: os.Getpid(), TenantID: s.tenant.ID, SubscriptionID: s.tenant.SubscriptionID,
-		APIURL: localAPI, AuthorityURL: apiURL + "/" + s.tenant.ID, MSIURL: msiURL, BlobURL: blobURL,
-		CAFile: caFile, BundleFile: bundleFile,
+		APIURL: ep.localAPI, AuthorityURL: ep.apiURL + "/" + s.tenant.ID, MSIURL: ep.msiURL, BlobURL: ep.blobURL,
+		CAFile: f.caFile, BundleFile: f.bundleFile,
 	}
 	return s, nil
+}
+
+// endpoints are the listeners and the URLs they are reached by.
+type endpoints struct {
+	api, msi, blob *listener
+	// localAPI is where this node listens; apiURL is what it advertises as the authority,
+	// which nodes serving as one share.
+	localAPI, apiURL, msiURL, blobURL string
+}
+
+func (e endpoints) authorizationURI(tenant string) string {
+	return e.apiURL + "/" + tenant + "/oauth2/authorize"
+}
+func (e endpoints) issuerURL(tenant string) string { return authority.IssuerV1(e.apiURL, tenant) }
+
+func (s *Server) openListeners(f *foundation) (endpoints, error) {
+	cfg := s.cfg
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{f.cert}, MinVersion: tls.VersionTLS12}
+	var (
+		ep  endpoints
+		err error
+	)
+	if ep.api, err = s.listen("api", cfg.APIAddr, tlsConfig); err != nil {
+		return ep, err
+	}
+	if ep.msi, err = s.listen("msi", cfg.MSIAddr, nil); err != nil {
+		return ep, err
+	}
+	if ep.blob, err = s.listen("blob", cfg.BlobAddr, tlsConfig); err != nil {
+		return ep, err
+	}
+	ep.localAPI = "https://" + hostPort(cfg.PublicHost, ep.api.ln.Addr())
+	ep.apiURL = ep.localAPI
+	if cfg.PublicAPIURL != "" {
+		ep.apiURL = cfg.PublicAPIURL
+	}
+	ep.msiURL = "http://" + hostPort(cfg.PublicHost, ep.msi.ln.Addr())
+	ep.blobURL = "https://" + hostPort(cfg.PublicHost, ep.blob.ln.Addr())
+	return ep, nil
 }
 
 // sharedBlobMeta returns the store's blob metadata when other nodes share the store.

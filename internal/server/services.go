@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/lanyard-id/lanyard/internal/access"
+	"github.com/lanyard-id/lanyard/internal/authority"
+	"github.com/lanyard-id/lanyard/internal/blobapi"
+	"github.com/lanyard-id/lanyard/internal/directory"
+	"github.com/lanyard-id/lanyard/internal/federation"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/mgmt"
+	"github.com/lanyard-id/lanyard/internal/msi"
+	"github.com/lanyard-id/lanyard/internal/token"
+)
+
+// services are the domain services the protocol surfaces share.
+type services struct {
+	directory  *directory.Service
+	access     *access.Service
+	tokens     *msi.Cache // managed-identity tokens, per identity and resource
+	minter     *minter
+	federated  *federation.Credentials
+	tokenEP    *authority.TokenEndpoint
+	accounts   *accounts
+	blobOffErr error // why the Blob service is off, nil when it serves
+}
+
+func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints) (*services, error) {
+	svc := &services{directory: directory.New(f.cached, s.tenant, f.headerKey, nil), tokens: msi.NewCache(100_000)}
+	var err error
+	if svc.access, err = access.New(ctx, f.cached, s.tenant); err != nil {
+		return nil, fmt.Errorf("role assignments: %w", err)
+	}
+	svc.access.SetRevocations(s.obs.revs)
+	s.obs.forgetRevoked(svc.tokens)
+	s.obs.watchKeys(s.keyring)
+	svc.directory.OnChange = func(c directory.Change) { svc.tokens.Forget(c.PrincipalIDs...) }
+	issuer := &token.Issuer{Keys: s.keyring, Lifetime: s.cfg.TokenLifetime}
+	svc.minter = &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: ep.issuerURL(s.tenant.ID), gate: &mintGate{o: s.obs}}
+	svc.federated, svc.tokenEP, err = newFederation(f.cached, svc.directory, s.obs.gated(svc.minter, "federation"), f.ca.CertPEM(), s.cfg.TrustedCAFile, s.logger)
+	if err != nil {
+		return nil, err
+	}
+	svc.tokenEP.Record = s.obs.federationRefused
+
+	svc.blobOffErr = checkContentDir(ctx, s.store, s.cfg.BlobContentDir)
+	if svc.blobOffErr != nil {
+		s.logger.Error("the Blob service is off", "reason", svc.blobOffErr)
+	} else if s.blob, err = openBlob(ctx, s.cfg.Home, s.cfg.BlobContentDir, s.sharedBlobMeta(), s.logger); err != nil {
+		return nil, err
+	}
+	svc.accounts = newAccounts(svc.directory)
+	svc.directory.OnAccountDeleted = func(ctx context.Context, name string) {
+		svc.accounts.forget(name)
+		if s.blob != nil {
+			deleteAccountData(ctx, s.blob, name, s.logger)
+		}
+	}
+	return svc, nil
+}
+
+// mountMSI serves the managed-identity endpoint.
+func (s *Server) mountMSI(svc *services, ep endpoints) {
+	mux := http.NewServeMux()
+	lookup := func(ctx context.Context, ref string) (lanyard.Identity, error) {
+		return svc.directory.FindIdentity(ctx, "", ref)
+	}
+	(&msi.Handler{Apps: svc.directory, Minter: svc.minter, Cache: svc.tokens, Logger: s.logger, Audit: msiAuditor{o: s.obs, lookup: lookup}}).Mount(mux)
+	ep.msi.srv.Handler = s.obs.instrument("msi", mux)
+}
+
+// mountAPI serves the authority, the management API and the health endpoints.
+func (s *Server) mountAPI(f *foundation, svc *services, ep endpoints) {
+	authMux := http.NewServeMux()
+	(&authority.Handler{BaseURL: ep.apiURL, TenantID: s.tenant.ID, Keys: s.keyring, Token: svc.tokenEP}).Mount(authMux)
+	authMux.HandleFunc("GET /healthz", s.health)
+	authMux.HandleFunc("GET /readyz", s.health)
+	management := &mgmt.Handler{
+		Directory: svc.directory, Access: svc.access, Keys: auditedKeys{s.keyring, s.obs}, AdminTokenHash: f.adminHash, Logger: s.logger,
+		Env:              mgmt.Environment{MSIBaseURL: ep.msiURL, BlobBaseURL: ep.blobURL, CAFile: f.caFile, BundleFile: f.bundleFile},
+		Federation:       svc.federated,
+		Audit:            trail{s.obs},
+		Revocations:      s.obs.revs,
+		Tokens:           s.verifier(ep.issuerURL(s.tenant.ID), managementAudiences...),
+		AuthorizationURI: ep.authorizationURI(s.tenant.ID),
+	}
+	ep.api.srv.Handler = s.obs.api(apiRouter(management, authMux))
+}
+
+// mountBlob serves Blob Storage, or says why it is off.
+func (s *Server) mountBlob(ctx context.Context, svc *services, ep endpoints) {
+	var h http.Handler = unavailableBlob(fmt.Sprint(svc.blobOffErr))
+	if svc.blobOffErr == nil {
+		h = &blobapi.Handler{
+			Service: s.blob, Accounts: svc.accounts, Logger: s.logger,
+			Auth: &blobAuthorizer{
+				access: svc.access, accounts: svc.accounts, blobURL: ep.blobURL, obs: s.obs,
+				verifier: *s.verifier(ep.issuerURL(s.tenant.ID)),
+			},
+			AuthorizationURI: ep.authorizationURI(s.tenant.ID),
+		}
+	}
+	ep.blob.srv.Handler = s.obs.instrument("blob", h)
+}
