@@ -89,7 +89,7 @@ L storage account create -g bench -n benchacct
 client_id=$("$work/lanyard" identity show -g bench -n loader | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientId"])')
 L role assignment create --assignee "$client_id" --role "Storage Blob Data Owner" --scope "$("$work/lanyard" storage account show -g bench -n benchacct | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 blob_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["blobUrl"])' "$pghome/lanyard.json")
-"$work/lanyard" app run -g bench -n loader -- "$work/blobload" -target lanyard -url "$blob_url/benchacct" -duration "$D" -big-mib 16 -list 200 | tee "$work/pg.json"
+AZURE_CLIENT_ID="$client_id" "$work/lanyard" app run -g bench -n loader -- "$work/blobload" -target lanyard -url "$blob_url/benchacct" -duration "$D" -big-mib 16 -list 200 | tee "$work/pg.json"
 python3 - "$work" <<'PY'
 import json, sys
 w = sys.argv[1]

@@ -3,6 +3,9 @@
 // against Lanyard (bearer token from the managed-identity endpoint, RBAC on) one after the
 // other on the same machine, and once more as a raw-disk baseline.
 //
+// Against Lanyard it authenticates as the user-assigned identity AZURE_CLIENT_ID names, or
+// the app's system-assigned one.
+//
 // Usage:
 //
 //	blobload -target azurite -url https://127.0.0.1:PORT/devstoreaccount1
@@ -63,19 +66,23 @@ func main() {
 }
 
 func newClient(target, url string) (*azblob.Client, error) {
-	opts := &azblob.ClientOptions{ClientOptions: policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}}
+	clientOpts := &azblob.ClientOptions{ClientOptions: policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}}
 	if target == "azurite" {
 		cred, err := azblob.NewSharedKeyCredential(devAccount, devKey)
 		if err != nil {
 			return nil, err
 		}
-		return azblob.NewClientWithSharedKeyCredential(url, cred, opts)
+		return azblob.NewClientWithSharedKeyCredential(url, cred, clientOpts)
 	}
-	cred, err := azidentity.NewManagedIdentityCredential(nil)
+	var opts *azidentity.ManagedIdentityCredentialOptions
+	if id := os.Getenv("AZURE_CLIENT_ID"); id != "" {
+		opts = &azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(id)}
+	}
+	cred, err := azidentity.NewManagedIdentityCredential(opts)
 	if err != nil {
 		return nil, err
 	}
-	return azblob.NewClient(url, cred, opts)
+	return azblob.NewClient(url, cred, clientOpts)
 }
 
 func blob(target, url string, d time.Duration, conc, bigMiB, listN int) (map[string]float64, error) {

@@ -185,10 +185,12 @@ func load(hc *http.Client, env map[string]string, resource func() string, d time
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) * float64(conc) / rate)
 	}
-	for range conc {
+	for w := range conc {
 		wg.Go(func() {
 			var mine []time.Duration
-			next := time.Now()
+			// Paced workers start staggered, so that requests arrive evenly rather than in
+			// bursts of conc.
+			next := time.Now().Add(interval * time.Duration(w) / time.Duration(conc))
 			for time.Now().Before(deadline) {
 				if interval > 0 {
 					time.Sleep(time.Until(next))

@@ -135,11 +135,15 @@ func writeXML(w http.ResponseWriter, v any) error {
 	if err != nil {
 		return fmt.Errorf("blobapi: encoding XML: %w", err)
 	}
-	body := append([]byte(`<?xml version="1.0" encoding="utf-8"?>`), b...)
+	return writeXMLBody(w, append([]byte(`<?xml version="1.0" encoding="utf-8"?>`), b...))
+}
+
+// writeXMLBody sends a complete XML document.
+func writeXMLBody(w http.ResponseWriter, body []byte) error {
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/xml")
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(body)
+	_, err := w.Write(body)
 	return err
 }

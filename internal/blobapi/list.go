@@ -1,7 +1,7 @@
 package blobapi
 
 import (
-	"encoding/base64"
+	"bytes"
 	"encoding/xml"
 	"net/http"
 	"net/url"
@@ -172,80 +172,11 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, t *targ
 	return writeXML(w, page)
 }
 
-type blobXML struct {
-	Name       string       `xml:"Name"`
-	Properties blobPropXML  `xml:"Properties"`
-	Metadata   *metadataXML `xml:"Metadata"`
-}
-
-type blobPropXML struct {
-	CreationTime       string `xml:"Creation-Time"`
-	LastModified       string `xml:"Last-Modified"`
-	ETag               string `xml:"Etag"`
-	ContentLength      int64  `xml:"Content-Length"`
-	ContentType        string `xml:"Content-Type"`
-	ContentEncoding    string `xml:"Content-Encoding,omitempty"`
-	ContentLanguage    string `xml:"Content-Language,omitempty"`
-	ContentMD5         string `xml:"Content-MD5,omitempty"`
-	ContentDisposition string `xml:"Content-Disposition,omitempty"`
-	CacheControl       string `xml:"Cache-Control,omitempty"`
-	BlobType           string `xml:"BlobType"`
-	AccessTier         string `xml:"AccessTier"`
-	AccessTierInferred bool   `xml:"AccessTierInferred"`
-	LeaseStatus        string `xml:"LeaseStatus"`
-	LeaseState         string `xml:"LeaseState"`
-	ServerEncrypted    bool   `xml:"ServerEncrypted"`
-}
-
-type prefixXML struct {
-	Name string `xml:"Name"`
-}
-
-// blobEntries renders Blob and BlobPrefix elements interleaved, in name order, as
-// Azure does.
+// blobEntries are the Blob and BlobPrefix elements of a page, interleaved in name order
+// as Azure lists them; appendBlobsPage renders them.
 type blobEntries struct {
 	entries  []blob.ListEntry
 	withMeta bool
-}
-
-func (b blobEntries) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	if err := e.EncodeToken(start); err != nil {
-		return err
-	}
-	for _, en := range b.entries {
-		var err error
-		if en.Prefix != "" {
-			err = e.EncodeElement(prefixXML{Name: en.Prefix}, xml.StartElement{Name: xml.Name{Local: "BlobPrefix"}})
-		} else {
-			err = e.EncodeElement(blobItem(en.Blob, b.withMeta), xml.StartElement{Name: xml.Name{Local: "Blob"}})
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return e.EncodeToken(start.End())
-}
-
-func blobItem(p blob.BlobProperties, withMeta bool) blobXML {
-	ct := p.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	x := blobXML{Name: p.Name, Properties: blobPropXML{
-		CreationTime: httpTime(p.CreatedAt), LastModified: httpTime(p.LastModified), ETag: p.ETag,
-		ContentLength: p.Size, ContentType: ct, ContentEncoding: p.ContentEncoding,
-		ContentLanguage: p.ContentLanguage, ContentDisposition: p.ContentDisposition, CacheControl: p.CacheControl,
-		BlobType: blob.BlobTypeBlock, AccessTier: "Hot", AccessTierInferred: true,
-		LeaseStatus: "unlocked", LeaseState: "available", ServerEncrypted: true,
-	}}
-	if len(p.ContentMD5) > 0 {
-		x.Properties.ContentMD5 = base64.StdEncoding.EncodeToString(p.ContentMD5)
-	}
-	if withMeta {
-		md := metadataXML(p.Metadata)
-		x.Metadata = &md
-	}
-	return x
 }
 
 type blobsPage struct {
@@ -256,7 +187,7 @@ type blobsPage struct {
 	Marker          *string     `xml:"Marker"`
 	MaxResults      *int        `xml:"MaxResults"`
 	Delimiter       *string     `xml:"Delimiter"`
-	Blobs           blobEntries `xml:"Blobs"`
+	Blobs           blobEntries `xml:"-"`
 	NextMarker      string      `xml:"NextMarker"`
 }
 
@@ -277,5 +208,7 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 	if p.hasDelimiter {
 		page.Delimiter = &p.delimiter
 	}
-	return writeXML(w, page)
+	var body bytes.Buffer
+	appendBlobsPage(&body, page)
+	return writeXMLBody(w, body.Bytes())
 }

@@ -122,6 +122,10 @@ func (s *Server) openListeners(f *foundation) (endpoints, error) {
 	if ep.blob, err = s.listen("blob", cfg.BlobAddr, tlsConfig); err != nil {
 		return ep, err
 	}
+	// Blob speaks HTTP/1.1 only, as Azure Storage does: the SDKs' parallel ranged downloads
+	// then get a connection each, rather than sharing one HTTP/2 connection whose frames
+	// one goroutine encrypts.
+	ep.blob.srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	ep.localAPI = "https://" + hostPort(cfg.PublicHost, ep.api.ln.Addr())
 	ep.apiURL = ep.localAPI
 	if cfg.PublicAPIURL != "" {
