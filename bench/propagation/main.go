@@ -78,7 +78,7 @@ func run(bin, dsn string, rounds int) error {
 		out  any
 	}{
 		{sub + "/resourceGroups/bench", nil},
-		{sub + "/resourceGroups/bench/providers/Microsoft.ManagedIdentity/userAssignedIdentities/p", &id},
+		{sub + "/resourceGroups/bench/providers/Microsoft.ManagedIdentity/userAssignedIdentities/prop", &id},
 		{sub + "/resourceGroups/bench/providers/Microsoft.Storage/storageAccounts/prop", &acct},
 	} {
 		if err := a.Do(ctx, "PUT", step.path, map[string]any{}, step.out); err != nil {

@@ -50,9 +50,7 @@ func (s *Service) writeContent(ctx context.Context, body io.Reader, size int64, 
 		}
 		return written{}, err
 	}
-	buf := copyBuffers.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(sinks...), io.LimitReader(body, size), *buf)
-	copyBuffers.Put(buf)
+	n, err := copyContent(io.MultiWriter(sinks...), io.LimitReader(body, size), size)
 	if err == nil && n < size {
 		err = io.ErrUnexpectedEOF
 	}
@@ -82,6 +80,85 @@ func (s *Service) writeContent(ctx context.Context, body io.Reader, size int64, 
 		}
 	}
 	return w, nil
+}
+
+// pipelineFrom is the body size from which copyContent overlaps receiving with hashing
+// and writing; below it a goroutine and channels cost more than they save.
+const pipelineFrom = 4 << 20
+
+// copyContent copies src to dst. A large body is copied by two goroutines: one reads (for
+// an HTTPS request that is where TLS decryption happens) while the other hashes and
+// writes the chunk before, so the two cores work on one upload together.
+func copyContent(dst io.Writer, src io.Reader, size int64) (int64, error) {
+	if size < pipelineFrom {
+		buf := copyBuffers.Get().(*[]byte)
+		defer copyBuffers.Put(buf)
+		return io.CopyBuffer(dst, src, *buf)
+	}
+	const depth = 4
+	type chunk struct {
+		buf *[]byte
+		n   int
+	}
+	full := make(chan chunk, depth)
+	free := make(chan *[]byte, depth)
+	for range depth {
+		free <- copyBuffers.Get().(*[]byte)
+	}
+	var (
+		written int64
+		werr    error
+		stop    = make(chan struct{}) // closed when the writer fails
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for c := range full {
+			if werr == nil {
+				var n int
+				n, werr = dst.Write((*c.buf)[:c.n])
+				written += int64(n)
+				if werr == nil && n < c.n {
+					werr = io.ErrShortWrite
+				}
+				if werr != nil {
+					close(stop)
+				}
+			}
+			free <- c.buf
+		}
+	}()
+	var rerr error
+read:
+	for {
+		var b *[]byte
+		select {
+		case b = <-free:
+		case <-stop:
+			break read
+		}
+		n, err := src.Read(*b)
+		if n > 0 {
+			full <- chunk{b, n}
+		} else {
+			free <- b
+		}
+		if err != nil {
+			if err != io.EOF {
+				rerr = err
+			}
+			break
+		}
+	}
+	close(full)
+	<-done
+	for range depth {
+		copyBuffers.Put(<-free)
+	}
+	if werr != nil {
+		return written, werr
+	}
+	return written, rerr
 }
 
 // copyBuffers serve uploads: large writes cut syscalls, and pooling them spares

@@ -176,7 +176,14 @@ type writer struct {
 	// entryDurable is set for pooled files, whose directory entry was made durable
 	// when the pool created them.
 	entryDurable bool
+	// written counts bytes; flushed is how far writeback has been started.
+	written, flushed int64
 }
+
+// writebackChunk is how much a large write accumulates before its writeback to disk is
+// started, so that the disk works while the rest arrives and the final fsync finds little
+// left to do.
+const writebackChunk = 8 << 20
 
 func (w *writer) ID() blob.ContentID { return w.id }
 
@@ -184,7 +191,13 @@ func (w *writer) Write(p []byte) (int, error) {
 	if w.done {
 		return 0, errors.New("fscontent: write after commit or abort")
 	}
-	return w.f.Write(p)
+	n, err := w.f.Write(p)
+	w.written += int64(n)
+	if w.written-w.flushed >= writebackChunk {
+		startWriteback(w.f, w.flushed, w.written-w.flushed)
+		w.flushed = w.written
+	}
+	return n, err
 }
 
 func (w *writer) Commit(ctx context.Context) error {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/store"
 )
@@ -44,11 +45,20 @@ type txState struct {
 	depth int // savepoints open
 }
 
+// maxConns bounds the connections one store holds.
+const maxConns = 32
+
 func open(ctx context.Context, d *dialect, dsn string) (*Store, error) {
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", d.name, err)
 	}
+	// Keep connections open: database/sql keeps two idle by default, so concurrent
+	// requests would connect (PostgreSQL) or open and configure the file (SQLite) anew
+	// nearly every time.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s: %w", d.name, err)
