@@ -104,3 +104,6 @@ go run ./bench/propagation -lanyard "$work/lanyard" -dsn "$(new_db)"
 echo "## RBAC decision, 100,000 assignments / 10,000 principals"
 go test -run '^$' -bench 'BenchmarkDecide' -benchtime 2s ./internal/rbac | grep -E '^Benchmark'
 go test -run 'TestScaleReport' -v ./internal/rbac | grep -E 'bytes per|decisions'
+
+echo "## Audit trail on vs off (Blob 1 KiB, in-process over loopback, best-effort policy, file sink)"
+go test -run '^$' -bench 'BenchmarkBlobAudit' -benchtime 3s -count 3 ./internal/server | grep -E '^Benchmark'
