@@ -92,6 +92,7 @@ func serve(cmd *cobra.Command, e *env, cfg config.Config, banner bool) error {
   Authority        %s
   Management API   %s
   Identity (MSI)   %s/msi/token
+  Blob Storage     %s/{account}
   Data folder      %s
 
 Trust Lanyard's CA in your shell:
@@ -100,10 +101,12 @@ Trust Lanyard's CA in your shell:
 
 Then: lanyard group create -n demo && lanyard identity create -g demo -n id1
       lanyard app create -g demo -n app1 --identities id1
+      lanyard storage account create -g demo -n acct1
+      lanyard role assignment create --assignee <id1 clientId> --role "Storage Blob Data Contributor" --scope <acct1 id>
       lanyard app run -g demo -n app1 -- <your program>
 
 Press Ctrl+C to stop.
-`, st.TenantID, st.SubscriptionID, st.AuthorityURL, st.APIURL, st.MSIURL, cfg.Home, st.BundleFile, st.CAFile)
+`, st.TenantID, st.SubscriptionID, st.AuthorityURL, st.APIURL, st.MSIURL, st.BlobURL, cfg.Home, st.BundleFile, st.CAFile)
 	}
 	err = srv.Run(cmd.Context())
 	logger.Info("lanyard stopped")
