@@ -47,6 +47,28 @@ type Permission struct {
 	ConditionVersion string
 }
 
+// EachString calls fn with every permission string of p, naming its list as ARM does and
+// saying whether the list holds data actions; it stops at the first error.
+func (p Permission) EachString(fn func(field, s string, data bool) error) error {
+	for _, l := range []struct {
+		field string
+		list  []string
+		data  bool
+	}{
+		{"actions", p.Actions, false},
+		{"notActions", p.NotActions, false},
+		{"dataActions", p.DataActions, true},
+		{"notDataActions", p.NotDataActions, true},
+	} {
+		for _, s := range l.list {
+			if err := fn(l.field, s, l.data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // ARMID returns the definition's tenant-level ARM id, the form built-in roles are listed under.
 func (d RoleDefinition) ARMID() string { return RoleDefinitionARMID(d.ID) }
 
@@ -125,21 +147,8 @@ func ValidateCustomRole(d RoleDefinition) error {
 		if p.Condition != "" || p.ConditionVersion != "" {
 			return Errorf(KindInvalid, "Permission block %d has a condition; conditions are allowed on role assignments, not on custom roles.", i).WithCode("InvalidRoleDefinition")
 		}
-		for _, l := range []struct {
-			field string
-			list  []string
-			data  bool
-		}{
-			{"actions", p.Actions, false},
-			{"notActions", p.NotActions, false},
-			{"dataActions", p.DataActions, true},
-			{"notDataActions", p.NotDataActions, true},
-		} {
-			for _, a := range l.list {
-				if err := validatePermissionString(l.field, a, l.data); err != nil {
-					return err
-				}
-			}
+		if err := p.EachString(validatePermissionString); err != nil {
+			return err
 		}
 		if len(p.Actions) > 0 || len(p.DataActions) > 0 {
 			granted = true

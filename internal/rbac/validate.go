@@ -16,21 +16,8 @@ func ValidateCustomRole(d lanyard.RoleDefinition) error {
 		return err
 	}
 	for _, p := range d.Permissions {
-		for _, l := range []struct {
-			field string
-			list  []string
-			data  bool
-		}{
-			{"actions", p.Actions, false},
-			{"notActions", p.NotActions, false},
-			{"dataActions", p.DataActions, true},
-			{"notDataActions", p.NotDataActions, true},
-		} {
-			for _, a := range l.list {
-				if err := checkAgainstCatalogue(l.field, a, l.data); err != nil {
-					return err
-				}
-			}
+		if err := p.EachString(checkAgainstCatalogue); err != nil {
+			return err
 		}
 	}
 	return nil
