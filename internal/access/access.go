@@ -338,9 +338,4 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, id string) (lanyard.
 	return a, nil
 }
 
-func clip(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "..."
-	}
-	return s
-}
+func clip(s string) string { return lanyard.Clip(s, 100) }

@@ -150,9 +150,4 @@ func kindList() string {
 	return strings.Join(names, ", ")
 }
 
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
-}
+func clip(s string) string { return lanyard.Clip(s, 64) }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 )
@@ -151,9 +153,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
-}
+func clip(s string) string { return lanyard.Clip(s, 64) }

@@ -42,10 +42,4 @@ func checkAppName(name string) error {
 }
 
 // clip keeps echoed input short so error messages stay bounded.
-func clip(s string) string {
-	const max = 100
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
-}
+func clip(s string) string { return lanyard.Clip(s, 100) }

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+
 	"github.com/go-jose/go-jose/v4"
 )
 
@@ -183,9 +185,4 @@ func usableKeys(raws []json.RawMessage) []jose.JSONWebKey {
 	return keys
 }
 
-func clip(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "..."
-	}
-	return s
-}
+func clip(s string) string { return lanyard.Clip(s, 200) }

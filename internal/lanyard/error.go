@@ -3,6 +3,7 @@ package lanyard
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an error by what the caller can do about it. Every protocol surface maps
@@ -95,3 +96,12 @@ func IsNotFound(err error) bool { return err != nil && KindOf(err) == KindNotFou
 
 // IsConflict reports whether err is of kind Conflict.
 func IsConflict(err error) bool { return err != nil && KindOf(err) == KindConflict }
+
+// Clip shortens input echoed in an error message to max bytes, so messages stay bounded
+// whatever a caller sends, and keeps it valid UTF-8.
+func Clip(s string, max int) string {
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}

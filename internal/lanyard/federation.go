@@ -130,9 +130,4 @@ func checkField(what, v string, required bool) error {
 	return nil
 }
 
-func clipField(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "..."
-	}
-	return strings.ToValidUTF8(s, "?")
-}
+func clipField(s string) string { return Clip(s, 64) }

@@ -334,9 +334,4 @@ func writeList[T any](w http.ResponseWriter, items []T) {
 	}{items})
 }
 
-func clip(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "..."
-	}
-	return s
-}
+func clip(s string) string { return lanyard.Clip(s, 100) }

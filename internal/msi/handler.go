@@ -104,12 +104,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p protocol, head
 		p.writeErr(w, http.StatusMethodNotAllowed, "invalid_request", "Only GET is supported.")
 		return
 	}
-	status, code, msg := h.checkRequest(r, p)
+	q, status, code, msg := h.checkRequest(r, p)
 	if status != 0 {
 		p.writeErr(w, status, code, msg)
 		return
 	}
-	q := r.URL.Query()
 	app, err := h.Apps.AuthenticateApp(r.Context(), header)
 	if err != nil {
 		h.fail(w, r, p, err)
@@ -147,37 +146,38 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p protocol, head
 	writeToken(w, tok, id, resource, now)
 }
 
-// checkRequest validates everything that needs no lookup; a zero status means it passed.
-func (h *Handler) checkRequest(r *http.Request, p protocol) (int, string, string) {
+// checkRequest validates everything that needs no lookup and returns the parsed query; a
+// zero status means it passed.
+func (h *Handler) checkRequest(r *http.Request, p protocol) (url.Values, int, string, string) {
 	if len(r.URL.RawQuery) > maxQueryLength {
-		return http.StatusBadRequest, "invalid_request", "The query string is too long."
+		return nil, http.StatusBadRequest, "invalid_request", "The query string is too long."
 	}
 	if r.Header.Get("X-Forwarded-For") != "" {
-		return http.StatusBadRequest, "invalid_request", "Requests with an X-Forwarded-For header are not accepted: the endpoint serves local callers only."
+		return nil, http.StatusBadRequest, "invalid_request", "Requests with an X-Forwarded-For header are not accepted: the endpoint serves local callers only."
 	}
 	if p.name == imds.name && !strings.EqualFold(r.Header.Get("Metadata"), "true") {
-		return http.StatusBadRequest, "invalid_request", "Required metadata header not specified"
+		return nil, http.StatusBadRequest, "invalid_request", "Required metadata header not specified"
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return http.StatusBadRequest, "invalid_request", "The query string is malformed."
+		return nil, http.StatusBadRequest, "invalid_request", "The query string is malformed."
 	}
 	for name, vs := range q {
 		for _, v := range vs {
 			if len(v) > maxParamLength {
-				return http.StatusBadRequest, "invalid_request", "The parameter '" + clip(name) + "' is too long."
+				return nil, http.StatusBadRequest, "invalid_request", "The parameter '" + clip(name) + "' is too long."
 			}
 		}
 	}
 	v := q.Get("api-version")
 	if v == "" {
-		return http.StatusBadRequest, "invalid_request", "Required query variable 'api-version' is missing."
+		return nil, http.StatusBadRequest, "invalid_request", "Required query variable 'api-version' is missing."
 	}
 	if !slices.Contains(p.apiVersions, v) {
-		return http.StatusBadRequest, "invalid_request", "The api-version '" + clip(v) + "' is not supported; use " + strings.Join(p.apiVersions, " or ") + "."
+		return nil, http.StatusBadRequest, "invalid_request", "The api-version '" + clip(v) + "' is not supported; use " + strings.Join(p.apiVersions, " or ") + "."
 	}
 	if q.Get("resource") == "" {
-		return http.StatusBadRequest, "invalid_request", "Required audience parameter not specified"
+		return nil, http.StatusBadRequest, "invalid_request", "Required audience parameter not specified"
 	}
 	n := 0
 	for name := range p.selectors {
@@ -186,9 +186,9 @@ func (h *Handler) checkRequest(r *http.Request, p protocol) (int, string, string
 		}
 	}
 	if n > 1 {
-		return http.StatusBadRequest, "invalid_request", "Only one of " + selectorNames(p) + " may be given."
+		return nil, http.StatusBadRequest, "invalid_request", "Only one of " + selectorNames(p) + " may be given."
 	}
-	return 0, "", ""
+	return q, 0, "", ""
 }
 
 // fail maps a domain error to the protocol's error response. Internal details are logged,
@@ -283,9 +283,4 @@ func selectorNames(p protocol) string {
 	return strings.Join(names, ", ")
 }
 
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
-}
+func clip(s string) string { return lanyard.Clip(s, 64) }
