@@ -83,7 +83,7 @@ func newBlobBench(b *testing.B, audited bool) *blobBench {
 	tok, err := (&token.Issuer{Keys: ring}).Issue(token.Request{TenantID: tenant.ID, IssuerURL: issuerURL, Audience: storageAudience, Identity: id})
 	must(err)
 	bb := &blobBench{token: tok.Raw}
-	authz := &blobAuthorizer{access: acc, accounts: newAccounts(dir), blobURL: "http://bench",
+	authz := &blobAuthorizer{access: acc, accounts: accounts{dir: dir}, blobURL: "http://bench",
 		verifier: token.Verifier{Keys: ring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource, Cache: token.NewSignatureCache(10_000)}}
 	var h http.Handler = &blobapi.Handler{Service: svc, Accounts: authz.accounts, Auth: authz, Logger: logger}
 	// Both modes run what is always on (request ids, metrics, revocation checks); only

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -109,49 +108,17 @@ func unavailableBlob(reason string) http.Handler {
 	})
 }
 
-// accounts resolves storage account names to ARM ids for the Blob endpoint. Names are
-// cached; deleting an account drops its entry.
-type accounts struct {
-	dir   *directory.Service
-	mu    sync.RWMutex
-	cache map[string]string
-}
+// accounts resolves storage account names to ARM ids for the Blob endpoint; the
+// directory's store caches them.
+type accounts struct{ dir *directory.Service }
 
-func newAccounts(dir *directory.Service) *accounts {
-	return &accounts{dir: dir, cache: map[string]string{}}
-}
-
-func (a *accounts) resourceID(ctx context.Context, name string) (string, error) {
-	a.mu.RLock()
-	id, ok := a.cache[name]
-	a.mu.RUnlock()
-	if ok {
-		return id, nil
-	}
+func (a accounts) resourceID(ctx context.Context, name string) (string, error) {
 	acct, err := a.dir.GetStorageAccount(ctx, "", name)
-	if err != nil {
-		return "", err
-	}
-	a.mu.Lock()
-	a.cache[name] = acct.ResourceID
-	a.mu.Unlock()
-	return acct.ResourceID, nil
-}
-
-func (a *accounts) forget(name string) {
-	a.mu.Lock()
-	delete(a.cache, name)
-	a.mu.Unlock()
-}
-
-func (a *accounts) forgetAll() {
-	a.mu.Lock()
-	clear(a.cache)
-	a.mu.Unlock()
+	return acct.ResourceID, err
 }
 
 // AccountExists implements blobapi.AccountLookup.
-func (a *accounts) AccountExists(ctx context.Context, name string) (bool, error) {
+func (a accounts) AccountExists(ctx context.Context, name string) (bool, error) {
 	_, err := a.resourceID(ctx, name)
 	if lanyard.IsNotFound(err) {
 		return false, nil
@@ -163,7 +130,7 @@ func (a *accounts) AccountExists(ctx context.Context, name string) (bool, error)
 // principal may perform the operation's action at the container or blob scope.
 type blobAuthorizer struct {
 	access   *access.Service
-	accounts *accounts
+	accounts accounts
 	verifier token.Verifier // Audiences are set per account
 	blobURL  string
 	obs      *observability // records every decision; nil records nothing

@@ -144,12 +144,11 @@ func touches(watched, changed []string) bool {
 }
 
 // reloaders lists the in-memory views of this server and what invalidates each.
-func (s *Server) buildReloaders(cache *readcache.Store, reloadRBAC, reloadKeys func(context.Context) error, forgetTokens, forgetAccounts func()) {
+func (s *Server) buildReloaders(cache *readcache.Store, reloadRBAC, reloadKeys func(context.Context) error, forgetTokens func()) {
 	s.reloaders = []reloader{
 		{"identity cache", readcache.Topics, func(context.Context) error { cache.Flush(); forgetTokens(); return nil }},
 		{"role assignments", []string{"role_definitions", "role_assignments"}, reloadRBAC},
 		{"signing keys", []string{"signing_keys"}, reloadKeys},
-		{"storage accounts", []string{"storage_accounts", "resource_groups"}, func(context.Context) error { forgetAccounts(); return nil }},
 	}
 }
 

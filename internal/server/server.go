@@ -83,7 +83,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	s.mountMSI(svc, ep)
 	s.mountAPI(f, svc, ep)
 	s.mountBlob(ctx, svc, ep)
-	s.buildReloaders(f.cached, svc.access.Reload, s.keyring.Reload, svc.tokens.Clear, svc.accounts.forgetAll)
+	s.buildReloaders(f.cached, svc.access.Reload, s.keyring.Reload, svc.tokens.Clear)
 	s.reloaders = append(s.reloaders, s.obs.reloader())
 	s.state = runstate.State{
 		PID: os.Getpid(), TenantID: s.tenant.ID, SubscriptionID: s.tenant.SubscriptionID,

@@ -24,7 +24,7 @@ type services struct {
 	minter     *minter
 	federated  *federation.Credentials
 	tokenEP    *authority.TokenEndpoint
-	accounts   *accounts
+	accounts   accounts
 	blobOffErr error // why the Blob service is off, nil when it serves
 }
 
@@ -52,9 +52,8 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 	} else if s.blob, err = openBlob(ctx, s.cfg.Home, s.cfg.BlobContentDir, s.sharedBlobMeta(), s.logger); err != nil {
 		return nil, err
 	}
-	svc.accounts = newAccounts(svc.directory)
+	svc.accounts = accounts{dir: svc.directory}
 	svc.directory.OnAccountDeleted = func(ctx context.Context, name string) {
-		svc.accounts.forget(name)
 		if s.blob != nil {
 			deleteAccountData(ctx, s.blob, name, s.logger)
 		}

@@ -1,5 +1,6 @@
 // Package readcache is a store decorator that keeps the lookups made on every request (the
-// identity behind a token, the app behind an identity header) in memory. That takes the
+// identity behind a token, the app behind an identity header, the storage account a Blob
+// request names) in memory. That takes the
 // database off the hot path, and lets a node keep validating tokens and serving managed
 // identity tokens while a shared database is briefly unreachable.
 //
@@ -36,6 +37,7 @@ type Store struct {
 	byClient    map[string]lanyard.Identity
 	byResource  map[string]lanyard.Identity
 	byHeader    map[string]lanyard.App
+	byAccount   map[string]lanyard.StorageAccount
 }
 
 // New wraps s.
@@ -54,10 +56,11 @@ func (c *Store) Flush() {
 	c.byClient = map[string]lanyard.Identity{}
 	c.byResource = map[string]lanyard.Identity{}
 	c.byHeader = map[string]lanyard.App{}
+	c.byAccount = map[string]lanyard.StorageAccount{}
 }
 
 // Topics lists the change-feed topics after which Flush must be called.
-var Topics = []string{"identities", "apps", "app_user_identities", "resource_groups", store.TopicResync}
+var Topics = []string{"identities", "apps", "app_user_identities", "resource_groups", "storage_accounts", store.TopicResync}
 
 // Invalidates reports whether a change-feed topic invalidates the cache.
 func Invalidates(topic string) bool {
@@ -127,6 +130,12 @@ func (c *Store) GetAppByHeaderHash(ctx context.Context, h []byte) (lanyard.App, 
 	})
 }
 
+func (c *Store) GetStorageAccount(ctx context.Context, name string) (lanyard.StorageAccount, error) {
+	return cached(ctx, c, &c.byAccount, strings.ToLower(name), func(ctx context.Context) (lanyard.StorageAccount, error) {
+		return c.Store.GetStorageAccount(ctx, name)
+	})
+}
+
 // Writes that can change what the cache holds flush it once they are done. Flushing
 // after the write (not before) means no read can cache the old value after the flush.
 
@@ -167,4 +176,17 @@ func (c *Store) DeleteApp(ctx context.Context, resourceID string) error {
 
 func (c *Store) DeleteGroup(ctx context.Context, name string) error {
 	return flushAfter(c, c.Store.DeleteGroup(ctx, name))
+}
+
+func (c *Store) CreateStorageAccount(ctx context.Context, a lanyard.StorageAccount) error {
+	return flushAfter(c, c.Store.CreateStorageAccount(ctx, a))
+}
+
+func (c *Store) UpdateStorageAccount(ctx context.Context, name string, fn func(lanyard.StorageAccount) (lanyard.StorageAccount, error)) (lanyard.StorageAccount, error) {
+	a, err := c.Store.UpdateStorageAccount(ctx, name, fn)
+	return a, flushAfter(c, err)
+}
+
+func (c *Store) DeleteStorageAccount(ctx context.Context, name string) error {
+	return flushAfter(c, c.Store.DeleteStorageAccount(ctx, name))
 }
