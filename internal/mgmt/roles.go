@@ -219,6 +219,7 @@ func (h *Handler) roleAssignment(a lanyard.RoleAssignment) roleAssignmentJSON {
 var (
 	principalFilter = regexp.MustCompile(`(?i)^(principalId\s+eq|assignedTo\()\s*'([^']*)'\)?$`)
 	atScopeFilter   = regexp.MustCompile(`(?i)^atScope\(\)$`)
+	filterAnd       = regexp.MustCompile(`(?i)\s+and\s+`)
 )
 
 // parseAssignmentFilter understands the $filter forms az sends: atScope(),
@@ -228,7 +229,7 @@ func parseAssignmentFilter(f string) (access.Filter, bool) {
 	if strings.TrimSpace(f) == "" {
 		return out, true
 	}
-	for _, part := range regexp.MustCompile(`(?i)\s+and\s+`).Split(strings.TrimSpace(f), -1) {
+	for _, part := range filterAnd.Split(strings.TrimSpace(f), -1) {
 		part = strings.TrimSpace(part)
 		switch {
 		case atScopeFilter.MatchString(part):
