@@ -34,7 +34,16 @@ fuzztime="${LANYARD_FUZZTIME:-5s}"
 for pkg in $(go list ./...); do
   for f in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "fuzz $pkg $f"
-    go test -run '^$' -fuzz "^${f}\$" -fuzztime "$fuzztime" "$pkg" >/dev/null
+    log=$(mktemp)
+    if ! go test -run '^$' -fuzz "^${f}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
+      cat "$log"
+      # A finding is saved under testdata/fuzz and fails again as a seed; a failure of the
+      # fuzzing engine itself (a worker it lost) leaves nothing behind and gets one retry.
+      if [ -n "$(git status --porcelain -- '*testdata/fuzz*')" ]; then exit 1; fi
+      echo "no finding was saved: retrying $f once"
+      go test -run '^$' -fuzz "^${f}\$" -fuzztime "$fuzztime" "$pkg"
+    fi
+    rm -f "$log"
   done
 done
 

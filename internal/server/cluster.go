@@ -146,7 +146,9 @@ func touches(watched, changed []string) bool {
 // reloaders lists the in-memory views of this server and what invalidates each.
 func (s *Server) buildReloaders(cache *readcache.Store, reloadRBAC, reloadKeys func(context.Context) error, forgetTokens func()) {
 	s.reloaders = []reloader{
-		{"identity cache", readcache.Topics, func(context.Context) error { cache.Flush(); forgetTokens(); return nil }},
+		{"read cache", readcache.Topics, func(context.Context) error { cache.Flush(); return nil }},
+		// A token cached for an identity another node removed or disabled must not be served.
+		{"managed-identity tokens", []string{"identities", "apps", "app_user_identities", "resource_groups"}, func(context.Context) error { forgetTokens(); return nil }},
 		{"role assignments", []string{"role_definitions", "role_assignments"}, reloadRBAC},
 		{"signing keys", []string{"signing_keys"}, reloadKeys},
 	}
