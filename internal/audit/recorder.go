@@ -110,6 +110,9 @@ type pending struct {
 	ev    Event
 	done  chan error // nil: nobody waits (best-effort)
 	state atomic.Int32
+	// flush marks no event: its done is signalled once everything queued before it is
+	// written (the writer takes the queue in order).
+	flush bool
 }
 
 // probeInterval is how often, while writes fail, FailClosed lets one request through to
@@ -240,6 +243,26 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	return <-p.done
 }
 
+// Flush waits until every event recorded before it has been written (or given up on), so
+// that a reader of the trail sees them.
+func (r *Recorder) Flush(ctx context.Context) error {
+	if r.closed.Load() {
+		return nil
+	}
+	p := &pending{flush: true, done: make(chan error, 1)}
+	select {
+	case r.queue <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Close writes what is queued and stops the writer.
 func (r *Recorder) Close() error {
 	if r.closed.Swap(true) {
@@ -299,12 +322,20 @@ func (r *Recorder) linger(batch []*pending) []*pending {
 	if r.opts.Linger <= 0 || len(batch) >= r.opts.BatchSize {
 		return batch
 	}
+	for _, p := range batch {
+		if p.flush {
+			return batch // someone waits to read: write now
+		}
+	}
 	t := time.NewTimer(r.opts.Linger)
 	defer t.Stop()
 	for len(batch) < r.opts.BatchSize {
 		select {
 		case p := <-r.queue:
 			batch = append(batch, p)
+			if p.flush {
+				return batch // someone waits to read: write now
+			}
 		case <-t.C:
 			return batch
 		case <-r.stop:
@@ -315,8 +346,18 @@ func (r *Recorder) linger(batch []*pending) []*pending {
 }
 
 func (r *Recorder) write(batch []*pending) {
+	var flushes []*pending
+	defer func() {
+		for _, p := range flushes {
+			p.done <- nil
+		}
+	}()
 	live := batch[:0]
 	for _, p := range batch {
+		if p.flush {
+			flushes = append(flushes, p)
+			continue
+		}
 		if p.done != nil && !p.state.CompareAndSwap(queued, writing) {
 			continue // its request gave up and was refused
 		}

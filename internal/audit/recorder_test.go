@@ -270,3 +270,25 @@ func TestVerifyStoreFindsTampering(t *testing.T) {
 		t.Fatalf("after deleting the tail: %+v", rep)
 	}
 }
+
+// TestFlush: once Flush returns, every event recorded before it is in the store, long
+// before the batching delay would have written it.
+func TestFlush(t *testing.T) {
+	st := openStore(t)
+	r := New(Options{Store: st, Policy: BestEffort, Linger: time.Hour})
+	defer r.Close()
+	for i := range 3 {
+		if err := r.Record(t.Context(), issued(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events, err := st.ListAuditEvents(ctx, lanyard.AuditFilter{})
+	if err != nil || len(events) != 3 {
+		t.Fatalf("%d events written after Flush (%v), want 3", len(events), err)
+	}
+}

@@ -29,7 +29,12 @@ func (t trail) Record(ctx context.Context, e audit.Event) error {
 
 func (t trail) Ready() error { return t.o.audit.Ready() }
 
+// List reads the trail once what was recorded before the call is written, so a change
+// and its events are seen together (a revocation by uti looks up the token's issue).
 func (t trail) List(ctx context.Context, f lanyard.AuditFilter) ([]audit.Event, error) {
+	if err := t.o.audit.Flush(ctx); err != nil {
+		return nil, err
+	}
 	recs, err := t.o.store.ListAuditEvents(ctx, f)
 	if err != nil {
 		return nil, err
@@ -42,6 +47,9 @@ func (t trail) List(ctx context.Context, f lanyard.AuditFilter) ([]audit.Event, 
 }
 
 func (t trail) Get(ctx context.Context, id string) (audit.Event, error) {
+	if err := t.o.audit.Flush(ctx); err != nil {
+		return audit.Event{}, err
+	}
 	r, err := t.o.store.GetAuditEvent(ctx, id)
 	if err != nil {
 		return audit.Event{}, err
