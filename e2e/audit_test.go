@@ -600,25 +600,47 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 		}
 	}
 
+	// The store keeps events as JSON lines in segments; an attacker with the database
+	// rewrites a line, or removes it.
 	second := events[1]
-	if _, err := db.Exec(`UPDATE audit_events SET principal_id = 'someone-else' WHERE id = $1`, second["id"]); err != nil {
-		t.Fatal(err)
-	}
+	principal := fmt.Sprintf(`"principalId":%q`, second["principalId"])
+	tamperLine(t, db, second["id"].(string), func(l string) string { return strings.Replace(l, principal, `"principalId":"someone-else"`, 1) })
 	verifyBroken("edited event", "edited", second["seq"].(float64), second["id"].(string))
-	if _, err := db.Exec(`UPDATE audit_events SET principal_id = $1 WHERE id = $2`, second["principalId"], second["id"]); err != nil {
-		t.Fatal(err)
-	}
+	tamperLine(t, db, second["id"].(string), func(l string) string { return strings.Replace(l, `"principalId":"someone-else"`, principal, 1) })
 	inst.cliJSON(t, &rep, "audit", "verify")
 	if rep["ok"] != true {
 		t.Fatalf("restored trail: %v", rep)
 	}
 	third, fourth := events[2], events[3]
-	if _, err := db.Exec(`DELETE FROM audit_events WHERE id = $1`, third["id"]); err != nil {
-		t.Fatal(err)
-	}
+	tamperLine(t, db, third["id"].(string), nil)
 	verifyBroken("deleted event", "missing", fourth["seq"].(float64), fourth["id"].(string))
 	if msg := rep["problem"].(map[string]any)["message"].(string); !strings.Contains(msg, fmt.Sprintf("seq %v", third["seq"])) {
 		t.Errorf("the gap's message does not name the deleted event's seq: %s", msg)
+	}
+}
+
+// tamperLine rewrites, behind Lanyard's back, the stored line of the event with id using
+// edit, or deletes it when edit is nil.
+func tamperLine(t *testing.T, db *sql.DB, id string, edit func(line string) string) {
+	t.Helper()
+	var first int64
+	var body string
+	if err := db.QueryRow(`SELECT first_seq, events FROM audit_segments WHERE strpos(events, $1) > 0`, `"id":"`+id+`"`).Scan(&first, &body); err != nil {
+		t.Fatalf("find event %s: %v", id, err)
+	}
+	lines := strings.SplitAfter(body, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, `"id":"`+id+`"`) {
+			if edit == nil {
+				lines = append(lines[:i], lines[i+1:]...)
+			} else {
+				lines[i] = edit(l)
+			}
+			break
+		}
+	}
+	if _, err := db.Exec(`UPDATE audit_segments SET events = $1 WHERE first_seq = $2`, strings.Join(lines, ""), first); err != nil {
+		t.Fatal(err)
 	}
 }
 

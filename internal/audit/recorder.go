@@ -96,6 +96,10 @@ type Recorder struct {
 	logMu      sync.Mutex
 	lastLog    time.Time
 	suppressed int
+
+	// lines holds a batch's sink lines; the writer goroutine reuses it, so that a busy
+	// server does not allocate (and the GC clear) a fresh half-megabyte buffer per batch.
+	lines bytes.Buffer
 }
 
 // pending states: a waiting request may give up only before the writer takes its event,
@@ -376,7 +380,7 @@ func (r *Recorder) write(batch []*pending) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var lines bytes.Buffer
+	lines := &r.lines
 	err := r.opts.Store.AppendAuditEvents(ctx, func(head lanyard.AuditHead) ([]lanyard.AuditEvent, error) {
 		lines.Reset()
 		recs := make([]lanyard.AuditEvent, len(live))
@@ -387,9 +391,7 @@ func (r *Recorder) write(batch []*pending) {
 			prev = p.ev.Hash
 			recs[i] = p.ev.record()
 			if r.opts.Sink != nil {
-				if err := appendLine(&lines, p.ev); err != nil {
-					return nil, err
-				}
+				appendLine(lines, p.ev)
 			}
 		}
 		if r.opts.Sink != nil {

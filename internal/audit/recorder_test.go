@@ -245,30 +245,54 @@ func TestVerifyStoreFindsTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`UPDATE audit_events SET action = 'https://vault.azure.net' WHERE seq = 2`); err != nil {
-		t.Fatal(err)
+	vault := func(l string) string {
+		return strings.Replace(l, "https://storage.azure.com", "https://vault.azure.net", 1)
 	}
+	tamper(t, db, 2, vault)
 	rep, err := VerifyStore(t.Context(), s)
 	if err != nil || rep.OK || rep.Problem.Kind != Edited || rep.Problem.Seq != 2 {
 		t.Fatalf("after an edit: %+v, %v", rep, err)
 	}
-	if _, err := db.Exec(`UPDATE audit_events SET action = 'https://storage.azure.com' WHERE seq = 2`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`DELETE FROM audit_events WHERE seq = 4`); err != nil {
-		t.Fatal(err)
-	}
+	tamper(t, db, 2, func(l string) string {
+		return strings.Replace(l, "https://vault.azure.net", "https://storage.azure.com", 1)
+	})
+	tamper(t, db, 4, nil)
 	rep, err = VerifyStore(t.Context(), s)
 	if err != nil || rep.OK || rep.Problem.Kind != Missing || rep.Problem.Seq != 5 {
 		t.Fatalf("after a deletion: %+v, %v", rep, err)
 	}
-	if _, err := db.Exec(`DELETE FROM audit_events WHERE seq = 5`); err != nil {
-		t.Fatal(err)
-	}
+	tamper(t, db, 5, nil)
 	rep, _ = VerifyStore(t.Context(), s)
 	if rep.OK || rep.Problem.Kind != Truncated || rep.Problem.Seq != 4 {
 		t.Fatalf("after deleting the tail: %+v", rep)
 	}
+}
+
+// tamper rewrites, behind the store's back, the stored line of event seq with edit, or
+// deletes it when edit is nil.
+func tamper(t *testing.T, db *sql.DB, seq int64, edit func(line string) string) {
+	t.Helper()
+	prefix := fmt.Sprintf(`{"seq":%d,`, seq)
+	var first int64
+	var body string
+	if err := db.QueryRow(`SELECT first_seq, events FROM audit_segments WHERE first_seq <= ? AND last_seq >= ?`, seq, seq).Scan(&first, &body); err != nil {
+		t.Fatalf("find event %d: %v", seq, err)
+	}
+	lines := strings.SplitAfter(body, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			if edit == nil {
+				lines = append(lines[:i], lines[i+1:]...)
+			} else {
+				lines[i] = edit(l)
+			}
+			if _, err := db.Exec(`UPDATE audit_segments SET events = ? WHERE first_seq = ?`, strings.Join(lines, ""), first); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("event %d is not in its segment", seq)
 }
 
 // TestFlush: once Flush returns, every event recorded before it is in the store, long

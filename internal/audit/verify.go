@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/lanyard-id/lanyard/internal/auditline"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/store"
 )
@@ -186,7 +187,7 @@ func VerifyStore(ctx context.Context, s store.AuditEvents) (Report, error) {
 func VerifyLines(r io.Reader) (Report, error) {
 	var events []Event
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
+	sc.Buffer(make([]byte, 64<<10), auditline.MaxLine)
 	n := 0
 	for sc.Scan() {
 		n++

@@ -82,7 +82,7 @@ func TestServesFromMemoryAndForgetsOnChange(t *testing.T) {
 	if _, err := c.GetIdentity(ctx, "p1"); !lanyard.IsNotFound(err) {
 		t.Fatalf("an identity deleted in a transaction is still served: %v", err)
 	}
-	if !Invalidates("identities") || Invalidates("audit_events") {
+	if !Invalidates("identities") || Invalidates("audit_segments") {
 		t.Fatal("Invalidates")
 	}
 }

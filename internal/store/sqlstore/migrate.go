@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"math"
 	"path"
 	"sort"
 	"strconv"
@@ -24,6 +25,14 @@ type migration struct {
 	version int64
 	name    string
 	sql     string
+	// then, when set, runs after sql in the same transaction: for data that SQL alone
+	// cannot move.
+	then func(ctx context.Context, tx *Store) error
+}
+
+// migrationSteps are the program parts of migrations, by version.
+var migrationSteps = map[int64]func(ctx context.Context, tx *Store) error{
+	6: migrateAuditSegments,
 }
 
 func loadMigrations(d *dialect) ([]migration, error) {
@@ -42,7 +51,8 @@ func loadMigrations(d *dialect) ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: read migration %s: %w", e.Name(), err)
 		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: strings.NewReplacer("{{blob}}", d.blobType, "{{bytewise}}", d.bytewise).Replace(string(b))})
+		ms = append(ms, migration{version: v, name: e.Name(), sql: strings.NewReplacer("{{blob}}", d.blobType, "{{bytewise}}", d.bytewise).Replace(string(b)),
+			then: migrationSteps[v]})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	for i := 1; i < len(ms); i++ {
@@ -57,6 +67,11 @@ func loadMigrations(d *dialect) ([]migration, error) {
 // PostgreSQL an advisory lock queues them; on SQLite each transaction takes the write lock
 // at BEGIN. Either way every migration checks, inside its transaction, whether it is done.
 func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
+	return migrateTo(ctx, db, d, math.MaxInt64)
+}
+
+// migrateTo applies the migrations up to version last (tests start from old schemas).
+func migrateTo(ctx context.Context, db *sql.DB, d *dialect, last int64) error {
 	ms, err := loadMigrations(d)
 	if err != nil {
 		return err
@@ -90,6 +105,9 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect) error {
 		return fmt.Errorf("sqlstore: database schema version %d is newer than this build knows (%d)", newest.Int64, ms[len(ms)-1].version)
 	}
 	for _, m := range ms {
+		if m.version > last {
+			break
+		}
 		if err := applyMigration(ctx, conn, d, m); err != nil {
 			return err
 		}
@@ -113,6 +131,11 @@ func applyMigration(ctx context.Context, conn *sql.Conn, d *dialect, m migration
 	// Without arguments both drivers run a script of several statements.
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+	}
+	if m.then != nil {
+		if err := m.then(ctx, &Store{d: d, q: tx, tx: &txState{}}); err != nil {
+			return fmt.Errorf("sqlstore: migration %s: %w", m.name, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, d.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
 		m.version, m.name, time.Now().UnixMicro()); err != nil {

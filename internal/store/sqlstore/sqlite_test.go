@@ -36,7 +36,7 @@ func TestSQLite(t *testing.T) {
 
 func TestSQLiteSettings(t *testing.T) {
 	s := openSQLite(t, filepath.Join(t.TempDir(), "lanyard.db"))
-	want := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "2"}
+	want := map[string]string{"journal_mode": "wal", "foreign_keys": "1", "synchronous": "2", "page_size": "16384", "temp_store": "2"}
 	for pragma, v := range want {
 		// Every pooled connection must carry them, so ask more than one.
 		conns := make([]*sql.Conn, 3)

@@ -82,6 +82,7 @@ func wantSeqs(t *testing.T, what string, got []lanyard.AuditEvent, want ...int64
 func testAudit(t *testing.T, s store.Store) {
 	t.Run("Events", func(t *testing.T) { testAuditEvents(t, s) })
 	t.Run("ConcurrentAppends", func(t *testing.T) { testAuditConcurrency(t, s) })
+	t.Run("LargeAppend", func(t *testing.T) { testAuditLargeAppend(t, s) })
 	t.Run("Revocations", func(t *testing.T) { testRevocations(t, s) })
 }
 
@@ -282,6 +283,66 @@ func testAuditConcurrency(t *testing.T, s store.Store) {
 		}
 		prev = e.Hash
 	}
+}
+
+// testAuditLargeAppend appends more events at once than a busy server's batch (a backend
+// may store them in pieces) and reads, filters and prunes across them.
+func testAuditLargeAppend(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	start, err := s.GetAuditHead(ctx)
+	must(t, "GetAuditHead", err)
+	const n = 1300
+	rare := guid()
+	events := appendChain(t, s, n, func(i int, e *lanyard.AuditEvent) {
+		if i%100 == 7 {
+			e.ClientID = toUpper(rare)
+		}
+	})
+	seq := func(i int) int64 { return start.Seq + int64(i) + 1 }
+
+	all, err := s.ListAuditEvents(ctx, lanyard.AuditFilter{AfterSeq: start.Seq})
+	must(t, "ListAuditEvents", err)
+	if len(all) != n {
+		t.Fatalf("%d events listed, want %d", len(all), n)
+	}
+	for i, e := range all {
+		if e.Seq != seq(i) || e.Hash != events[i].Hash {
+			t.Fatalf("event %d listed as seq %d, want %d", i, e.Seq, seq(i))
+		}
+	}
+	page, err := s.ListAuditEvents(ctx, lanyard.AuditFilter{AfterSeq: seq(509), Limit: 5})
+	must(t, "ListAuditEvents across a boundary", err)
+	wantSeqs(t, "a page after event 510", page, seq(510), seq(511), seq(512), seq(513), seq(514))
+	var want []int64
+	for i := 7; i < n; i += 100 {
+		want = append(want, seq(i))
+	}
+	got, err := s.ListAuditEvents(ctx, lanyard.AuditFilter{Principal: rare})
+	must(t, "ListAuditEvents by client id", err)
+	wantSeqs(t, "events of the rare client", got, want...)
+	e, err := s.GetAuditEvent(ctx, events[1111].ID)
+	must(t, "GetAuditEvent", err)
+	same(t, "GetAuditEvent", e, events[1111], normAuditEvent)
+
+	n0 := int(start.Seq - start.AnchorSeq) // events kept before this test
+	pruned, err := s.PruneAuditEvents(ctx, at(time.Duration(seq(600))*time.Second))
+	must(t, "PruneAuditEvents", err)
+	if pruned != n0+600 {
+		t.Errorf("PruneAuditEvents deleted %d events, want %d", pruned, n0+600)
+	}
+	head, err := s.GetAuditHead(ctx)
+	must(t, "GetAuditHead after prune", err)
+	if head.AnchorSeq != seq(599) || head.AnchorHash != events[599].Hash || head.Seq != seq(n-1) {
+		t.Errorf("head after prune = %+v, want anchored on seq %d", head, seq(599))
+	}
+	all, err = s.ListAuditEvents(ctx, lanyard.AuditFilter{})
+	must(t, "ListAuditEvents after prune", err)
+	if len(all) != n-600 || all[0].Seq != seq(600) {
+		t.Errorf("after prune: %d events from seq %d, want %d from %d", len(all), all[0].Seq, n-600, seq(600))
+	}
+	got, err = s.ListAuditEvents(ctx, lanyard.AuditFilter{Principal: rare})
+	must(t, "ListAuditEvents by client id after prune", err)
+	wantSeqs(t, "events of the rare client after prune", got, want[6:]...)
 }
 
 func testRevocations(t *testing.T, s store.Store) {
