@@ -36,6 +36,7 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"Contents", testContents},
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentContainerDelete", testConcurrentContainerDelete},
+		{"ContainerDeleteAccounts", testContainerDeleteAccounts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -645,5 +646,91 @@ func testConcurrentContainerDelete(t *testing.T, s blob.MetaStore) {
 	must(t, s.Contents(ctx, func(blob.ContentID) error { n++; return nil }))
 	if n != 0 {
 		t.Fatalf("%d contents referenced after deletes", n)
+	}
+}
+
+// testContainerDeleteAccounts checks that the content writers racing a container deletion
+// commit or stage is handed back exactly once: by the write that replaced or dropped it,
+// or by the deletion. A deletion that read a blob before a writer replaced it would hand
+// back the old content twice and never the new.
+func testContainerDeleteAccounts(t *testing.T, s blob.MetaStore) {
+	ctx := t.Context()
+	for round := range 5 {
+		name := "acc" + strconv.Itoa(round)
+		mkContainer(t, s, name)
+		var (
+			mu                sync.Mutex
+			written, released = map[blob.ContentID]int{}, map[blob.ContentID]int{}
+		)
+		count := func(m map[blob.ContentID]int, ids ...blob.ContentID) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, id := range ids {
+				m[id]++
+			}
+		}
+		for w := range 4 {
+			k := key(name, fmt.Sprintf("b%d", w))
+			id := blob.ContentID(fmt.Sprintf("%s/%d/init", name, w))
+			put(t, s, k, record(k, "0x1", blob.Extent{Content: id, Size: 1}))
+			count(written, id)
+		}
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				k := key(name, fmt.Sprintf("b%d", w))
+				for i := range 20 {
+					id := blob.ContentID(fmt.Sprintf("%s/%d/%d", name, w, i))
+					var err error
+					if i%3 == 1 {
+						var prev *blob.Block
+						prev, err = s.PutBlock(ctx, k, blob.Block{ID: "QUFB", Content: id, Size: 1, CreatedAt: t0},
+							func(blob.BlockSummary) error { return nil })
+						if err == nil {
+							count(written, id)
+							if prev != nil {
+								count(released, prev.Content)
+							}
+						}
+					} else {
+						var res blob.BlobResult
+						res, err = s.UpdateBlob(ctx, k, false, func(blob.BlobState) (blob.BlobWrite, error) {
+							return blob.BlobWrite{Blob: record(k, "0x1", blob.Extent{Content: id, Size: 1}), DropBlocks: true}, nil
+						})
+						if err == nil {
+							count(written, id)
+							if res.Prev != nil {
+								for _, x := range res.Prev.Extents {
+									count(released, x.Content)
+								}
+							}
+							for _, b := range res.Dropped {
+								count(released, b.Content)
+							}
+						}
+					}
+					if err != nil {
+						if lanyard.CodeOf(err) != blob.CodeContainerNotFound {
+							t.Error(err)
+						}
+						return
+					}
+				}
+			})
+		}
+		ids, err := s.DeleteContainer(ctx, acct, name, func(blob.Container) error { return nil })
+		must(t, err)
+		wg.Wait()
+		count(released, ids...)
+		for id, n := range written {
+			if released[id] != n {
+				t.Errorf("round %d: content %s written %d times, handed back %d times", round, id, n, released[id])
+			}
+		}
+		for id := range released {
+			if written[id] == 0 {
+				t.Errorf("round %d: content %s handed back but never written", round, id)
+			}
+		}
 	}
 }

@@ -39,21 +39,36 @@ func (s *Store) BlobMeta() blobs.MetaStore {
 // blobMeta implements blob.MetaStore over the shared SQL store.
 //
 // Each write is one transaction of the store (inTx: on SQLite the in-process writer gate
-// and BEGIN IMMEDIATE serialize writers; on PostgreSQL rows are locked). On PostgreSQL a
-// writer locks, in this order: the container row (FOR KEY SHARE by blob writers, so they
-// run in parallel but exclude a container deletion, which takes FOR UPDATE; FOR NO KEY
-// UPDATE by container updates, which thus do not wait for blob writers), then the blob's
-// blob_entries row FOR UPDATE. That row exists whenever anything of the blob exists
-// (committed version or staged blocks), so a callback always sees a locked state, except
-// for a blob not yet known: two first writers may both see nothing, and the second one's
+// and BEGIN IMMEDIATE serialize writers; on PostgreSQL rows are locked), except the fast
+// path of UpdateBlob below. On PostgreSQL a blob writer locks the blob's blob_entries row
+// FOR UPDATE. That row exists whenever anything of the blob exists (committed version or
+// staged blocks), so a callback always sees a locked state, except for a blob not yet
+// known. Then the writer reads, in one statement, that the container exists and the row
+// still does not; the INSERT that creates the row checks both again (the foreign key
+// takes a KEY SHARE lock on the container row, or fails when the container is gone:
+// ContainerNotFound). Two first writers may both see nothing, and the second one's
 // INSERT then fails on the primary key; its transaction is rolled back and run again
 // (callbacks may run more than once), and this time finds the row and waits for its lock.
 // Deadlocks and serialization failures PostgreSQL reports are retried the same way.
 //
+// A container deletion locks the container row FOR UPDATE, which the foreign key checks
+// of new rows wait for, then every row of its blobs, which waits for their writers, and
+// only then reads the content they reference. Container updates lock FOR NO KEY UPDATE,
+// which blob writers do not wait for.
+//
+// Where the engine has row versions (PostgreSQL), UpdateBlob first does without a
+// transaction: it reads the blob and its container in one statement, calls fn, and
+// writes in one statement that applies only if the row is still the version read (a new
+// row: only if there is still none, in a container that still exists). Without BEGIN,
+// COMMIT and the lock statements, which each cost a round trip and server time, an
+// UpdateBlob takes two round trips instead of five. A blob with staged blocks (which the
+// write may have to drop with it) and a write that lost a race take the locking
+// transaction instead, which queues behind other writers.
+//
 // Reads are single statements outside any transaction, so each sees one committed state.
 // A commit returns once the database reports it durable: SQLite runs with synchronous=FULL,
-// PostgreSQL acknowledges COMMIT after flushing its WAL (with the default
-// synchronous_commit=on).
+// PostgreSQL acknowledges COMMIT, or a statement run on its own, after flushing its WAL
+// (with the default synchronous_commit=on).
 type blobMeta struct {
 	s      *Store
 	closed atomic.Bool
@@ -257,21 +272,6 @@ func (s *Store) getBlobContainer(ctx context.Context, account, name, lockMode st
 	return c, err
 }
 
-// lockBlobContainer makes sure a container exists and, on PostgreSQL, keeps it from being
-// deleted until the transaction ends (blob writers in it still run in parallel).
-func (s *Store) lockBlobContainer(ctx context.Context, account, name string) error {
-	if !storableText(account) || !storableText(name) {
-		return blobs.ErrContainerNotFound()
-	}
-	var one int
-	err := s.queryRow(ctx, "SELECT 1 FROM blob_containers c WHERE c.account = ? AND c.name = ?"+s.blobLockClause("KEY SHARE", "c"),
-		account, name).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return blobs.ErrContainerNotFound()
-	}
-	return err
-}
-
 // blobContainerExists answers the question reads ask when they found nothing: nil, or
 // ContainerNotFound. It takes no lock (on PostgreSQL a row lock writes to the row).
 func (s *Store) blobContainerExists(ctx context.Context, account, name string) error {
@@ -376,14 +376,23 @@ func (m *blobMeta) DeleteContainer(ctx context.Context, account, name string, fn
 		if err := fn(cur); err != nil {
 			return &callbackError{err}
 		}
-		// Every writer of the container's blobs holds the container's row (KEY SHARE) or,
-		// on SQLite, the write lock; neither can run now.
+		// No blob can be added now (its row's foreign key check waits for the container
+		// row); locking the rows of the others waits for their writers and keeps out
+		// later ones (on SQLite, the write lock does both). Only then are the contents
+		// they reference final, and the blocks are read by a statement of its own, which
+		// sees what the writers waited for committed.
 		if ids, err = tx.blobContents(ctx,
-			"SELECT e.extents, '' FROM blob_entries e WHERE e.account = ? AND e.container = ? AND e.committed"+
-				" UNION ALL SELECT '[]', b.content_id FROM blob_blocks b WHERE b.account = ? AND b.container = ?",
-			[]any{account, name, account, name}, nil); err != nil {
+			"SELECT CASE WHEN e.committed THEN e.extents ELSE '[]' END, '' FROM blob_entries e WHERE e.account = ? AND e.container = ?"+
+				tx.blobLockClause("UPDATE", "e"),
+			[]any{account, name}, nil); err != nil {
 			return err
 		}
+		blocks, err := tx.blobContents(ctx, "SELECT '[]', b.content_id FROM blob_blocks b WHERE b.account = ? AND b.container = ?",
+			[]any{account, name}, nil)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, blocks...)
 		// Blobs and blocks go with it (ON DELETE CASCADE).
 		_, err = tx.exec(ctx, "DELETE FROM blob_containers WHERE account = ? AND name = ?", account, name)
 		return err
@@ -484,39 +493,42 @@ const blobEntryColumns = `e.name, e.committed, e.size, e.content_type, e.content
 	e.content_disposition, e.cache_control, e.content_md5, e.metadata, e.etag, e.last_modified, e.created_at,
 	e.blob_type, e.extents, e.block_count, e.block_id_len`
 
-func scanBlobEntry(r rowScanner, container string) (blobEntry, error) {
+// scanBlobEntry scans blobEntryColumns, then extra. The columns are NULL where an outer
+// join found no row; found is then false.
+func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, found bool, err error) {
 	var (
-		e                  blobEntry
-		name               string
-		committed          bool
-		size               int64
-		ct, ce, cl, cd, cc []byte
-		md5                []byte
-		md, etag, bt, ext  string
-		modified, created  int64
+		name, md, etag, bt, ext        sql.NullString
+		committed                      sql.NullBool
+		size, modified, created, count sql.NullInt64
+		idLen                          sql.NullInt32
+		ct, ce, cl, cd, cc, md5        []byte
 	)
-	if err := r.Scan(&name, &committed, &size, &ct, &ce, &cl, &cd, &cc, &md5, &md, &etag, &modified, &created,
-		&bt, &ext, &e.blockCount, &e.idLen); err != nil {
-		return e, err
+	dest := append([]any{&name, &committed, &size, &ct, &ce, &cl, &cd, &cc, &md5, &md, &etag, &modified, &created,
+		&bt, &ext, &count, &idLen}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return e, false, err
 	}
-	if !committed {
-		return e, nil
+	if !name.Valid {
+		return e, false, nil
+	}
+	e.blockCount, e.idLen = count.Int64, int(idLen.Int32)
+	if !committed.Bool {
+		return e, true, nil
 	}
 	rec := &blobs.BlobRecord{BlobProperties: blobs.BlobProperties{
-		Container: container, Name: name, Size: size,
+		Container: container, Name: name.String, Size: size.Int64,
 		HTTPHeaders: blobs.HTTPHeaders{ContentType: string(ct), ContentEncoding: string(ce), ContentLanguage: string(cl),
 			ContentDisposition: string(cd), CacheControl: string(cc), ContentMD5: nullBlob(md5)},
-		ETag: etag, LastModified: fromMicros(modified), CreatedAt: fromMicros(created), BlobType: bt,
+		ETag: etag.String, LastModified: fromMicros(modified.Int64), CreatedAt: fromMicros(created.Int64), BlobType: bt.String,
 	}}
-	var err error
-	if rec.Metadata, err = decodeBlobMetadata(md); err != nil {
-		return e, err
+	if rec.Metadata, err = decodeBlobMetadata(md.String); err != nil {
+		return e, false, err
 	}
-	if rec.Extents, err = decodeExtents(ext); err != nil {
-		return e, err
+	if rec.Extents, err = decodeExtents(ext.String); err != nil {
+		return e, false, err
 	}
 	e.rec = rec
-	return e, nil
+	return e, true, nil
 }
 
 // getBlobEntry reads a blob's row, locked for update when lock; found is false without one.
@@ -528,11 +540,61 @@ func (s *Store) getBlobEntry(ctx context.Context, k blobs.BlobKey, lock bool) (e
 	if lock {
 		q += s.blobLockClause("UPDATE", "e")
 	}
-	e, err = scanBlobEntry(s.queryRow(ctx, q, k.Account, k.Container, k.Name), k.Container)
+	e, found, err = scanBlobEntry(s.queryRow(ctx, q, k.Account, k.Container, k.Name), k.Container)
 	if errors.Is(err, sql.ErrNoRows) {
 		return blobEntry{}, false, nil
 	}
-	return e, err == nil, err
+	return e, found, err
+}
+
+// readBlobEntry reads, in one statement, whether a blob's container exists (or fails with
+// ContainerNotFound) and the blob's row (found is false without one), and, with
+// withVersion, the row's version (see dialect.rowVersion). It takes no lock.
+func (s *Store) readBlobEntry(ctx context.Context, k blobs.BlobKey, withVersion bool) (e blobEntry, found bool, ver string, err error) {
+	if !storableText(k.Name) {
+		return blobEntry{}, false, "", s.blobContainerExists(ctx, k.Account, k.Container)
+	}
+	if !storableText(k.Account) || !storableText(k.Container) {
+		return blobEntry{}, false, "", blobs.ErrContainerNotFound()
+	}
+	q := "SELECT " + blobEntryColumns
+	var v sql.NullString
+	var extra []any
+	if withVersion {
+		q += ", CAST(e." + s.d.rowVersion + " AS TEXT)"
+		extra = append(extra, &v)
+	}
+	// One row: the blob's, or NULLs when it has none but its container exists (looked up
+	// only then: a blob's row proves its container exists, by the foreign key).
+	q += " FROM (SELECT 1) AS one LEFT JOIN blob_entries e ON e.account = ? AND e.container = ? AND e.name = ?" +
+		" WHERE e.name IS NOT NULL OR EXISTS (SELECT 1 FROM blob_containers c WHERE c.account = ? AND c.name = ?)"
+	e, found, err = scanBlobEntry(s.queryRow(ctx, q, k.Account, k.Container, k.Name, k.Account, k.Container), k.Container, extra...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return blobEntry{}, false, "", blobs.ErrContainerNotFound()
+	}
+	return e, found, v.String, err
+}
+
+// lockBlobEntry reads a blob's row for a writer in a transaction, locked for update. When
+// there is none, it reads, in one state, that the container exists (or fails with
+// ContainerNotFound) and that the row still does not (or fails with errEntryRace).
+func (s *Store) lockBlobEntry(ctx context.Context, k blobs.BlobKey) (blobEntry, bool, error) {
+	if !storableText(k.Account) || !storableText(k.Container) {
+		return blobEntry{}, false, blobs.ErrContainerNotFound()
+	}
+	if e, found, err := s.getBlobEntry(ctx, k, true); err != nil || found {
+		return e, found, err
+	}
+	_, found, _, err := s.readBlobEntry(ctx, k, false)
+	switch {
+	case err != nil:
+		return blobEntry{}, false, err
+	case found:
+		return blobEntry{}, false, errEntryRace
+	case !storableText(k.Name):
+		return blobEntry{}, false, errInvalidBlobName()
+	}
+	return blobEntry{}, false, nil
 }
 
 // blobEntryArgs are the values of a blob_entries row after its key: of rec, or of no
@@ -569,25 +631,43 @@ const blobEntryInsert = `INSERT INTO blob_entries (account, container, name, com
 	blob_type, extents, block_count, block_id_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // insertBlobEntry creates a blob's row; errEntryRace when a concurrent writer created it
-// since this transaction looked.
+// since this transaction looked, ContainerNotFound when the container is gone.
 func (s *Store) insertBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int) error {
 	args, err := blobEntryArgs(rec, blockCount, idLen)
 	if err != nil {
 		return err
 	}
 	_, err = s.exec(ctx, blobEntryInsert, append([]any{k.Account, k.Container, k.Name}, args...)...)
-	if err != nil && s.d.isUniqueViolation(err) {
+	switch {
+	case err == nil:
+		return nil
+	case s.d.isUniqueViolation(err):
 		return errEntryRace
+	case s.d.isForeignKeyViolation(err):
+		return blobs.ErrContainerNotFound()
 	}
 	return err
 }
 
-// updateBlobEntry rewrites a blob's row; keepExtents leaves the extents column as it is (a
-// property change of a blob of many blocks does not rewrite its block list).
-func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int, keepExtents bool) error {
+// blobEntryWhere is the condition of a write to a blob's row: the row of k, and with
+// version set, only while it is that version of it.
+func (s *Store) blobEntryWhere(k blobs.BlobKey, version string, args []any) (string, []any) {
+	w := " WHERE account = ? AND container = ? AND name = ?"
+	args = append(args, k.Account, k.Container, k.Name)
+	if version != "" {
+		w += " AND CAST(" + s.d.rowVersion + " AS TEXT) = ?"
+		args = append(args, version)
+	}
+	return w, args
+}
+
+// updateBlobEntry rewrites a blob's row (only while it is version, when set) and reports
+// whether it did; keepExtents leaves the extents column as it is (a property change of a
+// blob of many blocks does not rewrite its block list).
+func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int, keepExtents bool, version string) (bool, error) {
 	args, err := blobEntryArgs(rec, blockCount, idLen)
 	if err != nil {
-		return err
+		return false, err
 	}
 	cols := []string{"committed", "size", "content_type", "content_encoding", "content_language", "content_disposition",
 		"cache_control", "content_md5", "metadata", "etag", "last_modified", "created_at", "blob_type", "extents",
@@ -596,14 +676,25 @@ func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs
 		i := slices.Index(cols, "extents")
 		cols, args = slices.Delete(cols, i, i+1), slices.Delete(args, i, i+1)
 	}
-	q := "UPDATE blob_entries SET " + strings.Join(cols, " = ?, ") + " = ? WHERE account = ? AND container = ? AND name = ?"
-	_, err = s.exec(ctx, q, append(args, k.Account, k.Container, k.Name)...)
-	return err
+	where, args := s.blobEntryWhere(k, version, args)
+	return s.execAny(ctx, "UPDATE blob_entries SET "+strings.Join(cols, " = ?, ")+" = ?"+where, args...)
 }
 
-func (s *Store) deleteBlobEntry(ctx context.Context, k blobs.BlobKey) error {
-	_, err := s.exec(ctx, "DELETE FROM blob_entries WHERE account = ? AND container = ? AND name = ?", k.Account, k.Container, k.Name)
-	return err
+// deleteBlobEntry deletes a blob's row (only while it is version, when set) and reports
+// whether it did.
+func (s *Store) deleteBlobEntry(ctx context.Context, k blobs.BlobKey, version string) (bool, error) {
+	where, args := s.blobEntryWhere(k, version, nil)
+	return s.execAny(ctx, "DELETE FROM blob_entries"+where, args...)
+}
+
+// execAny runs a statement and reports whether it touched a row.
+func (s *Store) execAny(ctx context.Context, query string, args ...any) (bool, error) {
+	res, err := s.exec(ctx, query, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // GetBlob implements blob.MetaStore.
@@ -611,20 +702,14 @@ func (m *blobMeta) GetBlob(ctx context.Context, k blobs.BlobKey) (blobs.BlobReco
 	if err := m.check(); err != nil {
 		return blobs.BlobRecord{}, err
 	}
-	if !storableText(k.Account) || !storableText(k.Container) {
-		return blobs.BlobRecord{}, blobs.ErrContainerNotFound()
-	}
-	e, found, err := m.s.getBlobEntry(ctx, k, false)
+	e, found, _, err := m.s.readBlobEntry(ctx, k, false)
 	if err != nil {
 		return blobs.BlobRecord{}, m.result("get blob", err)
 	}
-	if found && e.rec != nil {
-		return *e.rec, nil
+	if !found || e.rec == nil {
+		return blobs.BlobRecord{}, blobs.ErrBlobNotFound()
 	}
-	if err := m.s.blobContainerExists(ctx, k.Account, k.Container); err != nil {
-		return blobs.BlobRecord{}, m.result("get blob", err)
-	}
-	return blobs.BlobRecord{}, blobs.ErrBlobNotFound()
+	return *e.rec, nil
 }
 
 // UpdateBlob implements blob.MetaStore.
@@ -632,16 +717,18 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 	if err := m.check(); err != nil {
 		return blobs.BlobResult{}, err
 	}
+	if m.s.d.rowVersion != "" {
+		if res, done, err := m.updateBlobUnlocked(ctx, k, withBlocks, fn); done {
+			if err != nil {
+				return blobs.BlobResult{}, m.result("update blob", err)
+			}
+			return res, nil
+		}
+	}
 	var res blobs.BlobResult
 	err := m.write(ctx, func(tx *Store) error {
 		res = blobs.BlobResult{}
-		if err := tx.lockBlobContainer(ctx, k.Account, k.Container); err != nil {
-			return err
-		}
-		if !storableText(k.Name) {
-			return errInvalidBlobName()
-		}
-		e, found, err := tx.getBlobEntry(ctx, k, true)
+		e, found, err := tx.lockBlobEntry(ctx, k)
 		if err != nil {
 			return err
 		}
@@ -668,23 +755,66 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 		}
 		switch {
 		case w.Blob != nil && !found:
-			return tx.insertBlobEntry(ctx, k, w.Blob, count, idLen)
+			err = tx.insertBlobEntry(ctx, k, w.Blob, count, idLen)
 		case w.Blob != nil:
 			keep := e.rec != nil && slices.Equal(e.rec.Extents, w.Blob.Extents)
-			return tx.updateBlobEntry(ctx, k, w.Blob, count, idLen, keep)
+			_, err = tx.updateBlobEntry(ctx, k, w.Blob, count, idLen, keep, "")
 		case !found:
-			return nil // nothing to delete
+			// nothing to delete
 		case count == 0:
-			return tx.deleteBlobEntry(ctx, k)
+			_, err = tx.deleteBlobEntry(ctx, k, "")
 		case e.rec != nil:
-			return tx.updateBlobEntry(ctx, k, nil, count, idLen, false) // the blocks stay
+			_, err = tx.updateBlobEntry(ctx, k, nil, count, idLen, false, "") // the blocks stay
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return blobs.BlobResult{}, m.result("update blob", err)
 	}
 	return res, nil
+}
+
+// updateBlobUnlocked is UpdateBlob without a transaction (see blobMeta). done is false
+// when it changed nothing and the locking transaction must decide: the blob has staged
+// blocks, or its row changed (or was created) after it was read.
+func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, withBlocks bool, fn func(blobs.BlobState) (blobs.BlobWrite, error)) (res blobs.BlobResult, done bool, err error) {
+	if !storableText(k.Name) {
+		return res, false, nil // the transaction tells which error applies
+	}
+	e, found, version, err := m.s.readBlobEntry(ctx, k, true)
+	if err != nil {
+		return res, true, err
+	}
+	if found && (e.rec == nil || e.blockCount > 0) {
+		return res, false, nil
+	}
+	st := blobs.BlobState{Blob: e.rec}
+	if withBlocks {
+		st.Blocks = []blobs.Block{}
+	}
+	w, err := fn(st)
+	if err != nil {
+		return res, true, &callbackError{err}
+	}
+	wrote := false
+	switch {
+	case w.Blob != nil && !found:
+		err = m.s.insertBlobEntry(ctx, k, w.Blob, 0, 0)
+		wrote = err == nil
+	case w.Blob != nil:
+		wrote, err = m.s.updateBlobEntry(ctx, k, w.Blob, 0, 0, slices.Equal(e.rec.Extents, w.Blob.Extents), version)
+	case !found:
+		return res, true, nil // nothing to delete
+	default: // no blocks staged, so the row goes
+		wrote, err = m.s.deleteBlobEntry(ctx, k, version)
+	}
+	if blobRetryable(err) || err == nil && !wrote {
+		return res, false, nil // lost a race: the transaction decides
+	}
+	if err != nil {
+		return res, true, err
+	}
+	return blobs.BlobResult{Prev: e.rec}, true, nil
 }
 
 // ListBlobs implements blob.MetaStore.
@@ -709,7 +839,7 @@ func (m *blobMeta) ListBlobs(ctx context.Context, account, container, prefix, af
 		}
 		defer rows.Close()
 		for rows.Next() {
-			e, err := scanBlobEntry(rows, container)
+			e, _, err := scanBlobEntry(rows, container)
 			if err != nil {
 				return nil, m.result("list blobs", err)
 			}
@@ -794,13 +924,7 @@ func (m *blobMeta) PutBlock(ctx context.Context, k blobs.BlobKey, b blobs.Block,
 	var prev *blobs.Block
 	err := m.write(ctx, func(tx *Store) error {
 		prev = nil
-		if err := tx.lockBlobContainer(ctx, k.Account, k.Container); err != nil {
-			return err
-		}
-		if !storableText(k.Name) {
-			return errInvalidBlobName()
-		}
-		e, found, err := tx.getBlobEntry(ctx, k, true)
+		e, found, err := tx.lockBlobEntry(ctx, k)
 		if err != nil {
 			return err
 		}
@@ -949,15 +1073,9 @@ func (m *blobMeta) ExpireBlocks(ctx context.Context, before time.Time) ([]blobs.
 
 // expireBlobBlocks drops one blob's blocks staged before cutoff, in tx.
 func (tx *Store) expireBlobBlocks(ctx context.Context, k blobs.BlobKey, cutoff int64) ([]blobs.Block, error) {
-	if err := tx.lockBlobContainer(ctx, k.Account, k.Container); err != nil {
-		if lanyard.IsNotFound(err) {
-			return nil, nil // deleted meanwhile, with its blocks
-		}
-		return nil, err
-	}
 	e, found, err := tx.getBlobEntry(ctx, k, true)
 	if err != nil || !found {
-		return nil, err
+		return nil, err // not found: deleted meanwhile, with its blocks
 	}
 	d, err := tx.dropBlobBlocks(ctx, k, &cutoff)
 	if err != nil || len(d) == 0 {
@@ -967,7 +1085,8 @@ func (tx *Store) expireBlobBlocks(ctx context.Context, k blobs.BlobKey, cutoff i
 	if count <= 0 {
 		count, idLen = 0, 0
 		if e.rec == nil {
-			return d, tx.deleteBlobEntry(ctx, k)
+			_, err := tx.deleteBlobEntry(ctx, k, "")
+			return d, err
 		}
 	}
 	_, err = tx.exec(ctx, "UPDATE blob_entries SET block_count = ?, block_id_len = ? WHERE account = ? AND container = ? AND name = ?",

@@ -23,6 +23,10 @@ type dialect struct {
 	// rowLocks: reads made to update a row take a row lock (SELECT ... FOR UPDATE OF).
 	// SQLite has none; there a write transaction already excludes every other writer.
 	rowLocks bool
+	// rowVersion names a system column that changes with every write of a row and that a
+	// statement can compare (as text) to a value read before: PostgreSQL's xmin. Empty
+	// where there is none.
+	rowVersion string
 	// serializeWrites admits one write transaction at a time in this process, so writers
 	// queue on a channel rather than on SQLite's file lock, where they could fail with
 	// SQLITE_BUSY.

@@ -25,6 +25,7 @@ var postgresDialect = &dialect{
 	bytewise:              `COLLATE "C"`,
 	numbered:              true,
 	rowLocks:              true,
+	rowVersion:            "xmin",
 	isUniqueViolation:     pgCode("23505"),
 	isForeignKeyViolation: pgCode("23503"),
 	isUnavailable:         pgUnavailable,
