@@ -22,7 +22,7 @@ func TestSharedContentRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	content.DisablePool()
+	content.LimitPoolAge(time.Hour)
 	// Two files no record references: one just written, one written long ago.
 	var ids []blob.ContentID
 	for range 2 {

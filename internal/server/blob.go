@@ -48,7 +48,9 @@ func openBlob(ctx context.Context, home, contentDir string, sharedMeta blob.Meta
 	}
 	shared := sharedMeta != nil
 	if shared {
-		content.DisablePool()
+		// Other nodes' recovery may remove an unreferenced file once it is
+		// blob.SharedOrphanAge old (over a day); pooled files are used within an hour or not at all.
+		content.LimitPoolAge(time.Hour)
 	}
 	svc, err := blob.Open(ctx, blob.Config{Meta: meta, Content: content, Logger: logger, SharedContent: shared})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
@@ -22,13 +23,17 @@ const (
 // directory, so that one directory fsync makes the whole batch durable.
 //
 // Pooled files nobody used are unreferenced content: Close removes them, and recovery
-// removes them after a crash.
+// removes them after a crash. Where other processes share the directory, their recovery
+// may remove an unreferenced file once it is old enough; maxAge then keeps the pool from
+// handing out a file that old (see LimitPoolAge).
 type pool struct {
 	s *Store
 
 	mu      sync.Mutex
 	ready   []*os.File
 	ids     []blob.ContentID
+	created []time.Time
+	maxAge  time.Duration // 0: any age
 	filling bool
 	closed  bool
 	wg      sync.WaitGroup
@@ -38,22 +43,29 @@ type pool struct {
 func (p *pool) take() (f *os.File, id blob.ContentID, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.ready) < poolLow && !p.filling && !p.closed {
-		p.filling = true
-		p.wg.Add(1)
-		go p.fill()
+	for {
+		if len(p.ready) < poolLow && !p.filling && !p.closed {
+			p.filling = true
+			p.wg.Add(1)
+			go p.fill()
+		}
+		n := len(p.ready)
+		if n == 0 {
+			return nil, "", false
+		}
+		f, id, created := p.ready[n-1], p.ids[n-1], p.created[n-1]
+		p.ready, p.ids, p.created = p.ready[:n-1], p.ids[:n-1], p.created[:n-1]
+		if p.maxAge <= 0 || time.Since(created) < p.maxAge {
+			return f, id, true
+		}
+		f.Close()
+		os.Remove(filepath.Join(p.s.syncs[shard(id)].dir, string(id)))
 	}
-	n := len(p.ready)
-	if n == 0 {
-		return nil, "", false
-	}
-	f, id = p.ready[n-1], p.ids[n-1]
-	p.ready, p.ids = p.ready[:n-1], p.ids[:n-1]
-	return f, id, true
 }
 
 func (p *pool) fill() {
 	defer p.wg.Done()
+	now := time.Now() // before any file is made, so that their ages are never understated
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err)
@@ -85,6 +97,9 @@ func (p *pool) fill() {
 	}
 	p.ready = append(p.ready, files...)
 	p.ids = append(p.ids, ids...)
+	for range files {
+		p.created = append(p.created, now)
+	}
 }
 
 // close removes the files nobody took.
@@ -101,5 +116,5 @@ func (p *pool) close() {
 			os.Remove(filepath.Join(p.s.syncs[sh].dir, string(p.ids[i])))
 		}
 	}
-	p.ready, p.ids = nil, nil
+	p.ready, p.ids, p.created = nil, nil, nil
 }

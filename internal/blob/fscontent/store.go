@@ -248,10 +248,12 @@ func (s *Store) ModTime(ctx context.Context, id blob.ContentID) (time.Time, erro
 	return info.ModTime(), nil
 }
 
-// DisablePool stops pre-creating files. Call it before any Create when other processes
-// share the directory: their recovery could take a pooled file for an orphan.
-func (s *Store) DisablePool() {
+// LimitPoolAge makes Create use pre-created files only while they are younger than d,
+// removing older ones. Call it before any Create when other processes share the
+// directory: their recovery takes an unreferenced file that has not changed for long
+// enough for an orphan, and a pooled file is unreferenced and unchanged until used.
+func (s *Store) LimitPoolAge(d time.Duration) {
 	s.pool.mu.Lock()
-	s.pool.closed = true
+	s.pool.maxAge = d
 	s.pool.mu.Unlock()
 }
