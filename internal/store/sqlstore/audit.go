@@ -67,10 +67,23 @@ func (s *Store) AppendAuditEvents(ctx context.Context, fn func(lanyard.AuditHead
 // insertAuditSegments writes events, which continue the chain, as segments of at most
 // maxSegmentEvents.
 func (s *Store) insertAuditSegments(ctx context.Context, events []lanyard.AuditEvent) error {
+	var buf []byte
+	if s.segment != nil {
+		s.segment.mu.Lock()
+		defer s.segment.mu.Unlock()
+		buf = s.segment.buf
+		defer func() {
+			if cap(buf) <= maxKeptBuffer {
+				s.segment.buf = buf
+			}
+		}()
+	}
 	for start := 0; start < len(events); start += maxSegmentEvents {
-		seg := newAuditSegment(events[start:min(start+maxSegmentEvents, len(events))])
+		seg := newAuditSegment(events[start:min(start+maxSegmentEvents, len(events))], buf)
+		buf = seg.body
+		// The body goes as bytes, from the reused buffer; the cast stores it as text.
 		if _, err := s.exec(ctx, `INSERT INTO audit_segments (first_seq, last_seq, min_time, max_time, min_id, max_id, events)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, seg.firstSeq, seg.lastSeq, micros(seg.minTime), micros(seg.maxTime), seg.minID, seg.maxID, seg.body); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT))`, seg.firstSeq, seg.lastSeq, micros(seg.minTime), micros(seg.maxTime), seg.minID, seg.maxID, seg.body); err != nil {
 			return err
 		}
 		keys := seg.keys()

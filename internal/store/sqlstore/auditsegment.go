@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/auditline"
@@ -29,22 +30,33 @@ type auditSegment struct {
 	lastSeq          int64
 	minTime, maxTime time.Time
 	minID, maxID     string
-	body             string
+	body             []byte
 }
 
-func newAuditSegment(events []lanyard.AuditEvent) auditSegment {
-	sg := auditSegment{events: events, firstSeq: events[0].Seq, lastSeq: events[len(events)-1].Seq,
-		minTime: events[0].Time, maxTime: events[0].Time, minID: events[0].ID, maxID: events[0].ID}
-	// Sized up front and built as a string: a batch is hundreds of KiB, and growing it, or
-	// copying it into a string for the driver, would cost more than encoding it.
+// segmentBuffer holds a segment's body while it is written: a batch is hundreds of KiB,
+// and a fresh buffer each time costs page faults and the garbage collector's (and its
+// scavenger's) work, about as much as encoding it. Appends are serialized by the head's
+// lock anyway, so one buffer per Store is enough.
+type segmentBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+// maxKeptBuffer bounds what a segmentBuffer keeps between appends.
+const maxKeptBuffer = 4 << 20
+
+// newAuditSegment encodes events into buf's space, or a new buffer when it is too small.
+func newAuditSegment(events []lanyard.AuditEvent, buf []byte) auditSegment {
 	size := 0
 	for _, e := range events {
 		size += lineOverhead + len(e.ID) + len(e.Kind) + len(e.RequestID) + len(e.PrincipalID) + len(e.ClientID) +
 			len(e.Action) + len(e.Decision) + len(e.TokenID) + len(e.Details) + len(e.PrevHash) + len(e.Hash)
 	}
-	var body strings.Builder
-	body.Grow(size)
-	line := make([]byte, 0, 1024)
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	sg := auditSegment{events: events, firstSeq: events[0].Seq, lastSeq: events[len(events)-1].Seq,
+		minTime: events[0].Time, maxTime: events[0].Time, minID: events[0].ID, maxID: events[0].ID, body: buf[:0]}
 	for _, e := range events {
 		if e.Time.Before(sg.minTime) {
 			sg.minTime = e.Time
@@ -53,10 +65,8 @@ func newAuditSegment(events []lanyard.AuditEvent) auditSegment {
 			sg.maxTime = e.Time
 		}
 		sg.minID, sg.maxID = min(sg.minID, e.ID), max(sg.maxID, e.ID)
-		line = auditline.Append(line[:0], e)
-		body.Write(line)
+		sg.body = auditline.Append(sg.body, e)
 	}
-	sg.body = body.String()
 	return sg
 }
 

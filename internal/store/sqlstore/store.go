@@ -25,6 +25,9 @@ type Store struct {
 	q      querier  // db, or the *sql.Tx when bound to a transaction
 	tx     *txState // nil outside a transaction
 	dsn    string   // PostgreSQL only: the change feed opens its own connection with it
+	// segment is the audit trail's encoding buffer, shared with the Stores of this one's
+	// transactions; nil on a Store made for a migration.
+	segment *segmentBuffer
 
 	// OnFeedUp and OnFeedDown, when set before Watch, are told when the change feed
 	// connects and when it loses its connection.
@@ -67,7 +70,7 @@ func open(ctx context.Context, d *dialect, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, d: d, q: db}
+	s := &Store{db: db, d: d, q: db, segment: &segmentBuffer{}}
 	if d.serializeWrites {
 		s.writer = make(chan struct{}, 1)
 	}
@@ -114,7 +117,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *Store) error) error {
 			_ = tx.Rollback()
 		}
 	}()
-	err = fn(&Store{db: s.db, d: s.d, writer: s.writer, q: tx, tx: &txState{}})
+	err = fn(&Store{db: s.db, d: s.d, writer: s.writer, q: tx, tx: &txState{}, segment: s.segment})
 	finished = true
 	if err != nil {
 		_ = tx.Rollback() // fn's error says what went wrong; a failed rollback adds nothing
