@@ -702,14 +702,22 @@ func (m *blobMeta) GetBlob(ctx context.Context, k blobs.BlobKey) (blobs.BlobReco
 	if err := m.check(); err != nil {
 		return blobs.BlobRecord{}, err
 	}
-	e, found, _, err := m.s.readBlobEntry(ctx, k, false)
+	if !storableText(k.Account) || !storableText(k.Container) {
+		return blobs.BlobRecord{}, blobs.ErrContainerNotFound()
+	}
+	// The blob's row alone, the common case, is a primary-key lookup: cheaper for the
+	// database than readBlobEntry's join, which pays only where a blob is missing.
+	e, found, err := m.s.getBlobEntry(ctx, k, false)
 	if err != nil {
 		return blobs.BlobRecord{}, m.result("get blob", err)
 	}
-	if !found || e.rec == nil {
-		return blobs.BlobRecord{}, blobs.ErrBlobNotFound()
+	if found && e.rec != nil {
+		return *e.rec, nil
 	}
-	return *e.rec, nil
+	if err := m.s.blobContainerExists(ctx, k.Account, k.Container); err != nil {
+		return blobs.BlobRecord{}, m.result("get blob", err)
+	}
+	return blobs.BlobRecord{}, blobs.ErrBlobNotFound()
 }
 
 // UpdateBlob implements blob.MetaStore.
