@@ -76,27 +76,9 @@ print(f"| raw disk, sequential write + fsync | {d['disk_write_fsync_MBps']:.0f} 
 print(f"| p99 latency, Put / Get 1 KiB | {a['put_1k_p99_ms']:.1f} / {a['get_1k_p99_ms']:.1f} ms | {l['put_1k_p99_ms']:.1f} / {l['get_1k_p99_ms']:.1f} ms | |")
 PY
 
-echo "## Blob small operations on PostgreSQL vs SQLite (same Lanyard build)"
-pghome="$work/pghome"; kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
-LANYARD_HOME="$pghome" "$work/lanyard" up --store "$(new_db)" --api-addr 127.0.0.1:0 --msi-addr 127.0.0.1:0 --blob-addr 127.0.0.1:0 --log-level warn >/dev/null &
-pids+=($!)
-for _ in $(seq 1 300); do [ -f "$pghome/lanyard.json" ] && break; sleep 0.05; done
-export LANYARD_HOME="$pghome"
-L group create -n bench
-L identity create -g bench -n loader
-L app create -g bench -n loader --identities loader
-L storage account create -g bench -n benchacct
-client_id=$("$work/lanyard" identity show -g bench -n loader | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientId"])')
-L role assignment create --assignee "$client_id" --role "Storage Blob Data Owner" --scope "$("$work/lanyard" storage account show -g bench -n benchacct | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
-blob_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["blobUrl"])' "$pghome/lanyard.json")
-AZURE_CLIENT_ID="$client_id" "$work/lanyard" app run -g bench -n loader -- "$work/blobload" -target lanyard -url "$blob_url/benchacct" -duration "$D" -big-mib 16 -list 200 | tee "$work/pg.json"
-python3 - "$work" <<'PY'
-import json, sys
-w = sys.argv[1]
-s, p = json.load(open(f"{w}/lanyard.json")), json.load(open(f"{w}/pg.json"))
-for name, key in (("Put Blob 1 KiB", "put_1k_ops"), ("Get Blob 1 KiB", "get_1k_ops")):
-    print(f"| {name}, 16 concurrent | SQLite (embedded) {s[key]:.0f} ops/s | PostgreSQL {p[key]:.0f} ops/s | {100*p[key]/s[key]:.0f}% |")
-PY
+echo "## Blob small operations on PostgreSQL vs the embedded store (same build, alternating rounds)"
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+bash bench/stores.sh 4 "$D"
 
 echo "## Role-change propagation between two nodes"
 go run ./bench/propagation -lanyard "$work/lanyard" -dsn "$(new_db)"
@@ -105,5 +87,5 @@ echo "## RBAC decision, 100,000 assignments / 10,000 principals"
 go test -run '^$' -bench 'BenchmarkDecide' -benchtime 2s ./internal/rbac | grep -E '^Benchmark'
 go test -run 'TestScaleReport' -v ./internal/rbac | grep -E 'bytes per|decisions'
 
-echo "## Audit trail on vs off (Blob 1 KiB, in-process over loopback, best-effort policy, file sink)"
-go test -run '^$' -bench 'BenchmarkBlobAudit' -benchtime 3s -count 3 ./internal/server | grep -E '^Benchmark'
+echo "## Audit trail on vs off (Blob 1 KiB, in-process over loopback, best-effort policy, file sink, alternating runs)"
+bash bench/audit.sh 6 4s
