@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,6 +207,7 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	if e.RequestID == "" {
 		e.RequestID = reqctx.ID(ctx)
 	}
+	validUTF8(&e)
 	if r.opts.Policy != FailClosed {
 		if r.closed.Load() {
 			r.drop(1, "the recorder is closed")
@@ -249,6 +251,15 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	}
 	// The writer has it: its outcome decides.
 	return <-p.done
+}
+
+// validUTF8 replaces invalid UTF-8 in e's fields, which can come from a caller (a token
+// that did not verify, a header) and which JSON cannot carry: the event is hashed as it
+// will read back from the store and the sink, so it verifies.
+func validUTF8(e *Event) {
+	for _, f := range []*string{&e.ID, &e.RequestID, &e.PrincipalID, &e.ClientID, &e.Action, &e.Decision, &e.TokenID} {
+		*f = strings.ToValidUTF8(*f, "\uFFFD")
+	}
 }
 
 // Flush waits until every event recorded before it has been written (or given up on), so

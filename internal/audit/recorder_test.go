@@ -316,3 +316,36 @@ func TestFlush(t *testing.T) {
 		t.Fatalf("%d events written after Flush (%v), want 3", len(events), err)
 	}
 }
+
+// Invalid UTF-8 from a caller (say, an unverified token's claims) is stored as JSON can
+// carry it, and the event still verifies in the store and in the sink.
+func TestRecorderInvalidUTF8(t *testing.T) {
+	s := openStore(t)
+	sink := &FileSink{Path: filepath.Join(t.TempDir(), "audit.jsonl")}
+	r := New(Options{Store: s, Sink: sink})
+	e := issued(1)
+	e.PrincipalID, e.RequestID = "bad\xff\xfeid", "req\xc3"
+	if err := r.Record(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	rep, err := VerifyStore(t.Context(), s)
+	if err != nil || !rep.OK || rep.Checked != 1 {
+		t.Fatalf("VerifyStore: %+v, %v", rep, err)
+	}
+	f, err := os.Open(sink.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if rep, err := VerifyLines(f); err != nil || !rep.OK || rep.Checked != 1 {
+		t.Fatalf("VerifyLines: %+v, %v", rep, err)
+	}
+	got, err := s.ListAuditEvents(t.Context(), lanyard.AuditFilter{})
+	if err != nil || len(got) != 1 || got[0].PrincipalID != "bad\uFFFDid" {
+		t.Fatalf("stored %+v, %v", got, err)
+	}
+}
