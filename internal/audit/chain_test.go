@@ -9,10 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lanyard-id/lanyard/internal/auditline"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 var t0 = time.Date(2031, 5, 6, 7, 8, 9, 123456000, time.UTC)
+
+// appendLine appends e as one line of the sink's JSON-lines format.
+func appendLine(buf *bytes.Buffer, e Event) {
+	buf.Write(auditline.Append(buf.AvailableBuffer(), e.record()))
+}
 
 // chain builds n linked events after (anchorSeq, anchorHash).
 func chain(t *testing.T, n int, anchorSeq int64, anchorHash string) []Event {

@@ -1,17 +1,11 @@
 package audit
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 
 	"github.com/lanyard-id/lanyard/internal/auditline"
 )
-
-// appendLine appends e as one line of the sink's JSON-lines format.
-func appendLine(buf *bytes.Buffer, e Event) {
-	buf.Write(auditline.Append(buf.AvailableBuffer(), e.record()))
-}
 
 // ParseLine decodes one line of the sink's JSON-lines format.
 func ParseLine(b []byte) (Event, error) {

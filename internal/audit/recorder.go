@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/lanyard-id/lanyard/internal/auditline"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/reqctx"
 	"github.com/lanyard-id/lanyard/internal/store"
@@ -404,9 +405,10 @@ func (r *Recorder) write(batch []*pending) {
 			seq++
 			link(&p.ev, seq, prev)
 			prev = p.ev.Hash
-			recs = append(recs, p.ev.record())
+			rec := p.ev.record()
+			recs = append(recs, rec)
 			if r.opts.Sink != nil {
-				appendLine(lines, p.ev)
+				lines.Write(auditline.Append(lines.AvailableBuffer(), rec))
 			}
 		}
 		if r.opts.Sink != nil {

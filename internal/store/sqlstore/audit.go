@@ -87,13 +87,13 @@ func (s *Store) insertAuditSegments(ctx context.Context, events []lanyard.AuditE
 			return err
 		}
 		keys := seg.keys()
-		for start := 0; start < len(keys); start += auditKeyRows {
-			chunk := keys[start:min(start+auditKeyRows, len(keys))]
+		for i := 0; i < len(keys); i += auditKeyRows {
+			chunk := keys[i:min(i+auditKeyRows, len(keys))]
 			var b strings.Builder
 			b.WriteString("INSERT INTO audit_keys (field, value, first_seq) VALUES ")
 			args := make([]any, 0, 3*len(chunk))
-			for i, k := range chunk {
-				if i > 0 {
+			for j, k := range chunk {
+				if j > 0 {
 					b.WriteString(", ")
 				}
 				b.WriteString("(?, ?, ?)")
