@@ -24,7 +24,7 @@ source scripts/postgres.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.01; done; return 1; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-new_db() { local db="lanyard_bench_$RANDOM$RANDOM"; psql "${LANYARD_TEST_POSTGRES%/*}/postgres?sslmode=disable" -qc "CREATE DATABASE $db" >/dev/null; echo "${LANYARD_TEST_POSTGRES%/*}/$db?sslmode=disable"; }
+source bench/lib.sh
 
 echo "## Token endpoint and start-up (SQLite)"
 go run ./bench/tokenload -lanyard "$work/lanyard" -duration "$D"
@@ -33,17 +33,8 @@ go run ./bench/tokenload -lanyard "$work/lanyard" -duration "$D" -store "$(new_d
 
 # A Lanyard to borrow a certificate from for Azurite, and to measure against.
 home="$work/home"; export LANYARD_HOME="$home"
-"$work/lanyard" up --api-addr 127.0.0.1:0 --msi-addr 127.0.0.1:0 --blob-addr 127.0.0.1:0 --log-level warn >/dev/null &
-pids+=($!)
-for _ in $(seq 1 300); do [ -f "$home/lanyard.json" ] && break; sleep 0.05; done
-L() { "$work/lanyard" "$@" >/dev/null; }
-L group create -n bench
-L identity create -g bench -n loader
-L app create -g bench -n loader --identities loader
-L storage account create -g bench -n benchacct
-client_id=$("$work/lanyard" identity show -g bench -n loader | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientId"])')
-L role assignment create --assignee "$client_id" --role "Storage Blob Data Owner" --scope "$("$work/lanyard" storage account show -g bench -n benchacct | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
-blob_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["blobUrl"])' "$home/lanyard.json")
+start_lanyard "$home"
+pids+=("$lanyard_pid")
 bundle="$home/tls/bundle.pem"
 
 echo "## Azurite start-up (blob service, HTTPS)"

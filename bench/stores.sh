@@ -16,28 +16,17 @@ trap cleanup EXIT
 CGO_ENABLED=0 go build -o "$work/lanyard" ./cmd/lanyard
 (cd bench/blobload && go build -o "$work/blobload" .)
 source scripts/postgres.sh
-new_db() { local db="lanyard_bench_$RANDOM$RANDOM"; psql "${LANYARD_TEST_POSTGRES%/*}/postgres?sslmode=disable" -qc "CREATE DATABASE $db" >/dev/null; echo "${LANYARD_TEST_POSTGRES%/*}/$db?sslmode=disable"; }
+source bench/lib.sh
 
-# run NAME [lanyard up flags...]: a fresh Lanyard, an app with Blob Data Owner on an
-# account, and one blobload run; its JSON goes to $work/NAME.json.
+# run NAME [lanyard up flags...]: a fresh Lanyard (see start_lanyard) and one blobload
+# run; its JSON goes to $work/NAME.json.
 run() {
   local name=$1; shift
   local home="$work/home-$name"
-  LANYARD_HOME="$home" "$work/lanyard" up "$@" --api-addr 127.0.0.1:0 --msi-addr 127.0.0.1:0 --blob-addr 127.0.0.1:0 --log-level warn >/dev/null &
-  pid=$!
-  for _ in $(seq 1 300); do [ -f "$home/lanyard.json" ] && break; sleep 0.05; done
-  L() { LANYARD_HOME="$home" "$work/lanyard" "$@"; }
-  L group create -n bench >/dev/null
-  L identity create -g bench -n loader >/dev/null
-  L app create -g bench -n loader --identities loader >/dev/null
-  L storage account create -g bench -n benchacct >/dev/null
-  local client_id scope url
-  client_id=$(L identity show -g bench -n loader | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientId"])')
-  scope=$(L storage account show -g bench -n benchacct | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  L role assignment create --assignee "$client_id" --role "Storage Blob Data Owner" --scope "$scope" >/dev/null
-  url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["blobUrl"])' "$home/lanyard.json")
+  start_lanyard "$home" "$@"
+  pid=$lanyard_pid
   AZURE_CLIENT_ID="$client_id" LANYARD_HOME="$home" "$work/lanyard" app run -g bench -n loader -- \
-    "$work/blobload" -target lanyard -url "$url/benchacct" -duration "$D" -big-mib 1 -list 20 >"$work/$name.json"
+    "$work/blobload" -target lanyard -url "$blob_url/benchacct" -duration "$D" -big-mib 1 -list 20 >"$work/$name.json"
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
   rm -rf "$home"
 }

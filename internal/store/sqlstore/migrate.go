@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +56,11 @@ func loadMigrations(d *dialect) ([]migration, error) {
 			then: migrationSteps[v]})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for v := range migrationSteps {
+		if !slices.ContainsFunc(ms, func(m migration) bool { return m.version == v }) {
+			return nil, fmt.Errorf("sqlstore: migration step %d has no migration file", v)
+		}
+	}
 	for i := 1; i < len(ms); i++ {
 		if ms[i].version == ms[i-1].version {
 			return nil, fmt.Errorf("sqlstore: migrations %s and %s share a version", ms[i-1].name, ms[i].name)

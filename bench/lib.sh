@@ -1,0 +1,25 @@
+# Shared by the benchmark scripts; source it after building "$work/lanyard" and sourcing
+# scripts/postgres.sh.
+
+# new_db creates an empty PostgreSQL database and prints its DSN.
+new_db() { local db="lanyard_bench_$RANDOM$RANDOM"; psql "${LANYARD_TEST_POSTGRES%/*}/postgres?sslmode=disable" -qc "CREATE DATABASE $db" >/dev/null; echo "${LANYARD_TEST_POSTGRES%/*}/$db?sslmode=disable"; }
+
+# start_lanyard HOME [lanyard up flags...] starts `lanyard up` in HOME on loopback ports
+# (its pid in lanyard_pid) with an app "loader" whose identity holds Storage Blob Data Owner
+# on the account "benchacct"; sets client_id and blob_url.
+start_lanyard() {
+  local home=$1; shift
+  LANYARD_HOME="$home" "$work/lanyard" up "$@" --api-addr 127.0.0.1:0 --msi-addr 127.0.0.1:0 --blob-addr 127.0.0.1:0 --log-level warn >/dev/null &
+  lanyard_pid=$!
+  for _ in $(seq 1 300); do [ -f "$home/lanyard.json" ] && break; sleep 0.05; done
+  L() { LANYARD_HOME="$home" "$work/lanyard" "$@"; }
+  L group create -n bench >/dev/null
+  L identity create -g bench -n loader >/dev/null
+  L app create -g bench -n loader --identities loader >/dev/null
+  L storage account create -g bench -n benchacct >/dev/null
+  client_id=$(L identity show -g bench -n loader | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientId"])')
+  local scope
+  scope=$(L storage account show -g bench -n benchacct | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  L role assignment create --assignee "$client_id" --role "Storage Blob Data Owner" --scope "$scope" >/dev/null
+  blob_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["blobUrl"])' "$home/lanyard.json")
+}
