@@ -50,6 +50,20 @@ func TestMultiNode(t *testing.T) {
 	if r := s.goBlob(t, "writer", "-op", "get", "-container", "data", "-blob", "x.txt"); !r.OK || r.Data != "from node 2" {
 		t.Fatalf("download through node 1 = %+v", r)
 	}
+	// Read after write across nodes, in both directions: a node that owns the blob
+	// metadata answers from memory, and gives way to the other node's write before that
+	// write returns.
+	for i, writer := range []*instance{n2, n1, n2} {
+		reader := c.nodes[i%2]
+		data := fmt.Sprintf("write %d", i)
+		s.accountURL = writer.state.BlobURL + "/shared"
+		ok(t, "overwrite", s.goBlob(t, "writer", "-op", "put", "-container", "data", "-blob", "x.txt", "-data", data))
+		s.accountURL = reader.state.BlobURL + "/shared"
+		if r := s.goBlob(t, "writer", "-op", "get", "-container", "data", "-blob", "x.txt"); !r.OK || r.Data != data {
+			t.Fatalf("write %d, then download through the other node = %+v", i, r)
+		}
+	}
+	s.accountURL = n1.state.BlobURL + "/shared"
 
 	// Deleted through node 2, the assignment stops deciding at node 1.
 	n2.cli(t, "role", "assignment", "delete", "--ids", a["id"].(string))

@@ -49,7 +49,9 @@ type MetaStore interface {
 	// UpdateBlob reads the blob's state (with its uncommitted blocks when withBlocks),
 	// calls fn with it and commits what fn returns, atomically. It fails with
 	// ContainerNotFound when the container does not exist. The result reports the
-	// record and blocks the commit replaced or dropped.
+	// record and blocks the commit replaced or dropped. fn may run more than once, and a
+	// store may first run it on a guess (no blob, no blocks) to create a blob in one
+	// step; only what fn returns for the state the commit replaces is committed.
 	UpdateBlob(ctx context.Context, key BlobKey, withBlocks bool, fn func(BlobState) (BlobWrite, error)) (BlobResult, error)
 	// ListBlobs returns up to limit committed blobs of a container whose names start
 	// with prefix and sort strictly after after.

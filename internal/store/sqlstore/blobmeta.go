@@ -33,7 +33,21 @@ func (s *Store) BlobMeta() blobs.MetaStore {
 	if s.tx != nil {
 		panic("sqlstore: BlobMeta called on a transaction-bound Store")
 	}
-	return &blobMeta{s: s}
+	return s.blobMeta(defaultOwnerTiming)
+}
+
+// blobCacheLimit bounds the records and the containers the owner keeps in memory.
+const blobCacheLimit = 100_000
+
+func (s *Store) blobMeta(timing ownerTiming) *blobMeta {
+	m := &blobMeta{s: s}
+	if s.dsn != "" {
+		m.owner = newBlobOwner(s.dsn, timing)
+		m.batch = newInsertBatcher(s)
+		m.blobCache = newCacheTable[blobs.BlobKey, cachedBlob](blobCacheLimit)
+		m.containerCache = newCacheTable[containerKey, blobs.Container](blobCacheLimit)
+	}
+	return m
 }
 
 // blobMeta implements blob.MetaStore over the shared SQL store.
@@ -65,6 +79,11 @@ func (s *Store) BlobMeta() blobs.MetaStore {
 // write may have to drop with it) and a write that lost a race take the locking
 // transaction instead, which queues behind other writers.
 //
+// On PostgreSQL, while this node owns the blob metadata (see blobOwner), it answers Get
+// Blob and Get Container from memory, and UpdateBlob of a blob it does not remember first
+// tries to create it: one INSERT that does nothing if the row exists, in place of a read
+// and a write. Every write carries the guard blobOwner describes.
+//
 // Reads are single statements outside any transaction, so each sees one committed state.
 // A commit returns once the database reports it durable: SQLite runs with synchronous=FULL,
 // PostgreSQL acknowledges COMMIT, or a statement run on its own, after flushing its WAL
@@ -72,6 +91,27 @@ func (s *Store) BlobMeta() blobs.MetaStore {
 type blobMeta struct {
 	s      *Store
 	closed atomic.Bool
+	// PostgreSQL only; nil on SQLite, where nothing is cached.
+	owner          *blobOwner
+	batch          *insertBatcher                         // the owner's guesses that a blob is new
+	blobCache      *cacheTable[blobs.BlobKey, cachedBlob] // committed blobs without staged blocks
+	containerCache *cacheTable[containerKey, blobs.Container]
+}
+
+// cachedBlob is a blob's record and the version of its row.
+type cachedBlob struct {
+	rec     blobs.BlobRecord
+	version string
+}
+
+type containerKey struct{ account, name string }
+
+// ownership returns this node's ownership of the blob metadata in force now, or nil.
+func (m *blobMeta) ownership() *ownerState {
+	if m.owner == nil {
+		return nil
+	}
+	return m.owner.current()
 }
 
 var _ blobs.MetaStore = (*blobMeta)(nil)
@@ -102,10 +142,16 @@ func (m *blobMeta) check() error {
 	return nil
 }
 
-// write runs fn in a transaction, again when it lost a race it may win on a rerun.
+// write runs fn in a guarded transaction (see blobOwner), again when it lost a race it
+// may win on a rerun.
 func (m *blobMeta) write(ctx context.Context, fn func(tx *Store) error) error {
 	for attempt := 1; ; attempt++ {
-		err := m.s.inTx(ctx, fn)
+		err := m.s.inTx(ctx, func(tx *Store) error {
+			if _, err := m.guard(ctx, tx); err != nil {
+				return err
+			}
+			return fn(tx)
+		})
 		if err == nil || attempt == blobTxAttempts || !blobRetryable(err) || ctx.Err() != nil {
 			return err
 		}
@@ -113,7 +159,7 @@ func (m *blobMeta) write(ctx context.Context, fn func(tx *Store) error) error {
 }
 
 func blobRetryable(err error) bool {
-	if errors.Is(err, errEntryRace) {
+	if errors.Is(err, errEntryRace) || errors.Is(err, errOwnershipLost) {
 		return true
 	}
 	var pe *pgconn.PgError
@@ -137,7 +183,10 @@ func (m *blobMeta) result(op string, err error) error {
 // Close implements blob.MetaStore. It does not close the Store the MetaStore was made
 // from; later calls fail.
 func (m *blobMeta) Close() error {
-	m.closed.Store(true)
+	if !m.closed.Swap(true) && m.owner != nil {
+		m.owner.close()
+		m.batch.close()
+	}
 	return nil
 }
 
@@ -301,6 +350,11 @@ func (m *blobMeta) CreateContainer(ctx context.Context, c blobs.Container) error
 	if err != nil {
 		return err
 	}
+	if m.containerCache != nil {
+		ck := containerKey{c.Account, c.Name}
+		t := m.containerCache.begin(ck)
+		defer m.containerCache.end(ck, t, 0, nil)
+	}
 	err = m.write(ctx, func(tx *Store) error {
 		_, err := tx.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at)
 	VALUES (?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt))
@@ -317,14 +371,35 @@ func (m *blobMeta) GetContainer(ctx context.Context, account, name string) (blob
 	if err := m.check(); err != nil {
 		return blobs.Container{}, err
 	}
+	st := m.ownership()
+	if st == nil {
+		c, err := m.s.getBlobContainer(ctx, account, name, "")
+		return c, m.result("get container", err)
+	}
+	ck := containerKey{account, name}
+	c, hit, placeholder := m.containerCache.get(st.epoch, ck)
+	if hit {
+		c.Metadata = c.Metadata.Clone()
+		return c, nil
+	}
 	c, err := m.s.getBlobContainer(ctx, account, name, "")
-	return c, m.result("get container", err)
+	if err != nil {
+		return c, m.result("get container", err)
+	}
+	m.containerCache.fill(st.epoch, ck, placeholder, blobs.Container{Account: c.Account, Name: c.Name,
+		Metadata: c.Metadata.Clone(), ETag: c.ETag, LastModified: c.LastModified, CreatedAt: c.CreatedAt})
+	return c, nil
 }
 
 // UpdateContainer implements blob.MetaStore.
 func (m *blobMeta) UpdateContainer(ctx context.Context, account, name string, fn func(blobs.Container) (blobs.Container, error)) (blobs.Container, error) {
 	if err := m.check(); err != nil {
 		return blobs.Container{}, err
+	}
+	if m.containerCache != nil {
+		ck := containerKey{account, name}
+		t := m.containerCache.begin(ck)
+		defer m.containerCache.end(ck, t, 0, nil)
 	}
 	var out blobs.Container
 	err := m.write(ctx, func(tx *Store) error {
@@ -365,6 +440,13 @@ func (m *blobMeta) UpdateContainer(ctx context.Context, account, name string, fn
 func (m *blobMeta) DeleteContainer(ctx context.Context, account, name string, fn func(blobs.Container) error) ([]blobs.ContentID, error) {
 	if err := m.check(); err != nil {
 		return nil, err
+	}
+	if m.containerCache != nil {
+		ck := containerKey{account, name}
+		t := m.containerCache.begin(ck)
+		defer m.containerCache.end(ck, t, 0, nil)
+		m.blobCache.beginAll()
+		defer m.blobCache.endAll()
 	}
 	var ids []blobs.ContentID
 	err := m.write(ctx, func(tx *Store) error {
@@ -531,20 +613,28 @@ func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, f
 	return e, true, nil
 }
 
-// getBlobEntry reads a blob's row, locked for update when lock; found is false without one.
-func (s *Store) getBlobEntry(ctx context.Context, k blobs.BlobKey, lock bool) (e blobEntry, found bool, err error) {
+// getBlobEntry reads a blob's row, locked for update when lock; found is false without
+// one. ver is the row's version (see dialect.rowVersion), "" where there is none.
+func (s *Store) getBlobEntry(ctx context.Context, k blobs.BlobKey, lock bool) (e blobEntry, found bool, ver string, err error) {
 	if !storableText(k.Name) {
-		return blobEntry{}, false, nil
+		return blobEntry{}, false, "", nil
 	}
-	q := "SELECT " + blobEntryColumns + " FROM blob_entries e WHERE e.account = ? AND e.container = ? AND e.name = ?"
+	q := "SELECT " + blobEntryColumns
+	var v sql.NullString
+	var extra []any
+	if s.d.rowVersion != "" {
+		q += ", CAST(e." + s.d.rowVersion + " AS TEXT)"
+		extra = append(extra, &v)
+	}
+	q += " FROM blob_entries e WHERE e.account = ? AND e.container = ? AND e.name = ?"
 	if lock {
 		q += s.blobLockClause("UPDATE", "e")
 	}
-	e, found, err = scanBlobEntry(s.queryRow(ctx, q, k.Account, k.Container, k.Name), k.Container)
+	e, found, err = scanBlobEntry(s.queryRow(ctx, q, k.Account, k.Container, k.Name), k.Container, extra...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return blobEntry{}, false, nil
+		return blobEntry{}, false, "", nil
 	}
-	return e, found, err
+	return e, found, v.String, err
 }
 
 // readBlobEntry reads, in one statement, whether a blob's container exists (or fails with
@@ -582,7 +672,7 @@ func (s *Store) lockBlobEntry(ctx context.Context, k blobs.BlobKey) (blobEntry, 
 	if !storableText(k.Account) || !storableText(k.Container) {
 		return blobEntry{}, false, blobs.ErrContainerNotFound()
 	}
-	if e, found, err := s.getBlobEntry(ctx, k, true); err != nil || found {
+	if e, found, _, err := s.getBlobEntry(ctx, k, true); err != nil || found {
 		return e, found, err
 	}
 	_, found, _, err := s.readBlobEntry(ctx, k, false)
@@ -630,44 +720,80 @@ const blobEntryInsert = `INSERT INTO blob_entries (account, container, name, com
 	content_language, content_disposition, cache_control, content_md5, metadata, etag, last_modified, created_at,
 	blob_type, extents, block_count, block_id_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertBlobEntry creates a blob's row; errEntryRace when a concurrent writer created it
-// since this transaction looked, ContainerNotFound when the container is gone.
-func (s *Store) insertBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int) error {
-	args, err := blobEntryArgs(rec, blockCount, idLen)
-	if err != nil {
-		return err
-	}
-	_, err = s.exec(ctx, blobEntryInsert, append([]any{k.Account, k.Container, k.Name}, args...)...)
-	switch {
-	case err == nil:
-		return nil
-	case s.d.isUniqueViolation(err):
-		return errEntryRace
-	case s.d.isForeignKeyViolation(err):
-		return blobs.ErrContainerNotFound()
-	}
-	return err
+// entryCond restricts a write of a blob's row outside a transaction: to one version of
+// the row (see dialect.rowVersion) and to the guard of blobOwner. The zero entryCond, for
+// writes in a transaction, restricts nothing.
+type entryCond struct {
+	version string
+	guard   string
+	args    []any
 }
 
-// blobEntryWhere is the condition of a write to a blob's row: the row of k, and with
-// version set, only while it is that version of it.
-func (s *Store) blobEntryWhere(k blobs.BlobKey, version string, args []any) (string, []any) {
+// insertBlobEntry creates a blob's row and reports whether it did; ContainerNotFound when
+// the container is gone. Without a guard it fails with errEntryRace when a concurrent
+// writer created the row since this transaction looked; with one (outside a transaction)
+// it just does nothing then, or when the guard fails, and returns the new row's version.
+func (s *Store) insertBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int, c entryCond) (ver string, wrote bool, err error) {
+	args, err := blobEntryArgs(rec, blockCount, idLen)
+	if err != nil {
+		return "", false, err
+	}
+	args = append([]any{k.Account, k.Container, k.Name}, args...)
+	if c.guard == "" {
+		_, err = s.exec(ctx, blobEntryInsert, args...)
+		wrote = err == nil
+	} else {
+		q := strings.Replace(blobEntryInsert, "VALUES (", "SELECT ", 1)
+		q = q[:len(q)-1] + " WHERE " + c.guard + " ON CONFLICT (account, container, name) DO NOTHING"
+		ver, wrote, err = s.writeReturningVersion(ctx, q, append(args, c.args...))
+	}
+	switch {
+	case err == nil:
+		return ver, wrote, nil
+	case s.d.isUniqueViolation(err):
+		return "", false, errEntryRace
+	case s.d.isForeignKeyViolation(err):
+		return "", false, blobs.ErrContainerNotFound()
+	}
+	return "", false, err
+}
+
+// writeReturningVersion runs a write of at most one row and reports whether it wrote one,
+// and the row's new version where the engine has them.
+func (s *Store) writeReturningVersion(ctx context.Context, q string, args []any) (ver string, wrote bool, err error) {
+	if s.d.rowVersion == "" {
+		wrote, err = s.execAny(ctx, q, args...)
+		return "", wrote, err
+	}
+	err = s.queryRow(ctx, q+" RETURNING CAST("+s.d.rowVersion+" AS TEXT)", args...).Scan(&ver)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return ver, err == nil, err
+}
+
+// blobEntryWhere is the condition of a write to a blob's row: the row of k, under c.
+func (s *Store) blobEntryWhere(k blobs.BlobKey, c entryCond, args []any) (string, []any) {
 	w := " WHERE account = ? AND container = ? AND name = ?"
 	args = append(args, k.Account, k.Container, k.Name)
-	if version != "" {
+	if c.version != "" {
 		w += " AND CAST(" + s.d.rowVersion + " AS TEXT) = ?"
-		args = append(args, version)
+		args = append(args, c.version)
+	}
+	if c.guard != "" {
+		w += " AND " + c.guard
+		args = append(args, c.args...)
 	}
 	return w, args
 }
 
-// updateBlobEntry rewrites a blob's row (only while it is version, when set) and reports
-// whether it did; keepExtents leaves the extents column as it is (a property change of a
-// blob of many blocks does not rewrite its block list).
-func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int, keepExtents bool, version string) (bool, error) {
+// updateBlobEntry rewrites a blob's row (under c) and reports whether it did, with the
+// row's new version where the engine has them; keepExtents leaves the extents column as it
+// is (a property change of a blob of many blocks does not rewrite its block list).
+func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int, keepExtents bool, c entryCond) (string, bool, error) {
 	args, err := blobEntryArgs(rec, blockCount, idLen)
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
 	cols := []string{"committed", "size", "content_type", "content_encoding", "content_language", "content_disposition",
 		"cache_control", "content_md5", "metadata", "etag", "last_modified", "created_at", "blob_type", "extents",
@@ -676,14 +802,13 @@ func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs
 		i := slices.Index(cols, "extents")
 		cols, args = slices.Delete(cols, i, i+1), slices.Delete(args, i, i+1)
 	}
-	where, args := s.blobEntryWhere(k, version, args)
-	return s.execAny(ctx, "UPDATE blob_entries SET "+strings.Join(cols, " = ?, ")+" = ?"+where, args...)
+	where, args := s.blobEntryWhere(k, c, args)
+	return s.writeReturningVersion(ctx, "UPDATE blob_entries SET "+strings.Join(cols, " = ?, ")+" = ?"+where, args)
 }
 
-// deleteBlobEntry deletes a blob's row (only while it is version, when set) and reports
-// whether it did.
-func (s *Store) deleteBlobEntry(ctx context.Context, k blobs.BlobKey, version string) (bool, error) {
-	where, args := s.blobEntryWhere(k, version, nil)
+// deleteBlobEntry deletes a blob's row (under c) and reports whether it did.
+func (s *Store) deleteBlobEntry(ctx context.Context, k blobs.BlobKey, c entryCond) (bool, error) {
+	where, args := s.blobEntryWhere(k, c, nil)
 	return s.execAny(ctx, "DELETE FROM blob_entries"+where, args...)
 }
 
@@ -705,13 +830,25 @@ func (m *blobMeta) GetBlob(ctx context.Context, k blobs.BlobKey) (blobs.BlobReco
 	if !storableText(k.Account) || !storableText(k.Container) {
 		return blobs.BlobRecord{}, blobs.ErrContainerNotFound()
 	}
+	st := m.ownership()
+	var placeholder *cacheSlot[cachedBlob]
+	if st != nil {
+		var c cachedBlob
+		var hit bool
+		if c, hit, placeholder = m.blobCache.get(st.epoch, k); hit {
+			return cloneBlobRecord(c.rec), nil
+		}
+	}
 	// The blob's row alone, the common case, is a primary-key lookup: cheaper for the
 	// database than readBlobEntry's join, which pays only where a blob is missing.
-	e, found, err := m.s.getBlobEntry(ctx, k, false)
+	e, found, ver, err := m.s.getBlobEntry(ctx, k, false)
 	if err != nil {
 		return blobs.BlobRecord{}, m.result("get blob", err)
 	}
 	if found && e.rec != nil {
+		if st != nil && e.blockCount == 0 {
+			m.blobCache.fill(st.epoch, k, placeholder, cachedBlob{rec: cloneBlobRecord(*e.rec), version: ver})
+		}
 		return *e.rec, nil
 	}
 	if err := m.s.blobContainerExists(ctx, k.Account, k.Container); err != nil {
@@ -726,7 +863,18 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 		return blobs.BlobResult{}, err
 	}
 	if m.s.d.rowVersion != "" {
-		if res, done, err := m.updateBlobUnlocked(ctx, k, withBlocks, fn); done {
+		var cached *cachedBlob
+		var kept ownerWrite
+		if m.blobCache != nil {
+			if st := m.ownership(); st != nil {
+				if c, hit, _ := m.blobCache.get(st.epoch, k); hit {
+					cached = &c
+				}
+			}
+			t := m.blobCache.begin(k)
+			defer func() { m.blobCache.end(k, t, kept.epoch, kept.blob) }()
+		}
+		if res, done, err := m.updateBlobUnlocked(ctx, k, withBlocks, fn, cached, &kept); done {
 			if err != nil {
 				return blobs.BlobResult{}, m.result("update blob", err)
 			}
@@ -763,16 +911,16 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 		}
 		switch {
 		case w.Blob != nil && !found:
-			err = tx.insertBlobEntry(ctx, k, w.Blob, count, idLen)
+			_, _, err = tx.insertBlobEntry(ctx, k, w.Blob, count, idLen, entryCond{})
 		case w.Blob != nil:
 			keep := e.rec != nil && slices.Equal(e.rec.Extents, w.Blob.Extents)
-			_, err = tx.updateBlobEntry(ctx, k, w.Blob, count, idLen, keep, "")
+			_, _, err = tx.updateBlobEntry(ctx, k, w.Blob, count, idLen, keep, entryCond{})
 		case !found:
 			// nothing to delete
 		case count == 0:
-			_, err = tx.deleteBlobEntry(ctx, k, "")
+			_, err = tx.deleteBlobEntry(ctx, k, entryCond{})
 		case e.rec != nil:
-			_, err = tx.updateBlobEntry(ctx, k, nil, count, idLen, false, "") // the blocks stay
+			_, _, err = tx.updateBlobEntry(ctx, k, nil, count, idLen, false, entryCond{}) // the blocks stay
 		}
 		return err
 	})
@@ -782,39 +930,76 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 	return res, nil
 }
 
-// updateBlobUnlocked is UpdateBlob without a transaction (see blobMeta). done is false
-// when it changed nothing and the locking transaction must decide: the blob has staged
-// blocks, or its row changed (or was created) after it was read.
-func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, withBlocks bool, fn func(blobs.BlobState) (blobs.BlobWrite, error)) (res blobs.BlobResult, done bool, err error) {
+// ownerWrite is what a write of the owner committed, for it to remember.
+type ownerWrite struct {
+	epoch uint64
+	blob  *cachedBlob
+}
+
+// updateBlobUnlocked is UpdateBlob without a transaction (see blobMeta), starting from
+// cached when the owner remembers the blob; what the owner wrote goes to kept. done is
+// false when it changed nothing and the locking transaction must decide: the blob has
+// staged blocks, or its row changed (or was created) after it was read, or the write's
+// guard failed.
+func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, withBlocks bool, fn func(blobs.BlobState) (blobs.BlobWrite, error),
+	cached *cachedBlob, kept *ownerWrite) (res blobs.BlobResult, done bool, err error) {
 	if !storableText(k.Name) {
 		return res, false, nil // the transaction tells which error applies
 	}
-	e, found, version, err := m.s.readBlobEntry(ctx, k, true)
-	if err != nil {
+	var c entryCond
+	owned := m.ownership()
+	if m.owner != nil {
+		c.guard, c.args = guardSQL(owned)
+	}
+	noBlocks := blobs.BlobState{}
+	if withBlocks {
+		noBlocks.Blocks = []blobs.Block{}
+	}
+	if owned != nil && cached == nil && m.knownContainer(owned, k) {
+		// Most writes of a blob the owner does not remember create it: try that first.
+		// The INSERT does nothing when the row exists, and then fn runs again below.
+		if w, err := fn(noBlocks); err == nil && w.Blob != nil {
+			ver, wrote, err := m.batch.insert(k, w.Blob, c)
+			if wrote {
+				m.keep(kept, owned, k, w.Blob, ver)
+			}
+			if err != nil || wrote {
+				return res, true, err
+			}
+		}
+	}
+	var (
+		e     blobEntry
+		found bool
+	)
+	if cached != nil {
+		rec := cloneBlobRecord(cached.rec)
+		e, found, c.version = blobEntry{rec: &rec}, true, cached.version
+	} else if e, found, c.version, err = m.s.readBlobEntry(ctx, k, true); err != nil {
 		return res, true, err
 	}
 	if found && (e.rec == nil || e.blockCount > 0) {
 		return res, false, nil
 	}
-	st := blobs.BlobState{Blob: e.rec}
-	if withBlocks {
-		st.Blocks = []blobs.Block{}
-	}
+	st := noBlocks
+	st.Blob = e.rec
 	w, err := fn(st)
 	if err != nil {
 		return res, true, &callbackError{err}
 	}
-	wrote := false
+	var (
+		wrote bool
+		ver   string
+	)
 	switch {
 	case w.Blob != nil && !found:
-		err = m.s.insertBlobEntry(ctx, k, w.Blob, 0, 0)
-		wrote = err == nil
+		ver, wrote, err = m.s.insertBlobEntry(ctx, k, w.Blob, 0, 0, c)
 	case w.Blob != nil:
-		wrote, err = m.s.updateBlobEntry(ctx, k, w.Blob, 0, 0, slices.Equal(e.rec.Extents, w.Blob.Extents), version)
+		ver, wrote, err = m.s.updateBlobEntry(ctx, k, w.Blob, 0, 0, slices.Equal(e.rec.Extents, w.Blob.Extents), c)
 	case !found:
 		return res, true, nil // nothing to delete
 	default: // no blocks staged, so the row goes
-		wrote, err = m.s.deleteBlobEntry(ctx, k, version)
+		wrote, err = m.s.deleteBlobEntry(ctx, k, c)
 	}
 	if blobRetryable(err) || err == nil && !wrote {
 		return res, false, nil // lost a race: the transaction decides
@@ -822,7 +1007,68 @@ func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, with
 	if err != nil {
 		return res, true, err
 	}
+	if w.Blob != nil {
+		m.keep(kept, owned, k, w.Blob, ver)
+	}
 	return blobs.BlobResult{Prev: e.rec}, true, nil
+}
+
+// keep records in kept what a write under the ownership st committed (rec, as row version
+// ver), as a read of it would return it. Nothing is kept of a write that was not the
+// owner's, or whose version is not known.
+func (m *blobMeta) keep(kept *ownerWrite, st *ownerState, k blobs.BlobKey, rec *blobs.BlobRecord, ver string) {
+	if st == nil || ver == "" {
+		return
+	}
+	args, err := blobEntryArgs(rec, 0, 0)
+	if err != nil {
+		return
+	}
+	e, found, err := scanBlobEntry(valuesRow(append([]any{k.Name}, args...)), k.Container)
+	if err != nil || !found || e.rec == nil {
+		return
+	}
+	*kept = ownerWrite{epoch: st.epoch, blob: &cachedBlob{rec: *e.rec, version: ver}}
+}
+
+// valuesRow scans values as a database row of them would: scanBlobEntry of a row's values
+// gives what a read of the row gives.
+type valuesRow []any
+
+func (r valuesRow) Scan(dest ...any) error {
+	if len(dest) != len(r) {
+		return fmt.Errorf("sqlstore: %d values for %d columns", len(r), len(dest))
+	}
+	for i, d := range dest {
+		switch d := d.(type) {
+		case sql.Scanner:
+			if err := d.Scan(r[i]); err != nil {
+				return err
+			}
+		case *[]byte:
+			b, _ := r[i].([]byte)
+			*d = slices.Clone(b)
+		default:
+			return fmt.Errorf("sqlstore: cannot scan into %T", d)
+		}
+	}
+	return nil
+}
+
+// knownContainer reports whether the owner remembers k's container: only then does it
+// guess that k is new (its container may still go meanwhile; the INSERT then fails).
+func (m *blobMeta) knownContainer(st *ownerState, k blobs.BlobKey) bool {
+	_, hit, _ := m.containerCache.get(st.epoch, containerKey{k.Account, k.Container})
+	return hit
+}
+
+// cloneBlobRecord copies what a caller could change in a record: the cache's stay as
+// they were read.
+func cloneBlobRecord(r blobs.BlobRecord) blobs.BlobRecord {
+	r.Metadata = r.Metadata.Clone()
+	r.ContentMD5 = slices.Clone(r.ContentMD5)
+	r.Extents = slices.Clone(r.Extents)
+	return r
 }
 
 // ListBlobs implements blob.MetaStore.
@@ -929,6 +1175,10 @@ func (m *blobMeta) PutBlock(ctx context.Context, k blobs.BlobKey, b blobs.Block,
 	if !storableText(b.ID) || !storableText(string(b.Content)) {
 		return nil, errBlobNotText("the block or content id")
 	}
+	if m.blobCache != nil {
+		t := m.blobCache.begin(k)
+		defer m.blobCache.end(k, t, 0, nil)
+	}
 	var prev *blobs.Block
 	err := m.write(ctx, func(tx *Store) error {
 		prev = nil
@@ -956,7 +1206,7 @@ func (m *blobMeta) PutBlock(ctx context.Context, k blobs.BlobKey, b blobs.Block,
 		}
 		idLen := blobs.BlockIDLength(b.ID)
 		if !found {
-			err = tx.insertBlobEntry(ctx, k, nil, count, idLen)
+			_, _, err = tx.insertBlobEntry(ctx, k, nil, count, idLen, entryCond{})
 		} else {
 			_, err = tx.exec(ctx, "UPDATE blob_entries SET block_count = ?, block_id_len = ? WHERE account = ? AND container = ? AND name = ?",
 				count, idLen, k.Account, k.Container, k.Name)
@@ -1081,7 +1331,7 @@ func (m *blobMeta) ExpireBlocks(ctx context.Context, before time.Time) ([]blobs.
 
 // expireBlobBlocks drops one blob's blocks staged before cutoff, in tx.
 func (tx *Store) expireBlobBlocks(ctx context.Context, k blobs.BlobKey, cutoff int64) ([]blobs.Block, error) {
-	e, found, err := tx.getBlobEntry(ctx, k, true)
+	e, found, _, err := tx.getBlobEntry(ctx, k, true)
 	if err != nil || !found {
 		return nil, err // not found: deleted meanwhile, with its blocks
 	}
@@ -1093,7 +1343,7 @@ func (tx *Store) expireBlobBlocks(ctx context.Context, k blobs.BlobKey, cutoff i
 	if count <= 0 {
 		count, idLen = 0, 0
 		if e.rec == nil {
-			_, err := tx.deleteBlobEntry(ctx, k, "")
+			_, err := tx.deleteBlobEntry(ctx, k, entryCond{})
 			return d, err
 		}
 	}

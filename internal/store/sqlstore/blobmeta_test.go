@@ -44,11 +44,54 @@ func TestBlobMetaConformanceSQLite(t *testing.T) {
 	})
 }
 
+// On PostgreSQL the suite runs three times: on a node that owns the blob metadata (and
+// answers reads from memory), on one that never does, and on one that contends for it
+// with another node, so that writes keep taking ownership from one to the other.
 func TestBlobMetaConformancePostgres(t *testing.T) {
 	postgresDSN(t) // skip early, before any subtest, when there is no database
-	blobtest.RunMetaStore(t, func(t *testing.T) blobs.MetaStore {
-		return openPostgres(t, postgresDSN(t)).BlobMeta()
+	t.Run("owner", func(t *testing.T) {
+		blobtest.RunMetaStore(t, func(t *testing.T) blobs.MetaStore {
+			m := openPostgres(t, postgresDSN(t)).blobMeta(testOwnerTiming)
+			waitOwner(t, m)
+			return m
+		})
 	})
+	t.Run("not-owner", func(t *testing.T) {
+		blobtest.RunMetaStore(t, func(t *testing.T) blobs.MetaStore {
+			return openPostgres(t, postgresDSN(t)).blobMeta(ownerTiming{})
+		})
+	})
+	t.Run("contended", func(t *testing.T) {
+		blobtest.RunMetaStore(t, func(t *testing.T) blobs.MetaStore {
+			dsn := postgresDSN(t)
+			eager := testOwnerTiming
+			eager.quiet = 5 * time.Millisecond
+			openBlobMeta(t, openPostgres(t, dsn), eager)
+			return openPostgres(t, dsn).blobMeta(eager)
+		})
+	})
+}
+
+// testOwnerTiming makes ownership change hands quickly (see ownerTiming).
+var testOwnerTiming = ownerTiming{lease: time.Second, renew: 100 * time.Millisecond, retry: 20 * time.Millisecond, quiet: 100 * time.Millisecond}
+
+// openBlobMeta returns s's blob metadata store, closed when t ends.
+func openBlobMeta(t *testing.T, s *Store, timing ownerTiming) *blobMeta {
+	m := s.blobMeta(timing)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// waitOwner waits for m to own the blob metadata, and returns the ownership.
+func waitOwner(t *testing.T, m *blobMeta) *ownerState {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st := m.ownership(); st != nil {
+			return st
+		}
+	}
+	t.Fatal("the node never became the owner of the blob metadata")
+	return nil
 }
 
 var bt0 = time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC)
@@ -76,7 +119,7 @@ func putRec(t *testing.T, m blobs.MetaStore, k blobs.BlobKey, rec blobs.BlobReco
 // Closing the MetaStore leaves the shared Store open; the MetaStore refuses later calls.
 func TestBlobMetaCloseKeepsStore(t *testing.T) {
 	s := openSQLite(t, filepath.Join(t.TempDir(), "lanyard.db"))
-	m := s.BlobMeta()
+	m := openBlobMeta(t, s, testOwnerTiming)
 	newCtr(t, m, "c")
 	blobMust(t, m.Close())
 	if err := s.PutSetting(t.Context(), "x", []byte("y")); err != nil {
@@ -85,7 +128,7 @@ func TestBlobMetaCloseKeepsStore(t *testing.T) {
 	if _, err := m.GetContainer(t.Context(), "acct", "c"); err == nil {
 		t.Fatal("a closed MetaStore answered")
 	}
-	if _, err := s.BlobMeta().GetContainer(t.Context(), "acct", "c"); err != nil {
+	if _, err := openBlobMeta(t, s, testOwnerTiming).GetContainer(t.Context(), "acct", "c"); err != nil {
 		t.Fatalf("a new MetaStore on the store: %v", err)
 	}
 }
@@ -96,7 +139,10 @@ func TestBlobMetaCloseKeepsStore(t *testing.T) {
 func TestBlobMetaBytes(t *testing.T) {
 	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*Store, func(t *testing.T) *Store)) {
 		s, _ := open(t)
-		m := s.BlobMeta()
+		m := openBlobMeta(t, s, testOwnerTiming)
+		if s.dsn != "" {
+			waitOwner(t, m) // reads come from memory: they must round-trip too
+		}
 		ctx := t.Context()
 		newCtr(t, m, "c")
 		k := blobs.BlobKey{Account: "acct", Container: "c", Name: "a日"}
@@ -157,7 +203,7 @@ func TestBlobMetaTwoNodes(t *testing.T) {
 	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*Store, func(t *testing.T) *Store)) {
 		s1, again := open(t)
 		s2 := again(t)
-		m1, m2 := s1.BlobMeta(), s2.BlobMeta()
+		m1, m2 := openBlobMeta(t, s1, testOwnerTiming), openBlobMeta(t, s2, testOwnerTiming)
 		ctx := t.Context()
 		newCtr(t, m1, "c")
 		const per = 15
@@ -226,7 +272,7 @@ func TestBlobServiceOnSQL(t *testing.T) {
 		openSvc := func() *blobs.Service {
 			content, err := fscontent.Open(dir)
 			blobMust(t, err)
-			svc, err := blobs.Open(ctx, blobs.Config{Meta: s.BlobMeta(), Content: content, Now: clock, GCInterval: -1})
+			svc, err := blobs.Open(ctx, blobs.Config{Meta: s.blobMeta(testOwnerTiming), Content: content, Now: clock, GCInterval: -1})
 			blobMust(t, err)
 			closers = append(closers, sync.OnceValue(svc.Close))
 			return svc
@@ -362,7 +408,7 @@ func TestBlobNameBounds(t *testing.T) {
 func TestBlobMetaFirstWriteRace(t *testing.T) {
 	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*Store, func(t *testing.T) *Store)) {
 		s1, again := open(t)
-		m1, m2 := s1.BlobMeta(), again(t).BlobMeta()
+		m1, m2 := openBlobMeta(t, s1, testOwnerTiming), openBlobMeta(t, again(t), testOwnerTiming)
 		ctx := t.Context()
 		newCtr(t, m1, "c")
 		var (

@@ -140,7 +140,8 @@ func (allowAll) AccountExists(context.Context, string) (bool, error)            
 
 // TestBlobRoundTripsPostgres counts the round trips to PostgreSQL of the small Blob
 // operations, end to end through the Blob HTTP handler: what the Azure SDK's UploadBuffer
-// (one Put Blob) and DownloadBuffer (Get Blob Properties, then a ranged Get Blob) send.
+// (one Put Blob) and DownloadBuffer (Get Blob Properties, then a ranged Get Blob) send; on
+// a node that owns the blob metadata (see blobOwner) and on one that does not.
 func TestBlobRoundTripsPostgres(t *testing.T) {
 	dsn := postgresDSN(t)
 	u, err := url.Parse(dsn)
@@ -150,24 +151,40 @@ func TestBlobRoundTripsPostgres(t *testing.T) {
 	wc := newWireCounter(t, u.Host)
 	u.Host = wc.ln.Addr().String()
 	s := openPostgres(t, u.String())
+
+	// Not the owner: the Put Blob precheck, then one statement to read the blob and one
+	// to write it (with its guard), committed on its own; a Get Blob request, one
+	// statement (two when the blob is missing: is its container?).
+	roundTrips(t, s, wc, ownerTiming{}, "ctr1", []int{3, 3, 2, 2, 2})
+	// The owner answers the precheck and the reads of a blob it wrote or read from memory,
+	// creates a blob it does not remember with one INSERT, and overwrites one it remembers
+	// with one UPDATE conditional on the version it remembers.
+	roundTrips(t, s, wc, testOwnerTiming, "ctr2", []int{1, 1, 0, 0, 2})
+}
+
+func roundTrips(t *testing.T, s *Store, wc *wireCounter, timing ownerTiming, ctr string, want []int) {
 	content, err := fscontent.Open(filepath.Join(t.TempDir(), "data"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := blobs.Open(t.Context(), blobs.Config{Meta: s.BlobMeta(), Content: content, GCInterval: -1})
+	m := s.blobMeta(timing)
+	svc, err := blobs.Open(t.Context(), blobs.Config{Meta: m, Content: content, GCInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Close()
+	if timing.lease != 0 {
+		waitOwner(t, m)
+	}
 	srv := httptest.NewServer(&blobapi.Handler{Service: svc, Auth: allowAll{}, Accounts: allowAll{}})
 	defer srv.Close()
-	if _, err := svc.CreateContainer(t.Context(), "acct", "ctr", nil); err != nil {
+	if _, err := svc.CreateContainer(t.Context(), "acct", ctr, nil); err != nil {
 		t.Fatal(err)
 	}
 
-	do := func(method, path string, hdr map[string]string, body string, status int) {
+	do := func(method, name string, hdr map[string]string, body string, status int) {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req, err := http.NewRequest(method, srv.URL+"/acct/"+ctr+"/"+name, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,17 +200,17 @@ func TestBlobRoundTripsPostgres(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != status {
-			t.Fatalf("%s %s: %s, want %d", method, path, resp.Status, status)
+			t.Fatalf("%s %s: %s, want %d", method, name, resp.Status, status)
 		}
 	}
 	body := strings.Repeat("x", 1024)
 	put := func(name string) {
-		do(http.MethodPut, "/acct/ctr/"+name, map[string]string{"x-ms-blob-type": "BlockBlob"}, body, http.StatusCreated)
+		do(http.MethodPut, name, map[string]string{"x-ms-blob-type": "BlockBlob"}, body, http.StatusCreated)
 	}
-	head := func(name string, status int) { do(http.MethodHead, "/acct/ctr/"+name, nil, "", status) }
+	head := func(name string, status int) { do(http.MethodHead, name, nil, "", status) }
 	get := func(name string) {
 		head(name, http.StatusOK)
-		do(http.MethodGet, "/acct/ctr/"+name, map[string]string{"x-ms-range": "bytes=0-1023"}, "", http.StatusPartialContent)
+		do(http.MethodGet, name, map[string]string{"x-ms-range": "bytes=0-1023"}, "", http.StatusPartialContent)
 	}
 	// Warm up: each connection prepares a statement on its first use.
 	for i := range 10 {
@@ -204,32 +221,42 @@ func TestBlobRoundTripsPostgres(t *testing.T) {
 	}
 	wc.take()
 
-	// Each operation's statements, each one round trip: the Put Blob precheck, then one
-	// statement to read the blob and one to write it, committed on its own; a Get Blob
-	// request, one statement (two when the blob is missing: is its container?).
 	ops := []struct {
 		name string
 		run  func()
-		want int
 	}{
-		{"Put Blob, new", func() { put("new") }, 3},
-		{"Put Blob, overwrite", func() { put("new") }, 3},
-		{"Get Blob (HEAD + ranged GET)", func() { get("new") }, 2},
-		{"Get Blob Properties of a missing blob", func() { head("missing", http.StatusNotFound) }, 2},
+		{"Put Blob, new", func() { put("new") }},
+		{"Put Blob, overwrite", func() { put("new") }},
+		{"Get Blob (HEAD + ranged GET)", func() { get("new") }},
+		{"Get Blob again", func() { get("new") }},
+		{"Get Blob Properties of a missing blob", func() { head("missing", http.StatusNotFound) }},
 	}
-	for _, op := range ops {
+	for i, op := range ops {
 		op.run()
 		n := 0
-		for i, trip := range wc.take() {
-			t.Logf("%s: %d: %s", op.name, i+1, strings.Join(trip, " | "))
+		for j, trip := range wc.take() {
 			// A connection prepares a statement on its first use of it, and pings the
-			// server before reuse after a second idle; neither is the operation's.
-			if len(trip) == 0 || !strings.HasPrefix(trip[0], "parse: ") && trip[0] != "-- ping" {
-				n++
+			// server before reuse after a second idle; neither is the operation's. Nor
+			// is the owner's renewal of its lease, on a connection of its own.
+			if len(trip) == 0 || strings.HasPrefix(trip[0], "parse: ") || trip[0] == "-- ping" || ownerSession(trip[0]) {
+				continue
 			}
+			t.Logf("%s: %d: %s", op.name, j+1, strings.Join(trip, " | "))
+			n++
 		}
-		if n != op.want {
-			t.Errorf("%s: %d round trips, want %d", op.name, n, op.want)
+		if n != want[i] {
+			t.Errorf("%s: %d round trips, want %d", op.name, n, want[i])
 		}
 	}
+}
+
+// ownerSession reports whether stmt is one of those blobOwner sends on its own session.
+func ownerSession(stmt string) bool {
+	for _, p := range []string{"UPDATE blob_cache_owner", "INSERT INTO blob_cache_owner", "SELECT until - ",
+		"SELECT pg_try_advisory_lock(", "SELECT pg_advisory_lock(", "SELECT pg_advisory_unlock(", "SELECT 'lanyard_blob_owner_'", "SET lock_timeout"} {
+		if strings.HasPrefix(stmt, p) {
+			return true
+		}
+	}
+	return false
 }

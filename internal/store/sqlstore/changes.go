@@ -22,18 +22,9 @@ var watchedTables = []string{
 
 // installChangeTriggers makes every committed write to a watched table send a
 // notification naming the table on a channel private to the schema. Notifications are
-// transactional: they are delivered at commit, never for a rolled-back change.
-func installChangeTriggers(ctx context.Context, db *sql.DB) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("sqlstore: change triggers: %w", err)
-	}
-	defer conn.Close()
-	unlock, err := pgAdvisoryLock(ctx, conn)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+// transactional: they are delivered at commit, never for a rolled-back change. conn holds
+// the migration lock.
+func installChangeTriggers(ctx context.Context, conn *sql.Conn) error {
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE FUNCTION lanyard_notify_change() RETURNS trigger AS $$
 BEGIN
 	PERFORM pg_notify('lanyard_changes_' || current_schema(), TG_TABLE_NAME);

@@ -41,11 +41,30 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	s.dsn = dsn
-	if err := installChangeTriggers(ctx, s.db); err != nil {
+	if err := installPostgresObjects(ctx, s.db); err != nil {
 		s.db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// installPostgresObjects creates (or replaces) what is not in the migrations because it is
+// PostgreSQL's alone: the change triggers and the blob owner functions.
+func installPostgresObjects(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlstore: install: %w", err)
+	}
+	defer conn.Close()
+	unlock, err := pgAdvisoryLock(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := installChangeTriggers(ctx, conn); err != nil {
+		return err
+	}
+	return installBlobOwnerFunctions(ctx, conn)
 }
 
 // pgUnavailable reports the errors of a database that cannot be reached: connection
