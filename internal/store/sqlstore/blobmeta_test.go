@@ -65,7 +65,7 @@ func TestBlobMetaConformancePostgres(t *testing.T) {
 		blobtest.RunMetaStore(t, func(t *testing.T) blobs.MetaStore {
 			dsn := postgresDSN(t)
 			eager := testOwnerTiming
-			eager.quiet = 5 * time.Millisecond
+			eager.quiet = 30 * time.Millisecond
 			openBlobMeta(t, openPostgres(t, dsn), eager)
 			return openPostgres(t, dsn).blobMeta(eager)
 		})

@@ -290,42 +290,51 @@ func guardSQL(st *ownerState) (string, []any) {
 	return "lanyard_blob_permit() = 0", nil
 }
 
+// permitWait bounds how long a writer asks an owner to let go before it gives up.
+const permitWait = 10 * time.Second
+
 // permit guards a write transaction of a node that is not the owner (see blobOwner): it
 // holds the ownership lock shared until tx ends, asking an owner to let go if there is
-// one, and waits out the lease of one that may still answer from memory.
+// one, and waits out the lease of one that may still answer from memory. It asks again
+// each time it finds the lock still held, every few milliseconds, so that an owner that
+// let go and took the lock again before this writer came back for it is asked anew; each
+// ask also holds the owner off for its quiet period.
 func (m *blobMeta) permit(ctx context.Context, tx *Store) error {
+	deadline := time.Now().Add(permitWait)
 	var left int64
-	if err := tx.queryRow(ctx, "SELECT lanyard_blob_permit()").Scan(&left); err != nil {
-		return err
-	}
-	if left < 0 {
-		if _, err := m.s.db.ExecContext(ctx, "SELECT pg_notify('lanyard_blob_owner_' || current_schema(), 'release')"); err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, "SET LOCAL lock_timeout = '10s'"); err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, "SELECT pg_advisory_xact_lock_shared(?, hashtext(current_schema()))", ownerLockClass); err != nil {
-			if pgCode("55P03")(err) {
-				return &lanyard.Error{Kind: lanyard.KindUnavailable, Code: "StoreUnavailable",
-					Message: "Another node holds the blob metadata and has not let go; try again shortly.", Err: err}
-			}
-			return err
-		}
+	for delay := time.Millisecond; ; delay = min(2*delay, 20*time.Millisecond) {
 		if err := tx.queryRow(ctx, "SELECT lanyard_blob_permit()").Scan(&left); err != nil {
 			return err
 		}
-	}
-	if left > 0 {
-		t := time.NewTimer(time.Duration(left) * time.Microsecond)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+		if left >= 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return &lanyard.Error{Kind: lanyard.KindUnavailable, Code: "StoreUnavailable",
+				Message: "Another node holds the blob metadata and has not let go; try again shortly."}
+		}
+		if _, err := m.s.db.ExecContext(ctx, "SELECT pg_notify('lanyard_blob_owner_' || current_schema(), 'release')"); err != nil {
+			return err
+		}
+		if err := sleepCtx(ctx, delay); err != nil {
+			return err
 		}
 	}
-	return nil
+	return sleepCtx(ctx, time.Duration(left)*time.Microsecond)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // errOwnershipLost: the owner's guard failed in a transaction, which now holds the lock
