@@ -51,14 +51,11 @@ func newInsertBatcher(s *Store) *insertBatcher {
 	return b
 }
 
-// insert creates k's row, as insertBlobEntry with a guard does: it reports whether it
-// did (not when the row exists or the guard failed, nor when the batch held another row
-// of k or a row under another guard), or fails as the whole batch failed.
-func (b *insertBatcher) insert(k blobs.BlobKey, rec *blobs.BlobRecord, c entryCond) (ver string, inserted bool, err error) {
-	vals, err := blobEntryArgs(rec, 0, 0)
-	if err != nil {
-		return "", false, err
-	}
+// insert creates k's row of values vals (its blobEntryArgs), as insertBlobEntry with a
+// guard does: it reports whether it did (not when the row exists or the guard failed, nor
+// when the batch held another row of k or a row under another guard), or fails as the
+// whole batch failed.
+func (b *insertBatcher) insert(k blobs.BlobKey, vals []any, c entryCond) (ver string, inserted bool, err error) {
 	r := &insertRow{k: k, vals: vals, c: c, done: make(chan insertResult, 1)}
 	select {
 	case b.rows <- r:

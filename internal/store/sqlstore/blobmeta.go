@@ -733,12 +733,9 @@ type entryCond struct {
 // the container is gone. Without a guard it fails with errEntryRace when a concurrent
 // writer created the row since this transaction looked; with one (outside a transaction)
 // it just does nothing then, or when the guard fails, and returns the new row's version.
-func (s *Store) insertBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int, c entryCond) (ver string, wrote bool, err error) {
-	args, err := blobEntryArgs(rec, blockCount, idLen)
-	if err != nil {
-		return "", false, err
-	}
-	args = append([]any{k.Account, k.Container, k.Name}, args...)
+// vals are the row's blobEntryArgs.
+func (s *Store) insertBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any, c entryCond) (ver string, wrote bool, err error) {
+	args := append([]any{k.Account, k.Container, k.Name}, vals...)
 	if c.guard == "" {
 		_, err = s.exec(ctx, blobEntryInsert, args...)
 		wrote = err == nil
@@ -787,14 +784,12 @@ func (s *Store) blobEntryWhere(k blobs.BlobKey, c entryCond, args []any) (string
 	return w, args
 }
 
-// updateBlobEntry rewrites a blob's row (under c) and reports whether it did, with the
-// row's new version where the engine has them; keepExtents leaves the extents column as it
-// is (a property change of a blob of many blocks does not rewrite its block list).
-func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, rec *blobs.BlobRecord, blockCount int64, idLen int, keepExtents bool, c entryCond) (string, bool, error) {
-	args, err := blobEntryArgs(rec, blockCount, idLen)
-	if err != nil {
-		return "", false, err
-	}
+// updateBlobEntry rewrites a blob's row with vals (its blobEntryArgs) under c, and reports
+// whether it did, with the row's new version where the engine has them; keepExtents
+// leaves the extents column as it is (a property change of a blob of many blocks does not
+// rewrite its block list).
+func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any, keepExtents bool, c entryCond) (string, bool, error) {
+	args := slices.Clone(vals)
 	cols := []string{"committed", "size", "content_type", "content_encoding", "content_language", "content_disposition",
 		"cache_control", "content_md5", "metadata", "etag", "last_modified", "created_at", "blob_type", "extents",
 		"block_count", "block_id_len"}
@@ -909,18 +904,22 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 			}
 			count, idLen = 0, 0
 		}
+		vals, err := blobEntryArgs(w.Blob, count, idLen) // of no committed version when w.Blob is nil
+		if err != nil {
+			return err
+		}
 		switch {
 		case w.Blob != nil && !found:
-			_, _, err = tx.insertBlobEntry(ctx, k, w.Blob, count, idLen, entryCond{})
+			_, _, err = tx.insertBlobEntry(ctx, k, vals, entryCond{})
 		case w.Blob != nil:
 			keep := e.rec != nil && slices.Equal(e.rec.Extents, w.Blob.Extents)
-			_, _, err = tx.updateBlobEntry(ctx, k, w.Blob, count, idLen, keep, entryCond{})
+			_, _, err = tx.updateBlobEntry(ctx, k, vals, keep, entryCond{})
 		case !found:
 			// nothing to delete
 		case count == 0:
 			_, err = tx.deleteBlobEntry(ctx, k, entryCond{})
 		case e.rec != nil:
-			_, _, err = tx.updateBlobEntry(ctx, k, nil, count, idLen, false, entryCond{}) // the blocks stay
+			_, _, err = tx.updateBlobEntry(ctx, k, vals, false, entryCond{}) // the blocks stay
 		}
 		return err
 	})
@@ -959,9 +958,13 @@ func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, with
 		// Most writes of a blob the owner does not remember create it: try that first.
 		// The INSERT does nothing when the row exists, and then fn runs again below.
 		if w, err := fn(noBlocks); err == nil && w.Blob != nil {
-			ver, wrote, err := m.batch.insert(k, w.Blob, c)
+			vals, err := blobEntryArgs(w.Blob, 0, 0)
+			if err != nil {
+				return res, true, err
+			}
+			ver, wrote, err := m.batch.insert(k, vals, c)
 			if wrote {
-				m.keep(kept, owned, k, w.Blob, ver)
+				m.keep(kept, owned, k, vals, ver)
 			}
 			if err != nil || wrote {
 				return res, true, err
@@ -990,12 +993,18 @@ func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, with
 	var (
 		wrote bool
 		ver   string
+		vals  []any
 	)
+	if w.Blob != nil {
+		if vals, err = blobEntryArgs(w.Blob, 0, 0); err != nil {
+			return res, true, err
+		}
+	}
 	switch {
 	case w.Blob != nil && !found:
-		ver, wrote, err = m.s.insertBlobEntry(ctx, k, w.Blob, 0, 0, c)
+		ver, wrote, err = m.s.insertBlobEntry(ctx, k, vals, c)
 	case w.Blob != nil:
-		ver, wrote, err = m.s.updateBlobEntry(ctx, k, w.Blob, 0, 0, slices.Equal(e.rec.Extents, w.Blob.Extents), c)
+		ver, wrote, err = m.s.updateBlobEntry(ctx, k, vals, slices.Equal(e.rec.Extents, w.Blob.Extents), c)
 	case !found:
 		return res, true, nil // nothing to delete
 	default: // no blocks staged, so the row goes
@@ -1008,23 +1017,19 @@ func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, with
 		return res, true, err
 	}
 	if w.Blob != nil {
-		m.keep(kept, owned, k, w.Blob, ver)
+		m.keep(kept, owned, k, vals, ver)
 	}
 	return blobs.BlobResult{Prev: e.rec}, true, nil
 }
 
-// keep records in kept what a write under the ownership st committed (rec, as row version
-// ver), as a read of it would return it. Nothing is kept of a write that was not the
-// owner's, or whose version is not known.
-func (m *blobMeta) keep(kept *ownerWrite, st *ownerState, k blobs.BlobKey, rec *blobs.BlobRecord, ver string) {
+// keep records in kept what a write under the ownership st committed (the row's
+// blobEntryArgs vals, as row version ver), as a read of it would return it. Nothing is
+// kept of a write that was not the owner's, or whose version is not known.
+func (m *blobMeta) keep(kept *ownerWrite, st *ownerState, k blobs.BlobKey, vals []any, ver string) {
 	if st == nil || ver == "" {
 		return
 	}
-	args, err := blobEntryArgs(rec, 0, 0)
-	if err != nil {
-		return
-	}
-	e, found, err := scanBlobEntry(valuesRow(append([]any{k.Name}, args...)), k.Container)
+	e, found, err := scanBlobEntry(valuesRow(append([]any{k.Name}, vals...)), k.Container)
 	if err != nil || !found || e.rec == nil {
 		return
 	}
@@ -1206,7 +1211,8 @@ func (m *blobMeta) PutBlock(ctx context.Context, k blobs.BlobKey, b blobs.Block,
 		}
 		idLen := blobs.BlockIDLength(b.ID)
 		if !found {
-			_, _, err = tx.insertBlobEntry(ctx, k, nil, count, idLen, entryCond{})
+			vals, _ := blobEntryArgs(nil, count, idLen) // no record, nothing to encode
+			_, _, err = tx.insertBlobEntry(ctx, k, vals, entryCond{})
 		} else {
 			_, err = tx.exec(ctx, "UPDATE blob_entries SET block_count = ?, block_id_len = ? WHERE account = ? AND container = ? AND name = ?",
 				count, idLen, k.Account, k.Container, k.Name)
