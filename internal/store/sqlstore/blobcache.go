@@ -55,8 +55,26 @@ func (c *cacheTable[K, V]) get(ep uint64, k K) (v V, hit bool, placeholder *cach
 	if c.writing[k] != nil || c.wide > 0 {
 		return v, false, nil
 	}
+	s := &cacheSlot[V]{} // replaces another read's placeholder, which then fills nothing
+	c.put(k, s)
+	return v, false, s
+}
+
+// peek returns the value at k when it has one, and places nothing.
+func (c *cacheTable[K, V]) peek(ep uint64, k K) (v V, hit bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.slots[k]; ok && s.filled && ep == c.epoch {
+		return s.val, true
+	}
+	return v, false
+}
+
+// put stores s at k, first making room when the table is full: any entries will do.
+// Called with mu held.
+func (c *cacheTable[K, V]) put(k K, s *cacheSlot[V]) {
 	if _, ok := c.slots[k]; !ok && len(c.slots) >= c.limit {
-		n := c.limit/16 + 1 // make room: any entries will do
+		n := c.limit/16 + 1
 		for old := range c.slots {
 			delete(c.slots, old)
 			if n--; n == 0 {
@@ -64,9 +82,7 @@ func (c *cacheTable[K, V]) get(ep uint64, k K) (v V, hit bool, placeholder *cach
 			}
 		}
 	}
-	s := &cacheSlot[V]{} // replaces another read's placeholder, which then fills nothing
 	c.slots[k] = s
-	return v, false, s
 }
 
 // fill stores v in the placeholder get returned, if it is still in place.
@@ -109,8 +125,8 @@ func (c *cacheTable[K, V]) end(k K, ticket uint64, ep uint64, v *V) {
 		delete(c.writing, k)
 	}
 	delete(c.slots, k)
-	if v != nil && alone && ep == c.epoch && len(c.slots) < c.limit {
-		c.slots[k] = &cacheSlot[V]{val: *v, filled: true}
+	if v != nil && alone && ep == c.epoch {
+		c.put(k, &cacheSlot[V]{val: *v, filled: true})
 	}
 }
 

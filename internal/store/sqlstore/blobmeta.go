@@ -386,8 +386,9 @@ func (m *blobMeta) GetContainer(ctx context.Context, account, name string) (blob
 	if err != nil {
 		return c, m.result("get container", err)
 	}
-	m.containerCache.fill(st.epoch, ck, placeholder, blobs.Container{Account: c.Account, Name: c.Name,
-		Metadata: c.Metadata.Clone(), ETag: c.ETag, LastModified: c.LastModified, CreatedAt: c.CreatedAt})
+	kept := c
+	kept.Metadata = c.Metadata.Clone()
+	m.containerCache.fill(st.epoch, ck, placeholder, kept)
 	return c, nil
 }
 
@@ -862,7 +863,7 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 		var kept ownerWrite
 		if m.blobCache != nil {
 			if st := m.ownership(); st != nil {
-				if c, hit, _ := m.blobCache.get(st.epoch, k); hit {
+				if c, hit := m.blobCache.peek(st.epoch, k); hit {
 					cached = &c
 				}
 			}
@@ -1063,7 +1064,7 @@ func (r valuesRow) Scan(dest ...any) error {
 // knownContainer reports whether the owner remembers k's container: only then does it
 // guess that k is new (its container may still go meanwhile; the INSERT then fails).
 func (m *blobMeta) knownContainer(st *ownerState, k blobs.BlobKey) bool {
-	_, hit, _ := m.containerCache.get(st.epoch, containerKey{k.Account, k.Container})
+	_, hit := m.containerCache.peek(st.epoch, containerKey{k.Account, k.Container})
 	return hit
 }
 
