@@ -128,18 +128,8 @@ func (o *blobOwner) close() {
 
 func (o *blobOwner) run(ctx context.Context) {
 	defer close(o.done)
-	backoff := 50 * time.Millisecond
-	for ctx.Err() == nil {
-		if err := o.session(ctx); err == nil {
-			backoff = 50 * time.Millisecond
-		}
-		o.state.Store(nil)
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 2*time.Second)
-	}
+	redial(ctx, func(bool) error { return o.session(ctx) }, func(error) { o.state.Store(nil) })
+	o.state.Store(nil)
 }
 
 // session holds one connection for the ownership lock and its lease until the connection

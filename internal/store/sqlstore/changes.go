@@ -66,25 +66,32 @@ func (s *Store) Watch(ctx context.Context, fn func(topic string)) error {
 		<-ctx.Done()
 		return nil
 	}
-	backoff := 50 * time.Millisecond
-	first := true
-	for ctx.Err() == nil {
-		err := s.listen(ctx, fn, !first)
-		first = false
-		if ctx.Err() != nil {
-			return nil
-		}
+	redial(ctx, func(first bool) error { return s.listen(ctx, fn, !first) }, func(err error) {
 		if s.OnFeedDown != nil {
 			s.OnFeedDown(err)
 		}
+	})
+	return nil
+}
+
+// redial runs session, on a connection of its own, until ctx ends: again after each
+// failure, which it reports to down, with a backoff from 50 ms doubling up to 2 s. first
+// tells session whether it is the first run.
+func redial(ctx context.Context, session func(first bool) error, down func(error)) {
+	backoff := 50 * time.Millisecond
+	for first := true; ctx.Err() == nil; first = false {
+		err := session(first)
+		if ctx.Err() != nil {
+			return
+		}
+		down(err)
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 2*time.Second)
 	}
-	return nil
 }
 
 // listen holds one LISTEN connection until it fails. After a reconnection it reports
