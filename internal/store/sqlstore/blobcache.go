@@ -42,12 +42,8 @@ func newCacheTable[K comparable, V any](limit int) *cacheTable[K, V] {
 func (c *cacheTable[K, V]) get(ep uint64, k K) (v V, hit bool, placeholder *cacheSlot[V]) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch {
-	case ep < c.epoch:
+	if !c.at(ep) {
 		return v, false, nil
-	case ep > c.epoch:
-		c.epoch = ep
-		clear(c.slots)
 	}
 	if s, ok := c.slots[k]; ok && s.filled {
 		return s.val, true, nil
@@ -64,10 +60,23 @@ func (c *cacheTable[K, V]) get(ep uint64, k K) (v V, hit bool, placeholder *cach
 func (c *cacheTable[K, V]) peek(ep uint64, k K) (v V, hit bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.slots[k]; ok && s.filled && ep == c.epoch {
+	if !c.at(ep) {
+		return v, false
+	}
+	if s, ok := c.slots[k]; ok && s.filled {
 		return s.val, true
 	}
 	return v, false
+}
+
+// at moves the table to epoch ep, emptying it, when ep is newer; it reports false for an
+// older ep, whose caller must neither read nor fill. Called with mu held.
+func (c *cacheTable[K, V]) at(ep uint64) bool {
+	if ep > c.epoch {
+		c.epoch = ep
+		clear(c.slots)
+	}
+	return ep == c.epoch
 }
 
 // put stores s at k, first making room when the table is full: any entries will do.
@@ -125,7 +134,7 @@ func (c *cacheTable[K, V]) end(k K, ticket uint64, ep uint64, v *V) {
 		delete(c.writing, k)
 	}
 	delete(c.slots, k)
-	if v != nil && alone && ep == c.epoch {
+	if v != nil && alone && c.at(ep) {
 		c.put(k, &cacheSlot[V]{val: *v, filled: true})
 	}
 }

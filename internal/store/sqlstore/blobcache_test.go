@@ -87,6 +87,13 @@ func TestCacheTable(t *testing.T) {
 		t.Fatal("a write of an old epoch was kept")
 	}
 
+	// A write is kept in a new epoch that no read has reached yet.
+	w = c.begin("i")
+	c.end("i", w, 3, v("I"))
+	if got, ok := c.peek(3, "i"); !ok || got != "I" {
+		t.Fatalf("a write in a new epoch kept %q %v", got, ok)
+	}
+
 	// Full, the table makes room.
 	c = newCacheTable[string, string](16)
 	for i := range 100 {
