@@ -61,6 +61,17 @@ func (s *Service) Reload(ctx context.Context) error {
 	return nil
 }
 
+// ForgetAssignments drops assignments another service deleted from the store (with the
+// resource they were scoped to) from the in-memory view.
+func (s *Service) ForgetAssignments(ids []string) {
+	s.engine.Update(func(snap *rbac.Snapshot) *rbac.Snapshot {
+		for _, id := range ids {
+			snap = snap.WithoutAssignment(id)
+		}
+		return snap
+	})
+}
+
 // Engine returns the decision engine.
 func (s *Service) Engine() *rbac.Engine { return s.engine }
 
@@ -113,6 +124,44 @@ func (s *Service) GetRoleDefinition(ctx context.Context, id string) (lanyard.Rol
 	return d, err
 }
 
+// Authorize decides whether whoever asks may perform action at scope: nil, or the error to
+// answer with. The management API passes one for its caller, so that the permissions a
+// change needs beyond the scope it addresses are checked against the stored state the
+// change replaces.
+type Authorize func(action, scope string) error
+
+// visibleAt reports whether role d is addressable at scope: a built-in everywhere; a custom
+// role at the root and at, above or below any of its assignable scopes, and nowhere else.
+// A role's id is unique in the tenant, so another scope must not reach it.
+func visibleAt(d lanyard.RoleDefinition, scope string) bool {
+	if d.BuiltIn || strings.Trim(scope, "/") == "" {
+		return true
+	}
+	for _, a := range d.AssignableScopes {
+		if rbac.ScopeCovers(a, scope) || rbac.ScopeCovers(scope, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// GetRoleDefinitionAt returns role id as addressed at scope: a custom role not visible
+// there is not found.
+func (s *Service) GetRoleDefinitionAt(ctx context.Context, scope, id string) (lanyard.RoleDefinition, error) {
+	d, err := s.GetRoleDefinition(ctx, id)
+	if err == nil && !visibleAt(d, scope) {
+		return lanyard.RoleDefinition{}, roleNotFound(id)
+	}
+	return d, err
+}
+
+// ListRoleDefinitionsAt lists the roles addressable at scope, optionally only those named
+// name.
+func (s *Service) ListRoleDefinitionsAt(ctx context.Context, scope, name string) ([]lanyard.RoleDefinition, error) {
+	defs, err := s.ListRoleDefinitions(ctx, name)
+	return slices.DeleteFunc(defs, func(d lanyard.RoleDefinition) bool { return !visibleAt(d, scope) }), err
+}
+
 // FindRole resolves a role by GUID, ARM id or name.
 func (s *Service) FindRole(ctx context.Context, ref string) (lanyard.RoleDefinition, error) {
 	if _, err := uuid.Parse(lanyard.RoleDefinitionGUID(ref)); err == nil {
@@ -128,9 +177,11 @@ func (s *Service) FindRole(ctx context.Context, ref string) (lanyard.RoleDefinit
 	return defs[0], nil
 }
 
-// PutRoleDefinition creates or replaces custom role d (d.ID a GUID). It reports whether it
-// was created.
-func (s *Service) PutRoleDefinition(ctx context.Context, d lanyard.RoleDefinition) (lanyard.RoleDefinition, bool, error) {
+// PutRoleDefinition creates or replaces custom role d (d.ID a GUID), addressed at scope.
+// It reports whether it was created. may must allow roleDefinitions/write at every
+// assignable scope the role has and will have, as ARM requires: otherwise whoever may write
+// roles somewhere could widen, or take over, a role defined elsewhere.
+func (s *Service) PutRoleDefinition(ctx context.Context, scope string, d lanyard.RoleDefinition, may Authorize) (lanyard.RoleDefinition, bool, error) {
 	d.ID = strings.ToLower(lanyard.RoleDefinitionGUID(d.ID))
 	if _, ok := rbac.BuiltinRoleByID(d.ID); ok {
 		return d, false, lanyard.Errorf(lanyard.KindPermissionDenied, "Built-in role definitions cannot be changed.").WithCode("RoleDefinitionBuiltIn")
@@ -142,17 +193,39 @@ func (s *Service) PutRoleDefinition(ctx context.Context, d lanyard.RoleDefinitio
 	if err := rbac.ValidateCustomRole(d); err != nil {
 		return d, false, err
 	}
+	for i, a := range d.AssignableScopes {
+		if isManagementGroup(a) {
+			continue
+		}
+		scope, err := s.checkScope(a)
+		if err != nil {
+			return d, false, err
+		}
+		d.AssignableScopes[i] = scope
+	}
+	if !visibleAt(d, scope) {
+		return d, false, lanyard.Errorf(lanyard.KindInvalid, "The role definition is written at scope '%s', which is neither at, above nor below any of its assignable scopes.", clip(scope)).WithCode("InvalidAssignableScopes")
+	}
 	now := s.clock()
 	created := false
 	var out lanyard.RoleDefinition
 	err := s.store.InTx(ctx, func(tx store.Store) error {
 		var err error
 		out, err = tx.UpdateRoleDefinition(ctx, d.ID, func(old lanyard.RoleDefinition) (lanyard.RoleDefinition, error) {
+			if !visibleAt(old, scope) {
+				return old, lanyard.Errorf(lanyard.KindConflict, "A role definition with id '%s' exists at another scope; role definition ids are unique in the tenant.", d.ID).WithCode("RoleDefinitionIdConflict")
+			}
+			if err := mayAtEach(may, "Microsoft.Authorization/roleDefinitions/write", old.AssignableScopes, d.AssignableScopes); err != nil {
+				return old, err
+			}
 			old.Name, old.Description, old.Permissions, old.AssignableScopes = d.Name, d.Description, d.Permissions, d.AssignableScopes
 			old.UpdatedAt = now
 			return old, nil
 		})
 		if !lanyard.IsNotFound(err) {
+			return err
+		}
+		if err := mayAtEach(may, "Microsoft.Authorization/roleDefinitions/write", d.AssignableScopes); err != nil {
 			return err
 		}
 		d.CreatedAt, d.UpdatedAt = now, now
@@ -166,13 +239,47 @@ func (s *Service) PutRoleDefinition(ctx context.Context, d lanyard.RoleDefinitio
 	return out, created, nil
 }
 
-// DeleteRoleDefinition deletes custom role id; a role still assigned cannot be deleted.
-func (s *Service) DeleteRoleDefinition(ctx context.Context, id string) error {
+// mayAtEach asks may for action at every scope of the lists, each scope once.
+func mayAtEach(may Authorize, action string, lists ...[]string) error {
+	var seen []string
+	for _, list := range lists {
+		for _, scope := range list {
+			if slices.ContainsFunc(seen, func(s string) bool { return strings.EqualFold(s, scope) }) {
+				continue
+			}
+			seen = append(seen, scope)
+			if err := may(action, scope); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isManagementGroup(scope string) bool {
+	return strings.HasPrefix(strings.ToLower(scope), "/providers/microsoft.management/managementgroups/")
+}
+
+// DeleteRoleDefinition deletes custom role id, addressed at scope; a role still assigned
+// cannot be deleted. may must allow roleDefinitions/delete at every assignable scope.
+func (s *Service) DeleteRoleDefinition(ctx context.Context, scope, id string, may Authorize) (lanyard.RoleDefinition, error) {
 	guid := strings.ToLower(lanyard.RoleDefinitionGUID(id))
 	if _, ok := rbac.BuiltinRoleByID(guid); ok {
-		return lanyard.Errorf(lanyard.KindPermissionDenied, "Built-in role definitions cannot be deleted.").WithCode("RoleDefinitionBuiltIn")
+		return lanyard.RoleDefinition{}, lanyard.Errorf(lanyard.KindPermissionDenied, "Built-in role definitions cannot be deleted.").WithCode("RoleDefinitionBuiltIn")
 	}
+	var d lanyard.RoleDefinition
 	err := s.store.InTx(ctx, func(tx store.Store) error {
+		var err error
+		d, err = tx.GetRoleDefinition(ctx, guid)
+		if lanyard.IsNotFound(err) || err == nil && !visibleAt(d, scope) {
+			return roleNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := mayAtEach(may, "Microsoft.Authorization/roleDefinitions/delete", d.AssignableScopes); err != nil {
+			return err
+		}
 		n, err := tx.CountRoleAssignmentsOfRole(ctx, guid)
 		if err != nil {
 			return err
@@ -180,17 +287,13 @@ func (s *Service) DeleteRoleDefinition(ctx context.Context, id string) error {
 		if n > 0 {
 			return lanyard.Errorf(lanyard.KindConflict, "The role definition has %d role assignment(s); delete them first.", n).WithCode("RoleDefinitionHasAssignments")
 		}
-		err = tx.DeleteRoleDefinition(ctx, guid)
-		if lanyard.IsNotFound(err) {
-			return roleNotFound(id)
-		}
-		return err
+		return tx.DeleteRoleDefinition(ctx, guid)
 	})
 	if err != nil {
-		return err
+		return d, err
 	}
 	s.engine.Update(func(snap *rbac.Snapshot) *rbac.Snapshot { return snap.WithoutRoleDefinition(guid) })
-	return nil
+	return d, nil
 }
 
 // Role assignments.
@@ -290,9 +393,27 @@ func assignableAt(role lanyard.RoleDefinition, scope string) bool {
 func (s *Service) GetRoleAssignment(ctx context.Context, id string) (lanyard.RoleAssignment, error) {
 	a, err := s.store.GetRoleAssignment(ctx, strings.ToLower(id))
 	if lanyard.IsNotFound(err) {
-		return a, lanyard.Errorf(lanyard.KindNotFound, "The role assignment '%s' is not found.", clip(id)).WithCode("RoleAssignmentNotFound")
+		return a, assignmentNotFound(id)
 	}
 	return a, err
+}
+
+func assignmentNotFound(id string) error {
+	return lanyard.Errorf(lanyard.KindNotFound, "The role assignment '%s' is not found.", clip(id)).WithCode("RoleAssignmentNotFound")
+}
+
+// GetRoleAssignmentAt returns assignment id if it is at exactly scope: an assignment is an
+// extension resource of its scope and is not reachable through any other.
+func (s *Service) GetRoleAssignmentAt(ctx context.Context, scope, id string) (lanyard.RoleAssignment, error) {
+	a, err := s.GetRoleAssignment(ctx, id)
+	if err == nil && !sameScope(a.Scope, scope) {
+		return lanyard.RoleAssignment{}, assignmentNotFound(id)
+	}
+	return a, err
+}
+
+func sameScope(a, b string) bool {
+	return strings.EqualFold(strings.TrimSuffix(a, "/"), strings.TrimSuffix(b, "/"))
 }
 
 // Filter selects role assignments in a listing.
@@ -325,9 +446,10 @@ func (s *Service) ListRoleAssignments(ctx context.Context, f Filter) ([]lanyard.
 	}), nil
 }
 
-// DeleteRoleAssignment deletes assignment id; the next request is decided without it.
-func (s *Service) DeleteRoleAssignment(ctx context.Context, id string) (lanyard.RoleAssignment, error) {
-	a, err := s.GetRoleAssignment(ctx, id)
+// DeleteRoleAssignment deletes assignment id at scope (not found at any other scope); the
+// next request is decided without it.
+func (s *Service) DeleteRoleAssignment(ctx context.Context, scope, id string) (lanyard.RoleAssignment, error) {
+	a, err := s.GetRoleAssignmentAt(ctx, scope, id)
 	if err != nil {
 		return a, err
 	}

@@ -79,7 +79,7 @@ func TestDecisionsAreLive(t *testing.T) {
 	if !d.Allowed || d.AssignmentID != a.ID || d.RoleName != "Storage Blob Data Contributor" {
 		t.Fatalf("after assignment: %+v", d)
 	}
-	if _, err := f.svc.DeleteRoleAssignment(t.Context(), a.ID); err != nil {
+	if _, err := f.svc.DeleteRoleAssignment(t.Context(), a.Scope, a.ID); err != nil {
 		t.Fatal(err)
 	}
 	if f.svc.Decide(p, blobWrite, true, blobInContainer1).Allowed {
@@ -155,6 +155,8 @@ func TestCreateRoleAssignmentValidation(t *testing.T) {
 	}
 }
 
+func allowAll(string, string) error { return nil }
+
 func TestCustomRoles(t *testing.T) {
 	f := newFixture(t)
 	groupScope := "/subscriptions/" + sub + "/resourceGroups/g"
@@ -163,7 +165,7 @@ func TestCustomRoles(t *testing.T) {
 		Permissions:      []lanyard.Permission{{DataActions: []string{blobRead}}},
 		AssignableScopes: []string{groupScope},
 	}
-	got, created, err := f.svc.PutRoleDefinition(t.Context(), role)
+	got, created, err := f.svc.PutRoleDefinition(t.Context(), groupScope, role, allowAll)
 	if err != nil || !created || got.BuiltIn {
 		t.Fatalf("create: %+v created=%v err=%v", got, created, err)
 	}
@@ -179,7 +181,7 @@ func TestCustomRoles(t *testing.T) {
 	}
 	// Updating the role changes the very next decision.
 	role.Permissions = []lanyard.Permission{{DataActions: []string{blobRead, blobWrite}}}
-	if _, created, err := f.svc.PutRoleDefinition(t.Context(), role); err != nil || created {
+	if _, created, err := f.svc.PutRoleDefinition(t.Context(), groupScope, role, allowAll); err != nil || created {
 		t.Fatalf("update: created=%v err=%v", created, err)
 	}
 	if !f.svc.Decide(p, blobWrite, true, blobInContainer1).Allowed {
@@ -192,26 +194,26 @@ func TestCustomRoles(t *testing.T) {
 		t.Fatalf("list by name: %d results", len(list))
 	}
 	// A role in use cannot be deleted; once unassigned it can.
-	if err := f.svc.DeleteRoleDefinition(t.Context(), got.ID); lanyard.CodeOf(err) != "RoleDefinitionHasAssignments" {
+	if _, err := f.svc.DeleteRoleDefinition(t.Context(), groupScope, got.ID, allowAll); lanyard.CodeOf(err) != "RoleDefinitionHasAssignments" {
 		t.Fatalf("delete role in use: %v", err)
 	}
-	if _, err := f.svc.DeleteRoleAssignment(t.Context(), a.ID); err != nil {
+	if _, err := f.svc.DeleteRoleAssignment(t.Context(), a.Scope, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.DeleteRoleDefinition(t.Context(), got.ID); err != nil {
+	if _, err := f.svc.DeleteRoleDefinition(t.Context(), groupScope, got.ID, allowAll); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.GetRoleDefinition(t.Context(), got.ID); lanyard.CodeOf(err) != "RoleDefinitionDoesNotExist" {
 		t.Fatalf("deleted role still found: %v", err)
 	}
 	// Built-in roles are read-only and their names are reserved.
-	if _, _, err := f.svc.PutRoleDefinition(t.Context(), lanyard.RoleDefinition{ID: blobDataReader, Name: "x"}); lanyard.CodeOf(err) != "RoleDefinitionBuiltIn" {
+	if _, _, err := f.svc.PutRoleDefinition(t.Context(), groupScope, lanyard.RoleDefinition{ID: blobDataReader, Name: "x"}, allowAll); lanyard.CodeOf(err) != "RoleDefinitionBuiltIn" {
 		t.Fatalf("overwrite built-in: %v", err)
 	}
-	if _, _, err := f.svc.PutRoleDefinition(t.Context(), lanyard.RoleDefinition{ID: uuid.NewString(), Name: "reader", Permissions: role.Permissions, AssignableScopes: role.AssignableScopes}); lanyard.CodeOf(err) != "RoleDefinitionWithSameNameExists" {
+	if _, _, err := f.svc.PutRoleDefinition(t.Context(), groupScope, lanyard.RoleDefinition{ID: uuid.NewString(), Name: "reader", Permissions: role.Permissions, AssignableScopes: role.AssignableScopes}, allowAll); lanyard.CodeOf(err) != "RoleDefinitionWithSameNameExists" {
 		t.Fatalf("custom role named like a built-in: %v", err)
 	}
-	if err := f.svc.DeleteRoleDefinition(t.Context(), blobDataReader); lanyard.CodeOf(err) != "RoleDefinitionBuiltIn" {
+	if _, err := f.svc.DeleteRoleDefinition(t.Context(), groupScope, blobDataReader, allowAll); lanyard.CodeOf(err) != "RoleDefinitionBuiltIn" {
 		t.Fatalf("delete built-in: %v", err)
 	}
 }

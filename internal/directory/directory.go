@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/rbac"
 	"github.com/lanyard-id/lanyard/internal/store"
 )
 
@@ -38,6 +39,9 @@ type Service struct {
 	// OnAccountDeleted, when set, is told the name of each storage account deleted, so its
 	// data can go too.
 	OnAccountDeleted func(ctx context.Context, name string)
+	// OnAssignmentsRemoved, when set, is told the ids of the role assignments removed with
+	// the resources they were scoped to, so the RBAC engine forgets them.
+	OnAssignmentsRemoved func(ids []string)
 }
 
 // Change describes a modification that may invalidate cached tokens.
@@ -57,6 +61,33 @@ func New(s store.Store, t lanyard.Tenant, headerKey []byte, now func() time.Time
 func (s *Service) Tenant() lanyard.Tenant { return s.tenant }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// removeAssignmentsUnder deletes the role assignments at scope or below it. Assignments
+// are extension resources of their scope (as on ARM) and go with it, so they never apply to
+// a resource re-created under the same name.
+func removeAssignmentsUnder(ctx context.Context, tx store.Store, scope string) ([]string, error) {
+	all, err := tx.ListRoleAssignments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list role assignments: %w", err)
+	}
+	var removed []string
+	for _, a := range all {
+		if !rbac.ScopeCovers(scope, a.Scope) {
+			continue
+		}
+		if err := tx.DeleteRoleAssignment(ctx, a.ID); err != nil && !lanyard.IsNotFound(err) {
+			return nil, fmt.Errorf("delete role assignment %s: %w", a.ID, err)
+		}
+		removed = append(removed, a.ID)
+	}
+	return removed, nil
+}
+
+func (s *Service) assignmentsRemoved(ids []string) {
+	if s.OnAssignmentsRemoved != nil && len(ids) > 0 {
+		s.OnAssignmentsRemoved(ids)
+	}
+}
 
 func (s *Service) changed(ids ...string) {
 	if s.OnChange != nil && len(ids) > 0 {
@@ -129,12 +160,17 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 	var (
 		affected []string
 		accounts []lanyard.StorageAccount
+		removed  []string
 	)
 	err := s.store.InTx(ctx, func(tx store.Store) error {
-		if _, err := tx.GetGroup(ctx, name); err != nil {
+		g, err := tx.GetGroup(ctx, name)
+		if err != nil {
 			if lanyard.IsNotFound(err) {
 				return groupNotFound(name)
 			}
+			return err
+		}
+		if removed, err = removeAssignmentsUnder(ctx, tx, lanyard.GroupID(s.tenant.SubscriptionID, g.Name)); err != nil {
 			return err
 		}
 		apps, err := tx.ListApps(ctx, name)
@@ -171,6 +207,7 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	s.assignmentsRemoved(removed)
 	s.changed(affected...)
 	for _, a := range accounts {
 		s.accountDeleted(ctx, a.Name)
@@ -257,13 +294,28 @@ func (s *Service) ListIdentities(ctx context.Context, group string) ([]lanyard.I
 
 // DeleteIdentity deletes user-assigned identity name; apps holding it lose it.
 func (s *Service) DeleteIdentity(ctx context.Context, group, name string) error {
-	id, err := s.GetIdentity(ctx, group, name)
+	var (
+		id      lanyard.Identity
+		removed []string
+	)
+	err := s.store.InTx(ctx, func(tx store.Store) error {
+		var err error
+		id, err = tx.GetIdentityByResourceID(ctx, s.identityID(group, name))
+		if lanyard.IsNotFound(err) {
+			return identityNotFound(group, name)
+		}
+		if err != nil {
+			return err
+		}
+		if removed, err = removeAssignmentsUnder(ctx, tx, id.ResourceID); err != nil {
+			return err
+		}
+		return tx.DeleteIdentity(ctx, id.PrincipalID)
+	})
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteIdentity(ctx, id.PrincipalID); err != nil {
-		return err
-	}
+	s.assignmentsRemoved(removed)
 	s.changed(id.PrincipalID)
 	return nil
 }
@@ -472,10 +524,13 @@ func (s *Service) ListApps(ctx context.Context, group string) ([]lanyard.App, er
 
 // DeleteApp deletes app name and its system-assigned identity.
 func (s *Service) DeleteApp(ctx context.Context, group, name string) error {
-	var affected []string
+	var affected, removed []string
 	err := s.store.InTx(ctx, func(tx store.Store) error {
 		a, err := s.getApp(ctx, tx, group, name)
 		if err != nil {
+			return err
+		}
+		if removed, err = removeAssignmentsUnder(ctx, tx, a.ResourceID); err != nil {
 			return err
 		}
 		affected, err = deleteApp(ctx, tx, a)
@@ -484,6 +539,7 @@ func (s *Service) DeleteApp(ctx context.Context, group, name string) error {
 	if err != nil {
 		return err
 	}
+	s.assignmentsRemoved(removed)
 	s.changed(affected...)
 	return nil
 }

@@ -90,12 +90,24 @@ func (s *Service) ListStorageAccounts(ctx context.Context, group string) ([]lany
 // DeleteStorageAccount deletes account name from group. The account's data is deleted by
 // whoever listens to OnAccountDeleted.
 func (s *Service) DeleteStorageAccount(ctx context.Context, group, name string) error {
-	if _, err := s.GetStorageAccount(ctx, group, name); err != nil {
+	var removed []string
+	err := s.store.InTx(ctx, func(tx store.Store) error {
+		a, err := tx.GetStorageAccount(ctx, name)
+		if lanyard.IsNotFound(err) || err == nil && !lanyard.SameName(a.ResourceGroup, group) {
+			return accountNotFound(name)
+		}
+		if err != nil {
+			return err
+		}
+		if removed, err = removeAssignmentsUnder(ctx, tx, a.ResourceID); err != nil {
+			return err
+		}
+		return tx.DeleteStorageAccount(ctx, name)
+	})
+	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteStorageAccount(ctx, name); err != nil {
-		return err
-	}
+	s.assignmentsRemoved(removed)
 	s.accountDeleted(ctx, name)
 	return nil
 }

@@ -65,12 +65,46 @@ func identitySpec(body resourceBody) (system bool, users []string, err error) {
 	return system, users, nil
 }
 
+// assignIdentityAction is what binding a user-assigned identity to a resource needs on the
+// identity (Managed Identity Operator grants it), besides write on the resource.
+const assignIdentityAction = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"
+
+// mayBind checks that the caller may bind each user-assigned identity refs names to app
+// name in group: ARM checks every identity a request names, bound before or not.
+func (h *Handler) mayBind(r *http.Request, group, name string, refs []string) error {
+	c := callerOf(r)
+	if c.admin || len(refs) == 0 {
+		return nil
+	}
+	scopes := make([]string, 0, len(refs))
+	for _, ref := range refs {
+		id, err := h.Directory.FindIdentity(r.Context(), group, ref)
+		switch {
+		case err == nil:
+			scopes = append(scopes, id.ResourceID)
+		case lanyard.IsNotFound(err):
+			// A missing identity named by its id is refused like an existing one, so the
+			// answer tells nothing of identities the caller may not see.
+			if strings.HasPrefix(ref, "/") {
+				scopes = append(scopes, ref)
+			}
+		default:
+			return err
+		}
+	}
+	appID := lanyard.ResourceIDOf(h.subscription(), group, lanyard.TypeApp, name)
+	return h.authorizeLinked(r, c, lanyard.TypeApp+"/write", appID, assignIdentityAction, scopes)
+}
+
 func (h *Handler) putApp(w http.ResponseWriter, r *http.Request, args []string) {
 	var body resourceBody
 	if !h.decode(w, r, &body) {
 		return
 	}
 	system, users, err := identitySpec(body)
+	if err == nil {
+		err = h.mayBind(r, args[1], args[2], users)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -98,7 +132,11 @@ func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, args []string
 	}
 	spec := directory.AppSpec{Tags: body.Tags, SystemAssigned: a.SystemPrincipalID != "", UserAssigned: a.UserAssigned}
 	if body.Identity != nil {
-		if spec.SystemAssigned, spec.UserAssigned, err = identitySpec(body); err != nil {
+		spec.SystemAssigned, spec.UserAssigned, err = identitySpec(body)
+		if err == nil {
+			err = h.mayBind(r, args[1], args[2], spec.UserAssigned)
+		}
+		if err != nil {
 			h.fail(w, r, err)
 			return
 		}

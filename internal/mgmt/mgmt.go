@@ -9,7 +9,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -83,6 +82,9 @@ func (h *Handler) tenant() string       { return h.Directory.Tenant().ID }
 // ServeHTTP authenticates the caller, checks the api-version, authorizes and dispatches.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, err := h.authenticate(r)
+	if err == nil {
+		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
+	}
 	if err != nil {
 		h.auditAuthFailure(r, err)
 		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+h.AuthorizationURI+`", error="invalid_token", error_description="`+strings.ReplaceAll(lanyard.MessageOf(err), `"`, `'`)+`"`)
@@ -142,6 +144,14 @@ type caller struct {
 	uti         string // of the caller's token
 }
 
+type callerKey struct{}
+
+// callerOf returns who made r; handlers need it for the linked permissions they check.
+func callerOf(r *http.Request) caller {
+	c, _ := r.Context().Value(callerKey{}).(caller)
+	return c
+}
+
 func (h *Handler) authenticate(r *http.Request) (caller, error) {
 	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	cred = strings.TrimSpace(cred)
@@ -166,21 +176,54 @@ func (h *Handler) authenticate(r *http.Request) (caller, error) {
 
 // allowed checks RBAC for a caller other than the admin, writing ARM's 403 when denied.
 func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, c caller, action, scope string) bool {
-	if c.admin {
-		return true
-	}
-	d := h.Access.Decide(c.principalID, action, false, scope)
-	if err := h.auditDecision(r, c, d); err != nil {
+	if err := h.authorize(r, c, action, scope); err != nil {
 		h.fail(w, r, err)
 		return false
 	}
-	if d.Allowed {
-		return true
+	return true
+}
+
+// authorize decides action at scope for c, records the decision and returns ARM's
+// AuthorizationFailed when it is denied. The admin is allowed everything.
+func (h *Handler) authorize(r *http.Request, c caller, action, scope string) error {
+	if c.admin {
+		return nil
 	}
-	writeError(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf(
+	d := h.Access.Decide(c.principalID, action, false, scope)
+	if err := h.auditDecision(r, c, d); err != nil {
+		return err
+	}
+	if d.Allowed {
+		return nil
+	}
+	return lanyard.Errorf(lanyard.KindPermissionDenied,
 		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-		c.clientID, c.principalID, action, scope))
-	return false
+		c.clientID, c.principalID, action, clip(scope)).WithCode("AuthorizationFailed")
+}
+
+// authorizeLinked decides the permissions a request needs on resources other than the one
+// it addresses (an identity it binds, a role's assignable scopes), as ARM does: every one
+// must be allowed, or the request fails with LinkedAuthorizationFailed naming those that
+// are not.
+func (h *Handler) authorizeLinked(r *http.Request, c caller, requested, requestScope, action string, scopes []string) error {
+	if c.admin {
+		return nil
+	}
+	var denied []string
+	for _, scope := range scopes {
+		if err := h.authorize(r, c, action, scope); err != nil {
+			if lanyard.KindOf(err) != lanyard.KindPermissionDenied {
+				return err
+			}
+			denied = append(denied, clip(scope))
+		}
+	}
+	if len(denied) == 0 {
+		return nil
+	}
+	return lanyard.Errorf(lanyard.KindPermissionDenied,
+		"The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
+		c.clientID, c.principalID, requested, clip(requestScope), action, strings.Join(denied, ",")).WithCode("LinkedAuthorizationFailed")
 }
 
 func (h *Handler) table() []*route {

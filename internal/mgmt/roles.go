@@ -134,7 +134,7 @@ func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, sc
 		}
 		name = m[1]
 	}
-	defs, err := h.Access.ListRoleDefinitions(r.Context(), name)
+	defs, err := h.Access.ListRoleDefinitionsAt(r.Context(), scope, name)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -147,8 +147,14 @@ func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, sc
 }
 
 func (h *Handler) getRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
-	d, err := h.Access.GetRoleDefinition(r.Context(), id)
+	d, err := h.Access.GetRoleDefinitionAt(r.Context(), scope, id)
 	h.reply(w, r, http.StatusOK, roleDefinition(scope, d), err)
+}
+
+// mayFor is the access.Authorize of r's caller.
+func (h *Handler) mayFor(r *http.Request) access.Authorize {
+	c := callerOf(r)
+	return func(action, scope string) error { return h.authorize(r, c, action, scope) }
 }
 
 func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
@@ -167,18 +173,15 @@ func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scop
 	if len(d.AssignableScopes) == 0 && scope != "/" {
 		d.AssignableScopes = []string{scope}
 	}
-	d, created, err := h.Access.PutRoleDefinition(r.Context(), d)
+	d, created, err := h.Access.PutRoleDefinition(r.Context(), scope, d, h.mayFor(r))
 	h.reply(w, r, createdStatus(created), roleDefinition(scope, d), err)
 }
 
 func (h *Handler) deleteRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
-	d, err := h.Access.GetRoleDefinition(r.Context(), id)
+	d, err := h.Access.DeleteRoleDefinition(r.Context(), scope, id, h.mayFor(r))
 	if lanyard.IsNotFound(err) {
 		w.WriteHeader(http.StatusNoContent)
 		return
-	}
-	if err == nil {
-		err = h.Access.DeleteRoleDefinition(r.Context(), id)
 	}
 	h.reply(w, r, http.StatusOK, roleDefinition(scope, d), err)
 }
@@ -260,8 +263,8 @@ func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, sc
 	writeList(w, views(as, h.roleAssignment))
 }
 
-func (h *Handler) getRoleAssignment(w http.ResponseWriter, r *http.Request, _, id string) {
-	a, err := h.Access.GetRoleAssignment(r.Context(), id)
+func (h *Handler) getRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) {
+	a, err := h.Access.GetRoleAssignmentAt(r.Context(), scope, id)
 	h.reply(w, r, http.StatusOK, h.roleAssignment(a), err)
 }
 
@@ -290,8 +293,8 @@ func (h *Handler) principalExists(ctx context.Context, principalID string) error
 	return err
 }
 
-func (h *Handler) deleteRoleAssignment(w http.ResponseWriter, r *http.Request, _, id string) {
-	a, err := h.Access.DeleteRoleAssignment(r.Context(), id)
+func (h *Handler) deleteRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) {
+	a, err := h.Access.DeleteRoleAssignment(r.Context(), scope, id)
 	if lanyard.IsNotFound(err) {
 		w.WriteHeader(http.StatusNoContent)
 		return

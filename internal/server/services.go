@@ -38,6 +38,7 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 	s.obs.forgetRevoked(svc.tokens)
 	s.obs.watchKeys(s.keyring)
 	svc.directory.OnChange = func(c directory.Change) { svc.tokens.Forget(c.PrincipalIDs...) }
+	svc.directory.OnAssignmentsRemoved = svc.access.ForgetAssignments
 	issuer := &token.Issuer{Keys: s.keyring, Lifetime: s.cfg.TokenLifetime}
 	svc.minter = &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: ep.issuerURL(s.tenant.ID), gate: &mintGate{o: s.obs}}
 	svc.federated, svc.tokenEP, err = newFederation(f.cached, svc.directory, s.obs.gated(svc.minter, "federation"), f.ca.CertPEM(), s.cfg.TrustedCAFile, s.logger)
