@@ -198,7 +198,7 @@ func (h *Handler) authorize(r *http.Request, c caller, action, scope string) err
 	}
 	return lanyard.Errorf(lanyard.KindPermissionDenied,
 		"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-		c.clientID, c.principalID, action, clip(scope)).WithCode("AuthorizationFailed")
+		c.clientID, c.principalID, action, clipScope(scope)).WithCode("AuthorizationFailed")
 }
 
 // authorizeLinked decides the permissions a request needs on resources other than the one
@@ -215,7 +215,7 @@ func (h *Handler) authorizeLinked(r *http.Request, c caller, requested, requestS
 			if lanyard.KindOf(err) != lanyard.KindPermissionDenied {
 				return err
 			}
-			denied = append(denied, clip(scope))
+			denied = append(denied, clipScope(scope))
 		}
 	}
 	if len(denied) == 0 {
@@ -223,7 +223,7 @@ func (h *Handler) authorizeLinked(r *http.Request, c caller, requested, requestS
 	}
 	return lanyard.Errorf(lanyard.KindPermissionDenied,
 		"The client '%s' with object id '%s' has permission to perform action '%s' on scope '%s'; however, it does not have permission to perform action(s) '%s' on the linked scope(s) '%s' (respectively) or the linked scope(s) are invalid.",
-		c.clientID, c.principalID, requested, clip(requestScope), action, strings.Join(denied, ",")).WithCode("LinkedAuthorizationFailed")
+		c.clientID, c.principalID, requested, clipScope(requestScope), action, strings.Join(denied, ",")).WithCode("LinkedAuthorizationFailed")
 }
 
 func (h *Handler) table() []*route {
@@ -378,3 +378,6 @@ func writeList[T any](w http.ResponseWriter, items []T) {
 }
 
 func clip(s string) string { return lanyard.Clip(s, 100) }
+
+// clipScope bounds a scope echoed in an error: long enough for any real resource id.
+func clipScope(s string) string { return lanyard.Clip(s, 512) }

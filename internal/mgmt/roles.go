@@ -25,43 +25,54 @@ func authorizationPath(segs []string) (scope string, rest []string, ok bool) {
 	return "", nil, false
 }
 
+// extensionRoute is a Microsoft.Authorization resource type served under any scope: its
+// collection ({scope}/providers/Microsoft.Authorization/{kind}) or an item of it.
+type extensionRoute struct {
+	kind    string
+	item    bool
+	methods map[string]func(w http.ResponseWriter, r *http.Request, scope, name string)
+}
+
+func (h *Handler) extensionRoutes() []extensionRoute {
+	type handlers = map[string]func(http.ResponseWriter, *http.Request, string, string)
+	return []extensionRoute{
+		{"roleDefinitions", false, handlers{"GET": h.listRoleDefinitions}},
+		{"roleDefinitions", true, handlers{"GET": h.getRoleDefinition, "PUT": h.putRoleDefinition, "DELETE": h.deleteRoleDefinition}},
+		{"roleAssignments", false, handlers{"GET": h.listRoleAssignments}},
+		{"roleAssignments", true, handlers{"GET": h.getRoleAssignment, "PUT": h.putRoleAssignment, "DELETE": h.deleteRoleAssignment}},
+	}
+}
+
+// serveAuthorization serves role definitions and assignments, authorizing the request at
+// the scope it names; the handlers check the permissions linked to other scopes.
 func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, c caller, scope string, rest []string) {
 	if len(rest) > 2 {
 		writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type or path '"+clip(r.URL.Path)+"' is not served by Lanyard.")
 		return
 	}
-	var (
-		typ     string
-		methods map[string]func(http.ResponseWriter, *http.Request, string, string)
-	)
-	switch kind := rest[0]; {
-	case strings.EqualFold(kind, "roleDefinitions"):
-		typ = authzNamespace + "/roleDefinitions"
-		methods = map[string]func(http.ResponseWriter, *http.Request, string, string){"GET": h.getRoleDefinition, "PUT": h.putRoleDefinition, "DELETE": h.deleteRoleDefinition}
-		if len(rest) == 1 {
-			methods = map[string]func(http.ResponseWriter, *http.Request, string, string){"GET": h.listRoleDefinitions}
+	var route *extensionRoute
+	for _, rt := range h.extensionRoutes() {
+		if strings.EqualFold(rt.kind, rest[0]) && rt.item == (len(rest) == 2) {
+			route = &rt
+			break
 		}
-	case strings.EqualFold(kind, "roleAssignments"):
-		typ = authzNamespace + "/roleAssignments"
-		methods = map[string]func(http.ResponseWriter, *http.Request, string, string){"GET": h.getRoleAssignment, "PUT": h.putRoleAssignment, "DELETE": h.deleteRoleAssignment}
-		if len(rest) == 1 {
-			methods = map[string]func(http.ResponseWriter, *http.Request, string, string){"GET": h.listRoleAssignments}
-		}
-	default:
-		writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type '"+authzNamespace+"/"+clip(kind)+"' is not served by Lanyard.")
+	}
+	if route == nil {
+		writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type '"+authzNamespace+"/"+clip(rest[0])+"' is not served by Lanyard.")
 		return
 	}
-	fn, ok := methods[r.Method]
+	fn, ok := route.methods[r.Method]
 	if !ok {
 		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '"+r.Method+"' is not allowed on this resource.")
 		return
 	}
+	typ := authzNamespace + "/" + route.kind
 	verb := map[string]string{"GET": "read", "PUT": "write", "DELETE": "delete"}[r.Method]
 	if !h.allowed(w, r, c, typ+"/"+verb, scope) {
 		return
 	}
 	name := ""
-	if len(rest) == 2 {
+	if route.item {
 		name = rest[1]
 	}
 	h.audited(w, r, c, typ, "{scope}/providers/"+typ, func(w http.ResponseWriter) { fn(w, r, scope, name) })
