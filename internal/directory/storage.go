@@ -90,13 +90,16 @@ func (s *Service) ListStorageAccounts(ctx context.Context, group string) ([]lany
 // DeleteStorageAccount deletes account name from group. The account's data is deleted by
 // whoever listens to OnAccountDeleted.
 func (s *Service) DeleteStorageAccount(ctx context.Context, group, name string) error {
-	if _, err := s.GetStorageAccount(ctx, group, name); err != nil {
+	a, err := s.GetStorageAccount(ctx, group, name)
+	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteStorageAccount(ctx, name); err != nil {
+	if err := s.store.DeleteStorageAccount(ctx, a.Name); err != nil {
 		return err
 	}
-	s.accountDeleted(ctx, name)
+	// The stored name, not the one asked for: ARM names are case-insensitive, Blob data
+	// is kept under the stored name.
+	s.accountDeleted(ctx, a.Name)
 	return nil
 }
 
