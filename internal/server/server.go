@@ -196,6 +196,11 @@ func (s *Server) listen(name, addr string, tlsConfig *tls.Config, limits httplim
 		return nil, fmt.Errorf("listen %s on %s: %w", name, addr, err)
 	}
 	ln = limits.Listener(ln)
+	if tlsConfig != nil {
+		// A copy each: ServeTLS adds its protocols (h2 for the API, not for Blob) to the
+		// server's config, which must not be another listener's, read concurrently.
+		tlsConfig = tlsConfig.Clone()
+	}
 	l := &listener{name: name, ln: ln, tls: tlsConfig != nil, limits: limits, srv: &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
