@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/httplimit"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
@@ -68,6 +69,11 @@ func errXML() error {
 	return &apiError{status: http.StatusBadRequest, code: "InvalidXmlDocument",
 		message: "XML specified is not syntactically valid."}
 }
+
+// errTimedOut is Azure's answer to a client too slow to send its request (logged by
+// Storage Analytics as ClientTimeoutError): 500, which the SDKs retry.
+var errTimedOut = &apiError{status: http.StatusInternalServerError, code: "OperationTimedOut",
+	message: "Operation could not be completed within the specified time."}
 
 func errBodyTooLarge() error {
 	return &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestBodyTooLarge",
@@ -140,6 +146,9 @@ func describe(err error) *apiError {
 	if errors.As(err, &ae) {
 		return ae
 	}
+	if errors.Is(err, httplimit.ErrBodyTimeout) {
+		return errTimedOut
+	}
 	code := lanyard.CodeOf(err)
 	kind := lanyard.KindOf(err)
 	status, ok := statusByCode[code]
@@ -171,7 +180,7 @@ var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`
 // RequestId and Time, as Azure writes them.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rid string, err error) {
 	e := describe(err)
-	if e.status >= 500 {
+	if e.status >= 500 && e != errTimedOut { // a slow client is not the server failing
 		h.logger().Error("blobapi: request failed", "request_id", rid, "method", r.Method, "path", r.URL.Path, "err", err)
 	} else {
 		h.logger().Debug("blobapi: request refused", "request_id", rid, "method", r.Method, "path", r.URL.Path, "code", e.code, "err", err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
@@ -83,6 +84,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 	if !ok {
 		return errInvalidURI()
 	}
+	// Account names are lowercase, and the segment stands for a host name, which is
+	// case-insensitive: /ACCT1 and /acct1 are one account. Lowered before anything uses
+	// it (lookup, storage keys, RBAC scope, audit), so that no case variant names a
+	// namespace of its own, one that would outlive the account's deletion.
+	account = strings.ToLower(account)
 	ctx := r.Context()
 	exists, err := h.Accounts.AccountExists(ctx, account)
 	if err != nil {

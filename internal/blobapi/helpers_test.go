@@ -58,7 +58,10 @@ func (f *fakeAuth) last() blobapi.AccessRequest {
 
 type accounts map[string]bool
 
-func (a accounts) AccountExists(ctx context.Context, name string) (bool, error) { return a[name], nil }
+// AccountExists looks names up case-insensitively, as the directory does.
+func (a accounts) AccountExists(ctx context.Context, name string) (bool, error) {
+	return a[strings.ToLower(name)], nil
+}
 
 type env struct {
 	t    *testing.T

@@ -58,6 +58,16 @@ type File struct {
 	} `json:"federation"`
 	// Audit configures the audit trail; see AuditFile.
 	Audit AuditFile `json:"audit"`
+	// Limits bound what clients can hold of the listeners.
+	Limits struct {
+		// MaxConnections caps each listener's connections served at once; further ones
+		// wait until one closes. Defaults: DefaultMaxConnections.
+		MaxConnections struct {
+			API  int `json:"api"`
+			MSI  int `json:"msi"`
+			Blob int `json:"blob"`
+		} `json:"maxConnections"`
+	} `json:"limits"`
 }
 
 // Config is the validated, typed configuration.
@@ -78,7 +88,12 @@ type Config struct {
 	StoreGracePeriod time.Duration
 	LogFormat        string
 	LogLevel         string
+	// MaxConns caps each listener's concurrent connections (limits.maxConnections).
+	MaxConns PerListener
 }
+
+// PerListener holds one value per listener.
+type PerListener struct{ API, MSI, Blob int }
 
 // Defaults.
 const (
@@ -90,7 +105,14 @@ const (
 	DefaultStoreGracePeriod = 5 * time.Minute
 	MaxTokenLifetime        = 24 * time.Hour
 	maxFileSize             = 1 << 20
+	// maxConnectionsCeiling bounds limits.maxConnections: each connection costs a file
+	// descriptor, and a cap beyond the usual descriptor limit caps nothing.
+	maxConnectionsCeiling = 1 << 20
 )
+
+// DefaultMaxConnections are the connection caps by default. Managed-identity clients are
+// the processes of this machine, polling for tokens over short requests: fewer suffice.
+var DefaultMaxConnections = PerListener{API: 1024, MSI: 256, Blob: 1024}
 
 // DefaultHome returns $LANYARD_HOME, or ~/.lanyard.
 func DefaultHome() string {
@@ -148,6 +170,9 @@ func (f File) Resolve() (Config, error) {
 		StoreGracePeriod: DefaultStoreGracePeriod,
 	}
 	c.TrustedCAFile = f.Federation.TrustedCAFile
+	mc := f.Limits.MaxConnections
+	c.MaxConns = PerListener{API: orDefault(mc.API, DefaultMaxConnections.API),
+		MSI: orDefault(mc.MSI, DefaultMaxConnections.MSI), Blob: orDefault(mc.Blob, DefaultMaxConnections.Blob)}
 	audit, err := f.Audit.resolve()
 	if err != nil {
 		return c, err
@@ -211,6 +236,11 @@ func (c Config) Validate(allowNonLoopback bool) error {
 			return fmt.Errorf("%s %q is not a loopback address; set allowNonLoopback to listen beyond this machine", name, addr)
 		}
 	}
+	for name, n := range map[string]int{"api": c.MaxConns.API, "msi": c.MaxConns.MSI, "blob": c.MaxConns.Blob} {
+		if n < 1 || n > maxConnectionsCeiling {
+			return fmt.Errorf("limits.maxConnections.%s %d: must be between 1 and %d", name, n, maxConnectionsCeiling)
+		}
+	}
 	if c.PublicAPIURL != "" && !strings.HasPrefix(c.PublicAPIURL, "https://") {
 		return fmt.Errorf("publicApiUrl %q: must be an https:// URL (the SDKs refuse any other authority)", c.PublicAPIURL)
 	}
@@ -231,6 +261,14 @@ func (c Config) Validate(allowNonLoopback bool) error {
 		return fmt.Errorf("store %q: use sqlite, sqlite:PATH or a postgres:// URL", c.Store)
 	}
 	return nil
+}
+
+// orDefault is v, or def when v is unset (zero).
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 func isLoopback(host string) bool {

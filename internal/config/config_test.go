@@ -45,6 +45,8 @@ func TestValidate(t *testing.T) {
 		{"bad tenant", `{"tenantId": "a/b"}`, "tenantId"},
 		{"bad store", `{"store": "mysql://x"}`, "store"},
 		{"bad log format", `{"log": {"format": "xml"}}`, "log.format"},
+		{"negative connection cap", `{"limits": {"maxConnections": {"blob": -1}}}`, "limits.maxConnections.blob"},
+		{"huge connection cap", `{"limits": {"maxConnections": {"msi": 1000000000}}}`, "limits.maxConnections.msi"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := Parse([]byte(tc.raw))
@@ -60,6 +62,29 @@ func TestValidate(t *testing.T) {
 	f, _ := Parse([]byte(`{"listen": {"api": "0.0.0.0:10443"}, "allowNonLoopback": true}`))
 	if _, err := f.Resolve(); err != nil {
 		t.Fatalf("allowNonLoopback should permit a wildcard listener: %v", err)
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	c, err := File{}.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MaxConns != DefaultMaxConnections {
+		t.Fatalf("default caps = %+v; want %+v", c.MaxConns, DefaultMaxConnections)
+	}
+	f, err := Parse([]byte(`{"limits": {"maxConnections": {"api": 10, "msi": 5}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = f.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	if want := (PerListener{API: 10, MSI: 5, Blob: DefaultMaxConnections.Blob}); c.MaxConns != want {
+		t.Fatalf("caps = %+v; want %+v", c.MaxConns, want)
+	}
+	if _, err := Parse([]byte(`{"limits": {"maxConnections": {"metrics": 1}}}`)); err == nil {
+		t.Fatal("an unknown listener in limits.maxConnections was accepted")
 	}
 }
 

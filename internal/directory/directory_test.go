@@ -273,3 +273,30 @@ func TestDisabledIdentityIsRefused(t *testing.T) {
 		t.Error("disabling reported no change")
 	}
 }
+
+// Blob data is kept under the stored account name: deleting through a case variant of
+// the name (ARM names are case-insensitive) must still name the stored one, or the data
+// would survive into a re-created account of the same name.
+func TestDeleteStorageAccountNamesTheStoredName(t *testing.T) {
+	ctx := t.Context()
+	s, _ := newService(t)
+	var deleted []string
+	s.OnAccountDeleted = func(_ context.Context, name string) { deleted = append(deleted, name) }
+	if _, _, err := s.PutGroup(ctx, "demo", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"acct1", "acct2"} {
+		if _, _, err := s.PutStorageAccount(ctx, "demo", name, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteStorageAccount(ctx, "DEMO", "ACCT1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteGroup(ctx, "Demo"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(deleted, []string{"acct1", "acct2"}) {
+		t.Fatalf("OnAccountDeleted was told %q; want the stored names [acct1 acct2]", deleted)
+	}
+}

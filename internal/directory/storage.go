@@ -90,9 +90,13 @@ func (s *Service) ListStorageAccounts(ctx context.Context, group string) ([]lany
 // DeleteStorageAccount deletes account name from group. The account's data is deleted by
 // whoever listens to OnAccountDeleted.
 func (s *Service) DeleteStorageAccount(ctx context.Context, group, name string) error {
-	var removed []string
+	var (
+		a       lanyard.StorageAccount
+		removed []string
+	)
 	err := s.store.InTx(ctx, func(tx store.Store) error {
-		a, err := tx.GetStorageAccount(ctx, name)
+		var err error
+		a, err = tx.GetStorageAccount(ctx, name)
 		if lanyard.IsNotFound(err) || err == nil && !lanyard.SameName(a.ResourceGroup, group) {
 			return accountNotFound(name)
 		}
@@ -102,13 +106,15 @@ func (s *Service) DeleteStorageAccount(ctx context.Context, group, name string) 
 		if removed, err = removeAssignmentsUnder(ctx, tx, a.ResourceID); err != nil {
 			return err
 		}
-		return tx.DeleteStorageAccount(ctx, name)
+		return tx.DeleteStorageAccount(ctx, a.Name)
 	})
 	if err != nil {
 		return err
 	}
 	s.assignmentsRemoved(removed)
-	s.accountDeleted(ctx, name)
+	// The stored name, not the one asked for: ARM names are case-insensitive, Blob data
+	// is kept under the stored name.
+	s.accountDeleted(ctx, a.Name)
 	return nil
 }
 

@@ -119,13 +119,14 @@ func (a accounts) resourceID(ctx context.Context, name string) (string, error) {
 	return acct.ResourceID, err
 }
 
-// AccountExists implements blobapi.AccountLookup.
+// AccountExists implements blobapi.AccountLookup. Only the account's own name, not a
+// case variant of it, names it: Blob data is kept under the name as given.
 func (a accounts) AccountExists(ctx context.Context, name string) (bool, error) {
-	_, err := a.resourceID(ctx, name)
+	acct, err := a.dir.GetStorageAccount(ctx, "", name)
 	if lanyard.IsNotFound(err) {
 		return false, nil
 	}
-	return err == nil, err
+	return err == nil && acct.Name == name, err
 }
 
 // blobAuthorizer authenticates every Blob request's bearer token and asks RBAC whether its

@@ -20,6 +20,7 @@ import (
 	"github.com/lanyard-id/lanyard/internal/authority"
 	"github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/internal/httplimit"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/reqctx"
@@ -53,10 +54,11 @@ type Server struct {
 }
 
 type listener struct {
-	name string
-	ln   net.Listener
-	srv  *http.Server
-	tls  bool
+	name   string
+	ln     net.Listener
+	srv    *http.Server
+	tls    bool
+	limits httplimit.Limits
 }
 
 // New builds a server from cfg and opens its listeners; Run serves them.
@@ -83,6 +85,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	s.mountMSI(svc, ep)
 	s.mountAPI(f, svc, ep)
 	s.mountBlob(ctx, svc, ep)
+	for _, l := range s.listeners {
+		l.srv.Handler = l.limits.Handler(l.srv.Handler) // outermost: it sets the connection's deadlines
+	}
 	s.buildReloaders(f.cached, svc.access.Reload, s.keyring.Reload, svc.tokens.Clear)
 	s.reloaders = append(s.reloaders, s.obs.reloader())
 	s.state = runstate.State{
@@ -113,13 +118,13 @@ func (s *Server) openListeners(f *foundation) (endpoints, error) {
 		ep  endpoints
 		err error
 	)
-	if ep.api, err = s.listen("api", cfg.APIAddr, tlsConfig); err != nil {
+	if ep.api, err = s.listen("api", cfg.APIAddr, tlsConfig, smallBodyLimits(cfg.MaxConns.API)); err != nil {
 		return ep, err
 	}
-	if ep.msi, err = s.listen("msi", cfg.MSIAddr, nil); err != nil {
+	if ep.msi, err = s.listen("msi", cfg.MSIAddr, nil, smallBodyLimits(cfg.MaxConns.MSI)); err != nil {
 		return ep, err
 	}
-	if ep.blob, err = s.listen("blob", cfg.BlobAddr, tlsConfig); err != nil {
+	if ep.blob, err = s.listen("blob", cfg.BlobAddr, tlsConfig, blobLimits(cfg.MaxConns.Blob)); err != nil {
 		return ep, err
 	}
 	// Blob speaks HTTP/1.1 only, as Azure Storage does: the SDKs' parallel ranged downloads
@@ -169,12 +174,34 @@ func hostPort(host string, addr net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-func (s *Server) listen(name, addr string, tlsConfig *tls.Config) (*listener, error) {
+// smallBodyLimits are those of the API and managed-identity listeners, whose request
+// bodies are at most 1 MiB (token requests, ARM documents) and responses small: 1 MiB
+// within 30s is 35 KiB/s.
+func smallBodyLimits(maxConns int) httplimit.Limits {
+	return httplimit.Limits{MaxConns: maxConns, BodyStall: 10 * time.Second, BodyTimeout: 30 * time.Second, WriteStall: 30 * time.Second}
+}
+
+// blobLimits are those of the Blob listener. The SDKs send single bodies of up to
+// 256 MiB (Go's UploadBuffer), larger blobs in blocks of a few MiB; 10 minutes fits
+// 256 MiB down to about 440 KiB/s, twice the time it takes at 1 MiB/s. A minute without
+// a byte, in either direction, is a client gone or withholding (nginx's default for
+// both). Downloads have no overall cap: a response that keeps moving is never cut.
+func blobLimits(maxConns int) httplimit.Limits {
+	return httplimit.Limits{MaxConns: maxConns, BodyStall: time.Minute, BodyTimeout: 10 * time.Minute, WriteStall: time.Minute}
+}
+
+func (s *Server) listen(name, addr string, tlsConfig *tls.Config, limits httplimit.Limits) (*listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s on %s: %w", name, addr, err)
 	}
-	l := &listener{name: name, ln: ln, tls: tlsConfig != nil, srv: &http.Server{
+	ln = limits.Listener(ln)
+	if tlsConfig != nil {
+		// A copy each: ServeTLS adds its protocols (h2 for the API, not for Blob) to the
+		// server's config, which must not be another listener's, read concurrently.
+		tlsConfig = tlsConfig.Clone()
+	}
+	l := &listener{name: name, ln: ln, tls: tlsConfig != nil, limits: limits, srv: &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
