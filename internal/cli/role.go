@@ -436,7 +436,7 @@ func roleCheckCmd(e *env) *cobra.Command {
 				return err
 			}
 			if e.output == "table" {
-				fmt.Fprintln(e.stdout, out["explanation"])
+				fmt.Fprintln(e.stdout, prose(out["explanation"]))
 				return nil
 			}
 			return e.print(nil, out)
