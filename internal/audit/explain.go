@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 // Explain says in words what e records and, for a decision, why: for a denial, the same
@@ -22,21 +24,21 @@ func Explain(e Event) (string, error) {
 		if d.Cached {
 			how = "served from the cache"
 		}
-		fmt.Fprintf(&b, "token %s for %s was %s for principal %s (client %s)", d.TokenID, d.Resource, how, d.PrincipalID, d.ClientID)
+		fmt.Fprintf(&b, "token %s for %s was %s for principal %s (client %s)", d.TokenID, q(d.Resource), how, d.PrincipalID, d.ClientID)
 		if d.App != "" {
-			fmt.Fprintf(&b, " to app %s", d.App)
+			fmt.Fprintf(&b, " to app %s", q(d.App))
 		}
 		fmt.Fprintf(&b, " over the %s protocol", d.Protocol)
 		if d.CallerAddress != "" {
-			fmt.Fprintf(&b, " from %s", d.CallerAddress)
+			fmt.Fprintf(&b, " from %s", q(d.CallerAddress))
 		}
 		fmt.Fprintf(&b, "; it expires at %s", d.ExpiresAt.UTC().Format(time.RFC3339))
 	case *TokenRefused:
-		fmt.Fprintf(&b, "a token for %s", orNone(d.Resource))
+		fmt.Fprintf(&b, "a token for %s", orNone(q(d.Resource)))
 		if d.Identity != "" {
-			fmt.Fprintf(&b, " (identity %s)", d.Identity)
+			fmt.Fprintf(&b, " (identity %s)", q(d.Identity))
 		}
-		fmt.Fprintf(&b, " was refused over the %s protocol with %d %s: %s", d.Protocol, d.Status, d.Code, d.Reason)
+		fmt.Fprintf(&b, " was refused over the %s protocol with %d %s: %s", d.Protocol, d.Status, d.Code, q(d.Reason))
 	case *Decision:
 		fmt.Fprintf(&b, "%s %s", d.Service, d.Operation)
 		if d.TokenID != "" {
@@ -53,7 +55,7 @@ func Explain(e Event) (string, error) {
 		}
 		b.WriteString(d.Explanation)
 	case *Change:
-		fmt.Fprintf(&b, "%s %s %s (%s, %d)", d.Caller, pastTense(d.Operation), d.ResourceID, d.Method, d.Status)
+		fmt.Fprintf(&b, "%s %s %s (%s, %d)", d.Caller, pastTense(d.Operation), q(d.ResourceID), d.Method, d.Status)
 		if a := d.RoleAssign; a != nil {
 			role := a.RoleName
 			if role == "" {
@@ -95,3 +97,8 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// q shows a value that came in a request (a resource, an identity selector, a caller's
+// address) with control and format characters escaped, so it cannot forge a line of the
+// explanation or act on the reader's terminal.
+func q(s string) string { return lanyard.Printable(s) }

@@ -135,7 +135,7 @@ func auditExplainCmd(e *env) *cobra.Command {
 			if f := cmd.Flag("output"); f != nil && f.Changed && e.output == "json" {
 				return e.print(nil, out)
 			}
-			fmt.Fprintln(e.stdout, out["explanation"])
+			fmt.Fprintln(e.stdout, prose(out["explanation"]))
 			return nil
 		}}
 }

@@ -7,11 +7,14 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf16"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 // printer writes results as az does: indented JSON by default, or a table for people.
+// Every value may have come in someone's request (a token's resource, a blob name), so
+// tables show control and format characters as visible escapes: one value, one cell.
 type printer struct {
 	format  string // json or table
 	columns []column
@@ -36,9 +39,35 @@ func (p printer) print(w io.Writer, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode output: %w", err)
 	}
-	_, err = fmt.Fprintln(w, string(b))
+	_, err = fmt.Fprintln(w, jsonEscapeInvisible(b))
 	return err
 }
+
+// jsonEscapeInvisible escapes, as \uXXXX, what encoding/json leaves raw but a terminal
+// acts on or that reorders the text: DEL, C1 controls and format characters such as bidi
+// overrides. encoding/json escapes C0 controls and replaces invalid UTF-8 already. Such
+// characters can only be inside strings, where the escape means the same character, so
+// the output decodes to the same values.
+func jsonEscapeInvisible(b []byte) string {
+	s := string(b)
+	if !strings.ContainsFunc(s, invisible) {
+		return s
+	}
+	var out strings.Builder
+	for _, r := range s {
+		if !invisible(r) {
+			out.WriteRune(r)
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&out, `\u%04x`, u)
+		}
+	}
+	return out.String()
+}
+
+// invisible spares the line breaks and spaces of indented JSON.
+func invisible(r rune) bool { return r != '\n' && lanyard.IsControlOrFormat(r) }
 
 func (p printer) table(w io.Writer, v any) error {
 	var rows []map[string]any
@@ -86,17 +115,17 @@ func cell(v any) string {
 	case nil:
 		return ""
 	case string:
-		return t
+		return lanyard.Printable(t)
 	case map[string]any:
 		keys := make([]string, 0, len(t))
 		for k := range t {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		return strings.Join(keys, ",")
+		return lanyard.Printable(strings.Join(keys, ","))
 	default:
 		b, _ := json.Marshal(t)
-		return string(b)
+		return lanyard.Printable(jsonEscapeInvisible(b))
 	}
 }
 
@@ -128,4 +157,11 @@ func flattenAll(list []map[string]any) []map[string]any {
 		out = append(out, flatten(r))
 	}
 	return out
+}
+
+// prose renders a server's explanation for people: its lines stay lines, and anything in
+// them that a terminal would act on is escaped.
+func prose(v any) string {
+	s, _ := v.(string)
+	return lanyard.PrintableText(s)
 }

@@ -341,7 +341,10 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ids := dIDs
+			ids, err := assignmentIDs(cmd.Context(), api, dIDs)
+			if err != nil {
+				return err
+			}
 			if len(ids) == 0 {
 				if dAssignee == "" && dRole == "" {
 					return fmt.Errorf("give --ids, or --assignee and/or --role")
@@ -367,13 +370,68 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 			}
 			return nil
 		}}
-	del.Flags().StringSliceVar(&dIDs, "ids", nil, "role assignment ids")
+	del.Flags().StringSliceVar(&dIDs, "ids", nil, "role assignment resource ids (a bare assignment name, a GUID, is looked up)")
 	del.Flags().StringVar(&dAssignee, "assignee", "", "principal (client id, principal id or resource id)")
 	del.Flags().StringVar(&dScope, "scope", "", "scope")
 	del.Flags().StringVar(&dRole, "role", "", "role name or id")
 
 	cmd.AddCommand(create, list, del)
 	return cmd
+}
+
+// idsUsage says what --ids takes.
+const idsUsage = "--ids takes role assignment resource ids such as /subscriptions/.../providers/Microsoft.Authorization/roleAssignments/<guid>"
+
+// assignmentIDs checks the role assignment ids given to delete, so that a mistyped id
+// deletes nothing else, and resolves bare assignment names (GUIDs, which az prints as
+// "name") to their full ids: an assignment is addressed at its own scope.
+func assignmentIDs(ctx context.Context, api *client.Client, refs []string) ([]string, error) {
+	var (
+		ids    []string
+		all    []map[string]any
+		listed bool
+	)
+	for _, ref := range refs {
+		ref = strings.TrimSpace(ref)
+		if uuid.Validate(ref) != nil {
+			if !isAssignmentID(ref) {
+				return nil, fmt.Errorf("%q is not a role assignment id: %s", ref, idsUsage)
+			}
+			ids = append(ids, ref)
+			continue
+		}
+		if !listed {
+			var out struct{ Value []map[string]any }
+			// At the root, with no filter, the list holds the assignments at every scope.
+			if err := api.Do(ctx, "GET", authzProvider+"/roleAssignments", nil, &out); err != nil {
+				return nil, fmt.Errorf("look up role assignment %s: %w", ref, err)
+			}
+			all, listed = out.Value, true
+		}
+		found := ""
+		for _, a := range all {
+			if name, _ := a["name"].(string); strings.EqualFold(name, ref) {
+				found, _ = a["id"].(string)
+				break
+			}
+		}
+		if !isAssignmentID(found) {
+			return nil, fmt.Errorf("no role assignment is named %s; %s", ref, idsUsage)
+		}
+		ids = append(ids, found)
+	}
+	return ids, nil
+}
+
+// isAssignmentID reports whether id names a role assignment, at any scope.
+func isAssignmentID(id string) bool {
+	const seg = authzProvider + "/roleAssignments/"
+	i := strings.LastIndex(strings.ToLower(id), strings.ToLower(seg))
+	if !strings.HasPrefix(id, "/") || i < 0 {
+		return false
+	}
+	name := id[i+len(seg):]
+	return name != "" && !strings.ContainsAny(name, "/?#")
 }
 
 func listAssignments(ctx context.Context, api *client.Client, assignee, scope, role string, all bool) ([]map[string]any, error) {
@@ -436,7 +494,7 @@ func roleCheckCmd(e *env) *cobra.Command {
 				return err
 			}
 			if e.output == "table" {
-				fmt.Fprintln(e.stdout, out["explanation"])
+				fmt.Fprintln(e.stdout, prose(out["explanation"]))
 				return nil
 			}
 			return e.print(nil, out)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lanyard-id/lanyard/internal/client"
 	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 // Version is set at build time.
@@ -60,7 +61,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.As(err, &exit) {
 			return exit.code
 		}
-		fmt.Fprintln(stderr, "ERROR:", message(err))
+		fmt.Fprintln(stderr, "ERROR:", lanyard.Printable(message(err)))
 		return 1
 	}
 	return 0

@@ -348,7 +348,8 @@ func (s *Service) findIdentity(ctx context.Context, st store.Store, group, ref s
 		}
 		return id, err
 	}
-	if _, err := uuid.Parse(ref); err == nil {
+	if uuid.Validate(ref) == nil {
+		ref = guid(ref)
 		if id, err := st.GetIdentityByClientID(ctx, ref); err == nil || !lanyard.IsNotFound(err) {
 			return id, err
 		}
@@ -707,9 +708,9 @@ func (s *Service) ResolveIdentity(ctx context.Context, app lanyard.App, sel Sele
 	)
 	switch {
 	case sel.ClientID != "":
-		id, err = s.store.GetIdentityByClientID(ctx, sel.ClientID)
+		id, err = s.store.GetIdentityByClientID(ctx, guid(sel.ClientID))
 	case sel.PrincipalID != "":
-		id, err = s.store.GetIdentity(ctx, sel.PrincipalID)
+		id, err = s.store.GetIdentity(ctx, guid(sel.PrincipalID))
 	case sel.ResourceID != "":
 		id, err = s.store.GetIdentityByResourceID(ctx, sel.ResourceID)
 	default:
@@ -733,9 +734,19 @@ func (s *Service) ResolveIdentity(ctx context.Context, app lanyard.App, sel Sele
 	return id, nil
 }
 
+// guid returns the stored form of a client or principal id. GUIDs compare
+// case-insensitively, as on Azure, and Lanyard stores them in lower case; an SDK or a
+// person may send them upper-cased.
+func guid(s string) string {
+	if uuid.Validate(s) == nil {
+		return strings.ToLower(s)
+	}
+	return s
+}
+
 // Principal returns the identity with principal id p, of either kind.
 func (s *Service) Principal(ctx context.Context, p string) (lanyard.Identity, error) {
-	id, err := s.store.GetIdentity(ctx, p)
+	id, err := s.store.GetIdentity(ctx, guid(p))
 	if lanyard.IsNotFound(err) {
 		return id, lanyard.Errorf(lanyard.KindNotFound, "No identity has principal id '%s'.", clip(p)).WithCode("PrincipalNotFound")
 	}

@@ -99,10 +99,21 @@ func TestAppIdentitiesAndHeaders(t *testing.T) {
 	if sys.PrincipalID != app.SystemPrincipalID || sys.Kind != lanyard.SystemAssigned || sys.ResourceID != app.ResourceID {
 		t.Errorf("system identity = %+v", sys)
 	}
-	for _, sel := range []Selector{{ClientID: uid.ClientID}, {PrincipalID: uid.PrincipalID}, {ResourceID: uid.ResourceID}} {
+	up := strings.ToUpper
+	for _, sel := range []Selector{{ClientID: uid.ClientID}, {PrincipalID: uid.PrincipalID}, {ResourceID: uid.ResourceID},
+		// GUIDs and resource ids compare case-insensitively, as on Azure.
+		{ClientID: up(uid.ClientID)}, {PrincipalID: up(uid.PrincipalID)}, {ResourceID: up(uid.ResourceID)}} {
 		if id, err := s.ResolveIdentity(ctx, got, sel); err != nil || id.PrincipalID != uid.PrincipalID {
 			t.Errorf("ResolveIdentity(%+v) = %v, %v", sel, id.PrincipalID, err)
 		}
+	}
+	for _, ref := range []string{up(uid.ClientID), up(uid.PrincipalID), up(uid.ResourceID)} {
+		if id, err := s.FindIdentity(ctx, "", ref); err != nil || id.PrincipalID != uid.PrincipalID {
+			t.Errorf("FindIdentity(%s) = %v, %v", ref, id.PrincipalID, err)
+		}
+	}
+	if id, err := s.Principal(ctx, up(uid.PrincipalID)); err != nil || id.PrincipalID != uid.PrincipalID {
+		t.Errorf("Principal(upper case) = %v, %v", id.PrincipalID, err)
 	}
 	stranger := must3(t)(s.PutIdentity(ctx, "demo", "stranger", "", nil))
 	for _, sel := range []Selector{{ClientID: stranger.ClientID}, {PrincipalID: stranger.PrincipalID}, {ClientID: "00000000-0000-0000-0000-000000000000"}} {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lanyard-id/lanyard/internal/audit"
+	"github.com/lanyard-id/lanyard/internal/msi"
 )
 
 // Metrics are the counters and histograms the server updates.
@@ -74,6 +75,24 @@ func (m *Metrics) WatchAudit(stats func() audit.Stats) {
 				}
 				return 0
 			}),
+	)
+}
+
+// WatchTokenCache exposes the managed-identity token cache's size and how often it
+// declined to keep a token, which a climbing overflow shows an app asking for ever new
+// resources.
+func (m *Metrics) WatchTokenCache(stats func() msi.CacheStats) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lanyard_msi_token_cache_bytes", Help: "Bytes of resources and tokens the managed-identity token cache holds."},
+			func() float64 { return float64(stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lanyard_msi_token_cache_entries", Help: "Tokens the managed-identity token cache holds."},
+			func() float64 { return float64(stats().Entries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lanyard_msi_token_cache_overflow_total",
+			Help: "Tokens issued but not cached because their identity had the most resources cached already."},
+			func() float64 { return float64(stats().Overflow) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lanyard_msi_token_cache_evictions_total",
+			Help: "Live tokens dropped from the managed-identity token cache to stay within its byte budget."},
+			func() float64 { return float64(stats().Evicted) }),
 	)
 }
 

@@ -37,7 +37,7 @@ func (a *fakeAuditor) Refused(_ context.Context, r Refusal) {
 func TestAuditIssuedAndRefused(t *testing.T) {
 	m := &fakeMinter{}
 	aud := &fakeAuditor{fail: lanyard.Errorf(lanyard.KindUnavailable, "The audit trail cannot be written.")}
-	h := &Handler{Apps: fakeApps{}, Minter: m, Cache: NewCache(10), Audit: aud, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}
+	h := &Handler{Apps: fakeApps{}, Minter: m, Cache: NewCache(DefaultCacheLimits), Audit: aud, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	srv := httptest.NewServer(mux)

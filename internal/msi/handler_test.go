@@ -65,7 +65,7 @@ func (m *fakeMinter) Mint(_ context.Context, id lanyard.Identity, res string) (M
 func newServer(t *testing.T) (*httptest.Server, *fakeMinter) {
 	t.Helper()
 	m := &fakeMinter{}
-	h := &Handler{Apps: fakeApps{}, Minter: m, Cache: NewCache(10), Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}
+	h := &Handler{Apps: fakeApps{}, Minter: m, Cache: NewCache(DefaultCacheLimits), Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}
 	mux := http.NewServeMux()
 	h.Mount(mux)
 	srv := httptest.NewServer(mux)
@@ -242,7 +242,7 @@ func TestMethodNotAllowed(t *testing.T) {
 }
 
 func TestCacheForget(t *testing.T) {
-	c := NewCache(2)
+	c := NewCache(DefaultCacheLimits)
 	now := time.Unix(1000, 0)
 	c.put("p1", "r", Minted{UTI: "a", ExpiresAt: now.Add(time.Hour)}, now)
 	c.put("p2", "r", Minted{UTI: "b", ExpiresAt: now.Add(time.Hour)}, now)
@@ -259,11 +259,98 @@ func TestCacheForget(t *testing.T) {
 	if _, ok := c.get("p3", "r", now); ok {
 		t.Error("served a token about to expire")
 	}
-	// The cache never grows past its bound.
-	for i := range 10 {
-		c.put("p"+strconv.Itoa(i), "r", Minted{ExpiresAt: now.Add(time.Hour)}, now)
+	c.Forget("p3")
+	if s := c.Stats(); s.Entries != 0 || s.Bytes != 0 {
+		t.Errorf("emptied cache reports %+v", s)
 	}
-	if len(c.entries) > 2 {
-		t.Errorf("cache holds %d entries, bound is 2", len(c.entries))
+}
+
+func TestCachePerPrincipalLimit(t *testing.T) {
+	c := NewCache(CacheLimits{Bytes: 1 << 20, PerPrincipal: 3})
+	now := time.Unix(1000, 0)
+	live := Minted{AccessToken: "tok", ExpiresAt: now.Add(time.Hour)}
+	for i := range 3 {
+		if !c.put("p", "r"+strconv.Itoa(i), live, now) {
+			t.Fatalf("resource %d of 3 not cached", i)
+		}
+	}
+	if c.put("p", "r3", live, now) {
+		t.Fatal("a fourth resource was cached past the per-principal limit of 3")
+	}
+	if _, ok := c.get("p", "r3", now); ok {
+		t.Fatal("the over-limit token is served from the cache")
+	}
+	// Another identity has its own allowance, and a cached resource can be refreshed.
+	if !c.put("q", "r3", live, now) || !c.put("p", "r0", live, now) {
+		t.Fatal("the limit spilled over to another identity or blocked a refresh")
+	}
+	if s := c.Stats(); s.Entries != 4 || s.Overflow != 1 {
+		t.Fatalf("stats %+v, want 4 entries and 1 overflow", s)
+	}
+	// Expired tokens make way for new resources.
+	c.put("p", "r0", Minted{ExpiresAt: now.Add(time.Minute)}, now)
+	if !c.put("p", "r3", live, now) {
+		t.Fatal("an expired token kept a new resource out")
+	}
+}
+
+func TestCacheByteBound(t *testing.T) {
+	const bound = 16 << 10
+	c := NewCache(CacheLimits{Bytes: bound, PerPrincipal: 64})
+	now := time.Unix(1000, 0)
+	tok := Minted{AccessToken: strings.Repeat("t", 1500), ExpiresAt: now.Add(time.Hour)}
+	res := strings.Repeat("r", 1000)
+	for i := range 100 {
+		c.put("p"+strconv.Itoa(i), res, tok, now)
+		if s := c.Stats(); s.Bytes > bound {
+			t.Fatalf("after %d puts the cache holds %d bytes, bound is %d", i+1, s.Bytes, bound)
+		}
+	}
+	s := c.Stats()
+	if s.Entries == 0 || s.Evicted == 0 || s.Bytes < bound/2 {
+		t.Fatalf("stats %+v: want a cache near its bound that evicted to stay there", s)
+	}
+	// The newest token is always kept.
+	if _, ok := c.get("p99", res, now); !ok {
+		t.Fatal("the latest token was not cached")
+	}
+	// A token bigger than the whole budget is not cached at all.
+	if c.put("big", "r", Minted{AccessToken: strings.Repeat("t", bound), ExpiresAt: now.Add(time.Hour)}, now) {
+		t.Fatal("cached a token larger than the byte bound")
+	}
+}
+
+// An app asking for ever new resources gets valid tokens, but cannot make the endpoint keep
+// them: past 64 resources per identity each request mints afresh and counts as overflow.
+func TestEndpointCachesAtMost64ResourcesPerIdentity(t *testing.T) {
+	m := &fakeMinter{}
+	cache := NewCache(DefaultCacheLimits)
+	h := &Handler{Apps: fakeApps{}, Minter: m, Cache: cache, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}
+	mux := http.NewServeMux()
+	h.Mount(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	hdr := map[string]string{"X-IDENTITY-HEADER": goodHeader}
+	res := func(i int) string { return "api://attacker/" + strconv.Itoa(i) }
+	for i := range 64 {
+		get(t, srv, AppServicePath, appServiceQuery("resource", res(i)), hdr)
+	}
+	_, a := get(t, srv, AppServicePath, appServiceQuery("resource", res(0)), hdr)
+	if m.calls.Load() != 64 {
+		t.Fatalf("%d mints for 64 resources and a repeat, want 64", m.calls.Load())
+	}
+	_, b := get(t, srv, AppServicePath, appServiceQuery("resource", res(64)), hdr)
+	_, c := get(t, srv, AppServicePath, appServiceQuery("resource", res(64)), hdr)
+	if m.calls.Load() != 66 || b["access_token"] == c["access_token"] || b["access_token"] == nil || a["access_token"] == nil {
+		t.Fatalf("the 65th resource: %d mints, tokens %v and %v; want two distinct fresh tokens", m.calls.Load(), b["access_token"], c["access_token"])
+	}
+	if s := cache.Stats(); s.Entries != 64 || s.Overflow != 2 {
+		t.Fatalf("stats %+v, want 64 entries and 2 overflows", s)
+	}
+	// Another identity of the app still caches.
+	get(t, srv, AppServicePath, appServiceQuery("client_id", user.ClientID), hdr)
+	get(t, srv, AppServicePath, appServiceQuery("client_id", user.ClientID), hdr)
+	if m.calls.Load() != 67 {
+		t.Fatalf("another identity's token was not cached (%d mints)", m.calls.Load())
 	}
 }

@@ -29,13 +29,14 @@ type services struct {
 }
 
 func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints) (*services, error) {
-	svc := &services{directory: directory.New(f.cached, s.tenant, f.headerKey, nil), tokens: msi.NewCache(100_000)}
+	svc := &services{directory: directory.New(f.cached, s.tenant, f.headerKey, nil), tokens: msi.NewCache(msi.DefaultCacheLimits)}
 	var err error
 	if svc.access, err = access.New(ctx, f.cached, s.tenant); err != nil {
 		return nil, fmt.Errorf("role assignments: %w", err)
 	}
 	svc.access.SetRevocations(s.obs.revs)
 	s.obs.forgetRevoked(svc.tokens)
+	s.obs.metrics.WatchTokenCache(svc.tokens.Stats)
 	s.obs.watchKeys(s.keyring)
 	svc.directory.OnChange = func(c directory.Change) { svc.tokens.Forget(c.PrincipalIDs...) }
 	svc.directory.OnAssignmentsRemoved = svc.access.ForgetAssignments

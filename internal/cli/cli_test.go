@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/lanyard-id/lanyard/internal/runstate"
+)
+
+// fakeAPI is a management API on loopback TLS that answers from routes ("METHOD /path",
+// the query left out) and remembers what it was asked.
+type fakeAPI struct {
+	home   string
+	mu     sync.Mutex
+	calls  []string
+	routes map[string]func(w http.ResponseWriter, r *http.Request)
+}
+
+func newFakeAPI(t *testing.T) *fakeAPI {
+	t.Helper()
+	f := &fakeAPI{home: t.TempDir(), routes: map[string]func(http.ResponseWriter, *http.Request){}}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Method + " " + r.URL.Path
+		f.mu.Lock()
+		f.calls = append(f.calls, key)
+		h := f.routes[key]
+		f.mu.Unlock()
+		if h == nil {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`{"error":{"code":"NotFound","message":"no route ` + r.URL.Path + `"}}`))
+			return
+		}
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(f.home, "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.home, runstate.AdminTokenFile), []byte("admin"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runstate.Write(f.home, runstate.State{SubscriptionID: "sub-1", APIURL: srv.URL, CAFile: ca}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fakeAPI) json(route string, status int, v any) {
+	f.routes[route] = func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+func (f *fakeAPI) called(route string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		if c == route {
+			n++
+		}
+	}
+	return n
+}
+
+// run runs the command line against f and returns stdout, stderr and the exit code.
+func (f *fakeAPI) run(args ...string) (string, string, int) {
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), append([]string{"--home", f.home}, args...), &out, &errOut)
+	return out.String(), errOut.String(), code
+}
