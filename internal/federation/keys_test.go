@@ -1,9 +1,9 @@
 package federation
 
 import (
-	"errors"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
