@@ -42,8 +42,8 @@ func newFederation(st store.Store, dir *directory.Service, m *minter, local fede
 
 // federationClient is the client that fetches assertion issuers' discovery documents and
 // keys. It trusts the system roots (which honour SSL_CERT_FILE and SSL_CERT_DIR, as every
-// Go program does), Lanyard's own CA, so that an identity can trust this Lanyard's tokens
-// as assertions, and the CAs of trustedCAFile (federation.trustedCAFile, or `lanyard up
+// Go program does), Lanyard's own CA (this Lanyard's tokens are checked in-process, but an
+// issuer may share its certificates), and the CAs of trustedCAFile (federation.trustedCAFile, or `lanyard up
 // --trust-ca`), for private issuers such as a cluster's own OIDC endpoint.
 //
 // It connects only to addresses addrs allows, checked on the address dialled (after name
