@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -115,12 +116,25 @@ type fedSeed struct {
 
 func federationFlow(t *testing.T) *fedSeed {
 	t.Helper()
+	return federationFlowWith(t, true)
+}
+
+// federationFlowWith is federationFlow, with Lanyard allowed to fetch the test issuers'
+// metadata from loopback or not. Not allowed, the issuers' credentials are refused on
+// write, and ci-deploy has none.
+func federationFlowWith(t *testing.T, allowLoopbackIssuers bool) *fedSeed {
+	t.Helper()
 	gh := newOIDCIssuer(t, "")
 	k8s := newOIDCIssuer(t, "/7f1c3a2e-5b6d-4c8e-9a0f-1b2c3d4e5f60/")
 	dir := t.TempDir()
 	trust := filepath.Join(dir, "issuers.pem")
 	writeConcat(t, trust, gh.caFile, k8s.caFile)
-	s := &fedSeed{inst: up(t, "--trust-ca", trust), gh: gh, k8s: k8s, dir: dir}
+	args := []string{"--trust-ca", trust}
+	if allowLoopbackIssuers {
+		// The test issuers listen on loopback, where Lanyard fetches nothing by default.
+		args = append(args, "--allow-issuer-network", "127.0.0.1/32")
+	}
+	s := &fedSeed{inst: up(t, args...), gh: gh, k8s: k8s, dir: dir}
 	s.caBundle, s.caExtra = filepath.Join(dir, "bundle.pem"), filepath.Join(dir, "extra-ca.pem")
 	writeConcat(t, s.caBundle, s.inst.state.BundleFile, trust)
 	writeConcat(t, s.caExtra, s.inst.state.CAFile, trust)
@@ -130,6 +144,14 @@ func federationFlow(t *testing.T) *fedSeed {
 	s.accountURL = s.inst.state.BlobURL + "/acct1"
 	s.inst.cliJSON(t, &s.ci, "identity", "create", "-g", "demo", "-n", "ci-deploy")
 	s.inst.cli(t, "role", "assignment", "create", "--assignee", s.ci["clientId"].(string), "--role", contributor, "--scope", s.account["id"].(string))
+	if !allowLoopbackIssuers {
+		_, errOut, err := s.inst.try("identity", "federated-credential", "create", "-g", "demo", "--identity-name", "ci-deploy",
+			"--name", "github-main", "--issuer", gh.url, "--subject", "repo:org/repo:ref:refs/heads/main")
+		if err == nil || !strings.Contains(errOut, "InvalidIssuer") {
+			t.Fatalf("a loopback issuer was accepted without --allow-issuer-network: err=%v stderr=%s", err, errOut)
+		}
+		return s
+	}
 	var fic map[string]any
 	s.inst.cliJSON(t, &fic, "identity", "federated-credential", "create", "-g", "demo", "--identity-name", "ci-deploy",
 		"--name", "github-main", "--issuer", gh.url, "--subject", "repo:org/repo:ref:refs/heads/main")
@@ -354,9 +376,11 @@ func TestFederatedJavaScriptSDK(t *testing.T) {
 
 // An identity can trust Lanyard's own tokens: an app's managed-identity token for
 // api://AzureADTokenExchange is the assertion, as it could be at Entra or any system that
-// accepts federated credentials.
+// accepts federated credentials. Lanyard checks them itself, so its own issuer, on
+// loopback, needs no --allow-issuer-network; and a token no resource would take any more
+// (revoked, of an identity disabled or deleted) is no assertion either.
 func TestFederatedLanyardAsIssuer(t *testing.T) {
-	s := federationFlow(t)
+	s := federationFlowWith(t, false)
 	s.inst.cliJSON(t, new(map[string]any), "app", "create", "-g", "demo", "-n", "web")
 	var src map[string]any
 	s.inst.cliJSON(t, &src, "identity", "create", "-g", "demo", "-n", "src")
@@ -379,4 +403,70 @@ func TestFederatedLanyardAsIssuer(t *testing.T) {
 	if err == nil || !strings.Contains(errOut, "AADSTS700212") {
 		t.Fatalf("storage token as assertion: err=%v stderr=%s", err, errOut)
 	}
+
+	srcClient := src["clientId"].(string)
+	assertion := func(t *testing.T) (file, uti string) {
+		t.Helper()
+		var tok map[string]any
+		s.inst.cliJSON(t, &tok, "token", "get", "-g", "demo", "-n", "web", "--resource", "api://AzureADTokenExchange", "--client-id", srcClient)
+		raw := tok["accessToken"].(string)
+		return s.tokenFile(t, raw), jwtClaims(t, raw)["uti"].(string)
+	}
+	accepted := func(t *testing.T, what, file string) {
+		t.Helper()
+		if out, errOut, err := s.run(t, s.env(s.ci["clientId"].(string), file), "", buildGoworkload(t), "-op", "token"); err != nil {
+			t.Fatalf("%s: %v\n%s\n%s\nserver log:\n%s", what, err, out, errOut, s.inst.stderr)
+		}
+	}
+	refused := func(t *testing.T, what, file string) {
+		t.Helper()
+		_, errOut, err := s.run(t, s.env(s.ci["clientId"].(string), file), "", buildGoworkload(t), "-op", "token")
+		if err == nil || !strings.Contains(errOut, "AADSTS700213") || !strings.Contains(errOut, "invalid_client") {
+			t.Fatalf("%s: err=%v stderr=%s; want invalid_client AADSTS700213\nserver log:\n%s", what, err, errOut, s.inst.stderr)
+		}
+	}
+	t.Run("revoked by uti", func(t *testing.T) {
+		file, uti := assertion(t)
+		accepted(t, "before the revocation", file)
+		s.inst.cli(t, "token", "revoke", "--uti", uti, "--reason", "e2e")
+		refused(t, "revoked token", file)
+		fresh, _ := assertion(t)
+		accepted(t, "a fresh token of the same identity", fresh)
+	})
+	t.Run("revoked by principal", func(t *testing.T) {
+		file, _ := assertion(t)
+		accepted(t, "before the revocation", file)
+		s.inst.cli(t, "token", "revoke", "--principal", srcClient, "--reason", "e2e")
+		refused(t, "token issued before the principal's revocation", file)
+		fresh, _ := assertion(t)
+		accepted(t, "a token issued after it", fresh)
+	})
+	t.Run("disabled, then deleted identity", func(t *testing.T) {
+		file, _ := assertion(t)
+		accepted(t, "enabled", file)
+		s.inst.cli(t, "identity", "update", "-g", "demo", "-n", "src", "--enabled", "false")
+		refused(t, "disabled identity", file)
+		s.inst.cli(t, "identity", "update", "-g", "demo", "-n", "src", "--enabled", "true")
+		accepted(t, "enabled again", file)
+		s.inst.cli(t, "identity", "delete", "-g", "demo", "-n", "src")
+		refused(t, "deleted identity", file)
+	})
+}
+
+// jwtClaims decodes a JWT's claims without verifying it.
+func jwtClaims(t *testing.T, raw string) map[string]any {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %.20s...", raw)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

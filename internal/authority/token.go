@@ -247,7 +247,7 @@ func exchangeError(err error) *oauthError {
 		return invalidClient(700211)
 	case federation.CodeAudienceMismatch:
 		return invalidClient(700212)
-	case federation.CodeSubjectMismatch:
+	case federation.CodeSubjectMismatch, federation.CodeAssertionRevoked:
 		return invalidClient(700213)
 	case federation.CodeExpired, federation.CodeNotYetValid:
 		return invalidClient(700024)

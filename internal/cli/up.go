@@ -41,6 +41,7 @@ func upCmd(e *env) *cobra.Command {
 	fl.StringVar(&f.Store, "store", "sqlite", "store: sqlite (embedded, in the data folder), sqlite:PATH or a postgres:// URL")
 	fl.DurationVar(&lifetime, "token-lifetime", 0, "access token lifetime (default 1h, at most 24h)")
 	fl.StringVar(&f.Federation.TrustedCAFile, "trust-ca", "", "PEM file of extra CAs trusted when fetching federated credential issuers' keys (a private OIDC issuer)")
+	fl.StringArrayVar(&f.Federation.AllowedIssuerNetworks, "allow-issuer-network", nil, "CIDR or address of loopback, link-local or private issuers whose keys may be fetched (repeatable; default none)")
 	fl.StringVar(&f.Audit.File, "audit-file", "", "also write every audit event as a line of JSON to this file, or to stdout")
 	fl.StringVar(&f.Audit.Policy, "audit-policy", "best-effort", "when the audit trail cannot be written: best-effort (serve, drop and count) or fail-closed (refuse)")
 	fl.StringVar(&f.Audit.Retention, "audit-retention", "", "delete audit events older than this, e.g. 90d (default: keep all)")

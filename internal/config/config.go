@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,6 +56,10 @@ type File struct {
 		// TrustedCAFile is a PEM file of certificate authorities trusted, besides the
 		// system roots and Lanyard's own CA, when fetching the keys of assertion issuers.
 		TrustedCAFile string `json:"trustedCAFile"`
+		// AllowedIssuerNetworks are CIDRs (or single addresses) whose loopback,
+		// link-local, private or CGNAT addresses issuers' metadata may be fetched from;
+		// by default no such address is contacted. Lanyard's own issuer needs no entry.
+		AllowedIssuerNetworks []string `json:"allowedIssuerNetworks"`
 	} `json:"federation"`
 	// Audit configures the audit trail; see AuditFile.
 	Audit AuditFile `json:"audit"`
@@ -72,22 +77,24 @@ type File struct {
 
 // Config is the validated, typed configuration.
 type Config struct {
-	Home             string
-	TenantID         string
-	Store            string
-	APIAddr          string
-	MSIAddr          string
-	BlobAddr         string
-	PublicHost       string
-	PublicAPIURL     string
-	BlobContentDir   string
-	TLSNames         []string
-	TrustedCAFile    string // federation.trustedCAFile
-	Audit            Audit
-	TokenLifetime    time.Duration
-	StoreGracePeriod time.Duration
-	LogFormat        string
-	LogLevel         string
+	Home           string
+	TenantID       string
+	Store          string
+	APIAddr        string
+	MSIAddr        string
+	BlobAddr       string
+	PublicHost     string
+	PublicAPIURL   string
+	BlobContentDir string
+	TLSNames       []string
+	TrustedCAFile  string // federation.trustedCAFile
+	// AllowedIssuerNetworks is federation.allowedIssuerNetworks.
+	AllowedIssuerNetworks []netip.Prefix
+	Audit                 Audit
+	TokenLifetime         time.Duration
+	StoreGracePeriod      time.Duration
+	LogFormat             string
+	LogLevel              string
 	// MaxConns caps each listener's concurrent connections (limits.maxConnections).
 	MaxConns PerListener
 }
@@ -173,6 +180,13 @@ func (f File) Resolve() (Config, error) {
 	mc := f.Limits.MaxConnections
 	c.MaxConns = PerListener{API: orDefault(mc.API, DefaultMaxConnections.API),
 		MSI: orDefault(mc.MSI, DefaultMaxConnections.MSI), Blob: orDefault(mc.Blob, DefaultMaxConnections.Blob)}
+	for _, n := range f.Federation.AllowedIssuerNetworks {
+		p, err := parseNetwork(n)
+		if err != nil {
+			return c, fmt.Errorf("federation.allowedIssuerNetworks: %w", err)
+		}
+		c.AllowedIssuerNetworks = append(c.AllowedIssuerNetworks, p)
+	}
 	audit, err := f.Audit.resolve()
 	if err != nil {
 		return c, err
@@ -269,6 +283,26 @@ func orDefault(v, def int) int {
 		return def
 	}
 	return v
+}
+
+// parseNetwork reads a CIDR, or one address as the network of just that address.
+func parseNetwork(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return p, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8: %w", s, err)
+		}
+		if p.Addr().Is4In6() {
+			return p, fmt.Errorf("%q: write IPv4 networks in IPv4 form", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is neither a CIDR nor an IP address", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func isLoopback(host string) bool {

@@ -20,6 +20,11 @@ type Credentials struct {
 	Store      store.FederatedCredentials
 	Identities IdentityFinder
 	Now        func() time.Time
+	// Addresses, when set, refuses on write an issuer whose host is a literal address
+	// Lanyard would not contact (names are judged when dialled). LocalIssuer, Lanyard's
+	// own, is exempt: it is checked in-process, never fetched.
+	Addresses   *AddressPolicy
+	LocalIssuer string
 }
 
 // Spec is the writable part of a credential. An empty Audiences means the default one.
@@ -60,6 +65,11 @@ func (s *Credentials) Put(ctx context.Context, group, identity, name string, spe
 	}
 	if err := c.Validate(); err != nil {
 		return c, false, err
+	}
+	if s.Addresses != nil && c.Issuer != s.LocalIssuer {
+		if err := s.Addresses.CheckIssuer(c.Issuer); err != nil {
+			return c, false, err
+		}
 	}
 	// A PUT of an existing name is an update. Two PUTs racing to create one name: the
 	// loser's create conflicts, and it then updates what the winner made.

@@ -109,7 +109,7 @@ func (k *IssuerKeys) getJSONOnce(ctx context.Context, what, u string, v any) err
 	return nil
 }
 
-// reason says briefly why a request failed, without the transport's detail.
+// reason says briefly why a request failed, for the log.
 func reason(ctx context.Context, err error) string {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return "timed out"
@@ -120,6 +120,9 @@ func reason(ctx context.Context, err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) && ue.Timeout() {
 		return "timed out"
+	}
+	if errors.Is(err, errRefusedAddress) {
+		return "its address is not allowed"
 	}
 	return "unreachable"
 }

@@ -28,7 +28,8 @@ const (
 // one issuer share one fetch. It is safe for concurrent use.
 type IssuerKeys struct {
 	// Client fetches the metadata; http.DefaultClient when nil. It must trust the issuers'
-	// certificate authorities (for Lanyard itself as an issuer, Lanyard's own CA).
+	// certificate authorities, and should dial only what an AddressPolicy allows (the
+	// server's does; http.DefaultClient does not).
 	Client *http.Client
 	// FetchTimeout bounds one fetch, discovery document and key set together.
 	FetchTimeout time.Duration

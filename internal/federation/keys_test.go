@@ -3,6 +3,7 @@ package federation
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -15,7 +16,8 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-// Issuers whose metadata cannot be had are refused quickly, with IssuerMetadataUnavailable.
+// Issuers whose metadata cannot be had are refused quickly, with IssuerMetadataUnavailable
+// and one message whatever went wrong; why is in the error's cause, for the log.
 func TestIssuerMetadataFailures(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	closedPort := func(t *testing.T) string {
@@ -56,7 +58,7 @@ func TestIssuerMetadataFailures(t *testing.T) {
 	cases := []struct {
 		name  string
 		setup func(t *testing.T, iss *testIssuer) string // returns the issuer to trust; "" for iss.url
-		want  string                                     // a fragment of the message
+		want  string                                     // a fragment of the cause
 	}{
 		{"unreachable (closed port)", func(t *testing.T, _ *testIssuer) string { return closedPort(t) }, "unreachable"},
 		{"slow discovery", func(t *testing.T, iss *testIssuer) string { iss.discovery = stall; return "" }, "timed out"},
@@ -112,8 +114,11 @@ func TestIssuerMetadataFailures(t *testing.T) {
 			if lanyard.KindOf(err) != lanyard.KindUnavailable {
 				t.Errorf("kind = %v, want unavailable", lanyard.KindOf(err))
 			}
-			if !strings.Contains(lanyard.MessageOf(err), tc.want) {
-				t.Errorf("message %q does not say %q", lanyard.MessageOf(err), tc.want)
+			if msg := lanyard.MessageOf(err); msg != IssuerUnavailableMessage {
+				t.Errorf("message %q, want %q", msg, IssuerUnavailableMessage)
+			}
+			if cause := errors.Unwrap(err); cause == nil || !strings.Contains(cause.Error(), tc.want) {
+				t.Errorf("cause %v does not say %q", cause, tc.want)
 			}
 			// A failed fetch is not retried at once: a stream of requests cannot turn
 			// into a stream of fetches.

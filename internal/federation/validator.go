@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/token"
 )
 
 // DefaultSkew is the clock skew tolerated on exp, nbf and iat, as Entra tolerates it.
@@ -23,11 +24,27 @@ type KeySource interface {
 	Keys(ctx context.Context, issuer string, refresh bool) ([]jose.JSONWebKey, error)
 }
 
+// LocalIssuer checks the tokens of Lanyard's own issuer in-process, as every resource
+// checks them: signature with the signing keys, then revocation (by uti, and by principal
+// before a time) and the principal's existence and state. Its errors are those of
+// token.Verifier and access.Service.Authenticate.
+type LocalIssuer interface {
+	// Issuer is Lanyard's own issuer, compared exactly with an assertion's iss.
+	Issuer() string
+	// Authenticate checks raw, whatever its audience: the credential's audience is
+	// compared afterwards, as for any issuer.
+	Authenticate(ctx context.Context, raw string) error
+}
+
 // Validator checks client assertions against an identity's federated credentials. Set
 // Keys; the rest have defaults. It is safe for concurrent use.
 type Validator struct {
 	Keys KeySource
-	Now  func() time.Time
+	// Local, when set, checks assertions of Lanyard's own issuer without fetching
+	// anything, so that a revoked token, or one of a deleted or disabled identity, is no
+	// more an assertion than it is a credential at a resource.
+	Local LocalIssuer
+	Now   func() time.Time
 	// Skew tolerated on exp, nbf and iat: DefaultSkew when zero, none when negative.
 	Skew time.Duration
 	// MaxSize of an assertion in bytes: DefaultMaxAssertionSize when zero.
@@ -83,7 +100,11 @@ func (v *Validator) Validate(ctx context.Context, creds []lanyard.FederatedCrede
 	if err := v.checkTimes(c); err != nil {
 		return Match{}, err
 	}
-	if err := v.verify(ctx, a); err != nil {
+	if v.Local != nil && c.Issuer == v.Local.Issuer() {
+		if err := v.verifyLocal(ctx, strings.TrimSpace(raw)); err != nil {
+			return Match{}, err
+		}
+	} else if err := v.verify(ctx, a); err != nil {
 		return Match{}, err
 	}
 
@@ -166,6 +187,31 @@ func (v *Validator) verify(ctx context.Context, a *assertion) error {
 	default:
 		return refuse(CodeBadSignature, "Client assertion failed signature validation.", nil)
 	}
+}
+
+// verifyLocal checks an assertion of Lanyard's own issuer with v.Local, and turns what a
+// resource would answer into the exchange's codes.
+func (v *Validator) verifyLocal(ctx context.Context, raw string) error {
+	err := v.Local.Authenticate(ctx, raw)
+	if err == nil {
+		return nil
+	}
+	if lanyard.KindOf(err) != lanyard.KindUnauthenticated {
+		return err // the store or the keys failed: not the assertion's fault
+	}
+	switch lanyard.CodeOf(err) {
+	case token.CodeBadSignature, token.CodeBadAlgorithm:
+		return refuse(CodeBadSignature, "Client assertion failed signature validation.", err)
+	case token.CodeUnknownKey:
+		return refuse(CodeUnknownKey, "The key used to sign the client assertion could not be found in the metadata of its identity provider.", err)
+	case token.CodeExpired, token.CodeNotYetValid:
+		return refuse(CodeExpired, "Client assertion is not within its valid time range.", err)
+	case token.CodeMalformed, token.CodeTooLarge, token.CodeMissingClaim:
+		return malformed(CodeMalformed, "The client assertion is malformed.", err)
+	}
+	// Revoked, of another tenant, its principal gone or disabled: one answer for all, as
+	// the caller needs no more to know its assertion is spent.
+	return refuse(CodeAssertionRevoked, "The client assertion is no longer valid: it has been revoked, or its subject is not an enabled identity of this tenant.", err)
 }
 
 // verifyWith reports whether one of keys verifies a's signature, and whether any key was

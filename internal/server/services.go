@@ -42,7 +42,8 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 	svc.directory.OnAssignmentsRemoved = svc.access.ForgetAssignments
 	issuer := &token.Issuer{Keys: s.keyring, Lifetime: s.cfg.TokenLifetime}
 	svc.minter = &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: ep.issuerURL(s.tenant.ID), gate: &mintGate{o: s.obs}}
-	svc.federated, svc.tokenEP, err = newFederation(f.cached, svc.directory, s.obs.gated(svc.minter, "federation"), f.ca.CertPEM(), s.cfg.TrustedCAFile, s.logger)
+	local := federation.NewSelfIssuer(ep.issuerURL(s.tenant.ID), svc.access, s.verifier(ep.issuerURL(s.tenant.ID)), nil)
+	svc.federated, svc.tokenEP, err = newFederation(f.cached, svc.directory, s.obs.gated(svc.minter, "federation"), local, f.ca.CertPEM(), s.cfg, s.logger)
 	if err != nil {
 		return nil, err
 	}
