@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 // maxNear bounds the assignments a denial describes; a principal with hundreds of
@@ -244,22 +246,25 @@ func (d Decision) String() string {
 	if d.DataAction {
 		kind = "data action"
 	}
+	// The principal, action, scope and the reasons built from them came in a request (a
+	// blob name may hold a newline): escaped, they cannot forge a line of the explanation.
+	esc := lanyard.Printable
 	var b strings.Builder
 	if d.Allowed {
 		fmt.Fprintf(&b, "allowed: principal %s may perform the %s %s at %s: role %q (%s) assigned at %s (assignment %s)",
-			d.PrincipalID, kind, d.Action, d.Scope, d.RoleName, d.RoleDefinitionID, d.AssignmentScope, d.AssignmentID)
+			esc(d.PrincipalID), kind, esc(d.Action), esc(d.Scope), d.RoleName, d.RoleDefinitionID, d.AssignmentScope, d.AssignmentID)
 		if d.ViaGroup != "" {
 			fmt.Fprintf(&b, " to group %s", d.ViaGroup)
 		}
 		return b.String()
 	}
-	fmt.Fprintf(&b, "denied: principal %s may not perform the %s %s at %s: %s", d.PrincipalID, kind, d.Action, d.Scope, d.Reason)
+	fmt.Fprintf(&b, "denied: principal %s may not perform the %s %s at %s: %s", esc(d.PrincipalID), kind, esc(d.Action), esc(d.Scope), esc(d.Reason))
 	for _, n := range d.Near {
 		role := n.RoleName
 		if role == "" {
 			role = n.RoleDefinitionID
 		}
-		fmt.Fprintf(&b, "\n  - assignment %s (role %q at %s): %s", n.AssignmentID, role, n.Scope, n.Lacks)
+		fmt.Fprintf(&b, "\n  - assignment %s (role %q at %s): %s", n.AssignmentID, role, n.Scope, esc(n.Lacks))
 	}
 	return b.String()
 }
