@@ -87,3 +87,25 @@ func TestManagementEscalationsThroughTheSDK(t *testing.T) {
 		t.Errorf("an assignment at its own scope: %v", res)
 	}
 }
+
+// TestBlobAccountNameCase: an account reached through a case variant of its name is the
+// account itself, never a hidden namespace beside it that outlives the account.
+func TestBlobAccountNameCase(t *testing.T) {
+	s := blobFlow(t)
+	upper := s.inst.state.BlobURL + "/ACCT1"
+	s.assign(t, "writer", contributor, s.account["id"].(string))
+	ok(t, "create container through ACCT1", s.goBlob(t, "writer", "-account-url", upper, "-op", "create-container", "-container", "data"))
+	ok(t, "upload through ACCT1", s.goBlob(t, "writer", "-account-url", upper, "-op", "put", "-container", "data", "-blob", "x.txt", "-data", "same account"))
+	if r := s.goBlob(t, "writer", "-op", "get", "-container", "data", "-blob", "x.txt"); !r.OK || r.Data != "same account" {
+		t.Fatalf("read through acct1: %+v", r)
+	}
+	// Deleted and re-created, the account holds nothing of the old one's, and the old
+	// role assignment went with it.
+	s.inst.cli(t, "storage", "account", "delete", "-g", "demo", "-n", "acct1")
+	s.inst.cliJSON(t, &s.account, "storage", "account", "create", "-g", "demo", "-n", "acct1")
+	denied(t, "read after re-creation, with the old assignment", s.goBlob(t, "writer", "-account-url", upper, "-op", "get", "-container", "data", "-blob", "x.txt"))
+	s.assign(t, "writer", contributor, s.account["id"].(string))
+	if r := s.goBlob(t, "writer", "-account-url", upper, "-op", "get", "-container", "data", "-blob", "x.txt"); r.OK || r.Status != 404 {
+		t.Fatalf("the re-created account shows the old one's blob: %+v", r)
+	}
+}
