@@ -291,6 +291,10 @@ func (h *Handler) putRoleAssignment(w http.ResponseWriter, r *http.Request, scop
 		writeError(w, http.StatusBadRequest, "InvalidRoleAssignmentRequest", "properties.roleDefinitionId and properties.principalId are required.")
 		return
 	}
+	if err := h.Directory.CheckScope(r.Context(), scope); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	a, err := h.Access.CreateRoleAssignment(r.Context(), lanyard.RoleAssignment{
 		ID: id, Scope: scope, RoleDefinitionID: p.RoleDefinitionID, PrincipalID: p.PrincipalID,
 		PrincipalType: lanyard.PrincipalType(p.PrincipalType), Description: p.Description,
