@@ -426,24 +426,29 @@ type Filter struct {
 	PrincipalID string
 }
 
-// ListRoleAssignments lists the assignments matching f.
-func (s *Service) ListRoleAssignments(ctx context.Context, f Filter) ([]lanyard.RoleAssignment, error) {
-	all, err := s.store.ListRoleAssignments(ctx)
-	if err != nil {
-		return nil, err
+// ListRoleAssignmentsPage lists up to limit assignments matching f whose ids sort after
+// after, in the store's id order; the last id of one page is the after of the next.
+func (s *Service) ListRoleAssignmentsPage(ctx context.Context, f Filter, after string, limit int) ([]lanyard.RoleAssignment, error) {
+	sf := store.RoleAssignmentFilter{PrincipalID: f.PrincipalID}
+	if scope := strings.TrimRight(f.Scope, "/"); scope != "" {
+		// What covers scope (rbac.ScopeCovers) is scope and each scope above it, the root
+		// included; what it covers is below it.
+		sf.Scopes = []string{"/"}
+		for i := 1; i < len(scope); i++ {
+			if scope[i] == '/' {
+				sf.Scopes = append(sf.Scopes, scope[:i])
+			}
+		}
+		sf.Scopes = append(sf.Scopes, scope)
+		if !f.AtScope {
+			sf.Below = scope
+		}
 	}
-	scope := strings.TrimSuffix(f.Scope, "/")
-	return slices.DeleteFunc(all, func(a lanyard.RoleAssignment) bool {
-		if f.PrincipalID != "" && !strings.EqualFold(a.PrincipalID, f.PrincipalID) {
-			return true
-		}
-		if scope == "" {
-			return false
-		}
-		above := rbac.ScopeCovers(a.Scope, scope)
-		below := rbac.ScopeCovers(scope, a.Scope)
-		return !(above || !f.AtScope && below)
-	}), nil
+	as, err := s.store.ListRoleAssignmentsPage(ctx, after, limit, sf)
+	if err != nil {
+		return nil, fmt.Errorf("list role assignments: %w", err)
+	}
+	return as, nil
 }
 
 // DeleteRoleAssignment deletes assignment id at scope (not found at any other scope); the

@@ -241,11 +241,24 @@ func TestListRoleAssignmentsFilter(t *testing.T) {
 		{"scope: above and below", Filter{Scope: accountScope}, []string{atSub.ID, atAcct.ID, atCont.ID}},
 		{"atScope: at or above only", Filter{Scope: accountScope, AtScope: true}, []string{atSub.ID, atAcct.ID}},
 		{"scope and principal", Filter{Scope: containerScope, AtScope: true, PrincipalID: p1}, []string{atSub.ID, atAcct.ID}},
+		{"scope with a trailing slash", Filter{Scope: accountScope + "/", AtScope: true}, []string{atSub.ID, atAcct.ID}},
+		{"below only", Filter{Scope: containerScope + "/blobs/x"}, []string{atSub.ID, atAcct.ID, atCont.ID}},
+		{"a sibling's prefix", Filter{Scope: accountScope + "x"}, []string{atSub.ID}},
+		{"root", Filter{Scope: "/"}, []string{atSub.ID, atAcct.ID, atCont.ID}},
+		{"root, at scope", Filter{Scope: "/", AtScope: true}, []string{atSub.ID, atAcct.ID, atCont.ID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := f.svc.ListRoleAssignments(t.Context(), tc.f)
-			if err != nil {
-				t.Fatal(err)
+			// One assignment a page, so the filter is applied across pages.
+			var got []lanyard.RoleAssignment
+			for after := ""; ; {
+				page, err := f.svc.ListRoleAssignmentsPage(t.Context(), tc.f, after, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				got, after = append(got, page...), page[0].ID
 			}
 			g := ids(got)
 			if len(g) != len(tc.want) {

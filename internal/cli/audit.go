@@ -53,16 +53,12 @@ func auditListCmd(e *env) *cobra.Command {
 			f.Limit = min(want, audit.MaxLimit)
 			path := mgmt.AuditEventsPath + "?" + audit.FilterQuery(f).Encode()
 			events := []map[string]any{}
-			for path != "" && len(events) < want {
-				var page struct {
-					Value    []map[string]any `json:"value"`
-					NextLink string           `json:"nextLink"`
-				}
-				if err := api.Do(cmd.Context(), "GET", path, nil, &page); err != nil {
-					return err
-				}
-				events = append(events, page.Value...)
-				path = page.NextLink
+			err = api.Pages(cmd.Context(), path, func(page []map[string]any) bool {
+				events = append(events, page...)
+				return len(events) < want
+			})
+			if err != nil {
+				return err
 			}
 			if len(events) > want {
 				events = events[:want]

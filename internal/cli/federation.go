@@ -97,11 +97,11 @@ func federatedCredentialCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct{ Value []map[string]any }
-			if err := api.Do(cmd.Context(), "GET", collection(api, &list), nil, &out); err != nil {
+			items, err := api.List(cmd.Context(), collection(api, &list))
+			if err != nil {
 				return err
 			}
-			return e.print(federatedCredentialColumns, flattenAll(out.Value))
+			return e.print(federatedCredentialColumns, flattenAll(items))
 		}}
 	common(listCmd, &list, false)
 

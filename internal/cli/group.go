@@ -50,11 +50,11 @@ func groupCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct{ Value []map[string]any }
-			if err := c.Do(cmd.Context(), "GET", c.Subscription()+"/resourceGroups", nil, &out); err != nil {
+			items, err := c.List(cmd.Context(), c.Subscription()+"/resourceGroups")
+			if err != nil {
 				return err
 			}
-			return e.print(groupColumns, out.Value)
+			return e.print(groupColumns, items)
 		}}
 
 	del := &cobra.Command{Use: "delete", Short: "Delete a resource group and everything in it", Args: cobra.NoArgs,

@@ -16,11 +16,11 @@ func keysCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var out struct{ Value []map[string]any }
-			if err := api.Do(cmd.Context(), "GET", mgmt.KeysPath, nil, &out); err != nil {
+			items, err := api.List(cmd.Context(), mgmt.KeysPath)
+			if err != nil {
 				return err
 			}
-			return e.print(keyColumns, flattenAll(out.Value))
+			return e.print(keyColumns, flattenAll(items))
 		}}
 	rotate := &cobra.Command{Use: "rotate", Short: "Start signing with a new key; the previous one stays published until its tokens expire", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -60,11 +60,11 @@ func (r groupResource) list(e *env, short string) *cobra.Command {
 			if group != "" {
 				p = groupPath(api, group) + r.typePath
 			}
-			var out struct{ Value []map[string]any }
-			if err := api.Do(cmd.Context(), "GET", p, nil, &out); err != nil {
+			items, err := api.List(cmd.Context(), p)
+			if err != nil {
 				return err
 			}
-			return e.print(r.columns, flattenAll(out.Value))
+			return e.print(r.columns, flattenAll(items))
 		}}
 	c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: all)")
 	return c

@@ -62,12 +62,12 @@ func roleDefinitionCmd(e *env) *cobra.Command {
 			if name != "" {
 				p += "?$filter=" + url.QueryEscape("roleName eq '"+name+"'")
 			}
-			var out struct{ Value []map[string]any }
-			if err := api.Do(cmd.Context(), "GET", p, nil, &out); err != nil {
+			defs, err := api.List(cmd.Context(), p)
+			if err != nil {
 				return err
 			}
 			var views []map[string]any
-			for _, d := range out.Value {
+			for _, d := range defs {
 				v := flattenRole(d)
 				if customOnly && v["roleType"] != "CustomRole" {
 					continue
@@ -401,12 +401,12 @@ func assignmentIDs(ctx context.Context, api *client.Client, refs []string) ([]st
 			continue
 		}
 		if !listed {
-			var out struct{ Value []map[string]any }
+			var err error
 			// At the root, with no filter, the list holds the assignments at every scope.
-			if err := api.Do(ctx, "GET", authzProvider+"/roleAssignments", nil, &out); err != nil {
+			if all, err = api.List(ctx, authzProvider+"/roleAssignments"); err != nil {
 				return nil, fmt.Errorf("look up role assignment %s: %w", ref, err)
 			}
-			all, listed = out.Value, true
+			listed = true
 		}
 		found := ""
 		for _, a := range all {
@@ -460,20 +460,20 @@ func listAssignments(ctx context.Context, api *client.Client, assignee, scope, r
 		}
 		roleID, _ = d["name"].(string)
 	}
-	var out struct{ Value []map[string]any }
-	if err := api.Do(ctx, "GET", path, nil, &out); err != nil {
-		return nil, err
-	}
 	names := map[string]string{}
 	views := []map[string]any{}
-	for _, a := range out.Value {
-		v := assignmentView(ctx, api, a, names)
-		if roleID != "" && !strings.HasSuffix(strings.ToLower(fmt.Sprint(v["roleDefinitionId"])), strings.ToLower(roleID)) {
-			continue
+	// Page by page, so only the matching views are kept.
+	err := api.Pages(ctx, path, func(page []map[string]any) bool {
+		for _, a := range page {
+			v := assignmentView(ctx, api, a, names)
+			if roleID != "" && !strings.HasSuffix(strings.ToLower(fmt.Sprint(v["roleDefinitionId"])), strings.ToLower(roleID)) {
+				continue
+			}
+			views = append(views, v)
 		}
-		views = append(views, v)
-	}
-	return views, nil
+		return true
+	})
+	return views, err
 }
 
 func roleCheckCmd(e *env) *cobra.Command {

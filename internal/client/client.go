@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,9 +67,14 @@ func (c *Client) HTTPClient() *http.Client { return c.http }
 // Subscription returns the default subscription's id path.
 func (c *Client) Subscription() string { return "/subscriptions/" + c.State.SubscriptionID }
 
-// Do calls method on path (a resource id, optionally with a query) with body as JSON and
-// decodes the response into out (when non-nil).
+// Do calls method on path (a resource id, optionally with a query, or an absolute URL on
+// the server such as a nextLink) with body as JSON and decodes the response into out
+// (when non-nil).
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	target, err := c.target(path)
+	if err != nil {
+		return err
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -77,11 +83,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		}
 		rd = bytes.NewReader(b)
 	}
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.State.APIURL+path+sep+"api-version="+APIVersion, rd)
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
@@ -113,4 +115,62 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		}
 	}
 	return nil
+}
+
+// target is the URL Do calls for path. An absolute URL must be on the server itself: the
+// admin credential goes with every call, so a nextLink naming another host is refused.
+func (c *Client) target(path string) (string, error) {
+	u, err := url.Parse(path)
+	if err != nil {
+		return "", fmt.Errorf("call %q: %w", path, err)
+	}
+	if !u.IsAbs() {
+		u, err = url.Parse(c.State.APIURL + path)
+		if err != nil {
+			return "", fmt.Errorf("call %q: %w", path, err)
+		}
+	} else if api, err := url.Parse(c.State.APIURL); err != nil || !strings.EqualFold(u.Scheme, api.Scheme) || !strings.EqualFold(u.Host, api.Host) {
+		return "", fmt.Errorf("refusing to call %s: it is not on the Lanyard server at %s", u.Redacted(), c.State.APIURL)
+	}
+	if !u.Query().Has("api-version") {
+		if u.RawQuery != "" {
+			u.RawQuery += "&"
+		}
+		u.RawQuery += "api-version=" + APIVersion
+	}
+	return u.String(), nil
+}
+
+// Pages GETs the list at path and then each page its nextLink names, passing every page's
+// items to fn, until the last page or until fn returns false.
+func (c *Client) Pages(ctx context.Context, path string, fn func(items []map[string]any) bool) error {
+	seen := map[string]bool{}
+	for path != "" {
+		if seen[path] {
+			return fmt.Errorf("list %s: the server repeated a nextLink", path)
+		}
+		seen[path] = true
+		var page struct {
+			Value    []map[string]any `json:"value"`
+			NextLink string           `json:"nextLink"`
+		}
+		if err := c.Do(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return err
+		}
+		if !fn(page.Value) {
+			return nil
+		}
+		path = page.NextLink
+	}
+	return nil
+}
+
+// List GETs every page of the list at path and returns all their items.
+func (c *Client) List(ctx context.Context, path string) ([]map[string]any, error) {
+	all := []map[string]any{}
+	err := c.Pages(ctx, path, func(items []map[string]any) bool {
+		all = append(all, items...)
+		return true
+	})
+	return all, err
 }

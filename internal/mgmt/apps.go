@@ -21,11 +21,18 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, args []string
 	if len(args) > 1 {
 		group = args[1]
 	}
+	p, err := parsePage(r, "sites")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	apps, err := h.Directory.ListApps(r.Context(), group)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	// Paged before rendering: each app's identities are read for its page only.
+	apps, next := pageOf(apps, func(a lanyard.App) string { return a.ResourceID }, p)
 	out := make([]appJSON, 0, len(apps))
 	for _, a := range apps {
 		ids, err := h.Directory.AppIdentities(r.Context(), a)
@@ -35,7 +42,7 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, args []string
 		}
 		out = append(out, h.app(a, ids))
 	}
-	writeList(w, out)
+	writePage(w, r, p, out, next)
 }
 
 // identitySpec turns an ARM identity block into the desired identities.

@@ -220,7 +220,8 @@ func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, _ []st
 	if len(events) > 0 && len(events) == f.Limit {
 		next := audit.FilterQuery(f)
 		next.Set("after", strconv.FormatInt(events[len(events)-1].Seq, 10))
-		out.NextLink = AuditEventsPath + "?" + next.Encode()
+		next.Set("api-version", r.URL.Query().Get("api-version"))
+		out.NextLink = absoluteURL(r, next.Encode()) // absolute, as ARM's are
 	}
 	writeJSON(w, http.StatusOK, out)
 }

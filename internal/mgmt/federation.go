@@ -59,12 +59,19 @@ func (h *Handler) listFederatedCredentials(w http.ResponseWriter, r *http.Reques
 	if !h.federationReady(w) {
 		return
 	}
+	p, err := parsePage(r, "federatedIdentityCredentials")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// At most lanyard.MaxFederatedCredentialsPerIdentity: paged here, for the shape.
 	cs, err := h.Federation.List(r.Context(), args[1], args[2])
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeList(w, views(cs, federatedCredential))
+	cs, next := pageOf(cs, func(c lanyard.FederatedCredential) string { return c.Name }, p)
+	writePage(w, r, p, views(cs, federatedCredential), next)
 }
 
 func (h *Handler) putFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {

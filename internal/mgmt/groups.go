@@ -2,6 +2,8 @@ package mgmt
 
 import (
 	"net/http"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 // Subscriptions.
@@ -29,12 +31,18 @@ func (h *Handler) getSubscription(w http.ResponseWriter, r *http.Request, _ []st
 // Groups.
 
 func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ []string) {
+	p, err := parsePage(r, "resourceGroups")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	gs, err := h.Directory.ListGroups(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeList(w, views(gs, h.group))
+	gs, next := pageOf(gs, func(g lanyard.ResourceGroup) string { return g.Name }, p)
+	writePage(w, r, p, views(gs, h.group), next)
 }
 
 func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, args []string) {

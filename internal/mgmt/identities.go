@@ -13,12 +13,18 @@ func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request, args []
 	if len(args) > 1 {
 		group = args[1]
 	}
+	p, err := parsePage(r, "userAssignedIdentities")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	ids, err := h.Directory.ListIdentities(r.Context(), group)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeList(w, views(ids, h.identity))
+	ids, next := pageOf(ids, func(id lanyard.Identity) string { return id.ResourceID }, p)
+	writePage(w, r, p, views(ids, h.identity), next)
 }
 
 func (h *Handler) putIdentity(w http.ResponseWriter, r *http.Request, args []string) {

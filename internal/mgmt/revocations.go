@@ -138,12 +138,19 @@ func (h *Handler) listRevocations(w http.ResponseWriter, r *http.Request, _ []st
 	if !ok {
 		return
 	}
+	p, err := parsePage(r, "revocations")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// Revocations go once the tokens they name have expired, so the list stays short.
 	rs, err := revs.List(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeList(w, views(rs, revocationView))
+	rs, next := pageOf(rs, func(v lanyard.Revocation) string { return v.ID }, p)
+	writePage(w, r, p, views(rs, revocationView), next)
 }
 
 // patchPrincipal enables or disables any identity, system-assigned ones included, which

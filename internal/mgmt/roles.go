@@ -135,7 +135,14 @@ func nonNil(s []string) []string {
 
 var roleNameFilter = regexp.MustCompile(`(?i)^\s*roleName\s+eq\s+'(.*)'\s*$`)
 
+// listRoleDefinitions pages in the handler: role definitions (the built-in ones and a
+// tenant's custom roles) are few.
 func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, scope, _ string) {
+	p, err := parsePage(r, "roleDefinitions")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	name := ""
 	if f := r.URL.Query().Get("$filter"); f != "" {
 		m := roleNameFilter.FindStringSubmatch(f)
@@ -150,11 +157,12 @@ func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, sc
 		h.fail(w, r, err)
 		return
 	}
+	defs, next := pageOf(defs, func(d lanyard.RoleDefinition) string { return d.ID }, p)
 	out := make([]roleDefinitionJSON, 0, len(defs))
 	for _, d := range defs {
 		out = append(out, roleDefinition(scope, d))
 	}
-	writeList(w, out)
+	writePage(w, r, p, out, next)
 }
 
 func (h *Handler) getRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
@@ -257,7 +265,14 @@ func parseAssignmentFilter(f string) (access.Filter, bool) {
 	return out, true
 }
 
+// listRoleAssignments pages in the store, by assignment id: there may be tens of
+// thousands, and a page costs the same whatever the table holds.
 func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, scope, _ string) {
+	p, err := parsePage(r, "roleAssignments")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	f, ok := parseAssignmentFilter(r.URL.Query().Get("$filter"))
 	if !ok {
 		writeError(w, http.StatusBadRequest, "UnsupportedFilter", "The filter is not supported; use atScope(), principalId eq '<id>' or assignedTo('<id>'), joined with and.")
@@ -266,12 +281,18 @@ func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, sc
 	if scope != "/" {
 		f.Scope = scope
 	}
-	as, err := h.Access.ListRoleAssignments(r.Context(), f)
+	// One more than the page tells whether another follows.
+	as, err := h.Access.ListRoleAssignmentsPage(r.Context(), f, p.after, p.top+1)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeList(w, views(as, h.roleAssignment))
+	next := ""
+	if len(as) > p.top {
+		as = as[:p.top]
+		next = as[len(as)-1].ID
+	}
+	writePage(w, r, p, views(as, h.roleAssignment), next)
 }
 
 func (h *Handler) getRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) {

@@ -41,12 +41,18 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, args []st
 	if len(args) > 1 {
 		group = args[1]
 	}
+	p, err := parsePage(r, "storageAccounts")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	as, err := h.Directory.ListStorageAccounts(r.Context(), group)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeList(w, views(as, h.account))
+	as, next := pageOf(as, func(a lanyard.StorageAccount) string { return a.Name }, p)
+	writePage(w, r, p, views(as, h.account), next)
 }
 
 func (h *Handler) putAccount(w http.ResponseWriter, r *http.Request, args []string) {

@@ -129,9 +129,25 @@ type RoleAssignments interface {
 	GetRoleAssignment(ctx context.Context, id string) (lanyard.RoleAssignment, error)
 	// ListRoleAssignments returns every assignment.
 	ListRoleAssignments(ctx context.Context) ([]lanyard.RoleAssignment, error)
+	// ListRoleAssignmentsPage returns up to limit assignments matching f whose ids sort
+	// after after (ids compared case-insensitively; "" starts at the first), ordered by
+	// id; limit < 1 returns none. The order is the backend's own, the same on every call,
+	// so a caller that passes the last id it got walks every assignment once, in bounded
+	// memory, while others are created and deleted.
+	ListRoleAssignmentsPage(ctx context.Context, after string, limit int, f RoleAssignmentFilter) ([]lanyard.RoleAssignment, error)
 	// CountRoleAssignmentsOfRole counts the assignments that use role definition id.
 	CountRoleAssignmentsOfRole(ctx context.Context, roleDefinitionID string) (int, error)
 	DeleteRoleAssignment(ctx context.Context, id string) error
+}
+
+// RoleAssignmentFilter selects role assignments; the zero value selects every one. Values
+// are compared case-insensitively and scopes as stored (no trailing slash but the root's).
+type RoleAssignmentFilter struct {
+	PrincipalID string // "" for any principal
+	// An assignment matches by scope when its scope is one of Scopes or lies below Below
+	// (Below itself excluded; "/" is above every other scope). Both empty: any scope.
+	Scopes []string
+	Below  string
 }
 
 // FederatedCredentials stores the federated identity credentials of user-assigned

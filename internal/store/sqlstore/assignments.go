@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/store"
 )
 
 const roleAssignmentColumns = `a.id, a.scope, a.role_definition_id, a.principal_id, a.principal_type, a.description,
@@ -81,6 +84,55 @@ func (s *Store) ListRoleAssignments(ctx context.Context) ([]lanyard.RoleAssignme
 	}
 	defer rows.Close()
 	var as []lanyard.RoleAssignment
+	for rows.Next() {
+		a, err := scanRoleAssignment(rows)
+		if err != nil {
+			return nil, s.wrapErr("list role assignments", err, "")
+		}
+		as = append(as, a)
+	}
+	return as, s.wrapErr("list role assignments", rows.Err(), "")
+}
+
+// ListRoleAssignmentsPage implements store.RoleAssignments: keyset paging on the primary
+// key, with the filter in the query, so a page costs one index range scan and no more than
+// limit rows whatever the table holds.
+func (s *Store) ListRoleAssignmentsPage(ctx context.Context, after string, limit int, f store.RoleAssignmentFilter) ([]lanyard.RoleAssignment, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	var q strings.Builder
+	q.WriteString("SELECT " + roleAssignmentColumns + " FROM role_assignments a WHERE a.id_key > ?")
+	args := []any{key(after)}
+	if f.PrincipalID != "" {
+		q.WriteString(" AND a.principal_id_key = ?")
+		args = append(args, key(f.PrincipalID))
+	}
+	var scope []string
+	if len(f.Scopes) > 0 {
+		scope = append(scope, "a.scope_key IN (?"+strings.Repeat(", ?", len(f.Scopes)-1)+")")
+		for _, sc := range f.Scopes {
+			args = append(args, key(sc))
+		}
+	}
+	if f.Below != "" {
+		// A prefix test by substr rather than LIKE, which would need its wildcards escaped.
+		prefix := strings.TrimSuffix(key(f.Below), "/") + "/"
+		// (The root's prefix is the root itself, which is not below itself.)
+		scope = append(scope, "(substr(a.scope_key, 1, ?) = ? AND a.scope_key <> ?)")
+		args = append(args, utf8.RuneCountInString(prefix), prefix, prefix)
+	}
+	if len(scope) > 0 {
+		q.WriteString(" AND (" + strings.Join(scope, " OR ") + ")")
+	}
+	q.WriteString(" ORDER BY a.id_key LIMIT ?")
+	args = append(args, limit)
+	rows, err := s.query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, s.wrapErr("list role assignments", err, "")
+	}
+	defer rows.Close()
+	as := make([]lanyard.RoleAssignment, 0, min(limit, 1000))
 	for rows.Next() {
 		a, err := scanRoleAssignment(rows)
 		if err != nil {

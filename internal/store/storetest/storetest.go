@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Keys", testKeys},
 		{"RoleDefinitions", testRoleDefinitions},
 		{"RoleAssignments", testRoleAssignments},
+		{"RoleAssignmentPages", testRoleAssignmentPages},
 		{"StorageAccounts", testStorageAccounts},
 		{"Audit", testAudit},
 		{"FederatedCredentials", testFederatedCredentials},
