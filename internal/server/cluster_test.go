@@ -215,7 +215,7 @@ func (n *clusterNode) seedReader(t *testing.T) (lanyard.Identity, lanyard.RoleAs
 	}
 	name := uuid.NewString()
 	id := lanyard.Identity{PrincipalID: uuid.NewString(), ClientID: uuid.NewString(), Kind: lanyard.UserAssigned,
-		ResourceID: sub + "/resourceGroups/demo/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + name,
+		ResourceID:    sub + "/resourceGroups/demo/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + name,
 		ResourceGroup: "demo", Name: name, Location: "local", Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	if err := n.store.CreateIdentity(ctx, id); err != nil {
 		t.Fatal(err)
