@@ -26,6 +26,28 @@ type Service struct {
 	now    func() time.Time
 	// revoked, when set, refuses revoked tokens in Authenticate (see SetRevocations).
 	revoked Revocations
+	// gate, when set, says whether what this Service decides from is up to date (see
+	// SetGate).
+	gate func() error
+}
+
+// SetGate makes every authentication fail with gate's error, and every decision deny,
+// while gate returns one: the server uses it to stop deciding from an in-memory view that
+// no longer follows the store (a reload after another node's change failed). Call it
+// before serving.
+func (s *Service) SetGate(gate func() error) { s.gate = gate }
+
+// gated turns d into a denial while the gate is shut.
+func (s *Service) gated(d rbac.Decision) rbac.Decision {
+	if s.gate == nil || !d.Allowed {
+		return d
+	}
+	if err := s.gate(); err != nil {
+		d.Allowed = false
+		d.AssignmentID, d.AssignmentScope, d.RoleDefinitionID, d.RoleName, d.ViaGroup = "", "", "", "", ""
+		d.Reason = "not decided: " + lanyard.MessageOf(err)
+	}
+	return d
 }
 
 // New loads every custom definition and assignment from s.
@@ -79,16 +101,16 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 
 // Decide answers whether principal may perform action at scope.
 func (s *Service) Decide(principalID, action string, dataAction bool, scope string) rbac.Decision {
-	return s.engine.Decide(principalID, action, dataAction, scope)
+	return s.gated(s.engine.Decide(principalID, action, dataAction, scope))
 }
 
 // Evaluate answers a full access request (with condition attributes).
-func (s *Service) Evaluate(r rbac.Request) rbac.Decision { return s.engine.Evaluate(r) }
+func (s *Service) Evaluate(r rbac.Request) rbac.Decision { return s.gated(s.engine.Evaluate(r)) }
 
 // Check is the what-if: it decides action at scope, telling data actions from control-plane
 // ones by the catalogue.
 func (s *Service) Check(principalID, action, scope string) rbac.Decision {
-	return s.engine.Check(principalID, action, scope)
+	return s.gated(s.engine.Check(principalID, action, scope))
 }
 
 // Role definitions.

@@ -11,6 +11,13 @@ import (
 // Authenticate verifies a bearer token with v and checks that its principal still exists
 // and is enabled, so deleting or disabling an identity shuts out its tokens at once.
 func (s *Service) Authenticate(ctx context.Context, v *token.Verifier, raw string, now time.Time) (token.Claims, error) {
+	if s.gate != nil {
+		// The keys, revocations and assignments this would go on to decide from may be out
+		// of date: fail closed (a 503 in the caller's protocol).
+		if err := s.gate(); err != nil {
+			return token.Claims{}, err
+		}
+	}
 	claims, err := v.Verify(raw, now)
 	if err != nil {
 		return claims, err

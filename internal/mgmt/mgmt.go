@@ -85,6 +85,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
 	}
+	if err != nil && lanyard.KindOf(err) == lanyard.KindUnavailable {
+		// Not the credential's fault (the store, or this node's copy of it): a 401 would
+		// tell the client to drop a good token; a 503 tells it to retry.
+		h.fail(w, r, err)
+		return
+	}
 	if err != nil {
 		h.auditAuthFailure(r, err)
 		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+h.AuthorizationURI+`", error="invalid_token", error_description="`+strings.ReplaceAll(lanyard.MessageOf(err), `"`, `'`)+`"`)

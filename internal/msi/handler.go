@@ -27,6 +27,10 @@ type Handler struct {
 	// Audit, when set, records every token handed out and every request refused; a token
 	// whose issue it cannot record is not handed out.
 	Audit Auditor
+	// Fresh, when set, says whether the identities, revocations and keys tokens are issued
+	// from are up to date; while it returns an error no token is handed out, cached or
+	// not, and the caller gets that error (a 503 when it is KindUnavailable).
+	Fresh func() error
 }
 
 // protocol captures what differs between App Service and IMDS.
@@ -108,6 +112,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p protocol, head
 	if status != 0 {
 		p.writeErr(w, status, code, msg)
 		return
+	}
+	if h.Fresh != nil {
+		if err := h.Fresh(); err != nil {
+			h.fail(w, r, p, err)
+			return
+		}
 	}
 	app, err := h.Apps.AuthenticateApp(r.Context(), header)
 	if err != nil {

@@ -150,6 +150,10 @@ func loadAdminToken(home string) ([]byte, error) {
 	return sum[:], nil
 }
 
+// wrapStore, when set, wraps the store the server opens, behind everything built on it;
+// tests set it to make the store fail on demand.
+var wrapStore func(store.Store) store.Store
+
 // foundation is what every service stands on: the store (and its read cache), the tenant,
 // the secrets, the CA and the signing keys.
 type foundation struct {
@@ -180,6 +184,9 @@ func (s *Server) openFoundation(ctx context.Context) (*foundation, error) {
 	if ss, ok := s.store.(*sqlstore.Store); ok && !isSQLite(cfg.Store) {
 		ss.OnFeedUp, ss.OnFeedDown = s.feed.setUp, s.feed.setDown
 		s.shared, s.feed.watching = ss, true
+	}
+	if wrapStore != nil {
+		s.store = wrapStore(s.store)
 	}
 	f := &foundation{cached: readcache.New(s.store)}
 	f.cached.Fresh = s.feed.fresh

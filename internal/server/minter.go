@@ -14,9 +14,17 @@ type minter struct {
 	tenantID  string
 	issuerURL string
 	gate      *mintGate // revocation and audit around each mint; nil: none (see trail.go)
+	// fresh says whether the revocations and keys a token is minted under are up to date;
+	// nil: always.
+	fresh func() error
 }
 
 func (m *minter) Mint(ctx context.Context, id lanyard.Identity, resource string) (msi.Minted, error) {
+	if m.fresh != nil {
+		if err := m.fresh(); err != nil {
+			return msi.Minted{}, err
+		}
+	}
 	if err := m.gate.before(ctx, id); err != nil {
 		return msi.Minted{}, err
 	}

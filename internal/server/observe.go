@@ -107,11 +107,6 @@ func (o *observability) forgetRevoked(cache *msi.Cache) {
 	}
 }
 
-// reloader follows revocations made by other nodes sharing the store.
-func (o *observability) reloader() reloader {
-	return reloader{"revocations", []string{"revocations"}, o.revs.Reload}
-}
-
 // watchKeys exposes the active signing key's age.
 func (o *observability) watchKeys(ring *keys.Keyring) {
 	o.metrics.WatchKeyAge(func() time.Duration {

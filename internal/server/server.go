@@ -44,9 +44,12 @@ type Server struct {
 	signatures *token.SignatureCache
 
 	// shared is the store when other nodes share it; its change feed is followed.
-	shared    store.ChangeFeed
-	feed      *feedState
-	reloaders []reloader
+	shared store.ChangeFeed
+	feed   *feedState
+	views  []*view     // what the node holds in memory of the store (cluster.go)
+	retry  retryTiming // how a view whose reload failed is retried
+	// readiness is what /readyz reports on.
+	readiness readiness
 	// obs is the audit trail, the revocations and the metrics (observe.go).
 	obs *observability
 
@@ -64,7 +67,7 @@ type listener struct {
 // New builds a server from cfg and opens its listeners; Run serves them.
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server, err error) {
 	logger = slog.New(reqctx.LogHandler(logger.Handler())) // every line logged for a request names it
-	s := &Server{cfg: cfg, logger: logger, feed: &feedState{grace: cfg.StoreGracePeriod}, signatures: token.NewSignatureCache(10_000)}
+	s := &Server{cfg: cfg, logger: logger, feed: &feedState{grace: cfg.StoreGracePeriod}, retry: defaultRetry, signatures: token.NewSignatureCache(10_000)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -88,8 +91,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	for _, l := range s.listeners {
 		l.srv.Handler = l.limits.Handler(l.srv.Handler) // outermost: it sets the connection's deadlines
 	}
-	s.buildReloaders(f.cached, svc.access.Reload, s.keyring.Reload, svc.tokens.Clear)
-	s.reloaders = append(s.reloaders, s.obs.reloader())
+	s.readiness.add("change feed", s.feed.ready)
+	s.readiness.add("store", s.storeAnswers)
+	s.buildViews(f.cached, svc.access.Reload, s.keyring.Reload, s.obs.revs.Reload, svc.tokens.Clear)
 	s.state = runstate.State{
 		PID: os.Getpid(), TenantID: s.tenant.ID, SubscriptionID: s.tenant.SubscriptionID,
 		APIURL: ep.localAPI, AuthorityURL: ep.apiURL + "/" + s.tenant.ID, MSIURL: ep.msiURL, BlobURL: ep.blobURL,

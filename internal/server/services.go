@@ -35,13 +35,14 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 		return nil, fmt.Errorf("role assignments: %w", err)
 	}
 	svc.access.SetRevocations(s.obs.revs)
+	svc.access.SetGate(s.fresh)
 	s.obs.forgetRevoked(svc.tokens)
 	s.obs.metrics.WatchTokenCache(svc.tokens.Stats)
 	s.obs.watchKeys(s.keyring)
 	svc.directory.OnChange = func(c directory.Change) { svc.tokens.Forget(c.PrincipalIDs...) }
 	svc.directory.OnAssignmentsRemoved = svc.access.ForgetAssignments
 	issuer := &token.Issuer{Keys: s.keyring, Lifetime: s.cfg.TokenLifetime}
-	svc.minter = &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: ep.issuerURL(s.tenant.ID), gate: &mintGate{o: s.obs}}
+	svc.minter = &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: ep.issuerURL(s.tenant.ID), gate: &mintGate{o: s.obs}, fresh: s.fresh}
 	local := federation.NewSelfIssuer(ep.issuerURL(s.tenant.ID), svc.access, s.verifier(ep.issuerURL(s.tenant.ID)), nil)
 	svc.federated, svc.tokenEP, err = newFederation(f.cached, svc.directory, s.obs.gated(svc.minter, "federation"), local, f.ca.CertPEM(), s.cfg, s.logger)
 	if err != nil {
@@ -70,7 +71,7 @@ func (s *Server) mountMSI(svc *services, ep endpoints) {
 	lookup := func(ctx context.Context, ref string) (lanyard.Identity, error) {
 		return svc.directory.FindIdentity(ctx, "", ref)
 	}
-	(&msi.Handler{Apps: svc.directory, Minter: svc.minter, Cache: svc.tokens, Logger: s.logger, Audit: msiAuditor{o: s.obs, lookup: lookup}}).Mount(mux)
+	(&msi.Handler{Apps: svc.directory, Minter: svc.minter, Cache: svc.tokens, Logger: s.logger, Audit: msiAuditor{o: s.obs, lookup: lookup}, Fresh: s.fresh}).Mount(mux)
 	ep.msi.srv.Handler = s.obs.instrument("msi", mux)
 }
 

@@ -128,13 +128,13 @@ func (o *blobOwner) close() {
 
 func (o *blobOwner) run(ctx context.Context) {
 	defer close(o.done)
-	redial(ctx, func(bool) error { return o.session(ctx) }, func(error) { o.state.Store(nil) })
+	redial(ctx, defaultRedial, func(_ bool, up func()) error { return o.session(ctx, up) }, func(error) { o.state.Store(nil) })
 	o.state.Store(nil)
 }
 
 // session holds one connection for the ownership lock and its lease until the connection
 // fails or ctx ends. The lock goes with the connection.
-func (o *blobOwner) session(ctx context.Context) error {
+func (o *blobOwner) session(ctx context.Context, up func()) error {
 	conn, err := pgx.Connect(ctx, o.dsn)
 	if err != nil {
 		return err
@@ -149,6 +149,7 @@ func (o *blobOwner) session(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, fmt.Sprintf("SET lock_timeout = %d; LISTEN %s", o.timing.lease.Milliseconds(), pgx.Identifier{channel}.Sanitize())); err != nil {
 		return err
 	}
+	up()
 	var quietUntil time.Time
 	next := time.Now() // when to renew the lease, or try to take one
 	for {

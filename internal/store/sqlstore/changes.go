@@ -66,7 +66,7 @@ func (s *Store) Watch(ctx context.Context, fn func(topic string)) error {
 		<-ctx.Done()
 		return nil
 	}
-	redial(ctx, func(first bool) error { return s.listen(ctx, fn, !first) }, func(err error) {
+	redial(ctx, defaultRedial, func(first bool, up func()) error { return s.listen(ctx, fn, !first, up) }, func(err error) {
 		if s.OnFeedDown != nil {
 			s.OnFeedDown(err)
 		}
@@ -74,29 +74,51 @@ func (s *Store) Watch(ctx context.Context, fn func(topic string)) error {
 	return nil
 }
 
+// redialTiming is how redial backs off. The delay starts at min and doubles up to max
+// while sessions keep failing; it starts again from min once a session has stayed
+// connected for healthy, so that a blip after a quiet period costs the minimal delay and
+// not what the last outage left behind, while a server that accepts connections only to
+// drop them at once is not redialed in a tight loop.
+type redialTiming struct {
+	min, max, healthy time.Duration
+	now               func() time.Time
+	wait              func(ctx context.Context, d time.Duration) error
+}
+
+var defaultRedial = redialTiming{min: 50 * time.Millisecond, max: 2 * time.Second, healthy: 5 * time.Second}
+
 // redial runs session, on a connection of its own, until ctx ends: again after each
-// failure, which it reports to down, with a backoff from 50 ms doubling up to 2 s. first
-// tells session whether it is the first run.
-func redial(ctx context.Context, session func(first bool) error, down func(error)) {
-	backoff := 50 * time.Millisecond
+// failure, which it reports to down, with the backoff of t. first tells session whether
+// it is the first run; session calls up once it is connected.
+func redial(ctx context.Context, t redialTiming, session func(first bool, up func()) error, down func(error)) {
+	now, wait := t.now, t.wait
+	if now == nil {
+		now = time.Now
+	}
+	if wait == nil {
+		wait = sleepCtx
+	}
+	backoff := t.min
 	for first := true; ctx.Err() == nil; first = false {
-		err := session(first)
+		var upAt time.Time
+		err := session(first, func() { upAt = now() })
 		if ctx.Err() != nil {
 			return
 		}
 		down(err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
+		if !upAt.IsZero() && now().Sub(upAt) >= t.healthy {
+			backoff = t.min
 		}
-		backoff = min(backoff*2, 2*time.Second)
+		if wait(ctx, backoff) != nil {
+			return
+		}
+		backoff = min(backoff*2, t.max)
 	}
 }
 
 // listen holds one LISTEN connection until it fails. After a reconnection it reports
 // TopicResync once it is listening again, so nothing committed after that is missed.
-func (s *Store) listen(ctx context.Context, fn func(string), resync bool) error {
+func (s *Store) listen(ctx context.Context, fn func(string), resync bool, up func()) error {
 	conn, err := pgx.Connect(ctx, s.dsn)
 	if err != nil {
 		return fmt.Errorf("sqlstore: change feed: %w", err)
@@ -109,6 +131,16 @@ func (s *Store) listen(ctx context.Context, fn func(string), resync bool) error 
 	channel := pgx.Identifier{"lanyard_changes_" + schema}.Sanitize()
 	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
 		return fmt.Errorf("sqlstore: change feed: %w", err)
+	}
+	up()
+	if resync {
+		// Whatever cut this connection most likely cut the pooled ones too, and database/sql
+		// finds that out only by failing a query with it (pgx pings a pooled connection only
+		// after a second idle). The resync is about to send every view to the database:
+		// drop the idle connections so that it, and the requests that follow, dial anew
+		// rather than each fail once.
+		s.db.SetMaxIdleConns(0)
+		s.db.SetMaxIdleConns(maxConns)
 	}
 	if s.OnFeedUp != nil {
 		s.OnFeedUp()

@@ -112,3 +112,42 @@ func TestSQLiteWatchWaitsForContext(t *testing.T) {
 		t.Fatalf("Watch on SQLite: err=%v called=%v", err, called)
 	}
 }
+
+// A blip that cuts the change feed cuts the pooled connections too. Once the feed is back,
+// the reads its resync triggers must not fail on a pooled connection that died with the
+// blip (a managed-identity request answered 503 once per blip that way).
+func TestPostgresResyncReadsAfterABlip(t *testing.T) {
+	dsn := postgresDSN(t)
+	s := openPostgres(t, dsn)
+	got := make(topics, 100)
+	up := make(chan struct{}, 10)
+	s.OnFeedUp = func() { up <- struct{}{} }
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Watch(ctx, func(topic string) { got <- topic }) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	<-up
+
+	var pid int
+	var schema string
+	if err := s.db.QueryRowContext(t.Context(), "SELECT pg_backend_pid(), current_schema()").Scan(&pid, &schema); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := sql.Open("pgx", os.Getenv("LANYARD_TEST_POSTGRES"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	// This store's pooled connection and its feed's, and no one else's.
+	if _, err := admin.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1 OR query = $2",
+		pid, `LISTEN "lanyard_changes_`+schema+`"`); err != nil {
+		t.Fatal(err)
+	}
+	got.await(t, store.TopicResync)
+	if _, err := s.ListRoleAssignments(t.Context()); err != nil {
+		t.Fatalf("the first read after the feed came back: %v", err)
+	}
+}
