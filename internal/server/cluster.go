@@ -165,6 +165,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 			_, err = s.store.GetSetting(ctx, settingTenant)
 			cancel()
 		}
+		if err == nil {
+			err = s.blobReady()
+		}
 		if err != nil {
 			status, body = http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()}
 		} else {
