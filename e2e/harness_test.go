@@ -78,7 +78,10 @@ type instance struct {
 		CAFile         string `json:"caFile"`
 		BundleFile     string `json:"bundleFile"`
 	}
-	stderr *bytes.Buffer
+	stderr  *bytes.Buffer
+	cmd     *exec.Cmd
+	done    chan error // cmd's exit
+	stopped bool
 }
 
 // baseEnv is the environment every child starts from: the test's own, minus anything that
@@ -101,32 +104,13 @@ func baseEnv(extra ...string) []string {
 // has written its state file.
 func up(t *testing.T, extraArgs ...string) *instance {
 	t.Helper()
-	inst := &instance{home: t.TempDir(), stderr: &bytes.Buffer{}}
-	args := append([]string{"up", "--home", inst.home, "--api-addr", "127.0.0.1:0", "--msi-addr", "127.0.0.1:0", "--blob-addr", "127.0.0.1:0"}, extraArgs...)
-	cmd := exec.Command(lanyardBin, args...)
-	cmd.Env = baseEnv()
-	cmd.Stdout = &bytes.Buffer{}
-	cmd.Stderr = inst.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("lanyard up did not stop cleanly: %v\n%s", err, inst.stderr)
-			}
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("lanyard up did not stop within 15s of SIGTERM")
-		}
-		if _, err := os.Stat(filepath.Join(inst.home, "lanyard.json")); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("state file left behind after stop: %v", err)
-		}
-	})
+	return upIn(t, t.TempDir(), append([]string{"--api-addr", "127.0.0.1:0", "--msi-addr", "127.0.0.1:0", "--blob-addr", "127.0.0.1:0"}, extraArgs...)...)
+}
+
+// upIn starts lanyard up in home with args and waits until it has written its state file.
+func upIn(t *testing.T, home string, args ...string) *instance {
+	t.Helper()
+	inst := start(t, home, args...)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		raw, err := os.ReadFile(filepath.Join(inst.home, "lanyard.json"))
@@ -134,13 +118,53 @@ func up(t *testing.T, extraArgs ...string) *instance {
 			return inst
 		}
 		select {
-		case err := <-done:
+		case err := <-inst.done:
 			t.Fatalf("lanyard up exited: %v\n%s", err, inst.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("lanyard up not ready after 30s\n%s", inst.stderr)
 		}
+	}
+}
+
+// start starts lanyard up in home with args, without waiting; stop (or the test's end)
+// stops it.
+func start(t *testing.T, home string, args ...string) *instance {
+	t.Helper()
+	inst := &instance{home: home, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd := exec.Command(lanyardBin, append([]string{"up", "--home", inst.home}, args...)...)
+	cmd.Env = baseEnv()
+	cmd.Stdout = &bytes.Buffer{}
+	cmd.Stderr = inst.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	inst.cmd = cmd
+	go func() { inst.done <- cmd.Wait() }()
+	t.Cleanup(func() { inst.stop(t) })
+	return inst
+}
+
+// stop stops inst with SIGTERM and checks it stopped cleanly, once.
+func (inst *instance) stop(t *testing.T) {
+	t.Helper()
+	if inst.stopped {
+		return
+	}
+	inst.stopped = true
+	_ = inst.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-inst.done:
+		if err != nil {
+			t.Errorf("lanyard up did not stop cleanly: %v\n%s", err, inst.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		_ = inst.cmd.Process.Kill()
+		t.Errorf("lanyard up did not stop within 15s of SIGTERM")
+	}
+	if _, err := os.Stat(filepath.Join(inst.home, "lanyard.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state file left behind after stop: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
@@ -31,6 +32,7 @@ const (
 	CodeInvalidHeaderValue     = "InvalidHeaderValue"
 	CodeInvalidQueryValue      = "InvalidQueryParameterValue"
 	CodeIncompleteBody         = "IncompleteBody"
+	CodeServerBusy             = "ServerBusy"
 )
 
 // ErrNotModified is wrapped by the ConditionNotMet errors of read operations whose
@@ -84,6 +86,24 @@ func ErrContainerExists() error { return errContainerExists() }
 
 // ErrBlobNotFound: see ErrContainerNotFound.
 func ErrBlobNotFound() error { return errBlobNotFound() }
+
+// ErrUnchanged is wrapped by store errors that certainly changed nothing even though
+// their kind (KindUnavailable, KindInternal) would otherwise leave it open; callers may
+// then release what the change would have referenced.
+var ErrUnchanged = errors.New("nothing was changed")
+
+// NoSpaceMessage is what a client is told when the server's disk is full.
+const NoSpaceMessage = "The server has no space left to store the data. Retry once space has been freed."
+
+// ErrNoSpace builds the error a store returns when its disk is full: 503 ServerBusy,
+// which the SDKs retry with backoff, since deleting data (or an operator) can free space
+// without a restart. unchanged says whether the store certainly wrote nothing.
+func ErrNoSpace(cause error, unchanged bool) error {
+	if unchanged {
+		cause = fmt.Errorf("%w: %w", ErrUnchanged, cause)
+	}
+	return &lanyard.Error{Kind: lanyard.KindUnavailable, Code: CodeServerBusy, Message: NoSpaceMessage, Err: cause}
+}
 
 // CodeOf returns the Azure error code of err, "" when it has none.
 func CodeOf(err error) string { return lanyard.CodeOf(err) }

@@ -15,8 +15,11 @@ import (
 //     BlobNotFound, an existing container KindConflict with code ContainerAlreadyExists;
 //     errors returned by callback functions are returned unchanged (test with errors.As);
 //   - a *lanyard.Error of a kind other than KindInternal and KindUnavailable means the
-//     call changed nothing; any other error (I/O, a cancelled context) may come after the
-//     change was made durable, and callers must not assume either way;
+//     call changed nothing, and so does any error wrapping ErrUnchanged; any other error
+//     (I/O, a cancelled context) may come after the change was made durable, and callers
+//     must not assume either way;
+//   - a full disk is ErrNoSpace; a store should keep reads, and writes that free space
+//     (deletions), working meanwhile, and accept writes again once space is back;
 //   - a method that changes state returns only after the change is durable: a crash
 //     after it returns cannot undo it, a crash before it returns leaves either the old or
 //     the new state, never a mix;

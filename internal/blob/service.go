@@ -106,6 +106,20 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	return s, nil
 }
 
+// Ready reports whether the service can store data: nil, or why not (a full disk).
+// Reads and deletions may work either way. Stores report through a Ready() error
+// method; one without it counts as ready.
+func (s *Service) Ready() error {
+	for _, st := range []any{s.meta, s.content} {
+		if r, ok := st.(interface{ Ready() error }); ok {
+			if err := r.Ready(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Close stops background work and closes both stores.
 func (s *Service) Close() error {
 	close(s.stop)

@@ -166,6 +166,9 @@ read:
 // refused reports whether a MetaStore error certainly changed nothing: a domain refusal
 // (not found, conflict, invalid, ...), as opposed to a failure of the store itself.
 func refused(err error) bool {
+	if errors.Is(err, ErrUnchanged) {
+		return true
+	}
 	switch lanyard.KindOf(err) {
 	case lanyard.KindInternal, lanyard.KindUnavailable:
 		return false

@@ -2,6 +2,7 @@ package blobapi
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -174,6 +175,16 @@ func describe(err error) *apiError {
 	return out
 }
 
+// maxDrain is the most request body an error answer reads and discards; past it the
+// connection is closed instead (a 5 GB body refused as too large is not worth reading).
+// It covers the SDKs' largest single requests (Go's 256 MiB Put Blob, blocks of MiBs).
+const maxDrain = 256 << 20
+
+// unreadBody reports whether r may have a body left to read that maxDrain covers.
+func unreadBody(r *http.Request) bool {
+	return r.Body != nil && r.Body != http.NoBody && r.ContentLength > 0 && r.ContentLength <= maxDrain
+}
+
 var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;")
 
 // writeError answers with Azure's error shape. The message keeps literal newlines before
@@ -195,6 +206,19 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, rid string,
 		w.WriteHeader(e.status)
 		return
 	}
+	drain := unreadBody(r)
+	if drain {
+		// Answer first, then read the rest: the client gets the error as soon as it
+		// looks, and one that reads only after sending everything still gets it,
+		// where closing with unread bytes would reset the connection under it.
+		drain = http.NewResponseController(w).EnableFullDuplex() == nil
+	}
+	defer func() {
+		if drain {
+			_ = http.NewResponseController(w).Flush()
+			_, _ = io.Copy(io.Discard, r.Body) // bounded by the listener's body deadlines
+		}
+	}()
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><Error><Code>`)
 	b.WriteString(xmlEscaper.Replace(e.code))

@@ -512,6 +512,25 @@ func TestWriteTrustBundle(t *testing.T) {
 		if !bytes.Equal(again, data) {
 			t.Fatal("second write changed the bundle")
 		}
+		// An unchanged bundle is not written at all (on a full disk it could not be).
+		old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+		if err := os.Chtimes(out, old, old); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTrustBundle(out, ca.CertPEM()); err != nil {
+			t.Fatal(err)
+		}
+		if info, err := os.Stat(out); err != nil || !info.ModTime().Equal(old) {
+			t.Fatalf("an unchanged bundle was rewritten (%v)", err)
+		}
+		// A changed one is.
+		writeFile(t, out, []byte("stale\n"), 0o644)
+		if err := WriteTrustBundle(out, ca.CertPEM()); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := os.ReadFile(out); !bytes.Equal(again, data) {
+			t.Fatal("a stale bundle was not replaced")
+		}
 	})
 
 	t.Run("no system roots", func(t *testing.T) {

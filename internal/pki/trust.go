@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // systemBundles are where Linux distributions and macOS keep the system root
@@ -25,6 +26,7 @@ var systemBundles = []string{
 // process started with SSL_CERT_FILE=path (Go, OpenSSL, Python, curl) trusts both the
 // public internet and Lanyard. SSL_CERT_FILE replaces the system roots rather than adding
 // to them, hence the copy. When no system bundle is found the file holds just caPEM.
+// A file that already holds exactly that is not rewritten.
 func WriteTrustBundle(path string, caPEM []byte) error {
 	if _, err := parseCertPEM(caPEM); err != nil {
 		return fmt.Errorf("pki: trust bundle: the CA certificate is not valid PEM: %w", err)
@@ -44,6 +46,13 @@ func WriteTrustBundle(path string, caPEM []byte) error {
 	buf.Write(caPEM)
 	if !bytes.HasSuffix(caPEM, []byte("\n")) {
 		buf.WriteByte('\n')
+	}
+	// Every start calls this: leave a bundle that is already right alone, so that a
+	// restart on a full disk (to delete data and free space) does not fail here.
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, buf.Bytes()) {
+		if info, err := os.Stat(path); err == nil && (runtime.GOOS == "windows" || info.Mode().Perm() == 0o644) {
+			return nil
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("pki: trust bundle: %w", err)

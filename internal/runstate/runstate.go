@@ -32,7 +32,9 @@ type State struct {
 // ErrNotRunning means no state file was found.
 var ErrNotRunning = errors.New("no Lanyard server is running for this data folder (start one with `lanyard up`)")
 
-// Write stores s in home atomically.
+// Write stores s in home atomically. It is the one file every start writes, by design:
+// the PID and ports change. Callers treat a failure (a full disk) as a warning and serve
+// anyway; the CLI then needs the URLs given explicitly. A failed write leaves nothing.
 func Write(home string, s State) error {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
@@ -40,9 +42,11 @@ func Write(home string, s State) error {
 	}
 	tmp := filepath.Join(home, FileName+".tmp")
 	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write state: %w", err)
 	}
 	if err := os.Rename(tmp, filepath.Join(home, FileName)); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("write state: %w", err)
 	}
 	return nil

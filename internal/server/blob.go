@@ -61,6 +61,15 @@ func openBlob(ctx context.Context, home, contentDir string, sharedMeta blob.Meta
 	return svc, nil
 }
 
+// blobReady is the Blob service's part of /readyz: it can store data (the disk is not
+// full). Reads and deletions keep working while it is not.
+func (s *Server) blobReady() error {
+	if s.blob == nil {
+		return nil
+	}
+	return s.blob.Ready()
+}
+
 // settingStoreID names the random id that ties a blob content directory to its store.
 const settingStoreID = "store_id"
 

@@ -93,6 +93,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	}
 	s.readiness.add("change feed", s.feed.ready)
 	s.readiness.add("store", s.storeAnswers)
+	s.readiness.add("blob storage", s.blobReady)
 	s.buildViews(f.cached, svc.access.Reload, s.keyring.Reload, s.obs.revs.Reload, svc.tokens.Clear)
 	s.state = runstate.State{
 		PID: os.Getpid(), TenantID: s.tenant.ID, SubscriptionID: s.tenant.SubscriptionID,
@@ -241,7 +242,10 @@ func (s *Server) Run(ctx context.Context) error {
 		go s.follow(followCtx, s.shared)
 	}
 	if err := runstate.Write(s.cfg.Home, s.state); err != nil {
-		s.logger.Warn("could not record the running server's endpoints", "err", err)
+		// Serve anyway (a full disk must not keep the node from serving reads and the
+		// deletions that free space); the log says where it listens instead.
+		s.logger.Warn("could not record the running server's endpoints; serving anyway", "err", err,
+			"api", s.state.APIURL, "msi", s.state.MSIURL, "blob", s.state.BlobURL)
 	}
 	var err error
 	select {

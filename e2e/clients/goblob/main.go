@@ -33,11 +33,11 @@ import (
 func main() {
 	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
 	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
-	op := flag.String("op", "put", "put, get, create-container, roundtrip")
+	op := flag.String("op", "put", "put, get, delete, create-container, roundtrip")
 	cont := flag.String("container", "data", "container")
 	name := flag.String("blob", "hello.txt", "blob name")
 	data := flag.String("data", "hello", "content for put")
-	bigMiB := flag.Int("big-mib", 0, "roundtrip: also upload and download a blob of this many MiB")
+	bigMiB := flag.Int("big-mib", 0, "roundtrip: also upload and download a blob of this many MiB; put: upload this many MiB of random data instead of -data")
 	flag.Parse()
 
 	opts := &azidentity.ManagedIdentityCredentialOptions{}
@@ -61,7 +61,14 @@ func main() {
 		_, err = client.CreateContainer(ctx, *cont, nil)
 		result = map[string]any{"ok": err == nil}
 	case "put":
-		_, err = client.UploadBuffer(ctx, *cont, *name, []byte(*data), nil)
+		body := []byte(*data)
+		if *bigMiB > 0 {
+			body = random(*bigMiB << 20)
+		}
+		_, err = client.UploadBuffer(ctx, *cont, *name, body, nil)
+		result = map[string]any{"ok": err == nil}
+	case "delete":
+		_, err = client.DeleteBlob(ctx, *cont, *name, nil)
 		result = map[string]any{"ok": err == nil}
 	case "get":
 		var buf bytes.Buffer

@@ -19,6 +19,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
@@ -29,6 +31,7 @@ type Store struct {
 	root  string
 	syncs [256]dirSyncer
 	pool  pool
+	full  atomic.Pointer[error] // the last write failed for want of space
 }
 
 var _ blob.ContentStore = (*Store)(nil)
@@ -104,7 +107,7 @@ func (s *Store) Create(ctx context.Context) (blob.ContentWriter, error) {
 	}
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("fscontent: %w", err)
+		return nil, s.failed(err)
 	}
 	return &writer{s: s, id: id, path: p, shard: sh, f: f}, nil
 }
@@ -192,6 +195,9 @@ func (w *writer) Write(p []byte) (int, error) {
 		return 0, errors.New("fscontent: write after commit or abort")
 	}
 	n, err := w.f.Write(p)
+	if err != nil {
+		err = w.s.failed(err)
+	}
 	w.written += int64(n)
 	if w.written-w.flushed >= writebackChunk {
 		startWriteback(w.f, w.flushed, w.written-w.flushed)
@@ -205,18 +211,18 @@ func (w *writer) Commit(ctx context.Context) error {
 		return errors.New("fscontent: commit after commit or abort")
 	}
 	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("fscontent: %w", err)
+		return w.s.failed(err)
 	}
 	if err := w.f.Close(); err != nil {
-		return fmt.Errorf("fscontent: %w", err)
+		return w.s.failed(err)
 	}
 	w.done = true
-	if w.entryDurable {
-		return nil
+	if !w.entryDurable {
+		if err := w.s.syncs[w.shard].sync(); err != nil {
+			return w.s.failed(err)
+		}
 	}
-	if err := w.s.syncs[w.shard].sync(); err != nil {
-		return fmt.Errorf("fscontent: %w", err)
-	}
+	w.s.full.Store(nil)
 	return nil
 }
 
@@ -233,6 +239,35 @@ func (w *writer) Abort() error {
 		return fmt.Errorf("fscontent: %w", cerr)
 	}
 	return nil
+}
+
+// failed wraps a write error; a full disk becomes blob.ErrNoSpace and is remembered
+// for Ready.
+func (s *Store) failed(err error) error {
+	err = fmt.Errorf("fscontent: %w", err)
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		s.full.Store(&err)
+		return blob.ErrNoSpace(err, false)
+	}
+	return err
+}
+
+// minFree is the free space from which a store that ran out counts as writable again.
+const minFree = 4 << 20
+
+// Ready reports whether content can be written: after a write ran out of space, not
+// until the file system has minFree bytes free again (or, where free space cannot be
+// read, until a write succeeds).
+func (s *Store) Ready() error {
+	p := s.full.Load()
+	if p == nil {
+		return nil
+	}
+	if free, err := freeBytes(s.root); err == nil && free >= minFree {
+		s.full.CompareAndSwap(p, nil)
+		return nil
+	}
+	return fmt.Errorf("blob content cannot be written: %w", *p)
 }
 
 // ModTime implements blob.ContentAger.

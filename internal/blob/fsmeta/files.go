@@ -36,6 +36,12 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.CompactBytes <= 0 {
 		opts.CompactBytes = 64 << 20
 	}
+	switch {
+	case opts.ReserveBytes == 0:
+		opts.ReserveBytes = 1 << 20
+	case opts.ReserveBytes < 0:
+		opts.ReserveBytes = 0
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -147,10 +153,18 @@ func (s *Store) recover() error {
 		f.Close()
 		return err
 	}
-	s.jr, s.gen = newJournal(f, size), gen
+	s.jr, s.gen = s.newJournal(f, size), gen
 	// Older files are obsolete once a newer snapshot is complete.
 	s.removeBefore(base)
 	return nil
+}
+
+func (s *Store) newJournal(f *os.File, size int64) *journal {
+	var jf file = f
+	if s.opts.wrap != nil {
+		jf = s.opts.wrap(f)
+	}
+	return newJournal(jf, size, s.opts.ReserveBytes)
 }
 
 // replay applies one journal. The last journal may end in a record torn by a crash; it
@@ -270,6 +284,11 @@ func (s *Store) Compact(ctx context.Context) error {
 // Commits stop only while the state is serialized to memory, not while it is written.
 func (s *Store) compact() error {
 	s.commitMu.Lock()
+	if err := s.jr.ready(); err != nil {
+		// A new journal would start without its reserve, and the snapshot would not fit.
+		s.commitMu.Unlock()
+		return fmt.Errorf("not compacting: %w", err)
+	}
 	next := s.gen + 1
 	var buf bytes.Buffer
 	emit := func(m mutation) error {
@@ -304,7 +323,7 @@ func (s *Store) compact() error {
 		return err
 	}
 	old := s.jr
-	s.jr, s.gen = newJournal(f, 0), next
+	s.jr, s.gen = s.newJournal(f, 0), next
 	s.commitMu.Unlock()
 	if err := old.close(); err != nil {
 		s.log.Warn("fsmeta: closing journal", "err", err)
@@ -312,6 +331,7 @@ func (s *Store) compact() error {
 
 	tmp := snapshotPath(s.dir, next) + tmpSuffix
 	if err := writeFileSync(tmp, buf.Bytes()); err != nil {
+		os.Remove(tmp) // on a full disk, a partial snapshot would only take more space
 		return err
 	}
 	if err := os.Rename(tmp, snapshotPath(s.dir, next)); err != nil {

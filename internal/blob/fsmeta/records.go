@@ -160,3 +160,12 @@ func decode(p []byte) (mutation, error) {
 	}
 	return m, nil
 }
+
+// frees reports whether m only removes data, and may use the journal's reserve.
+func (m mutation) frees() bool {
+	switch m.op {
+	case opDelContainer, opDelBlob, opDropBlocks:
+		return true
+	}
+	return false
+}

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"hash/maphash"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -35,7 +36,13 @@ import (
 type Options struct {
 	// CompactBytes is the journal size past which a snapshot is written; 64 MiB when 0.
 	CompactBytes int64
+	// ReserveBytes is the journal space kept preallocated for deletions, so that they
+	// work on a full disk; 1 MiB when 0, none when negative.
+	ReserveBytes int64
 	Logger       *slog.Logger
+
+	// wrap, when set, stands between the journal and its file (tests inject faults).
+	wrap func(*os.File) file
 }
 
 // Store is a MetaStore in a directory.
@@ -91,11 +98,11 @@ func (s *Store) commit(ctx context.Context, m mutation) error {
 		return err
 	}
 	s.commitMu.RLock()
-	seq, err := s.jr.append(p)
+	b, err := s.jr.append(p, m.frees())
 	if err == nil {
 		// No ctx check from here: once appended the record may become durable, and
 		// memory must follow the journal.
-		err = s.jr.wait(seq)
+		err = s.jr.wait(b)
 	}
 	if err == nil {
 		s.mu.Lock()
@@ -111,6 +118,16 @@ func (s *Store) commit(ctx context.Context, m mutation) error {
 		s.compactAsync()
 	}
 	return nil
+}
+
+// Ready reports whether the store can take writes that add data: nil, or why not (a
+// full disk: "the metadata journal cannot be written: no space left on device").
+// Reads, and deletions up to the journal's reserve, work either way. It retries what
+// failed, so it reports ready again once space is freed, without a write or a restart.
+func (s *Store) Ready() error {
+	s.commitMu.RLock()
+	defer s.commitMu.RUnlock()
+	return s.jr.ready()
 }
 
 // CreateContainer implements blob.MetaStore.
