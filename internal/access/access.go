@@ -329,15 +329,25 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, a lanyard.RoleAssign
 	if a.ID == "" {
 		a.ID = uuid.NewString()
 	}
-	if _, err := uuid.Parse(a.ID); err != nil {
-		return a, lanyard.Errorf(lanyard.KindInvalid, "The role assignment name '%s' is not a GUID.", clip(a.ID)).WithCode("InvalidRoleAssignmentId")
+	if a.PrincipalType == "" {
+		a.PrincipalType = lanyard.PrincipalServicePrincipal
 	}
-	a.ID = strings.ToLower(a.ID)
 	scope, err := s.checkScope(a.Scope)
 	if err != nil {
 		return a, err
 	}
 	a.Scope = scope
+	a.RoleDefinitionID = lanyard.RoleDefinitionGUID(a.RoleDefinitionID)
+	if err := rbac.ValidateRoleAssignment(a); err != nil {
+		return a, err
+	}
+	if a.Condition != "" && a.ConditionVersion == "" {
+		a.ConditionVersion = rbac.RoleConditionVersion
+	}
+	a.ID, a.PrincipalID = strings.ToLower(a.ID), strings.ToLower(a.PrincipalID)
+	if a.PrincipalType != lanyard.PrincipalServicePrincipal {
+		return a, lanyard.Errorf(lanyard.KindInvalid, "Principal type '%s' is not supported: Lanyard's principals are managed identities (ServicePrincipal).", clip(string(a.PrincipalType))).WithCode("UnsupportedPrincipalType")
+	}
 	role, err := s.GetRoleDefinition(ctx, a.RoleDefinitionID)
 	if err != nil {
 		return a, err
@@ -346,32 +356,11 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, a lanyard.RoleAssign
 	if !assignableAt(role, scope) {
 		return a, lanyard.Errorf(lanyard.KindInvalid, "The role '%s' cannot be assigned at scope '%s': it is not within the role's assignable scopes.", role.Name, clip(scope)).WithCode("InvalidRoleAssignmentScope")
 	}
-	if _, err := uuid.Parse(a.PrincipalID); err != nil {
-		return a, lanyard.Errorf(lanyard.KindInvalid, "The principal id '%s' is not a GUID.", clip(a.PrincipalID)).WithCode("InvalidPrincipalId")
-	}
-	a.PrincipalID = strings.ToLower(a.PrincipalID)
 	if err := principalExists(ctx, a.PrincipalID); err != nil {
 		if lanyard.IsNotFound(err) {
 			return a, lanyard.Errorf(lanyard.KindInvalid, "Principal %s does not exist in the directory %s.", a.PrincipalID, s.tenant.ID).WithCode("PrincipalNotFound")
 		}
 		return a, err
-	}
-	if a.PrincipalType == "" {
-		a.PrincipalType = lanyard.PrincipalServicePrincipal
-	}
-	if a.PrincipalType != lanyard.PrincipalServicePrincipal {
-		return a, lanyard.Errorf(lanyard.KindInvalid, "Principal type '%s' is not supported: Lanyard's principals are managed identities (ServicePrincipal).", clip(string(a.PrincipalType))).WithCode("UnsupportedPrincipalType")
-	}
-	if a.Condition != "" {
-		if a.ConditionVersion == "" {
-			a.ConditionVersion = lanyard.RoleConditionVersion
-		}
-		if err := rbac.ValidateCondition(a.Condition); err != nil {
-			return a, err
-		}
-	}
-	if len(a.Description) > lanyard.MaxRoleAssignmentDescription {
-		return a, lanyard.Errorf(lanyard.KindInvalid, "The description is longer than %d characters.", lanyard.MaxRoleAssignmentDescription).WithCode("InvalidRoleAssignment")
 	}
 	now := s.clock()
 	a.CreatedAt, a.UpdatedAt = now, now

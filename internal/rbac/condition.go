@@ -45,8 +45,8 @@ func ValidateCondition(s string) error {
 }
 
 func compileCondition(s string) (*condition, error) {
-	if len(s) > lanyard.MaxRoleConditionLength {
-		return nil, fmt.Errorf("longer than %d bytes", lanyard.MaxRoleConditionLength)
+	if len(s) > MaxRoleConditionLength {
+		return nil, fmt.Errorf("longer than %d bytes", MaxRoleConditionLength)
 	}
 	if !utf8.ValidString(s) {
 		return nil, errors.New("not valid UTF-8")

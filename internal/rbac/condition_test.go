@@ -44,7 +44,7 @@ func TestConditionsRejected(t *testing.T) {
 		`Exists 'a'`,
 		`a & b`,
 		strings.Repeat("(", 200) + `ActionMatches{'a'}` + strings.Repeat(")", 200),
-		strings.Repeat("x", lanyard.MaxRoleConditionLength+1),
+		strings.Repeat("x", MaxRoleConditionLength+1),
 	} {
 		err := ValidateCondition(c)
 		if err == nil {

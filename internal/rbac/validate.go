@@ -6,13 +6,13 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-// ValidateCustomRole applies lanyard.ValidateCustomRole and then checks the role's
+// ValidateCustomRole checks a custom role against Azure's rules for custom roles, then its
 // permission strings against what the catalogue knows, for the resource providers whose
 // data actions Lanyard serves (Microsoft.Storage, Microsoft.ServiceBus): a data action
 // listed under Actions, or a control-plane action under DataActions, would never grant
 // anything, so it is refused as the mistake it almost certainly is.
 func ValidateCustomRole(d lanyard.RoleDefinition) error {
-	if err := lanyard.ValidateCustomRole(d); err != nil {
+	if err := validateCustomRoleShape(d); err != nil {
 		return err
 	}
 	for _, p := range d.Permissions {
