@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RoleAssignments", testRoleAssignments},
 		{"StorageAccounts", testStorageAccounts},
 		{"Audit", testAudit},
+		{"AuditVerifyUnderLoad", testAuditVerifyUnderLoad},
 		{"FederatedCredentials", testFederatedCredentials},
 		{"Times", testTimes},
 		{"Transactions", testTransactions},
