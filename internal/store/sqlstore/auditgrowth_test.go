@@ -93,7 +93,7 @@ func recordTypical(t *testing.T, s *Store, n, batch int) {
 			_ = r.Record(ctx, audit.Decided(audit.Decision{Service: "blob", Operation: "PutBlob", PrincipalID: principal, ClientID: client,
 				TokenID: uti, Action: "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", DataAction: true,
 				Scope: scope + fmt.Sprintf("/blobServices/default/containers/c1/blobs/file-%d.txt", i), Allowed: true,
-				AssignmentID: scope + "/providers/Microsoft.Authorization/roleAssignments/0b6f8a36-2c8d-4f55-9a1e-3e2b1f5c7d90",
+				AssignmentID:    scope + "/providers/Microsoft.Authorization/roleAssignments/0b6f8a36-2c8d-4f55-9a1e-3e2b1f5c7d90",
 				AssignmentScope: scope, RoleDefinitionID: "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe",
 				RoleName: "Storage Blob Data Contributor", Explanation: "allowed by Storage Blob Data Contributor at acct1", CallerAddress: "127.0.0.1"}))
 		}
