@@ -419,7 +419,16 @@ func (r *Recorder) write(batch []*pending) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	err := r.append(ctx, live)
+	var err error
+	if r.opts.Policy == FailClosed && r.lines.Len() > 0 {
+		// The sink still owes lines: under fail-closed the store takes no more events
+		// until it has them, so that while the sink is down requests are refused without
+		// being recorded (only the batch that found it down is in the store).
+		err = r.writeSink(ctx)
+	}
+	if err == nil {
+		err = r.append(ctx, live)
+	}
 	if err != nil {
 		r.failures.Add(1)
 		// The next request is let through to try again only after probeInterval.

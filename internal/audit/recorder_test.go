@@ -121,6 +121,15 @@ func TestRecorderFailClosed(t *testing.T) {
 	if head.Seq != 1 || sink.buf.Len() != 0 {
 		t.Fatalf("after a failed sink write: head %+v, sink %q; want the event in the store only", head, sink.buf.String())
 	}
+	// While the sink owes that line, the store takes nothing more: the next request (let
+	// through once the breaker's interval has passed) is refused and not recorded.
+	time.Sleep(probeInterval)
+	if err := r.Record(t.Context(), issued(3)); lanyard.CodeOf(err) != "AuditUnavailable" {
+		t.Fatalf("Record while the sink is still broken: %v, want AuditUnavailable", err)
+	}
+	if head, _ := s.GetAuditHead(t.Context()); head.Seq != 1 {
+		t.Fatalf("a request refused while the sink was down was recorded: head %+v", head)
+	}
 	sink.set(false)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
