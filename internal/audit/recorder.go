@@ -489,7 +489,7 @@ func (r *Recorder) append(ctx context.Context, live []*pending) error {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if !r.backoff(ctx, attempt) {
-				return err
+				break
 			}
 			r.retries.Add(1)
 			if built {
@@ -531,6 +531,12 @@ func (r *Recorder) append(ctx context.Context, live []*pending) error {
 		// Invalid is a bug in the batch, not a passing failure: trying again cannot help.
 		if lanyard.KindOf(err) == lanyard.KindInvalid || attempt >= r.opts.Retries {
 			break
+		}
+	}
+	if built {
+		// The last attempt may have committed all the same.
+		if _, gerr := r.opts.Store.GetAuditEvent(ctx, lastID); gerr == nil {
+			return nil
 		}
 	}
 	lines.Truncate(backlog)

@@ -248,3 +248,27 @@ func TestVerifyStoreWhilePruned(t *testing.T) {
 		t.Fatalf("VerifyStore while pruned: %+v, %v", rep, err)
 	}
 }
+
+// A commit whose outcome was lost on the last attempt is looked up: the events are in the
+// store, so they are written to the file too, and not counted as dropped.
+func TestRecorderLastAttemptCommitted(t *testing.T) {
+	s := &flakyStore{Store: openStore(t)}
+	sink := &FileSink{Path: filepath.Join(t.TempDir(), "audit.jsonl")}
+	defer sink.Close()
+	r := New(Options{Store: s, Sink: sink, Linger: -1, Retries: -1})
+	defer r.Close()
+	s.fail(1, afterCommit)
+	s.lookupFail = 0
+	_ = r.Record(t.Context(), issued(1))
+	if err := r.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Stats(); st.Written != 1 || st.Dropped != 0 {
+		t.Fatalf("stats %+v, want the event written", st)
+	}
+	file, err := os.ReadFile(sink.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTrail(t, s, file, 1)
+}
