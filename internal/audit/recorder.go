@@ -51,8 +51,10 @@ var ErrUnavailable = lanyard.Errorf(lanyard.KindUnavailable,
 // Options configure a Recorder.
 type Options struct {
 	Store store.AuditEvents
-	// Sink, when set, receives every event as a line of JSON, in the same transaction
-	// as the store: both or neither.
+	// Sink, when set, receives every event as a line of JSON once the store has committed
+	// it, from the same batch, so that the two hold the same events in the same order.
+	// Lines it fails to take are kept (up to maxSinkBacklog) and written before the next
+	// batch's.
 	Sink      io.Writer
 	Policy    Policy
 	Retention time.Duration // 0 keeps everything
@@ -69,6 +71,13 @@ type Options struct {
 	// (readers Flush, so they do not wait for it); never under FailClosed, where requests
 	// wait for the write.
 	Linger time.Duration
+	// Retries bounds how many times a batch whose append (or sink write) failed is tried
+	// again, with the same events, before its events are dropped (best-effort) or refused
+	// (fail-closed); 6 when zero, none when negative.
+	Retries int
+	// RetryBackoff is the wait before the first retry; it doubles with each, up to
+	// maxRetryBackoff. 100ms when zero.
+	RetryBackoff time.Duration
 	// PruneInterval is how often retention runs; an hour when zero.
 	PruneInterval time.Duration
 	Logger        *slog.Logger
@@ -79,9 +88,13 @@ type Options struct {
 type Stats struct {
 	Queued   int    // events waiting
 	Written  uint64 // events written
-	Dropped  uint64 // events lost: queue full, write failed (best-effort) or refused (fail-closed)
-	Failures uint64 // batches that could not be written
-	Healthy  bool   // the last write succeeded
+	Dropped  uint64 // events in no trail: queue full, write failed after retries (best-effort) or refused (fail-closed)
+	Failures uint64 // batches that could not be written, after retries, to the store or the sink
+	Retries  uint64 // attempts made again after a failed append or sink write
+	// SinkDropped counts events in the store whose lines the sink never took: its backlog
+	// outgrew maxSinkBacklog.
+	SinkDropped uint64
+	Healthy     bool // the last write succeeded
 }
 
 // Recorder queues events and writes them in batches on its own goroutine. It is safe for
@@ -93,9 +106,9 @@ type Recorder struct {
 	done   chan struct{}
 	closed atomic.Bool
 
-	written, dropped, failures atomic.Uint64
-	healthy                    atomic.Bool
-	lastProbe                  atomic.Int64 // unix nanos of the last request let through while unhealthy
+	written, dropped, failures, retries, sinkDropped atomic.Uint64
+	healthy                                          atomic.Bool
+	lastProbe                                        atomic.Int64 // unix nanos of the last request let through while unhealthy
 
 	logMu      sync.Mutex
 	lastLog    time.Time
@@ -103,7 +116,7 @@ type Recorder struct {
 
 	// lines and recs hold a batch's sink lines and records; the writer goroutine reuses
 	// them, so that a busy server does not allocate (and fault in) a fresh half-megabyte
-	// buffer per batch.
+	// buffer per batch. lines starts with the committed lines the sink has not taken yet.
 	lines bytes.Buffer
 	recs  []lanyard.AuditEvent
 }
@@ -149,6 +162,12 @@ func New(opts Options) *Recorder {
 	if opts.Policy == FailClosed {
 		opts.Linger = 0
 	}
+	if opts.Retries == 0 {
+		opts.Retries = 6
+	}
+	if opts.RetryBackoff <= 0 {
+		opts.RetryBackoff = 100 * time.Millisecond
+	}
 	if opts.PruneInterval <= 0 {
 		opts.PruneInterval = time.Hour
 	}
@@ -170,7 +189,7 @@ func (r *Recorder) Policy() Policy { return r.opts.Policy }
 // Stats returns the counters.
 func (r *Recorder) Stats() Stats {
 	return Stats{Queued: len(r.queue), Written: r.written.Load(), Dropped: r.dropped.Load(),
-		Failures: r.failures.Load(), Healthy: r.healthy.Load()}
+		Failures: r.failures.Load(), Retries: r.retries.Load(), SinkDropped: r.sinkDropped.Load(), Healthy: r.healthy.Load()}
 }
 
 // Ready reports, under FailClosed, whether a request that needs a record may proceed:
@@ -315,10 +334,14 @@ func (r *Recorder) run() {
 			for {
 				batch = r.fill(batch[:0])
 				if len(batch) == 0 {
-					return
+					break
 				}
 				r.write(batch)
 			}
+			if r.lines.Len() > 0 {
+				r.logf("the audit sink's last lines could not be written", "events", bytes.Count(r.lines.Bytes(), []byte("\n")))
+			}
+			return
 		}
 	}
 }
@@ -394,31 +417,18 @@ func (r *Recorder) write(batch []*pending) {
 	if len(live) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	lines := &r.lines
-	err := r.opts.Store.AppendAuditEvents(ctx, func(head lanyard.AuditHead) ([]lanyard.AuditEvent, error) {
-		lines.Reset()
-		recs := r.recs[:0]
-		seq, prev := head.Seq, head.Hash
-		for _, p := range live {
-			seq++
-			link(&p.ev, seq, prev)
-			prev = p.ev.Hash
-			rec := p.ev.record()
-			recs = append(recs, rec)
-			if r.opts.Sink != nil {
-				lines.Write(auditline.Append(lines.AvailableBuffer(), rec))
-			}
-		}
-		if r.opts.Sink != nil {
-			if _, err := r.opts.Sink.Write(lines.Bytes()); err != nil {
-				return nil, fmt.Errorf("audit sink: %w", err)
-			}
-		}
-		r.recs = recs
-		return recs, nil
-	})
+	var err error
+	if r.opts.Policy == FailClosed && r.lines.Len() > 0 {
+		// The sink still owes lines: under fail-closed the store takes no more events
+		// until it has them, so that while the sink is down requests are refused without
+		// being recorded (only the batch that found it down is in the store).
+		err = r.writeSink(ctx)
+	}
+	if err == nil {
+		err = r.append(ctx, live)
+	}
 	if err != nil {
 		r.failures.Add(1)
 		// The next request is let through to try again only after probeInterval.
@@ -430,8 +440,23 @@ func (r *Recorder) write(batch []*pending) {
 		}
 		return
 	}
-	r.healthy.Store(true)
 	r.written.Add(uint64(len(live)))
+	// The events are in the store: the sink gets the same lines, after any it still owes.
+	if err := r.writeSink(ctx); err != nil {
+		r.failures.Add(1)
+		r.lastProbe.Store(time.Now().UnixNano())
+		r.healthy.Store(false)
+		r.logf("could not write audit events to the sink; they are in the store, and their lines are kept for the next batch",
+			"events", len(live), "policy", string(r.opts.Policy), "err", err)
+		for _, p := range live {
+			// Recorded, but not everywhere the policy asks for: the request is refused.
+			if p.done != nil {
+				p.done <- unavailable(err)
+			}
+		}
+		return
+	}
+	r.healthy.Store(true)
 	for _, p := range live {
 		if p.done != nil {
 			p.done <- nil
@@ -439,10 +464,139 @@ func (r *Recorder) write(batch []*pending) {
 	}
 }
 
+// batchTimeout bounds the writing of one batch, retries included.
+const batchTimeout = 30 * time.Second
+
+// maxRetryBackoff caps the wait between retries.
+const maxRetryBackoff = 2 * time.Second
+
+// maxSinkBacklog bounds the lines kept for a sink that fails; beyond it they are dropped
+// and counted.
+const maxSinkBacklog = 16 << 20
+
+// append writes live to the store as one batch, numbered from the head the store holds
+// when it commits, and leaves their lines at the end of r.lines. A failed append is
+// retried with the same events, renumbered from the head then: the store assigns no
+// number until it commits, so none is ever used twice. An append whose outcome is
+// unknown (the connection broke during the commit) is looked up before it is tried again,
+// so that it is not written twice.
+func (r *Recorder) append(ctx context.Context, live []*pending) error {
+	lines := &r.lines
+	backlog := lines.Len() // lines before this are owed to the sink by earlier batches
+	lastID := live[len(live)-1].ev.ID
+	built := false // fn ran: the append may have committed even if it reported an error
+	var err error
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if !r.backoff(ctx, attempt) {
+				break
+			}
+			r.retries.Add(1)
+			if built {
+				_, gerr := r.opts.Store.GetAuditEvent(ctx, lastID)
+				if gerr == nil {
+					return nil // it did commit, with the numbers and lines fn made last
+				}
+				if lanyard.KindOf(gerr) != lanyard.KindNotFound {
+					err = fmt.Errorf("%w (and whether it was written cannot be told: %w)", err, gerr)
+					if attempt >= r.opts.Retries {
+						break
+					}
+					continue
+				}
+				built = false
+			}
+		}
+		err = r.opts.Store.AppendAuditEvents(ctx, func(head lanyard.AuditHead) ([]lanyard.AuditEvent, error) {
+			built = true
+			lines.Truncate(backlog)
+			recs := r.recs[:0]
+			seq, prev := head.Seq, head.Hash
+			for _, p := range live {
+				seq++
+				link(&p.ev, seq, prev)
+				prev = p.ev.Hash
+				rec := p.ev.record()
+				recs = append(recs, rec)
+				if r.opts.Sink != nil {
+					lines.Write(auditline.Append(lines.AvailableBuffer(), rec))
+				}
+			}
+			r.recs = recs
+			return recs, nil
+		})
+		if err == nil {
+			return nil
+		}
+		// Invalid is a bug in the batch, not a passing failure: trying again cannot help.
+		if lanyard.KindOf(err) == lanyard.KindInvalid || attempt >= r.opts.Retries {
+			break
+		}
+	}
+	if built {
+		// The last attempt may have committed all the same.
+		if _, gerr := r.opts.Store.GetAuditEvent(ctx, lastID); gerr == nil {
+			return nil
+		}
+	}
+	lines.Truncate(backlog)
+	return err
+}
+
+// writeSink writes the lines owed to the sink, retrying; it keeps what the sink did not
+// take, up to maxSinkBacklog.
+func (r *Recorder) writeSink(ctx context.Context) error {
+	if r.opts.Sink == nil || r.lines.Len() == 0 {
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			r.retries.Add(1)
+		}
+		n, err := r.opts.Sink.Write(r.lines.Bytes())
+		r.lines.Next(n) // a writer that took part keeps it: write the rest only
+		if err == nil {
+			r.lines.Reset()
+			return nil
+		}
+		if attempt >= r.opts.Retries || !r.backoff(ctx, attempt+1) {
+			if r.lines.Len() > maxSinkBacklog {
+				n := bytes.Count(r.lines.Bytes(), []byte("\n"))
+				r.sinkDropped.Add(uint64(n))
+				r.lines.Reset()
+				r.opts.Logger.Error("audit sink lines dropped: the sink has failed for too long; the events are in the store",
+					"events", n)
+			}
+			return fmt.Errorf("audit sink: %w", err)
+		}
+	}
+}
+
+// backoff waits before retry number attempt (from 1), and reports false when ctx ends
+// first.
+func (r *Recorder) backoff(ctx context.Context, attempt int) bool {
+	d := r.opts.RetryBackoff << (attempt - 1)
+	if d > maxRetryBackoff || d <= 0 {
+		d = maxRetryBackoff
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func unavailable(cause error) error {
+	return &lanyard.Error{Kind: ErrUnavailable.Kind, Code: ErrUnavailable.Code, Message: ErrUnavailable.Message, Err: cause}
+}
+
 func (r *Recorder) fail(p *pending, cause error) {
 	r.dropped.Add(1)
 	if p.done != nil {
-		p.done <- &lanyard.Error{Kind: ErrUnavailable.Kind, Code: ErrUnavailable.Code, Message: ErrUnavailable.Message, Err: cause}
+		p.done <- unavailable(cause)
 	}
 }
 

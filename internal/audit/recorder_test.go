@@ -99,12 +99,13 @@ func (f *failingSink) set(broken bool) {
 	f.mu.Unlock()
 }
 
-// Under fail-closed, a sink that cannot be written refuses the request and leaves no
-// record anywhere; once it heals, requests go through again.
+// Under fail-closed, a sink that cannot be written refuses the request. The sink is written
+// after the store commits, so the event stays in the store and its line is kept: once the
+// sink heals, it gets that line before the next, and the two hold the same trail.
 func TestRecorderFailClosed(t *testing.T) {
 	s := openStore(t)
 	sink := &failingSink{broken: true}
-	r := New(Options{Store: s, Sink: sink, Policy: FailClosed, WriteTimeout: 2 * time.Second})
+	r := New(Options{Store: s, Sink: sink, Policy: FailClosed, WriteTimeout: 2 * time.Second, RetryBackoff: time.Millisecond})
 	defer r.Close()
 	err := r.Record(t.Context(), issued(1))
 	if !errors.Is(err, ErrUnavailable) && lanyard.CodeOf(err) != "AuditUnavailable" {
@@ -117,8 +118,17 @@ func TestRecorderFailClosed(t *testing.T) {
 		t.Error("Ready after a failed write: nil, want the breaker open")
 	}
 	head, _ := s.GetAuditHead(t.Context())
-	if head.Seq != 0 || sink.buf.Len() != 0 {
-		t.Fatalf("a refused event left a record: head %+v, sink %q", head, sink.buf.String())
+	if head.Seq != 1 || sink.buf.Len() != 0 {
+		t.Fatalf("after a failed sink write: head %+v, sink %q; want the event in the store only", head, sink.buf.String())
+	}
+	// While the sink owes that line, the store takes nothing more: the next request (let
+	// through once the breaker's interval has passed) is refused and not recorded.
+	time.Sleep(probeInterval)
+	if err := r.Record(t.Context(), issued(3)); lanyard.CodeOf(err) != "AuditUnavailable" {
+		t.Fatalf("Record while the sink is still broken: %v, want AuditUnavailable", err)
+	}
+	if head, _ := s.GetAuditHead(t.Context()); head.Seq != 1 {
+		t.Fatalf("a request refused while the sink was down was recorded: head %+v", head)
 	}
 	sink.set(false)
 	deadline := time.Now().Add(5 * time.Second)
@@ -136,16 +146,16 @@ func TestRecorderFailClosed(t *testing.T) {
 		t.Errorf("Ready after a good write: %v", err)
 	}
 	recs, _ := s.ListAuditEvents(t.Context(), lanyard.AuditFilter{})
-	if len(recs) != 1 || recs[0].TokenID != "uti-2" || strings.Count(sink.buf.String(), "\n") != 1 {
-		t.Fatalf("after healing: store %+v, sink %q", recs, sink.buf.String())
+	if len(recs) != 2 || recs[0].TokenID != "uti-1" || recs[1].TokenID != "uti-2" {
+		t.Fatalf("after healing: store %+v", recs)
 	}
+	sameTrail(t, s, sink.buf.Bytes(), 2)
 }
 
 // Under best-effort, a full queue drops and counts instead of waiting.
 func TestRecorderBestEffortDrops(t *testing.T) {
-	s := openStore(t)
-	sink := &failingSink{broken: true}
-	r := New(Options{Store: s, Sink: sink, QueueSize: 1, BatchSize: 1})
+	s := &flakyStore{Store: openStore(t), failures: 1 << 30}
+	r := New(Options{Store: s, Sink: &failingSink{}, QueueSize: 1, BatchSize: 1, Retries: 2, RetryBackoff: time.Millisecond})
 	start := time.Now()
 	for i := range 500 {
 		if err := r.Record(context.Background(), issued(i)); err != nil {
@@ -153,7 +163,7 @@ func TestRecorderBestEffortDrops(t *testing.T) {
 		}
 	}
 	if d := time.Since(start); d > time.Second {
-		t.Errorf("500 best-effort records took %v with a broken sink: they must not wait", d)
+		t.Errorf("500 best-effort records took %v with a broken store: they must not wait", d)
 	}
 	r.Close()
 	st := r.Stats()

@@ -153,13 +153,34 @@ func checkAll(c *checker, events []Event) {
 // verifyPage is how many events VerifyStore reads at a time.
 const verifyPage = 1000
 
-// VerifyStore checks the whole trail in s: from the head's anchor, in sequence order, to
-// the head.
+// VerifyStore checks the trail in s as it stood when the call began: from the head's
+// anchor, in sequence order, up to the head read first. Events appended meanwhile are not
+// checked (a busy server appends while this pages), so a trail being written verifies.
+// Retention pruning meanwhile moves the anchor past the first events; the check then
+// starts again from the new head, a few times at most.
 func VerifyStore(ctx context.Context, s store.AuditEvents) (Report, error) {
-	head, err := s.GetAuditHead(ctx)
-	if err != nil {
-		return Report{}, fmt.Errorf("audit: verify: %w", err)
+	for try := 0; ; try++ {
+		head, err := s.GetAuditHead(ctx)
+		if err != nil {
+			return Report{}, fmt.Errorf("audit: verify: %w", err)
+		}
+		rep, err := verifyUpTo(ctx, s, head)
+		if err != nil || rep.OK || try == 2 {
+			return rep, err
+		}
+		// Events missing may be retention's doing: check again only when the anchor moved.
+		now, err := s.GetAuditHead(ctx)
+		if err != nil {
+			return Report{}, fmt.Errorf("audit: verify: %w", err)
+		}
+		if now.AnchorSeq == head.AnchorSeq {
+			return rep, nil
+		}
 	}
+}
+
+// verifyUpTo checks the events from head's anchor to head.Seq.
+func verifyUpTo(ctx context.Context, s store.AuditEvents, head lanyard.AuditHead) (Report, error) {
 	c := newChecker(head.AnchorSeq, head.AnchorHash, true)
 	after := int64(0)
 	for {
@@ -168,6 +189,10 @@ func VerifyStore(ctx context.Context, s store.AuditEvents) (Report, error) {
 			return Report{}, fmt.Errorf("audit: verify: %w", err)
 		}
 		for _, r := range page {
+			if r.Seq > head.Seq {
+				// Appended after the head was read: not part of what is checked.
+				return c.finish(&head), nil
+			}
 			// Listed by seq, so a lower seq after a higher one cannot happen here; a gap is
 			// a deletion.
 			if !c.add(FromRecord(r), nil) {

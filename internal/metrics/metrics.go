@@ -64,10 +64,15 @@ func (m *Metrics) WatchAudit(stats func() audit.Stats) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lanyard_audit_events_written_total", Help: "Audit events written to the store (and sink)."},
 			func() float64 { return float64(stats().Written) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lanyard_audit_events_dropped_total",
-			Help: "Audit events lost: queue full or write failed (best-effort), or refused with their request (fail-closed)."},
+			Help: "Audit events lost: queue full or write failed after retries (best-effort), or refused with their request (fail-closed)."},
 			func() float64 { return float64(stats().Dropped) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lanyard_audit_write_failures_total", Help: "Audit batches that could not be written."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lanyard_audit_write_failures_total", Help: "Audit batches that could not be written, after retries."},
 			func() float64 { return float64(stats().Failures) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lanyard_audit_write_retries_total", Help: "Audit writes (store or sink) tried again after a failure."},
+			func() float64 { return float64(stats().Retries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lanyard_audit_sink_events_dropped_total",
+			Help: "Audit events in the store whose lines the audit file never received: it failed for too long."},
+			func() float64 { return float64(stats().SinkDropped) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lanyard_audit_healthy", Help: "1 when the last audit write succeeded."},
 			func() float64 {
 				if stats().Healthy {

@@ -15,9 +15,10 @@ type AuditEvents interface {
 	// returns, which must continue the chain: Seq head.Seq+1, +2, ... and each PrevHash
 	// the hash before it (else Invalid, and nothing is written). The head then names the
 	// last. An error from fn aborts the append and is returned as is. fn runs inside the
-	// backend's transaction, so whatever it does besides (writing a copy elsewhere) happens
-	// if and only if the append can still commit. Unlike Update* updaters, fn is never
-	// retried.
+	// backend's transaction, and the commit may still fail after it: write a copy
+	// elsewhere only once this returns nil. An error may also come after the commit took
+	// effect (the connection broke while it was answered); look the events up before
+	// appending them again. Unlike Update* updaters, fn is never retried.
 	AppendAuditEvents(ctx context.Context, fn func(head lanyard.AuditHead) ([]lanyard.AuditEvent, error)) error
 	// GetAuditHead returns the head; an empty trail has Seq 0 and no hashes.
 	GetAuditHead(ctx context.Context) (lanyard.AuditHead, error)

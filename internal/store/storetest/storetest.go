@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RoleAssignmentPages", testRoleAssignmentPages},
 		{"StorageAccounts", testStorageAccounts},
 		{"Audit", testAudit},
+		{"AuditVerifyUnderLoad", testAuditVerifyUnderLoad},
 		{"FederatedCredentials", testFederatedCredentials},
 		{"Times", testTimes},
 		{"Transactions", testTransactions},
