@@ -19,6 +19,7 @@ import (
 
 	"github.com/lanyard-id/lanyard/internal/authority"
 	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/blob/sqlmeta"
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/httplimit"
 	"github.com/lanyard-id/lanyard/internal/keys"
@@ -149,7 +150,7 @@ func (s *Server) openListeners(f *foundation) (endpoints, error) {
 // sharedBlobMeta returns the store's blob metadata when other nodes share the store.
 func (s *Server) sharedBlobMeta() blob.MetaStore {
 	if ss, ok := s.shared.(*sqlstore.Store); ok {
-		return ss.BlobMeta()
+		return sqlmeta.New(ss.Handle())
 	}
 	return nil
 }

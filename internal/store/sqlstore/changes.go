@@ -116,6 +116,20 @@ func redial(ctx context.Context, t redialTiming, session func(first bool, up fun
 	}
 }
 
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // listen holds one LISTEN connection until it fails. After a reconnection it reports
 // TopicResync once it is listening again, so nothing committed after that is missed.
 func (s *Store) listen(ctx context.Context, fn func(string), resync bool, up func()) error {

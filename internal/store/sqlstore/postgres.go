@@ -67,6 +67,36 @@ func installPostgresObjects(ctx context.Context, db *sql.DB) error {
 	return installBlobOwnerFunctions(ctx, conn)
 }
 
+// BlobOwnerLockClass is the first key of the advisory lock a node holds while it owns the
+// blob metadata (see package blob/sqlmeta); the second is hashtext(current_schema()), so
+// that Lanyards in different schemas of one database do not meet. lanyard_blob_permit
+// takes it shared.
+const BlobOwnerLockClass = 0x6c616e79 // "lany"
+
+// NowMicrosSQL is the database's clock in microseconds since the epoch, as the lease in
+// blob_cache_owner counts it.
+const NowMicrosSQL = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+
+// installBlobOwnerFunctions creates the function that guards the writes of a node that is
+// not the owner of the blob metadata (see package blob/sqlmeta); conn holds the migration
+// lock.
+func installBlobOwnerFunctions(ctx context.Context, conn *sql.Conn) error {
+	// Each statement in a volatile function takes a new snapshot: the lease is read after
+	// the lock is granted.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE FUNCTION lanyard_blob_permit() RETURNS BIGINT AS $$
+DECLARE left_us BIGINT;
+BEGIN
+	IF NOT pg_try_advisory_xact_lock_shared(%d, hashtext(current_schema())) THEN
+		RETURN -1;
+	END IF;
+	SELECT until - %s INTO left_us FROM blob_cache_owner WHERE id = 1;
+	RETURN GREATEST(COALESCE(left_us, 0), 0);
+END $$ LANGUAGE plpgsql VOLATILE`, BlobOwnerLockClass, NowMicrosSQL)); err != nil {
+		return fmt.Errorf("sqlstore: blob owner function: %w", err)
+	}
+	return nil
+}
+
 // pgUnavailable reports the errors of a database that cannot be reached: connection
 // failures, connections cut by the server, and the server refusing new ones.
 func pgUnavailable(err error) bool {

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlmeta
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	blobs "github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/blob/fscontent"
 	"github.com/lanyard-id/lanyard/internal/blobapi"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 )
 
 // wireCounter is a loopback proxy in front of PostgreSQL that reads the frontend side of
@@ -162,12 +163,12 @@ func TestBlobRoundTripsPostgres(t *testing.T) {
 	roundTrips(t, s, wc, testOwnerTiming, "ctr2", []int{1, 1, 0, 0, 2})
 }
 
-func roundTrips(t *testing.T, s *Store, wc *wireCounter, timing ownerTiming, ctr string, want []int) {
+func roundTrips(t *testing.T, s *sqlstore.Store, wc *wireCounter, timing ownerTiming, ctr string, want []int) {
 	content, err := fscontent.Open(filepath.Join(t.TempDir(), "data"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := s.blobMeta(timing)
+	m := newBlobMeta(s.Handle(), timing)
 	svc, err := blobs.Open(t.Context(), blobs.Config{Meta: m, Content: content, GCInterval: -1})
 	if err != nil {
 		t.Fatal(err)

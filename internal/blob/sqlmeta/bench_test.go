@@ -1,4 +1,4 @@
-package sqlstore
+package sqlmeta
 
 import (
 	"crypto/rand"
@@ -15,6 +15,7 @@ import (
 
 	blobs "github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/blob/fsmeta"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 )
 
 // BenchmarkBlobMetaPutBlob measures the metadata commit of a small Put Blob: one
@@ -22,7 +23,7 @@ import (
 // (serial) and from 8 writers per CPU (parallel), on fsmeta (journal with group commit),
 // SQLite and, with LANYARD_TEST_POSTGRES, PostgreSQL. It reports commits/s.
 //
-//	go test -run '^$' -bench BlobMetaPutBlob -benchtime 3s ./internal/store/sqlstore/
+//	go test -run '^$' -bench BlobMetaPutBlob -benchtime 3s ./internal/blob/sqlmeta/
 //
 // blobMetaEngines are the MetaStores benchmarked side by side.
 func blobMetaEngines() []blobMetaEngine {
@@ -35,21 +36,21 @@ func blobMetaEngines() []blobMetaEngine {
 			return m
 		}},
 		{"sqlite", func(b *testing.B) blobs.MetaStore {
-			s, err := OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "lanyard.db"))
+			s, err := sqlstore.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "lanyard.db"))
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { s.Close() })
-			return s.BlobMeta()
+			return New(s.Handle())
 		}},
 		{"postgres", func(b *testing.B) blobs.MetaStore {
-			s, err := OpenPostgres(b.Context(), benchPostgresDSN(b))
+			s, err := sqlstore.OpenPostgres(b.Context(), benchPostgresDSN(b))
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { s.Close() })
 			// Not the owner: every call goes to the database.
-			return s.blobMeta(ownerTiming{})
+			return newBlobMeta(s.Handle(), ownerTiming{})
 		}},
 	}
 }

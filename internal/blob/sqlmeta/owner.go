@@ -1,9 +1,8 @@
-package sqlstore
+package sqlmeta
 
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 )
 
 // Blob metadata ownership, PostgreSQL only.
@@ -24,12 +24,13 @@ import (
 // statement or transaction that writes:
 //
 //   - A node that is not the owner takes the ownership lock shared until its transaction
-//     ends (lanyard_blob_permit). While an owner holds it, it cannot: it asks the owner to
-//     let go (a notification), and queues for the lock. The owner stops answering from
-//     memory, then unlocks. The writer then reads the lease, with a snapshot taken after
-//     the lock was granted, and waits out a lease that has not ended: an owner that lost
-//     its session without letting go may answer from memory until then, never later, for
-//     it counts its lease from before each renewal, on its own clock.
+//     ends (lanyard_blob_permit, which sqlstore installs with the schema). While an owner
+//     holds it, it cannot: it asks the owner to let go (a notification), and queues for
+//     the lock. The owner stops answering from memory, then unlocks. The writer then
+//     reads the lease, with a snapshot taken after the lock was granted, and waits out a
+//     lease that has not ended: an owner that lost its session without letting go may
+//     answer from memory until then, never later, for it counts its lease from before
+//     each renewal, on its own clock.
 //   - The owner's own writes take a lock on its fence, a key new with each ownership, and
 //     apply only while the lease row still names that fence and has not ended
 //     (ownerWriteSQL). A node that takes ownership first waits for the previous owner's
@@ -66,37 +67,12 @@ type ownerTiming struct {
 
 var defaultOwnerTiming = ownerTiming{lease: 2 * time.Second, renew: 400 * time.Millisecond, retry: time.Second, quiet: 10 * time.Second}
 
-// ownerLockClass is the first key of the ownership lock; the second is the hash of the
-// schema, so that Lanyards in different schemas of one database do not meet.
-const ownerLockClass = 0x6c616e79 // "lany"
-
-const nowMicrosSQL = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
-
 // ownerWriteSQL is the guard of the owner's writes (see blobOwner), with the fence as
 // both arguments; CASE takes the lock before the lease is read. The statement's snapshot
 // may predate the lock, and so miss a newer owner's row: that is safe, since a new owner
 // takes over only after the old lease has ended, which the clock then tells.
 const ownerWriteSQL = "CASE WHEN pg_try_advisory_xact_lock_shared(?) THEN EXISTS (SELECT 1 FROM blob_cache_owner WHERE id = 1 AND fence = ? AND until > " +
-	nowMicrosSQL + ") ELSE FALSE END"
-
-// installBlobOwnerFunctions creates the function that guards the writes of a node that is
-// not the owner (see blobOwner); conn holds the migration lock.
-func installBlobOwnerFunctions(ctx context.Context, conn *sql.Conn) error {
-	// Each statement in a volatile function takes a new snapshot: the lease is read after
-	// the lock is granted.
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE FUNCTION lanyard_blob_permit() RETURNS BIGINT AS $$
-DECLARE left_us BIGINT;
-BEGIN
-	IF NOT pg_try_advisory_xact_lock_shared(%d, hashtext(current_schema())) THEN
-		RETURN -1;
-	END IF;
-	SELECT until - %s INTO left_us FROM blob_cache_owner WHERE id = 1;
-	RETURN GREATEST(COALESCE(left_us, 0), 0);
-END $$ LANGUAGE plpgsql VOLATILE`, ownerLockClass, nowMicrosSQL)); err != nil {
-		return fmt.Errorf("sqlstore: blob owner function: %w", err)
-	}
-	return nil
-}
+	sqlstore.NowMicrosSQL + ") ELSE FALSE END"
 
 func newBlobOwner(dsn string, timing ownerTiming) *blobOwner {
 	var b [8]byte
@@ -128,7 +104,7 @@ func (o *blobOwner) close() {
 
 func (o *blobOwner) run(ctx context.Context) {
 	defer close(o.done)
-	redial(ctx, defaultRedial, func(_ bool, up func()) error { return o.session(ctx, up) }, func(error) { o.state.Store(nil) })
+	sqlstore.Redial(ctx, func(_ bool, up func()) error { return o.session(ctx, up) }, func(error) { o.state.Store(nil) })
 	o.state.Store(nil)
 }
 
@@ -206,11 +182,11 @@ func (o *blobOwner) session(ctx context.Context, up func()) error {
 // acquire takes ownership if no other node holds it or may still act on it.
 func (o *blobOwner) acquire(ctx context.Context, conn *pgx.Conn) error {
 	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))", ownerLockClass).Scan(&ok); err != nil || !ok {
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))", sqlstore.BlobOwnerLockClass).Scan(&ok); err != nil || !ok {
 		return err
 	}
 	var left, prevFence int64
-	err := conn.QueryRow(ctx, "SELECT until - "+nowMicrosSQL+", fence FROM blob_cache_owner WHERE id = 1").Scan(&left, &prevFence)
+	err := conn.QueryRow(ctx, "SELECT until - "+sqlstore.NowMicrosSQL+", fence FROM blob_cache_owner WHERE id = 1").Scan(&left, &prevFence)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		left, prevFence, err = 0, 0, nil
@@ -218,7 +194,7 @@ func (o *blobOwner) acquire(ctx context.Context, conn *pgx.Conn) error {
 		return err
 	}
 	if left > 0 { // the previous owner may still answer from memory: try again later
-		_, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", ownerLockClass)
+		_, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", sqlstore.BlobOwnerLockClass)
 		return err
 	}
 	if prevFence != 0 {
@@ -235,7 +211,7 @@ func (o *blobOwner) acquire(ctx context.Context, conn *pgx.Conn) error {
 	_, _ = rand.Read(b[:])
 	fence := int64(binary.LittleEndian.Uint64(b[:])&(1<<62-1)) + 1
 	start := time.Now()
-	if _, err := conn.Exec(ctx, "INSERT INTO blob_cache_owner (id, node, fence, until) VALUES (1, $1, $2, "+nowMicrosSQL+" + $3)"+
+	if _, err := conn.Exec(ctx, "INSERT INTO blob_cache_owner (id, node, fence, until) VALUES (1, $1, $2, "+sqlstore.NowMicrosSQL+" + $3)"+
 		" ON CONFLICT (id) DO UPDATE SET node = excluded.node, fence = excluded.fence, until = excluded.until",
 		o.node, fence, o.timing.lease.Microseconds()); err != nil {
 		return err
@@ -250,13 +226,13 @@ func (o *blobOwner) acquire(ctx context.Context, conn *pgx.Conn) error {
 func (o *blobOwner) renew(ctx context.Context, conn *pgx.Conn) error {
 	st := o.state.Load()
 	start := time.Now()
-	tag, err := conn.Exec(ctx, "UPDATE blob_cache_owner SET until = "+nowMicrosSQL+" + $2 WHERE id = 1 AND fence = $1",
+	tag, err := conn.Exec(ctx, "UPDATE blob_cache_owner SET until = "+sqlstore.NowMicrosSQL+" + $2 WHERE id = 1 AND fence = $1",
 		st.fence, o.timing.lease.Microseconds())
 	if err != nil {
 		return err
 	}
 	if tag.RowsAffected() != 1 {
-		return errors.New("sqlstore: blob owner: the lease row changed under its owner")
+		return errors.New("sqlmeta: blob owner: the lease row changed under its owner")
 	}
 	o.state.Store(&ownerState{epoch: st.epoch, fence: st.fence, until: start.Add(o.timing.lease)})
 	return nil
@@ -265,10 +241,10 @@ func (o *blobOwner) renew(ctx context.Context, conn *pgx.Conn) error {
 // release stops answering from memory, ends the lease and unlocks, in that order.
 func (o *blobOwner) release(ctx context.Context, conn *pgx.Conn) error {
 	st := o.state.Swap(nil)
-	if _, err := conn.Exec(ctx, "UPDATE blob_cache_owner SET until = "+nowMicrosSQL+" WHERE id = 1 AND fence = $1", st.fence); err != nil {
+	if _, err := conn.Exec(ctx, "UPDATE blob_cache_owner SET until = "+sqlstore.NowMicrosSQL+" WHERE id = 1 AND fence = $1", st.fence); err != nil {
 		return err
 	}
-	_, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", ownerLockClass)
+	_, err := conn.Exec(ctx, "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", sqlstore.BlobOwnerLockClass)
 	return err
 }
 
@@ -290,7 +266,7 @@ const permitWait = 10 * time.Second
 // each time it finds the lock still held, every few milliseconds, so that an owner that
 // let go and took the lock again before this writer came back for it is asked anew; each
 // ask also holds the owner off for its quiet period.
-func (m *blobMeta) permit(ctx context.Context, tx *Store) error {
+func (m *blobMeta) permit(ctx context.Context, tx sqlDB) error {
 	deadline := time.Now().Add(permitWait)
 	var left int64
 	for delay := time.Millisecond; ; delay = min(2*delay, 20*time.Millisecond) {
@@ -304,7 +280,7 @@ func (m *blobMeta) permit(ctx context.Context, tx *Store) error {
 			return &lanyard.Error{Kind: lanyard.KindUnavailable, Code: "StoreUnavailable",
 				Message: "Another node holds the blob metadata and has not let go; try again shortly."}
 		}
-		if _, err := m.s.db.ExecContext(ctx, "SELECT pg_notify('lanyard_blob_owner_' || current_schema(), 'release')"); err != nil {
+		if _, err := m.s.exec(ctx, "SELECT pg_notify('lanyard_blob_owner_' || current_schema(), 'release')"); err != nil {
 			return err
 		}
 		if err := sleepCtx(ctx, delay); err != nil {
@@ -330,11 +306,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // errOwnershipLost: the owner's guard failed in a transaction, which now holds the lock
 // on the old fence that a new owner waits for; rerun.
-var errOwnershipLost = errors.New("sqlstore: blob: this node's ownership of the blob metadata ended")
+var errOwnershipLost = errors.New("sqlmeta: this node's ownership of the blob metadata ended")
 
 // guard guards a write transaction (see blobOwner) and returns the ownership it wrote
 // under, or nil.
-func (m *blobMeta) guard(ctx context.Context, tx *Store) (*ownerState, error) {
+func (m *blobMeta) guard(ctx context.Context, tx sqlDB) (*ownerState, error) {
 	if m.owner == nil {
 		return nil, nil
 	}

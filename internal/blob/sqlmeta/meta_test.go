@@ -1,4 +1,4 @@
-package sqlstore
+package sqlmeta
 
 import (
 	"bytes"
@@ -17,30 +17,31 @@ import (
 	"github.com/lanyard-id/lanyard/internal/blob/blobtest"
 	"github.com/lanyard-id/lanyard/internal/blob/fscontent"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 )
 
 // blobEngines runs fn once per engine: SQLite always, PostgreSQL when LANYARD_TEST_POSTGRES
 // is set. open returns a new Store on a fresh database and a function that opens another
 // handle on that same database (another node).
-func blobEngines(t *testing.T, fn func(t *testing.T, open func(t *testing.T) (*Store, func(t *testing.T) *Store))) {
+func blobEngines(t *testing.T, fn func(t *testing.T, open func(t *testing.T) (*sqlstore.Store, func(t *testing.T) *sqlstore.Store))) {
 	t.Run("sqlite", func(t *testing.T) {
-		fn(t, func(t *testing.T) (*Store, func(t *testing.T) *Store) {
+		fn(t, func(t *testing.T) (*sqlstore.Store, func(t *testing.T) *sqlstore.Store) {
 			path := filepath.Join(t.TempDir(), "lanyard.db")
-			return openSQLite(t, path), func(t *testing.T) *Store { return openSQLite(t, path) }
+			return openSQLite(t, path), func(t *testing.T) *sqlstore.Store { return openSQLite(t, path) }
 		})
 	})
 	t.Run("postgres", func(t *testing.T) {
 		postgresDSN(t) // skips without a database
-		fn(t, func(t *testing.T) (*Store, func(t *testing.T) *Store) {
+		fn(t, func(t *testing.T) (*sqlstore.Store, func(t *testing.T) *sqlstore.Store) {
 			dsn := postgresDSN(t)
-			return openPostgres(t, dsn), func(t *testing.T) *Store { return openPostgres(t, dsn) }
+			return openPostgres(t, dsn), func(t *testing.T) *sqlstore.Store { return openPostgres(t, dsn) }
 		})
 	})
 }
 
 func TestBlobMetaConformanceSQLite(t *testing.T) {
 	blobtest.RunMetaStore(t, func(t *testing.T) blobs.MetaStore {
-		return openSQLite(t, filepath.Join(t.TempDir(), "lanyard.db")).BlobMeta()
+		return New(openSQLite(t, filepath.Join(t.TempDir(), "lanyard.db")).Handle())
 	})
 }
 
@@ -51,14 +52,14 @@ func TestBlobMetaConformancePostgres(t *testing.T) {
 	postgresDSN(t) // skip early, before any subtest, when there is no database
 	t.Run("owner", func(t *testing.T) {
 		blobtest.RunMetaStore(t, func(t *testing.T) blobs.MetaStore {
-			m := openPostgres(t, postgresDSN(t)).blobMeta(testOwnerTiming)
+			m := newBlobMeta(openPostgres(t, postgresDSN(t)).Handle(), testOwnerTiming)
 			waitOwner(t, m)
 			return m
 		})
 	})
 	t.Run("not-owner", func(t *testing.T) {
 		blobtest.RunMetaStore(t, func(t *testing.T) blobs.MetaStore {
-			return openPostgres(t, postgresDSN(t)).blobMeta(ownerTiming{})
+			return newBlobMeta(openPostgres(t, postgresDSN(t)).Handle(), ownerTiming{})
 		})
 	})
 	t.Run("contended", func(t *testing.T) {
@@ -67,7 +68,7 @@ func TestBlobMetaConformancePostgres(t *testing.T) {
 			eager := testOwnerTiming
 			eager.quiet = 30 * time.Millisecond
 			openBlobMeta(t, openPostgres(t, dsn), eager)
-			return openPostgres(t, dsn).blobMeta(eager)
+			return newBlobMeta(openPostgres(t, dsn).Handle(), eager)
 		})
 	})
 }
@@ -76,8 +77,8 @@ func TestBlobMetaConformancePostgres(t *testing.T) {
 var testOwnerTiming = ownerTiming{lease: time.Second, renew: 100 * time.Millisecond, retry: 20 * time.Millisecond, quiet: 100 * time.Millisecond}
 
 // openBlobMeta returns s's blob metadata store, closed when t ends.
-func openBlobMeta(t *testing.T, s *Store, timing ownerTiming) *blobMeta {
-	m := s.blobMeta(timing)
+func openBlobMeta(t *testing.T, s *sqlstore.Store, timing ownerTiming) *blobMeta {
+	m := newBlobMeta(s.Handle(), timing)
 	t.Cleanup(func() { m.Close() })
 	return m
 }
@@ -137,10 +138,10 @@ func TestBlobMetaCloseKeepsStore(t *testing.T) {
 // and listing bounds that are not valid UTF-8 (a marker past a prefix, a truncated
 // character) select what a bytewise comparison would.
 func TestBlobMetaBytes(t *testing.T) {
-	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*Store, func(t *testing.T) *Store)) {
+	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*sqlstore.Store, func(t *testing.T) *sqlstore.Store)) {
 		s, _ := open(t)
 		m := openBlobMeta(t, s, testOwnerTiming)
-		if s.dsn != "" {
+		if s.Handle().DSN() != "" {
 			waitOwner(t, m) // reads come from memory: they must round-trip too
 		}
 		ctx := t.Context()
@@ -200,7 +201,7 @@ func TestBlobMetaBytes(t *testing.T) {
 // never lose an update, including the first writes that create the blob's row, and the
 // staged-block count stays exact.
 func TestBlobMetaTwoNodes(t *testing.T) {
-	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*Store, func(t *testing.T) *Store)) {
+	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*sqlstore.Store, func(t *testing.T) *sqlstore.Store)) {
 		s1, again := open(t)
 		s2 := again(t)
 		m1, m2 := openBlobMeta(t, s1, testOwnerTiming), openBlobMeta(t, s2, testOwnerTiming)
@@ -256,7 +257,7 @@ func TestBlobMetaTwoNodes(t *testing.T) {
 // listings (whose markers are not valid UTF-8), garbage collection, container deletion.
 // Closing the Service closes the MetaStore but not the Store.
 func TestBlobServiceOnSQL(t *testing.T) {
-	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*Store, func(t *testing.T) *Store)) {
+	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*sqlstore.Store, func(t *testing.T) *sqlstore.Store)) {
 		s, _ := open(t)
 		ctx := t.Context()
 		dir := t.TempDir()
@@ -272,7 +273,7 @@ func TestBlobServiceOnSQL(t *testing.T) {
 		openSvc := func() *blobs.Service {
 			content, err := fscontent.Open(dir)
 			blobMust(t, err)
-			svc, err := blobs.Open(ctx, blobs.Config{Meta: s.blobMeta(testOwnerTiming), Content: content, Now: clock, GCInterval: -1})
+			svc, err := blobs.Open(ctx, blobs.Config{Meta: newBlobMeta(s.Handle(), testOwnerTiming), Content: content, Now: clock, GCInterval: -1})
 			blobMust(t, err)
 			closers = append(closers, sync.OnceValue(svc.Close))
 			return svc
@@ -406,7 +407,7 @@ func TestBlobNameBounds(t *testing.T) {
 // before either commits, the loser's insert fails and it runs again on the winner's
 // state. No update is lost (SQLite, whose writers queue, just runs them in turn).
 func TestBlobMetaFirstWriteRace(t *testing.T) {
-	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*Store, func(t *testing.T) *Store)) {
+	blobEngines(t, func(t *testing.T, open func(t *testing.T) (*sqlstore.Store, func(t *testing.T) *sqlstore.Store)) {
 		s1, again := open(t)
 		m1, m2 := openBlobMeta(t, s1, testOwnerTiming), openBlobMeta(t, again(t), testOwnerTiming)
 		ctx := t.Context()
@@ -458,7 +459,7 @@ func TestBlobMetaFirstWriteRace(t *testing.T) {
 		if got.Metadata["n"] != "2" {
 			t.Errorf("n = %s after two updates", got.Metadata["n"])
 		}
-		if s1.d.rowLocks && calls != 3 {
+		if s1.Handle().RowLocks() && calls != 3 {
 			t.Errorf("callbacks ran %d times, want 3 (both, then the loser again)", calls)
 		}
 

@@ -1,4 +1,9 @@
-package sqlstore
+// Package sqlmeta is the blob.MetaStore in the SQL store's database (package sqlstore):
+// SQLite or PostgreSQL, in the tables of its migration 0005. On PostgreSQL every node
+// opened on the same database sees the same containers, blobs and uncommitted blocks,
+// and a node that alone writes them may answer from memory (see blobOwner). It reaches
+// the database only through a sqlstore.Handle; sqlstore keeps the schema.
+package sqlmeta
 
 import (
 	"context"
@@ -17,32 +22,27 @@ import (
 
 	blobs "github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 )
 
-// BlobMeta returns the Blob service's metadata store (blob.MetaStore) in this database
-// (tables of migration 0005), sharing s's connections. On PostgreSQL every node opened on
-// the same database sees the same containers, blobs and uncommitted blocks.
+// New returns the Blob service's metadata store (blob.MetaStore) in the database of h,
+// sharing its connections.
 //
-// Closing the MetaStore does NOT close s: the MetaStore only stops answering. Whoever
-// opened s closes it, after the blob.Service that owns the MetaStore (and closes it in
-// its own Close) is closed.
-//
-// BlobMeta must be called on a Store returned by OpenSQLite or OpenPostgres, not on one
-// bound to a transaction.
-func (s *Store) BlobMeta() blobs.MetaStore {
-	if s.tx != nil {
-		panic("sqlstore: BlobMeta called on a transaction-bound Store")
-	}
-	return s.blobMeta(defaultOwnerTiming)
+// Closing the MetaStore does NOT close the Store h belongs to: the MetaStore only stops
+// answering. Whoever opened the Store closes it, after the blob.Service that owns the
+// MetaStore (and closes it in its own Close) is closed.
+func New(h sqlstore.Handle) blobs.MetaStore {
+	return newBlobMeta(h, defaultOwnerTiming)
 }
 
 // blobCacheLimit bounds the records and the containers the owner keeps in memory.
 const blobCacheLimit = 100_000
 
-func (s *Store) blobMeta(timing ownerTiming) *blobMeta {
+func newBlobMeta(h sqlstore.Handle, timing ownerTiming) *blobMeta {
+	s := sqlDB{h}
 	m := &blobMeta{s: s}
-	if s.dsn != "" {
-		m.owner = newBlobOwner(s.dsn, timing)
+	if dsn := h.DSN(); dsn != "" {
+		m.owner = newBlobOwner(dsn, timing)
 		m.batch = newInsertBatcher(s)
 		m.blobCache = newCacheTable[blobs.BlobKey, cachedBlob](blobCacheLimit)
 		m.containerCache = newCacheTable[containerKey, blobs.Container](blobCacheLimit)
@@ -50,7 +50,7 @@ func (s *Store) blobMeta(timing ownerTiming) *blobMeta {
 	return m
 }
 
-// blobMeta implements blob.MetaStore over the shared SQL store.
+// blobMeta implements blob.MetaStore over the SQL store's database.
 //
 // Each write is one transaction of the store (inTx: on SQLite the in-process writer gate
 // and BEGIN IMMEDIATE serialize writers; on PostgreSQL rows are locked), except the fast
@@ -89,7 +89,7 @@ func (s *Store) blobMeta(timing ownerTiming) *blobMeta {
 // PostgreSQL acknowledges COMMIT, or a statement run on its own, after flushing its WAL
 // (with the default synchronous_commit=on).
 type blobMeta struct {
-	s      *Store
+	s      sqlDB
 	closed atomic.Bool
 	// PostgreSQL only; nil on SQLite, where nothing is cached.
 	owner          *blobOwner
@@ -122,10 +122,10 @@ var _ blobs.MetaStore = (*blobMeta)(nil)
 const blobTxAttempts = 8
 
 var (
-	errBlobMetaClosed = errors.New("sqlstore: the blob metadata store is closed")
+	errBlobMetaClosed = errors.New("sqlmeta: the blob metadata store is closed")
 	// errEntryRace: another transaction created the blob's row after this one looked
 	// for it; rerun.
-	errEntryRace = errors.New("sqlstore: blob: a concurrent writer created the blob first")
+	errEntryRace = errors.New("sqlmeta: a concurrent writer created the blob first")
 )
 
 // callbackError carries the error of a caller's function out of a transaction so that it
@@ -133,7 +133,7 @@ var (
 // classification) mistakes the caller's error for the database's.
 type callbackError struct{ err error }
 
-func (e *callbackError) Error() string { return "sqlstore: blob: the update function failed" }
+func (e *callbackError) Error() string { return "sqlmeta: the update function failed" }
 
 func (m *blobMeta) check() error {
 	if m.closed.Load() {
@@ -144,9 +144,9 @@ func (m *blobMeta) check() error {
 
 // write runs fn in a guarded transaction (see blobOwner), again when it lost a race it
 // may win on a rerun.
-func (m *blobMeta) write(ctx context.Context, fn func(tx *Store) error) error {
+func (m *blobMeta) write(ctx context.Context, fn func(tx sqlDB) error) error {
 	for attempt := 1; ; attempt++ {
-		err := m.s.inTx(ctx, func(tx *Store) error {
+		err := m.s.inTx(ctx, func(tx sqlDB) error {
 			if _, err := m.guard(ctx, tx); err != nil {
 				return err
 			}
@@ -192,8 +192,8 @@ func (m *blobMeta) Close() error {
 
 // blobLockClause returns the row-lock clause for mode (KEY SHARE, NO KEY UPDATE, UPDATE) on
 // table alias; "" where the engine serializes writers instead.
-func (s *Store) blobLockClause(mode, alias string) string {
-	if !s.d.rowLocks {
+func (s sqlDB) blobLockClause(mode, alias string) string {
+	if !s.h.RowLocks() {
 		return ""
 	}
 	return " FOR " + mode + " OF " + alias
@@ -206,7 +206,7 @@ func errInvalidBlobName() error {
 // errBlobNotText refuses a value that a text column or JSON would not give back byte for
 // byte. The Blob engine never produces one.
 func errBlobNotText(what string) error {
-	return lanyard.Errorf(lanyard.KindInvalid, "sqlstore: blob: %s is not valid UTF-8 text", what)
+	return lanyard.Errorf(lanyard.KindInvalid, "sqlmeta: %s is not valid UTF-8 text", what)
 }
 
 // ---- encoding ----
@@ -306,7 +306,7 @@ func scanBlobContainer(r rowScanner) (blobs.Container, error) {
 }
 
 // getBlobContainer reads a container, locking its row in lockMode ("" for none).
-func (s *Store) getBlobContainer(ctx context.Context, account, name, lockMode string) (blobs.Container, error) {
+func (s sqlDB) getBlobContainer(ctx context.Context, account, name, lockMode string) (blobs.Container, error) {
 	if !storableText(account) || !storableText(name) {
 		return blobs.Container{}, blobs.ErrContainerNotFound()
 	}
@@ -323,7 +323,7 @@ func (s *Store) getBlobContainer(ctx context.Context, account, name, lockMode st
 
 // blobContainerExists answers the question reads ask when they found nothing: nil, or
 // ContainerNotFound. It takes no lock (on PostgreSQL a row lock writes to the row).
-func (s *Store) blobContainerExists(ctx context.Context, account, name string) error {
+func (s sqlDB) blobContainerExists(ctx context.Context, account, name string) error {
 	if !storableText(account) || !storableText(name) {
 		return blobs.ErrContainerNotFound()
 	}
@@ -355,10 +355,10 @@ func (m *blobMeta) CreateContainer(ctx context.Context, c blobs.Container) error
 		t := m.containerCache.begin(ck)
 		defer m.containerCache.end(ck, t, 0, nil)
 	}
-	err = m.write(ctx, func(tx *Store) error {
+	err = m.write(ctx, func(tx sqlDB) error {
 		_, err := tx.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at)
 	VALUES (?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt))
-		if err != nil && tx.d.isUniqueViolation(err) {
+		if err != nil && tx.h.IsUniqueViolation(err) {
 			return blobs.ErrContainerExists()
 		}
 		return err
@@ -403,7 +403,7 @@ func (m *blobMeta) UpdateContainer(ctx context.Context, account, name string, fn
 		defer m.containerCache.end(ck, t, 0, nil)
 	}
 	var out blobs.Container
-	err := m.write(ctx, func(tx *Store) error {
+	err := m.write(ctx, func(tx sqlDB) error {
 		cur, err := tx.getBlobContainer(ctx, account, name, "NO KEY UPDATE")
 		if err != nil {
 			return err
@@ -450,7 +450,7 @@ func (m *blobMeta) DeleteContainer(ctx context.Context, account, name string, fn
 		defer m.blobCache.endAll()
 	}
 	var ids []blobs.ContentID
-	err := m.write(ctx, func(tx *Store) error {
+	err := m.write(ctx, func(tx sqlDB) error {
 		ids = nil
 		cur, err := tx.getBlobContainer(ctx, account, name, "UPDATE")
 		if err != nil {
@@ -488,7 +488,7 @@ func (m *blobMeta) DeleteContainer(ctx context.Context, account, name string, fn
 
 // blobContents runs q, whose rows are (extents JSON, content id), and collects (or, with
 // fn, hands out) the non-empty content ids.
-func (s *Store) blobContents(ctx context.Context, q string, args []any, fn func(blobs.ContentID) error) ([]blobs.ContentID, error) {
+func (s sqlDB) blobContents(ctx context.Context, q string, args []any, fn func(blobs.ContentID) error) ([]blobs.ContentID, error) {
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -615,16 +615,16 @@ func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, f
 }
 
 // getBlobEntry reads a blob's row, locked for update when lock; found is false without
-// one. ver is the row's version (see dialect.rowVersion), "" where there is none.
-func (s *Store) getBlobEntry(ctx context.Context, k blobs.BlobKey, lock bool) (e blobEntry, found bool, ver string, err error) {
+// one. ver is the row's version (see sqlstore.Handle.RowVersion), "" where there is none.
+func (s sqlDB) getBlobEntry(ctx context.Context, k blobs.BlobKey, lock bool) (e blobEntry, found bool, ver string, err error) {
 	if !storableText(k.Name) {
 		return blobEntry{}, false, "", nil
 	}
 	q := "SELECT " + blobEntryColumns
 	var v sql.NullString
 	var extra []any
-	if s.d.rowVersion != "" {
-		q += ", CAST(e." + s.d.rowVersion + " AS TEXT)"
+	if s.h.RowVersion() != "" {
+		q += ", CAST(e." + s.h.RowVersion() + " AS TEXT)"
 		extra = append(extra, &v)
 	}
 	q += " FROM blob_entries e WHERE e.account = ? AND e.container = ? AND e.name = ?"
@@ -640,8 +640,8 @@ func (s *Store) getBlobEntry(ctx context.Context, k blobs.BlobKey, lock bool) (e
 
 // readBlobEntry reads, in one statement, whether a blob's container exists (or fails with
 // ContainerNotFound) and the blob's row (found is false without one), and, with
-// withVersion, the row's version (see dialect.rowVersion). It takes no lock.
-func (s *Store) readBlobEntry(ctx context.Context, k blobs.BlobKey, withVersion bool) (e blobEntry, found bool, ver string, err error) {
+// withVersion, the row's version (see sqlstore.Handle.RowVersion). It takes no lock.
+func (s sqlDB) readBlobEntry(ctx context.Context, k blobs.BlobKey, withVersion bool) (e blobEntry, found bool, ver string, err error) {
 	if !storableText(k.Name) {
 		return blobEntry{}, false, "", s.blobContainerExists(ctx, k.Account, k.Container)
 	}
@@ -652,7 +652,7 @@ func (s *Store) readBlobEntry(ctx context.Context, k blobs.BlobKey, withVersion 
 	var v sql.NullString
 	var extra []any
 	if withVersion {
-		q += ", CAST(e." + s.d.rowVersion + " AS TEXT)"
+		q += ", CAST(e." + s.h.RowVersion() + " AS TEXT)"
 		extra = append(extra, &v)
 	}
 	// One row: the blob's, or NULLs when it has none but its container exists (looked up
@@ -669,7 +669,7 @@ func (s *Store) readBlobEntry(ctx context.Context, k blobs.BlobKey, withVersion 
 // lockBlobEntry reads a blob's row for a writer in a transaction, locked for update. When
 // there is none, it reads, in one state, that the container exists (or fails with
 // ContainerNotFound) and that the row still does not (or fails with errEntryRace).
-func (s *Store) lockBlobEntry(ctx context.Context, k blobs.BlobKey) (blobEntry, bool, error) {
+func (s sqlDB) lockBlobEntry(ctx context.Context, k blobs.BlobKey) (blobEntry, bool, error) {
 	if !storableText(k.Account) || !storableText(k.Container) {
 		return blobEntry{}, false, blobs.ErrContainerNotFound()
 	}
@@ -722,7 +722,7 @@ const blobEntryInsert = `INSERT INTO blob_entries (account, container, name, com
 	blob_type, extents, block_count, block_id_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // entryCond restricts a write of a blob's row outside a transaction: to one version of
-// the row (see dialect.rowVersion) and to the guard of blobOwner. The zero entryCond, for
+// the row (see sqlstore.Handle.RowVersion) and to the guard of blobOwner. The zero entryCond, for
 // writes in a transaction, restricts nothing.
 type entryCond struct {
 	version string
@@ -735,7 +735,7 @@ type entryCond struct {
 // writer created the row since this transaction looked; with one (outside a transaction)
 // it just does nothing then, or when the guard fails, and returns the new row's version.
 // vals are the row's blobEntryArgs.
-func (s *Store) insertBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any, c entryCond) (ver string, wrote bool, err error) {
+func (s sqlDB) insertBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any, c entryCond) (ver string, wrote bool, err error) {
 	args := append([]any{k.Account, k.Container, k.Name}, vals...)
 	if c.guard == "" {
 		_, err = s.exec(ctx, blobEntryInsert, args...)
@@ -748,9 +748,9 @@ func (s *Store) insertBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any
 	switch {
 	case err == nil:
 		return ver, wrote, nil
-	case s.d.isUniqueViolation(err):
+	case s.h.IsUniqueViolation(err):
 		return "", false, errEntryRace
-	case s.d.isForeignKeyViolation(err):
+	case s.h.IsForeignKeyViolation(err):
 		return "", false, blobs.ErrContainerNotFound()
 	}
 	return "", false, err
@@ -758,12 +758,12 @@ func (s *Store) insertBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any
 
 // writeReturningVersion runs a write of at most one row and reports whether it wrote one,
 // and the row's new version where the engine has them.
-func (s *Store) writeReturningVersion(ctx context.Context, q string, args []any) (ver string, wrote bool, err error) {
-	if s.d.rowVersion == "" {
+func (s sqlDB) writeReturningVersion(ctx context.Context, q string, args []any) (ver string, wrote bool, err error) {
+	if s.h.RowVersion() == "" {
 		wrote, err = s.execAny(ctx, q, args...)
 		return "", wrote, err
 	}
-	err = s.queryRow(ctx, q+" RETURNING CAST("+s.d.rowVersion+" AS TEXT)", args...).Scan(&ver)
+	err = s.queryRow(ctx, q+" RETURNING CAST("+s.h.RowVersion()+" AS TEXT)", args...).Scan(&ver)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -771,11 +771,11 @@ func (s *Store) writeReturningVersion(ctx context.Context, q string, args []any)
 }
 
 // blobEntryWhere is the condition of a write to a blob's row: the row of k, under c.
-func (s *Store) blobEntryWhere(k blobs.BlobKey, c entryCond, args []any) (string, []any) {
+func (s sqlDB) blobEntryWhere(k blobs.BlobKey, c entryCond, args []any) (string, []any) {
 	w := " WHERE account = ? AND container = ? AND name = ?"
 	args = append(args, k.Account, k.Container, k.Name)
 	if c.version != "" {
-		w += " AND CAST(" + s.d.rowVersion + " AS TEXT) = ?"
+		w += " AND CAST(" + s.h.RowVersion() + " AS TEXT) = ?"
 		args = append(args, c.version)
 	}
 	if c.guard != "" {
@@ -789,7 +789,7 @@ func (s *Store) blobEntryWhere(k blobs.BlobKey, c entryCond, args []any) (string
 // whether it did, with the row's new version where the engine has them; keepExtents
 // leaves the extents column as it is (a property change of a blob of many blocks does not
 // rewrite its block list).
-func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any, keepExtents bool, c entryCond) (string, bool, error) {
+func (s sqlDB) updateBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any, keepExtents bool, c entryCond) (string, bool, error) {
 	args := slices.Clone(vals)
 	cols := []string{"committed", "size", "content_type", "content_encoding", "content_language", "content_disposition",
 		"cache_control", "content_md5", "metadata", "etag", "last_modified", "created_at", "blob_type", "extents",
@@ -803,13 +803,13 @@ func (s *Store) updateBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any
 }
 
 // deleteBlobEntry deletes a blob's row (under c) and reports whether it did.
-func (s *Store) deleteBlobEntry(ctx context.Context, k blobs.BlobKey, c entryCond) (bool, error) {
+func (s sqlDB) deleteBlobEntry(ctx context.Context, k blobs.BlobKey, c entryCond) (bool, error) {
 	where, args := s.blobEntryWhere(k, c, nil)
 	return s.execAny(ctx, "DELETE FROM blob_entries"+where, args...)
 }
 
 // execAny runs a statement and reports whether it touched a row.
-func (s *Store) execAny(ctx context.Context, query string, args ...any) (bool, error) {
+func (s sqlDB) execAny(ctx context.Context, query string, args ...any) (bool, error) {
 	res, err := s.exec(ctx, query, args...)
 	if err != nil {
 		return false, err
@@ -858,7 +858,7 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 	if err := m.check(); err != nil {
 		return blobs.BlobResult{}, err
 	}
-	if m.s.d.rowVersion != "" {
+	if m.s.h.RowVersion() != "" {
 		var cached *cachedBlob
 		var kept ownerWrite
 		if m.blobCache != nil {
@@ -878,7 +878,7 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 		}
 	}
 	var res blobs.BlobResult
-	err := m.write(ctx, func(tx *Store) error {
+	err := m.write(ctx, func(tx sqlDB) error {
 		res = blobs.BlobResult{}
 		e, found, err := tx.lockBlobEntry(ctx, k)
 		if err != nil {
@@ -1043,7 +1043,7 @@ type valuesRow []any
 
 func (r valuesRow) Scan(dest ...any) error {
 	if len(dest) != len(r) {
-		return fmt.Errorf("sqlstore: %d values for %d columns", len(r), len(dest))
+		return fmt.Errorf("sqlmeta: %d values for %d columns", len(r), len(dest))
 	}
 	for i, d := range dest {
 		switch d := d.(type) {
@@ -1055,7 +1055,7 @@ func (r valuesRow) Scan(dest ...any) error {
 			b, _ := r[i].([]byte)
 			*d = slices.Clone(b)
 		default:
-			return fmt.Errorf("sqlstore: cannot scan into %T", d)
+			return fmt.Errorf("sqlmeta: cannot scan into %T", d)
 		}
 	}
 	return nil
@@ -1148,7 +1148,7 @@ func scanBlobBlocks(rows *sql.Rows) ([]blobs.Block, error) {
 }
 
 // listBlobBlocks returns a blob's uncommitted blocks ordered by id.
-func (s *Store) listBlobBlocks(ctx context.Context, k blobs.BlobKey) ([]blobs.Block, error) {
+func (s sqlDB) listBlobBlocks(ctx context.Context, k blobs.BlobKey) ([]blobs.Block, error) {
 	rows, err := s.query(ctx, "SELECT "+blobBlockColumns+" FROM blob_blocks b WHERE b.account = ? AND b.container = ? AND b.blob_name = ? ORDER BY b.block_id",
 		k.Account, k.Container, k.Name)
 	if err != nil {
@@ -1159,7 +1159,7 @@ func (s *Store) listBlobBlocks(ctx context.Context, k blobs.BlobKey) ([]blobs.Bl
 
 // dropBlobBlocks deletes a blob's uncommitted blocks (those staged before *before, when
 // given) and returns them.
-func (s *Store) dropBlobBlocks(ctx context.Context, k blobs.BlobKey, before *int64) ([]blobs.Block, error) {
+func (s sqlDB) dropBlobBlocks(ctx context.Context, k blobs.BlobKey, before *int64) ([]blobs.Block, error) {
 	q := "DELETE FROM blob_blocks WHERE account = ? AND container = ? AND blob_name = ?"
 	args := []any{k.Account, k.Container, k.Name}
 	if before != nil {
@@ -1186,7 +1186,7 @@ func (m *blobMeta) PutBlock(ctx context.Context, k blobs.BlobKey, b blobs.Block,
 		defer m.blobCache.end(k, t, 0, nil)
 	}
 	var prev *blobs.Block
-	err := m.write(ctx, func(tx *Store) error {
+	err := m.write(ctx, func(tx sqlDB) error {
 		prev = nil
 		e, found, err := tx.lockBlobEntry(ctx, k)
 		if err != nil {
@@ -1316,7 +1316,7 @@ func (m *blobMeta) ExpireBlocks(ctx context.Context, before time.Time) ([]blobs.
 		batch := keys[:min(blobExpireBatch, len(keys))]
 		keys = keys[len(batch):]
 		var got []blobs.Block
-		err := m.write(ctx, func(tx *Store) error {
+		err := m.write(ctx, func(tx sqlDB) error {
 			got = nil
 			for _, k := range batch {
 				d, err := tx.expireBlobBlocks(ctx, k, cutoff)
@@ -1337,7 +1337,7 @@ func (m *blobMeta) ExpireBlocks(ctx context.Context, before time.Time) ([]blobs.
 }
 
 // expireBlobBlocks drops one blob's blocks staged before cutoff, in tx.
-func (tx *Store) expireBlobBlocks(ctx context.Context, k blobs.BlobKey, cutoff int64) ([]blobs.Block, error) {
+func (tx sqlDB) expireBlobBlocks(ctx context.Context, k blobs.BlobKey, cutoff int64) ([]blobs.Block, error) {
 	e, found, _, err := tx.getBlobEntry(ctx, k, true)
 	if err != nil || !found {
 		return nil, err // not found: deleted meanwhile, with its blocks

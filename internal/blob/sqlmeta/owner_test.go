@@ -1,4 +1,4 @@
-package sqlstore
+package sqlmeta
 
 import (
 	"io"
@@ -38,7 +38,7 @@ func TestBlobOwnerAnswersFromMemory(t *testing.T) {
 	if got := getN(t, m, k); got != "1" {
 		t.Fatalf("n = %s, want 1", got)
 	}
-	if _, err := s.db.ExecContext(t.Context(), `UPDATE blob_entries SET metadata = '{"n":"behind"}'`); err != nil {
+	if _, err := s.Handle().Exec(t.Context(), `UPDATE blob_entries SET metadata = '{"n":"behind"}'`); err != nil {
 		t.Fatal(err)
 	}
 	if got := getN(t, m, k); got != "1" {

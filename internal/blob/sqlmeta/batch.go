@@ -1,4 +1,4 @@
-package sqlstore
+package sqlmeta
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // other waiting then, up to insertBatchMax; rows that arrive meanwhile wait for the next
 // worker. Nothing waits for a batch to fill.
 type insertBatcher struct {
-	s    *Store
+	s    sqlDB
 	rows chan *insertRow
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -43,7 +43,7 @@ const (
 	insertBatchTimeout = 30 * time.Second
 )
 
-func newInsertBatcher(s *Store) *insertBatcher {
+func newInsertBatcher(s sqlDB) *insertBatcher {
 	b := &insertBatcher{s: s, rows: make(chan *insertRow), quit: make(chan struct{})}
 	for range insertBatchWorkers {
 		b.wg.Go(b.work)
@@ -132,13 +132,13 @@ func (b *insertBatcher) run(batch []*insertRow) map[*insertRow]insertResult {
 		args = append(append(args, r.k.Account, r.k.Container, r.k.Name), r.vals...)
 		byKey[r.k] = r
 	}
-	q.WriteString(") AS v WHERE " + batch[0].c.guard + " ON CONFLICT (account, container, name) DO NOTHING RETURNING account, container, name, CAST(" + b.s.d.rowVersion + " AS TEXT)")
+	q.WriteString(") AS v WHERE " + batch[0].c.guard + " ON CONFLICT (account, container, name) DO NOTHING RETURNING account, container, name, CAST(" + b.s.h.RowVersion() + " AS TEXT)")
 	args = append(args, batch[0].c.args...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), insertBatchTimeout)
 	defer cancel()
 	fail := func(err error) map[*insertRow]insertResult {
-		if b.s.d.isForeignKeyViolation(err) {
+		if b.s.h.IsForeignKeyViolation(err) {
 			// A container is gone, the error does not say whose; nothing was inserted,
 			// and each row's caller finds out on its own.
 			return results
