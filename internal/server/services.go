@@ -24,7 +24,7 @@ type services struct {
 	minter     *minter
 	federated  *federation.Credentials
 	tokenEP    *authority.TokenEndpoint
-	accounts   accounts
+	accounts   directory.StorageAccounts
 	blobOffErr error // why the Blob service is off, nil when it serves
 }
 
@@ -56,7 +56,7 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 	} else if s.blob, err = openBlob(ctx, s.cfg.Home, s.cfg.BlobContentDir, s.sharedBlobMeta(), s.logger); err != nil {
 		return nil, err
 	}
-	svc.accounts = accounts{dir: svc.directory}
+	svc.accounts = directory.StorageAccounts{Directory: svc.directory}
 	svc.directory.OnAccountDeleted = func(ctx context.Context, name string) {
 		if s.blob != nil {
 			deleteAccountData(ctx, s.blob, name, s.logger)
@@ -99,10 +99,9 @@ func (s *Server) mountBlob(ctx context.Context, svc *services, ep endpoints) {
 	if svc.blobOffErr == nil {
 		h = &blobapi.Handler{
 			Service: s.blob, Accounts: svc.accounts, Logger: s.logger,
-			Auth: &blobAuthorizer{
-				access: svc.access, accounts: svc.accounts, blobURL: ep.blobURL, obs: s.obs,
-				verifier: *s.verifier(ep.issuerURL(s.tenant.ID)),
-			},
+			Auth: &blobapi.Bearer{BaseURL: ep.blobURL, Access: &access.Authorizer{
+				Access: svc.access, Verifier: s.verifier(ep.issuerURL(s.tenant.ID)), Resources: svc.accounts, Recorder: s.obs, Service: "blob",
+			}},
 			AuthorizationURI: ep.authorizationURI(s.tenant.ID),
 		}
 	}

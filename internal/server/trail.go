@@ -173,7 +173,7 @@ func (g *mintGate) after(ctx context.Context, id lanyard.Identity, resource stri
 	reqctx.SetOperation(ctx, g.protocol)
 	e := audit.Issued(audit.TokenIssued{
 		Protocol: g.protocol, PrincipalID: id.PrincipalID, ClientID: id.ClientID, IdentityResourceID: id.ResourceID,
-		Resource: resource, TokenID: m.UTI, IssuedAt: m.IssuedAt, ExpiresAt: m.ExpiresAt, CallerAddress: callerAddress(ctx),
+		Resource: resource, TokenID: m.UTI, IssuedAt: m.IssuedAt, ExpiresAt: m.ExpiresAt, CallerAddress: reqctx.RemoteAddr(ctx),
 	})
 	if err := g.o.audit.Record(ctx, e); err != nil {
 		return fmt.Errorf("record the token: %w", err)
