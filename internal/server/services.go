@@ -10,7 +10,6 @@ import (
 	"github.com/lanyard-id/lanyard/internal/blobapi"
 	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/federation"
-	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/mgmt"
 	"github.com/lanyard-id/lanyard/internal/msi"
 	"github.com/lanyard-id/lanyard/internal/token"
@@ -68,10 +67,8 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 // mountMSI serves the managed-identity endpoint.
 func (s *Server) mountMSI(svc *services, ep endpoints) {
 	mux := http.NewServeMux()
-	lookup := func(ctx context.Context, ref string) (lanyard.Identity, error) {
-		return svc.directory.FindIdentity(ctx, "", ref)
-	}
-	(&msi.Handler{Apps: svc.directory, Minter: svc.minter, Cache: svc.tokens, Logger: s.logger, Audit: msiAuditor{o: s.obs, lookup: lookup}, Fresh: s.fresh}).Mount(mux)
+	trail := &msi.Trail{Recorder: s.obs.audit, Counter: s.obs.metrics, Identities: svc.directory, Logger: s.logger}
+	(&msi.Handler{Apps: svc.directory, Minter: svc.minter, Cache: svc.tokens, Logger: s.logger, Audit: trail, Fresh: s.fresh}).Mount(mux)
 	ep.msi.srv.Handler = s.obs.instrument("msi", mux)
 }
 

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strconv"
 
 	"github.com/lanyard-id/lanyard/internal/audit"
 	"github.com/lanyard-id/lanyard/internal/authority"
@@ -59,72 +57,6 @@ func (t trail) Get(ctx context.Context, id string) (audit.Event, error) {
 
 func (t trail) Verify(ctx context.Context) (audit.Report, error) {
 	return audit.VerifyStore(ctx, t.o.store)
-}
-
-// msiAuditor records what the managed-identity endpoint hands out and refuses, and counts it.
-type msiAuditor struct {
-	o *observability
-	// lookup resolves the identity a refused caller named, so the refusal is filed under
-	// its principal; nil files it under what the caller gave.
-	lookup func(ctx context.Context, ref string) (lanyard.Identity, error)
-}
-
-func (a msiAuditor) Issued(ctx context.Context, g msi.Grant) error {
-	reqctx.SetOperation(ctx, g.Protocol)
-	e := audit.Issued(audit.TokenIssued{
-		Protocol: g.Protocol, App: g.App.ResourceID, PrincipalID: g.Identity.PrincipalID, ClientID: g.Identity.ClientID,
-		IdentityResourceID: g.Identity.ResourceID, Resource: g.Resource, TokenID: g.Token.UTI,
-		IssuedAt: g.Token.IssuedAt, ExpiresAt: g.Token.ExpiresAt, Cached: g.Cached, CallerAddress: g.RemoteAddr,
-	})
-	if err := a.o.audit.Record(ctx, e); err != nil {
-		a.o.logger.ErrorContext(ctx, "a token could not be recorded and was not issued", "protocol", g.Protocol, "err", err)
-		return err
-	}
-	a.o.metrics.TokensIssued.WithLabelValues(g.Protocol, strconv.FormatBool(g.Cached)).Inc()
-	return nil
-}
-
-func (a msiAuditor) Refused(ctx context.Context, r msi.Refusal) {
-	reqctx.SetOperation(ctx, r.Protocol)
-	a.o.metrics.TokensRefused.WithLabelValues(r.Protocol, refusalReason(r.Status)).Inc()
-	principal, client := "", ""
-	switch r.SelectedBy {
-	case "client_id":
-		client = r.Selected
-	case "object_id", "principal_id":
-		principal = r.Selected
-	}
-	if r.Selected != "" && a.lookup != nil && r.Status != http.StatusServiceUnavailable {
-		if id, err := a.lookup(ctx, r.Selected); err == nil {
-			principal, client = id.PrincipalID, id.ClientID
-		}
-	}
-	_ = a.o.audit.Record(ctx, audit.Refused(audit.TokenRefused{
-		Protocol: r.Protocol, Resource: r.Resource, Identity: r.Selector, Status: r.Status, Code: r.Code, Reason: r.Message,
-		CallerAddress: r.RemoteAddr,
-	}, principal, client))
-}
-
-// refusalReason is the metrics label of a refusal: a few fixed values, never the message.
-func refusalReason(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "invalid_request"
-	case http.StatusUnauthorized:
-		return "unauthenticated"
-	case http.StatusForbidden:
-		return "identity_disabled"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusMethodNotAllowed:
-		return "method_not_allowed"
-	case http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	if status >= 500 {
-		return "server_error"
-	}
-	return "other"
 }
 
 // auditedKeys records every signing key rotation made through the management API.
