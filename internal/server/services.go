@@ -11,6 +11,7 @@ import (
 	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/federation"
 	"github.com/lanyard-id/lanyard/internal/mgmt"
+	"github.com/lanyard-id/lanyard/internal/mint"
 	"github.com/lanyard-id/lanyard/internal/msi"
 	"github.com/lanyard-id/lanyard/internal/token"
 )
@@ -20,7 +21,7 @@ type services struct {
 	directory  *directory.Service
 	access     *access.Service
 	tokens     *msi.Cache // managed-identity tokens, per identity and resource
-	minter     *minter
+	minter     *mint.Minter
 	federated  *federation.Credentials
 	tokenEP    *authority.TokenEndpoint
 	accounts   directory.StorageAccounts
@@ -41,9 +42,9 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 	svc.directory.OnChange = func(c directory.Change) { svc.tokens.Forget(c.PrincipalIDs...) }
 	svc.directory.OnAssignmentsRemoved = svc.access.ForgetAssignments
 	issuer := &token.Issuer{Keys: s.keyring, Lifetime: s.cfg.TokenLifetime}
-	svc.minter = &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: ep.issuerURL(s.tenant.ID), gate: &mintGate{o: s.obs}, fresh: s.fresh}
+	svc.minter = &mint.Minter{Issuer: issuer, TenantID: s.tenant.ID, IssuerURL: ep.issuerURL(s.tenant.ID), Fresh: s.fresh, Revocations: s.obs.revs}
 	local := federation.NewSelfIssuer(ep.issuerURL(s.tenant.ID), svc.access, s.verifier(ep.issuerURL(s.tenant.ID)), nil)
-	svc.federated, svc.tokenEP, err = newFederation(f.cached, svc.directory, s.obs.gated(svc.minter, "federation"), local, f.ca.CertPEM(), s.cfg, s.logger)
+	svc.federated, svc.tokenEP, err = newFederation(f.cached, svc.directory, federationMinter{svc.minter.For("federation", s.obs.audit, s.obs.metrics)}, local, f.ca.CertPEM(), s.cfg, s.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 func (s *Server) mountMSI(svc *services, ep endpoints) {
 	mux := http.NewServeMux()
 	trail := &msi.Trail{Recorder: s.obs.audit, Counter: s.obs.metrics, Identities: svc.directory, Logger: s.logger}
-	(&msi.Handler{Apps: svc.directory, Minter: svc.minter, Cache: svc.tokens, Logger: s.logger, Audit: trail, Fresh: s.fresh}).Mount(mux)
+	(&msi.Handler{Apps: svc.directory, Minter: msiMinter{svc.minter}, Cache: svc.tokens, Logger: s.logger, Audit: trail, Fresh: s.fresh}).Mount(mux)
 	ep.msi.srv.Handler = s.obs.instrument("msi", mux)
 }
 

@@ -9,7 +9,6 @@ import (
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/mgmt"
-	"github.com/lanyard-id/lanyard/internal/msi"
 	"github.com/lanyard-id/lanyard/internal/reqctx"
 )
 
@@ -83,46 +82,8 @@ func (k auditedKeys) Rotate(ctx context.Context) (lanyard.SigningKey, error) {
 	return key, nil
 }
 
-// mintGate runs around every mint: it holds a token back until it would not be born
-// revoked, and, for protocols that record their tokens nowhere else (federation), records
-// it before it is handed out.
-type mintGate struct {
-	o        *observability
-	protocol string // "" when the caller records the issue itself (the managed-identity endpoint)
-}
-
-func (g *mintGate) before(ctx context.Context, id lanyard.Identity) error {
-	if g == nil {
-		return nil
-	}
-	return g.o.revs.WaitIssuable(ctx, id.PrincipalID)
-}
-
-func (g *mintGate) after(ctx context.Context, id lanyard.Identity, resource string, m msi.Minted) error {
-	if g == nil || g.protocol == "" {
-		return nil
-	}
-	reqctx.SetOperation(ctx, g.protocol)
-	e := audit.Issued(audit.TokenIssued{
-		Protocol: g.protocol, PrincipalID: id.PrincipalID, ClientID: id.ClientID, IdentityResourceID: id.ResourceID,
-		Resource: resource, TokenID: m.UTI, IssuedAt: m.IssuedAt, ExpiresAt: m.ExpiresAt, CallerAddress: reqctx.RemoteAddr(ctx),
-	})
-	if err := g.o.audit.Record(ctx, e); err != nil {
-		return fmt.Errorf("record the token: %w", err)
-	}
-	g.o.metrics.TokensIssued.WithLabelValues(g.protocol, "false").Inc()
-	return nil
-}
-
-// gated returns a copy of m that goes through a gate for protocol.
-func (o *observability) gated(m *minter, protocol string) *minter {
-	c := *m
-	c.gate = &mintGate{o: o, protocol: protocol}
-	return &c
-}
-
 // federationRefused records a token-exchange request the authority refused; issued
-// tokens are recorded by the minter gate like every other token.
+// tokens are recorded by the minter like every other token.
 func (o *observability) federationRefused(ctx context.Context, r authority.TokenRecord) {
 	if r.Error == "" {
 		return
