@@ -7,7 +7,6 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/mint"
 	"github.com/lanyard-id/lanyard/internal/msi"
-	"github.com/lanyard-id/lanyard/internal/token"
 )
 
 // msiMinter gives the managed-identity endpoint the minter's tokens in its own type.
@@ -22,11 +21,12 @@ func (m msiMinter) Mint(ctx context.Context, id lanyard.Identity, resource strin
 }
 
 // federationMinter gives the token endpoint the minter's tokens in its own type: the same
-// issuer, keys and lifetime as managed-identity tokens.
+// issuer, keys and lifetime as managed-identity tokens, under the same checks, recorded
+// by the minter (the token endpoint records only its refusals).
 type federationMinter struct{ m *mint.Minter }
 
-func (m federationMinter) MintToken(_ context.Context, id lanyard.Identity, resource string) (authority.AccessToken, error) {
-	t, err := m.m.Issuer.Issue(token.Request{TenantID: m.m.TenantID, IssuerURL: m.m.IssuerURL, Audience: resource, Identity: id})
+func (m federationMinter) MintToken(ctx context.Context, id lanyard.Identity, resource string) (authority.AccessToken, error) {
+	t, err := m.m.Mint(ctx, id, resource)
 	if err != nil {
 		return authority.AccessToken{}, err
 	}
