@@ -11,6 +11,11 @@ import (
 // Authenticate verifies a bearer token with v and checks that its principal still exists
 // and is enabled, so deleting or disabling an identity shuts out its tokens at once.
 func (s *Service) Authenticate(ctx context.Context, v *token.Verifier, raw string, now time.Time) (token.Claims, error) {
+	return s.authenticate(ctx, func() (token.Claims, error) { return v.Verify(raw, now) })
+}
+
+// authenticate checks the gate, then the claims verify returns.
+func (s *Service) authenticate(ctx context.Context, verify func() (token.Claims, error)) (token.Claims, error) {
 	if s.gate != nil {
 		// The keys, revocations and assignments this would go on to decide from may be out
 		// of date: fail closed (a 503 in the caller's protocol).
@@ -18,7 +23,7 @@ func (s *Service) Authenticate(ctx context.Context, v *token.Verifier, raw strin
 			return token.Claims{}, err
 		}
 	}
-	claims, err := v.Verify(raw, now)
+	claims, err := verify()
 	if err != nil {
 		return claims, err
 	}

@@ -123,3 +123,23 @@ func (s *Service) accountDeleted(ctx context.Context, name string) {
 		s.OnAccountDeleted(ctx, name)
 	}
 }
+
+// StorageAccounts answers what the Blob endpoint asks of storage accounts; the store
+// behind the Service caches them.
+type StorageAccounts struct{ Directory *Service }
+
+// ResourceID returns account name's ARM id, the scope its role assignments are under.
+func (a StorageAccounts) ResourceID(ctx context.Context, name string) (string, error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	return acct.ResourceID, err
+}
+
+// AccountExists reports whether account name exists. Only the account's own name, not
+// a case variant of it, names it: Blob data is kept under the name as given.
+func (a StorageAccounts) AccountExists(ctx context.Context, name string) (bool, error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	if lanyard.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil && acct.Name == name, err
+}

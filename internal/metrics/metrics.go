@@ -8,6 +8,7 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,6 +55,16 @@ func New() *Metrics {
 	m.reg.MustRegister(m.TokensIssued, m.TokensRefused, m.Decisions, m.Duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// TokenIssued counts a token handed out by protocol, from the cache or not.
+func (m *Metrics) TokenIssued(protocol string, cached bool) {
+	m.TokensIssued.WithLabelValues(protocol, strconv.FormatBool(cached)).Inc()
+}
+
+// TokenRefused counts a refused token request by protocol and reason code.
+func (m *Metrics) TokenRefused(protocol, reason string) {
+	m.TokensRefused.WithLabelValues(protocol, reason).Inc()
 }
 
 // WatchAudit exposes the audit recorder's queue and counters.

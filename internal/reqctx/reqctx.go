@@ -42,6 +42,14 @@ func ID(ctx context.Context) string {
 	return ""
 }
 
+// RemoteAddr returns the caller's address, or "" outside a request.
+func RemoteAddr(ctx context.Context) string {
+	if info := From(ctx); info != nil {
+		return info.RemoteAddr
+	}
+	return ""
+}
+
 // SetOperation names the operation of the request in ctx, if there is one.
 func SetOperation(ctx context.Context, op string) {
 	if info := From(ctx); info != nil {

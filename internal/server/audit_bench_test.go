@@ -80,12 +80,12 @@ func newBlobBench(b *testing.B, audited bool) *blobBench {
 	b.Cleanup(func() { svc.Close() })
 
 	const issuerURL = "https://127.0.0.1:1/tenant/"
-	tok, err := (&token.Issuer{Keys: ring}).Issue(token.Request{TenantID: tenant.ID, IssuerURL: issuerURL, Audience: storageAudience, Identity: id})
+	tok, err := (&token.Issuer{Keys: ring}).Issue(token.Request{TenantID: tenant.ID, IssuerURL: issuerURL, Audience: blobapi.StorageAudience, Identity: id})
 	must(err)
 	bb := &blobBench{token: tok.Raw}
-	authz := &blobAuthorizer{access: acc, accounts: accounts{dir: dir}, blobURL: "http://bench",
-		verifier: token.Verifier{Keys: ring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource, Cache: token.NewSignatureCache(10_000)}}
-	var h http.Handler = &blobapi.Handler{Service: svc, Accounts: authz.accounts, Auth: authz, Logger: logger}
+	authz := &access.Authorizer{Access: acc, Resources: directory.StorageAccounts{Directory: dir}, Service: "blob",
+		Verifier: &token.Verifier{Keys: ring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource, Cache: token.NewSignatureCache(10_000)}}
+	var h http.Handler = &blobapi.Handler{Service: svc, Accounts: directory.StorageAccounts{Directory: dir}, Auth: &blobapi.Bearer{Access: authz, BaseURL: "http://bench"}, Logger: logger}
 	// Both modes run what is always on (request ids, metrics, revocation checks); only
 	// the audit records differ, so the comparison is of auditing alone.
 	sink := ""
@@ -97,7 +97,7 @@ func newBlobBench(b *testing.B, audited bool) *blobBench {
 	b.Cleanup(bb.obs.close)
 	acc.SetRevocations(bb.obs.revs)
 	if audited {
-		authz.obs = bb.obs
+		authz.Recorder = bb.obs
 	}
 	h = bb.obs.instrument("blob", h)
 	srv := httptest.NewServer(h)

@@ -14,20 +14,12 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/blob/fscontent"
 	"github.com/lanyard-id/lanyard/internal/blob/fsmeta"
-	"github.com/lanyard-id/lanyard/internal/blobapi"
-	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
-	"github.com/lanyard-id/lanyard/internal/rbac"
 	"github.com/lanyard-id/lanyard/internal/store"
-	"github.com/lanyard-id/lanyard/internal/token"
 )
-
-// storageAudience is the audience the Storage SDKs request by default.
-const storageAudience = "https://storage.azure.com"
 
 // openBlob opens the Blob service: content in contentDir, metadata in sharedMeta when the
 // store is shared with other nodes (they must see each other's blobs), otherwise in a
@@ -117,76 +109,6 @@ func unavailableBlob(reason string) http.Handler {
 			fmt.Fprintf(w, `<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>%s</Message></Error>`, msg.String())
 		}
 	})
-}
-
-// accounts resolves storage account names to ARM ids for the Blob endpoint; the
-// directory's store caches them.
-type accounts struct{ dir *directory.Service }
-
-func (a accounts) resourceID(ctx context.Context, name string) (string, error) {
-	acct, err := a.dir.GetStorageAccount(ctx, "", name)
-	return acct.ResourceID, err
-}
-
-// AccountExists implements blobapi.AccountLookup. Only the account's own name, not a
-// case variant of it, names it: Blob data is kept under the name as given.
-func (a accounts) AccountExists(ctx context.Context, name string) (bool, error) {
-	acct, err := a.dir.GetStorageAccount(ctx, "", name)
-	if lanyard.IsNotFound(err) {
-		return false, nil
-	}
-	return err == nil && acct.Name == name, err
-}
-
-// blobAuthorizer authenticates every Blob request's bearer token and asks RBAC whether its
-// principal may perform the operation's action at the container or blob scope.
-type blobAuthorizer struct {
-	access   *access.Service
-	accounts accounts
-	verifier token.Verifier // Audiences are set per account
-	blobURL  string
-	obs      *observability // records every decision; nil records nothing
-}
-
-var (
-	errNoAuthentication = lanyard.Errorf(lanyard.KindUnauthenticated,
-		"Server failed to authenticate the request. Please refer to the information in the www-authenticate header.").WithCode("NoAuthenticationInformation")
-	errPermissionMismatch = lanyard.Errorf(lanyard.KindPermissionDenied,
-		"This request is not authorized to perform this operation using this permission.").WithCode("AuthorizationPermissionMismatch")
-)
-
-func (a *blobAuthorizer) Authorize(ctx context.Context, _ *http.Request, req blobapi.AccessRequest) error {
-	if req.Token == "" {
-		a.recordUnauthenticated(ctx, req, token.Claims{}, errNoAuthentication)
-		return errNoAuthentication
-	}
-	v := a.verifier
-	// The default audience, or the account's own URL (ClientOptions.Audience), in the
-	// path-style form Lanyard serves and the host-style form Azure uses.
-	v.Audiences = []string{storageAudience, a.blobURL + "/" + req.Account, "https://" + req.Account + ".blob.core.windows.net"}
-	claims, err := a.access.Authenticate(ctx, &v, req.Token, time.Now())
-	if err != nil {
-		a.recordUnauthenticated(ctx, req, claims, err)
-		if lanyard.KindOf(err) != lanyard.KindUnauthenticated {
-			return err
-		}
-		return &lanyard.Error{Kind: lanyard.KindUnauthenticated, Code: "InvalidAuthenticationInfo", Message: lanyard.MessageOf(err)}
-	}
-	scope, err := a.accounts.resourceID(ctx, req.Account)
-	if err != nil {
-		return err
-	}
-	if req.Scope != "" {
-		scope += "/" + req.Scope
-	}
-	d := a.access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: req.Action, DataAction: req.DataAction, Scope: scope, Brief: true})
-	if err := a.record(ctx, req, claims, d); err != nil {
-		return err // fail-closed: what cannot be recorded is not allowed
-	}
-	if !d.Allowed {
-		return errPermissionMismatch
-	}
-	return nil
 }
 
 // deleteAccountData removes every container of a deleted storage account.

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -15,16 +14,14 @@ import (
 	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/federation"
-	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/store"
-	"github.com/lanyard-id/lanyard/internal/token"
 )
 
 // newFederation builds workload identity federation: the credentials the management API
 // manages, and the token endpoint that exchanges assertions for tokens minted by m.
 // Assertions of local, this Lanyard's own issuer, are checked in-process; other issuers'
 // keys are fetched, from the addresses cfg allows.
-func newFederation(st store.Store, dir *directory.Service, m *minter, local federation.LocalIssuer, lanyardCA []byte, cfg config.Config, logger *slog.Logger) (*federation.Credentials, *authority.TokenEndpoint, error) {
+func newFederation(st store.Store, dir *directory.Service, m authority.TokenMinter, local federation.LocalIssuer, lanyardCA []byte, cfg config.Config, logger *slog.Logger) (*federation.Credentials, *authority.TokenEndpoint, error) {
 	addrs := &federation.AddressPolicy{Allow: cfg.AllowedIssuerNetworks}
 	client, err := federationClient(lanyardCA, cfg.TrustedCAFile, addrs)
 	if err != nil {
@@ -73,14 +70,4 @@ func federationClient(lanyardCA []byte, trustedCAFile string, addrs *federation.
 	tr.MaxResponseHeaderBytes = 64 << 10
 	// Each fetch has its own, shorter, timeout; this one only backs it up.
 	return &http.Client{Transport: tr, Timeout: 2 * federation.DefaultFetchTimeout}, nil
-}
-
-// MintToken lets the token endpoint issue tokens from this server's authority: the same
-// issuer, keys and lifetime as managed-identity tokens.
-func (m *minter) MintToken(_ context.Context, id lanyard.Identity, resource string) (authority.AccessToken, error) {
-	t, err := m.issuer.Issue(token.Request{TenantID: m.tenantID, IssuerURL: m.issuerURL, Audience: resource, Identity: id})
-	if err != nil {
-		return authority.AccessToken{}, err
-	}
-	return authority.AccessToken{Raw: t.Raw, UTI: t.UTI, IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}, nil
 }

@@ -119,8 +119,8 @@ func (o *observability) watchKeys(ring *keys.Keyring) {
 	})
 }
 
-// decided records and counts an authorization decision.
-func (o *observability) decided(ctx context.Context, d audit.Decision) error {
+// Decided records and counts an authorization decision; it implements access.Recorder.
+func (o *observability) Decided(ctx context.Context, d audit.Decision) error {
 	result := audit.Denied
 	if d.Allowed {
 		result = audit.Allowed

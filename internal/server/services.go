@@ -10,8 +10,8 @@ import (
 	"github.com/lanyard-id/lanyard/internal/blobapi"
 	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/federation"
-	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/mgmt"
+	"github.com/lanyard-id/lanyard/internal/mint"
 	"github.com/lanyard-id/lanyard/internal/msi"
 	"github.com/lanyard-id/lanyard/internal/token"
 )
@@ -21,10 +21,10 @@ type services struct {
 	directory  *directory.Service
 	access     *access.Service
 	tokens     *msi.Cache // managed-identity tokens, per identity and resource
-	minter     *minter
+	minter     *mint.Minter
 	federated  *federation.Credentials
 	tokenEP    *authority.TokenEndpoint
-	accounts   accounts
+	accounts   directory.StorageAccounts
 	blobOffErr error // why the Blob service is off, nil when it serves
 }
 
@@ -42,9 +42,9 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 	svc.directory.OnChange = func(c directory.Change) { svc.tokens.Forget(c.PrincipalIDs...) }
 	svc.directory.OnAssignmentsRemoved = svc.access.ForgetAssignments
 	issuer := &token.Issuer{Keys: s.keyring, Lifetime: s.cfg.TokenLifetime}
-	svc.minter = &minter{issuer: issuer, tenantID: s.tenant.ID, issuerURL: ep.issuerURL(s.tenant.ID), gate: &mintGate{o: s.obs}, fresh: s.fresh}
+	svc.minter = &mint.Minter{Issuer: issuer, TenantID: s.tenant.ID, IssuerURL: ep.issuerURL(s.tenant.ID), Fresh: s.fresh, Revocations: s.obs.revs}
 	local := federation.NewSelfIssuer(ep.issuerURL(s.tenant.ID), svc.access, s.verifier(ep.issuerURL(s.tenant.ID)), nil)
-	svc.federated, svc.tokenEP, err = newFederation(f.cached, svc.directory, s.obs.gated(svc.minter, "federation"), local, f.ca.CertPEM(), s.cfg, s.logger)
+	svc.federated, svc.tokenEP, err = newFederation(f.cached, svc.directory, federationMinter{svc.minter.For("federation", s.obs.audit, s.obs.metrics)}, local, f.ca.CertPEM(), s.cfg, s.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 	} else if s.blob, err = openBlob(ctx, s.cfg.Home, s.cfg.BlobContentDir, s.sharedBlobMeta(), s.logger); err != nil {
 		return nil, err
 	}
-	svc.accounts = accounts{dir: svc.directory}
+	svc.accounts = directory.StorageAccounts{Directory: svc.directory}
 	svc.directory.OnAccountDeleted = func(ctx context.Context, name string) {
 		if s.blob != nil {
 			deleteAccountData(ctx, s.blob, name, s.logger)
@@ -68,10 +68,8 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 // mountMSI serves the managed-identity endpoint.
 func (s *Server) mountMSI(svc *services, ep endpoints) {
 	mux := http.NewServeMux()
-	lookup := func(ctx context.Context, ref string) (lanyard.Identity, error) {
-		return svc.directory.FindIdentity(ctx, "", ref)
-	}
-	(&msi.Handler{Apps: svc.directory, Minter: svc.minter, Cache: svc.tokens, Logger: s.logger, Audit: msiAuditor{o: s.obs, lookup: lookup}, Fresh: s.fresh}).Mount(mux)
+	trail := &msi.Trail{Recorder: s.obs.audit, Counter: s.obs.metrics, Identities: svc.directory, Logger: s.logger}
+	(&msi.Handler{Apps: svc.directory, Minter: msiMinter{svc.minter}, Cache: svc.tokens, Logger: s.logger, Audit: trail, Fresh: s.fresh}).Mount(mux)
 	ep.msi.srv.Handler = s.obs.instrument("msi", mux)
 }
 
@@ -99,10 +97,9 @@ func (s *Server) mountBlob(ctx context.Context, svc *services, ep endpoints) {
 	if svc.blobOffErr == nil {
 		h = &blobapi.Handler{
 			Service: s.blob, Accounts: svc.accounts, Logger: s.logger,
-			Auth: &blobAuthorizer{
-				access: svc.access, accounts: svc.accounts, blobURL: ep.blobURL, obs: s.obs,
-				verifier: *s.verifier(ep.issuerURL(s.tenant.ID)),
-			},
+			Auth: &blobapi.Bearer{BaseURL: ep.blobURL, Access: &access.Authorizer{
+				Access: svc.access, Verifier: s.verifier(ep.issuerURL(s.tenant.ID)), Resources: svc.accounts, Recorder: s.obs, Service: "blob",
+			}},
 			AuthorizationURI: ep.authorizationURI(s.tenant.ID),
 		}
 	}

@@ -3,15 +3,12 @@ package server
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strconv"
 
 	"github.com/lanyard-id/lanyard/internal/audit"
 	"github.com/lanyard-id/lanyard/internal/authority"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/mgmt"
-	"github.com/lanyard-id/lanyard/internal/msi"
 	"github.com/lanyard-id/lanyard/internal/reqctx"
 )
 
@@ -61,72 +58,6 @@ func (t trail) Verify(ctx context.Context) (audit.Report, error) {
 	return audit.VerifyStore(ctx, t.o.store)
 }
 
-// msiAuditor records what the managed-identity endpoint hands out and refuses, and counts it.
-type msiAuditor struct {
-	o *observability
-	// lookup resolves the identity a refused caller named, so the refusal is filed under
-	// its principal; nil files it under what the caller gave.
-	lookup func(ctx context.Context, ref string) (lanyard.Identity, error)
-}
-
-func (a msiAuditor) Issued(ctx context.Context, g msi.Grant) error {
-	reqctx.SetOperation(ctx, g.Protocol)
-	e := audit.Issued(audit.TokenIssued{
-		Protocol: g.Protocol, App: g.App.ResourceID, PrincipalID: g.Identity.PrincipalID, ClientID: g.Identity.ClientID,
-		IdentityResourceID: g.Identity.ResourceID, Resource: g.Resource, TokenID: g.Token.UTI,
-		IssuedAt: g.Token.IssuedAt, ExpiresAt: g.Token.ExpiresAt, Cached: g.Cached, CallerAddress: g.RemoteAddr,
-	})
-	if err := a.o.audit.Record(ctx, e); err != nil {
-		a.o.logger.ErrorContext(ctx, "a token could not be recorded and was not issued", "protocol", g.Protocol, "err", err)
-		return err
-	}
-	a.o.metrics.TokensIssued.WithLabelValues(g.Protocol, strconv.FormatBool(g.Cached)).Inc()
-	return nil
-}
-
-func (a msiAuditor) Refused(ctx context.Context, r msi.Refusal) {
-	reqctx.SetOperation(ctx, r.Protocol)
-	a.o.metrics.TokensRefused.WithLabelValues(r.Protocol, refusalReason(r.Status)).Inc()
-	principal, client := "", ""
-	switch r.SelectedBy {
-	case "client_id":
-		client = r.Selected
-	case "object_id", "principal_id":
-		principal = r.Selected
-	}
-	if r.Selected != "" && a.lookup != nil && r.Status != http.StatusServiceUnavailable {
-		if id, err := a.lookup(ctx, r.Selected); err == nil {
-			principal, client = id.PrincipalID, id.ClientID
-		}
-	}
-	_ = a.o.audit.Record(ctx, audit.Refused(audit.TokenRefused{
-		Protocol: r.Protocol, Resource: r.Resource, Identity: r.Selector, Status: r.Status, Code: r.Code, Reason: r.Message,
-		CallerAddress: r.RemoteAddr,
-	}, principal, client))
-}
-
-// refusalReason is the metrics label of a refusal: a few fixed values, never the message.
-func refusalReason(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "invalid_request"
-	case http.StatusUnauthorized:
-		return "unauthenticated"
-	case http.StatusForbidden:
-		return "identity_disabled"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusMethodNotAllowed:
-		return "method_not_allowed"
-	case http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	if status >= 500 {
-		return "server_error"
-	}
-	return "other"
-}
-
 // auditedKeys records every signing key rotation made through the management API.
 type auditedKeys struct {
 	*keys.Keyring
@@ -151,46 +82,8 @@ func (k auditedKeys) Rotate(ctx context.Context) (lanyard.SigningKey, error) {
 	return key, nil
 }
 
-// mintGate runs around every mint: it holds a token back until it would not be born
-// revoked, and, for protocols that record their tokens nowhere else (federation), records
-// it before it is handed out.
-type mintGate struct {
-	o        *observability
-	protocol string // "" when the caller records the issue itself (the managed-identity endpoint)
-}
-
-func (g *mintGate) before(ctx context.Context, id lanyard.Identity) error {
-	if g == nil {
-		return nil
-	}
-	return g.o.revs.WaitIssuable(ctx, id.PrincipalID)
-}
-
-func (g *mintGate) after(ctx context.Context, id lanyard.Identity, resource string, m msi.Minted) error {
-	if g == nil || g.protocol == "" {
-		return nil
-	}
-	reqctx.SetOperation(ctx, g.protocol)
-	e := audit.Issued(audit.TokenIssued{
-		Protocol: g.protocol, PrincipalID: id.PrincipalID, ClientID: id.ClientID, IdentityResourceID: id.ResourceID,
-		Resource: resource, TokenID: m.UTI, IssuedAt: m.IssuedAt, ExpiresAt: m.ExpiresAt, CallerAddress: callerAddress(ctx),
-	})
-	if err := g.o.audit.Record(ctx, e); err != nil {
-		return fmt.Errorf("record the token: %w", err)
-	}
-	g.o.metrics.TokensIssued.WithLabelValues(g.protocol, "false").Inc()
-	return nil
-}
-
-// gated returns a copy of m that goes through a gate for protocol.
-func (o *observability) gated(m *minter, protocol string) *minter {
-	c := *m
-	c.gate = &mintGate{o: o, protocol: protocol}
-	return &c
-}
-
 // federationRefused records a token-exchange request the authority refused; issued
-// tokens are recorded by the minter gate like every other token.
+// tokens are recorded by the minter like every other token.
 func (o *observability) federationRefused(ctx context.Context, r authority.TokenRecord) {
 	if r.Error == "" {
 		return

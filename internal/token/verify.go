@@ -72,6 +72,15 @@ func SameResource(a, b string) bool {
 // with the public key as secret, ES256...) can be accepted.
 var allowedAlgs = []jose.SignatureAlgorithm{jose.RS256}
 
+// VerifyFor is Verify with audiences accepted instead of v.Audiences, for a resource
+// whose accepted audiences depend on what the request addresses (a storage account's
+// own URL); v is not changed.
+func (v *Verifier) VerifyFor(raw string, audiences []string, now time.Time) (Claims, error) {
+	c := *v
+	c.Audiences = audiences
+	return c.Verify(raw, now)
+}
+
 // Verify checks raw at time now and returns its claims. Every failure is a
 // *lanyard.Error of kind Unauthenticated (Internal when the Verifier is not configured)
 // with a message safe to show; messages never contain the token.
