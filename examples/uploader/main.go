@@ -33,6 +33,10 @@ func run() error {
 	if container == "" {
 		container = "uploads"
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	body := fmt.Appendf(nil, "hello from %s at %s\n", whoami(), time.Now().UTC().Format(time.RFC3339))
+
 	// DefaultAzureCredential reads AZURE_CLIENT_ID and then asks for that user-assigned
 	// identity, as on Azure; NewManagedIdentityCredential(nil) always asks for the
 	// system-assigned identity.
@@ -44,13 +48,12 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("client: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := client.CreateContainer(ctx, container, nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
+	_, err = client.CreateContainer(ctx, container, nil)
+	if err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
 		return describe("create container "+container, err)
 	}
-	body := fmt.Appendf(nil, "hello from %s at %s\n", whoami(), time.Now().UTC().Format(time.RFC3339))
-	if _, err := client.UploadBuffer(ctx, container, "hello.txt", body, nil); err != nil {
+	_, err = client.UploadBuffer(ctx, container, "hello.txt", body, nil)
+	if err != nil {
 		return describe("upload", err)
 	}
 	fmt.Printf("uploaded %s/hello.txt (%d bytes) to %s\n", container, len(body), account)
