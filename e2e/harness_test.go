@@ -92,7 +92,8 @@ func baseEnv(extra ...string) []string {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.HasPrefix(name, "AZURE_"), strings.HasPrefix(name, "IDENTITY_"), strings.HasPrefix(name, "MSI_"),
-			name == "IMDS_ENDPOINT", name == "LANYARD_HOME", name == "SSL_CERT_FILE", name == "NODE_EXTRA_CA_CERTS":
+			name == "IMDS_ENDPOINT", name == "LANYARD_HOME", name == "SSL_CERT_FILE", name == "NODE_EXTRA_CA_CERTS",
+			name == "CURL_CA_BUNDLE", name == "REQUESTS_CA_BUNDLE":
 			continue
 		}
 		env = append(env, kv)
@@ -201,11 +202,11 @@ func (inst *instance) cliJSON(t *testing.T, v any, args ...string) {
 	}
 }
 
-// appEnv returns the KEY=VALUE lines of `lanyard app env` as a map.
+// appEnv returns the KEY=VALUE lines of `lanyard app env --shell dotenv` as a map.
 func (inst *instance) appEnv(t *testing.T, group, app string) map[string]string {
 	t.Helper()
 	vars := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(inst.cli(t, "app", "env", "-g", group, "-n", app)), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(inst.cli(t, "app", "env", "-g", group, "-n", app, "--shell", "dotenv")), "\n") {
 		k, v, ok := strings.Cut(line, "=")
 		if !ok {
 			t.Fatalf("app env printed %q, not KEY=VALUE", line)

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "Go modules"
+# The root module's requirements include the Azure SDK of examples/uploader, which the README
+# test (e2e TestReadme) runs with `go run`, as the README does.
 go mod download
 (cd e2e && go mod download)
 

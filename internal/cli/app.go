@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lanyard-id/lanyard/internal/client"
+	"github.com/lanyard-id/lanyard/internal/mgmt"
 )
 
 const siteType = "/providers/Microsoft.Web/sites"
@@ -28,10 +30,12 @@ func appCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "Manage apps (Microsoft.Web/sites) and their identities"}
 
 	var (
-		ct         target
-		system     bool
-		identities []string
-		location   string
+		ct              target
+		system          bool
+		identities      []string
+		location        string
+		defaultIdentity string
+		role, scope     string
 	)
 	create := &cobra.Command{Use: "create", Short: "Create an app", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -39,10 +43,31 @@ func appCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			tags := map[string]string{}
+			if defaultIdentity != "" {
+				if !slices.ContainsFunc(identities, func(ref string) bool { return sameRef(ref, defaultIdentity) }) {
+					return fmt.Errorf("--default-identity %s is not among --identities", defaultIdentity)
+				}
+				tags[mgmt.DefaultIdentityTag] = identityRef(api, ct.group, defaultIdentity)
+			}
+			if role != "" && !system && defaultIdentity == "" {
+				return errors.New("--role is given to the app's default identity: add --system-assigned or --default-identity")
+			}
 			var out map[string]any
-			body := map[string]any{"location": location, "identity": identityBlock(system, identities)}
+			body := map[string]any{"location": location, "identity": identityBlock(system, identities), "tags": tags}
 			if err := api.Do(cmd.Context(), "PUT", appPath(api, ct), body, &out); err != nil {
 				return err
+			}
+			if role != "" {
+				principal := defaultPrincipal(out, tags[mgmt.DefaultIdentityTag])
+				if principal == "" {
+					return fmt.Errorf("the app was created, but its default identity has no principal id to give %q to", role)
+				}
+				at := scopeOr(api, scope, ct.group)
+				if _, err := assignRole(cmd.Context(), api, principal, role, at); err != nil {
+					return fmt.Errorf("the app was created, but giving its identity %q failed: %w", role, err)
+				}
+				fmt.Fprintf(e.stderr, "Gave the app's default identity (principal %s) the role %q at %s.\n", principal, role, at)
 			}
 			return e.print(appColumns, flatten(out))
 		}}
@@ -50,6 +75,9 @@ func appCmd(e *env) *cobra.Command {
 	create.Flags().BoolVar(&system, "system-assigned", false, "give the app a system-assigned identity")
 	create.Flags().StringSliceVar(&identities, "identities", nil, "user-assigned identities to assign (names, resource ids or client ids)")
 	create.Flags().StringVarP(&location, "location", "l", "", "location (default: the group's)")
+	create.Flags().StringVar(&defaultIdentity, "default-identity", "", "the user-assigned identity (one of --identities) whose client id the app gets as AZURE_CLIENT_ID; without it, the SDKs use the system-assigned identity")
+	create.Flags().StringVar(&role, "role", "", "give the app's default identity this role (as az webapp create --assign-identity --role)")
+	create.Flags().StringVar(&scope, "scope", "", "scope of --role (default: the app's resource group)")
 
 	apps := groupResource{noun: "app", typePath: siteType, columns: appColumns}
 	cmd.AddCommand(create, apps.verb(e, "show", "Show an app", "GET"), apps.list(e, "List apps"), apps.verb(e, "delete", "Delete an app and its system-assigned identity", "DELETE"),
@@ -200,27 +228,34 @@ func sortedEnv(vars map[string]string) []string {
 
 func appEnvCmd(e *env) *cobra.Command {
 	var t target
-	c := &cobra.Command{Use: "env", Short: "Print the environment an app's process needs (KEY=VALUE lines)", Args: cobra.NoArgs,
+	var shell, clientID string
+	c := &cobra.Command{Use: "env", Short: "Print the environment an app's process needs, as shell commands: eval \"$(lanyard app env -g RG -n APP)\"", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, ok := shells[shell]; !ok {
+				return fmt.Errorf("--shell %q: use one of %s", shell, shellNames())
+			}
 			api, err := e.api()
 			if err != nil {
 				return err
 			}
 			vars, err := appEnvironment(cmd.Context(), api, t)
+			if err == nil {
+				vars, err = withClientID(vars, clientID)
+			}
 			if err != nil {
 				return err
 			}
-			for _, kv := range sortedEnv(vars) {
-				fmt.Fprintln(e.stdout, kv)
-			}
-			return nil
+			return printEnv(e.stdout, shell, vars)
 		}}
 	t.flags(c, "app")
+	c.Flags().StringVar(&shell, "shell", "bash", "bash (also zsh, sh), fish, powershell, or dotenv (KEY=VALUE lines)")
+	c.Flags().StringVar(&clientID, "client-id", "", "AZURE_CLIENT_ID: a user-assigned identity of the app other than its default one")
 	return c
 }
 
 func appRunCmd(e *env) *cobra.Command {
 	var t target
+	var clientID string
 	c := &cobra.Command{Use: "run -g GROUP -n APP -- COMMAND [ARGS...]", Short: "Run a command as the app, with its managed-identity environment",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -229,11 +264,14 @@ func appRunCmd(e *env) *cobra.Command {
 				return err
 			}
 			vars, err := appEnvironment(cmd.Context(), api, t)
+			if err == nil {
+				vars, err = withClientID(vars, clientID)
+			}
 			if err != nil {
 				return err
 			}
 			child := exec.Command(args[0], args[1:]...)
-			child.Env = append(os.Environ(), sortedEnv(vars)...)
+			child.Env = childEnv(vars)
 			child.Stdin, child.Stdout, child.Stderr = os.Stdin, e.stdout, e.stderr
 			if err := child.Start(); err != nil {
 				return fmt.Errorf("start %s: %w", args[0], err)
@@ -255,6 +293,7 @@ func appRunCmd(e *env) *cobra.Command {
 			return err
 		}}
 	t.flags(c, "app")
+	c.Flags().StringVar(&clientID, "client-id", "", "AZURE_CLIENT_ID: a user-assigned identity of the app other than its default one")
 	return c
 }
 
@@ -274,4 +313,32 @@ func appRotateCmd(e *env) *cobra.Command {
 		}}
 	t.flags(c, "app")
 	return c
+}
+
+// sameRef reports whether two identity references name the same identity as far as the
+// CLI can tell without asking: equal, or equal names (a resource id's last segment).
+func sameRef(a, b string) bool {
+	last := func(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+	return strings.EqualFold(a, b) || strings.EqualFold(last(a), last(b))
+}
+
+// defaultPrincipal is the principal id of the identity an app's code uses by default: the
+// user-assigned one ref names (resource id, client id or principal id), else the
+// system-assigned one.
+func defaultPrincipal(app map[string]any, ref string) string {
+	block, _ := app["identity"].(map[string]any)
+	if ref == "" {
+		p, _ := block["principalId"].(string)
+		return p
+	}
+	ua, _ := block["userAssignedIdentities"].(map[string]any)
+	for id, v := range ua {
+		m, _ := v.(map[string]any)
+		p, _ := m["principalId"].(string)
+		c, _ := m["clientId"].(string)
+		if strings.EqualFold(id, ref) || strings.EqualFold(c, ref) || strings.EqualFold(p, ref) {
+			return p
+		}
+	}
+	return ""
 }

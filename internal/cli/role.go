@@ -280,17 +280,18 @@ func assignmentView(ctx context.Context, api *client.Client, a map[string]any, n
 func roleAssignmentCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "assignment", Short: "Manage role assignments"}
 
-	var assignee, role, scope, description, condition string
+	var assignee, group, role, scope, description, condition string
 	create := &cobra.Command{Use: "create", Short: "Assign a role to a principal at a scope", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			api, err := e.api()
 			if err != nil {
 				return err
 			}
-			principal, err := resolveAssignee(cmd.Context(), api, assignee)
+			principal, err := resolveAssigneeIn(cmd.Context(), api, group, assignee)
 			if err != nil {
 				return err
 			}
+			scope := scopeOr(api, scope, group)
 			d, err := findRole(cmd.Context(), api, role)
 			if err != nil {
 				return err
@@ -305,9 +306,10 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 			}
 			return e.print(roleAssignmentColumns, assignmentView(cmd.Context(), api, out, map[string]string{}))
 		}}
-	create.Flags().StringVar(&assignee, "assignee", "", "client id, principal id or identity resource id")
+	create.Flags().StringVar(&assignee, "assignee", "", "client id, principal id or identity resource id; with -g, also an identity's or app's name")
+	create.Flags().StringVarP(&group, "resource-group", "g", "", "resolve --assignee names in this group; without --scope, assign at the group")
 	create.Flags().StringVar(&role, "role", "", "role name or id")
-	create.Flags().StringVar(&scope, "scope", "", "scope (default: the subscription)")
+	create.Flags().StringVar(&scope, "scope", "", "scope (default: the group given with -g, else the subscription)")
 	create.Flags().StringVar(&description, "description", "", "description")
 	create.Flags().StringVar(&condition, "condition", "", "ABAC condition (version 2.0)")
 	for _, f := range []string{"assignee", "role"} {
@@ -477,16 +479,20 @@ func listAssignments(ctx context.Context, api *client.Client, assignee, scope, r
 }
 
 func roleCheckCmd(e *env) *cobra.Command {
-	var assignee, action, scope string
+	var assignee, group, action, scope string
 	cmd := &cobra.Command{Use: "check", Short: "What-if: may the assignee perform the action at the scope, and why", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			api, err := e.api()
 			if err != nil {
 				return err
 			}
-			principal, err := resolveAssignee(cmd.Context(), api, assignee)
+			principal, err := resolveAssigneeIn(cmd.Context(), api, group, assignee)
 			if err != nil {
 				return err
+			}
+			scope := scopeOr(api, scope, group)
+			if scope == "" {
+				return fmt.Errorf("give --scope, or -g for the group's scope")
 			}
 			var out map[string]any
 			body := map[string]any{"principalId": principal, "action": action, "scope": scope}
@@ -499,10 +505,11 @@ func roleCheckCmd(e *env) *cobra.Command {
 			}
 			return e.print(nil, out)
 		}}
-	cmd.Flags().StringVar(&assignee, "assignee", "", "client id, principal id or identity resource id")
+	cmd.Flags().StringVar(&assignee, "assignee", "", "client id, principal id or identity resource id; with -g, also an identity's or app's name")
+	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "resolve --assignee names in this group; without --scope, check at the group")
 	cmd.Flags().StringVar(&action, "action", "", "action or data action, e.g. Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write")
-	cmd.Flags().StringVar(&scope, "scope", "", "scope, e.g. a storage account or container id")
-	for _, f := range []string{"assignee", "action", "scope"} {
+	cmd.Flags().StringVar(&scope, "scope", "", "scope, e.g. a storage account or container id (default: the group given with -g)")
+	for _, f := range []string{"assignee", "action"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	return cmd

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,7 +83,7 @@ func serve(cmd *cobra.Command, e *env, cfg config.Config, banner bool) error {
 	start := time.Now()
 	srv, err := server.New(cmd.Context(), cfg, logger)
 	if err != nil {
-		return err
+		return listenHint(err, banner)
 	}
 	st := srv.State()
 	logger.Info("lanyard is ready", "tenant", st.TenantID, "api", st.APIURL, "msi", st.MSIURL, "startup", time.Since(start).Round(time.Microsecond))
@@ -96,15 +98,17 @@ func serve(cmd *cobra.Command, e *env, cfg config.Config, banner bool) error {
   Blob Storage     %s/{account}
   Data folder      %s
 
-Trust Lanyard's CA in your shell:
-  export SSL_CERT_FILE=%s        # Go, Python, curl (system roots + Lanyard)
-  export NODE_EXTRA_CA_CERTS=%s  # Node.js
+Trust Lanyard's CA in your shell (lanyard app run and app env set these for apps):
+  export SSL_CERT_FILE=%[8]s       # Go, OpenSSL (system roots + Lanyard)
+  export CURL_CA_BUNDLE=%[8]s      # curl (Debian's curl ignores SSL_CERT_FILE)
+  export REQUESTS_CA_BUNDLE=%[8]s  # Python requests, used by the Python SDKs
+  export NODE_EXTRA_CA_CERTS=%[9]s   # Node.js
 
-Then: lanyard group create -n demo && lanyard identity create -g demo -n id1
-      lanyard app create -g demo -n app1 --identities id1
-      lanyard storage account create -g demo -n acct1
-      lanyard role assignment create --assignee <id1 clientId> --role "Storage Blob Data Contributor" --scope <acct1 id>
-      lanyard app run -g demo -n app1 -- <your program>
+Then, in another terminal (the README's Quick start):
+  lanyard group create -n demo
+  lanyard storage account create -g demo -n acct1
+  lanyard app create -g demo -n web --system-assigned --role "Storage Blob Data Contributor"
+  lanyard app run -g demo -n web -- go run ./examples/uploader
 
 Press Ctrl+C to stop.
 `, st.TenantID, st.SubscriptionID, st.AuthorityURL, st.APIURL, st.MSIURL, st.BlobURL, cfg.Home, st.BundleFile, st.CAFile)
@@ -112,6 +116,23 @@ Press Ctrl+C to stop.
 	err = srv.Run(cmd.Context())
 	logger.Info("lanyard stopped")
 	return err
+}
+
+// listenFlags name the setting that moves each listener: up's flags, the config file's keys.
+var listenFlags = map[string][2]string{"api": {"--api-addr", "listen.api"}, "msi": {"--msi-addr", "listen.msi"}, "blob": {"--blob-addr", "listen.blob"}}
+
+// listenHint says, when a listener's address is taken, which flag or key moves it: the
+// defaults are fixed ports another program (or another lanyard up) may hold.
+func listenHint(err error, up bool) error {
+	var le *server.ListenError
+	if !errors.As(err, &le) || !errors.Is(err, syscall.EADDRINUSE) {
+		return err
+	}
+	move := listenFlags[le.Listener][0] + " 127.0.0.1:PORT"
+	if !up {
+		move = listenFlags[le.Listener][1] + " in the configuration file"
+	}
+	return fmt.Errorf("the %s address %s is in use, by another program or another lanyard: stop it, or move this listener with %s (%w)", le.Listener, le.Addr, move, err)
 }
 
 func newLogger(w io.Writer, format, level string) *slog.Logger {

@@ -178,26 +178,19 @@ func (h *Handler) deleteApp(w http.ResponseWriter, r *http.Request, args []strin
 	w.WriteHeader(http.StatusOK)
 }
 
-// environment lists the variables an app process needs to reach the managed-identity
-// endpoint as app a.
-func (h *Handler) environment(a lanyard.App, header string) map[string]string {
-	return map[string]string{
-		"IDENTITY_ENDPOINT":                 h.Env.MSIBaseURL + "/msi/token",
-		"IDENTITY_HEADER":                   header,
-		"AZURE_POD_IDENTITY_AUTHORITY_HOST": h.Env.MSIBaseURL + "/imds/" + header,
-		"NODE_EXTRA_CA_CERTS":               h.Env.CAFile,
-		"SSL_CERT_FILE":                     h.Env.BundleFile,
-	}
-}
-
 func (h *Handler) appEnvironment(w http.ResponseWriter, r *http.Request, args []string) {
 	a, header, err := h.Directory.IdentityHeader(r.Context(), args[1], args[2])
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	env, err := h.environment(r.Context(), a, header)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, h.environment(a, header))
+	writeJSON(w, http.StatusOK, env)
 }
 
 func (h *Handler) rotateHeader(w http.ResponseWriter, r *http.Request, args []string) {
@@ -206,6 +199,11 @@ func (h *Handler) rotateHeader(w http.ResponseWriter, r *http.Request, args []st
 		h.fail(w, r, err)
 		return
 	}
+	env, err := h.environment(r.Context(), a, header)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, h.environment(a, header))
+	writeJSON(w, http.StatusOK, env)
 }

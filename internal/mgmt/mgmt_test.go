@@ -793,7 +793,7 @@ func TestIdentityEnvironment(t *testing.T) {
 		if err := json.Unmarshal(res.body, &m); err != nil {
 			t.Fatalf("%s: body is not a string map: %v\n%s", action, err, res.body)
 		}
-		want := []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"}
+		want := []string{"IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_POD_IDENTITY_AUTHORITY_HOST", "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE"}
 		if len(m) != len(want) {
 			t.Errorf("%s: variables %v, want exactly %v", action, m, want)
 		}
@@ -811,6 +811,8 @@ func TestIdentityEnvironment(t *testing.T) {
 			"AZURE_POD_IDENTITY_AUTHORITY_HOST": msiBase + "/imds/" + h,
 			"NODE_EXTRA_CA_CERTS":               caFile,
 			"SSL_CERT_FILE":                     bundleFile,
+			"CURL_CA_BUNDLE":                    bundleFile,
+			"REQUESTS_CA_BUNDLE":                bundleFile,
 		} {
 			if m[k] != want {
 				t.Errorf("%s: %s = %q, want %q", action, k, m[k], want)

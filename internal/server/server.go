@@ -196,10 +196,24 @@ func blobLimits(maxConns int) httplimit.Limits {
 	return httplimit.Limits{MaxConns: maxConns, BodyStall: time.Minute, BodyTimeout: 10 * time.Minute, WriteStall: time.Minute}
 }
 
+// ListenError is a listener that could not listen, so that the command line can say which
+// setting moves it.
+type ListenError struct {
+	Listener string // api, msi or blob
+	Addr     string
+	Err      error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("listen %s on %s: %v", e.Listener, e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
 func (s *Server) listen(name, addr string, tlsConfig *tls.Config, limits httplimit.Limits) (*listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s on %s: %w", name, addr, err)
+		return nil, &ListenError{Listener: name, Addr: addr, Err: err}
 	}
 	ln = limits.Listener(ln)
 	if tlsConfig != nil {

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/lanyard-id/lanyard/internal/client"
+)
+
+// isName reports whether ref is a bare resource name, not a GUID or a resource id.
+func isName(ref string) bool {
+	return ref != "" && !strings.Contains(ref, "/") && uuid.Validate(ref) != nil
+}
+
+// identityRef turns a bare identity name into its resource id in group, as the server
+// resolves the names given to --identities; ids and GUIDs are kept as they are.
+func identityRef(api *client.Client, group, ref string) string {
+	if isName(ref) {
+		return groupPath(api, group) + identityType + "/" + escape(ref)
+	}
+	return ref
+}
+
+// resolveAssigneeIn resolves --assignee with -g: a bare name is a user-assigned identity of
+// the group or, failing that, an app of the group (its system-assigned identity), so the
+// README's commands need no client id copied from an earlier output.
+func resolveAssigneeIn(ctx context.Context, api *client.Client, group, ref string) (string, error) {
+	if group == "" || !isName(ref) {
+		return resolveAssignee(ctx, api, ref)
+	}
+	p, err := resolveAssignee(ctx, api, identityRef(api, group, ref))
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Status == http.StatusNotFound {
+		if p, appErr := resolveAssignee(ctx, api, appPath(api, target{group: group, name: ref})); appErr == nil {
+			return p, nil
+		}
+	}
+	return p, err
+}
+
+// scopeOr is --scope, or with -g and no --scope the group, as az scopes an assignment
+// given --resource-group.
+func scopeOr(api *client.Client, scope, group string) string {
+	if scope == "" && group != "" {
+		return groupPath(api, group)
+	}
+	return scope
+}
+
+// assignRole gives principal role (a name or id) at scope.
+func assignRole(ctx context.Context, api *client.Client, principal, role, scope string) (map[string]any, error) {
+	d, err := findRole(ctx, api, role)
+	if err != nil {
+		return nil, err
+	}
+	props := map[string]any{"roleDefinitionId": d["id"], "principalId": principal, "principalType": "ServicePrincipal"}
+	var out map[string]any
+	err = api.Do(ctx, "PUT", defaultScope(api, scope)+authzProvider+"/roleAssignments/"+uuid.NewString(), map[string]any{"properties": props}, &out)
+	return out, err
+}
