@@ -68,12 +68,18 @@ func defaultIdentity(ids []lanyard.Identity, ref string) (lanyard.Identity, bool
 func (h *Handler) reachableAccount(ctx context.Context, ids []lanyard.Identity) (string, error) {
 	var scopes []string
 	for _, id := range ids {
-		as, err := h.Access.ListRoleAssignments(ctx, access.Filter{PrincipalID: id.PrincipalID})
-		if err != nil {
-			return "", fmt.Errorf("role assignments of %s: %w", id.PrincipalID, err)
-		}
-		for _, a := range as {
-			scopes = append(scopes, a.Scope)
+		for after := ""; ; {
+			as, err := h.Access.ListRoleAssignmentsPage(ctx, access.Filter{PrincipalID: id.PrincipalID}, after, maxPageSize)
+			if err != nil {
+				return "", fmt.Errorf("role assignments of %s: %w", id.PrincipalID, err)
+			}
+			for _, a := range as {
+				scopes = append(scopes, a.Scope)
+			}
+			if len(as) < maxPageSize {
+				break
+			}
+			after = as[len(as)-1].ID
 		}
 	}
 	if len(scopes) == 0 {
