@@ -147,10 +147,10 @@ func (r *BlobReader) Read(p []byte) (int, error) {
 	}
 	n, err := r.file.ReadAt(p, abs-extStart)
 	r.pos += int64(n)
-	if err == io.EOF && n == len(p) {
+	if errors.Is(err, io.EOF) && n == len(p) {
 		err = nil
 	}
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		// The file is shorter than the record says: the content is damaged.
 		err = fmt.Errorf("blob: content %s of %s is short: %w", e.Content, r.Properties.Name, io.ErrUnexpectedEOF)
 	}

@@ -2,6 +2,7 @@ package blobapi_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"testing"
@@ -26,7 +27,7 @@ func TestBearerAsks(t *testing.T) {
 	req := blobapi.AccessRequest{Account: "acct", Container: "c", Blob: "b", Operation: "PutBlob", Action: blobapi.ActionBlobsWrite,
 		DataAction: true, Scope: "blobServices/default/containers/c/blobs/b", Token: "tok"}
 	r, _ := http.NewRequest(http.MethodPut, "https://127.0.0.1:10000/acct/c/b", nil)
-	if err := b.Authorize(t.Context(), r, req); err != access.ErrDenied {
+	if err := b.Authorize(t.Context(), r, req); !errors.Is(err, access.ErrDenied) {
 		t.Fatalf("answer %v, want access.ErrDenied", err)
 	}
 	want := access.Request{Resource: "acct", Scope: req.Scope, Operation: "PutBlob", Action: req.Action, DataAction: true, Token: "tok",

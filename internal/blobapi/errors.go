@@ -117,6 +117,8 @@ var statusByCode = map[string]int{
 }
 
 // kindDefaults gives a status and code to errors that carry a kind but no known code.
+//
+//exhaustive:enforce
 var kindDefaults = map[lanyard.Kind]struct {
 	status int
 	code   string

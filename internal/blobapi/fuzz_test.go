@@ -1,6 +1,7 @@
 package blobapi
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,8 +25,8 @@ func FuzzBlockListXML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		items, err := parseBlockList(body)
 		if err != nil {
-			if err != errListTooLong {
-				if _, ok := err.(*apiError); !ok {
+			if !errors.Is(err, errListTooLong) {
+				if ae := (*apiError)(nil); !errors.As(err, &ae) {
 					t.Fatalf("unexpected error type %T", err)
 				}
 			}

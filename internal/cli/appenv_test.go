@@ -130,7 +130,7 @@ func TestListenHint(t *testing.T) {
 		}
 	}
 	other := &server.ListenError{Listener: "api", Addr: "10.0.0.1:1", Err: syscall.EADDRNOTAVAIL}
-	if got := listenHint(other, true); got != error(other) {
+	if got := listenHint(other, true); got != error(other) { //nolint:errorlint // the very error, not one like it
 		t.Errorf("another listen error was rewritten: %v", got)
 	}
 }

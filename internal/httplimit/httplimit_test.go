@@ -234,7 +234,7 @@ func TestMaxConns(t *testing.T) {
 	br := bufio.NewReader(third)
 	if _, err := http.ReadResponse(br, nil); err == nil {
 		t.Fatal("a third connection was served with MaxConns 2")
-	} else if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+	} else if ne := net.Error(nil); !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("the third connection failed with %v; want it left waiting", err)
 	}
 	first.Close()

@@ -27,7 +27,7 @@ func TestKindOfAndCodeOf(t *testing.T) {
 		{"wrapped once with %w", fmt.Errorf("get group: %w", notFound), KindNotFound, "ResourceGroupNotFound", true, false},
 		{"wrapped twice with %w", fmt.Errorf("handler: %w", fmt.Errorf("get group: %w", notFound)), KindNotFound, "ResourceGroupNotFound", true, false},
 		{"joined", errors.Join(errors.New("other"), Errorf(KindConflict, "exists")), KindConflict, "", false, true},
-		{"wrapped with %v loses the kind", fmt.Errorf("get group: %v", notFound), KindInternal, "", false, false},
+		{"wrapped with %v loses the kind", fmt.Errorf("get group: %v", notFound), KindInternal, "", false, false}, //nolint:errorlint // the case under test
 		{"outermost lanyard error wins", &Error{Kind: KindInternal, Message: "store", Err: notFound}, KindInternal, "", false, false},
 		{"cause of a kinded error", &Error{Kind: KindUnavailable, Code: "Down", Err: errors.New("dial tcp")}, KindUnavailable, "Down", false, false},
 		{"every kind: invalid", Errorf(KindInvalid, "x"), KindInvalid, "", false, false},
@@ -104,7 +104,7 @@ func TestErrorString(t *testing.T) {
 		})
 	}
 	e := &Error{Kind: KindInternal, Message: "msg", Err: cause}
-	if !errors.Is(e, cause) || errors.Unwrap(e) != cause {
+	if !errors.Is(e, cause) || errors.Unwrap(e) != cause { //nolint:errorlint // Unwrap must return the cause itself
 		t.Error("Unwrap does not expose the cause")
 	}
 	if !errors.Is(fmt.Errorf("outer: %w", e), cause) {
@@ -122,7 +122,7 @@ func TestWithCodeCopies(t *testing.T) {
 	if orig.Code != "" {
 		t.Errorf("WithCode changed the original's code to %q", orig.Code)
 	}
-	if withCode.Code != "ResourceNotFound" || withCode.Kind != KindNotFound || withCode.Message != "gone" || withCode.Err != cause {
+	if withCode.Code != "ResourceNotFound" || withCode.Kind != KindNotFound || withCode.Message != "gone" || withCode.Err != cause { //nolint:errorlint // the cause itself is kept
 		t.Errorf("copy = %+v, want the original's fields plus the code", withCode)
 	}
 	again := withCode.WithCode("Other")

@@ -304,6 +304,8 @@ func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 // status maps error kinds to HTTP statuses; it is the one place the management API does so.
+//
+//exhaustive:enforce
 var status = map[lanyard.Kind]int{
 	lanyard.KindInvalid:          http.StatusBadRequest,
 	lanyard.KindNotFound:         http.StatusNotFound,
@@ -315,6 +317,9 @@ var status = map[lanyard.Kind]int{
 	lanyard.KindInternal:         http.StatusInternalServerError,
 }
 
+// defaultCode is the ARM error code of an error that carries a kind but no code.
+//
+//exhaustive:enforce
 var defaultCode = map[lanyard.Kind]string{
 	lanyard.KindInvalid:          "InvalidRequest",
 	lanyard.KindNotFound:         "ResourceNotFound",

@@ -2,6 +2,7 @@ package msi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -53,7 +54,7 @@ func TestTrailIssued(t *testing.T) {
 			ev, c := &events{err: tt.err}, &counts{}
 			tr := &Trail{Recorder: ev, Counter: c}
 			err := tr.Issued(t.Context(), Grant{Protocol: "appservice", Identity: lanyard.Identity{PrincipalID: "p"}, Cached: true, Token: Minted{UTI: "u"}})
-			if err != tt.err {
+			if !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) {
 				t.Fatalf("Issued: %v, want %v", err, tt.err)
 			}
 			if len(c.issued) != len(tt.counted) || len(tt.counted) > 0 && c.issued[0] != tt.counted[0] {

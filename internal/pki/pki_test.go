@@ -582,7 +582,7 @@ func TestTrustBundleWithSSLCertFile(t *testing.T) {
 		cmd.Env = append(os.Environ(), "LANYARD_PKI_TEST_URL=https://localhost:"+port+"/", "SSL_CERT_FILE="+bundle, "SSL_CERT_DIR=/nonexistent")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
+			return fmt.Errorf("%w: %s", err, out)
 		}
 		return nil
 	}

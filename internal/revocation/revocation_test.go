@@ -1,6 +1,7 @@
 package revocation
 
 import (
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestRevocations(t *testing.T) {
 	if _, err := set.RevokeToken(ctx, "u1", "p", time.Time{}, "leaked", "admin"); err != nil {
 		t.Fatal(err)
 	}
-	if err := set.Check("p", "u1", now.Add(-time.Hour)); err != ErrRevoked {
+	if err := set.Check("p", "u1", now.Add(-time.Hour)); !errors.Is(err, ErrRevoked) {
 		t.Fatalf("revoked token: %v, want ErrRevoked", err)
 	}
 	if err := set.Check("p", "u2", now.Add(-time.Hour)); err != nil {
@@ -48,7 +49,7 @@ func TestRevocations(t *testing.T) {
 		{now.Add(-time.Minute), ErrRevoked},
 		{now.Truncate(time.Second).Add(time.Second), nil},
 	} {
-		if err := set.Check("principal-a", "x", tc.iat); err != tc.want {
+		if err := set.Check("principal-a", "x", tc.iat); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("token issued at %v: %v, want %v", tc.iat, err, tc.want)
 		}
 	}
@@ -64,7 +65,7 @@ func TestRevocations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Len() != 2 || again.Check("p", "u1", now) != ErrRevoked || again.Check("principal-a", "", now.Add(-time.Second)) != ErrRevoked {
+	if again.Len() != 2 || !errors.Is(again.Check("p", "u1", now), ErrRevoked) || !errors.Is(again.Check("principal-a", "", now.Add(-time.Second)), ErrRevoked) {
 		t.Fatalf("reloaded set does not hold the revocations")
 	}
 

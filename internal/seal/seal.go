@@ -24,8 +24,8 @@ const KeySize = 32
 
 const (
 	version1  byte = 1
-	nonceSize      = 12
-	tagSize        = 16
+	nonceSize int  = 12
+	tagSize   int  = 16
 )
 
 // ErrOpen is returned (wrapped) when a sealed value does not authenticate: the KEK is

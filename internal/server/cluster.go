@@ -54,7 +54,7 @@ func (f *feedState) fresh() error {
 		return nil
 	}
 	if since := time.Since(f.downSince); since > f.grace {
-		return fmt.Errorf("the store's change feed has been down for %s (grace period %s): %v", since.Round(time.Second), f.grace, f.lastErr)
+		return fmt.Errorf("the store's change feed has been down for %s (grace period %s): %w", since.Round(time.Second), f.grace, f.lastErr)
 	}
 	return nil
 }
@@ -68,7 +68,7 @@ func (f *feedState) ready() error {
 		if f.downSince.IsZero() {
 			return fmt.Errorf("the store's change feed has not connected yet")
 		}
-		return fmt.Errorf("the store's change feed is down since %s: %v", f.downSince.UTC().Format(time.RFC3339), f.lastErr)
+		return fmt.Errorf("the store's change feed is down since %s: %w", f.downSince.UTC().Format(time.RFC3339), f.lastErr)
 	}
 	return nil
 }

@@ -58,8 +58,8 @@ func TestListenerConnectionCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	second, err := get(500 * time.Millisecond)
-	defer second.Close()
 	if err == nil {
+		second.Close()
 		t.Fatal("a second connection was served with limits.maxConnections.msi 1")
 	}
 	first.Close()

@@ -93,7 +93,7 @@ func (s *Server) mountAPI(f *foundation, svc *services, ep endpoints) {
 
 // mountBlob serves Blob Storage, or says why it is off.
 func (s *Server) mountBlob(ctx context.Context, svc *services, ep endpoints) {
-	var h http.Handler = unavailableBlob(fmt.Sprint(svc.blobOffErr))
+	h := http.Handler(unavailableBlob(fmt.Sprint(svc.blobOffErr)))
 	if svc.blobOffErr == nil {
 		h = &blobapi.Handler{
 			Service: s.blob, Accounts: svc.accounts, Logger: s.logger,

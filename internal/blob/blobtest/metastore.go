@@ -433,8 +433,8 @@ func testBlocks(t *testing.T, s blob.MetaStore) {
 		st = s
 		return blob.BlobWrite{}, boom
 	})
-	if len(st.Blocks) != 0 {
-		t.Fatalf("UpdateBlob without blocks loaded %d", len(st.Blocks))
+	if !errors.Is(err, boom) || len(st.Blocks) != 0 {
+		t.Fatalf("UpdateBlob without blocks loaded %d (err %v)", len(st.Blocks), err)
 	}
 }
 
@@ -620,7 +620,7 @@ func testConcurrentUpdates(t *testing.T, s blob.MetaStore) {
 				}
 				got, err := s.GetBlob(ctx, k)
 				if err != nil || !bytes.Equal(got.ContentMD5, data) {
-					errs <- fmt.Errorf("own blob %s: got %v, %v", k.Name, got.ContentMD5, err)
+					errs <- fmt.Errorf("own blob %s: got %v: %w", k.Name, got.ContentMD5, err)
 					return
 				}
 			}

@@ -189,7 +189,7 @@ func (o *blobOwner) acquire(ctx context.Context, conn *pgx.Conn) error {
 	err := conn.QueryRow(ctx, "SELECT until - "+sqlstore.NowMicrosSQL+", fence FROM blob_cache_owner WHERE id = 1").Scan(&left, &prevFence)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		left, prevFence, err = 0, 0, nil
+		left, prevFence = 0, 0
 	case err != nil:
 		return err
 	}
