@@ -127,8 +127,8 @@ func auditExplainCmd(e *env) *cobra.Command {
 			if err := api.Do(cmd.Context(), "GET", mgmt.AuditEventsPath+"/"+url.PathEscape(args[0])+"/explain", nil, &out); err != nil {
 				return err
 			}
-			// Written for people: plain text unless JSON is asked for by name.
-			if f := cmd.Flag("output"); f != nil && f.Changed && e.output == "json" {
+			// Written for people: plain text unless another format is asked for by name.
+			if f := cmd.Flag("output"); f != nil && f.Changed && e.output != "table" || e.query != "" {
 				return e.print(nil, out)
 			}
 			fmt.Fprintln(e.stdout, prose(out["explanation"]))
