@@ -75,6 +75,23 @@ func TestCLIGuides(t *testing.T) {
 		t.Errorf("role check of a misspelled action: %v, %q", err, errOut)
 	}
 
+	// The audit trail is reachable from what users see: the event id in the table, and the
+	// request id (x-ms-request-id) of a request found again with audit explain.
+	table := inst.cli(t, "audit", "list", "--kind", "management.change", "-o", "table")
+	if !strings.Contains(strings.SplitN(table, "\n", 2)[0], "Id") {
+		t.Errorf("audit list -o table shows no Id column:\n%s", table)
+	}
+	reqID := strings.TrimSpace(inst.cli(t, "audit", "list", "--kind", "management.change", "--action", "*/roleAssignments/write", "--query", "[-1].requestId", "-o", "tsv"))
+	if len(reqID) != 36 {
+		t.Fatalf("no request id for the role assignment: %q", reqID)
+	}
+	if text := inst.cli(t, "audit", "explain", reqID); !strings.Contains(text, reqID) || !strings.Contains(strings.ToLower(text), "roleassignments") {
+		t.Errorf("audit explain by request id printed:\n%s", text)
+	}
+	if out := inst.cli(t, "audit", "list", "--request-id", reqID, "--query", "[].requestId", "-o", "tsv"); strings.TrimSpace(out) == "" || strings.Count(out, reqID) != strings.Count(out, "\n") {
+		t.Errorf("audit list --request-id printed %q", out)
+	}
+
 	_, errOut, err = inst.try("role", "assignment", "delete", "--assignee", "id1", "-g", "demo", "--role", "Storage Blob Data Contributor")
 	if err != nil || !strings.Contains(errOut, "Deleted role assignment "+acct+"/providers/Microsoft.Authorization/roleAssignments/") {
 		t.Errorf("role assignment delete: %v, %q", err, errOut)

@@ -137,6 +137,7 @@ lanyard keys rotate`,
 	"lanyard audit list": `
 lanyard audit list --since 1h -o table
 lanyard audit list --decision denied --action "*/blobs/write" --limit 20 -o table
+lanyard audit list --request-id 5f0d3c1e-8d2a-4f7b-b3c4-6a1e2f3d4c5b
 lanyard audit list --principal "$(lanyard identity show -g demo -n id1 --query clientId -o tsv)" --query "[].{time:time, action:action, decision:decision}" -o tsv`,
 	"lanyard audit explain": `
 # By the event id that audit list shows
