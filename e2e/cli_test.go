@@ -3,9 +3,12 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // roleCheck runs `lanyard role check` and returns its JSON answer; the command exits 1 on
@@ -99,5 +102,36 @@ func TestCLIGuides(t *testing.T) {
 	_, errOut, err = inst.try("identity", "delete", "-g", "demo", "-n", "id1")
 	if err != nil || !strings.HasPrefix(errOut, "Deleted identity /subscriptions/") {
 		t.Errorf("identity delete: %v, %q", err, errOut)
+	}
+}
+
+// lanyard down stops the server of a data folder, which removes its state file and exits
+// cleanly; reset refuses while it runs, and afterwards empties the folder.
+func TestDownAndReset(t *testing.T) {
+	inst := up(t)
+	if out, errOut, err := inst.try("--version"); err != nil || !strings.HasPrefix(out, "lanyard version ") || strings.TrimSpace(out) == "lanyard version dev" {
+		t.Errorf("--version: %v, %q, %q", err, out, errOut)
+	}
+	_, errOut, err := inst.try("reset", "--yes")
+	if err == nil || !strings.Contains(errOut, "stop it first with `lanyard down`") {
+		t.Fatalf("reset while running: %v, %q", err, errOut)
+	}
+	_, errOut, err = inst.try("down")
+	if err != nil || !strings.Contains(errOut, "Stopped Lanyard (pid ") {
+		t.Fatalf("down: %v, %q", err, errOut)
+	}
+	select {
+	case err := <-inst.done:
+		inst.done <- err // for inst.stop, which checks the exit was clean
+	case <-time.After(5 * time.Second):
+		t.Fatal("lanyard up still runs after lanyard down returned")
+	}
+	inst.stop(t)
+	_, errOut, err = inst.try("reset", "--yes")
+	if err != nil || !strings.Contains(errOut, "Removed "+filepath.Join(inst.home, "kek")) {
+		t.Fatalf("reset: %v, %q", err, errOut)
+	}
+	if entries, _ := os.ReadDir(inst.home); len(entries) != 0 {
+		t.Fatalf("reset left %d entries", len(entries))
 	}
 }

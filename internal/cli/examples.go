@@ -21,6 +21,17 @@ lanyard server --config /etc/lanyard/lanyard.json
 # The same, with the store given on the command line
 lanyard server --config /etc/lanyard/lanyard.json --store postgres://lanyard@db.internal/lanyard`,
 
+	"lanyard down": `
+# Stop the Lanyard running for ~/.lanyard
+lanyard down
+# Stop the one running for another data folder
+lanyard down --home /tmp/lanyard2`,
+	"lanyard reset": `
+# Delete everything in the data folder, after a question
+lanyard reset
+# Without the question, in a script
+lanyard reset --yes`,
+
 	"lanyard group create": `
 lanyard group create -n demo
 lanyard group create -n demo --location westeurope`,

@@ -20,9 +20,6 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-// Version is set at build time.
-var Version = "dev"
-
 // env carries what every command shares.
 type env struct {
 	home   string
@@ -68,7 +65,7 @@ func newRoot(e *env) *cobra.Command {
 		Short:         "Managed identities, tokens and RBAC that run anywhere",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       version(),
 	}
 	root.PersistentFlags().StringVar(&e.home, "home", config.DefaultHome(), "data folder ($LANYARD_HOME)")
 	root.PersistentFlags().StringVarP(&e.output, "output", "o", "json", "output format: json, jsonc, table, tsv, yaml or none")
@@ -76,7 +73,7 @@ func newRoot(e *env) *cobra.Command {
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		return checkOutput(e.output, e.query)
 	}
-	root.AddCommand(upCmd(e), serverCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), tokenCmd(e), keysCmd(e), auditCmd(e))
+	root.AddCommand(upCmd(e), serverCmd(e), downCmd(e), resetCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), tokenCmd(e), keysCmd(e), auditCmd(e))
 	addExamples(root)
 	return root
 }
