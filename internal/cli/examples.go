@@ -19,7 +19,9 @@ lanyard up --home /tmp/lanyard2 --api-addr 127.0.0.1:9443 --msi-addr 127.0.0.1:9
 # Run from a configuration file
 lanyard server --config /etc/lanyard/lanyard.json
 # The same, with the store given on the command line
-lanyard server --config /etc/lanyard/lanyard.json --store postgres://lanyard@db.internal/lanyard`,
+lanyard server --config /etc/lanyard/lanyard.json --store postgres://lanyard@db.internal/lanyard
+# Serve the API and Blob to the network (the managed-identity endpoint stays on loopback)
+lanyard server --config /etc/lanyard/lanyard.json --listen-all`,
 
 	"lanyard down": `
 # Stop the Lanyard running for ~/.lanyard

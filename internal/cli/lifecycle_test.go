@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/runstate"
 )
 
@@ -102,5 +103,22 @@ func TestVersionFromBuildInfo(t *testing.T) {
 		if got == "" || got == "dev" {
 			t.Errorf("version %q says nothing", got)
 		}
+	}
+}
+
+func TestListenAll(t *testing.T) {
+	cfg, err := config.File{Listen: struct {
+		API  string `json:"api"`
+		MSI  string `json:"msi"`
+		Blob string `json:"blob"`
+	}{API: "127.0.0.1:9443", MSI: "127.0.0.1:9080", Blob: "[::1]:9000"}}.Resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := listenAll(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.APIAddr != "0.0.0.0:9443" || cfg.BlobAddr != "0.0.0.0:9000" || cfg.MSIAddr != "127.0.0.1:9080" {
+		t.Errorf("--listen-all gave api %s, blob %s, msi %s", cfg.APIAddr, cfg.BlobAddr, cfg.MSIAddr)
 	}
 }
