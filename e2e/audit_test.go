@@ -260,8 +260,7 @@ func TestAuditTrail(t *testing.T) {
 	}
 
 	// The denial carries what `lanyard role check` says, and `audit explain` prints it.
-	var check map[string]any
-	s.inst.cliJSON(t, &check, "role", "check", "--assignee", s.clientID("reader"), "--action", blobWrite, "--scope", blobScope+"nope.txt")
+	check := s.inst.roleCheck(t, "--assignee", s.clientID("reader"), "--action", blobWrite, "--scope", blobScope+"nope.txt")
 	explanation := check["explanation"].(string)
 	if !strings.Contains(explanation, "Storage Blob Data Reader") || detail(events[4])["explanation"] != explanation {
 		t.Errorf("denial explanation:\n%v\nrole check:\n%v", detail(events[4])["explanation"], explanation)

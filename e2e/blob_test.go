@@ -153,8 +153,7 @@ func TestGoSDKBlobRBAC(t *testing.T) {
 	denied(t, "scoped upload in another container", s.goBlob(t, "scoped", "-op", "put", "-container", "other", "-blob", "scoped.txt"))
 
 	// The what-if names the deciding assignment, or what the closest ones lack.
-	var check map[string]any
-	s.inst.cliJSON(t, &check, "role", "check", "--assignee", s.ids["reader"]["clientId"].(string),
+	check := s.inst.roleCheck(t, "--assignee", s.ids["reader"]["clientId"].(string),
 		"--action", "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", "--scope", acct+"/blobServices/default/containers/data")
 	if check["allowed"] != false || !strings.Contains(check["explanation"].(string), "Storage Blob Data Reader") {
 		t.Fatalf("role check = %v", check)

@@ -18,7 +18,7 @@ const MaxLimit = 10000
 const maxFilterValue = 512
 
 // ParseFilter reads a filter from query parameters: principal, action, decision
-// (allowed|denied), kind, uti, since and until (RFC 3339), after (a sequence number) and
+// (allowed|denied), kind, uti, requestId, since and until (RFC 3339), after (a sequence number) and
 // limit (1 to MaxLimit; MaxLimit when absent). Unknown parameters are errors, except
 // api-version, which every management call carries.
 func ParseFilter(q url.Values) (lanyard.AuditFilter, error) {
@@ -50,6 +50,8 @@ func ParseFilter(q url.Values) (lanyard.AuditFilter, error) {
 			f.Kind = v
 		case "uti":
 			f.TokenID = v
+		case "requestId":
+			f.RequestID = v
 		case "since":
 			f.Since, err = parseTime(name, v)
 		case "until":
@@ -90,6 +92,7 @@ func FilterQuery(f lanyard.AuditFilter) url.Values {
 	set("decision", f.Decision)
 	set("kind", f.Kind)
 	set("uti", f.TokenID)
+	set("requestId", f.RequestID)
 	if !f.Since.IsZero() {
 		q.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
 	}

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
@@ -23,23 +21,6 @@ func identityRef(api *client.Client, group, ref string) string {
 		return groupPath(api, group) + identityType + "/" + escape(ref)
 	}
 	return ref
-}
-
-// resolveAssigneeIn resolves --assignee with -g: a bare name is a user-assigned identity of
-// the group or, failing that, an app of the group (its system-assigned identity), so the
-// README's commands need no client id copied from an earlier output.
-func resolveAssigneeIn(ctx context.Context, api *client.Client, group, ref string) (string, error) {
-	if group == "" || !isName(ref) {
-		return resolveAssignee(ctx, api, ref)
-	}
-	p, err := resolveAssignee(ctx, api, identityRef(api, group, ref))
-	var ce *client.Error
-	if errors.As(err, &ce) && ce.Status == http.StatusNotFound {
-		if p, appErr := resolveAssignee(ctx, api, appPath(api, target{group: group, name: ref})); appErr == nil {
-			return p, nil
-		}
-	}
-	return p, err
 }
 
 // scopeOr is --scope, or with -g and no --scope the group, as az scopes an assignment

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"time"
@@ -10,11 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lanyard-id/lanyard/internal/audit"
+	"github.com/lanyard-id/lanyard/internal/client"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/mgmt"
 )
 
-var auditColumns = cols("Seq", "seq", "Time", "time", "Kind", "kind", "Principal", "principalId", "Action", "action",
+var auditColumns = cols("Seq", "seq", "Id", "id", "Time", "time", "Kind", "kind", "Principal", "principalId", "Action", "action",
 	"Decision", "decision", "Uti", "uti", "RequestId", "requestId")
 
 func auditCmd(e *env) *cobra.Command {
@@ -71,6 +73,7 @@ func auditListCmd(e *env) *cobra.Command {
 	fl.StringVar(&f.Decision, "decision", "", "allowed or denied")
 	fl.StringVar(&f.Kind, "kind", "", "token.issued, token.refused, access.decision, management.change or key.rotated")
 	fl.StringVar(&f.TokenID, "uti", "", "only events about this token")
+	fl.StringVar(&f.RequestID, "request-id", "", "only events of this request (the x-ms-request-id an SDK error prints)")
 	fl.StringVar(&since, "since", "", "from this time: RFC 3339, or a duration before now such as 2h or 7d")
 	fl.StringVar(&until, "until", "", "before this time: RFC 3339, or a duration before now")
 	fl.IntVar(&f.Limit, "limit", 1000, "at most this many events")
@@ -117,21 +120,60 @@ func auditVerifyCmd(e *env) *cobra.Command {
 }
 
 func auditExplainCmd(e *env) *cobra.Command {
-	return &cobra.Command{Use: "explain EVENT_ID", Short: "Say what an audit event records and, for a decision, why", Args: cobra.ExactArgs(1),
+	return &cobra.Command{Use: "explain ID", Short: "Say what an audit event records and, for a decision, why",
+		Long: "Explain an audit event, named by its id (as audit list shows it) or by the request id an\n" +
+			"SDK error prints (x-ms-request-id): then every event of that request is explained.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			api, err := e.api()
 			if err != nil {
 				return err
 			}
-			var out map[string]any
-			if err := api.Do(cmd.Context(), "GET", mgmt.AuditEventsPath+"/"+url.PathEscape(args[0])+"/explain", nil, &out); err != nil {
+			explain := func(id string) (map[string]any, error) {
+				var out map[string]any
+				err := api.Do(cmd.Context(), "GET", mgmt.AuditEventsPath+"/"+url.PathEscape(id)+"/explain", nil, &out)
+				return out, err
+			}
+			var outs []map[string]any
+			out, err := explain(args[0])
+			var ce *client.Error
+			switch {
+			case err == nil:
+				outs = append(outs, out)
+			case errors.As(err, &ce) && ce.Status == http.StatusNotFound:
+				// Not an event id: perhaps a request id, which names the request's events.
+				q := audit.FilterQuery(lanyard.AuditFilter{RequestID: args[0], Limit: 100})
+				events, lerr := api.List(cmd.Context(), mgmt.AuditEventsPath+"?"+q.Encode())
+				if lerr != nil {
+					return lerr
+				}
+				if len(events) == 0 {
+					return fmt.Errorf("no audit event has the id or request id %q", args[0])
+				}
+				for _, ev := range events {
+					id, _ := ev["id"].(string)
+					o, err := explain(id)
+					if err != nil {
+						return err
+					}
+					outs = append(outs, o)
+				}
+			default:
 				return err
 			}
-			// Written for people: plain text unless JSON is asked for by name.
-			if f := cmd.Flag("output"); f != nil && f.Changed && e.output == "json" {
-				return e.print(nil, out)
+			// Written for people: plain text unless another format is asked for by name.
+			if f := cmd.Flag("output"); f != nil && f.Changed && e.output != "table" || e.query != "" {
+				if len(outs) == 1 {
+					return e.print(nil, outs[0])
+				}
+				return e.print(nil, outs)
 			}
-			fmt.Fprintln(e.stdout, prose(out["explanation"]))
+			for i, o := range outs {
+				if i > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				fmt.Fprintln(e.stdout, prose(o["explanation"]))
+			}
 			return nil
 		}}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -32,6 +33,12 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		f.mu.Lock()
 		f.calls = append(f.calls, key)
 		h := f.routes[key]
+		for route, rh := range f.routes {
+			// A route ending in / takes every path below it (names made up by the CLI).
+			if h == nil && strings.HasSuffix(route, "/") && strings.HasPrefix(key, route) {
+				h = rh
+			}
+		}
 		f.mu.Unlock()
 		if h == nil {
 			w.WriteHeader(http.StatusNotFound)
@@ -76,7 +83,12 @@ func (f *fakeAPI) called(route string) int {
 
 // run runs the command line against f and returns stdout, stderr and the exit code.
 func (f *fakeAPI) run(args ...string) (string, string, int) {
+	return f.runWithInput("", args...)
+}
+
+// runWithInput runs the command line with input as what the user types.
+func (f *fakeAPI) runWithInput(input string, args ...string) (string, string, int) {
 	var out, errOut bytes.Buffer
-	code := Main(context.Background(), append([]string{"--home", f.home}, args...), &out, &errOut)
+	code := run(context.Background(), append([]string{"--home", f.home}, args...), strings.NewReader(input), &out, &errOut)
 	return out.String(), errOut.String(), code
 }

@@ -78,7 +78,7 @@ func federatedCredentialCmd(e *env) *cobra.Command {
 				}
 				path := collection(api, &f) + "/" + escape(f.name)
 				if method == "DELETE" {
-					return api.Do(cmd.Context(), method, path, nil, nil)
+					return e.remove(cmd.Context(), api, "federated credential", path)
 				}
 				var out map[string]any
 				if err := api.Do(cmd.Context(), method, path, nil, &out); err != nil {

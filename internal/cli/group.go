@@ -63,7 +63,7 @@ func groupCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.Do(cmd.Context(), "DELETE", c.Subscription()+"/resourceGroups/"+url.PathEscape(name), nil, nil)
+			return e.remove(cmd.Context(), c, "resource group (and everything in it)", c.Subscription()+"/resourceGroups/"+url.PathEscape(name))
 		}}
 	del.Flags().StringVarP(&name, "name", "n", "", "group name")
 	del.Flags().BoolP("yes", "y", false, "do not prompt (accepted for az compatibility)")

@@ -92,3 +92,35 @@ func TestAuditCommandsEscapeRequestValues(t *testing.T) {
 		t.Fatalf("the error was printed (exit %d):\n%q", code, errOut)
 	}
 }
+
+// audit explain takes the request id an SDK error prints as well as an event id: an id
+// that names no event is looked up as a request id, and each of its events explained.
+func TestAuditExplainByRequestID(t *testing.T) {
+	f := newFakeAPI(t)
+	f.routes["GET /providers/Lanyard.Audit/events"] = func(w http.ResponseWriter, r *http.Request) {
+		var events []map[string]any
+		if r.URL.Query().Get("requestId") == "req-1" {
+			events = []map[string]any{{"id": "e1", "requestId": "req-1"}, {"id": "e2", "requestId": "req-1"}}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"value": events})
+	}
+	f.json("GET /providers/Lanyard.Audit/events/e1/explain", http.StatusOK, map[string]any{"id": "e1", "explanation": "first"})
+	f.json("GET /providers/Lanyard.Audit/events/e2/explain", http.StatusOK, map[string]any{"id": "e2", "explanation": "second"})
+
+	out, errOut, code := f.run("audit", "explain", "e1")
+	if code != 0 || out != "first\n" {
+		t.Fatalf("by event id: exit %d, %q, %s", code, out, errOut)
+	}
+	out, errOut, code = f.run("audit", "explain", "req-1")
+	if code != 0 || out != "first\n\nsecond\n" {
+		t.Fatalf("by request id: exit %d, %q, %s", code, out, errOut)
+	}
+	out, _, code = f.run("audit", "explain", "req-1", "--query", "[].id", "-o", "tsv")
+	if code != 0 || out != "e1\ne2\n" {
+		t.Fatalf("by request id as tsv: exit %d, %q", code, out)
+	}
+	_, errOut, code = f.run("audit", "explain", "nothing")
+	if code != 1 || !strings.Contains(errOut, `no audit event has the id or request id "nothing"`) {
+		t.Fatalf("unknown id: exit %d, %q", code, errOut)
+	}
+}

@@ -28,7 +28,7 @@ func (r groupResource) verb(e *env, use, short, method string) *cobra.Command {
 			}
 			path := groupPath(api, t.group) + r.typePath + "/" + escape(t.name)
 			if method == "DELETE" {
-				return api.Do(cmd.Context(), method, path, nil, nil)
+				return e.remove(cmd.Context(), api, r.noun, path)
 			}
 			var body any
 			if method == "PUT" {

@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -12,7 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lanyard-id/lanyard/internal/client"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/mgmt"
+	"github.com/lanyard-id/lanyard/internal/rbac"
 )
 
 const authzProvider = "/providers/Microsoft.Authorization"
@@ -144,7 +148,7 @@ func roleDefinitionCmd(e *env) *cobra.Command {
 				return err
 			}
 			id, _ := d["name"].(string)
-			return api.Do(cmd.Context(), "DELETE", api.Subscription()+authzProvider+"/roleDefinitions/"+escape(id), nil, nil)
+			return e.remove(cmd.Context(), api, "role definition", api.Subscription()+authzProvider+"/roleDefinitions/"+escape(id))
 		}}
 	del.Flags().StringVarP(&delName, "name", "n", "", "role name or id")
 	_ = del.MarkFlagRequired("name")
@@ -228,29 +232,55 @@ func findRole(ctx context.Context, api *client.Client, ref string) (map[string]a
 		return nil, err
 	}
 	if len(out.Value) == 0 {
-		return nil, fmt.Errorf("no role named %q exists", ref)
+		return nil, fmt.Errorf("no role named %q exists%s", ref, didYouMean(ref, roleNames(ctx, api)))
 	}
 	return out.Value[0], nil
 }
 
-// resolveAssignee turns a client id, principal id or identity resource id into a
-// principal id.
-func resolveAssignee(ctx context.Context, api *client.Client, ref string) (string, error) {
-	if strings.HasPrefix(ref, "/") {
-		var id map[string]any
-		if err := api.Do(ctx, "GET", ref, nil, &id); err != nil {
-			return "", err
-		}
-		p, _ := id["properties"].(map[string]any)
-		if pid, _ := p["principalId"].(string); pid != "" {
-			return pid, nil
-		}
-		if ident, _ := id["identity"].(map[string]any); ident != nil {
-			if pid, _ := ident["principalId"].(string); pid != "" {
-				return pid, nil // an app: its system-assigned identity
+// roleNames lists the names of the roles assignable in the subscription, for suggestions.
+func roleNames(ctx context.Context, api *client.Client) []string {
+	defs, err := api.List(ctx, api.Subscription()+authzProvider+"/roleDefinitions")
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, d := range defs {
+		if p, _ := d["properties"].(map[string]any); p != nil {
+			if n, _ := p["roleName"].(string); n != "" {
+				names = append(names, n)
 			}
 		}
-		return "", fmt.Errorf("%s has no principal id", ref)
+	}
+	return names
+}
+
+// assigneeUsage says what --assignee takes.
+const assigneeUsage = "--assignee takes a client id, a principal id, an identity's or app's resource id, or an identity's or app's name with -g GROUP"
+
+// resolveAssignee turns a client id, principal id, identity or app resource id, or an
+// identity's or app's name in group into a principal id.
+func resolveAssignee(ctx context.Context, api *client.Client, ref, group string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if !strings.HasPrefix(ref, "/") && !isGUID(ref) {
+		if group == "" {
+			return "", fmt.Errorf("%q is not an id; if it is an identity's name, give its resource group with -g: %s", ref, assigneeUsage)
+		}
+		// A name: a user-assigned identity's first, as az's --assignee looks up names, then an app's.
+		for _, typ := range []string{identityType, siteType} {
+			p, err := principalOf(ctx, api, groupPath(api, group)+typ+"/"+escape(ref))
+			var ce *client.Error
+			if errors.As(err, &ce) && ce.Status == http.StatusNotFound {
+				continue
+			}
+			return p, err
+		}
+		return "", fmt.Errorf("no identity or app named %q exists in resource group %q: %s", ref, group, assigneeUsage)
+	}
+	if strings.HasPrefix(ref, "/") {
+		if _, err := lanyard.ParseResourceID(strings.TrimSuffix(ref, "/")); err != nil || strings.ContainsAny(ref, "?#%") {
+			return "", fmt.Errorf("%q is not a resource id: %s", ref, assigneeUsage)
+		}
+		return principalOf(ctx, api, ref)
 	}
 	var p struct {
 		PrincipalID string `json:"principalId"`
@@ -259,6 +289,24 @@ func resolveAssignee(ctx context.Context, api *client.Client, ref string) (strin
 		return "", err
 	}
 	return p.PrincipalID, nil
+}
+
+// principalOf reads the principal id of an identity, or of an app's system-assigned one.
+func principalOf(ctx context.Context, api *client.Client, path string) (string, error) {
+	var id map[string]any
+	if err := api.Do(ctx, "GET", path, nil, &id); err != nil {
+		return "", err
+	}
+	p, _ := id["properties"].(map[string]any)
+	if pid, _ := p["principalId"].(string); pid != "" {
+		return pid, nil
+	}
+	if ident, _ := id["identity"].(map[string]any); ident != nil {
+		if pid, _ := ident["principalId"].(string); pid != "" {
+			return pid, nil // an app: its system-assigned identity
+		}
+	}
+	return "", fmt.Errorf("%s has no principal id (an app needs a system-assigned identity to be an assignee)", path)
 }
 
 func assignmentView(ctx context.Context, api *client.Client, a map[string]any, names map[string]string) map[string]any {
@@ -283,15 +331,23 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 	var assignee, group, role, scope, description, condition string
 	create := &cobra.Command{Use: "create", Short: "Assign a role to a principal at a scope", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if scope != "" {
+				if err := checkScope(scope); err != nil {
+					return err
+				}
+			}
 			api, err := e.api()
 			if err != nil {
 				return err
 			}
-			principal, err := resolveAssigneeIn(cmd.Context(), api, group, assignee)
+			scope := scopeOr(api, scope, group)
+			if scope == "" {
+				return fmt.Errorf("give --scope (a subscription, resource group or resource id), or -g to assign at the group, as az does")
+			}
+			principal, err := resolveAssignee(cmd.Context(), api, assignee, group)
 			if err != nil {
 				return err
 			}
-			scope := scopeOr(api, scope, group)
 			d, err := findRole(cmd.Context(), api, role)
 			if err != nil {
 				return err
@@ -301,44 +357,56 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 				props["condition"], props["conditionVersion"] = condition, "2.0"
 			}
 			var out map[string]any
-			if err := api.Do(cmd.Context(), "PUT", defaultScope(api, scope)+authzProvider+"/roleAssignments/"+uuid.NewString(), map[string]any{"properties": props}, &out); err != nil {
+			if err := api.Do(cmd.Context(), "PUT", strings.TrimSuffix(scope, "/")+authzProvider+"/roleAssignments/"+uuid.NewString(), map[string]any{"properties": props}, &out); err != nil {
 				return err
 			}
 			return e.print(roleAssignmentColumns, assignmentView(cmd.Context(), api, out, map[string]string{}))
 		}}
-	create.Flags().StringVar(&assignee, "assignee", "", "client id, principal id or identity resource id; with -g, also an identity's or app's name")
-	create.Flags().StringVarP(&group, "resource-group", "g", "", "resolve --assignee names in this group; without --scope, assign at the group")
+	create.Flags().StringVar(&assignee, "assignee", "", "client id, principal id, identity or app resource id, or a name with -g")
+	create.Flags().StringVarP(&group, "resource-group", "g", "", "resource group of the identity or app --assignee names; without --scope, the scope")
 	create.Flags().StringVar(&role, "role", "", "role name or id")
-	create.Flags().StringVar(&scope, "scope", "", "scope (default: the group given with -g, else the subscription)")
+	create.Flags().StringVar(&scope, "scope", "", "scope: a subscription, resource group or resource id (required unless -g, as in az)")
 	create.Flags().StringVar(&description, "description", "", "description")
 	create.Flags().StringVar(&condition, "condition", "", "ABAC condition (version 2.0)")
 	for _, f := range []string{"assignee", "role"} {
 		_ = create.MarkFlagRequired(f)
 	}
 
-	var lAssignee, lScope, lRole string
+	var lAssignee, lGroup, lScope, lRole string
 	var all bool
 	list := &cobra.Command{Use: "list", Short: "List role assignments", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if lScope != "" {
+				if err := checkScope(lScope); err != nil {
+					return err
+				}
+			}
 			api, err := e.api()
 			if err != nil {
 				return err
 			}
-			views, err := listAssignments(cmd.Context(), api, lAssignee, lScope, lRole, all)
+			views, err := listAssignments(cmd.Context(), api, lAssignee, lGroup, lScope, lRole, all)
 			if err != nil {
 				return err
 			}
 			return e.print(roleAssignmentColumns, views)
 		}}
-	list.Flags().StringVar(&lAssignee, "assignee", "", "only this principal (client id, principal id or resource id)")
+	list.Flags().StringVar(&lAssignee, "assignee", "", "only this principal (client id, principal id, resource id, or a name with -g)")
+	list.Flags().StringVarP(&lGroup, "resource-group", "g", "", "resource group of the identity or app --assignee names")
 	list.Flags().StringVar(&lScope, "scope", "", "only assignments at or above this scope (default: the subscription)")
 	list.Flags().StringVar(&lRole, "role", "", "only this role (name or id)")
 	list.Flags().BoolVar(&all, "all", false, "assignments at every scope, including below the subscription")
 
 	var dIDs []string
-	var dAssignee, dScope, dRole string
-	del := &cobra.Command{Use: "delete", Short: "Delete role assignments, by id or by assignee/role/scope", Args: cobra.NoArgs,
+	var dAssignee, dGroup, dScope, dRole string
+	var yes bool
+	del := &cobra.Command{Use: "delete", Short: "Delete role assignments, by id or by assignee/role/scope, and print what was deleted", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dScope != "" {
+				if err := checkScope(dScope); err != nil {
+					return err
+				}
+			}
 			api, err := e.api()
 			if err != nil {
 				return err
@@ -347,11 +415,12 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var gone []map[string]any
 			if len(ids) == 0 {
 				if dAssignee == "" && dRole == "" {
 					return fmt.Errorf("give --ids, or --assignee and/or --role")
 				}
-				views, err := listAssignments(cmd.Context(), api, dAssignee, dScope, dRole, dScope == "")
+				views, err := listAssignments(cmd.Context(), api, dAssignee, dGroup, dScope, dRole, dScope == "")
 				if err != nil {
 					return err
 				}
@@ -360,22 +429,39 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 						continue
 					}
 					ids = append(ids, fmt.Sprint(v["id"]))
+					gone = append(gone, v)
 				}
 				if len(ids) == 0 {
 					return fmt.Errorf("no role assignment matches")
 				}
+				// --role alone names every principal's assignments: confirm, as az does for
+				// deletes that reach further than one might think.
+				if dAssignee == "" && len(ids) > 1 && !yes {
+					if err := e.confirm(fmt.Sprintf("Delete %d role assignments of %q, for every principal?", len(ids), dRole)); err != nil {
+						return err
+					}
+				}
 			}
-			for _, id := range ids {
+			deleted := []map[string]any{}
+			for i, id := range ids {
 				if err := api.Do(cmd.Context(), "DELETE", id, nil, nil); err != nil {
 					return err
 				}
+				v := map[string]any{"id": id}
+				if gone != nil {
+					v = gone[i]
+				}
+				deleted = append(deleted, v)
+				fmt.Fprintf(e.stderr, "Deleted role assignment %s\n", lanyard.Printable(id))
 			}
-			return nil
+			return e.print(roleAssignmentColumns, deleted)
 		}}
 	del.Flags().StringSliceVar(&dIDs, "ids", nil, "role assignment resource ids (a bare assignment name, a GUID, is looked up)")
-	del.Flags().StringVar(&dAssignee, "assignee", "", "principal (client id, principal id or resource id)")
+	del.Flags().StringVar(&dAssignee, "assignee", "", "principal (client id, principal id, resource id, or a name with -g)")
+	del.Flags().StringVarP(&dGroup, "resource-group", "g", "", "resource group of the identity or app --assignee names")
 	del.Flags().StringVar(&dScope, "scope", "", "scope")
 	del.Flags().StringVar(&dRole, "role", "", "role name or id")
+	del.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask before deleting several assignments")
 
 	cmd.AddCommand(create, list, del)
 	return cmd
@@ -436,10 +522,10 @@ func isAssignmentID(id string) bool {
 	return name != "" && !strings.ContainsAny(name, "/?#")
 }
 
-func listAssignments(ctx context.Context, api *client.Client, assignee, scope, role string, all bool) ([]map[string]any, error) {
+func listAssignments(ctx context.Context, api *client.Client, assignee, group, scope, role string, all bool) ([]map[string]any, error) {
 	var filters []string
 	if assignee != "" {
-		p, err := resolveAssignee(ctx, api, assignee)
+		p, err := resolveAssignee(ctx, api, assignee, group)
 		if err != nil {
 			return nil, err
 		}
@@ -480,13 +566,22 @@ func listAssignments(ctx context.Context, api *client.Client, assignee, scope, r
 
 func roleCheckCmd(e *env) *cobra.Command {
 	var assignee, group, action, scope string
-	cmd := &cobra.Command{Use: "check", Short: "What-if: may the assignee perform the action at the scope, and why", Args: cobra.NoArgs,
+	cmd := &cobra.Command{Use: "check", Short: "What-if: may the assignee perform the action at the scope, and why",
+		Long: "Ask whether the assignee may perform the action at the scope, and why. The command exits 1\n" +
+			"when the answer is no, so scripts can test it, and warns when no role mentions the action\n" +
+			"(a misspelling is the usual cause).",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if scope != "" {
+				if err := checkScope(scope); err != nil {
+					return err
+				}
+			}
 			api, err := e.api()
 			if err != nil {
 				return err
 			}
-			principal, err := resolveAssigneeIn(cmd.Context(), api, group, assignee)
+			principal, err := resolveAssignee(cmd.Context(), api, assignee, group)
 			if err != nil {
 				return err
 			}
@@ -495,22 +590,76 @@ func roleCheckCmd(e *env) *cobra.Command {
 				return fmt.Errorf("give --scope, or -g for the group's scope")
 			}
 			var out map[string]any
-			body := map[string]any{"principalId": principal, "action": action, "scope": scope}
+			body := map[string]any{"principalId": principal, "action": action, "scope": strings.TrimSuffix(scope, "/")}
 			if err := api.Do(cmd.Context(), "POST", mgmt.CheckAccessPath, body, &out); err != nil {
 				return err
 			}
-			if e.output == "table" {
-				fmt.Fprintln(e.stdout, prose(out["explanation"]))
-				return nil
+			if warning := unknownAction(cmd.Context(), api, action); warning != "" {
+				fmt.Fprintln(e.stderr, "WARNING:", lanyard.Printable(warning))
 			}
-			return e.print(nil, out)
+			if e.output == "table" && e.query == "" {
+				fmt.Fprintln(e.stdout, prose(out["explanation"]))
+			} else if err := e.print(nil, out); err != nil {
+				return err
+			}
+			if allowed, _ := out["allowed"].(bool); !allowed {
+				return &exitError{code: 1}
+			}
+			return nil
 		}}
-	cmd.Flags().StringVar(&assignee, "assignee", "", "client id, principal id or identity resource id; with -g, also an identity's or app's name")
-	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "resolve --assignee names in this group; without --scope, check at the group")
+	cmd.Flags().StringVar(&assignee, "assignee", "", "client id, principal id, identity or app resource id, or a name with -g")
+	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "resource group of the identity or app --assignee names; without --scope, the scope")
 	cmd.Flags().StringVar(&action, "action", "", "action or data action, e.g. Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write")
 	cmd.Flags().StringVar(&scope, "scope", "", "scope, e.g. a storage account or container id (default: the group given with -g)")
 	for _, f := range []string{"assignee", "action"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
 	return cmd
+}
+
+// unknownAction warns when no role definition names the action: an action only a
+// wildcard such as "*" covers is granted by no role but Owner-like ones, and an action
+// that is one letter off a known one is most often misspelled even where a wildcard
+// covers it ("blobs/raed" under "blobs/*"). It suggests the nearest action a role or
+// Lanyard knows.
+func unknownAction(ctx context.Context, api *client.Client, action string) string {
+	defs, err := api.List(ctx, api.Subscription()+authzProvider+"/roleDefinitions")
+	if err != nil {
+		return ""
+	}
+	literals := rbac.KnownDataActions()
+	covered := false
+	for _, d := range defs {
+		p, _ := d["properties"].(map[string]any)
+		perms, _ := p["permissions"].([]any)
+		for _, perm := range perms {
+			pm, _ := perm.(map[string]any)
+			for _, field := range []string{"actions", "notActions", "dataActions", "notDataActions"} {
+				list, _ := pm[field].([]any)
+				for _, x := range list {
+					pattern, _ := x.(string)
+					i := strings.Index(pattern, "*")
+					switch {
+					case i < 0:
+						literals = append(literals, pattern)
+					case i > 0 && strings.Contains(pattern[:i], "/") && rbac.MatchAction(pattern, action):
+						covered = true // "*" and "*/read" name no provider, so they do not count
+					}
+				}
+			}
+		}
+	}
+	for _, l := range literals {
+		if strings.EqualFold(l, action) {
+			return ""
+		}
+	}
+	near := closest(action, literals)
+	switch {
+	case covered && near == "":
+		return ""
+	case covered:
+		return fmt.Sprintf("no role names the action %q, though a wildcard covers it; did you mean %q?", action, near)
+	}
+	return fmt.Sprintf("no role mentions the action %q%s", action, didYouMean(action, literals))
 }

@@ -4,11 +4,14 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,13 +20,12 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-// Version is set at build time.
-var Version = "dev"
-
 // env carries what every command shares.
 type env struct {
 	home   string
 	output string
+	query  string
+	stdin  io.Reader // answers to questions
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -31,28 +33,17 @@ type env struct {
 func (e *env) api() (*client.Client, error) { return client.Open(e.home) }
 
 func (e *env) print(columns []column, v any) error {
-	return printer{format: e.output, columns: columns}.print(e.stdout, v)
+	return printer{format: e.output, query: e.query, columns: columns}.print(e.stdout, v)
 }
 
 // Main runs the command line with args and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &env{stdout: stdout, stderr: stderr}
-	root := &cobra.Command{
-		Use:           "lanyard",
-		Short:         "Managed identities, tokens and RBAC that run anywhere",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		Version:       Version,
-	}
-	root.PersistentFlags().StringVar(&e.home, "home", config.DefaultHome(), "data folder ($LANYARD_HOME)")
-	root.PersistentFlags().StringVarP(&e.output, "output", "o", "json", "output format: json or table")
-	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		if e.output != "json" && e.output != "table" {
-			return fmt.Errorf("--output %q: use json or table", e.output)
-		}
-		return nil
-	}
-	root.AddCommand(upCmd(e), serverCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), tokenCmd(e), keysCmd(e), auditCmd(e))
+	return run(ctx, args, os.Stdin, stdout, stderr)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRoot(e)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -65,6 +56,57 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// newRoot builds the command tree.
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "lanyard",
+		Short:         "Managed identities, tokens and RBAC that run anywhere",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version(),
+	}
+	root.PersistentFlags().StringVar(&e.home, "home", config.DefaultHome(), "data folder ($LANYARD_HOME)")
+	root.PersistentFlags().StringVarP(&e.output, "output", "o", "json", "output format: json, jsonc, table, tsv, yaml or none")
+	root.PersistentFlags().StringVar(&e.query, "query", "", "JMESPath query applied to the result before it is formatted, e.g. \"[].{name:name, id:clientId}\"")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		return checkOutput(e.output, e.query)
+	}
+	root.AddCommand(upCmd(e), serverCmd(e), downCmd(e), resetCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), tokenCmd(e), keysCmd(e), auditCmd(e))
+	addExamples(root)
+	return root
+}
+
+// remove deletes the resource at path and says on stderr what was removed, or that
+// nothing was there, so that a mistyped name is noticed.
+func (e *env) remove(ctx context.Context, api *client.Client, what, path string) error {
+	existed, err := api.Delete(ctx, path)
+	if err != nil {
+		return err
+	}
+	if existed {
+		fmt.Fprintf(e.stderr, "Deleted %s %s\n", what, lanyard.Printable(path))
+	} else {
+		fmt.Fprintf(e.stderr, "Nothing to delete: no %s %s\n", what, lanyard.Printable(path))
+	}
+	return nil
+}
+
+// confirm asks question on stderr and reads the answer from stdin; anything but yes, or
+// no answer at all (no terminal, as in a script), refuses.
+func (e *env) confirm(question string) error {
+	fmt.Fprintf(e.stderr, "%s [y/N]: ", question)
+	var answer string
+	if e.stdin != nil {
+		line, _ := bufio.NewReader(e.stdin).ReadString('\n')
+		answer = strings.ToLower(strings.TrimSpace(line))
+	}
+	if answer != "y" && answer != "yes" {
+		fmt.Fprintln(e.stderr)
+		return errors.New("not confirmed: nothing was changed (pass --yes to skip the question)")
+	}
+	return nil
 }
 
 // exitError carries a child process's exit code through cobra.

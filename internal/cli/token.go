@@ -2,11 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +23,9 @@ func tokenCmd(e *env) *cobra.Command {
 	)
 	get := &cobra.Command{Use: "get", Short: "Get a token for an app's identity, as the app would (like az account get-access-token)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkResource(resource); err != nil {
+				return err
+			}
 			api, err := e.api()
 			if err != nil {
 				return err
@@ -81,4 +86,31 @@ func tokenCmd(e *env) *cobra.Command {
 	_ = get.MarkFlagRequired("name")
 	cmd.AddCommand(get, tokenRevokeCmd(e))
 	return cmd
+}
+
+// wellKnownResources are the resource URIs people most often mean by a short name.
+var wellKnownResources = map[string]string{
+	"storage":    "https://storage.azure.com/",
+	"blob":       "https://storage.azure.com/",
+	"management": "https://management.azure.com/",
+	"arm":        "https://management.azure.com/",
+	"vault":      "https://vault.azure.net",
+	"keyvault":   "https://vault.azure.net",
+	"graph":      "https://graph.microsoft.com/",
+}
+
+// checkResource explains that a token's resource is a URI (or an app's GUID), which a
+// short name such as "storage" is not; the endpoint would refuse it less helpfully.
+func checkResource(resource string) error {
+	if isGUID(resource) {
+		return nil
+	}
+	if u, err := url.Parse(resource); err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "") {
+		return nil
+	}
+	msg := fmt.Sprintf("--resource %q is not a URI: a token's resource (its audience) is a URI such as https://storage.azure.com/ for Blob Storage or https://management.azure.com/ for the management API", resource)
+	if uri, ok := wellKnownResources[strings.ToLower(strings.TrimSpace(resource))]; ok {
+		msg += fmt.Sprintf("; did you mean --resource %s?", uri)
+	}
+	return errors.New(msg)
 }

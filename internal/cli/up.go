@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"syscall"
 	"time"
 
@@ -54,6 +55,7 @@ func upCmd(e *env) *cobra.Command {
 
 func serverCmd(e *env) *cobra.Command {
 	var path, storeDSN string
+	var all bool
 	cmd := &cobra.Command{
 		Use:   "server --config FILE",
 		Short: "Run Lanyard from a configuration file",
@@ -69,11 +71,20 @@ func serverCmd(e *env) *cobra.Command {
 					return err
 				}
 			}
+			if all {
+				if err := listenAll(&cfg); err != nil {
+					return err
+				}
+				if cfg.PublicHost == "127.0.0.1" && cfg.PublicAPIURL == "" {
+					fmt.Fprintln(e.stderr, "WARNING: --listen-all with publicHost 127.0.0.1: tokens and endpoints name 127.0.0.1, which other machines cannot reach; set publicHost (and tlsNames) to the name your team uses")
+				}
+			}
 			return serve(cmd, e, cfg, false)
 		},
 	}
 	cmd.Flags().StringVar(&path, "config", "", "configuration file (JSON; unknown keys are errors)")
 	cmd.Flags().StringVar(&storeDSN, "store", "", "store: sqlite, sqlite:PATH or postgres://... (overrides the file)")
+	cmd.Flags().BoolVar(&all, "listen-all", false, "serve the API and Blob on every interface (their configured ports); the managed-identity endpoint stays where it is configured, on loopback by default")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
 }
@@ -143,4 +154,18 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// listenAll makes the API and Blob listeners serve every interface on their configured
+// ports: the same as listen.api and listen.blob on 0.0.0.0 with allowNonLoopback. The
+// managed-identity endpoint is plain HTTP for the apps of this machine, so it stays put.
+func listenAll(cfg *config.Config) error {
+	for _, addr := range []*string{&cfg.APIAddr, &cfg.BlobAddr} {
+		_, port, err := net.SplitHostPort(*addr)
+		if err != nil {
+			return fmt.Errorf("--listen-all: %q: %w", *addr, err)
+		}
+		*addr = net.JoinHostPort("0.0.0.0", port)
+	}
+	return cfg.Validate(true)
 }

@@ -71,21 +71,33 @@ func (c *Client) Subscription() string { return "/subscriptions/" + c.State.Subs
 // the server such as a nextLink) with body as JSON and decodes the response into out
 // (when non-nil).
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	_, err := c.do(ctx, method, path, body, out)
+	return err
+}
+
+// Delete deletes the resource at path and reports whether it was there: ARM answers 204
+// No Content, and no error, for what was already gone.
+func (c *Client) Delete(ctx context.Context, path string) (bool, error) {
+	status, err := c.do(ctx, http.MethodDelete, path, nil, nil)
+	return err == nil && status != http.StatusNoContent, err
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) (int, error) {
 	target, err := c.target(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
+			return 0, fmt.Errorf("encode request: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return 0, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if body != nil {
@@ -93,28 +105,28 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("call Lanyard at %s: %w", c.State.APIURL, err)
+		return 0, fmt.Errorf("call Lanyard at %s: %w", c.State.APIURL, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("read response: %w", err)
+		return resp.StatusCode, fmt.Errorf("read response: %w", err)
 	}
 	if resp.StatusCode >= 400 {
 		var e struct {
 			Error struct{ Code, Message string } `json:"error"`
 		}
 		if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
-			return &Error{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(raw))}
+			return resp.StatusCode, &Error{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(raw))}
 		}
-		return &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+		return resp.StatusCode, &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
 	}
 	if out != nil && len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("decode response: %w", err)
+			return resp.StatusCode, fmt.Errorf("decode response: %w", err)
 		}
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // target is the URL Do calls for path. An absolute URL must be on the server itself: the

@@ -41,10 +41,12 @@ type AuditFilter struct {
 	Decision string
 	Kind     string
 	TokenID  string
-	Since    time.Time // inclusive
-	Until    time.Time // exclusive
-	AfterSeq int64
-	Limit    int // 0: no limit
+	// RequestID matches the request id (x-ms-request-id) exactly.
+	RequestID string
+	Since     time.Time // inclusive
+	Until     time.Time // exclusive
+	AfterSeq  int64
+	Limit     int // 0: no limit
 }
 
 // RevocationKind says what a revocation names.

@@ -138,6 +138,7 @@ func (m auditMatcher) match(e lanyard.AuditEvent) bool {
 		f.Decision != "" && e.Decision != f.Decision,
 		f.Kind != "" && e.Kind != f.Kind,
 		f.TokenID != "" && e.TokenID != f.TokenID,
+		f.RequestID != "" && e.RequestID != f.RequestID,
 		!f.Since.IsZero() && micros(e.Time) < micros(f.Since),
 		!f.Until.IsZero() && micros(e.Time) >= micros(f.Until),
 		e.Seq <= f.AfterSeq:

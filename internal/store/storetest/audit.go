@@ -183,6 +183,7 @@ func testAuditEvents(t *testing.T, s store.Store) {
 		{"decision", lanyard.AuditFilter{Decision: "denied"}, []int64{2}},
 		{"kind", lanyard.AuditFilter{Kind: "token.issued"}, []int64{4, 5}},
 		{"token", lanyard.AuditFilter{TokenID: second[0].TokenID}, []int64{4}},
+		{"request id", lanyard.AuditFilter{RequestID: second[1].RequestID}, []int64{5}},
 		{"since", lanyard.AuditFilter{Since: at(3 * time.Second)}, []int64{3, 4, 5, 6}},
 		{"until", lanyard.AuditFilter{Until: at(3 * time.Second)}, []int64{1, 2}},
 		{"window", lanyard.AuditFilter{Since: at(2 * time.Second), Until: at(5 * time.Second)}, []int64{2, 3, 4}},

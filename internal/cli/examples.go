@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// examples are the Example texts of the commands, by command path. They are kept in one
+// place so that a test can check every line is a valid invocation, and so that adding a
+// command without one fails that test.
+var examples = map[string]string{
+	"lanyard up": `
+# Start Lanyard on loopback, keeping its data in ~/.lanyard
+lanyard up
+# A second, separate instance with its own data folder and ports
+lanyard up --home /tmp/lanyard2 --api-addr 127.0.0.1:9443 --msi-addr 127.0.0.1:9080 --blob-addr 127.0.0.1:9444`,
+	"lanyard server": `
+# Run from a configuration file
+lanyard server --config /etc/lanyard/lanyard.json
+# The same, with the store given on the command line
+lanyard server --config /etc/lanyard/lanyard.json --store postgres://lanyard@db.internal/lanyard
+# Serve the API and Blob to the network (the managed-identity endpoint stays on loopback)
+lanyard server --config /etc/lanyard/lanyard.json --listen-all`,
+
+	"lanyard down": `
+# Stop the Lanyard running for ~/.lanyard
+lanyard down
+# Stop the one running for another data folder
+lanyard down --home /tmp/lanyard2`,
+	"lanyard reset": `
+# Delete everything in the data folder, after a question
+lanyard reset
+# Without the question, in a script
+lanyard reset --yes`,
+
+	"lanyard group create": `
+lanyard group create -n demo
+lanyard group create -n demo --location westeurope`,
+	"lanyard group show": `
+lanyard group show -n demo
+lanyard group show -n demo --query properties.provisioningState -o tsv`,
+	"lanyard group list": `
+lanyard group list -o table
+lanyard group list --query "[].name" -o tsv`,
+	"lanyard group delete": `
+lanyard group delete -n demo --yes`,
+
+	"lanyard identity create": `
+lanyard identity create -g demo -n id1
+# Keep its client id for later commands
+lanyard identity create -g demo -n id1 --query clientId -o tsv`,
+	"lanyard identity show": `
+lanyard identity show -g demo -n id1
+lanyard identity show -g demo -n id1 --query "{clientId:clientId, principalId:principalId}" -o table`,
+	"lanyard identity list": `
+lanyard identity list -o table
+lanyard identity list -g demo --query "[].{name:name, clientId:clientId}" -o table`,
+	"lanyard identity delete": `
+lanyard identity delete -g demo -n id1`,
+	"lanyard identity update": `
+# Disable an identity: it gets no tokens, and its tokens fail everywhere
+lanyard identity update -g demo -n id1 --enabled false
+# Enable an app's system-assigned identity again, found by the app's resource id
+lanyard identity update --principal "$(lanyard app show -g demo -n app1 --query id -o tsv)" --enabled true`,
+	"lanyard identity federated-credential create": `
+# Trust GitHub Actions runs on the main branch of org/repo
+lanyard identity federated-credential create -g demo --identity-name id1 -n github-main --issuer https://token.actions.githubusercontent.com --subject repo:org/repo:ref:refs/heads/main`,
+	"lanyard identity federated-credential show": `
+lanyard identity federated-credential show -g demo --identity-name id1 -n github-main`,
+	"lanyard identity federated-credential list": `
+lanyard identity federated-credential list -g demo --identity-name id1 -o table`,
+	"lanyard identity federated-credential delete": `
+lanyard identity federated-credential delete -g demo --identity-name id1 -n github-main`,
+
+	"lanyard app create": `
+lanyard app create -g demo -n app1 --identities id1
+lanyard app create -g demo -n app2 --system-assigned`,
+	"lanyard app show": `
+lanyard app show -g demo -n app1
+lanyard app show -g demo -n app1 --query identity.principalId -o tsv`,
+	"lanyard app list": `
+lanyard app list -o table
+lanyard app list -g demo --query "[].name" -o tsv`,
+	"lanyard app delete": `
+lanyard app delete -g demo -n app1`,
+	"lanyard app identity assign": `
+lanyard app identity assign -g demo -n app1 --identities id2
+lanyard app identity assign -g demo -n app1 --system-assigned`,
+	"lanyard app identity remove": `
+lanyard app identity remove -g demo -n app1 --identities id2`,
+	"lanyard app identity show": `
+lanyard app identity show -g demo -n app1 -o yaml`,
+	"lanyard app env": `
+lanyard app env -g demo -n app1`,
+	"lanyard app run": `
+lanyard app run -g demo -n app1 -- python3 app.py
+lanyard app run -g demo -n app1 -- node server.js`,
+	"lanyard app rotate-header": `
+lanyard app rotate-header -g demo -n app1`,
+
+	"lanyard storage account create": `
+lanyard storage account create -g demo -n acct1`,
+	"lanyard storage account show": `
+lanyard storage account show -g demo -n acct1 --query primaryEndpoints.blob -o tsv`,
+	"lanyard storage account list": `
+lanyard storage account list -o table`,
+	"lanyard storage account delete": `
+lanyard storage account delete -g demo -n acct1`,
+
+	"lanyard role definition list": `
+lanyard role definition list -o table
+lanyard role definition list --custom-role-only --query "[].roleName" -o tsv
+lanyard role definition list -n "Storage Blob Data Reader"`,
+	"lanyard role definition show": `
+lanyard role definition show -n "Storage Blob Data Contributor" --query permissions`,
+	"lanyard role definition create": `
+lanyard role definition create --role-definition @reader.json
+lanyard role definition create --role-definition '{"Name": "Blob Lister", "Actions": [], "DataActions": ["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"], "AssignableScopes": ["/"]}'`,
+	"lanyard role definition update": `
+lanyard role definition update --role-definition @reader.json`,
+	"lanyard role definition delete": `
+lanyard role definition delete -n "Blob Lister"`,
+	"lanyard role assignment create": `
+# Let identity id1 read and write blobs in storage account acct1
+lanyard role assignment create --assignee id1 -g demo --role "Storage Blob Data Contributor" --scope "$(lanyard storage account show -g demo -n acct1 --query id -o tsv)"
+# By client id, at a resource group
+lanyard role assignment create --assignee 00000000-0000-0000-0000-000000000001 --role Reader --scope "$(lanyard group show -n demo --query id -o tsv)"`,
+	"lanyard role assignment list": `
+lanyard role assignment list --all -o table
+lanyard role assignment list --assignee id1 -g demo --query "[].{role:roleDefinitionName, scope:scope}" -o table`,
+	"lanyard role assignment delete": `
+lanyard role assignment delete --assignee id1 -g demo --role "Storage Blob Data Contributor"
+lanyard role assignment delete --ids "$(lanyard role assignment list --assignee id1 -g demo --query "[0].id" -o tsv)"`,
+	"lanyard role check": `
+# May id1 write blobs in acct1? Exits 1 when it may not.
+lanyard role check --assignee id1 -g demo --action Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write --scope "$(lanyard storage account show -g demo -n acct1 --query id -o tsv)" -o table`,
+
+	"lanyard token get": `
+lanyard token get -g demo -n app1
+lanyard token get -g demo -n app1 --resource https://storage.azure.com/ --query accessToken -o tsv`,
+	"lanyard token revoke": `
+lanyard token revoke --uti AAAAAAAAAAAAAAAAAAAAAA --reason "leaked in a log"
+lanyard token revoke --principal "$(lanyard identity show -g demo -n id1 --query principalId -o tsv)" --before 1h`,
+	"lanyard keys list": `
+lanyard keys list -o table`,
+	"lanyard keys rotate": `
+lanyard keys rotate`,
+
+	"lanyard audit list": `
+lanyard audit list --since 1h -o table
+lanyard audit list --decision denied --action "*/blobs/write" --limit 20 -o table
+lanyard audit list --request-id 5f0d3c1e-8d2a-4f7b-b3c4-6a1e2f3d4c5b
+lanyard audit list --principal "$(lanyard identity show -g demo -n id1 --query clientId -o tsv)" --query "[].{time:time, action:action, decision:decision}" -o tsv`,
+	"lanyard audit explain": `
+# By the event id that audit list shows
+lanyard audit explain 0b7c9a52-4b53-4a53-9d1a-0c0c3a8f1e2d
+# By the request id an SDK error prints (x-ms-request-id)
+lanyard audit explain 5f0d3c1e-8d2a-4f7b-b3c4-6a1e2f3d4c5b`,
+	"lanyard audit verify": `
+lanyard audit verify -o table
+lanyard audit verify --file /var/log/lanyard/audit.jsonl`,
+}
+
+// addExamples fills in every command's Example, indented as cobra and az print them.
+func addExamples(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if ex, ok := examples[c.CommandPath()]; ok {
+			var lines []string
+			for _, l := range strings.Split(strings.TrimSpace(ex), "\n") {
+				lines = append(lines, "  "+l)
+			}
+			c.Example = strings.Join(lines, "\n")
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
