@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/internal/keys"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/seal"
 	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 )
@@ -539,8 +540,8 @@ func TestJWKSDropsExpiredRetiredKey(t *testing.T) {
 		want []string
 	}{
 		{"just after rotation", time.Minute, []string{active, old}},
-		{"before the grace ends", keys.DefaultMaxTokenLifetime + keys.RetireGrace - time.Minute, []string{active, old}},
-		{"after every old token expired", keys.DefaultMaxTokenLifetime + keys.RetireGrace + time.Minute, []string{active}},
+		{"before the grace ends", lanyard.MaxTokenLifetime + keys.RetireGrace - time.Minute, []string{active, old}},
+		{"after every old token expired", lanyard.MaxTokenLifetime + keys.RetireGrace + time.Minute, []string{active}},
 	}
 	start := time.Now()
 	for _, tt := range tests {

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 // File is the on-disk schema. Every field is optional.
@@ -104,13 +106,11 @@ type PerListener struct{ API, MSI, Blob int }
 
 // Defaults.
 const (
-	DefaultAPIAddr       = "127.0.0.1:10443"
-	DefaultMSIAddr       = "127.0.0.1:10080"
-	DefaultBlobAddr      = "127.0.0.1:10000"
-	DefaultTokenLifetime = time.Hour
+	DefaultAPIAddr  = "127.0.0.1:10443"
+	DefaultMSIAddr  = "127.0.0.1:10080"
+	DefaultBlobAddr = "127.0.0.1:10000"
 	// DefaultStoreGracePeriod is how long memory is trusted after a shared store is lost.
 	DefaultStoreGracePeriod = 5 * time.Minute
-	MaxTokenLifetime        = 24 * time.Hour
 	maxFileSize             = 1 << 20
 	// maxConnectionsCeiling bounds limits.maxConnections: each connection costs a file
 	// descriptor, and a cap beyond the usual descriptor limit caps nothing.
@@ -173,7 +173,7 @@ func (f File) Resolve() (Config, error) {
 		Home: f.Home, TenantID: f.TenantID, Store: f.Store,
 		APIAddr: f.Listen.API, MSIAddr: f.Listen.MSI, BlobAddr: f.Listen.Blob,
 		PublicHost: f.PublicHost, PublicAPIURL: strings.TrimSuffix(f.PublicAPIURL, "/"), BlobContentDir: f.BlobContentDir, TLSNames: f.TLSNames,
-		LogFormat: f.Log.Format, LogLevel: f.Log.Level, TokenLifetime: DefaultTokenLifetime,
+		LogFormat: f.Log.Format, LogLevel: f.Log.Level, TokenLifetime: lanyard.DefaultTokenLifetime,
 		StoreGracePeriod: DefaultStoreGracePeriod,
 	}
 	c.TrustedCAFile = f.Federation.TrustedCAFile
@@ -238,7 +238,7 @@ func (f File) Resolve() (Config, error) {
 
 // Validate checks c; listeners must be on loopback unless allowNonLoopback.
 func (c Config) Validate(allowNonLoopback bool) error {
-	if c.TokenLifetime < 5*time.Minute || c.TokenLifetime > MaxTokenLifetime {
+	if c.TokenLifetime < 5*time.Minute || c.TokenLifetime > lanyard.MaxTokenLifetime {
 		return fmt.Errorf("tokenLifetime %s: must be between 5m and 24h", c.TokenLifetime)
 	}
 	for name, addr := range map[string]string{"listen.api": c.APIAddr, "listen.msi": c.MSIAddr, "listen.blob": c.BlobAddr} {

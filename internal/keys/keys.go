@@ -37,8 +37,6 @@ import (
 )
 
 const (
-	// DefaultMaxTokenLifetime bounds the lifetime of any token signed with these keys.
-	DefaultMaxTokenLifetime = 24 * time.Hour
 	// RetireGrace is added to the token lifetime before a retired key leaves the JWKS, for
 	// clock skew and for nodes that have not reloaded yet.
 	RetireGrace = 5 * time.Minute
@@ -56,7 +54,7 @@ type Options struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// MaxTokenLifetime is the longest lifetime of a token signed with these keys; a
-	// retired key stays published this long (plus RetireGrace). DefaultMaxTokenLifetime
+	// retired key stays published this long (plus RetireGrace). lanyard.MaxTokenLifetime
 	// when zero. All nodes sharing a store must agree on it.
 	MaxTokenLifetime time.Duration
 	// Logger receives key lifecycle events; discarded when nil.
@@ -118,7 +116,7 @@ func New(ctx context.Context, ks store.Keys, sealer *seal.Sealer, opts Options) 
 		store:       ks,
 		sealer:      sealer,
 		now:         opts.Now,
-		maxLifetime: cmp.Or(opts.MaxTokenLifetime, DefaultMaxTokenLifetime),
+		maxLifetime: cmp.Or(opts.MaxTokenLifetime, lanyard.MaxTokenLifetime),
 		log:         opts.Logger,
 	}
 	if r.now == nil {

@@ -187,7 +187,7 @@ func TestNewValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.MaxTokenLifetime() != DefaultMaxTokenLifetime {
+	if r.MaxTokenLifetime() != lanyard.MaxTokenLifetime {
 		t.Errorf("MaxTokenLifetime = %v", r.MaxTokenLifetime())
 	}
 }
@@ -278,7 +278,7 @@ func TestRotate(t *testing.T) {
 	if old.RetiredAt == nil || !old.RetiredAt.Equal(rotatedAt) {
 		t.Fatalf("old key RetiredAt = %v, want %v", old.RetiredAt, rotatedAt)
 	}
-	wantRemove := rotatedAt.Add(DefaultMaxTokenLifetime + RetireGrace)
+	wantRemove := rotatedAt.Add(lanyard.MaxTokenLifetime + RetireGrace)
 	if old.RemoveAfter == nil || !old.RemoveAfter.Equal(wantRemove) {
 		t.Fatalf("old key RemoveAfter = %v, want %v", old.RemoveAfter, wantRemove)
 	}
@@ -331,7 +331,7 @@ func TestRotateCollectsExpiredKeys(t *testing.T) {
 	if _, err := r.Rotate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Advance(DefaultMaxTokenLifetime + RetireGrace)
+	f.clock.Advance(lanyard.MaxTokenLifetime + RetireGrace)
 	if _, err := r.Rotate(ctx); err != nil {
 		t.Fatal(err)
 	}

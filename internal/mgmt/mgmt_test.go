@@ -907,8 +907,8 @@ func TestSigningKeys(t *testing.T) {
 	}
 	retired, err1 := time.Parse(time.RFC3339Nano, str(l[1], "properties", "retiredAt"))
 	removeAfter, err2 := time.Parse(time.RFC3339Nano, str(l[1], "properties", "removeAfter"))
-	if err1 != nil || err2 != nil || removeAfter.Sub(retired) != keys.DefaultMaxTokenLifetime+keys.RetireGrace {
-		t.Errorf("retiredAt %v, removeAfter %v: want removeAfter = retiredAt + %v", retired, removeAfter, keys.DefaultMaxTokenLifetime+keys.RetireGrace)
+	if err1 != nil || err2 != nil || removeAfter.Sub(retired) != lanyard.MaxTokenLifetime+keys.RetireGrace {
+		t.Errorf("retiredAt %v, removeAfter %v: want removeAfter = retiredAt + %v", retired, removeAfter, lanyard.MaxTokenLifetime+keys.RetireGrace)
 	}
 }
 

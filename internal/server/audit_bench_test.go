@@ -48,7 +48,7 @@ func newBlobBench(b *testing.B, audited bool) *blobBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ring, err := keys.New(ctx, st, sealer, keys.Options{MaxTokenLifetime: config.MaxTokenLifetime})
+	ring, err := keys.New(ctx, st, sealer, keys.Options{MaxTokenLifetime: lanyard.MaxTokenLifetime})
 	if err != nil {
 		b.Fatal(err)
 	}

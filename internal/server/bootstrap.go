@@ -15,7 +15,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/lanyard-id/lanyard/internal/config"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/pki"
@@ -213,7 +212,7 @@ func (s *Server) openFoundation(ctx context.Context) (*foundation, error) {
 	if err := pki.WriteTrustBundle(f.bundleFile, f.ca.CertPEM()); err != nil {
 		return nil, fmt.Errorf("trust bundle: %w", err)
 	}
-	if s.keyring, err = keys.New(ctx, s.store, sealer, keys.Options{MaxTokenLifetime: config.MaxTokenLifetime, Logger: s.logger}); err != nil {
+	if s.keyring, err = keys.New(ctx, s.store, sealer, keys.Options{MaxTokenLifetime: lanyard.MaxTokenLifetime, Logger: s.logger}); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	return f, nil

@@ -51,7 +51,7 @@ func openObservability(ctx context.Context, cfg config.Audit, st store.Store, lo
 	if sink != nil {
 		o.sink, sinkWriter = sink, sink
 	}
-	if o.revs, err = revocation.Open(ctx, st, config.MaxTokenLifetime, nil); err != nil {
+	if o.revs, err = revocation.Open(ctx, st, lanyard.MaxTokenLifetime, nil); err != nil {
 		return nil, err
 	}
 	o.audit = audit.New(audit.Options{Store: st, Sink: sinkWriter, Policy: cfg.Policy, Retention: cfg.Retention, Logger: logger})

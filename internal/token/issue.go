@@ -13,21 +13,12 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-const (
-	// DefaultLifetime is a token's lifetime when neither the Issuer nor the Request says.
-	// At least an hour: MSAL drops tokens with under 5 minutes left and azcore refreshes
-	// 5 minutes early.
-	DefaultLifetime = time.Hour
-	// MaxLifetime caps every lifetime; Entra issues MI tokens for about 24 h.
-	MaxLifetime = 24 * time.Hour
-)
-
 // Issuer mints access tokens. Set Keys; the rest have defaults.
 type Issuer struct {
 	Keys *keys.Keyring
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// Lifetime of tokens whose Request does not say; DefaultLifetime when zero.
+	// Lifetime of tokens whose Request does not say; lanyard.DefaultTokenLifetime when zero.
 	Lifetime time.Duration
 }
 
@@ -54,7 +45,7 @@ type Token struct {
 	ExpiresAt time.Time
 }
 
-// Issue mints a token for req. Lifetimes are clamped to MaxLifetime and to the keyring's
+// Issue mints a token for req. Lifetimes are clamped to lanyard.MaxTokenLifetime and to the keyring's
 // MaxTokenLifetime (a retired key is published only that long), and rounded down to whole
 // seconds.
 func (i *Issuer) Issue(req Request) (Token, error) {
@@ -131,9 +122,9 @@ func (i *Issuer) lifetime(requested time.Duration) (time.Duration, error) {
 		l = i.Lifetime
 	}
 	if l == 0 {
-		l = DefaultLifetime
+		l = lanyard.DefaultTokenLifetime
 	}
-	l = min(l, MaxLifetime, i.Keys.MaxTokenLifetime())
+	l = min(l, lanyard.MaxTokenLifetime, i.Keys.MaxTokenLifetime())
 	// Claims are whole seconds. Rounding down keeps within the caps; a sub-second request
 	// still gets a token that lives a second.
 	return max(l.Truncate(time.Second), time.Second), nil
