@@ -28,6 +28,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/lanyard-id/lanyard/internal/durable"
 )
 
 // File names inside the data directory.
@@ -139,10 +141,10 @@ func createCA(dir string, now time.Time) error {
 		return err
 	}
 	// Key first: a certificate on disk always has its key beside it.
-	if err := writeFileAtomic(filepath.Join(dir, CAKeyFile), keyPEM, 0o600); err != nil {
+	if err := durable.WriteFile(filepath.Join(dir, CAKeyFile), keyPEM, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, CACertFile), certPEMOf(der), 0o644)
+	return durable.WriteFile(filepath.Join(dir, CACertFile), certPEMOf(der), 0o644)
 }
 
 // CertPEM returns the CA certificate in PEM form, as clients should trust it.
@@ -212,33 +214,4 @@ func readPrivateFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
 	return data, nil
-}
-
-// writeFileAtomic writes data to a temporary file and renames it over path, so readers
-// see the old content or the new, never a torn file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("pki: writing %s: %w", path, err)
-	}
-	return nil
 }

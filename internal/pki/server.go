@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lanyard-id/lanyard/internal/durable"
 )
 
 const (
@@ -48,10 +50,10 @@ func (ca *CA) ServerCertificate(names []string, now time.Time) (tls.Certificate,
 	}
 	// Key first, so a crash between the writes leaves a mismatched pair, which the cache
 	// check rejects, rather than a certificate whose key is missing.
-	if err := writeFileAtomic(filepath.Join(ca.dir, ServerKeyFile), keyPEM, 0o600); err != nil {
+	if err := durable.WriteFile(filepath.Join(ca.dir, ServerKeyFile), keyPEM, 0o600); err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := writeFileAtomic(filepath.Join(ca.dir, ServerCertFile), certPEM, 0o644); err != nil {
+	if err := durable.WriteFile(filepath.Join(ca.dir, ServerCertFile), certPEM, 0o644); err != nil {
 		return tls.Certificate{}, err
 	}
 	c, err := tls.X509KeyPair(certPEM, keyPEM)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"github.com/lanyard-id/lanyard/internal/durable"
 )
 
 // systemBundles are where Linux distributions and macOS keep the system root
@@ -57,7 +59,7 @@ func WriteTrustBundle(path string, caPEM []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("pki: trust bundle: %w", err)
 	}
-	return writeFileAtomic(path, buf.Bytes(), 0o644)
+	return durable.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 func readSystemBundle() ([]byte, error) {

@@ -1,8 +1,9 @@
 package fscontent
 
 import (
-	"os"
 	"sync"
+
+	"github.com/lanyard-id/lanyard/internal/durable"
 )
 
 // dirSyncer coalesces fsyncs of one directory. A caller needs an fsync that starts
@@ -37,23 +38,11 @@ func (d *dirSyncer) sync() error {
 		d.started++
 		gen := d.started
 		d.mu.Unlock()
-		err := syncDir(d.dir)
+		err := durable.SyncDir(d.dir)
 		d.mu.Lock()
 		d.running = false
 		d.done, d.err = gen, err
 		d.cond.Broadcast()
 	}
 	return d.err
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/durable"
 )
 
 // Store is a ContentStore rooted at a directory.
@@ -51,7 +52,7 @@ func Open(dir string) (*Store, error) {
 		s.syncs[i].dir = p
 	}
 	// The shard directories themselves must survive a crash.
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return nil, fmt.Errorf("fscontent: %w", err)
 	}
 	return s, nil

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/durable"
 )
 
 const (
@@ -149,7 +150,7 @@ func (s *Store) recover() error {
 		f.Close()
 		return err
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.SyncDir(s.dir); err != nil {
 		f.Close()
 		return err
 	}
@@ -313,7 +314,7 @@ func (s *Store) compact() error {
 		f, err = os.OpenFile(journalPath(s.dir, next), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
 	}
 	if err == nil {
-		err = syncDir(s.dir)
+		err = durable.SyncDir(s.dir)
 	}
 	if err != nil {
 		if f != nil {
@@ -329,47 +330,11 @@ func (s *Store) compact() error {
 		s.log.Warn("fsmeta: closing journal", "err", err)
 	}
 
-	tmp := snapshotPath(s.dir, next) + tmpSuffix
-	if err := writeFileSync(tmp, buf.Bytes()); err != nil {
-		os.Remove(tmp) // on a full disk, a partial snapshot would only take more space
-		return err
-	}
-	if err := os.Rename(tmp, snapshotPath(s.dir, next)); err != nil {
-		return err
-	}
-	if err := syncDir(s.dir); err != nil {
+	if err := durable.WriteFile(snapshotPath(s.dir, next), buf.Bytes(), 0o640); err != nil {
 		return err
 	}
 	s.removeBefore(next)
 	return nil
-}
-
-func writeFileSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 func sortBlocks(bs []blob.Block) {
