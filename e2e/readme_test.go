@@ -252,3 +252,49 @@ func TestUpBusyPortNamesFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeLayoutMatchesTree: the README's Layout names every package under internal/ and
+// every top-level folder, and names nothing that is not there.
+func TestReadmeLayoutMatchesTree(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(raw), "## Layout\n\n```\n")
+	block, _, ok2 := strings.Cut(after, "```")
+	if !ok || !ok2 {
+		t.Fatal("README has no Layout block")
+	}
+	named := map[string]bool{}
+	for _, line := range strings.Split(block, "\n") {
+		for _, f := range strings.Fields(line) {
+			f = strings.Trim(f, ":,;()")
+			if strings.HasPrefix(f, "internal/") || strings.HasSuffix(f, "/") || f == "cmd/lanyard" {
+				named[strings.TrimSuffix(f, "/")] = true
+			}
+		}
+	}
+	for p := range named {
+		if _, err := os.Stat(filepath.Join("..", p)); err != nil {
+			t.Errorf("the Layout names %s, which does not exist", p)
+		}
+	}
+	var want []string
+	internal, _ := os.ReadDir("../internal")
+	for _, e := range internal {
+		if e.IsDir() {
+			want = append(want, "internal/"+e.Name())
+		}
+	}
+	top, _ := os.ReadDir("..")
+	for _, e := range top {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && e.Name() != "internal" && e.Name() != "cmd" && e.Name() != "docs" {
+			want = append(want, e.Name())
+		}
+	}
+	for _, p := range want {
+		if !named[p] {
+			t.Errorf("the README's Layout does not name %s", p)
+		}
+	}
+}
