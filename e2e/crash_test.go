@@ -5,18 +5,15 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,11 +21,11 @@ import (
 )
 
 // crashNode is one `lanyard up` on fixed ports and a data folder that outlive its process,
-// so it can be killed and started again.
+// so it can be killed and started again, with what its clients need.
 type crashNode struct {
 	inst     *instance
+	home     string
 	args     []string
-	cmd      *exec.Cmd
 	client   *http.Client
 	admin    string // the admin credential
 	storage  string // a storage token of the writer identity
@@ -36,39 +33,24 @@ type crashNode struct {
 	writerID string
 }
 
-func (n *crashNode) start(t *testing.T) {
+// restart starts the node again on its data folder and ports and waits until /readyz says
+// ready.
+func (n *crashNode) restart(t *testing.T) {
 	t.Helper()
-	n.cmd = exec.Command(lanyardBin, n.args...)
-	n.cmd.Env = baseEnv()
-	n.cmd.Stdout, n.cmd.Stderr = io.Discard, n.inst.stderr
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitReady polls /readyz until it answers 200.
-func (n *crashNode) waitReady(t *testing.T, apiURL string) {
-	t.Helper()
+	state := n.inst.state
+	n.inst = start(t, n.home, n.args...)
+	n.inst.state = state
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if n.client != nil {
-			if res, err := n.client.Get(apiURL + "/readyz"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == http.StatusOK {
-					return
-				}
+		if res, err := n.client.Get(state.APIURL + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
 			}
-		} else if _, err := os.Stat(filepath.Join(n.inst.home, "lanyard.json")); err == nil {
-			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("not ready within 60s\n%s", n.inst.stderr)
-}
-
-func (n *crashNode) kill() {
-	_ = n.cmd.Process.Signal(syscall.SIGKILL)
-	_ = n.cmd.Wait()
 }
 
 func (n *crashNode) do(ctx context.Context, method, url, bearer string, body []byte, header map[string]string) (int, []byte, error) {
@@ -99,19 +81,8 @@ func TestCrashLoop(t *testing.T) {
 		kills = 40
 	}
 	home := t.TempDir()
-	n := &crashNode{inst: &instance{home: home, stderr: &bytes.Buffer{}}}
-	n.args = []string{"up", "--home", home, "--api-addr", "127.0.0.1:" + freePort(t), "--msi-addr", "127.0.0.1:" + freePort(t), "--blob-addr", "127.0.0.1:" + freePort(t)}
-	n.start(t)
-	t.Cleanup(func() {
-		if n.cmd.ProcessState == nil {
-			n.kill()
-		}
-	})
-	n.waitReady(t, "")
-	raw, err := os.ReadFile(filepath.Join(home, "lanyard.json"))
-	if err != nil || json.Unmarshal(raw, &n.inst.state) != nil {
-		t.Fatalf("state file: %v", err)
-	}
+	n := &crashNode{home: home, args: []string{"--api-addr", "127.0.0.1:" + freePort(t), "--msi-addr", "127.0.0.1:" + freePort(t), "--blob-addr", "127.0.0.1:" + freePort(t)}}
+	n.inst = upIn(t, home, n.args...)
 	caPEM, err := os.ReadFile(n.inst.state.CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +95,6 @@ func TestCrashLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.admin = strings.TrimSpace(string(admin))
-	n.waitReady(t, n.inst.state.APIURL)
 
 	inst := n.inst
 	inst.cli(t, "group", "create", "-n", "crash")
@@ -195,11 +165,10 @@ func TestCrashLoop(t *testing.T) {
 		}()
 		time.Sleep(time.Duration(300+round*37%500) * time.Millisecond)
 		killed := time.Now()
-		n.kill()
+		n.inst.kill()
 		cancel()
 		wg.Wait()
-		n.start(t)
-		n.waitReady(t, api)
+		n.restart(t)
 		ready = append(ready, time.Since(killed))
 	}
 
@@ -232,5 +201,4 @@ func TestCrashLoop(t *testing.T) {
 	if len(blobs) == 0 || len(identities) == 0 || len(assignments) == 0 {
 		t.Errorf("the load acknowledged nothing of some kind (%d blobs, %d identities, %d assignments): the test proves nothing", len(blobs), len(identities), len(assignments))
 	}
-	n.kill()
 }

@@ -169,6 +169,16 @@ func (inst *instance) stop(t *testing.T) {
 	}
 }
 
+// kill stops inst with SIGKILL, as a crash would: nothing of its own shutdown runs.
+func (inst *instance) kill() {
+	if inst.stopped {
+		return
+	}
+	inst.stopped = true
+	_ = inst.cmd.Process.Signal(syscall.SIGKILL)
+	<-inst.done
+}
+
 // cli runs a lanyard command against inst and returns its stdout; it fails the test on a
 // non-zero exit.
 func (inst *instance) cli(t *testing.T, args ...string) string {
