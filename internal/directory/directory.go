@@ -4,6 +4,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -230,41 +231,62 @@ func (s *Service) PutIdentity(ctx context.Context, group, name, location string,
 	if err := checkIdentityName(name); err != nil {
 		return lanyard.Identity{}, false, err
 	}
-	var out lanyard.Identity
+	return putInGroup(ctx, s, group,
+		func(tx store.Store, g lanyard.ResourceGroup) (lanyard.Identity, error) {
+			return tx.GetIdentityByResourceID(ctx, s.identityID(g.Name, name))
+		},
+		func(tx store.Store, _ lanyard.ResourceGroup, existing lanyard.Identity) (lanyard.Identity, error) {
+			return tx.UpdateIdentity(ctx, existing.PrincipalID, func(old lanyard.Identity) (lanyard.Identity, error) {
+				s.retag(&old.Tags, &old.UpdatedAt, tags)
+				return old, nil
+			})
+		},
+		func(tx store.Store, g lanyard.ResourceGroup) (lanyard.Identity, error) {
+			now := s.clock()
+			id := lanyard.Identity{
+				PrincipalID: uuid.NewString(), ClientID: uuid.NewString(),
+				Kind: lanyard.UserAssigned, ResourceID: s.identityID(g.Name, name), ResourceGroup: g.Name, Name: name,
+				Location: cmp.Or(location, g.Location), Tags: tags, Enabled: true, CreatedAt: now, UpdatedAt: now,
+			}
+			return id, tx.CreateIdentity(ctx, id)
+		})
+}
+
+// putInGroup is the create-or-update flow of a resource in a group, in one transaction:
+// the group must exist; an existing resource (get finds it) is updated, a missing one
+// (get answers not found) created. It reports whether it created.
+func putInGroup[T any](ctx context.Context, s *Service, group string,
+	get func(tx store.Store, g lanyard.ResourceGroup) (T, error),
+	update func(tx store.Store, g lanyard.ResourceGroup, existing T) (T, error),
+	create func(tx store.Store, g lanyard.ResourceGroup) (T, error),
+) (T, bool, error) {
+	var out T
 	created := false
 	err := s.store.InTx(ctx, func(tx store.Store) error {
 		g, err := s.requireGroup(ctx, tx, group)
 		if err != nil {
 			return err
 		}
-		rid := s.identityID(g.Name, name)
-		existing, err := tx.GetIdentityByResourceID(ctx, rid)
-		if err == nil {
-			out, err = tx.UpdateIdentity(ctx, existing.PrincipalID, func(old lanyard.Identity) (lanyard.Identity, error) {
-				if tags != nil {
-					old.Tags = tags
-				}
-				old.UpdatedAt = s.clock()
-				return old, nil
-			})
-			return err
+		existing, err := get(tx, g)
+		switch {
+		case err == nil:
+			out, err = update(tx, g, existing)
+		case lanyard.IsNotFound(err):
+			out, err = create(tx, g)
+			created = err == nil
 		}
-		if !lanyard.IsNotFound(err) {
-			return err
-		}
-		if location == "" {
-			location = g.Location
-		}
-		now := s.clock()
-		out = lanyard.Identity{
-			PrincipalID: uuid.NewString(), ClientID: uuid.NewString(),
-			Kind: lanyard.UserAssigned, ResourceID: rid, ResourceGroup: g.Name, Name: name,
-			Location: location, Tags: tags, Enabled: true, CreatedAt: now, UpdatedAt: now,
-		}
-		created = true
-		return tx.CreateIdentity(ctx, out)
+		return err
 	})
 	return out, created, err
+}
+
+// retag applies a PUT's tags (nil keeps the old ones, as ARM's PUT of an existing resource
+// without tags does here) and stamps the update.
+func (s *Service) retag(old *map[string]string, updated *time.Time, tags map[string]string) {
+	if tags != nil {
+		*old = tags
+	}
+	*updated = s.clock()
 }
 
 // GetIdentity returns user-assigned identity name in group.

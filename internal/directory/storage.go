@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"regexp"
 
@@ -23,49 +24,33 @@ func accountNotFound(name string) error {
 	return lanyard.Errorf(lanyard.KindNotFound, "The storage account '%s' was not found.", clip(name)).WithCode("StorageAccountNotFound")
 }
 
-// PutStorageAccount creates storage account name in group, or updates its tags.
+// PutStorageAccount creates storage account name in group, or updates its tags. Account
+// names are global: one taken in another group is refused.
 func (s *Service) PutStorageAccount(ctx context.Context, group, name, location string, tags map[string]string) (lanyard.StorageAccount, bool, error) {
 	if err := checkAccountName(name); err != nil {
 		return lanyard.StorageAccount{}, false, err
 	}
-	var (
-		out     lanyard.StorageAccount
-		created bool
-	)
-	err := s.store.InTx(ctx, func(tx store.Store) error {
-		g, err := s.requireGroup(ctx, tx, group)
-		if err != nil {
-			return err
-		}
-		existing, err := tx.GetStorageAccount(ctx, name)
-		if err == nil {
+	return putInGroup(ctx, s, group,
+		func(tx store.Store, _ lanyard.ResourceGroup) (lanyard.StorageAccount, error) {
+			return tx.GetStorageAccount(ctx, name)
+		},
+		func(tx store.Store, g lanyard.ResourceGroup, existing lanyard.StorageAccount) (lanyard.StorageAccount, error) {
 			if !lanyard.SameName(existing.ResourceGroup, g.Name) {
-				return lanyard.Errorf(lanyard.KindConflict, "The storage account named %s is already taken.", name).WithCode("StorageAccountAlreadyTaken")
+				return existing, lanyard.Errorf(lanyard.KindConflict, "The storage account named %s is already taken.", name).WithCode("StorageAccountAlreadyTaken")
 			}
-			out, err = tx.UpdateStorageAccount(ctx, name, func(old lanyard.StorageAccount) (lanyard.StorageAccount, error) {
-				if tags != nil {
-					old.Tags = tags
-				}
-				old.UpdatedAt = s.clock()
+			return tx.UpdateStorageAccount(ctx, name, func(old lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+				s.retag(&old.Tags, &old.UpdatedAt, tags)
 				return old, nil
 			})
-			return err
-		}
-		if !lanyard.IsNotFound(err) {
-			return err
-		}
-		if location == "" {
-			location = g.Location
-		}
-		now := s.clock()
-		out = lanyard.StorageAccount{
-			Name: name, ResourceGroup: g.Name, Location: location, Tags: tags, CreatedAt: now, UpdatedAt: now,
-			ResourceID: lanyard.ResourceIDOf(s.tenant.SubscriptionID, g.Name, lanyard.TypeStorageAccount, name),
-		}
-		created = true
-		return tx.CreateStorageAccount(ctx, out)
-	})
-	return out, created, err
+		},
+		func(tx store.Store, g lanyard.ResourceGroup) (lanyard.StorageAccount, error) {
+			now := s.clock()
+			a := lanyard.StorageAccount{
+				Name: name, ResourceGroup: g.Name, Location: cmp.Or(location, g.Location), Tags: tags, CreatedAt: now, UpdatedAt: now,
+				ResourceID: lanyard.ResourceIDOf(s.tenant.SubscriptionID, g.Name, lanyard.TypeStorageAccount, name),
+			}
+			return a, tx.CreateStorageAccount(ctx, a)
+		})
 }
 
 // GetStorageAccount returns account name, which must be in group ("" for any group).
