@@ -14,7 +14,7 @@ import (
 )
 
 // Kind names what an event records.
-type Kind string
+type Kind = string
 
 const (
 	// KindTokenIssued: a token was handed to a caller (freshly minted or from the cache).
@@ -38,23 +38,11 @@ const (
 	Denied  = "denied"
 )
 
-// Event is one audit event. The fields above Details are the ones queries filter on;
-// Details holds the kind's own record as JSON. Seq, PrevHash and Hash are set when the
-// event is written.
+// Event is one audit event: its stored record, and before it is written the typed record of
+// its details. The fields above Details are the ones queries filter on; Details holds the
+// kind's own record as JSON. Seq, PrevHash and Hash are set when the event is written.
 type Event struct {
-	Seq         int64           `json:"seq"`
-	ID          string          `json:"id"`
-	Time        time.Time       `json:"time"`
-	Kind        Kind            `json:"kind"`
-	RequestID   string          `json:"requestId"`
-	PrincipalID string          `json:"principalId"`
-	ClientID    string          `json:"clientId"`
-	Action      string          `json:"action"`
-	Decision    string          `json:"decision"`
-	TokenID     string          `json:"uti"`
-	Details     json.RawMessage `json:"details"`
-	PrevHash    string          `json:"prevHash"`
-	Hash        string          `json:"hash"`
+	lanyard.AuditEvent
 
 	// detail is the typed record of an event not yet written; the writer encodes it, so
 	// that requests do not pay for JSON.
@@ -183,15 +171,15 @@ type KeyRotation struct {
 
 // Issued returns the event of a token handed out.
 func Issued(d TokenIssued) Event {
-	return Event{Kind: KindTokenIssued, PrincipalID: d.PrincipalID, ClientID: d.ClientID, Action: d.Resource,
-		TokenID: d.TokenID, detail: d}
+	return Event{AuditEvent: lanyard.AuditEvent{Kind: KindTokenIssued, PrincipalID: d.PrincipalID, ClientID: d.ClientID, Action: d.Resource,
+		TokenID: d.TokenID}, detail: d}
 }
 
 // Refused returns the event of a refused token request; principal and client are those
 // the caller named, when it named one that way.
 func Refused(d TokenRefused, principalID, clientID string) Event {
-	return Event{Kind: KindTokenRefused, PrincipalID: principalID, ClientID: clientID, Action: d.Resource,
-		Decision: Denied, detail: d}
+	return Event{AuditEvent: lanyard.AuditEvent{Kind: KindTokenRefused, PrincipalID: principalID, ClientID: clientID, Action: d.Resource,
+		Decision: Denied}, detail: d}
 }
 
 // Decided returns the event of an authorization decision.
@@ -200,15 +188,15 @@ func Decided(d Decision) Event {
 	if d.Allowed {
 		dec = Allowed
 	}
-	return Event{Kind: KindDecision, PrincipalID: d.PrincipalID, ClientID: d.ClientID, Action: d.Action,
-		Decision: dec, TokenID: d.TokenID, detail: d}
+	return Event{AuditEvent: lanyard.AuditEvent{Kind: KindDecision, PrincipalID: d.PrincipalID, ClientID: d.ClientID, Action: d.Action,
+		Decision: dec, TokenID: d.TokenID}, detail: d}
 }
 
 // Changed returns the event of a management change. action is the ARM action it
 // performed (e.g. Microsoft.Authorization/roleAssignments/write); the event is filed
 // under the principal it affects when there is one, else under its caller.
 func Changed(d Change, action string) Event {
-	e := Event{Kind: KindChange, PrincipalID: d.Caller.PrincipalID, ClientID: d.Caller.ClientID, Action: action, detail: d}
+	e := Event{AuditEvent: lanyard.AuditEvent{Kind: KindChange, PrincipalID: d.Caller.PrincipalID, ClientID: d.Caller.ClientID, Action: action}, detail: d}
 	switch {
 	case d.RoleAssign != nil:
 		e.PrincipalID, e.ClientID = d.RoleAssign.PrincipalID, ""
@@ -227,8 +215,8 @@ func ChangedPrincipal(d Change, action, principalID, clientID string) Event {
 
 // KeyRotated returns the event of a key rotation.
 func KeyRotated(d KeyRotation) Event {
-	return Event{Kind: KindKeyRotated, PrincipalID: d.Caller.PrincipalID, ClientID: d.Caller.ClientID,
-		Action: "Lanyard.Authority/signingKeys/rotate/action", detail: d}
+	return Event{AuditEvent: lanyard.AuditEvent{Kind: KindKeyRotated, PrincipalID: d.Caller.PrincipalID, ClientID: d.Caller.ClientID,
+		Action: "Lanyard.Authority/signingKeys/rotate/action"}, detail: d}
 }
 
 // Detail decodes the event's record: a TokenIssued, TokenRefused, Decision, Change or
@@ -259,19 +247,7 @@ func (e Event) Detail() (any, error) {
 }
 
 // record converts e to its stored form.
-func (e Event) record() lanyard.AuditEvent {
-	return lanyard.AuditEvent{
-		Seq: e.Seq, ID: e.ID, Time: e.Time, Kind: string(e.Kind), RequestID: e.RequestID,
-		PrincipalID: e.PrincipalID, ClientID: e.ClientID, Action: e.Action, Decision: e.Decision,
-		TokenID: e.TokenID, Details: e.Details, PrevHash: e.PrevHash, Hash: e.Hash,
-	}
-}
+func (e Event) record() lanyard.AuditEvent { return e.AuditEvent }
 
 // FromRecord converts a stored event.
-func FromRecord(r lanyard.AuditEvent) Event {
-	return Event{
-		Seq: r.Seq, ID: r.ID, Time: r.Time, Kind: Kind(r.Kind), RequestID: r.RequestID,
-		PrincipalID: r.PrincipalID, ClientID: r.ClientID, Action: r.Action, Decision: r.Decision,
-		TokenID: r.TokenID, Details: r.Details, PrevHash: r.PrevHash, Hash: r.Hash,
-	}
-}
+func FromRecord(r lanyard.AuditEvent) Event { return Event{AuditEvent: r} }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 // A resource is whatever the app sent: in an explanation it must stay on its line and
@@ -19,7 +21,7 @@ func TestExplainEscapesRequestValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := Explain(Event{Kind: kind, Details: raw})
+		got, err := Explain(Event{AuditEvent: lanyard.AuditEvent{Kind: kind, Details: raw}})
 		if err != nil {
 			t.Fatal(err)
 		}

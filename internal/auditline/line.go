@@ -19,23 +19,6 @@ import (
 // MaxLine bounds one line; real events are a few KiB at most.
 const MaxLine = 1 << 20
 
-// line is the JSON form of an event, field for field and in the order written.
-type line struct {
-	Seq         int64           `json:"seq"`
-	ID          string          `json:"id"`
-	Time        time.Time       `json:"time"`
-	Kind        string          `json:"kind"`
-	RequestID   string          `json:"requestId"`
-	PrincipalID string          `json:"principalId"`
-	ClientID    string          `json:"clientId"`
-	Action      string          `json:"action"`
-	Decision    string          `json:"decision"`
-	TokenID     string          `json:"uti"`
-	Details     json.RawMessage `json:"details"`
-	PrevHash    string          `json:"prevHash"`
-	Hash        string          `json:"hash"`
-}
-
 // Append appends e as one line of JSON, newline included. The details go in as stored
 // (compact JSON), so that a line parsed back hashes as the event did; the output is what
 // encoding/json would write for the same fields.
@@ -127,7 +110,7 @@ func Parse(b []byte) (lanyard.AuditEvent, error) {
 	if len(b) > MaxLine {
 		return lanyard.AuditEvent{}, errors.New("line too long")
 	}
-	var l line
+	var l lanyard.AuditEvent
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&l); err != nil {
@@ -144,9 +127,5 @@ func Parse(b []byte) (lanyard.AuditEvent, error) {
 	case len(l.Details) == 0 || l.Details[0] != '{':
 		return lanyard.AuditEvent{}, fmt.Errorf("event %s: details are not a JSON object", l.ID)
 	}
-	return lanyard.AuditEvent{
-		Seq: l.Seq, ID: l.ID, Time: l.Time, Kind: l.Kind, RequestID: l.RequestID, PrincipalID: l.PrincipalID,
-		ClientID: l.ClientID, Action: l.Action, Decision: l.Decision, TokenID: l.TokenID, Details: l.Details,
-		PrevHash: l.PrevHash, Hash: l.Hash,
-	}, nil
+	return l, nil
 }

@@ -1,25 +1,29 @@
 package lanyard
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
-// AuditEvent is one record of the audit trail as it is stored and chained. The columns a
+// AuditEvent is one record of the audit trail as it is stored and chained; its JSON form is
+// the trail's line format (internal/auditline) and the management API's. The columns a
 // query filters on are kept apart; everything else about the event is in Details, JSON,
 // byte for byte as it was hashed. Events form a chain: each carries the hash of the one
 // before it, and its own hash covers every field here but Hash.
 type AuditEvent struct {
-	Seq         int64 // position in the chain, from 1, without gaps
-	ID          string
-	Time        time.Time
-	Kind        string
-	RequestID   string
-	PrincipalID string // the principal the event is about; "" for the admin
-	ClientID    string
-	Action      string // action, data action or management operation
-	Decision    string // "allowed", "denied" or ""
-	TokenID     string // uti of the token issued, used or revoked
-	Details     []byte // JSON object
-	PrevHash    string // hex SHA-256 of the previous event; the anchor's for the first
-	Hash        string // hex SHA-256 of this event's canonical encoding
+	Seq         int64           `json:"seq"` // position in the chain, from 1, without gaps
+	ID          string          `json:"id"`
+	Time        time.Time       `json:"time"`
+	Kind        string          `json:"kind"`
+	RequestID   string          `json:"requestId"`
+	PrincipalID string          `json:"principalId"` // the principal the event is about; "" for the admin
+	ClientID    string          `json:"clientId"`
+	Action      string          `json:"action"`   // action, data action or management operation
+	Decision    string          `json:"decision"` // "allowed", "denied" or ""
+	TokenID     string          `json:"uti"`      // uti of the token issued, used or revoked
+	Details     json.RawMessage `json:"details"`  // JSON object
+	PrevHash    string          `json:"prevHash"` // hex SHA-256 of the previous event; the anchor's for the first
+	Hash        string          `json:"hash"`     // hex SHA-256 of this event's canonical encoding
 }
 
 // AuditHead is where the chain stands: its newest event, and the anchor it starts from.
