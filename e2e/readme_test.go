@@ -206,6 +206,10 @@ func TestReadme(t *testing.T) {
 			if err == nil || !strings.Contains(output, "403 "+code) {
 				t.Fatalf("%s\nwant a failure with 403 %s, got err=%v\n%s", where, code, err, output)
 			}
+		case strings.HasPrefix(c.comment, "denied"):
+			if err == nil || !strings.Contains(output, "denied:") {
+				t.Fatalf("%s\nwant a denial and a non-zero exit, got err=%v\n%s", where, err, output)
+			}
 		case err != nil:
 			t.Fatalf("%s\nfailed: %v\n%s", where, err, output)
 		case strings.HasPrefix(c.comment, "uploaded"):
