@@ -73,8 +73,8 @@ func tokenCmd(e *env) *cobra.Command {
 				"accessToken":  tok.AccessToken,
 				"expiresOn":    time.Unix(exp, 0).Format("2006-01-02 15:04:05.000000"),
 				"expires_on":   exp,
-				"subscription": api.State.SubscriptionID,
-				"tenant":       api.State.TenantID,
+				"subscription": api.SubscriptionID(),
+				"tenant":       api.TenantID(),
 				"tokenType":    tok.TokenType,
 			})
 		}}
