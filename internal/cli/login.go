@@ -134,20 +134,13 @@ func loginCmd(e *env) *cobra.Command {
 	c.Flags().BoolVar(&lf.azure, "azure", false, "authenticate with the Azure SDK's DefaultAzureCredential (environment, workload identity, managed identity, Azure CLI), signing in at the server's authority")
 	c.Flags().StringVar(&lf.subscription, "subscription", "", "subscription id (default: the one the server lists, or the one the identity lives in)")
 	_ = c.MarkFlagRequired("server")
+	c.MarkFlagsMutuallyExclusive("admin-token-file", "identity", "azure")
+	c.MarkFlagsOneRequired("admin-token-file", "identity", "azure")
 	return c
 }
 
-// check refuses flag combinations before anything is called.
+// check refuses what cobra's flag groups do not, before anything is called.
 func (lf loginFlags) check() error {
-	n := 0
-	for _, set := range []bool{lf.adminTokenFile != "", lf.identity, lf.azure} {
-		if set {
-			n++
-		}
-	}
-	if n != 1 {
-		return errors.New("choose one credential: --admin-token-file FILE, --identity [--client-id ID] or --azure")
-	}
 	if lf.clientID != "" && !lf.identity {
 		return errors.New("--client-id names a managed identity: add --identity")
 	}
