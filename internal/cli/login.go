@@ -41,6 +41,19 @@ func (e *env) api() (*client.Client, error) {
 	return connect(p)
 }
 
+// withAPI is the RunE of a command that calls the management API: the client for the
+// chosen server is opened once here, not in every command. Checks of flags that need no
+// server belong in the command's PreRunE, which runs first.
+func (e *env) withAPI(fn func(cmd *cobra.Command, args []string, api *client.Client) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		api, err := e.api()
+		if err != nil {
+			return err
+		}
+		return fn(cmd, args, api)
+	}
+}
+
 // connect builds a client for profile p. Nothing is called yet: an Azure credential gets
 // its token at the first call.
 func connect(p profile.Profile) (*client.Client, error) {
