@@ -86,7 +86,7 @@ func run(bin, dsn string, rounds int) error {
 		}
 	}
 	scope := acct.ID + "/blobServices/default/containers/c"
-	role := "/subscriptions/" + a.State.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+	role := "/subscriptions/" + a.SubscriptionID() + "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 	var grant, revoke []time.Duration
 	for range rounds {
 		name := uuid.NewString()

@@ -38,11 +38,7 @@ func appCmd(e *env) *cobra.Command {
 		role, scope     string
 	)
 	create := &cobra.Command{Use: "create", Short: "Create an app", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			tags := map[string]string{}
 			if defaultIdentity != "" {
 				if !slices.ContainsFunc(identities, func(ref string) bool { return sameRef(ref, defaultIdentity) }) {
@@ -70,7 +66,7 @@ func appCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stderr, "Gave the app's default identity (principal %s) the role %q at %s.\n", principal, role, at)
 			}
 			return e.print(appColumns, flatten(out))
-		}}
+		})}
 	ct.flags(create, "app")
 	create.Flags().BoolVar(&system, "system-assigned", false, "give the app a system-assigned identity")
 	create.Flags().StringSliceVar(&identities, "identities", nil, "user-assigned identities to assign (names, resource ids or client ids)")
@@ -119,11 +115,7 @@ func appIdentityCmd(e *env) *cobra.Command {
 			identities []string
 		)
 		c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				api, err := e.api()
-				if err != nil {
-					return err
-				}
+			RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 				if !system && len(identities) == 0 {
 					system = true // as az: no identities named means the system-assigned one
 				}
@@ -146,7 +138,7 @@ func appIdentityCmd(e *env) *cobra.Command {
 					return err
 				}
 				return e.print(appIdentityColumns, out["identity"])
-			}}
+			})}
 		t.flags(c, "app")
 		c.Flags().BoolVar(&system, "system-assigned", false, "the system-assigned identity")
 		c.Flags().StringSliceVar(&identities, "identities", nil, "user-assigned identities (names, resource ids or client ids)")
@@ -155,17 +147,13 @@ func appIdentityCmd(e *env) *cobra.Command {
 
 	var st target
 	show := &cobra.Command{Use: "show", Short: "Show an app's identities", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			var app map[string]any
 			if err := api.Do(cmd.Context(), "GET", appPath(api, st), nil, &app); err != nil {
 				return err
 			}
 			return e.print(appIdentityColumns, app["identity"])
-		}}
+		})}
 	st.flags(show, "app")
 
 	cmd.AddCommand(edit("assign", "Assign identities to an app", true), edit("remove", "Remove identities from an app", false), show)
@@ -230,14 +218,13 @@ func appEnvCmd(e *env) *cobra.Command {
 	var t target
 	var shell, clientID string
 	c := &cobra.Command{Use: "env", Short: "Print the environment an app's process needs, as shell commands: eval \"$(lanyard app env -g RG -n APP)\"", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: func(*cobra.Command, []string) error {
 			if _, ok := shells[shell]; !ok {
 				return fmt.Errorf("--shell %q: use one of %s", shell, shellNames())
 			}
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+			return nil
+		},
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			vars, err := appEnvironment(cmd.Context(), api, t)
 			if err == nil {
 				vars, err = withClientID(vars, clientID)
@@ -246,7 +233,7 @@ func appEnvCmd(e *env) *cobra.Command {
 				return err
 			}
 			return printEnv(e.stdout, shell, vars)
-		}}
+		})}
 	t.flags(c, "app")
 	c.Flags().StringVar(&shell, "shell", "bash", "bash (also zsh, sh), fish, powershell, or dotenv (KEY=VALUE lines)")
 	c.Flags().StringVar(&clientID, "client-id", "", "AZURE_CLIENT_ID: a user-assigned identity of the app other than its default one")
@@ -258,11 +245,7 @@ func appRunCmd(e *env) *cobra.Command {
 	var clientID string
 	c := &cobra.Command{Use: "run -g GROUP -n APP -- COMMAND [ARGS...]", Short: "Run a command as the app, with its managed-identity environment",
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, args []string, api *client.Client) error {
 			vars, err := appEnvironment(cmd.Context(), api, t)
 			if err == nil {
 				vars, err = withClientID(vars, clientID)
@@ -291,7 +274,7 @@ func appRunCmd(e *env) *cobra.Command {
 				return &exitError{code: exit.ExitCode()}
 			}
 			return err
-		}}
+		})}
 	t.flags(c, "app")
 	c.Flags().StringVar(&clientID, "client-id", "", "AZURE_CLIENT_ID: a user-assigned identity of the app other than its default one")
 	return c
@@ -300,17 +283,13 @@ func appRunCmd(e *env) *cobra.Command {
 func appRotateCmd(e *env) *cobra.Command {
 	var t target
 	c := &cobra.Command{Use: "rotate-header", Short: "Give an app a new identity header; the old one stops working at once", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			if err := api.Do(cmd.Context(), "POST", appPath(api, t)+"/rotateIdentityHeader", nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintln(e.stderr, "The identity header was rotated; restart the app's processes with `lanyard app env` or `lanyard app run`.")
 			return nil
-		}}
+		})}
 	t.flags(c, "app")
 	return c
 }

@@ -124,11 +124,7 @@ func auditExplainCmd(e *env) *cobra.Command {
 		Long: "Explain an audit event, named by its id (as audit list shows it) or by the request id an\n" +
 			"SDK error prints (x-ms-request-id): then every event of that request is explained.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, args []string, api *client.Client) error {
 			explain := func(id string) (map[string]any, error) {
 				var out map[string]any
 				err := api.Do(cmd.Context(), "GET", mgmt.AuditEventsPath+"/"+url.PathEscape(id)+"/explain", nil, &out)
@@ -175,5 +171,5 @@ func auditExplainCmd(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdout, prose(o["explanation"]))
 			}
 			return nil
-		}}
+		})}
 }

@@ -160,6 +160,26 @@ lanyard audit explain 5f0d3c1e-8d2a-4f7b-b3c4-6a1e2f3d4c5b`,
 	"lanyard audit verify": `
 lanyard audit verify -o table
 lanyard audit verify --file /var/log/lanyard/audit.jsonl`,
+	"lanyard login": `
+# On the server's machine: keep a profile that uses the admin credential (its path is saved)
+lanyard login --server https://lanyard.example:10443 --ca-file ca.pem --admin-token-file ~/.lanyard/admin.token --profile adm
+# A team member, as the managed identity of the app they run under; RBAC decides what they may do
+lanyard app run -g demo -n web -- lanyard login --server https://lanyard.example:10443 --identity --client-id 6f1c4d2e-8a3b-4c5d-9e7f-0a1b2c3d4e5f
+# With DefaultAzureCredential (environment, workload identity, managed identity), signing in at the server's authority
+lanyard login --server https://lanyard.example:10443 --azure --profile team`,
+	"lanyard logout": `
+# Forget the current profile; commands use the server of the data folder again
+lanyard logout
+lanyard logout --profile adm`,
+	"lanyard profile list": `
+lanyard profile list -o table`,
+	"lanyard profile show": `
+lanyard profile show
+lanyard profile show --profile adm --query subscriptionId -o tsv`,
+	"lanyard profile use": `
+lanyard profile use adm
+# Back to the server of the data folder (--home)
+lanyard profile use --local`,
 }
 
 // addExamples fills in every command's Example, indented as cobra and az print them.

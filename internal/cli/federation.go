@@ -41,11 +41,7 @@ func federatedCredentialCmd(e *env) *cobra.Command {
 
 	var create flags
 	createCmd := &cobra.Command{Use: "create", Short: "Create or update a federated identity credential", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			props := map[string]any{"issuer": create.issuer, "subject": create.subject}
 			if len(create.audiences) > 0 {
 				props["audiences"] = create.audiences
@@ -58,7 +54,7 @@ func federatedCredentialCmd(e *env) *cobra.Command {
 				return err
 			}
 			return e.print(federatedCredentialColumns, flatten(out))
-		}}
+		})}
 	common(createCmd, &create, true)
 	createCmd.Flags().StringVar(&create.issuer, "issuer", "", "issuer URL, exactly as the tokens' iss claim (e.g. https://token.actions.githubusercontent.com)")
 	createCmd.Flags().StringVar(&create.subject, "subject", "", "subject, exactly as the tokens' sub claim (e.g. repo:org/repo:ref:refs/heads/main)")
@@ -71,11 +67,7 @@ func federatedCredentialCmd(e *env) *cobra.Command {
 	one := func(use, short, method string) *cobra.Command {
 		var f flags
 		c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				api, err := e.api()
-				if err != nil {
-					return err
-				}
+			RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 				path := collection(api, &f) + "/" + escape(f.name)
 				if method == "DELETE" {
 					return e.remove(cmd.Context(), api, "federated credential", path)
@@ -85,24 +77,20 @@ func federatedCredentialCmd(e *env) *cobra.Command {
 					return err
 				}
 				return e.print(federatedCredentialColumns, flatten(out))
-			}}
+			})}
 		common(c, &f, true)
 		return c
 	}
 
 	var list flags
 	listCmd := &cobra.Command{Use: "list", Short: "List an identity's federated identity credentials", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			items, err := api.List(cmd.Context(), collection(api, &list))
 			if err != nil {
 				return err
 			}
 			return e.print(federatedCredentialColumns, flattenAll(items))
-		}}
+		})}
 	common(listCmd, &list, false)
 
 	cmd.AddCommand(createCmd, one("show", "Show a federated identity credential", "GET"), listCmd,

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/lanyard-id/lanyard/internal/client"
 )
 
 // groupResource is a resource type that lives in a resource group and has the plain
@@ -21,11 +23,7 @@ func (r groupResource) verb(e *env, use, short, method string) *cobra.Command {
 		location string
 	)
 	c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			path := groupPath(api, t.group) + r.typePath + "/" + escape(t.name)
 			if method == "DELETE" {
 				return e.remove(cmd.Context(), api, r.noun, path)
@@ -39,7 +37,7 @@ func (r groupResource) verb(e *env, use, short, method string) *cobra.Command {
 				return err
 			}
 			return e.print(r.columns, flatten(out))
-		}}
+		})}
 	t.flags(c, r.noun)
 	if method == "PUT" {
 		c.Flags().StringVarP(&location, "location", "l", "", "location (default: the group's)")
@@ -51,11 +49,7 @@ func (r groupResource) verb(e *env, use, short, method string) *cobra.Command {
 func (r groupResource) list(e *env, short string) *cobra.Command {
 	var group string
 	c := &cobra.Command{Use: "list", Short: short, Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			p := api.Subscription() + r.typePath
 			if group != "" {
 				p = groupPath(api, group) + r.typePath
@@ -65,7 +59,7 @@ func (r groupResource) list(e *env, short string) *cobra.Command {
 				return err
 			}
 			return e.print(r.columns, flattenAll(items))
-		}}
+		})}
 	c.Flags().StringVarP(&group, "resource-group", "g", "", "resource group (default: all)")
 	return c
 }

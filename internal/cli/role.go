@@ -57,11 +57,7 @@ func roleDefinitionCmd(e *env) *cobra.Command {
 	var name, scope string
 	var customOnly bool
 	list := &cobra.Command{Use: "list", Short: "List role definitions", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			p := defaultScope(api, scope) + authzProvider + "/roleDefinitions"
 			if name != "" {
 				p += "?$filter=" + url.QueryEscape("roleName eq '"+name+"'")
@@ -82,35 +78,27 @@ func roleDefinitionCmd(e *env) *cobra.Command {
 				views = []map[string]any{}
 			}
 			return e.print(roleDefinitionColumns, views)
-		}}
+		})}
 	list.Flags().StringVarP(&name, "name", "n", "", "role name")
 	list.Flags().StringVar(&scope, "scope", "", "scope (default: the subscription)")
 	list.Flags().BoolVar(&customOnly, "custom-role-only", false, "only custom roles")
 
 	var showName string
 	show := &cobra.Command{Use: "show", Short: "Show a role definition by name or id", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			d, err := findRole(cmd.Context(), api, showName)
 			if err != nil {
 				return err
 			}
 			return e.print(roleDefinitionColumns, flattenRole(d))
-		}}
+		})}
 	show.Flags().StringVarP(&showName, "name", "n", "", "role name or id")
 	_ = show.MarkFlagRequired("name")
 
 	writeVerb := func(use, short string, update bool) *cobra.Command {
 		var def string
 		c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				api, err := e.api()
-				if err != nil {
-					return err
-				}
+			RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 				spec, err := readRoleSpec(def)
 				if err != nil {
 					return err
@@ -130,7 +118,7 @@ func roleDefinitionCmd(e *env) *cobra.Command {
 					return err
 				}
 				return e.print(roleDefinitionColumns, flattenRole(out))
-			}}
+			})}
 		c.Flags().StringVar(&def, "role-definition", "", "the role as JSON, or @FILE (az's shape: Name, Description, Actions, NotActions, DataActions, NotDataActions, AssignableScopes)")
 		_ = c.MarkFlagRequired("role-definition")
 		return c
@@ -138,18 +126,14 @@ func roleDefinitionCmd(e *env) *cobra.Command {
 
 	var delName string
 	del := &cobra.Command{Use: "delete", Short: "Delete a custom role definition", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			d, err := findRole(cmd.Context(), api, delName)
 			if err != nil {
 				return err
 			}
 			id, _ := d["name"].(string)
 			return e.remove(cmd.Context(), api, "role definition", api.Subscription()+authzProvider+"/roleDefinitions/"+escape(id))
-		}}
+		})}
 	del.Flags().StringVarP(&delName, "name", "n", "", "role name or id")
 	_ = del.MarkFlagRequired("name")
 
@@ -330,16 +314,15 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 
 	var assignee, group, role, scope, description, condition string
 	create := &cobra.Command{Use: "create", Short: "Assign a role to a principal at a scope", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: func(*cobra.Command, []string) error {
 			if scope != "" {
 				if err := checkScope(scope); err != nil {
 					return err
 				}
 			}
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+			return nil
+		},
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			scope := scopeOr(api, scope, group)
 			if scope == "" {
 				return fmt.Errorf("give --scope (a subscription, resource group or resource id), or -g to assign at the group, as az does")
@@ -361,7 +344,7 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 				return err
 			}
 			return e.print(roleAssignmentColumns, assignmentView(cmd.Context(), api, out, map[string]string{}))
-		}}
+		})}
 	create.Flags().StringVar(&assignee, "assignee", "", "client id, principal id, identity or app resource id, or a name with -g")
 	create.Flags().StringVarP(&group, "resource-group", "g", "", "resource group of the identity or app --assignee names; without --scope, the scope")
 	create.Flags().StringVar(&role, "role", "", "role name or id")
@@ -375,22 +358,21 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 	var lAssignee, lGroup, lScope, lRole string
 	var all bool
 	list := &cobra.Command{Use: "list", Short: "List role assignments", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: func(*cobra.Command, []string) error {
 			if lScope != "" {
 				if err := checkScope(lScope); err != nil {
 					return err
 				}
 			}
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+			return nil
+		},
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			views, err := listAssignments(cmd.Context(), api, lAssignee, lGroup, lScope, lRole, all)
 			if err != nil {
 				return err
 			}
 			return e.print(roleAssignmentColumns, views)
-		}}
+		})}
 	list.Flags().StringVar(&lAssignee, "assignee", "", "only this principal (client id, principal id, resource id, or a name with -g)")
 	list.Flags().StringVarP(&lGroup, "resource-group", "g", "", "resource group of the identity or app --assignee names")
 	list.Flags().StringVar(&lScope, "scope", "", "only assignments at or above this scope (default: the subscription)")
@@ -401,16 +383,15 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 	var dAssignee, dGroup, dScope, dRole string
 	var yes bool
 	del := &cobra.Command{Use: "delete", Short: "Delete role assignments, by id or by assignee/role/scope, and print what was deleted", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: func(*cobra.Command, []string) error {
 			if dScope != "" {
 				if err := checkScope(dScope); err != nil {
 					return err
 				}
 			}
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+			return nil
+		},
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			ids, err := assignmentIDs(cmd.Context(), api, dIDs)
 			if err != nil {
 				return err
@@ -455,7 +436,7 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stderr, "Deleted role assignment %s\n", lanyard.Printable(id))
 			}
 			return e.print(roleAssignmentColumns, deleted)
-		}}
+		})}
 	del.Flags().StringSliceVar(&dIDs, "ids", nil, "role assignment resource ids (a bare assignment name, a GUID, is looked up)")
 	del.Flags().StringVar(&dAssignee, "assignee", "", "principal (client id, principal id, resource id, or a name with -g)")
 	del.Flags().StringVarP(&dGroup, "resource-group", "g", "", "resource group of the identity or app --assignee names")
@@ -571,16 +552,15 @@ func roleCheckCmd(e *env) *cobra.Command {
 			"when the answer is no, so scripts can test it, and warns when no role mentions the action\n" +
 			"(a misspelling is the usual cause).",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: func(*cobra.Command, []string) error {
 			if scope != "" {
 				if err := checkScope(scope); err != nil {
 					return err
 				}
 			}
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+			return nil
+		},
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			principal, err := resolveAssignee(cmd.Context(), api, assignee, group)
 			if err != nil {
 				return err
@@ -606,7 +586,7 @@ func roleCheckCmd(e *env) *cobra.Command {
 				return &exitError{code: 1}
 			}
 			return nil
-		}}
+		})}
 	cmd.Flags().StringVar(&assignee, "assignee", "", "client id, principal id, identity or app resource id, or a name with -g")
 	cmd.Flags().StringVarP(&group, "resource-group", "g", "", "resource group of the identity or app --assignee names; without --scope, the scope")
 	cmd.Flags().StringVar(&action, "action", "", "action or data action, e.g. Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write")

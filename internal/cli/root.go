@@ -22,15 +22,14 @@ import (
 
 // env carries what every command shares.
 type env struct {
-	home   string
-	output string
-	query  string
-	stdin  io.Reader // answers to questions
-	stdout io.Writer
-	stderr io.Writer
+	home    string
+	profile string // --profile or LANYARD_PROFILE: a server logged in to (see login.go)
+	output  string
+	query   string
+	stdin   io.Reader // answers to questions
+	stdout  io.Writer
+	stderr  io.Writer
 }
-
-func (e *env) api() (*client.Client, error) { return client.Open(e.home) }
 
 func (e *env) print(columns []column, v any) error {
 	return printer{format: e.output, query: e.query, columns: columns}.print(e.stdout, v)
@@ -68,12 +67,13 @@ func newRoot(e *env) *cobra.Command {
 		Version:       version(),
 	}
 	root.PersistentFlags().StringVar(&e.home, "home", config.DefaultHome(), "data folder ($LANYARD_HOME)")
+	root.PersistentFlags().StringVar(&e.profile, "profile", os.Getenv("LANYARD_PROFILE"), "the profile (a server logged in to with `lanyard login`) to use instead of the current one ($LANYARD_PROFILE)")
 	root.PersistentFlags().StringVarP(&e.output, "output", "o", "json", "output format: json, jsonc, table, tsv, yaml or none")
 	root.PersistentFlags().StringVar(&e.query, "query", "", "JMESPath query applied to the result before it is formatted, e.g. \"[].{name:name, id:clientId}\"")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		return checkOutput(e.output, e.query)
 	}
-	root.AddCommand(upCmd(e), serverCmd(e), downCmd(e), resetCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), tokenCmd(e), keysCmd(e), auditCmd(e))
+	root.AddCommand(upCmd(e), serverCmd(e), downCmd(e), resetCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), tokenCmd(e), keysCmd(e), auditCmd(e), loginCmd(e), logoutCmd(e), profileCmd(e))
 	addExamples(root)
 	return root
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/lanyard-id/lanyard/internal/client"
 )
 
 func tokenCmd(e *env) *cobra.Command {
@@ -22,14 +24,10 @@ func tokenCmd(e *env) *cobra.Command {
 		clientID string
 	)
 	get := &cobra.Command{Use: "get", Short: "Get a token for an app's identity, as the app would (like az account get-access-token)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkResource(resource); err != nil {
-				return err
-			}
-			api, err := e.api()
-			if err != nil {
-				return err
-			}
+		PreRunE: func(*cobra.Command, []string) error {
+			return checkResource(resource)
+		},
+		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			vars, err := appEnvironment(cmd.Context(), api, t)
 			if err != nil {
 				return err
@@ -73,11 +71,11 @@ func tokenCmd(e *env) *cobra.Command {
 				"accessToken":  tok.AccessToken,
 				"expiresOn":    time.Unix(exp, 0).Format("2006-01-02 15:04:05.000000"),
 				"expires_on":   exp,
-				"subscription": api.State.SubscriptionID,
-				"tenant":       api.State.TenantID,
+				"subscription": api.SubscriptionID(),
+				"tenant":       api.TenantID(),
 				"tokenType":    tok.TokenType,
 			})
-		}}
+		})}
 	get.Flags().StringVarP(&t.group, "resource-group", "g", "", "resource group of the app")
 	get.Flags().StringVarP(&t.name, "name", "n", "", "app name")
 	get.Flags().StringVar(&resource, "resource", "https://management.azure.com/", "resource (audience) of the token")

@@ -1,5 +1,6 @@
 // Package client calls Lanyard's management API over HTTPS, trusting Lanyard's CA and
-// presenting the admin credential from the data folder. The CLI is built on it.
+// presenting a bearer credential: the admin credential from the data folder, or a token
+// from any Azure SDK credential (see credential.go). The CLI is built on it.
 package client
 
 import (
@@ -8,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,9 +27,21 @@ const APIVersion = "2023-01-31"
 
 // Client talks to one server.
 type Client struct {
-	State runstate.State
-	token string
-	http  *http.Client
+	apiURL         string
+	subscriptionID string
+	tenantID       string
+	cred           TokenSource
+	http           *http.Client
+}
+
+// Config says which server a Client calls and how it authenticates.
+type Config struct {
+	APIURL         string // the management API, e.g. https://127.0.0.1:10443
+	SubscriptionID string
+	TenantID       string
+	Credential     TokenSource
+	// HTTP is the client calls go through; HTTPClient builds one that trusts a pinned CA.
+	HTTP *http.Client
 }
 
 // Error is an ARM error returned by the server.
@@ -39,33 +53,69 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("(%s) %s", e.Code, e.Message) }
 
-// Open returns a client for the server whose data folder is home.
+// Open returns a client for the server whose data folder is home, presenting the admin
+// credential kept there.
 func Open(home string) (*Client, error) {
 	st, err := runstate.Read(home)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := os.ReadFile(filepath.Join(home, runstate.AdminTokenFile))
+	tok, err := ReadAdminToken(filepath.Join(home, runstate.AdminTokenFile))
 	if err != nil {
-		return nil, fmt.Errorf("read admin credential: %w", err)
+		return nil, err
 	}
 	caPEM, err := os.ReadFile(st.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("read Lanyard CA: %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, fmt.Errorf("read Lanyard CA %s: no certificate found", st.CAFile)
+	hc, err := HTTPClient(caPEM)
+	if err != nil {
+		return nil, fmt.Errorf("read Lanyard CA %s: %w", st.CAFile, err)
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, Proxy: nil}
-	return &Client{State: st, token: strings.TrimSpace(string(tok)), http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}, nil
+	return New(Config{APIURL: st.APIURL, SubscriptionID: st.SubscriptionID, TenantID: st.TenantID, Credential: tok, HTTP: hc})
 }
 
-// HTTPClient returns an HTTP client that trusts Lanyard's CA.
+// New returns a client for the server cfg names.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.APIURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("server URL %q is not an absolute URL", cfg.APIURL)
+	}
+	if cfg.Credential == nil || cfg.HTTP == nil {
+		return nil, errors.New("client: a credential and an HTTP client are required")
+	}
+	return &Client{apiURL: strings.TrimSuffix(cfg.APIURL, "/"), subscriptionID: cfg.SubscriptionID, tenantID: cfg.TenantID, cred: cfg.Credential, http: cfg.HTTP}, nil
+}
+
+// HTTPClient returns an HTTP client that trusts caPEM, or the system roots (which honour
+// SSL_CERT_FILE) when caPEM is empty. It never uses a proxy: Lanyard is usually on loopback
+// or the local network, and the admin credential must not pass through a proxy.
+func HTTPClient(caPEM []byte) (*http.Client, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(caPEM) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, errors.New("no PEM certificate found")
+		}
+		cfg.RootCAs = pool
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, Proxy: nil}, Timeout: 30 * time.Second}, nil
+}
+
+// HTTPClient returns the HTTP client calls go through, which trusts the server's CA.
 func (c *Client) HTTPClient() *http.Client { return c.http }
 
+// APIURL returns the management API's URL.
+func (c *Client) APIURL() string { return c.apiURL }
+
+// SubscriptionID returns the default subscription's id.
+func (c *Client) SubscriptionID() string { return c.subscriptionID }
+
+// TenantID returns the server's tenant id.
+func (c *Client) TenantID() string { return c.tenantID }
+
 // Subscription returns the default subscription's id path.
-func (c *Client) Subscription() string { return "/subscriptions/" + c.State.SubscriptionID }
+func (c *Client) Subscription() string { return "/subscriptions/" + c.subscriptionID }
 
 // Do calls method on path (a resource id, optionally with a query, or an absolute URL on
 // the server such as a nextLink) with body as JSON and decodes the response into out
@@ -99,13 +149,17 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) (in
 	if err != nil {
 		return 0, fmt.Errorf("build request: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	tok, err := c.cred.Token(ctx)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("call Lanyard at %s: %w", c.State.APIURL, err)
+		return 0, fmt.Errorf("call Lanyard at %s: %w", c.apiURL, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -137,12 +191,12 @@ func (c *Client) target(path string) (string, error) {
 		return "", fmt.Errorf("call %q: %w", path, err)
 	}
 	if !u.IsAbs() {
-		u, err = url.Parse(c.State.APIURL + path)
+		u, err = url.Parse(c.apiURL + path)
 		if err != nil {
 			return "", fmt.Errorf("call %q: %w", path, err)
 		}
-	} else if api, err := url.Parse(c.State.APIURL); err != nil || !strings.EqualFold(u.Scheme, api.Scheme) || !strings.EqualFold(u.Host, api.Host) {
-		return "", fmt.Errorf("refusing to call %s: it is not on the Lanyard server at %s", u.Redacted(), c.State.APIURL)
+	} else if api, err := url.Parse(c.apiURL); err != nil || !strings.EqualFold(u.Scheme, api.Scheme) || !strings.EqualFold(u.Host, api.Host) {
+		return "", fmt.Errorf("refusing to call %s: it is not on the Lanyard server at %s", u.Redacted(), c.apiURL)
 	}
 	if !u.Query().Has("api-version") {
 		if u.RawQuery != "" {
