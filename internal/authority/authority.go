@@ -5,11 +5,13 @@ package authority
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lanyard-id/lanyard/internal/handler"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 
 	"github.com/go-jose/go-jose/v4"
@@ -41,28 +43,27 @@ func IssuerV2(baseURL, tenantID string) string { return baseURL + "/" + tenantID
 
 // Mount registers the routes on mux.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", h.tenant(h.discoveryV2))
-	mux.HandleFunc("GET /{tenant}/.well-known/openid-configuration", h.tenant(h.discoveryV1))
-	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", h.tenant(h.keys))
-	mux.HandleFunc("GET /{tenant}/discovery/keys", h.tenant(h.keys))
+	mux.Handle("GET /{tenant}/v2.0/.well-known/openid-configuration", h.tenant(h.discoveryV2))
+	mux.Handle("GET /{tenant}/.well-known/openid-configuration", h.tenant(h.discoveryV1))
+	mux.Handle("GET /{tenant}/discovery/v2.0/keys", h.tenant(h.keys))
+	mux.Handle("GET /{tenant}/discovery/keys", h.tenant(h.keys))
 	if h.Token != nil {
-		mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", h.tenant(h.Token.serveV2))
-		mux.HandleFunc("POST /{tenant}/oauth2/token", h.tenant(h.Token.serveV1))
+		mux.Handle("POST /{tenant}/oauth2/v2.0/token", h.tenant(h.Token.serveV2))
+		mux.Handle("POST /{tenant}/oauth2/token", h.tenant(h.Token.serveV1))
 	}
 }
 
 // tenant admits requests for this server's tenant, matched case-insensitively because
 // MSAL lowercases the authority.
-func (h *Handler) tenant(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) tenant(next handler.Func) http.Handler {
+	return handler.Serve(func(w http.ResponseWriter, r *http.Request) error {
 		t := r.PathValue("tenant")
 		if !strings.EqualFold(t, h.TenantID) && !strings.EqualFold(t, "organizations") && !strings.EqualFold(t, "common") {
-			WriteError(w, http.StatusBadRequest, "invalid_tenant", 90002,
+			return badRequest("invalid_tenant", 90002,
 				"Tenant '"+clip(t)+"' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")
-			return
 		}
-		next(w, r)
-	}
+		return next(w, r)
+	}, writeError)
 }
 
 type discoveryDoc struct {
@@ -95,7 +96,7 @@ func (h *Handler) baseDoc() discoveryDoc {
 	}
 }
 
-func (h *Handler) discoveryV2(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) discoveryV2(w http.ResponseWriter, r *http.Request) error {
 	t := h.BaseURL + "/" + h.TenantID
 	d := h.baseDoc()
 	d.Issuer = IssuerV2(h.BaseURL, h.TenantID)
@@ -104,9 +105,10 @@ func (h *Handler) discoveryV2(w http.ResponseWriter, r *http.Request) {
 	d.JWKSURI = t + "/discovery/v2.0/keys"
 	d.ScopesSupported = []string{"openid", "profile", "email", "offline_access"}
 	writeJSON(w, http.StatusOK, d)
+	return nil
 }
 
-func (h *Handler) discoveryV1(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) discoveryV1(w http.ResponseWriter, r *http.Request) error {
 	t := h.BaseURL + "/" + h.TenantID
 	d := h.baseDoc()
 	d.Issuer = IssuerV1(h.BaseURL, h.TenantID)
@@ -114,21 +116,47 @@ func (h *Handler) discoveryV1(w http.ResponseWriter, r *http.Request) {
 	d.TokenEndpoint = t + "/oauth2/token"
 	d.JWKSURI = t + "/discovery/keys"
 	writeJSON(w, http.StatusOK, d)
+	return nil
 }
 
-func (h *Handler) keys(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) keys(w http.ResponseWriter, r *http.Request) error {
 	now := time.Now()
 	if h.Now != nil {
 		now = h.Now()
 	}
 	w.Header().Set("Cache-Control", "max-age=300")
 	writeJSON(w, http.StatusOK, h.Keys.JWKS(now))
+	return nil
 }
 
-// WriteError writes an error in Entra's OAuth JSON shape, with an AADSTS code.
-func WriteError(w http.ResponseWriter, status int, code string, aadsts int, msg string) {
+// oauthError is an error answer: the OAuth error, the HTTP status and the AADSTS code.
+type oauthError struct {
+	status int
+	code   string
+	aadsts int
+	msg    string
+}
+
+func (e *oauthError) Error() string { return e.code + ": " + aadstsPrefix(e.aadsts) + e.msg }
+
+func badRequest(code string, aadsts int, msg string) *oauthError {
+	return &oauthError{http.StatusBadRequest, code, aadsts, msg}
+}
+
+// errServer is the answer to an error that is not an oauthError: nothing returns one
+// today, but a new path that did would still answer in the protocol's shape.
+var errServer = &oauthError{http.StatusInternalServerError, "server_error", 50000, "There was an error issuing a token."}
+
+// writeError is the authority's handler.Encoder: Entra's OAuth JSON shape, with an
+// AADSTS code.
+func writeError(w http.ResponseWriter, _ *http.Request, err error) {
+	e := errServer
+	var oe *oauthError
+	if errors.As(err, &oe) {
+		e = oe
+	}
 	traceID := uuid.NewString()
-	writeJSON(w, status, struct {
+	writeJSON(w, e.status, struct {
 		Error         string `json:"error"`
 		Description   string `json:"error_description"`
 		ErrorCodes    []int  `json:"error_codes"`
@@ -136,9 +164,9 @@ func WriteError(w http.ResponseWriter, status int, code string, aadsts int, msg 
 		TraceID       string `json:"trace_id"`
 		CorrelationID string `json:"correlation_id"`
 	}{
-		Error:         code,
-		Description:   aadstsPrefix(aadsts) + msg + " Trace ID: " + traceID,
-		ErrorCodes:    []int{aadsts},
+		Error:         e.code,
+		Description:   aadstsPrefix(e.aadsts) + e.msg + " Trace ID: " + traceID,
+		ErrorCodes:    []int{e.aadsts},
 		Timestamp:     time.Now().UTC().Format("2006-01-02 15:04:05Z"),
 		TraceID:       traceID,
 		CorrelationID: uuid.NewString(),

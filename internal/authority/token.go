@@ -70,18 +70,6 @@ type TokenEndpoint struct {
 	Record func(ctx context.Context, r TokenRecord)
 }
 
-// oauthError is an error answer: the OAuth error, the HTTP status and the AADSTS code.
-type oauthError struct {
-	status int
-	code   string
-	aadsts int
-	msg    string
-}
-
-func badRequest(code string, aadsts int, msg string) *oauthError {
-	return &oauthError{http.StatusBadRequest, code, aadsts, msg}
-}
-
 func missing(param string) *oauthError {
 	return badRequest("invalid_request", 900144, "The request body must contain the following parameter: '"+param+"'.")
 }
@@ -90,24 +78,23 @@ func invalidParam(param, why string) *oauthError {
 	return badRequest("invalid_request", 90100, "The parameter '"+param+"' is empty or not valid: "+why)
 }
 
-func (e *TokenEndpoint) serveV2(w http.ResponseWriter, r *http.Request) { e.serve(w, r, false) }
-func (e *TokenEndpoint) serveV1(w http.ResponseWriter, r *http.Request) { e.serve(w, r, true) }
+func (e *TokenEndpoint) serveV2(w http.ResponseWriter, r *http.Request) error { return e.serve(w, r, false) }
+func (e *TokenEndpoint) serveV1(w http.ResponseWriter, r *http.Request) error { return e.serve(w, r, true) }
 
-func (e *TokenEndpoint) serve(w http.ResponseWriter, r *http.Request, v1 bool) {
+func (e *TokenEndpoint) serve(w http.ResponseWriter, r *http.Request, v1 bool) error {
+	// Neither a token nor a refusal is for a cache to keep.
+	w.Header().Set("Cache-Control", "no-store")
 	form, clientID, resource, oe := e.parse(r, v1)
 	if oe != nil {
-		e.refuse(w, r, clientID, "", resource, oe, nil)
-		return
+		return e.refuse(r, clientID, "", resource, oe, nil)
 	}
 	id, m, err := e.Exchanger.Exchange(r.Context(), clientID, form.Get("client_assertion"))
 	if err != nil {
-		e.refuse(w, r, clientID, id.PrincipalID, resource, exchangeError(err), err)
-		return
+		return e.refuse(r, clientID, id.PrincipalID, resource, exchangeError(err), err)
 	}
 	tok, err := e.Minter.MintToken(r.Context(), id, resource)
 	if err != nil {
-		e.refuse(w, r, clientID, id.PrincipalID, resource, exchangeError(err), err)
-		return
+		return e.refuse(r, clientID, id.PrincipalID, resource, exchangeError(err), err)
 	}
 	e.logger().InfoContext(r.Context(), "federated token issued", "client_id", id.ClientID, "principal_id", id.PrincipalID,
 		"credential", m.Credential.Name, "issuer", m.Issuer, "subject", m.Subject, "resource", resource)
@@ -116,6 +103,7 @@ func (e *TokenEndpoint) serve(w http.ResponseWriter, r *http.Request, v1 bool) {
 			Credential: m.Credential.Name, Resource: resource, TokenID: tok.UTI})
 	}
 	writeTokenResponse(w, tok, resource, e.now(), v1)
+	return nil
 }
 
 // parse reads and checks the form. Unknown fields (x-client-*, telemetry, client_info,
@@ -266,12 +254,12 @@ func exchangeError(err error) *oauthError {
 	case lanyard.KindInvalid:
 		return badRequest("invalid_request", 90100, msg)
 	}
-	return &oauthError{http.StatusInternalServerError, "server_error", 50000, "There was an error issuing a token."}
+	return errServer
 }
 
-// refuse writes oe and records the refusal: who asked, and why. The assertion itself is
-// never logged.
-func (e *TokenEndpoint) refuse(w http.ResponseWriter, r *http.Request, clientID, principalID, resource string, oe *oauthError, cause error) {
+// refuse logs and records the refusal oe, who asked and why, and returns oe for the
+// encoder to write. The assertion itself is never logged.
+func (e *TokenEndpoint) refuse(r *http.Request, clientID, principalID, resource string, oe *oauthError, cause error) error {
 	level := slog.LevelInfo
 	if oe.status >= 500 {
 		level = slog.LevelError
@@ -284,8 +272,7 @@ func (e *TokenEndpoint) refuse(w http.ResponseWriter, r *http.Request, clientID,
 	if e.Record != nil {
 		e.Record(r.Context(), TokenRecord{ClientID: clientID, PrincipalID: principalID, Resource: resource, Error: oe.code, AADSTS: oe.aadsts})
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	WriteError(w, oe.status, oe.code, oe.aadsts, oe.msg)
+	return oe
 }
 
 // writeTokenResponse writes Entra's success body: numbers in v2.0, strings (with expires_on,

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/handler"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
@@ -48,7 +49,7 @@ func (h *Handler) resourceID() string {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := requestID(r)
-	tw := &trackingWriter{ResponseWriter: w}
+	sw := handler.Wrap(w)
 	hdr := w.Header()
 	hdr.Set("x-ms-request-id", rid)
 	if cid := r.Header.Get("x-ms-client-request-id"); cid != "" && len(cid) <= 1024 {
@@ -60,19 +61,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(p)
 			}
 			h.logger().Error("blobapi: panic", "request_id", rid, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			if !tw.wrote {
-				h.writeError(tw, r, rid, lanyard.Errorf(lanyard.KindInternal, "panic"))
+			if !sw.Written() {
+				h.writeError(sw, r, rid, lanyard.Errorf(lanyard.KindInternal, "panic"))
 			}
 		}
 	}()
-	if err := h.serve(tw, r, rid); err != nil {
-		if tw.wrote {
-			// The status line is gone; all that is left is to cut the response short.
+	handler.Run(sw, r, func(w http.ResponseWriter, r *http.Request) error {
+		err := h.serve(w, r, rid)
+		if err != nil && sw.Written() {
+			// Run cuts the response short; the status line is gone.
 			h.logger().Debug("blobapi: failed after responding", "request_id", rid, "err", err)
-			panic(http.ErrAbortHandler)
 		}
-		h.writeError(tw, r, rid, err)
-	}
+		return err
+	}, func(w http.ResponseWriter, r *http.Request, err error) { h.writeError(w, r, rid, err) })
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) error {
@@ -125,24 +126,3 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 	}
 	return op.run(h, w, r, t)
 }
-
-// trackingWriter remembers whether the status line was sent, so that a late error or
-// a panic does not try to send a second one.
-type trackingWriter struct {
-	http.ResponseWriter
-	wrote bool
-}
-
-func (w *trackingWriter) WriteHeader(code int) {
-	if code >= 200 {
-		w.wrote = true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *trackingWriter) Write(p []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

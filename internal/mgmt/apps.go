@@ -11,25 +11,23 @@ import (
 
 // Apps.
 
-func (h *Handler) writeApp(w http.ResponseWriter, r *http.Request, status int, a lanyard.App) {
+func (h *Handler) writeApp(w http.ResponseWriter, r *http.Request, status int, a lanyard.App) error {
 	ids, err := h.Directory.AppIdentities(r.Context(), a)
-	h.reply(w, r, status, h.app(a, ids), err)
+	return h.reply(w, status, h.app(a, ids), err)
 }
 
-func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, args []string) error {
 	group := ""
 	if len(args) > 1 {
 		group = args[1]
 	}
 	p, err := parsePage(r, "sites")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	apps, err := h.Directory.ListApps(r.Context(), group)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	// Paged before rendering: each app's identities are read for its page only.
 	apps, next := pageOf(apps, func(a lanyard.App) string { return a.ResourceID }, p)
@@ -37,12 +35,12 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, args []string
 	for _, a := range apps {
 		ids, err := h.Directory.AppIdentities(r.Context(), a)
 		if err != nil {
-			h.fail(w, r, err)
-			return
+			return err
 		}
 		out = append(out, h.app(a, ids))
 	}
 	writePage(w, r, p, out, next)
+	return nil
 }
 
 // identitySpec turns an ARM identity block into the desired identities.
@@ -103,39 +101,36 @@ func (h *Handler) mayBind(r *http.Request, group, name string, refs []string) er
 	return h.authorizeLinked(r, c, lanyard.TypeApp+"/write", appID, assignIdentityAction, scopes)
 }
 
-func (h *Handler) putApp(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) putApp(w http.ResponseWriter, r *http.Request, args []string) error {
 	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	system, users, err := identitySpec(body)
 	if err == nil {
 		err = h.mayBind(r, args[1], args[2], users)
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	a, created, err := h.Directory.PutApp(r.Context(), args[1], args[2], directory.AppSpec{
 		Location: body.Location, Tags: body.Tags, SystemAssigned: system, UserAssigned: users,
 	})
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	h.writeApp(w, r, createdStatus(created), a)
+	return h.writeApp(w, r, createdStatus(created), a)
 }
 
 // patchApp changes only what the body names: an absent identity block keeps the identities.
-func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, args []string) error {
 	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	a, err := h.Directory.GetApp(r.Context(), args[1], args[2])
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	spec := directory.AppSpec{Tags: body.Tags, SystemAssigned: a.SystemPrincipalID != "", UserAssigned: a.UserAssigned}
 	if body.Identity != nil {
@@ -144,66 +139,61 @@ func (h *Handler) patchApp(w http.ResponseWriter, r *http.Request, args []string
 			err = h.mayBind(r, args[1], args[2], spec.UserAssigned)
 		}
 		if err != nil {
-			h.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	a, _, err = h.Directory.PutApp(r.Context(), args[1], args[2], spec)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	h.writeApp(w, r, http.StatusOK, a)
+	return h.writeApp(w, r, http.StatusOK, a)
 }
 
-func (h *Handler) getApp(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) getApp(w http.ResponseWriter, r *http.Request, args []string) error {
 	a, err := h.Directory.GetApp(r.Context(), args[1], args[2])
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	h.writeApp(w, r, http.StatusOK, a)
+	return h.writeApp(w, r, http.StatusOK, a)
 }
 
-func (h *Handler) deleteApp(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) deleteApp(w http.ResponseWriter, r *http.Request, args []string) error {
 	err := h.Directory.DeleteApp(r.Context(), args[1], args[2])
 	if lanyard.IsNotFound(err) && lanyard.CodeOf(err) == "ResourceNotFound" {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }
 
-func (h *Handler) appEnvironment(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) appEnvironment(w http.ResponseWriter, r *http.Request, args []string) error {
 	a, header, err := h.Directory.IdentityHeader(r.Context(), args[1], args[2])
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	env, err := h.environment(r.Context(), a, header)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, env)
+	return nil
 }
 
-func (h *Handler) rotateHeader(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) rotateHeader(w http.ResponseWriter, r *http.Request, args []string) error {
 	a, header, err := h.Directory.RotateIdentityHeader(r.Context(), args[1], args[2])
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	env, err := h.environment(r.Context(), a, header)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, env)
+	return nil
 }

@@ -1,7 +1,6 @@
 package mgmt
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lanyard-id/lanyard/internal/audit"
+	"github.com/lanyard-id/lanyard/internal/handler"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/rbac"
 	"github.com/lanyard-id/lanyard/internal/reqctx"
@@ -70,61 +70,38 @@ func (h *Handler) auditAuthFailure(r *http.Request, err error) {
 	}))
 }
 
-// captureWriter passes a response through and keeps its status and the start of its body,
-// from which the change event learns what was created or deleted.
-type captureWriter struct {
-	http.ResponseWriter
-	status int
-	body   bytes.Buffer
-}
-
+// maxCapture is how much of a change's answer is kept, from which its event learns what
+// was created or deleted.
 const maxCapture = 64 << 10
-
-func (w *captureWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *captureWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if room := maxCapture - w.body.Len(); room > 0 {
-		w.body.Write(p[:min(len(p), room)])
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *captureWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // audited runs a routed request and records the change it made. typ is the route's
 // resource type ("" for Lanyard's own admin routes, which record their own events or
 // change nothing), pattern its path pattern, which names the operation in metrics.
-func (h *Handler) audited(w http.ResponseWriter, r *http.Request, c caller, typ, pattern string, serve func(http.ResponseWriter)) {
+func (h *Handler) audited(w http.ResponseWriter, r *http.Request, c caller, typ, pattern string, serve func(http.ResponseWriter) error) error {
 	reqctx.SetOperation(r.Context(), r.Method+" "+pattern)
 	changes := r.Method != http.MethodGet && r.Method != http.MethodHead && typ != ""
 	if h.Audit == nil || !changes {
-		serve(w)
-		return
+		return serve(w)
 	}
 	// Under fail-closed, a change is made only while its record can be written.
 	if err := h.Audit.Ready(); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	cw := &captureWriter{ResponseWriter: w}
-	serve(cw)
-	if cw.status < 200 || cw.status >= 300 || cw.status == http.StatusNoContent {
-		return // refused, failed, or (204) there was nothing to delete
+	cw := handler.Wrap(w)
+	cw.Capture(maxCapture)
+	if err := serve(cw); err != nil {
+		return err // refused or failed: nothing changed
 	}
-	ch := audit.Change{Caller: h.actor(c), Method: r.Method, ResourceID: r.URL.Path, Status: cw.status, CallerAddress: r.RemoteAddr}
+	status := cw.Status()
+	if status < 200 || status >= 300 || status == http.StatusNoContent {
+		return nil // (204) there was nothing to delete
+	}
+	ch := audit.Change{Caller: h.actor(c), Method: r.Method, ResourceID: r.URL.Path, Status: status, CallerAddress: r.RemoteAddr}
 	action := typ
 	switch r.Method {
 	case http.MethodPut:
 		ch.Operation, action = "update", typ+"/write"
-		if cw.status == http.StatusCreated {
+		if status == http.StatusCreated {
 			ch.Operation = "create"
 		}
 	case http.MethodPatch:
@@ -148,7 +125,7 @@ func (h *Handler) audited(w http.ResponseWriter, r *http.Request, c caller, typ,
 		} `json:"properties"`
 		Name string `json:"name"`
 	}
-	_ = json.Unmarshal(cw.body.Bytes(), &res) // best effort: the event stands without it
+	_ = json.Unmarshal(cw.Captured(), &res) // best effort: the event stands without it
 	p := res.Properties
 	switch {
 	case strings.EqualFold(typ, authzNamespace+"/roleAssignments") && p.PrincipalID != "":
@@ -169,6 +146,7 @@ func (h *Handler) audited(w http.ResponseWriter, r *http.Request, c caller, typ,
 		// The change is made and answered; all that is left is to say it went unrecorded.
 		h.logger().ErrorContext(r.Context(), "a management change could not be recorded", "path", r.URL.Path, "err", err)
 	}
+	return nil
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -180,23 +158,21 @@ func (h *Handler) logger() *slog.Logger {
 
 // The audit API, admin only.
 
-func (h *Handler) auditTrail(w http.ResponseWriter, r *http.Request) (AuditTrail, bool) {
+func (h *Handler) auditTrail() (AuditTrail, error) {
 	if h.Audit == nil {
-		writeError(w, http.StatusNotFound, "AuditNotConfigured", "This server keeps no audit trail.")
-		return nil, false
+		return nil, apiError(http.StatusNotFound, "AuditNotConfigured", "This server keeps no audit trail.")
 	}
-	return h.Audit, true
+	return h.Audit, nil
 }
 
-func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, _ []string) {
-	trail, ok := h.auditTrail(w, r)
-	if !ok {
-		return
+func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, _ []string) error {
+	trail, err := h.auditTrail()
+	if err != nil {
+		return err
 	}
 	f, err := audit.ParseFilter(r.URL.Query())
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidAuditFilter", err.Error())
-		return
+		return apiError(http.StatusBadRequest, "InvalidAuditFilter", err.Error())
 	}
 	if f.Principal != "" {
 		// A reference of any form (client id, principal id, identity or app id) names the
@@ -207,8 +183,7 @@ func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, _ []st
 	}
 	events, err := trail.List(r.Context(), f)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	out := struct {
 		Value    []audit.Event `json:"value"`
@@ -224,31 +199,30 @@ func (h *Handler) listAuditEvents(w http.ResponseWriter, r *http.Request, _ []st
 		out.NextLink = absoluteURL(r, next.Encode()) // absolute, as ARM's are
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (h *Handler) getAuditEvent(w http.ResponseWriter, r *http.Request, args []string) {
-	trail, ok := h.auditTrail(w, r)
-	if !ok {
-		return
+func (h *Handler) getAuditEvent(w http.ResponseWriter, r *http.Request, args []string) error {
+	trail, err := h.auditTrail()
+	if err != nil {
+		return err
 	}
 	e, err := trail.Get(r.Context(), args[0])
-	h.reply(w, r, http.StatusOK, e, err)
+	return h.reply(w, http.StatusOK, e, err)
 }
 
-func (h *Handler) explainAuditEvent(w http.ResponseWriter, r *http.Request, args []string) {
-	trail, ok := h.auditTrail(w, r)
-	if !ok {
-		return
+func (h *Handler) explainAuditEvent(w http.ResponseWriter, r *http.Request, args []string) error {
+	trail, err := h.auditTrail()
+	if err != nil {
+		return err
 	}
 	e, err := trail.Get(r.Context(), args[0])
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	text, err := audit.Explain(e)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, struct {
 		ID          string     `json:"id"`
@@ -256,15 +230,16 @@ func (h *Handler) explainAuditEvent(w http.ResponseWriter, r *http.Request, args
 		Decision    string     `json:"decision,omitempty"`
 		Explanation string     `json:"explanation"`
 	}{e.ID, e.Kind, e.Decision, text})
+	return nil
 }
 
-func (h *Handler) verifyAudit(w http.ResponseWriter, r *http.Request, _ []string) {
-	trail, ok := h.auditTrail(w, r)
-	if !ok {
-		return
+func (h *Handler) verifyAudit(w http.ResponseWriter, r *http.Request, _ []string) error {
+	trail, err := h.auditTrail()
+	if err != nil {
+		return err
 	}
 	rep, err := trail.Verify(r.Context())
-	h.reply(w, r, http.StatusOK, rep, err)
+	return h.reply(w, http.StatusOK, rep, err)
 }
 
 // resolvePrincipal finds the identity a reference names: a client or principal id, a

@@ -44,73 +44,71 @@ func federatedCredential(c lanyard.FederatedCredential) federatedCredentialJSON 
 	}
 }
 
-// federationReady answers for a server built without federation.
-func (h *Handler) federationReady(w http.ResponseWriter) bool {
+// federationReady refuses for a server built without federation.
+func (h *Handler) federationReady() error {
 	if h.Federation == nil {
-		writeError(w, http.StatusBadRequest, "InvalidResourceType", "Federated identity credentials are not served by this server.")
-		return false
+		return apiError(http.StatusBadRequest, "InvalidResourceType", "Federated identity credentials are not served by this server.")
 	}
-	return true
+	return nil
 }
 
 // Route arguments: subscription, group, identity[, credential].
 
-func (h *Handler) listFederatedCredentials(w http.ResponseWriter, r *http.Request, args []string) {
-	if !h.federationReady(w) {
-		return
+func (h *Handler) listFederatedCredentials(w http.ResponseWriter, r *http.Request, args []string) error {
+	if err := h.federationReady(); err != nil {
+		return err
 	}
 	p, err := parsePage(r, "federatedIdentityCredentials")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	// At most lanyard.MaxFederatedCredentialsPerIdentity: paged here, for the shape.
 	cs, err := h.Federation.List(r.Context(), args[1], args[2])
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	cs, next := pageOf(cs, func(c lanyard.FederatedCredential) string { return c.Name }, p)
 	writePage(w, r, p, views(cs, federatedCredential), next)
+	return nil
 }
 
-func (h *Handler) putFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {
-	if !h.federationReady(w) {
-		return
+func (h *Handler) putFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) error {
+	if err := h.federationReady(); err != nil {
+		return err
 	}
 	var body struct {
 		Properties federatedCredentialProperties `json:"properties"`
 	}
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	p := body.Properties
 	c, created, err := h.Federation.Put(r.Context(), args[1], args[2], args[3], federation.Spec{
 		Issuer: p.Issuer, Subject: p.Subject, Audiences: p.Audiences, Description: p.Description,
 	})
-	h.reply(w, r, createdStatus(created), federatedCredential(c), err)
+	return h.reply(w, createdStatus(created), federatedCredential(c), err)
 }
 
-func (h *Handler) getFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {
-	if !h.federationReady(w) {
-		return
+func (h *Handler) getFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) error {
+	if err := h.federationReady(); err != nil {
+		return err
 	}
 	c, err := h.Federation.Get(r.Context(), args[1], args[2], args[3])
-	h.reply(w, r, http.StatusOK, federatedCredential(c), err)
+	return h.reply(w, http.StatusOK, federatedCredential(c), err)
 }
 
-func (h *Handler) deleteFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) {
-	if !h.federationReady(w) {
-		return
+func (h *Handler) deleteFederatedCredential(w http.ResponseWriter, r *http.Request, args []string) error {
+	if err := h.federationReady(); err != nil {
+		return err
 	}
 	err := h.Federation.Delete(r.Context(), args[1], args[2], args[3])
 	if lanyard.IsNotFound(err) && lanyard.CodeOf(err) == "ResourceNotFound" {
 		w.WriteHeader(http.StatusNoContent) // ARM: deleting what is not there is not an error
-		return
+		return nil
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }

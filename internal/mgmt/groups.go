@@ -20,62 +20,63 @@ func (h *Handler) sub() subscriptionJSON {
 	return subscriptionJSON{ID: "/subscriptions/" + h.subscription(), SubscriptionID: h.subscription(), TenantID: h.tenant(), DisplayName: "Lanyard", State: "Enabled"}
 }
 
-func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request, _ []string) error {
 	writeList(w, []subscriptionJSON{h.sub()})
+	return nil
 }
 
-func (h *Handler) getSubscription(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) getSubscription(w http.ResponseWriter, r *http.Request, _ []string) error {
 	writeJSON(w, http.StatusOK, h.sub())
+	return nil
 }
 
 // Groups.
 
-func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ []string) error {
 	p, err := parsePage(r, "resourceGroups")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	gs, err := h.Directory.ListGroups(r.Context())
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	gs, next := pageOf(gs, func(g lanyard.ResourceGroup) string { return g.Name }, p)
 	writePage(w, r, p, views(gs, h.group), next)
+	return nil
 }
 
-func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, args []string) error {
 	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	g, created, err := h.Directory.PutGroup(r.Context(), args[1], body.Location, body.Tags)
-	h.reply(w, r, createdStatus(created), h.group(g), err)
+	return h.reply(w, createdStatus(created), h.group(g), err)
 }
 
 // patchGroup changes the tags of an existing group; it never creates one.
-func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, args []string) error {
 	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	g, err := h.Directory.GetGroup(r.Context(), args[1])
 	if err == nil {
 		g, _, err = h.Directory.PutGroup(r.Context(), g.Name, g.Location, body.Tags)
 	}
-	h.reply(w, r, http.StatusOK, h.group(g), err)
+	return h.reply(w, http.StatusOK, h.group(g), err)
 }
 
-func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, args []string) error {
 	g, err := h.Directory.GetGroup(r.Context(), args[1])
-	h.reply(w, r, http.StatusOK, h.group(g), err)
+	return h.reply(w, http.StatusOK, h.group(g), err)
 }
 
-func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, args []string) error {
 	if err := h.Directory.DeleteGroup(r.Context(), args[1]); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }

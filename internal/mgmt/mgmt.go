@@ -19,6 +19,7 @@ import (
 
 	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/directory"
+	"github.com/lanyard-id/lanyard/internal/handler"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/token"
@@ -81,6 +82,10 @@ func (h *Handler) tenant() string       { return h.Directory.Tenant().ID }
 
 // ServeHTTP authenticates the caller, checks the api-version, authorizes and dispatches.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	handler.Run(w, r, h.serve, h.writeError)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	c, err := h.authenticate(r)
 	if err == nil {
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
@@ -88,30 +93,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil && lanyard.KindOf(err) == lanyard.KindUnavailable {
 		// Not the credential's fault (the store, or this node's copy of it): a 401 would
 		// tell the client to drop a good token; a 503 tells it to retry.
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if err != nil {
 		h.auditAuthFailure(r, err)
 		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="`+h.AuthorizationURI+`", error="invalid_token", error_description="`+strings.ReplaceAll(lanyard.MessageOf(err), `"`, `'`)+`"`)
-		writeError(w, http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. "+lanyard.MessageOf(err))
-		return
+		return apiError(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. "+lanyard.MessageOf(err))
 	}
 	if v := r.URL.Query().Get("api-version"); v == "" {
-		writeError(w, http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
-		return
+		return apiError(http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
 	} else if !apiVersion.MatchString(v) {
-		writeError(w, http.StatusBadRequest, "InvalidApiVersionParameter", "The api-version '"+clip(v)+"' is invalid. The supported versions are dates such as '2023-01-31'.")
-		return
+		return apiError(http.StatusBadRequest, "InvalidApiVersionParameter", "The api-version '"+clip(v)+"' is invalid. The supported versions are dates such as '2023-01-31'.")
 	}
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(segs) > 0 && strings.EqualFold(segs[0], "subscriptions") && len(segs) > 1 && !strings.EqualFold(segs[1], h.subscription()) {
-		writeError(w, http.StatusNotFound, "SubscriptionNotFound", "The subscription '"+clip(segs[1])+"' could not be found.")
-		return
+		return apiError(http.StatusNotFound, "SubscriptionNotFound", "The subscription '"+clip(segs[1])+"' could not be found.")
 	}
 	if scope, rest, ok := authorizationPath(segs); ok {
-		h.serveAuthorization(w, r, c, scope, rest)
-		return
+		return h.serveAuthorization(w, r, c, scope, rest)
 	}
 	h.routesOnce.Do(func() { h.routes = h.table() })
 	for _, rt := range h.routes {
@@ -121,23 +120,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		fn, ok := rt.methods[r.Method]
 		if !ok {
-			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '"+r.Method+"' is not allowed on this resource.")
-			return
+			return apiError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '"+r.Method+"' is not allowed on this resource.")
 		}
 		if rt.typ == "" && !c.admin {
-			writeError(w, http.StatusForbidden, "AuthorizationFailed", "Only the local administrator may call '"+clip(r.URL.Path)+"'.")
-			return
+			return apiError(http.StatusForbidden, "AuthorizationFailed", "Only the local administrator may call '"+clip(r.URL.Path)+"'.")
 		}
 		if rt.typ != "" {
 			action, scope := rt.permission(r.Method, segs)
-			if !h.allowed(w, r, c, action, scope) {
-				return
+			if err := h.authorize(r, c, action, scope); err != nil {
+				return err
 			}
 		}
-		h.audited(w, r, c, rt.typ, strings.Join(rt.pattern, "/"), func(w http.ResponseWriter) { fn(w, r, args) })
-		return
+		return h.audited(w, r, c, rt.typ, strings.Join(rt.pattern, "/"), func(w http.ResponseWriter) error { return fn(w, r, args) })
 	}
-	writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type or path '"+clip(r.URL.Path)+"' is not served by Lanyard.")
+	return apiError(http.StatusBadRequest, "InvalidResourceType", "The resource type or path '"+clip(r.URL.Path)+"' is not served by Lanyard.")
 }
 
 var apiVersion = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
@@ -178,15 +174,6 @@ func (h *Handler) authenticate(r *http.Request) (caller, error) {
 		return caller{}, err
 	}
 	return caller{principalID: claims.ObjectID, clientID: claims.AppID, uti: claims.UTI}, nil
-}
-
-// allowed checks RBAC for a caller other than the admin, writing ARM's 403 when denied.
-func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, c caller, action, scope string) bool {
-	if err := h.authorize(r, c, action, scope); err != nil {
-		h.fail(w, r, err)
-		return false
-	}
-	return true
 }
 
 // authorize decides action at scope for c, records the decision and returns ARM's
@@ -283,24 +270,21 @@ func createdStatus(created bool) int {
 	return http.StatusOK
 }
 
-func (h *Handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidRequestContent", "The request content could not be read.")
-		return false
+		return apiError(http.StatusBadRequest, "InvalidRequestContent", "The request content could not be read.")
 	}
 	if len(body) > maxBody {
-		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request content is larger than 1 MiB.")
-		return false
+		return apiError(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request content is larger than 1 MiB.")
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return true
+		return nil
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "+clip(err.Error())+".")
-		return false
+		return apiError(http.StatusBadRequest, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "+clip(err.Error())+".")
 	}
-	return true
+	return nil
 }
 
 // status maps error kinds to HTTP statuses; it is the one place the management API does so.
@@ -331,7 +315,25 @@ var defaultCode = map[lanyard.Kind]string{
 	lanyard.KindInternal:         "InternalServerError",
 }
 
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+// statusError is an answer the API gives itself, with the status and code ARM gives it
+// rather than those of an error kind (405 has no kind, for one).
+type statusError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.code + ": " + e.msg }
+
+func apiError(status int, code, msg string) error { return &statusError{status, code, msg} }
+
+// writeError is the management API's handler.Encoder: ARM's error body.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var se *statusError
+	if errors.As(err, &se) {
+		writeErrorBody(w, se.status, se.code, se.msg)
+		return
+	}
 	k := lanyard.KindOf(err)
 	code := lanyard.CodeOf(err)
 	if code == "" {
@@ -344,10 +346,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		logger.ErrorContext(r.Context(), "management request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeError(w, status[k], code, lanyard.MessageOf(err))
+	writeErrorBody(w, status[k], code, lanyard.MessageOf(err))
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
+func writeErrorBody(w http.ResponseWriter, status int, code, msg string) {
 	type detail struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -364,13 +366,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// reply writes v with status, or the ARM error for err.
-func (h *Handler) reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+// reply writes v with status, or returns err for the encoder to answer.
+func (h *Handler) reply(w http.ResponseWriter, status int, v any, err error) error {
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, status, v)
+	return nil
 }
 
 // views renders each item with view.

@@ -40,19 +40,18 @@ func revocationView(r lanyard.Revocation) revocationJSON {
 	return out
 }
 
-func (h *Handler) revoker(w http.ResponseWriter) (Revoker, bool) {
+func (h *Handler) revoker() (Revoker, error) {
 	if h.Revocations == nil {
-		writeError(w, http.StatusNotFound, "RevocationNotConfigured", "This server does not revoke tokens.")
-		return nil, false
+		return nil, apiError(http.StatusNotFound, "RevocationNotConfigured", "This server does not revoke tokens.")
 	}
-	return h.Revocations, true
+	return h.Revocations, nil
 }
 
 // revoke revokes one token (by uti) or every token of a principal issued before a time.
-func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, _ []string) {
-	revs, ok := h.revoker(w)
-	if !ok {
-		return
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, _ []string) error {
+	revs, err := h.revoker()
+	if err != nil {
+		return err
 	}
 	var body struct {
 		TokenID   string `json:"uti"`
@@ -60,28 +59,22 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, _ []string) {
 		Before    string `json:"before"`
 		Reason    string `json:"reason"`
 	}
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	if (body.TokenID == "") == (body.Principal == "") {
-		writeError(w, http.StatusBadRequest, "InvalidRevocation", "Give exactly one of uti and principal.")
-		return
+		return apiError(http.StatusBadRequest, "InvalidRevocation", "Give exactly one of uti and principal.")
 	}
 	if len(body.Reason) > 1024 {
-		writeError(w, http.StatusBadRequest, "InvalidRevocation", "The reason is longer than 1024 characters.")
-		return
+		return apiError(http.StatusBadRequest, "InvalidRevocation", "The reason is longer than 1024 characters.")
 	}
 	if h.Audit != nil {
 		if err := h.Audit.Ready(); err != nil {
-			h.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	by := "admin" // revocation routes are admin only
-	var (
-		rev lanyard.Revocation
-		err error
-	)
+	var rev lanyard.Revocation
 	if body.TokenID != "" {
 		principal, expires := h.issuedToken(r.Context(), body.TokenID)
 		rev, err = revs.RevokeToken(r.Context(), body.TokenID, principal, expires, body.Reason, by)
@@ -89,8 +82,7 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, _ []string) {
 		var before time.Time
 		if body.Before != "" {
 			if before, err = time.Parse(time.RFC3339Nano, body.Before); err != nil {
-				writeError(w, http.StatusBadRequest, "InvalidRevocation", "before '"+clip(body.Before)+"' is not an RFC 3339 time.")
-				return
+				return apiError(http.StatusBadRequest, "InvalidRevocation", "before '"+clip(body.Before)+"' is not an RFC 3339 time.")
 			}
 		}
 		var id lanyard.Identity
@@ -99,8 +91,7 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, _ []string) {
 		}
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if h.Audit != nil {
 		ch := audit.Change{Caller: audit.Actor{Admin: true}, Operation: "create", Method: r.Method, ResourceID: RevocationsPath + "/" + rev.ID,
@@ -114,6 +105,7 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, _ []string) {
 		}
 	}
 	writeJSON(w, http.StatusCreated, revocationView(rev))
+	return nil
 }
 
 // issuedToken looks the token up in the audit trail, for its principal and expiry, so the
@@ -133,43 +125,40 @@ func (h *Handler) issuedToken(ctx context.Context, uti string) (principalID stri
 	return es[0].PrincipalID, time.Time{}
 }
 
-func (h *Handler) listRevocations(w http.ResponseWriter, r *http.Request, _ []string) {
-	revs, ok := h.revoker(w)
-	if !ok {
-		return
+func (h *Handler) listRevocations(w http.ResponseWriter, r *http.Request, _ []string) error {
+	revs, err := h.revoker()
+	if err != nil {
+		return err
 	}
 	p, err := parsePage(r, "revocations")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	// Revocations go once the tokens they name have expired, so the list stays short.
 	rs, err := revs.List(r.Context())
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	rs, next := pageOf(rs, func(v lanyard.Revocation) string { return v.ID }, p)
 	writePage(w, r, p, views(rs, revocationView), next)
+	return nil
 }
 
 // patchPrincipal enables or disables any identity, system-assigned ones included, which
 // have no resource of their own to PATCH.
-func (h *Handler) patchPrincipal(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) patchPrincipal(w http.ResponseWriter, r *http.Request, args []string) error {
 	var body struct {
 		Enabled *bool `json:"enabled"`
 	}
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	if body.Enabled == nil {
-		writeError(w, http.StatusBadRequest, "InvalidRequestContent", "enabled is required.")
-		return
+		return apiError(http.StatusBadRequest, "InvalidRequestContent", "enabled is required.")
 	}
 	if h.Audit != nil {
 		if err := h.Audit.Ready(); err != nil {
-			h.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	id, err := h.resolvePrincipal(r.Context(), args[0])
@@ -177,8 +166,7 @@ func (h *Handler) patchPrincipal(w http.ResponseWriter, r *http.Request, args []
 		id, err = h.Directory.SetIdentityEnabled(r.Context(), id.PrincipalID, *body.Enabled)
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if h.Audit != nil {
 		ch := audit.Change{Caller: audit.Actor{Admin: true}, Operation: "update", Method: r.Method,
@@ -188,4 +176,5 @@ func (h *Handler) patchPrincipal(w http.ResponseWriter, r *http.Request, args []
 		}
 	}
 	writeJSON(w, http.StatusOK, principalJSON{id.PrincipalID, id.ClientID, string(id.Kind), id.ResourceID, id.Enabled})
+	return nil
 }

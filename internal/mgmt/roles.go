@@ -30,11 +30,11 @@ func authorizationPath(segs []string) (scope string, rest []string, ok bool) {
 type extensionRoute struct {
 	kind    string
 	item    bool
-	methods map[string]func(w http.ResponseWriter, r *http.Request, scope, name string)
+	methods map[string]func(w http.ResponseWriter, r *http.Request, scope, name string) error
 }
 
 func (h *Handler) extensionRoutes() []extensionRoute {
-	type handlers = map[string]func(http.ResponseWriter, *http.Request, string, string)
+	type handlers = map[string]func(http.ResponseWriter, *http.Request, string, string) error
 	return []extensionRoute{
 		{"roleDefinitions", false, handlers{"GET": h.listRoleDefinitions}},
 		{"roleDefinitions", true, handlers{"GET": h.getRoleDefinition, "PUT": h.putRoleDefinition, "DELETE": h.deleteRoleDefinition}},
@@ -45,10 +45,9 @@ func (h *Handler) extensionRoutes() []extensionRoute {
 
 // serveAuthorization serves role definitions and assignments, authorizing the request at
 // the scope it names; the handlers check the permissions linked to other scopes.
-func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, c caller, scope string, rest []string) {
+func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, c caller, scope string, rest []string) error {
 	if len(rest) > 2 {
-		writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type or path '"+clip(r.URL.Path)+"' is not served by Lanyard.")
-		return
+		return apiError(http.StatusBadRequest, "InvalidResourceType", "The resource type or path '"+clip(r.URL.Path)+"' is not served by Lanyard.")
 	}
 	var route *extensionRoute
 	for _, rt := range h.extensionRoutes() {
@@ -58,24 +57,22 @@ func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, c c
 		}
 	}
 	if route == nil {
-		writeError(w, http.StatusBadRequest, "InvalidResourceType", "The resource type '"+authzNamespace+"/"+clip(rest[0])+"' is not served by Lanyard.")
-		return
+		return apiError(http.StatusBadRequest, "InvalidResourceType", "The resource type '"+authzNamespace+"/"+clip(rest[0])+"' is not served by Lanyard.")
 	}
 	fn, ok := route.methods[r.Method]
 	if !ok {
-		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '"+r.Method+"' is not allowed on this resource.")
-		return
+		return apiError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '"+r.Method+"' is not allowed on this resource.")
 	}
 	typ := authzNamespace + "/" + route.kind
 	verb := map[string]string{"GET": "read", "PUT": "write", "DELETE": "delete"}[r.Method]
-	if !h.allowed(w, r, c, typ+"/"+verb, scope) {
-		return
+	if err := h.authorize(r, c, typ+"/"+verb, scope); err != nil {
+		return err
 	}
 	name := ""
 	if route.item {
 		name = rest[1]
 	}
-	h.audited(w, r, c, typ, "{scope}/providers/"+typ, func(w http.ResponseWriter) { fn(w, r, scope, name) })
+	return h.audited(w, r, c, typ, "{scope}/providers/"+typ, func(w http.ResponseWriter) error { return fn(w, r, scope, name) })
 }
 
 // Role definitions.
@@ -137,25 +134,22 @@ var roleNameFilter = regexp.MustCompile(`(?i)^\s*roleName\s+eq\s+'(.*)'\s*$`)
 
 // listRoleDefinitions pages in the handler: role definitions (the built-in ones and a
 // tenant's custom roles) are few.
-func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, scope, _ string) {
+func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, scope, _ string) error {
 	p, err := parsePage(r, "roleDefinitions")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	name := ""
 	if f := r.URL.Query().Get("$filter"); f != "" {
 		m := roleNameFilter.FindStringSubmatch(f)
 		if m == nil {
-			writeError(w, http.StatusBadRequest, "UnsupportedFilter", "The filter '"+clip(f)+"' is not supported; use roleName eq '<name>'.")
-			return
+			return apiError(http.StatusBadRequest, "UnsupportedFilter", "The filter '"+clip(f)+"' is not supported; use roleName eq '<name>'.")
 		}
 		name = m[1]
 	}
 	defs, err := h.Access.ListRoleDefinitionsAt(r.Context(), scope, name)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	defs, next := pageOf(defs, func(d lanyard.RoleDefinition) string { return d.ID }, p)
 	out := make([]roleDefinitionJSON, 0, len(defs))
@@ -163,11 +157,12 @@ func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, sc
 		out = append(out, roleDefinition(scope, d))
 	}
 	writePage(w, r, p, out, next)
+	return nil
 }
 
-func (h *Handler) getRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
+func (h *Handler) getRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) error {
 	d, err := h.Access.GetRoleDefinitionAt(r.Context(), scope, id)
-	h.reply(w, r, http.StatusOK, roleDefinition(scope, d), err)
+	return h.reply(w, http.StatusOK, roleDefinition(scope, d), err)
 }
 
 // mayFor is the access.Authorize of r's caller.
@@ -176,10 +171,10 @@ func (h *Handler) mayFor(r *http.Request) access.Authorize {
 	return func(action, scope string) error { return h.authorize(r, c, action, scope) }
 }
 
-func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
+func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) error {
 	var body roleDefinitionJSON
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	p := body.Properties
 	d := lanyard.RoleDefinition{ID: id, Name: p.RoleName, Description: p.Description, AssignableScopes: p.AssignableScopes}
@@ -193,16 +188,16 @@ func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scop
 		d.AssignableScopes = []string{scope}
 	}
 	d, created, err := h.Access.PutRoleDefinition(r.Context(), scope, d, h.mayFor(r))
-	h.reply(w, r, createdStatus(created), roleDefinition(scope, d), err)
+	return h.reply(w, createdStatus(created), roleDefinition(scope, d), err)
 }
 
-func (h *Handler) deleteRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) {
+func (h *Handler) deleteRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) error {
 	d, err := h.Access.DeleteRoleDefinition(r.Context(), scope, id, h.mayFor(r))
 	if lanyard.IsNotFound(err) {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
-	h.reply(w, r, http.StatusOK, roleDefinition(scope, d), err)
+	return h.reply(w, http.StatusOK, roleDefinition(scope, d), err)
 }
 
 // Role assignments.
@@ -267,16 +262,14 @@ func parseAssignmentFilter(f string) (access.Filter, bool) {
 
 // listRoleAssignments pages in the store, by assignment id: there may be tens of
 // thousands, and a page costs the same whatever the table holds.
-func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, scope, _ string) {
+func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, scope, _ string) error {
 	p, err := parsePage(r, "roleAssignments")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	f, ok := parseAssignmentFilter(r.URL.Query().Get("$filter"))
 	if !ok {
-		writeError(w, http.StatusBadRequest, "UnsupportedFilter", "The filter is not supported; use atScope(), principalId eq '<id>' or assignedTo('<id>'), joined with and.")
-		return
+		return apiError(http.StatusBadRequest, "UnsupportedFilter", "The filter is not supported; use atScope(), principalId eq '<id>' or assignedTo('<id>'), joined with and.")
 	}
 	if scope != "/" {
 		f.Scope = scope
@@ -284,8 +277,7 @@ func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, sc
 	// One more than the page tells whether another follows.
 	as, err := h.Access.ListRoleAssignmentsPage(r.Context(), f, p.after, p.top+1)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	next := ""
 	if len(as) > p.top {
@@ -293,35 +285,34 @@ func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, sc
 		next = as[len(as)-1].ID
 	}
 	writePage(w, r, p, views(as, h.roleAssignment), next)
+	return nil
 }
 
-func (h *Handler) getRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) {
+func (h *Handler) getRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) error {
 	a, err := h.Access.GetRoleAssignmentAt(r.Context(), scope, id)
-	h.reply(w, r, http.StatusOK, h.roleAssignment(a), err)
+	return h.reply(w, http.StatusOK, h.roleAssignment(a), err)
 }
 
-func (h *Handler) putRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) {
+func (h *Handler) putRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) error {
 	var body struct {
 		Properties roleAssignmentProperties `json:"properties"`
 	}
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	p := body.Properties
 	if p.RoleDefinitionID == "" || p.PrincipalID == "" {
-		writeError(w, http.StatusBadRequest, "InvalidRoleAssignmentRequest", "properties.roleDefinitionId and properties.principalId are required.")
-		return
+		return apiError(http.StatusBadRequest, "InvalidRoleAssignmentRequest", "properties.roleDefinitionId and properties.principalId are required.")
 	}
 	if err := h.Directory.CheckScope(r.Context(), scope); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	a, err := h.Access.CreateRoleAssignment(r.Context(), lanyard.RoleAssignment{
 		ID: id, Scope: scope, RoleDefinitionID: p.RoleDefinitionID, PrincipalID: p.PrincipalID,
 		PrincipalType: lanyard.PrincipalType(p.PrincipalType), Description: p.Description,
 		Condition: p.Condition, ConditionVersion: p.ConditionVersion,
 	}, h.principalExists)
-	h.reply(w, r, http.StatusCreated, h.roleAssignment(a), err)
+	return h.reply(w, http.StatusCreated, h.roleAssignment(a), err)
 }
 
 func (h *Handler) principalExists(ctx context.Context, principalID string) error {
@@ -329,13 +320,13 @@ func (h *Handler) principalExists(ctx context.Context, principalID string) error
 	return err
 }
 
-func (h *Handler) deleteRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) {
+func (h *Handler) deleteRoleAssignment(w http.ResponseWriter, r *http.Request, scope, id string) error {
 	a, err := h.Access.DeleteRoleAssignment(r.Context(), scope, id)
 	if lanyard.IsNotFound(err) {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
-	h.reply(w, r, http.StatusOK, h.roleAssignment(a), err)
+	return h.reply(w, http.StatusOK, h.roleAssignment(a), err)
 }
 
 // What-if and principal lookup.
@@ -377,20 +368,20 @@ func decisionView(d rbac.Decision) decisionJSON {
 	return out
 }
 
-func (h *Handler) checkAccess(w http.ResponseWriter, r *http.Request, _ []string) {
+func (h *Handler) checkAccess(w http.ResponseWriter, r *http.Request, _ []string) error {
 	var body struct {
 		PrincipalID string `json:"principalId"`
 		Action      string `json:"action"`
 		Scope       string `json:"scope"`
 	}
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	if body.PrincipalID == "" || body.Action == "" || body.Scope == "" {
-		writeError(w, http.StatusBadRequest, "InvalidRequestContent", "principalId, action and scope are required.")
-		return
+		return apiError(http.StatusBadRequest, "InvalidRequestContent", "principalId, action and scope are required.")
 	}
 	writeJSON(w, http.StatusOK, decisionView(h.Access.Check(body.PrincipalID, body.Action, body.Scope)))
+	return nil
 }
 
 type principalJSON struct {
@@ -401,7 +392,7 @@ type principalJSON struct {
 	Enabled     bool   `json:"enabled"`
 }
 
-func (h *Handler) getPrincipal(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) getPrincipal(w http.ResponseWriter, r *http.Request, args []string) error {
 	id, err := h.Directory.FindIdentity(r.Context(), "", args[0])
-	h.reply(w, r, http.StatusOK, principalJSON{id.PrincipalID, id.ClientID, string(id.Kind), id.ResourceID, id.Enabled}, err)
+	return h.reply(w, http.StatusOK, principalJSON{id.PrincipalID, id.ClientID, string(id.Kind), id.ResourceID, id.Enabled}, err)
 }

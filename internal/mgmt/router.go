@@ -9,7 +9,7 @@ import (
 // "{}" matches any one segment and is passed to the handler in order.
 type route struct {
 	pattern []string
-	methods map[string]func(w http.ResponseWriter, r *http.Request, args []string)
+	methods map[string]routeFunc
 	// typ is the resource type whose read/write/delete actions RBAC checks for callers
 	// other than the admin; "" makes the route admin-only.
 	typ string
@@ -19,12 +19,15 @@ type route struct {
 	post string
 }
 
+// routeFunc is a handler.Func that also takes the path's "{}" segments, in order.
+type routeFunc func(w http.ResponseWriter, r *http.Request, args []string) error
+
 func newRoute(pattern, typ string) *route {
 	p := strings.Split(strings.Trim(pattern, "/"), "/")
-	return &route{pattern: p, typ: typ, collection: p[len(p)-1] != "{}", methods: map[string]func(http.ResponseWriter, *http.Request, []string){}}
+	return &route{pattern: p, typ: typ, collection: p[len(p)-1] != "{}", methods: map[string]routeFunc{}}
 }
 
-func (rt *route) on(method string, fn func(w http.ResponseWriter, r *http.Request, args []string)) *route {
+func (rt *route) on(method string, fn routeFunc) *route {
 	rt.methods[method] = fn
 	return rt
 }

@@ -36,61 +36,60 @@ func (h *Handler) account(a lanyard.StorageAccount) accountJSON {
 	return out
 }
 
-func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, args []string) error {
 	group := ""
 	if len(args) > 1 {
 		group = args[1]
 	}
 	p, err := parsePage(r, "storageAccounts")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	as, err := h.Directory.ListStorageAccounts(r.Context(), group)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	as, next := pageOf(as, func(a lanyard.StorageAccount) string { return a.Name }, p)
 	writePage(w, r, p, views(as, h.account), next)
+	return nil
 }
 
-func (h *Handler) putAccount(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) putAccount(w http.ResponseWriter, r *http.Request, args []string) error {
 	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	a, created, err := h.Directory.PutStorageAccount(r.Context(), args[1], args[2], body.Location, body.Tags)
-	h.reply(w, r, createdStatus(created), h.account(a), err)
+	return h.reply(w, createdStatus(created), h.account(a), err)
 }
 
 // patchAccount changes the tags of an existing account; it never creates one.
-func (h *Handler) patchAccount(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) patchAccount(w http.ResponseWriter, r *http.Request, args []string) error {
 	var body resourceBody
-	if !h.decode(w, r, &body) {
-		return
+	if err := decode(r, &body); err != nil {
+		return err
 	}
 	a, err := h.Directory.GetStorageAccount(r.Context(), args[1], args[2])
 	if err == nil {
 		a, _, err = h.Directory.PutStorageAccount(r.Context(), a.ResourceGroup, a.Name, a.Location, body.Tags)
 	}
-	h.reply(w, r, http.StatusOK, h.account(a), err)
+	return h.reply(w, http.StatusOK, h.account(a), err)
 }
 
-func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) getAccount(w http.ResponseWriter, r *http.Request, args []string) error {
 	a, err := h.Directory.GetStorageAccount(r.Context(), args[1], args[2])
-	h.reply(w, r, http.StatusOK, h.account(a), err)
+	return h.reply(w, http.StatusOK, h.account(a), err)
 }
 
-func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, args []string) {
+func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, args []string) error {
 	err := h.Directory.DeleteStorageAccount(r.Context(), args[1], args[2])
 	if lanyard.IsNotFound(err) {
 		w.WriteHeader(http.StatusNoContent)
-		return
+		return nil
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
+	return nil
 }

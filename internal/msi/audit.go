@@ -50,31 +50,25 @@ func (h *Handler) recordIssued(r *http.Request, p protocol, app lanyard.App, id 
 	return h.Audit.Issued(r.Context(), Grant{Protocol: p.name, App: app, Identity: id, Resource: resource, Token: tok, Cached: cached, RemoteAddr: r.RemoteAddr})
 }
 
-// auditRefusals returns p with its error writer also recording the refusal, so that every
-// way the endpoint can say no, from a wrong method to a disabled identity, is on record.
-func (h *Handler) auditRefusals(r *http.Request, p protocol) protocol {
+// recordRefusal records a refused request.
+func (h *Handler) recordRefusal(r *http.Request, p protocol, ref *refusal) {
 	if h.Audit == nil {
-		return p
+		return
 	}
-	write := p.writeErr
-	p.writeErr = func(w http.ResponseWriter, status int, code, msg string) {
-		ref := Refusal{Protocol: p.name, Status: status, Code: code, Message: msg, RemoteAddr: r.RemoteAddr}
-		// The query may be malformed; what can be read is enough for the record.
-		q := r.URL.Query()
-		ref.Resource = clip(q.Get("resource"))
-		names := make([]string, 0, len(p.selectors))
-		for name := range p.selectors {
-			names = append(names, name)
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			if v := q.Get(name); v != "" {
-				ref.Selector, ref.Selected, ref.SelectedBy = name+"="+clip(v), clip(v), name
-				break
-			}
-		}
-		h.Audit.Refused(r.Context(), ref)
-		write(w, status, code, msg)
+	rec := Refusal{Protocol: p.name, Status: ref.status, Code: ref.code, Message: ref.msg, RemoteAddr: r.RemoteAddr}
+	// The query may be malformed; what can be read is enough for the record.
+	q := r.URL.Query()
+	rec.Resource = clip(q.Get("resource"))
+	names := make([]string, 0, len(p.selectors))
+	for name := range p.selectors {
+		names = append(names, name)
 	}
-	return p
+	slices.Sort(names)
+	for _, name := range names {
+		if v := q.Get(name); v != "" {
+			rec.Selector, rec.Selected, rec.SelectedBy = name+"="+clip(v), clip(v), name
+			break
+		}
+	}
+	h.Audit.Refused(r.Context(), rec)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/internal/directory"
+	"github.com/lanyard-id/lanyard/internal/handler"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
@@ -68,23 +69,23 @@ var imds = protocol{
 
 // Mount registers the endpoint's routes on mux.
 func (h *Handler) Mount(mux *http.ServeMux) {
-	mux.HandleFunc(AppServicePath, func(w http.ResponseWriter, r *http.Request) {
-		h.serve(w, r, appService, r.Header.Get("X-Identity-Header"))
-	})
+	mux.Handle(AppServicePath, handler.Serve(func(w http.ResponseWriter, r *http.Request) error {
+		return h.serve(w, r, appService, r.Header.Get("X-Identity-Header"))
+	}, appService.encode))
 	for _, p := range []string{IMDSTokenPath, IMDSTokenPath + "/"} {
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			h.serve(w, r, imds, r.Header.Get("X-Identity-Header"))
-		})
+		mux.Handle(p, handler.Serve(func(w http.ResponseWriter, r *http.Request) error {
+			return h.serve(w, r, imds, r.Header.Get("X-Identity-Header"))
+		}, imds.encode))
 	}
-	mux.HandleFunc(IMDSPrefix, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle(IMDSPrefix, handler.Serve(func(w http.ResponseWriter, r *http.Request) error {
 		secret, rest, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, IMDSPrefix), "/")
 		// msal-node appends a slash to the token path.
 		if !ok || "/"+strings.TrimSuffix(rest, "/") != IMDSTokenPath {
-			writeIMDSError(w, http.StatusNotFound, "not_found", "The requested path was not found.")
-			return
+			// Not a token request, so not a refusal to record.
+			return &refusal{http.StatusNotFound, "not_found", "The requested path was not found."}
 		}
-		h.serve(w, r, imds, secret)
-	})
+		return h.serve(w, r, imds, secret)
+	}, imds.encode))
 }
 
 func (h *Handler) now() time.Time {
@@ -101,28 +102,42 @@ func (h *Handler) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p protocol, header string) {
-	p = h.auditRefusals(r, p)
+// serve answers a token request of protocol p. Every way it can say no, from a wrong
+// method to a disabled identity, is recorded.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p protocol, header string) error {
+	err := h.issue(w, r, p, header)
+	if err == nil {
+		return nil
+	}
+	var ref *refusal
+	if !errors.As(err, &ref) {
+		ref = p.refusalOf(err)
+		if ref.status == http.StatusInternalServerError {
+			// Internal details are logged, never sent.
+			h.logger().ErrorContext(r.Context(), "managed identity token request failed", "protocol", p.name, "err", err)
+		}
+	}
+	h.recordRefusal(r, p, ref)
+	return ref
+}
+
+func (h *Handler) issue(w http.ResponseWriter, r *http.Request, p protocol, header string) error {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		p.writeErr(w, http.StatusMethodNotAllowed, "invalid_request", "Only GET is supported.")
-		return
+		return &refusal{http.StatusMethodNotAllowed, "invalid_request", "Only GET is supported."}
 	}
-	q, status, code, msg := h.checkRequest(r, p)
-	if status != 0 {
-		p.writeErr(w, status, code, msg)
-		return
+	q, err := h.checkRequest(r, p)
+	if err != nil {
+		return err
 	}
 	if h.Fresh != nil {
 		if err := h.Fresh(); err != nil {
-			h.fail(w, r, p, err)
-			return
+			return err
 		}
 	}
 	app, err := h.Apps.AuthenticateApp(r.Context(), header)
 	if err != nil {
-		h.fail(w, r, p, err)
-		return
+		return err
 	}
 	var sel directory.Selector
 	for name, set := range p.selectors {
@@ -132,8 +147,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p protocol, head
 	}
 	id, err := h.Apps.ResolveIdentity(r.Context(), app, sel)
 	if err != nil {
-		h.fail(w, r, p, err)
-		return
+		return err
 	}
 	resource := q.Get("resource")
 	now := h.now()
@@ -141,53 +155,51 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, p protocol, head
 	if !cached {
 		tok, err = h.Minter.Mint(r.Context(), id, resource)
 		if err != nil {
-			h.fail(w, r, p, err)
-			return
+			return err
 		}
 	}
 	// A token is handed out, and cached, only once its issue is on record.
 	if err := h.recordIssued(r, p, app, id, resource, tok, cached); err != nil {
-		h.fail(w, r, p, err)
-		return
+		return err
 	}
 	if !cached {
 		h.Cache.put(id.PrincipalID, resource, tok, now)
 	}
 	writeToken(w, tok, id, resource, now)
+	return nil
 }
 
-// checkRequest validates everything that needs no lookup and returns the parsed query; a
-// zero status means it passed.
-func (h *Handler) checkRequest(r *http.Request, p protocol) (url.Values, int, string, string) {
+// checkRequest validates everything that needs no lookup and returns the parsed query.
+func (h *Handler) checkRequest(r *http.Request, p protocol) (url.Values, error) {
 	if len(r.URL.RawQuery) > maxQueryLength {
-		return nil, http.StatusBadRequest, "invalid_request", "The query string is too long."
+		return nil, badRequest("The query string is too long.")
 	}
 	if r.Header.Get("X-Forwarded-For") != "" {
-		return nil, http.StatusBadRequest, "invalid_request", "Requests with an X-Forwarded-For header are not accepted: the endpoint serves local callers only."
+		return nil, badRequest("Requests with an X-Forwarded-For header are not accepted: the endpoint serves local callers only.")
 	}
 	if p.name == imds.name && !strings.EqualFold(r.Header.Get("Metadata"), "true") {
-		return nil, http.StatusBadRequest, "invalid_request", "Required metadata header not specified"
+		return nil, badRequest("Required metadata header not specified")
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, http.StatusBadRequest, "invalid_request", "The query string is malformed."
+		return nil, badRequest("The query string is malformed.")
 	}
 	for name, vs := range q {
 		for _, v := range vs {
 			if len(v) > maxParamLength {
-				return nil, http.StatusBadRequest, "invalid_request", "The parameter '" + clip(name) + "' is too long."
+				return nil, badRequest("The parameter '" + clip(name) + "' is too long.")
 			}
 		}
 	}
 	v := q.Get("api-version")
 	if v == "" {
-		return nil, http.StatusBadRequest, "invalid_request", "Required query variable 'api-version' is missing."
+		return nil, badRequest("Required query variable 'api-version' is missing.")
 	}
 	if !slices.Contains(p.apiVersions, v) {
-		return nil, http.StatusBadRequest, "invalid_request", "The api-version '" + clip(v) + "' is not supported; use " + strings.Join(p.apiVersions, " or ") + "."
+		return nil, badRequest("The api-version '" + clip(v) + "' is not supported; use " + strings.Join(p.apiVersions, " or ") + ".")
 	}
 	if q.Get("resource") == "" {
-		return nil, http.StatusBadRequest, "invalid_request", "Required audience parameter not specified"
+		return nil, badRequest("Required audience parameter not specified")
 	}
 	n := 0
 	for name := range p.selectors {
@@ -196,39 +208,55 @@ func (h *Handler) checkRequest(r *http.Request, p protocol) (url.Values, int, st
 		}
 	}
 	if n > 1 {
-		return nil, http.StatusBadRequest, "invalid_request", "Only one of " + selectorNames(p) + " may be given."
+		return nil, badRequest("Only one of " + selectorNames(p) + " may be given.")
 	}
-	return q, 0, "", ""
+	return q, nil
 }
 
-// fail maps a domain error to the protocol's error response. Internal details are logged,
-// never sent.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, p protocol, err error) {
+// refusal is an answer in either protocol's error shape.
+type refusal struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *refusal) Error() string { return e.code + ": " + e.msg }
+
+func badRequest(msg string) *refusal { return &refusal{http.StatusBadRequest, "invalid_request", msg} }
+
+// refusalOf maps a domain error to the protocol's refusal; this is the one place the
+// endpoint turns error kinds into statuses.
+func (p protocol) refusalOf(err error) *refusal {
 	switch lanyard.KindOf(err) {
 	case lanyard.KindUnauthenticated:
 		if p.name == imds.name {
-			p.writeErr(w, http.StatusUnauthorized, "unknown_source", "Unknown Source: the identity header is missing or not valid.")
-			return
+			return &refusal{http.StatusUnauthorized, "unknown_source", "Unknown Source: the identity header is missing or not valid."}
 		}
-		p.writeErr(w, http.StatusUnauthorized, "unauthorized", "The X-IDENTITY-HEADER is missing or not valid.")
+		return &refusal{http.StatusUnauthorized, "unauthorized", "The X-IDENTITY-HEADER is missing or not valid."}
 	case lanyard.KindInvalid, lanyard.KindNotFound:
 		if errors.Is(err, directory.ErrIdentityNotAssigned) && p.name == appService.name {
-			p.writeErr(w, http.StatusBadRequest, "invalid_request", "Unable to load the proper Managed Identity.")
-			return
+			return badRequest("Unable to load the proper Managed Identity.")
 		}
 		if errors.Is(err, directory.ErrIdentityNotAssigned) {
-			p.writeErr(w, http.StatusBadRequest, "invalid_request", "Identity not found")
-			return
+			return badRequest("Identity not found")
 		}
-		p.writeErr(w, http.StatusBadRequest, "invalid_request", lanyard.MessageOf(err))
+		return badRequest(lanyard.MessageOf(err))
 	case lanyard.KindPermissionDenied:
-		p.writeErr(w, http.StatusForbidden, "access_denied", lanyard.MessageOf(err))
+		return &refusal{http.StatusForbidden, "access_denied", lanyard.MessageOf(err)}
 	case lanyard.KindUnavailable:
-		p.writeErr(w, http.StatusServiceUnavailable, "temporarily_unavailable", lanyard.MessageOf(err))
+		return &refusal{http.StatusServiceUnavailable, "temporarily_unavailable", lanyard.MessageOf(err)}
 	default:
-		h.logger().ErrorContext(r.Context(), "managed identity token request failed", "protocol", p.name, "err", err)
-		p.writeErr(w, http.StatusInternalServerError, "server_error", lanyard.MessageOf(err))
+		return &refusal{http.StatusInternalServerError, "server_error", lanyard.MessageOf(err)}
 	}
+}
+
+// encode is the protocol's handler.Encoder.
+func (p protocol) encode(w http.ResponseWriter, _ *http.Request, err error) {
+	var ref *refusal
+	if !errors.As(err, &ref) {
+		ref = p.refusalOf(err)
+	}
+	p.writeErr(w, ref.status, ref.code, ref.msg)
 }
 
 // tokenResponse is the body both protocols return. expires_on comes last and agrees with

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lanyard-id/lanyard/internal/audit"
 	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/internal/handler"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/metrics"
@@ -133,45 +134,6 @@ func (o *observability) Decided(ctx context.Context, d audit.Decision) error {
 	return nil
 }
 
-// statusWriter remembers the status for the request log. It passes ReadFrom and Flush
-// through, so wrapping costs Blob downloads neither sendfile nor streaming.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-func (w *statusWriter) ReadFrom(r io.Reader) (int64, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(w.ResponseWriter, r)
-}
-
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // instrument gives every request of service an id (in the context, in x-ms-request-id,
 // in its log lines and audit events), times it by operation, and logs it.
 func (o *observability) instrument(service string, next http.Handler) http.Handler {
@@ -180,7 +142,8 @@ func (o *observability) instrument(service string, next http.Handler) http.Handl
 		info := &reqctx.Info{ID: reqctx.NewID(), Service: service, RemoteAddr: r.RemoteAddr}
 		w.Header().Set("x-ms-request-id", info.ID)
 		r = r.WithContext(reqctx.With(r.Context(), info))
-		sw := &statusWriter{ResponseWriter: w}
+		// The surface under it shares the Writer, and with it what was sent.
+		sw := handler.Wrap(w)
 		next.ServeHTTP(sw, r)
 		elapsed := time.Since(start)
 		op := info.Operation
@@ -192,12 +155,12 @@ func (o *observability) instrument(service string, next http.Handler) http.Handl
 		}
 		o.metrics.Duration.WithLabelValues(service, op).Observe(elapsed.Seconds())
 		level := slog.LevelDebug
-		if sw.status >= 500 {
+		if sw.Status() >= 500 {
 			level = slog.LevelWarn
 		}
 		if o.logger.Enabled(r.Context(), level) {
 			o.logger.LogAttrs(r.Context(), level, "request", slog.String("service", service), slog.String("operation", op),
-				slog.String("method", r.Method), slog.Int("status", sw.status), slog.Duration("duration", elapsed),
+				slog.String("method", r.Method), slog.Int("status", sw.Status()), slog.Duration("duration", elapsed),
 				slog.String("remote", r.RemoteAddr))
 		}
 	})
