@@ -26,13 +26,25 @@ type RoleDefinition struct {
 // Permission is one permission block of a role definition. The block's effective rights
 // are Actions minus NotActions and DataActions minus NotDataActions; the subtraction never
 // reaches across blocks or roles. A block's Condition, when set, limits only that block.
+// Its JSON form is ARM's (the REST API's and az's).
 type Permission struct {
-	Actions          []string
-	NotActions       []string
-	DataActions      []string
-	NotDataActions   []string
-	Condition        string
-	ConditionVersion string
+	Actions          []string `json:"actions"`
+	NotActions       []string `json:"notActions"`
+	DataActions      []string `json:"dataActions"`
+	NotDataActions   []string `json:"notDataActions"`
+	Condition        string   `json:"condition,omitempty"`
+	ConditionVersion string   `json:"conditionVersion,omitempty"`
+}
+
+// WithEmptyLists returns p with every nil list made empty, for ARM's JSON, which shows []
+// rather than null.
+func (p Permission) WithEmptyLists() Permission {
+	for _, l := range []*[]string{&p.Actions, &p.NotActions, &p.DataActions, &p.NotDataActions} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
+	return p
 }
 
 // EachString calls fn with every permission string of p, naming its list as ARM does and

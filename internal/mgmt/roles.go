@@ -77,27 +77,18 @@ func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, c c
 
 // Role definitions.
 
-type permissionJSON struct {
-	Actions          []string `json:"actions"`
-	NotActions       []string `json:"notActions"`
-	DataActions      []string `json:"dataActions"`
-	NotDataActions   []string `json:"notDataActions"`
-	Condition        string   `json:"condition,omitempty"`
-	ConditionVersion string   `json:"conditionVersion,omitempty"`
-}
-
 type roleDefinitionJSON struct {
 	ID         string `json:"id"`
 	Name       string `json:"name"`
 	Type       string `json:"type"`
 	Properties struct {
-		RoleName         string           `json:"roleName"`
-		Description      string           `json:"description"`
-		Type             string           `json:"type"`
-		Permissions      []permissionJSON `json:"permissions"`
-		AssignableScopes []string         `json:"assignableScopes"`
-		CreatedOn        *time.Time       `json:"createdOn,omitempty"`
-		UpdatedOn        *time.Time       `json:"updatedOn,omitempty"`
+		RoleName         string               `json:"roleName"`
+		Description      string               `json:"description"`
+		Type             string               `json:"type"`
+		Permissions      []lanyard.Permission `json:"permissions"`
+		AssignableScopes []string             `json:"assignableScopes"`
+		CreatedOn        *time.Time           `json:"createdOn,omitempty"`
+		UpdatedOn        *time.Time           `json:"updatedOn,omitempty"`
 	} `json:"properties"`
 }
 
@@ -112,10 +103,7 @@ func roleDefinition(scope string, d lanyard.RoleDefinition) roleDefinitionJSON {
 		p.Type = "BuiltInRole"
 	}
 	for _, b := range d.Permissions {
-		p.Permissions = append(p.Permissions, permissionJSON{
-			Actions: nonNil(b.Actions), NotActions: nonNil(b.NotActions), DataActions: nonNil(b.DataActions), NotDataActions: nonNil(b.NotDataActions),
-			Condition: b.Condition, ConditionVersion: b.ConditionVersion,
-		})
+		p.Permissions = append(p.Permissions, b.WithEmptyLists())
 	}
 	if !d.CreatedAt.IsZero() {
 		p.CreatedOn, p.UpdatedOn = &d.CreatedAt, &d.UpdatedAt
@@ -177,13 +165,7 @@ func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scop
 		return err
 	}
 	p := body.Properties
-	d := lanyard.RoleDefinition{ID: id, Name: p.RoleName, Description: p.Description, AssignableScopes: p.AssignableScopes}
-	for _, b := range p.Permissions {
-		d.Permissions = append(d.Permissions, lanyard.Permission{
-			Actions: b.Actions, NotActions: b.NotActions, DataActions: b.DataActions, NotDataActions: b.NotDataActions,
-			Condition: b.Condition, ConditionVersion: b.ConditionVersion,
-		})
-	}
+	d := lanyard.RoleDefinition{ID: id, Name: p.RoleName, Description: p.Description, AssignableScopes: p.AssignableScopes, Permissions: p.Permissions}
 	if len(d.AssignableScopes) == 0 && scope != "/" {
 		d.AssignableScopes = []string{scope}
 	}

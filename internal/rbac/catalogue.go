@@ -29,21 +29,12 @@ type catalogueFile struct {
 
 // catalogueRole is the ARM (CLI/REST) serialisation of a role definition, plus its source.
 type catalogueRole struct {
-	Name             string                `json:"name"`
-	RoleName         string                `json:"roleName"`
-	Description      string                `json:"description"`
-	Source           string                `json:"source"`
-	AssignableScopes []string              `json:"assignableScopes"`
-	Permissions      []cataloguePermission `json:"permissions"`
-}
-
-type cataloguePermission struct {
-	Actions          []string `json:"actions"`
-	NotActions       []string `json:"notActions"`
-	DataActions      []string `json:"dataActions"`
-	NotDataActions   []string `json:"notDataActions"`
-	Condition        string   `json:"condition,omitempty"`
-	ConditionVersion string   `json:"conditionVersion,omitempty"`
+	Name             string               `json:"name"`
+	RoleName         string               `json:"roleName"`
+	Description      string               `json:"description"`
+	Source           string               `json:"source"`
+	AssignableScopes []string             `json:"assignableScopes"`
+	Permissions      []lanyard.Permission `json:"permissions"`
 }
 
 type catalogue struct {
@@ -96,16 +87,7 @@ func parseCatalogue(b []byte) (*catalogue, error) {
 			Description:      r.Description,
 			BuiltIn:          true,
 			AssignableScopes: r.AssignableScopes,
-		}
-		for _, p := range r.Permissions {
-			d.Permissions = append(d.Permissions, lanyard.Permission{
-				Actions:          p.Actions,
-				NotActions:       p.NotActions,
-				DataActions:      p.DataActions,
-				NotDataActions:   p.NotDataActions,
-				Condition:        p.Condition,
-				ConditionVersion: p.ConditionVersion,
-			})
+			Permissions:      r.Permissions,
 		}
 		c.byID[id] = len(c.roles)
 		c.byName[name] = len(c.roles)
