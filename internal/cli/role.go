@@ -314,14 +314,7 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 
 	var assignee, group, role, scope, description, condition string
 	create := &cobra.Command{Use: "create", Short: "Assign a role to a principal at a scope", Args: cobra.NoArgs,
-		PreRunE: func(*cobra.Command, []string) error {
-			if scope != "" {
-				if err := checkScope(scope); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		PreRunE: checkScopeFlag(&scope),
 		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			scope := scopeOr(api, scope, group)
 			if scope == "" {
@@ -358,14 +351,7 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 	var lAssignee, lGroup, lScope, lRole string
 	var all bool
 	list := &cobra.Command{Use: "list", Short: "List role assignments", Args: cobra.NoArgs,
-		PreRunE: func(*cobra.Command, []string) error {
-			if lScope != "" {
-				if err := checkScope(lScope); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		PreRunE: checkScopeFlag(&lScope),
 		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			views, err := listAssignments(cmd.Context(), api, lAssignee, lGroup, lScope, lRole, all)
 			if err != nil {
@@ -383,14 +369,7 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 	var dAssignee, dGroup, dScope, dRole string
 	var yes bool
 	del := &cobra.Command{Use: "delete", Short: "Delete role assignments, by id or by assignee/role/scope, and print what was deleted", Args: cobra.NoArgs,
-		PreRunE: func(*cobra.Command, []string) error {
-			if dScope != "" {
-				if err := checkScope(dScope); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		PreRunE: checkScopeFlag(&dScope),
 		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			ids, err := assignmentIDs(cmd.Context(), api, dIDs)
 			if err != nil {
@@ -552,14 +531,7 @@ func roleCheckCmd(e *env) *cobra.Command {
 			"when the answer is no, so scripts can test it, and warns when no role mentions the action\n" +
 			"(a misspelling is the usual cause).",
 		Args: cobra.NoArgs,
-		PreRunE: func(*cobra.Command, []string) error {
-			if scope != "" {
-				if err := checkScope(scope); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		PreRunE: checkScopeFlag(&scope),
 		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			principal, err := resolveAssignee(cmd.Context(), api, assignee, group)
 			if err != nil {

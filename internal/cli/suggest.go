@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/spf13/cobra"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
@@ -59,6 +60,16 @@ func editDistance(a, b string) int {
 
 // checkScope tells what is wrong with a --scope before it is put into a URL: a bare name,
 // or a path that is no resource id, gets an explanation instead of a parse error.
+// checkScopeFlag is a PreRunE that checks --scope, when it is given, before any call.
+func checkScopeFlag(scope *string) func(*cobra.Command, []string) error {
+	return func(*cobra.Command, []string) error {
+		if *scope == "" {
+			return nil
+		}
+		return checkScope(*scope)
+	}
+}
+
 func checkScope(scope string) error {
 	const hint = "a scope is a resource id such as /subscriptions/<id>/resourceGroups/demo or a storage account's id; " +
 		"`lanyard storage account show -g demo -n acct1 --query id -o tsv` prints one"
