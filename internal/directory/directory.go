@@ -156,6 +156,24 @@ func (s *Service) ListGroups(ctx context.Context) ([]lanyard.ResourceGroup, erro
 	return s.store.ListGroups(ctx)
 }
 
+// ListGroupsPage lists up to limit groups whose names sort after after (compared
+// case-insensitively; "" for the first page), ordered by name as
+// store.Groups.ListGroupsPage orders them: passing the last name of each page walks every
+// group once.
+func (s *Service) ListGroupsPage(ctx context.Context, after string, limit int) ([]lanyard.ResourceGroup, error) {
+	return s.store.ListGroupsPage(ctx, after, limit)
+}
+
+// groupExists checks that a list's group exists ("" stands for every group), so that a
+// missing group is NotFound rather than an empty list.
+func (s *Service) groupExists(ctx context.Context, group string) error {
+	if group == "" {
+		return nil
+	}
+	_, err := s.GetGroup(ctx, group)
+	return err
+}
+
 // DeleteGroup deletes group name and everything in it, as ARM does.
 func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 	var (
@@ -306,12 +324,22 @@ func identityNotFound(group, name string) error {
 
 // ListIdentities lists user-assigned identities in group ("" for all groups).
 func (s *Service) ListIdentities(ctx context.Context, group string) ([]lanyard.Identity, error) {
-	if group != "" {
-		if _, err := s.GetGroup(ctx, group); err != nil {
-			return nil, err
-		}
+	if err := s.groupExists(ctx, group); err != nil {
+		return nil, err
 	}
 	return s.store.ListIdentities(ctx, lanyard.UserAssigned, group)
+}
+
+// ListIdentitiesPage lists up to limit user-assigned identities in group ("" for all
+// groups) whose resource ids sort after after (compared case-insensitively; "" for the
+// first page), ordered by resource id (by group, then name) as
+// store.Identities.ListUserAssignedIdentitiesPage orders them: passing the last resource
+// id of each page walks every identity once. A missing group is NotFound.
+func (s *Service) ListIdentitiesPage(ctx context.Context, group, after string, limit int) ([]lanyard.Identity, error) {
+	if err := s.groupExists(ctx, group); err != nil {
+		return nil, err
+	}
+	return s.store.ListUserAssignedIdentitiesPage(ctx, group, after, limit)
 }
 
 // DeleteIdentity deletes user-assigned identity name; apps holding it lose it.
@@ -537,12 +565,21 @@ func (s *Service) getApp(ctx context.Context, st store.Store, group, name string
 
 // ListApps lists apps in group ("" for all).
 func (s *Service) ListApps(ctx context.Context, group string) ([]lanyard.App, error) {
-	if group != "" {
-		if _, err := s.GetGroup(ctx, group); err != nil {
-			return nil, err
-		}
+	if err := s.groupExists(ctx, group); err != nil {
+		return nil, err
 	}
 	return s.store.ListApps(ctx, group)
+}
+
+// ListAppsPage lists up to limit apps in group ("" for all groups) whose resource ids
+// sort after after (compared case-insensitively; "" for the first page), ordered by
+// resource id (by group, then name) as store.Apps.ListAppsPage orders them: passing the
+// last resource id of each page walks every app once. A missing group is NotFound.
+func (s *Service) ListAppsPage(ctx context.Context, group, after string, limit int) ([]lanyard.App, error) {
+	if err := s.groupExists(ctx, group); err != nil {
+		return nil, err
+	}
+	return s.store.ListAppsPage(ctx, group, after, limit)
 }
 
 // DeleteApp deletes app name and its system-assigned identity.

@@ -64,12 +64,22 @@ func (s *Service) GetStorageAccount(ctx context.Context, group, name string) (la
 
 // ListStorageAccounts lists the accounts in group ("" for all).
 func (s *Service) ListStorageAccounts(ctx context.Context, group string) ([]lanyard.StorageAccount, error) {
-	if group != "" {
-		if _, err := s.GetGroup(ctx, group); err != nil {
-			return nil, err
-		}
+	if err := s.groupExists(ctx, group); err != nil {
+		return nil, err
 	}
 	return s.store.ListStorageAccounts(ctx, group)
+}
+
+// ListStorageAccountsPage lists up to limit accounts in group ("" for all groups) whose
+// names sort after after (compared case-insensitively; "" for the first page), ordered by
+// name, unique across groups, as store.StorageAccounts.ListStorageAccountsPage orders
+// them: passing the last name of each page walks every account once. A missing group is
+// NotFound.
+func (s *Service) ListStorageAccountsPage(ctx context.Context, group, after string, limit int) ([]lanyard.StorageAccount, error) {
+	if err := s.groupExists(ctx, group); err != nil {
+		return nil, err
+	}
+	return s.store.ListStorageAccountsPage(ctx, group, after, limit)
 }
 
 // DeleteStorageAccount deletes account name from group. The account's data is deleted by

@@ -68,6 +68,12 @@ type Groups interface {
 	CreateGroup(ctx context.Context, g lanyard.ResourceGroup) error
 	GetGroup(ctx context.Context, name string) (lanyard.ResourceGroup, error)
 	ListGroups(ctx context.Context) ([]lanyard.ResourceGroup, error)
+	// ListGroupsPage returns up to limit groups whose names sort after after (names
+	// compared case-insensitively; "" starts at the first), ordered by name; limit < 1
+	// returns none. The order is the backend's own, the same on every call, so a caller
+	// that passes the name of the last group it got walks every group once, in bounded
+	// memory, while others are created and deleted.
+	ListGroupsPage(ctx context.Context, after string, limit int) ([]lanyard.ResourceGroup, error)
 	UpdateGroup(ctx context.Context, name string, fn func(lanyard.ResourceGroup) (lanyard.ResourceGroup, error)) (lanyard.ResourceGroup, error)
 	DeleteGroup(ctx context.Context, name string) error
 }
@@ -83,6 +89,15 @@ type Identities interface {
 	GetIdentityByResourceID(ctx context.Context, resourceID string) (lanyard.Identity, error)
 	// ListIdentities lists identities of kind k, in group (all groups when "").
 	ListIdentities(ctx context.Context, k lanyard.IdentityKind, group string) ([]lanyard.Identity, error)
+	// ListUserAssignedIdentitiesPage returns up to limit user-assigned identities in group
+	// (all groups when "", the group compared case-insensitively) whose resource ids sort
+	// after after (ids compared case-insensitively; "" starts at the first), ordered by
+	// resource id; limit < 1 returns none. A resource id names one user-assigned identity
+	// (system-assigned ones share their app's, so they are not paged by it); it sorts by
+	// group, then by name. The order is the backend's own, the same on every call, so a
+	// caller that passes the resource id of the last identity it got walks every one once,
+	// in bounded memory, while others are created and deleted.
+	ListUserAssignedIdentitiesPage(ctx context.Context, group, after string, limit int) ([]lanyard.Identity, error)
 	UpdateIdentity(ctx context.Context, principalID string, fn func(lanyard.Identity) (lanyard.Identity, error)) (lanyard.Identity, error)
 	DeleteIdentity(ctx context.Context, principalID string) error
 }
@@ -94,6 +109,14 @@ type Apps interface {
 	// GetAppByHeaderHash finds the app whose identity header hashes to h.
 	GetAppByHeaderHash(ctx context.Context, h []byte) (lanyard.App, error)
 	ListApps(ctx context.Context, group string) ([]lanyard.App, error)
+	// ListAppsPage returns up to limit apps in group (all groups when "", the group
+	// compared case-insensitively) whose resource ids sort after after (ids compared
+	// case-insensitively; "" starts at the first), ordered by resource id, each with its
+	// identity assignments; limit < 1 returns none. A resource id sorts by group, then by
+	// name. The order is the backend's own, the same on every call, so a caller that passes
+	// the resource id of the last app it got walks every app once, in bounded memory, while
+	// others are created and deleted.
+	ListAppsPage(ctx context.Context, group, after string, limit int) ([]lanyard.App, error)
 	// ListAppsWithIdentity lists the apps that hold principalID as a user-assigned identity.
 	ListAppsWithIdentity(ctx context.Context, principalID string) ([]lanyard.App, error)
 	UpdateApp(ctx context.Context, resourceID string, fn func(lanyard.App) (lanyard.App, error)) (lanyard.App, error)
@@ -177,6 +200,14 @@ type StorageAccounts interface {
 	GetStorageAccount(ctx context.Context, name string) (lanyard.StorageAccount, error)
 	// ListStorageAccounts lists the accounts in group (all groups when "").
 	ListStorageAccounts(ctx context.Context, group string) ([]lanyard.StorageAccount, error)
+	// ListStorageAccountsPage returns up to limit accounts in group (all groups when "",
+	// the group compared case-insensitively) whose names sort after after (names compared
+	// case-insensitively; "" starts at the first), ordered by name, in every group as in
+	// one, since a name is unique across groups; limit < 1 returns none. The order is the
+	// backend's own, the same on every call, so a caller that passes the name of the last
+	// account it got walks every account once, in bounded memory, while others are created
+	// and deleted.
+	ListStorageAccountsPage(ctx context.Context, group, after string, limit int) ([]lanyard.StorageAccount, error)
 	UpdateStorageAccount(ctx context.Context, name string, fn func(lanyard.StorageAccount) (lanyard.StorageAccount, error)) (lanyard.StorageAccount, error)
 	DeleteStorageAccount(ctx context.Context, name string) error
 }

@@ -4,6 +4,9 @@
 // database off the hot path, and lets a node keep validating tokens and serving managed
 // identity tokens while a shared database is briefly unreachable.
 //
+// Lists, whole or paged (ListAppsPage and the like), are not per-request lookups: they
+// pass through to the wrapped store uncached, and so always see its latest state.
+//
 // Entries are dropped when identities or apps change through this cache, and wholesale
 // when Flush is called, which the server does whenever the change feed reports that
 // another node changed them.

@@ -90,6 +90,21 @@ func (s *Store) ListStorageAccounts(ctx context.Context, group string) ([]lanyar
 	return as, s.wrapErr("list storage accounts", rows.Err(), "")
 }
 
+// ListStorageAccountsPage implements store.StorageAccounts, by keyset on the primary key
+// (the name, unique across groups), with the group in the query.
+func (s *Store) ListStorageAccountsPage(ctx context.Context, group, after string, limit int) ([]lanyard.StorageAccount, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	q := "SELECT " + storageAccountColumns + " FROM storage_accounts s WHERE s.name_key > ?"
+	args := []any{key(after)}
+	if group != "" {
+		q += " AND s.resource_group_key = ?"
+		args = append(args, key(group))
+	}
+	return queryPage(ctx, s, "list storage accounts", limit, scanStorageAccount, q+" ORDER BY s.name_key LIMIT ?", append(args, limit)...)
+}
+
 func (s *Store) UpdateStorageAccount(ctx context.Context, name string, fn func(lanyard.StorageAccount) (lanyard.StorageAccount, error)) (lanyard.StorageAccount, error) {
 	var out lanyard.StorageAccount
 	err := s.inTx(ctx, func(tx *Store) error {

@@ -143,6 +143,24 @@ func (s *Store) ListApps(ctx context.Context, group string) ([]lanyard.App, erro
 	return apps, s.wrapErr("list apps", err, "")
 }
 
+// ListAppsPage implements store.Apps, by keyset on the primary key, with the group in the
+// query. The page's keys are chosen in a subquery, since an app spans one row per
+// identity assignment; the apps and their assignments are still read in one statement.
+func (s *Store) ListAppsPage(ctx context.Context, group, after string, limit int) ([]lanyard.App, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	sub := "SELECT p.resource_id_key FROM apps p WHERE p.resource_id_key > ?"
+	args := []any{key(after)}
+	if group != "" {
+		sub += " AND p.resource_group_key = ?"
+		args = append(args, key(group))
+	}
+	sub += " ORDER BY p.resource_id_key LIMIT ?"
+	apps, err := s.listApps(ctx, false, "a.resource_id_key IN ("+sub+")", append(args, limit)...)
+	return apps, s.wrapErr("list apps", err, "")
+}
+
 func (s *Store) ListAppsWithIdentity(ctx context.Context, principalID string) ([]lanyard.App, error) {
 	apps, err := s.listApps(ctx, false,
 		"EXISTS (SELECT 1 FROM app_user_identities w WHERE w.app_key = a.resource_id_key AND w.principal_id = ?)", principalID)

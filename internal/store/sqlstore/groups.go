@@ -79,6 +79,15 @@ func (s *Store) ListGroups(ctx context.Context) ([]lanyard.ResourceGroup, error)
 	return gs, s.wrapErr("list groups", rows.Err(), "")
 }
 
+// ListGroupsPage implements store.Groups, by keyset on the primary key.
+func (s *Store) ListGroupsPage(ctx context.Context, after string, limit int) ([]lanyard.ResourceGroup, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	return queryPage(ctx, s, "list groups", limit, scanGroup,
+		"SELECT "+groupColumns+" FROM resource_groups g WHERE g.name_key > ? ORDER BY g.name_key LIMIT ?", key(after), limit)
+}
+
 func (s *Store) UpdateGroup(ctx context.Context, name string, fn func(lanyard.ResourceGroup) (lanyard.ResourceGroup, error)) (lanyard.ResourceGroup, error) {
 	var out lanyard.ResourceGroup
 	err := s.inTx(ctx, func(tx *Store) error {

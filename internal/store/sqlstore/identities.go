@@ -112,6 +112,22 @@ func (s *Store) ListIdentities(ctx context.Context, k lanyard.IdentityKind, grou
 	return ids, s.wrapErr("list identities", rows.Err(), "")
 }
 
+// ListUserAssignedIdentitiesPage implements store.Identities, by keyset on the resource
+// id, which the partial unique index on user-assigned identities orders (the kind is a
+// literal so that it serves the query), with the group in the query.
+func (s *Store) ListUserAssignedIdentitiesPage(ctx context.Context, group, after string, limit int) ([]lanyard.Identity, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	q := "SELECT " + identityColumns + " FROM identities i WHERE i.kind = 'UserAssigned' AND i.resource_id_key > ?"
+	args := []any{key(after)}
+	if group != "" {
+		q += " AND i.resource_group_key = ?"
+		args = append(args, key(group))
+	}
+	return queryPage(ctx, s, "list identities", limit, scanIdentity, q+" ORDER BY i.resource_id_key LIMIT ?", append(args, limit)...)
+}
+
 func (s *Store) UpdateIdentity(ctx context.Context, principalID string, fn func(lanyard.Identity) (lanyard.Identity, error)) (lanyard.Identity, error) {
 	var out lanyard.Identity
 	missing := func() error { return identityNotFound("with principal id " + principalID) }
