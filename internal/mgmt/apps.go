@@ -25,12 +25,13 @@ func (h *Handler) listApps(w http.ResponseWriter, r *http.Request, args []string
 	if err != nil {
 		return err
 	}
-	apps, err := h.Directory.ListApps(r.Context(), group)
+	// Paged before rendering: each app's identities are read for its page only.
+	apps, next, err := storePage(p, func(a lanyard.App) string { return a.ResourceID }, func(after string, limit int) ([]lanyard.App, error) {
+		return h.Directory.ListAppsPage(r.Context(), group, after, limit)
+	})
 	if err != nil {
 		return err
 	}
-	// Paged before rendering: each app's identities are read for its page only.
-	apps, next := pageOf(apps, func(a lanyard.App) string { return a.ResourceID }, p)
 	out := make([]appJSON, 0, len(apps))
 	for _, a := range apps {
 		ids, err := h.Directory.AppIdentities(r.Context(), a)

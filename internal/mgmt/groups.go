@@ -37,11 +37,12 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ []string)
 	if err != nil {
 		return err
 	}
-	gs, err := h.Directory.ListGroups(r.Context())
+	gs, next, err := storePage(p, func(g lanyard.ResourceGroup) string { return g.Name }, func(after string, limit int) ([]lanyard.ResourceGroup, error) {
+		return h.Directory.ListGroupsPage(r.Context(), after, limit)
+	})
 	if err != nil {
 		return err
 	}
-	gs, next := pageOf(gs, func(g lanyard.ResourceGroup) string { return g.Name }, p)
 	writePage(w, r, p, views(gs, h.group), next)
 	return nil
 }

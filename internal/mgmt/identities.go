@@ -17,11 +17,12 @@ func (h *Handler) listIdentities(w http.ResponseWriter, r *http.Request, args []
 	if err != nil {
 		return err
 	}
-	ids, err := h.Directory.ListIdentities(r.Context(), group)
+	ids, next, err := storePage(p, func(id lanyard.Identity) string { return id.ResourceID }, func(after string, limit int) ([]lanyard.Identity, error) {
+		return h.Directory.ListIdentitiesPage(r.Context(), group, after, limit)
+	})
 	if err != nil {
 		return err
 	}
-	ids, next := pageOf(ids, func(id lanyard.Identity) string { return id.ResourceID }, p)
 	writePage(w, r, p, views(ids, h.identity), next)
 	return nil
 }

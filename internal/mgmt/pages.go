@@ -119,11 +119,24 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, p pageRequest, ite
 	writeJSON(w, http.StatusOK, out)
 }
 
+// storePage reads the page p asks for of a list the store pages itself, in bounded memory:
+// one item more than the page tells whether another follows, with no empty last page. It
+// returns the key the next page starts after ("" when none follows).
+func storePage[T any](p pageRequest, key func(T) string, read func(after string, limit int) ([]T, error)) ([]T, string, error) {
+	items, err := read(p.after, p.top+1)
+	if err != nil || len(items) <= p.top {
+		return items, "", err
+	}
+	items = items[:p.top]
+	return items, key(items[len(items)-1]), nil
+}
+
 // pageOf returns the page p asks for of a list the store returns whole, and the key the
 // next page starts after ("" when none follows). That bounds the body and the rendering,
-// not the read, so it serves the collections that stay small. Pages are
-// by key, lowercased, rather than by offset, so an item created or deleted between pages
-// makes no other item repeat or go missing.
+// not the read, so it serves the collections that stay small (the role definitions, an
+// identity's federated credentials, the revocations). Pages are by key, lowercased, rather
+// than by offset, so an item created or deleted between pages makes no other item repeat
+// or go missing.
 func pageOf[T any](items []T, key func(T) string, p pageRequest) ([]T, string) {
 	lower := func(t T) string { return strings.ToLower(key(t)) }
 	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(lower(a), lower(b)) })

@@ -9,12 +9,14 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/internal/access"
+	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/store"
 )
@@ -241,34 +243,77 @@ func TestRoleAssignmentPages(t *testing.T) {
 }
 
 // The lists read whole from the store page in the handler, by key.
-func TestSmallListPages(t *testing.T) {
+// wholeListSpy counts the reads of whole directory lists, which list requests must not make.
+type wholeListSpy struct {
+	store.Store
+	whole atomic.Int32
+}
+
+func (s *wholeListSpy) ListGroups(ctx context.Context) ([]lanyard.ResourceGroup, error) {
+	s.whole.Add(1)
+	return s.Store.ListGroups(ctx)
+}
+
+func (s *wholeListSpy) ListIdentities(ctx context.Context, kind lanyard.IdentityKind, group string) ([]lanyard.Identity, error) {
+	s.whole.Add(1)
+	return s.Store.ListIdentities(ctx, kind, group)
+}
+
+func (s *wholeListSpy) ListApps(ctx context.Context, group string) ([]lanyard.App, error) {
+	s.whole.Add(1)
+	return s.Store.ListApps(ctx, group)
+}
+
+func (s *wholeListSpy) ListStorageAccounts(ctx context.Context, group string) ([]lanyard.StorageAccount, error) {
+	s.whole.Add(1)
+	return s.Store.ListStorageAccounts(ctx, group)
+}
+
+// Groups, identities, apps and accounts page in the store: every item once, in bounded
+// memory (the store is never asked for a whole list).
+func TestDirectoryListPages(t *testing.T) {
 	f := newFixture(t)
 	var want []string
 	for i := range 7 {
 		name := fmt.Sprintf("Group-%02d", i)
 		f.mustGroup(t, name, "local")
-		f.mustIdentity(t, "Group-00", fmt.Sprintf("id-%d", i))
 		want = append(want, name)
 	}
+	for i := range 7 {
+		f.mustIdentity(t, "Group-00", fmt.Sprintf("id-%d", i))
+		expect(t, f.call(t, "PUT", appPath("Group-00", fmt.Sprintf("web-%d", i)), `{}`), http.StatusCreated)
+		expect(t, f.call(t, "PUT", groupPath("Group-01")+fmt.Sprintf("/providers/Microsoft.Storage/storageAccounts/acct%d", i), `{}`), http.StatusCreated)
+	}
+	spy := &wholeListSpy{Store: f.st}
+	f.h.Directory = directory.New(spy, lanyard.Tenant{ID: tenantID, SubscriptionID: subID}, []byte("0123456789abcdef0123456789abcdef"), nil)
+	sub := "/subscriptions/" + subID
 	for _, tc := range []struct {
 		path  string
 		top   int
 		pages int
 	}{
-		{"/subscriptions/" + subID + "/resourcegroups", 3, 3},
-		{"/subscriptions/" + subID + "/resourcegroups", 7, 1},
-		{"/subscriptions/" + subID + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities", 2, 4},
+		{sub + "/resourcegroups", 3, 3},
+		{sub + "/resourcegroups", 7, 1},
+		{sub + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities", 2, 4},
+		{groupPath("Group-00") + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities", 3, 3},
+		{sub + "/providers/Microsoft.Web/sites", 4, 2},
+		{groupPath("Group-00") + "/providers/Microsoft.Web/sites", 7, 1},
+		{sub + "/providers/Microsoft.Storage/storageAccounts", 5, 2},
+		{groupPath("Group-01") + "/providers/Microsoft.Storage/storageAccounts", 1, 7},
 	} {
 		names, pages := f.walk(t, fmt.Sprintf("%s?$top=%d&api-version=%s", tc.path, tc.top, apiVer), tc.top)
 		if len(names) != 7 || pages != tc.pages {
 			t.Errorf("%s with $top=%d: %d items in %d pages, want 7 in %d", tc.path, tc.top, len(names), pages, tc.pages)
 		}
 	}
-	names, _ := f.walk(t, "/subscriptions/"+subID+"/resourcegroups?$top=2&api-version="+apiVer, 2)
+	names, _ := f.walk(t, sub+"/resourcegroups?$top=2&api-version="+apiVer, 2)
 	for _, g := range want {
 		if !names[g] {
 			t.Errorf("group %s is missing", g)
 		}
 	}
-	armError(t, f.call(t, "GET", "/subscriptions/"+subID+"/resourcegroups?$skipToken=Zm9v", ""), http.StatusBadRequest, "InvalidSkipToken")
+	if n := spy.whole.Load(); n != 0 {
+		t.Errorf("list requests read whole lists from the store %d times", n)
+	}
+	armError(t, f.call(t, "GET", sub+"/resourcegroups?$skipToken=Zm9v", ""), http.StatusBadRequest, "InvalidSkipToken")
 }

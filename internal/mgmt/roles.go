@@ -256,15 +256,11 @@ func (h *Handler) listRoleAssignments(w http.ResponseWriter, r *http.Request, sc
 	if scope != "/" {
 		f.Scope = scope
 	}
-	// One more than the page tells whether another follows.
-	as, err := h.Access.ListRoleAssignmentsPage(r.Context(), f, p.after, p.top+1)
+	as, next, err := storePage(p, func(a lanyard.RoleAssignment) string { return a.ID }, func(after string, limit int) ([]lanyard.RoleAssignment, error) {
+		return h.Access.ListRoleAssignmentsPage(r.Context(), f, after, limit)
+	})
 	if err != nil {
 		return err
-	}
-	next := ""
-	if len(as) > p.top {
-		as = as[:p.top]
-		next = as[len(as)-1].ID
 	}
 	writePage(w, r, p, views(as, h.roleAssignment), next)
 	return nil

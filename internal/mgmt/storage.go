@@ -45,11 +45,12 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, args []st
 	if err != nil {
 		return err
 	}
-	as, err := h.Directory.ListStorageAccounts(r.Context(), group)
+	as, next, err := storePage(p, func(a lanyard.StorageAccount) string { return a.Name }, func(after string, limit int) ([]lanyard.StorageAccount, error) {
+		return h.Directory.ListStorageAccountsPage(r.Context(), group, after, limit)
+	})
 	if err != nil {
 		return err
 	}
-	as, next := pageOf(as, func(a lanyard.StorageAccount) string { return a.Name }, p)
 	writePage(w, r, p, views(as, h.account), next)
 	return nil
 }
