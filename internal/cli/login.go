@@ -208,13 +208,12 @@ func (lf loginFlags) login(ctx context.Context) (profile.Profile, error) {
 	return p, p.Validate()
 }
 
-// pickSubscription lists the subscriptions the credential may read, which also proves the
-// credential works. A principal with roles only below the subscription may not list it;
-// its subscription is then the one its token's identity lives in (xms_mirid), or --subscription.
+// pickSubscription lists the subscriptions the credential reaches, which also proves the
+// credential works. A principal with no role yet reaches none (a server before 0.9 refused
+// the list to principals without a role at the root); its subscription is then
+// --subscription, or the one its token's identity lives in (xms_mirid).
 func (lf loginFlags) pickSubscription(ctx context.Context, api *client.Client, cred client.TokenSource, tenant string) (string, error) {
-	subs, err := api.List(ctx, "/subscriptions")
-	var denied *client.Error
-	if errors.As(err, &denied) && denied.Status == http.StatusForbidden {
+	unlisted := func() (string, error) {
 		if lf.subscription != "" {
 			return lf.subscription, nil
 		}
@@ -225,7 +224,12 @@ func (lf loginFlags) pickSubscription(ctx context.Context, api *client.Client, c
 		if sub := subscriptionOf(tok); sub != "" {
 			return sub, nil
 		}
-		return "", errors.New("the credential may not list subscriptions and its token names none: give --subscription (`lanyard up` prints it)")
+		return "", errors.New("the credential reaches no subscription and its token names none: give --subscription (`lanyard up` prints it)")
+	}
+	subs, err := api.List(ctx, "/subscriptions")
+	var denied *client.Error
+	if errors.As(err, &denied) && denied.Status == http.StatusForbidden || err == nil && len(subs) == 0 {
+		return unlisted()
 	}
 	if err != nil {
 		return "", err

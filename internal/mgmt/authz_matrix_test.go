@@ -28,6 +28,9 @@ type permissionCase struct {
 	needs                    []grant
 	// linkedCode is the error a caller lacking only a linked permission gets.
 	linkedCode string
+	// reachable rows need no permission: any caller is answered, with what needs names
+	// leaving the answer empty when missing (ARM's subscription list).
+	reachable bool
 }
 
 const (
@@ -86,7 +89,7 @@ func permissionMatrix() []permissionCase {
 		return permissionCase{name: name, method: method, path: path, body: body, needs: needs, linkedCode: code}
 	}
 	return []permissionCase{
-		c("list subscriptions", "GET", "/subscriptions", "", one("Microsoft.Resources/subscriptions/read", "/")),
+		{name: "list subscriptions", method: "GET", path: "/subscriptions", reachable: true, needs: one("Microsoft.Resources/subscriptions/read", sub+"/resourceGroups/grp")},
 		c("get subscription", "GET", sub, "", one("Microsoft.Resources/subscriptions/read", sub)),
 		c("list groups", "GET", sub+"/resourceGroups", "", one(groupT+"/read", sub)),
 		c("create group", "PUT", g, `{"location":"local"}`, one(groupT+"/write", g)),
@@ -332,6 +335,23 @@ func TestPermissionMatrix(t *testing.T) {
 					return
 				}
 				armError(t, res, http.StatusForbidden, code)
+			}
+			if pc.reachable {
+				// Any caller is answered; only one with a role in the subscription sees it.
+				for _, tc := range []struct {
+					who    string
+					header map[string]string
+					want   int
+				}{
+					{"no role", m.caller(t), 0},
+					{"a role in the subscription", m.caller(t, pc.needs...), 1},
+				} {
+					res := m.send(t, pc, tc.header)
+					if res.status != http.StatusOK || len(res.list(t)) != tc.want {
+						t.Errorf("%s: %d with %s, want 200 and %d items", tc.who, res.status, res.body, tc.want)
+					}
+				}
+				return
 			}
 			if len(pc.needs) == 0 {
 				denied("an Owner of the subscription", m.caller(t, grant{"*", "/subscriptions/" + subID}), "AuthorizationFailed")

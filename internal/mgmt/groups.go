@@ -3,7 +3,9 @@ package mgmt
 import (
 	"net/http"
 
+	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/rbac"
 )
 
 // Subscriptions.
@@ -20,8 +22,32 @@ func (h *Handler) sub() subscriptionJSON {
 	return subscriptionJSON{ID: "/subscriptions/" + h.subscription(), SubscriptionID: h.subscription(), TenantID: h.tenant(), DisplayName: "Lanyard", State: "Enabled"}
 }
 
+// listSubscriptions lists the subscription to the admin and, as ARM does, to a principal
+// holding any role in it (or at the root); to anyone else it is an empty list.
 func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request, _ []string) error {
-	writeList(w, []subscriptionJSON{h.sub()})
+	c := callerOf(r)
+	reached := c.admin
+	sub := "/subscriptions/" + h.subscription()
+	for after := ""; !reached; {
+		as, err := h.Access.ListRoleAssignmentsPage(r.Context(), access.Filter{PrincipalID: c.principalID}, after, maxPageSize)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if a.Scope == "/" || rbac.ScopeCovers(sub, a.Scope) {
+				reached = true
+			}
+		}
+		if len(as) < maxPageSize {
+			break
+		}
+		after = as[len(as)-1].ID
+	}
+	subs := []subscriptionJSON{}
+	if reached {
+		subs = append(subs, h.sub())
+	}
+	writeList(w, subs)
 	return nil
 }
 

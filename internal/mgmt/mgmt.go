@@ -125,7 +125,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		if rt.typ == "" && !c.admin {
 			return apiError(http.StatusForbidden, "AuthorizationFailed", "Only the local administrator may call '"+clip(r.URL.Path)+"'.")
 		}
-		if rt.typ != "" {
+		if rt.typ != "" && !rt.filtered {
 			action, scope := rt.permission(r.Method, segs)
 			if err := h.authorize(r, c, action, scope); err != nil {
 				return err
@@ -232,7 +232,7 @@ func (h *Handler) table() []*route {
 		acctType   = lanyard.TypeStorageAccount
 	)
 	return []*route{
-		newRoute("subscriptions", subType).on("GET", h.listSubscriptions),
+		newRoute("subscriptions", subType).reachable().on("GET", h.listSubscriptions),
 		newRoute("subscriptions/{}", subType).on("GET", h.getSubscription),
 		newRoute(groups, groupType).on("GET", h.listGroups),
 		newRoute(groups+"/{}", groupType).on("PUT", h.putGroup).on("PATCH", h.patchGroup).on("GET", h.getGroup).on("DELETE", h.deleteGroup),

@@ -17,6 +17,9 @@ type route struct {
 	collection bool
 	// post is the action name checked for POST, e.g. listIdentityEnvironment.
 	post string
+	// filtered routes check no permission: any authenticated caller may call them, and the
+	// handler answers only what the caller reaches (ARM's subscription list).
+	filtered bool
 }
 
 // routeFunc is a handler.Func that also takes the path's "{}" segments, in order.
@@ -29,6 +32,12 @@ func newRoute(pattern, typ string) *route {
 
 func (rt *route) on(method string, fn routeFunc) *route {
 	rt.methods[method] = fn
+	return rt
+}
+
+// reachable makes rt a filtered route: see route.filtered.
+func (rt *route) reachable() *route {
+	rt.filtered = true
 	return rt
 }
 
