@@ -78,8 +78,12 @@ func invalidParam(param, why string) *oauthError {
 	return badRequest("invalid_request", 90100, "The parameter '"+param+"' is empty or not valid: "+why)
 }
 
-func (e *TokenEndpoint) serveV2(w http.ResponseWriter, r *http.Request) error { return e.serve(w, r, false) }
-func (e *TokenEndpoint) serveV1(w http.ResponseWriter, r *http.Request) error { return e.serve(w, r, true) }
+func (e *TokenEndpoint) serveV2(w http.ResponseWriter, r *http.Request) error {
+	return e.serve(w, r, false)
+}
+func (e *TokenEndpoint) serveV1(w http.ResponseWriter, r *http.Request) error {
+	return e.serve(w, r, true)
+}
 
 func (e *TokenEndpoint) serve(w http.ResponseWriter, r *http.Request, v1 bool) error {
 	// Neither a token nor a refusal is for a cache to keep.

@@ -530,7 +530,7 @@ func roleCheckCmd(e *env) *cobra.Command {
 		Long: "Ask whether the assignee may perform the action at the scope, and why. The command exits 1\n" +
 			"when the answer is no, so scripts can test it, and warns when no role mentions the action\n" +
 			"(a misspelling is the usual cause).",
-		Args: cobra.NoArgs,
+		Args:    cobra.NoArgs,
 		PreRunE: checkScopeFlag(&scope),
 		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			principal, err := resolveAssignee(cmd.Context(), api, assignee, group)
