@@ -60,7 +60,7 @@ func appCmd(e *env) *cobra.Command {
 					return fmt.Errorf("the app was created, but its default identity has no principal id to give %q to", role)
 				}
 				at := scopeOr(api, scope, ct.group)
-				if _, err := assignRole(cmd.Context(), api, principal, role, at); err != nil {
+				if _, err := assignRole(cmd.Context(), api, principal, role, at, nil); err != nil {
 					return fmt.Errorf("the app was created, but giving its identity %q failed: %w", role, err)
 				}
 				fmt.Fprintf(e.stderr, "Gave the app's default identity (principal %s) the role %q at %s.\n", principal, role, at)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"github.com/google/uuid"
@@ -32,13 +33,15 @@ func scopeOr(api *client.Client, scope, group string) string {
 	return scope
 }
 
-// assignRole gives principal role (a name or id) at scope.
-func assignRole(ctx context.Context, api *client.Client, principal, role, scope string) (map[string]any, error) {
+// assignRole gives principal role (a name or id) at scope; extra adds properties such as a
+// description or a condition.
+func assignRole(ctx context.Context, api *client.Client, principal, role, scope string, extra map[string]any) (map[string]any, error) {
 	d, err := findRole(ctx, api, role)
 	if err != nil {
 		return nil, err
 	}
 	props := map[string]any{"roleDefinitionId": d["id"], "principalId": principal, "principalType": "ServicePrincipal"}
+	maps.Copy(props, extra)
 	var out map[string]any
 	err = api.Do(ctx, "PUT", defaultScope(api, scope)+authzProvider+"/roleAssignments/"+uuid.NewString(), map[string]any{"properties": props}, &out)
 	return out, err

@@ -324,16 +324,12 @@ func roleAssignmentCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := findRole(cmd.Context(), api, role)
-			if err != nil {
-				return err
-			}
-			props := map[string]any{"roleDefinitionId": d["id"], "principalId": principal, "principalType": "ServicePrincipal", "description": description}
+			extra := map[string]any{"description": description}
 			if condition != "" {
-				props["condition"], props["conditionVersion"] = condition, "2.0"
+				extra["condition"], extra["conditionVersion"] = condition, "2.0"
 			}
-			var out map[string]any
-			if err := api.Do(cmd.Context(), "PUT", strings.TrimSuffix(scope, "/")+authzProvider+"/roleAssignments/"+uuid.NewString(), map[string]any{"properties": props}, &out); err != nil {
+			out, err := assignRole(cmd.Context(), api, principal, role, scope, extra)
+			if err != nil {
 				return err
 			}
 			return e.print(roleAssignmentColumns, assignmentView(cmd.Context(), api, out, map[string]string{}))
