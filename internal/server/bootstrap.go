@@ -182,7 +182,8 @@ func (s *Server) openFoundation(ctx context.Context) (*foundation, error) {
 	}
 	if ss, ok := s.store.(*sqlstore.Store); ok && !isSQLite(cfg.Store) {
 		ss.OnFeedUp, ss.OnFeedDown = s.feed.setUp, s.feed.setDown
-		s.shared, s.feed.watching = ss, true
+		s.shared = ss
+		s.feed.watch()
 	}
 	if wrapStore != nil {
 		s.store = wrapStore(s.store)

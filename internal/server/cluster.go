@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
@@ -27,12 +28,24 @@ type feedState struct {
 	up        bool
 	downSince time.Time
 	lastErr   error
+	// down mirrors watching && !up for fresh, which every decision asks: a node whose feed
+	// is up answers it without taking the lock.
+	down atomic.Bool
+}
+
+// watch says the store has a change feed, not connected yet.
+func (f *feedState) watch() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.watching = true
+	f.down.Store(!f.up)
 }
 
 func (f *feedState) setUp() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.up, f.lastErr = true, nil
+	f.down.Store(false)
 }
 
 func (f *feedState) setDown(err error) {
@@ -42,12 +55,16 @@ func (f *feedState) setDown(err error) {
 		f.downSince = time.Now()
 	}
 	f.up, f.lastErr = false, err
+	f.down.Store(f.watching)
 }
 
 // fresh reports whether what the node holds in memory may still be served: always for a
 // store no other node shares, and for a shared one while its feed is up or has been down
 // for less than the grace period.
 func (f *feedState) fresh() error {
+	if !f.down.Load() {
+		return nil
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.watching || f.up {
@@ -85,6 +102,9 @@ type view struct {
 	staleSince time.Time // zero while up to date
 	failures   int
 	lastErr    error
+	// staleViews counts the server's stale views, so that Server.fresh, which every
+	// decision asks, answers without a lock while there are none.
+	staleViews *atomic.Int32
 }
 
 func (v *view) failed(err error) {
@@ -92,6 +112,7 @@ func (v *view) failed(err error) {
 	defer v.mu.Unlock()
 	if v.staleSince.IsZero() {
 		v.staleSince = time.Now()
+		v.staleViews.Add(1)
 	}
 	v.failures++
 	v.lastErr = err
@@ -102,6 +123,9 @@ func (v *view) caughtUp() bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	was := !v.staleSince.IsZero()
+	if was {
+		v.staleViews.Add(-1)
+	}
 	v.staleSince, v.failures, v.lastErr = time.Time{}, 0, nil
 	return was
 }
@@ -150,6 +174,9 @@ func errStale(err error) error {
 func (s *Server) fresh() error {
 	if err := s.feed.fresh(); err != nil {
 		return errStale(err)
+	}
+	if s.staleViews.Load() == 0 {
+		return nil
 	}
 	for _, v := range s.views {
 		if err := v.check(); err != nil {
@@ -271,6 +298,7 @@ func (s *Server) buildViews(cache *readcache.Store, reloadRBAC, reloadKeys, relo
 		{name: "revocations", topics: []string{"revocations"}, reload: reloadRevocations},
 	}
 	for _, v := range s.views {
+		v.staleViews = &s.staleViews
 		s.readiness.add(v.name, v.check)
 	}
 }

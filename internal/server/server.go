@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/authority"
@@ -47,8 +48,10 @@ type Server struct {
 	// shared is the store when other nodes share it; its change feed is followed.
 	shared store.ChangeFeed
 	feed   *feedState
-	views  []*view     // what the node holds in memory of the store (cluster.go)
-	retry  retryTiming // how a view whose reload failed is retried
+	views  []*view // what the node holds in memory of the store (cluster.go)
+	// staleViews counts the views whose reload failed (view.staleViews).
+	staleViews atomic.Int32
+	retry      retryTiming // how a view whose reload failed is retried
 	// readiness is what /readyz reports on.
 	readiness readiness
 	// obs is the audit trail, the revocations and the metrics (observe.go).
