@@ -19,7 +19,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
-	"github.com/lanyard-id/lanyard/internal/rbac"
 	"github.com/lanyard-id/lanyard/internal/store"
 )
 
@@ -67,21 +66,25 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microse
 // are extension resources of their scope (as on ARM) and go with it, so they never apply to
 // a resource re-created under the same name.
 func removeAssignmentsUnder(ctx context.Context, tx store.Store, scope string) ([]string, error) {
-	all, err := tx.ListRoleAssignments(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list role assignments: %w", err)
-	}
+	const page = 1000
+	under := store.RoleAssignmentFilter{Scopes: []string{scope}, Below: scope}
 	var removed []string
-	for _, a := range all {
-		if !rbac.ScopeCovers(scope, a.Scope) {
-			continue
+	for after := ""; ; {
+		as, err := tx.ListRoleAssignmentsPage(ctx, after, page, under)
+		if err != nil {
+			return nil, fmt.Errorf("list role assignments: %w", err)
 		}
-		if err := tx.DeleteRoleAssignment(ctx, a.ID); err != nil && !lanyard.IsNotFound(err) {
-			return nil, fmt.Errorf("delete role assignment %s: %w", a.ID, err)
+		for _, a := range as {
+			if err := tx.DeleteRoleAssignment(ctx, a.ID); err != nil && !lanyard.IsNotFound(err) {
+				return nil, fmt.Errorf("delete role assignment %s: %w", a.ID, err)
+			}
+			removed = append(removed, a.ID)
 		}
-		removed = append(removed, a.ID)
+		if len(as) < page {
+			return removed, nil
+		}
+		after = as[len(as)-1].ID
 	}
-	return removed, nil
 }
 
 func (s *Service) assignmentsRemoved(ids []string) {
