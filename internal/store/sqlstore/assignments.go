@@ -127,20 +127,7 @@ func (s *Store) ListRoleAssignmentsPage(ctx context.Context, after string, limit
 	}
 	q.WriteString(" ORDER BY a.id_key LIMIT ?")
 	args = append(args, limit)
-	rows, err := s.query(ctx, q.String(), args...)
-	if err != nil {
-		return nil, s.wrapErr("list role assignments", err, "")
-	}
-	defer rows.Close()
-	as := make([]lanyard.RoleAssignment, 0, min(limit, 1000))
-	for rows.Next() {
-		a, err := scanRoleAssignment(rows)
-		if err != nil {
-			return nil, s.wrapErr("list role assignments", err, "")
-		}
-		as = append(as, a)
-	}
-	return as, s.wrapErr("list role assignments", rows.Err(), "")
+	return queryPage(ctx, s, "list role assignments", limit, scanRoleAssignment, q.String(), args...)
 }
 
 // CountRoleAssignmentsOfRole counts the assignments of the role with GUID roleDefinitionID,
