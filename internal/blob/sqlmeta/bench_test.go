@@ -1,21 +1,16 @@
 package sqlmeta
 
 import (
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 
 	blobs "github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/blob/fsmeta"
 	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore/sqltest"
 )
 
 // BenchmarkBlobMetaPutBlob measures the metadata commit of a small Put Blob: one
@@ -44,7 +39,7 @@ func blobMetaEngines() []blobMetaEngine {
 			return New(s.Handle())
 		}},
 		{"postgres", func(b *testing.B) blobs.MetaStore {
-			s, err := sqlstore.OpenPostgres(b.Context(), benchPostgresDSN(b))
+			s, err := sqlstore.OpenPostgres(b.Context(), sqltest.PostgresDSN(b))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -142,36 +137,4 @@ func BenchmarkBlobMetaGetBlob(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
 		})
 	}
-}
-
-// benchPostgresDSN is postgresDSN for benchmarks: a new schema, dropped at the end.
-func benchPostgresDSN(b *testing.B) string {
-	base := os.Getenv("LANYARD_TEST_POSTGRES")
-	if base == "" {
-		b.Skip("LANYARD_TEST_POSTGRES is not set")
-	}
-	r := make([]byte, 8)
-	_, _ = rand.Read(r)
-	schema := "lanyard_bench_" + hex.EncodeToString(r)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { admin.Close() })
-	if _, err := admin.ExecContext(b.Context(), "CREATE SCHEMA "+schema); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	opt := "-csearch_path=" + schema
-	if !strings.HasPrefix(base, "postgres://") && !strings.HasPrefix(base, "postgresql://") {
-		return base + " options='" + opt + "'"
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("options", strings.TrimSpace(q.Get("options")+" "+opt))
-	u.RawQuery = q.Encode()
-	return u.String()
 }

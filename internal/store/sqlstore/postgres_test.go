@@ -1,63 +1,16 @@
 package sqlstore
 
 import (
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 
 	"github.com/lanyard-id/lanyard/internal/store"
+	"github.com/lanyard-id/lanyard/internal/store/sqlstore/sqltest"
 	"github.com/lanyard-id/lanyard/internal/store/storetest"
 )
 
-// postgresDSN returns a DSN for a new, empty schema of the database named by
-// LANYARD_TEST_POSTGRES, dropped when t ends.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("LANYARD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("LANYARD_TEST_POSTGRES is not set; set it to a PostgreSQL DSN, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable, to run the PostgreSQL tests")
-	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	schema := "lanyard_test_" + hex.EncodeToString(b)
-
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("open %s: %v", base, err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		// t.Context is done by now.
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(t, base, schema)
-}
-
-// withSearchPath points the sessions of dsn at schema, in either DSN syntax pgx accepts.
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	opt := "-csearch_path=" + schema
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("LANYARD_TEST_POSTGRES: %v", err)
-		}
-		q := u.Query()
-		q.Set("options", strings.TrimSpace(q.Get("options")+" "+opt))
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " options='" + opt + "'"
-}
+// postgresDSN is a schema of its own in LANYARD_TEST_POSTGRES's database (sqltest).
+func postgresDSN(t *testing.T) string { return sqltest.PostgresDSN(t) }
 
 func openPostgres(t *testing.T, dsn string) *Store {
 	t.Helper()
