@@ -5,7 +5,6 @@ import (
 
 	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
-	"github.com/lanyard-id/lanyard/internal/rbac"
 )
 
 // Subscriptions.
@@ -27,21 +26,15 @@ func (h *Handler) sub() subscriptionJSON {
 func (h *Handler) listSubscriptions(w http.ResponseWriter, r *http.Request, _ []string) error {
 	c := callerOf(r)
 	reached := c.admin
-	sub := "/subscriptions/" + h.subscription()
-	for after := ""; !reached; {
-		as, err := h.Access.ListRoleAssignmentsPage(r.Context(), access.Filter{PrincipalID: c.principalID}, after, maxPageSize)
+	if !reached {
+		// One assignment of the caller's that applies in the subscription (at it, above it
+		// or below it) is enough.
+		f := access.Filter{Scope: "/subscriptions/" + h.subscription(), PrincipalID: c.principalID}
+		as, err := h.Access.ListRoleAssignmentsPage(r.Context(), f, "", 1)
 		if err != nil {
 			return err
 		}
-		for _, a := range as {
-			if a.Scope == "/" || rbac.ScopeCovers(sub, a.Scope) {
-				reached = true
-			}
-		}
-		if len(as) < maxPageSize {
-			break
-		}
-		after = as[len(as)-1].ID
+		reached = len(as) > 0
 	}
 	subs := []subscriptionJSON{}
 	if reached {
