@@ -12,7 +12,7 @@ import (
 
 // isName reports whether ref is a bare resource name, not a GUID or a resource id.
 func isName(ref string) bool {
-	return ref != "" && !strings.Contains(ref, "/") && uuid.Validate(ref) != nil
+	return ref != "" && !strings.Contains(ref, "/") && !isGUID(ref)
 }
 
 // identityRef turns a bare identity name into its resource id in group, as the server
