@@ -57,6 +57,24 @@ func (p pages[T]) walk(t *testing.T, what, group string, limit, most int, betwee
 	}
 }
 
+// whileChanging walks the whole list in pages of 5 while, after the first page, one item
+// of that page and one not yet listed are deleted and last and first are created: every
+// item kept is listed once, the one deleted ahead is not, and last (created ahead) is.
+func (p pages[T]) whileChanging(t *testing.T, all []T, remove, create func(T) error, last, first T) {
+	t.Helper()
+	var gone []T
+	got := p.walk(t, "while changing", "", 5, len(all)+2, func(page []T) {
+		rest := without(all, p.id, page...)
+		gone = []T{page[0], page[3], rest[len(rest)/2]}
+		for _, v := range gone {
+			must(t, "delete", remove(v))
+		}
+		must(t, "create last", create(last))
+		must(t, "create first", create(first)) // before the walk's place
+	})
+	sameSet(t, p.name+" while changing", got, append(without(all, p.id, gone[2]), last), p.norm, p.id)
+}
+
 // check walks the list with several limits, unfiltered and by each group in want (""
 // for all), expecting want[group] exactly.
 func (p pages[T]) check(t *testing.T, want map[string][]T) {
@@ -142,17 +160,7 @@ func testGroupPages(t *testing.T, s store.Store) {
 
 	// Groups deleted and created between pages: none of the others repeats or goes missing.
 	last, first := newGroup("ZZ-page-Last"), newGroup("AA-page-First")
-	var gone []lanyard.ResourceGroup
-	got := p.walk(t, "while changing", "", 5, len(all)+2, func(page []lanyard.ResourceGroup) {
-		rest := without(all, groupName, page...)
-		gone = []lanyard.ResourceGroup{page[0], page[3], rest[len(rest)/2]}
-		for _, g := range gone {
-			must(t, "DeleteGroup", s.DeleteGroup(ctx, g.Name))
-		}
-		must(t, "CreateGroup last", s.CreateGroup(ctx, last))
-		must(t, "CreateGroup first", s.CreateGroup(ctx, first)) // before the walk's place
-	})
-	sameSet(t, "ListGroupsPage while changing", got, append(without(all, groupName, gone[2]), last), normGroup, groupName)
+	p.whileChanging(t, all, func(g lanyard.ResourceGroup) error { return s.DeleteGroup(ctx, g.Name) }, func(g lanyard.ResourceGroup) error { return s.CreateGroup(ctx, g) }, last, first)
 }
 
 // testIdentityPages checks ListUserAssignedIdentitiesPage.
@@ -189,17 +197,7 @@ func testIdentityPages(t *testing.T, s store.Store) {
 	p.check(t, byGroup(all, func(id lanyard.Identity) string { return id.ResourceGroup }))
 
 	last, first := newIdentity(lanyard.UserAssigned, "zz-Last", "id"), newIdentity(lanyard.UserAssigned, "AA-first", "id")
-	var gone []lanyard.Identity
-	got := p.walk(t, "while changing", "", 5, len(all)+2, func(page []lanyard.Identity) {
-		rest := without(all, principal, page...)
-		gone = []lanyard.Identity{page[0], page[3], rest[len(rest)/2]}
-		for _, id := range gone {
-			must(t, "DeleteIdentity", s.DeleteIdentity(ctx, id.PrincipalID))
-		}
-		must(t, "CreateIdentity last", s.CreateIdentity(ctx, last))
-		must(t, "CreateIdentity first", s.CreateIdentity(ctx, first))
-	})
-	sameSet(t, "ListUserAssignedIdentitiesPage while changing", got, append(without(all, principal, gone[2]), last), normIdentity, principal)
+	p.whileChanging(t, all, func(id lanyard.Identity) error { return s.DeleteIdentity(ctx, id.PrincipalID) }, func(id lanyard.Identity) error { return s.CreateIdentity(ctx, id) }, last, first)
 }
 
 // testAppPages checks ListAppsPage, with apps that hold several identities (so several
@@ -237,17 +235,7 @@ func testAppPages(t *testing.T, s store.Store) {
 
 	last, first := newApp("zz-Last", "app"), newApp("AA-first", "app")
 	last.UserAssigned = sorted(users...)
-	var gone []lanyard.App
-	got := p.walk(t, "while changing", "", 5, len(all)+2, func(page []lanyard.App) {
-		rest := without(all, appID, page...)
-		gone = []lanyard.App{page[0], page[3], rest[len(rest)/2]}
-		for _, a := range gone {
-			must(t, "DeleteApp", s.DeleteApp(ctx, a.ResourceID))
-		}
-		must(t, "CreateApp last", s.CreateApp(ctx, last))
-		must(t, "CreateApp first", s.CreateApp(ctx, first))
-	})
-	sameSet(t, "ListAppsPage while changing", got, append(without(all, appID, gone[2]), last), normApp, appID)
+	p.whileChanging(t, all, func(a lanyard.App) error { return s.DeleteApp(ctx, a.ResourceID) }, func(a lanyard.App) error { return s.CreateApp(ctx, a) }, last, first)
 }
 
 // testStorageAccountPages checks ListStorageAccountsPage.
