@@ -195,16 +195,34 @@ func (p *Postgres) putServer(ctx context.Context, group, name string, spec Postg
 					return existing, err
 				}
 			}
+			auth := existing.UpstreamAuth
+			if spec.Upstream != "" {
+				auth = cfg.UpstreamAuth
+			} else if spec.UpstreamAuth != "" {
+				auth = spec.UpstreamAuth
+			}
+			if auth != existing.UpstreamAuth {
+				// Roles bound in one mode cannot log in in the other (a role made for
+				// certificates has no password to give).
+				bound, err := tx.ListPostgresPrincipals(ctx, existing.ResourceID)
+				if err != nil {
+					return existing, err
+				}
+				if len(bound) > 0 {
+					return existing, lanyard.Errorf(lanyard.KindConflict,
+						"The server has %d bound roles, made for upstream authentication %s; delete them before changing it to %s.", len(bound), existing.UpstreamAuth, auth).
+						WithCode("Conflict")
+				}
+			}
 			return tx.UpdatePostgresServer(ctx, existing.ResourceID, func(old lanyard.PostgresServer) (lanyard.PostgresServer, error) {
 				p.Directory.retag(&old.Tags, &old.UpdatedAt, spec.Tags)
 				if spec.Listen != "" {
 					old.Listen = spec.Listen
 				}
 				if spec.Upstream != "" {
-					old.Upstream, old.UpstreamAuth, old.SealedUpstreamPassword = cfg.Upstream, cfg.UpstreamAuth, cfg.SealedUpstreamPassword
-				} else if spec.UpstreamAuth != "" {
-					old.UpstreamAuth = spec.UpstreamAuth
+					old.Upstream, old.SealedUpstreamPassword = cfg.Upstream, cfg.SealedUpstreamPassword
 				}
+				old.UpstreamAuth = auth
 				return old, nil
 			})
 		},

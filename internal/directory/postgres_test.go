@@ -305,6 +305,17 @@ func TestPostgresPrincipals(t *testing.T) {
 		t.Error("the role created upstream was not dropped after the binding failed")
 	}
 
+	// The upstream authentication of a server with bound roles stays as it is.
+	_, _, err = f.pg.PutServer(ctx, "rg-a", "pgpass", PostgresServerSpec{UpstreamAuth: lanyard.UpstreamCert})
+	wantKind(t, "PutServer switching a server with roles to cert", err, lanyard.KindConflict, "Conflict")
+	_, _, err = f.pg.PutServer(ctx, "rg-a", "pgpass", PostgresServerSpec{Upstream: "postgres://admin@h/db"})
+	wantKind(t, "PutServer with an upstream that implies cert", err, lanyard.KindConflict, "Conflict")
+	if again, _, err := f.pg.PutServer(ctx, "rg-a", "pgpass", PostgresServerSpec{Upstream: "postgres://admin:new@h2/db"}); err != nil || again.Upstream != "postgres://admin@h2/db" {
+		t.Errorf("PutServer with a new upstream in the same mode = %+v, %v", again, err)
+	} else if pw, err := f.pg.Unseal(ctx, again.SealedUpstreamPassword); err != nil || string(pw) != "new" {
+		t.Errorf("the new upstream password: %q, %v", pw, err)
+	}
+
 	list, err := f.pg.ListPrincipals(ctx, pw.ResourceID)
 	if err != nil || len(list) != 2 {
 		t.Errorf("ListPrincipals = %+v, %v", list, err)
