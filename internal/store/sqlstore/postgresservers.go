@@ -172,7 +172,12 @@ func (s *Store) DeletePostgresServer(ctx context.Context, resourceID string) err
 
 // Principals.
 
-const postgresPrincipalColumns = "b.server_id_key, b.role, b.object_id, b.type, b.admin, b.sealed_password, b.created_at"
+// Principals are read joined with their server, whose id the table keeps only as a key:
+// one query, no transaction, on every login the front end checks.
+const (
+	postgresPrincipalColumns = "p.resource_id, b.role, b.object_id, b.type, b.admin, b.sealed_password, b.created_at"
+	postgresPrincipalFrom    = " FROM postgres_principals b JOIN postgres_servers p ON p.resource_id_key = b.server_id_key"
+)
 
 func scanPostgresPrincipal(r rowScanner) (lanyard.PostgresPrincipal, error) {
 	var (
@@ -189,13 +194,6 @@ func scanPostgresPrincipal(r rowScanner) (lanyard.PostgresPrincipal, error) {
 	p.Type = lanyard.PostgresPrincipalType(typ)
 	p.CreatedAt = fromMicros(created)
 	return p, nil
-}
-
-// withServerID gives principals read from the table their server's id as it was created
-// (the table keeps only the key).
-func withServerID(p lanyard.PostgresPrincipal, srv lanyard.PostgresServer) lanyard.PostgresPrincipal {
-	p.ServerID = srv.ResourceID
-	return p
 }
 
 func postgresPrincipalNotFound(role string) error {
@@ -232,48 +230,29 @@ func (s *Store) CreatePostgresPrincipal(ctx context.Context, p lanyard.PostgresP
 }
 
 func (s *Store) GetPostgresPrincipal(ctx context.Context, serverID, role string) (lanyard.PostgresPrincipal, error) {
-	var out lanyard.PostgresPrincipal
-	err := s.inTx(ctx, func(tx *Store) error {
-		srv, err := tx.getPostgresServer(ctx, serverID, false)
-		if err != nil {
-			return err
-		}
-		p, err := scanPostgresPrincipal(tx.queryRow(ctx, "SELECT "+postgresPrincipalColumns+" FROM postgres_principals b WHERE b.server_id_key = ? AND b.role = ?",
-			key(serverID), role))
-		if errors.Is(err, sql.ErrNoRows) {
-			return postgresPrincipalNotFound(role)
-		}
-		out = withServerID(p, srv)
-		return err
-	})
-	return out, s.wrapErr("get postgres principal", err, "")
+	p, err := scanPostgresPrincipal(s.queryRow(ctx, "SELECT "+postgresPrincipalColumns+postgresPrincipalFrom+" WHERE b.server_id_key = ? AND b.role = ?",
+		key(serverID), role))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, postgresPrincipalNotFound(role)
+	}
+	return p, s.wrapErr("get postgres principal", err, "")
 }
 
 func (s *Store) ListPostgresPrincipals(ctx context.Context, serverID string) ([]lanyard.PostgresPrincipal, error) {
+	rows, err := s.query(ctx, "SELECT "+postgresPrincipalColumns+postgresPrincipalFrom+" WHERE b.server_id_key = ? ORDER BY b.role", key(serverID))
+	if err != nil {
+		return nil, s.wrapErr("list postgres principals", err, "")
+	}
+	defer rows.Close()
 	var out []lanyard.PostgresPrincipal
-	err := s.inTx(ctx, func(tx *Store) error {
-		srv, err := tx.getPostgresServer(ctx, serverID, false)
-		if lanyard.IsNotFound(err) {
-			return nil
-		}
+	for rows.Next() {
+		p, err := scanPostgresPrincipal(rows)
 		if err != nil {
-			return err
+			return nil, s.wrapErr("list postgres principals", err, "")
 		}
-		rows, err := tx.query(ctx, "SELECT "+postgresPrincipalColumns+" FROM postgres_principals b WHERE b.server_id_key = ? ORDER BY b.role", key(serverID))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPostgresPrincipal(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, withServerID(p, srv))
-		}
-		return rows.Err()
-	})
-	return out, s.wrapErr("list postgres principals", err, "")
+		out = append(out, p)
+	}
+	return out, s.wrapErr("list postgres principals", rows.Err(), "")
 }
 
 func (s *Store) DeletePostgresPrincipal(ctx context.Context, serverID, role string) error {
