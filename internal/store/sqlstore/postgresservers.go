@@ -65,11 +65,18 @@ func (s *Store) CreatePostgresServer(ctx context.Context, p lanyard.PostgresServ
 			key(p.Listen), p.Listen, p.Upstream, string(p.UpstreamAuth), nullBlob(p.SealedUpstreamPassword), micros(p.CreatedAt), micros(p.UpdatedAt))
 		return err
 	})
+	if err != nil && s.d.isUniqueViolation(err) {
+		// A racing creator took the name or the address: say which.
+		var n int
+		if qerr := s.queryRow(ctx, "SELECT COUNT(*) FROM postgres_servers WHERE name_key = ?", key(p.Name)).Scan(&n); qerr == nil && n == 0 {
+			return &lanyard.Error{Kind: lanyard.KindConflict, Code: "ListenAddressInUse", Message: listenInUse(p.Listen).Message, Err: err}
+		}
+	}
 	return s.wrapErrCode("create postgres server", err, "ServerNameAlreadyExists",
-		fmt.Sprintf("The server name %s or its listen address %s is already in use.", p.Name, p.Listen))
+		fmt.Sprintf("The server name %s is already in use.", lanyard.Clip(p.Name, 100)))
 }
 
-func listenInUse(addr string) error {
+func listenInUse(addr string) *lanyard.Error {
 	return lanyard.Errorf(lanyard.KindConflict, "Another server listens on %s.", lanyard.Clip(addr, 100)).WithCode("ListenAddressInUse")
 }
 
