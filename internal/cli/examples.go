@@ -108,6 +108,44 @@ lanyard storage account list -o table`,
 	"lanyard storage account delete": `
 lanyard storage account delete -g demo -n acct1`,
 
+	"lanyard postgres server create": `
+# Front a local PostgreSQL; Lanyard creates roles as its user lanyard_admin, which logs in with a certificate
+lanyard postgres server create -g demo -n pg1 --upstream "postgres://lanyard_admin@127.0.0.1:5432/app?sslmode=verify-full"
+# A managed PostgreSQL that cannot trust Lanyard's CA: roles get random passwords, kept sealed
+lanyard postgres server create -g demo -n pg2 --upstream "host=db.internal user=lanyard_admin password=secret dbname=app sslmode=require" --listen 127.0.0.1:6432
+# Keep the address apps connect to
+lanyard postgres server create -g demo -n pg3 --upstream "postgres://lanyard_admin@127.0.0.1/app" --query listenAddress -o tsv`,
+	"lanyard postgres server show": `
+lanyard postgres server show -g demo -n pg1
+lanyard postgres server show -g demo -n pg1 --query listenAddress -o tsv`,
+	"lanyard postgres server list": `
+lanyard postgres server list -o table
+lanyard postgres server list -g demo --query "[].{name:name, listen:listenAddress}" -o table`,
+	"lanyard postgres server delete": `
+# Deletes the server and its role bindings; the roles stay in the upstream
+lanyard postgres server delete -g demo -n pg1`,
+	"lanyard postgres server ad-admin create": `
+# Make identity id1 an Entra administrator of pg1: it may then run pgaadauth_create_principal
+lanyard postgres server ad-admin create -g demo -s pg1 --identity id1
+# An identity of another group, by resource id, under another role name
+lanyard postgres server ad-admin create -g demo -s pg1 --identity "$(lanyard identity show -g ops -n dba --query id -o tsv)" --display-name dba_admin`,
+	"lanyard postgres server ad-admin list": `
+lanyard postgres server ad-admin list -g demo -s pg1 -o table`,
+	"lanyard postgres server ad-admin delete": `
+lanyard postgres server ad-admin delete -g demo -s pg1 --identity id1`,
+	"lanyard postgres principal create": `
+# Bind role app1 to the app (or identity) named app1, as pgaadauth_create_principal('app1', false, false)
+lanyard postgres principal create -g demo -s pg1 --role app1
+# Bind a role to an object id, as pgaadauth_create_principal_with_oid
+lanyard postgres principal create -g demo -s pg1 --role accounting_application --object-id "$(lanyard identity show -g demo -n id1 --query principalId -o tsv)" --type service`,
+	"lanyard postgres principal show": `
+lanyard postgres principal show -g demo -s pg1 --role app1`,
+	"lanyard postgres principal list": `
+lanyard postgres principal list -g demo -s pg1 -o table`,
+	"lanyard postgres principal delete": `
+# Drops the role upstream, then its binding; a role that owns objects is not dropped
+lanyard postgres principal delete -g demo -s pg1 --role app1`,
+
 	"lanyard role definition list": `
 lanyard role definition list -o table
 lanyard role definition list --custom-role-only --query "[].roleName" -o tsv

@@ -34,6 +34,11 @@ func TestAssignmentsGoWithTheirScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pg := &Postgres{Directory: s, FreeAddress: func() (string, error) { return "127.0.0.1:16999", nil }}
+	srv, _, err := pg.PutServer(ctx, "g", "pg1", PostgresServerSpec{Upstream: "postgres://admin@h/db"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	assign := func(scope string) string {
 		t.Helper()
 		now := time.Now().UTC()
@@ -53,6 +58,10 @@ func TestAssignmentsGoWithTheirScope(t *testing.T) {
 	twin := assign(acct.ResourceID + "2")
 	atOtherGroup := assign(lanyard.GroupID("sub-1", "h"))
 	atSub := assign("/subscriptions/sub-1")
+	atServer := assign(srv.ResourceID)
+	if err := pg.DeleteServer(ctx, "g", "pg1"); err != nil {
+		t.Fatal(err)
+	}
 
 	remaining := func() []string {
 		t.Helper()
@@ -83,7 +92,7 @@ func TestAssignmentsGoWithTheirScope(t *testing.T) {
 	if err := s.DeleteStorageAccount(ctx, "g", "acct1"); err != nil {
 		t.Fatal(err)
 	}
-	check("account deleted", []string{container, atAccount}, []string{atIdentity, atApp, atGroup, twin, atOtherGroup, atSub})
+	check("account deleted", []string{container, atAccount, atServer}, []string{atIdentity, atApp, atGroup, twin, atOtherGroup, atSub})
 	if err := s.DeleteIdentity(ctx, "g", "id1"); err != nil {
 		t.Fatal(err)
 	}

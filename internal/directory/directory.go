@@ -42,6 +42,9 @@ type Service struct {
 	// OnAssignmentsRemoved, when set, is told the ids of the role assignments removed with
 	// the resources they were scoped to, so the RBAC engine forgets them.
 	OnAssignmentsRemoved func(ids []string)
+	// OnPostgresChange, when set, is told which PostgreSQL servers changed and which role
+	// bindings were dropped, so the front end's listeners and sessions follow.
+	OnPostgresChange func(PostgresChange)
 }
 
 // Change describes a modification that may invalidate cached tokens.
@@ -183,6 +186,7 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 		affected []string
 		accounts []lanyard.StorageAccount
 		removed  []string
+		postgres PostgresChange
 	)
 	err := s.store.InTx(ctx, func(tx store.Store) error {
 		g, err := tx.GetGroup(ctx, name)
@@ -224,6 +228,9 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 				return err
 			}
 		}
+		if postgres, err = deletePostgresServersOf(ctx, tx, name); err != nil {
+			return err
+		}
 		return tx.DeleteGroup(ctx, name)
 	})
 	if err != nil {
@@ -233,6 +240,9 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 	s.changed(affected...)
 	for _, a := range accounts {
 		s.accountDeleted(ctx, a.Name)
+	}
+	if s.OnPostgresChange != nil && len(postgres.Servers) > 0 {
+		s.OnPostgresChange(postgres)
 	}
 	return nil
 }

@@ -38,6 +38,11 @@ func (s *Service) CheckScope(ctx context.Context, scope string) error {
 		_, err = s.GetApp(ctx, id.ResourceGroup, name)
 	case strings.EqualFold(typ, lanyard.TypeStorageAccount):
 		_, err = s.GetStorageAccount(ctx, id.ResourceGroup, name)
+	case strings.EqualFold(typ, lanyard.TypePostgresServer):
+		_, err = s.store.GetPostgresServer(ctx, lanyard.ResourceIDOf(s.tenant.SubscriptionID, id.ResourceGroup, lanyard.TypePostgresServer, name))
+		if lanyard.IsNotFound(err) {
+			err = postgresServerNotFound(id.ResourceGroup, name)
+		}
 	}
 	return err
 }

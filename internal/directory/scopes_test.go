@@ -18,6 +18,10 @@ func TestCheckScope(t *testing.T) {
 	if _, _, err := s.PutIdentity(ctx, "demo", "id1", "", nil); err != nil {
 		t.Fatal(err)
 	}
+	pg := &Postgres{Directory: s, FreeAddress: func() (string, error) { return "127.0.0.1:16999", nil }}
+	if _, _, err := pg.PutServer(ctx, "demo", "pg1", PostgresServerSpec{Upstream: "postgres://admin@h/db"}); err != nil {
+		t.Fatal(err)
+	}
 	g := "/subscriptions/sub-1/resourceGroups/demo"
 	for _, tc := range []struct{ scope, code string }{
 		{"/", ""},
@@ -37,6 +41,9 @@ func TestCheckScope(t *testing.T) {
 		{g + "/providers/Microsoft.Storage/storageAccounts/acct2/blobServices/default/containers/c", "StorageAccountNotFound"},
 		{g + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id2", "ResourceNotFound"},
 		{g + "/providers/Microsoft.Web/sites/web", "ResourceNotFound"},
+		{g + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg1", ""},
+		{g + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg1/principals/app", ""},
+		{g + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg2", "ResourceNotFound"},
 		{"demo", "InvalidScope"},
 	} {
 		err := s.CheckScope(ctx, tc.scope)

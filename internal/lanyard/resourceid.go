@@ -10,6 +10,7 @@ const (
 	TypeUserAssignedIdentity = "Microsoft.ManagedIdentity/userAssignedIdentities"
 	TypeApp                  = "Microsoft.Web/sites"
 	TypeStorageAccount       = "Microsoft.Storage/storageAccounts"
+	TypePostgresServer       = "Microsoft.DBforPostgreSQL/flexibleServers"
 )
 
 // ResourceID is a parsed ARM resource id:

@@ -59,12 +59,17 @@ func permissionMatrix() []permissionCase {
 	fc := credentialPath("grp", "ida", credential)
 	web := appPath("grp", "web")
 	acct := accountPath("grp", "acct")
+	pg := postgresPath("grp", "pgs")
+	pgAdmin := pg + "/administrators/{{ida}}"
+	pgRole := pg + "/principals/role1"
 	const (
 		groupT = "Microsoft.Resources/subscriptions/resourceGroups"
 		idT    = lanyard.TypeUserAssignedIdentity
 		fcT    = lanyard.TypeFederatedCredential
 		siteT  = lanyard.TypeApp
 		acctT  = lanyard.TypeStorageAccount
+		pgT    = lanyard.TypePostgresServer
+		pgAdmT = lanyard.TypePostgresServer + "/administrators"
 		defT   = "Microsoft.Authorization/roleDefinitions"
 		asgT   = "Microsoft.Authorization/roleAssignments"
 	)
@@ -131,6 +136,27 @@ func permissionMatrix() []permissionCase {
 		c("patch account", "PATCH", acct, `{"tags":{"a":"b"}}`, one(acctT+"/write", acct)),
 		c("get account", "GET", acct, "", one(acctT+"/read", acct)),
 		c("delete account", "DELETE", acct, "", one(acctT+"/delete", acct)),
+
+		c("list postgres servers of the subscription", "GET", sub+"/providers/Microsoft.DBforPostgreSQL/flexibleServers", "", one(pgT+"/read", sub)),
+		c("list postgres servers of a group", "GET", g+"/providers/Microsoft.DBforPostgreSQL/flexibleServers", "", one(pgT+"/read", g)),
+		c("create postgres server", "PUT", postgresPath("grp", "pgnew"), `{"properties":{"upstream":"postgres://admin@127.0.0.1/db"}}`, one(pgT+"/write", postgresPath("grp", "pgnew"))),
+		c("update postgres server", "PUT", pg, `{"tags":{"a":"b"}}`, one(pgT+"/write", pg)),
+		c("patch postgres server", "PATCH", pg, `{"tags":{"a":"b"}}`, one(pgT+"/write", pg)),
+		c("get postgres server", "GET", pg, "", one(pgT+"/read", pg)),
+		c("delete postgres server", "DELETE", pg, "", one(pgT+"/delete", pg)),
+		// An administrator's permissions are held at the server (or above): the rows' path
+		// names the administrator by an object id the fixture makes.
+		c("list postgres administrators", "GET", pg+"/administrators", "", one(pgAdmT+"/read", pg)),
+		c("create postgres administrator", "PUT", pgAdmin, `{"properties":{"principalType":"ServicePrincipal"}}`, one(pgAdmT+"/write", pg)),
+		c("get postgres administrator", "GET", pgAdmin, "", one(pgAdmT+"/read", pg)),
+		c("delete postgres administrator", "DELETE", pgAdmin, "", one(pgAdmT+"/delete", pg)),
+		// Principals: reading needs the server's read, binding and dropping an
+		// administrator's write.
+		c("list postgres principals", "GET", pg+"/principals", "", one(pgT+"/read", pg)),
+		c("create postgres principal", "PUT", pg+"/principals/rolenew", `{"properties":{"objectId":"`+uuidA+`"}}`, one(pgAdmT+"/write", pg+"/principals/rolenew")),
+		c("create postgres principal for an identity of another group", "PUT", pg+"/principals/idother", ``, one(pgAdmT+"/write", pg+"/principals/idother")),
+		c("get postgres principal", "GET", pgRole, "", one(pgT+"/read", pgRole)),
+		c("delete postgres principal", "DELETE", pgRole, "", one(pgAdmT+"/write", pgRole)),
 
 		c("list role definitions", "GET", authzPath(g, "roleDefinitions"), "", one(defT+"/read", g)),
 		c("get role definition", "GET", authzPath(g, "roleDefinitions/"+targetRole), "", one(defT+"/read", g)),
@@ -237,6 +263,12 @@ func (m *matrixFixture) seed(t *testing.T) {
 	for _, acct := range []string{"acct", "acct2"} {
 		ok(m.call(t, "PUT", accountPath("grp", acct), `{}`), acct)
 	}
+	m.mustIdentity(t, "grp2", "idother") // bound by name from grp's server
+	for _, srv := range []string{"pgs", "pgs2"} {
+		ok(m.call(t, "PUT", postgresPath("grp", srv), `{"properties":{"upstream":"postgres://admin@127.0.0.1/db"}}`), srv)
+		ok(m.call(t, "PUT", postgresPath("grp", srv)+"/administrators/"+m.principalID(t, "grp", "ida"), `{}`), srv+" administrator")
+		ok(m.call(t, "PUT", postgresPath("grp", srv)+"/principals/role1", `{"properties":{"objectId":"`+uuidA+`"}}`), srv+" principal")
+	}
 	for _, fc := range []string{credential, credential + "2"} {
 		ok(m.call(t, "PUT", credentialPath("grp", "ida", fc), `{"properties":{"issuer":"https://token.actions.githubusercontent.com","subject":"s","audiences":["api://AzureADTokenExchange"]}}`), fc)
 	}
@@ -244,6 +276,11 @@ func (m *matrixFixture) seed(t *testing.T) {
 	ok(m.call(t, "PUT", authzPath(groupPath("grp"), "roleDefinitions/"+targetRole), `{"properties":{"roleName":"Target","permissions":[{"actions":["*/read"]}],"assignableScopes":["`+groupPath("grp")+`"]}}`), "target role")
 	ok(m.call(t, "PUT", authzPath(sub, "roleDefinitions/"+subRole), `{"properties":{"roleName":"Sub","permissions":[{"actions":["*/read"]}],"assignableScopes":["`+sub+`"]}}`), "subscription role")
 	ok(m.call(t, "PUT", authzPath(groupPath("grp"), "roleAssignments/"+fixtureGrant), m.assignmentBody(t)), "assignment")
+}
+
+func (m *matrixFixture) principalID(t *testing.T, group, name string) string {
+	t.Helper()
+	return str(m.call(t, "GET", identityPath(group, name), "").object(t), "properties", "principalId")
 }
 
 func (m *matrixFixture) assignmentBody(t *testing.T) string {
@@ -312,11 +349,12 @@ func (m *matrixFixture) send(t *testing.T, pc permissionCase, header map[string]
 	if body == "{{assignment}}" {
 		body = m.assignmentBody(t)
 	}
+	path := strings.ReplaceAll(pc.path, "{{ida}}", m.principalID(t, "grp", "ida"))
 	sep := "?"
-	if strings.Contains(pc.path, "?") {
+	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	return m.request(t, pc.method, pc.path+sep+"api-version="+apiVer, body, header)
+	return m.request(t, pc.method, path+sep+"api-version="+apiVer, body, header)
 }
 
 // TestPermissionMatrix tries every row as callers holding what it needs at the right

@@ -55,6 +55,9 @@ type Handler struct {
 	Access    *access.Service
 	Keys      Keys
 	Env       Environment
+	// Postgres manages PostgreSQL servers, their administrators and role bindings; nil
+	// answers their routes with 503.
+	Postgres *directory.Postgres
 	// Federation manages the federated identity credentials of user-assigned identities.
 	Federation FederatedCredentials
 	// Audit, when set, records changes and authorization decisions and serves the audit
@@ -230,6 +233,8 @@ func (h *Handler) table() []*route {
 		idType     = lanyard.TypeUserAssignedIdentity
 		siteType   = lanyard.TypeApp
 		acctType   = lanyard.TypeStorageAccount
+		pgServers  = "providers/Microsoft.DBforPostgreSQL/flexibleServers"
+		pgType     = lanyard.TypePostgresServer
 	)
 	return []*route{
 		newRoute("subscriptions", subType).reachable().on("GET", h.listSubscriptions),
@@ -249,6 +254,15 @@ func (h *Handler) table() []*route {
 		newRoute("subscriptions/{}/"+accounts, acctType).on("GET", h.listAccounts),
 		newRoute(groups+"/{}/"+accounts, acctType).on("GET", h.listAccounts),
 		newRoute(groups+"/{}/"+accounts+"/{}", acctType).on("PUT", h.putAccount).on("PATCH", h.patchAccount).on("GET", h.getAccount).on("DELETE", h.deleteAccount),
+		newRoute("subscriptions/{}/"+pgServers, pgType).on("GET", h.listPostgresServers),
+		newRoute(groups+"/{}/"+pgServers, pgType).on("GET", h.listPostgresServers),
+		newRoute(groups+"/{}/"+pgServers+"/{}", pgType).on("PUT", h.putPostgresServer).on("PATCH", h.patchPostgresServer).on("GET", h.getPostgresServer).on("DELETE", h.deletePostgresServer),
+		newRoute(groups+"/{}/"+pgServers+"/{}/administrators", postgresAdminType).on("GET", h.listPostgresAdmins),
+		newRoute(groups+"/{}/"+pgServers+"/{}/administrators/{}", postgresAdminType).on("PUT", h.putPostgresAdmin).on("GET", h.getPostgresAdmin).on("DELETE", h.deletePostgresAdmin),
+		// Binding a role is an administrator's act, reading one a reader's of the server.
+		newRoute(groups+"/{}/"+pgServers+"/{}/principals", postgresPrincipalType).actions(pgType+"/read", "", "").on("GET", h.listPostgresPrincipals),
+		newRoute(groups+"/{}/"+pgServers+"/{}/principals/{}", postgresPrincipalType).actions(pgType+"/read", postgresAdminType+"/write", postgresAdminType+"/write").
+			on("PUT", h.putPostgresPrincipal).on("GET", h.getPostgresPrincipal).on("DELETE", h.deletePostgresPrincipal),
 		newRoute(KeysPath, "").on("GET", h.listKeys),
 		newRoute(KeysPath+"/rotate", "").on("POST", h.rotateKey),
 		newRoute(CheckAccessPath, "").on("POST", h.checkAccess),

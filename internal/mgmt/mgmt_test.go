@@ -62,6 +62,7 @@ type fixture struct {
 	dir  *directory.Service
 	kr   *keys.Keyring
 	logs *syncBuffer
+	pg   *fakePostgresRoles
 }
 
 // newFixture builds the management API over a real SQLite store and a real keyring, and
@@ -91,9 +92,11 @@ func newFixture(t *testing.T) *fixture {
 		AdminTokenHash: sum[:],
 		Logger:         slog.New(slog.NewTextHandler(logs, nil)),
 	}
+	pg := newFakePostgresRoles()
+	h.Postgres = &directory.Postgres{Directory: dir, Sealer: sealer, Roles: pg, FreeAddress: pg.freeAddress}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &fixture{h: h, srv: srv, st: st, dir: dir, kr: kr, logs: logs}
+	return &fixture{h: h, srv: srv, st: st, dir: dir, kr: kr, logs: logs, pg: pg}
 }
 
 type response struct {

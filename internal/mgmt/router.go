@@ -20,6 +20,9 @@ type route struct {
 	// filtered routes check no permission: any authenticated caller may call them, and the
 	// handler answers only what the caller reaches (ARM's subscription list).
 	filtered bool
+	// read, write and del, when set, are the actions checked instead of typ's own: for
+	// extension resources whose permissions are their parent's.
+	read, write, del string
 }
 
 // routeFunc is a handler.Func that also takes the path's "{}" segments, in order.
@@ -38,6 +41,12 @@ func (rt *route) on(method string, fn routeFunc) *route {
 // reachable makes rt a filtered route: see route.filtered.
 func (rt *route) reachable() *route {
 	rt.filtered = true
+	return rt
+}
+
+// actions makes rt check read for GET, write for PUT and PATCH, del for DELETE.
+func (rt *route) actions(read, write, del string) *route {
+	rt.read, rt.write, rt.del = read, write, del
 	return rt
 }
 
@@ -77,6 +86,14 @@ func (rt *route) permission(method string, segs []string) (action, scope string)
 		action = rt.typ + "/delete"
 	default:
 		action = rt.typ + "/" + rt.post + "/action"
+	}
+	switch {
+	case rt.read != "" && (method == http.MethodGet || method == http.MethodHead):
+		action = rt.read
+	case rt.write != "" && (method == http.MethodPut || method == http.MethodPatch):
+		action = rt.write
+	case rt.del != "" && method == http.MethodDelete:
+		action = rt.del
 	}
 	n := len(segs)
 	if rt.collection {

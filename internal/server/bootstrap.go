@@ -157,6 +157,7 @@ var wrapStore func(store.Store) store.Store
 // the secrets, the CA and the signing keys.
 type foundation struct {
 	cached             *readcache.Store
+	sealer             *seal.Sealer
 	headerKey          []byte
 	adminHash          []byte
 	ca                 *pki.CA
@@ -188,7 +189,7 @@ func (s *Server) openFoundation(ctx context.Context) (*foundation, error) {
 	if wrapStore != nil {
 		s.store = wrapStore(s.store)
 	}
-	f := &foundation{cached: readcache.New(s.store)}
+	f := &foundation{cached: readcache.New(s.store), sealer: sealer}
 	f.cached.Fresh = s.feed.fresh
 	if s.obs, err = openObservability(ctx, cfg.Audit, s.store, s.logger); err != nil {
 		return nil, fmt.Errorf("audit: %w", err)

@@ -18,13 +18,16 @@ import (
 
 // services are the domain services the protocol surfaces share.
 type services struct {
-	directory  *directory.Service
-	access     *access.Service
-	tokens     *msi.Cache // managed-identity tokens, per identity and resource
-	minter     *mint.Minter
-	federated  *federation.Credentials
-	tokenEP    *authority.TokenEndpoint
-	accounts   directory.StorageAccounts
+	directory *directory.Service
+	access    *access.Service
+	tokens    *msi.Cache // managed-identity tokens, per identity and resource
+	minter    *mint.Minter
+	federated *federation.Credentials
+	tokenEP   *authority.TokenEndpoint
+	accounts  directory.StorageAccounts
+	// postgres manages PostgreSQL servers and role bindings; its Roles come from the
+	// PostgreSQL front end, and without one role changes answer 503.
+	postgres   *directory.Postgres
 	blobOffErr error // why the Blob service is off, nil when it serves
 }
 
@@ -57,6 +60,7 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 		return nil, err
 	}
 	svc.accounts = directory.StorageAccounts{Directory: svc.directory}
+	svc.postgres = &directory.Postgres{Directory: svc.directory, Sealer: f.sealer, FreeAddress: freeLoopbackAddress}
 	svc.directory.OnAccountDeleted = func(ctx context.Context, name string) {
 		if s.blob != nil {
 			deleteAccountData(ctx, s.blob, name, s.logger)
@@ -83,6 +87,7 @@ func (s *Server) mountAPI(f *foundation, svc *services, ep endpoints) {
 		Directory: svc.directory, Access: svc.access, Keys: auditedKeys{s.keyring, s.obs}, AdminTokenHash: f.adminHash, Logger: s.logger,
 		Env:              mgmt.Environment{MSIBaseURL: ep.msiURL, BlobBaseURL: ep.blobURL, CAFile: f.caFile, BundleFile: f.bundleFile},
 		Federation:       svc.federated,
+		Postgres:         svc.postgres,
 		Audit:            trail{s.obs},
 		Revocations:      s.obs.revs,
 		Tokens:           s.verifier(ep.issuerURL(s.tenant.ID), managementAudiences...),

@@ -29,6 +29,7 @@ type Store interface {
 	RoleDefinitions
 	RoleAssignments
 	StorageAccounts
+	PostgresServers
 	FederatedCredentials
 	AuditEvents
 	Revocations
@@ -210,4 +211,40 @@ type StorageAccounts interface {
 	ListStorageAccountsPage(ctx context.Context, group, after string, limit int) ([]lanyard.StorageAccount, error)
 	UpdateStorageAccount(ctx context.Context, name string, fn func(lanyard.StorageAccount) (lanyard.StorageAccount, error)) (lanyard.StorageAccount, error)
 	DeleteStorageAccount(ctx context.Context, name string) error
+}
+
+// PostgresServers stores PostgreSQL servers (Microsoft.DBforPostgreSQL/flexibleServers)
+// and their principals: the roles bound to principals' object ids. A server is keyed by
+// its resource id; deleting it deletes its principals.
+type PostgresServers interface {
+	// CreatePostgresServer fails with Conflict if the name is taken in any group (code
+	// ServerNameAlreadyExists) or another server listens on the same address (code
+	// ListenAddressInUse).
+	CreatePostgresServer(ctx context.Context, s lanyard.PostgresServer) error
+	GetPostgresServer(ctx context.Context, resourceID string) (lanyard.PostgresServer, error)
+	// ListPostgresServers returns every server, in every group, by resource id: what a
+	// front end listens for.
+	ListPostgresServers(ctx context.Context) ([]lanyard.PostgresServer, error)
+	// ListPostgresServersPage returns up to limit servers in group (all groups when "",
+	// the group compared case-insensitively) whose resource ids sort after after (ids
+	// compared case-insensitively; "" starts at the first), ordered by resource id;
+	// limit < 1 returns none. The order is the backend's own, the same on every call, so a
+	// caller that passes the resource id of the last server it got walks every server
+	// once, in bounded memory, while others are created and deleted.
+	ListPostgresServersPage(ctx context.Context, group, after string, limit int) ([]lanyard.PostgresServer, error)
+	// UpdatePostgresServer may change anything but the resource id and the name; the
+	// listen address stays unique (Conflict).
+	UpdatePostgresServer(ctx context.Context, resourceID string, fn func(lanyard.PostgresServer) (lanyard.PostgresServer, error)) (lanyard.PostgresServer, error)
+	DeletePostgresServer(ctx context.Context, resourceID string) error
+
+	// CreatePostgresPrincipal fails with NotFound if the server does not exist; with
+	// Conflict if the role (compared exactly, as PostgreSQL compares role names) is bound
+	// on the server, or, for an administrator, if the object id (compared
+	// case-insensitively) already is one of the server's.
+	CreatePostgresPrincipal(ctx context.Context, p lanyard.PostgresPrincipal) error
+	GetPostgresPrincipal(ctx context.Context, serverID, role string) (lanyard.PostgresPrincipal, error)
+	// ListPostgresPrincipals lists the server's principals by role (bytewise); a server
+	// without any (or a missing one) has an empty list.
+	ListPostgresPrincipals(ctx context.Context, serverID string) ([]lanyard.PostgresPrincipal, error)
+	DeletePostgresPrincipal(ctx context.Context, serverID, role string) error
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/store"
@@ -85,6 +86,55 @@ func testConcurrency(t *testing.T, s store.Store) {
 			wg.Wait()
 			oneWins(t, "CreateGroup "+name, errs)
 			oneWins(t, "CreateSetting "+name, setErrs)
+		}
+	})
+
+	// Racing creators of one PostgreSQL server name (in two groups), of one listen
+	// address, of one role on a server and of one administrator: one wins.
+	t.Run("OnePostgresBindingWins", func(t *testing.T) {
+		for round := range 10 {
+			name := fmt.Sprintf("pg-race-%d", round)
+			servers := []lanyard.PostgresServer{newPostgresServer("rg-race-a", name, 8000+2*round), newPostgresServer("rg-race-b", strings.ToUpper(name), 8001+2*round)}
+			listens := []lanyard.PostgresServer{newPostgresServer("rg-race-a", name+"-x", 8100+round), newPostgresServer("rg-race-a", name+"-y", 8100+round)}
+			var (
+				start               = make(chan struct{})
+				wg                  sync.WaitGroup
+				errs, listenErrs    = make([]error, 2), make([]error, 2)
+				roleErrs, adminErrs = make([]error, 2), make([]error, 2)
+				oid                 = guid()
+				bind                = func(srv lanyard.PostgresServer, role, oid string, admin bool) lanyard.PostgresPrincipal {
+					return lanyard.PostgresPrincipal{ServerID: srv.ResourceID, Role: role, ObjectID: oid, Type: lanyard.PostgresService, Admin: admin, CreatedAt: at(time.Minute)}
+				}
+			)
+			for i := range 2 {
+				wg.Go(func() {
+					<-start
+					errs[i] = s.CreatePostgresServer(ctx, servers[i])
+					listenErrs[i] = s.CreatePostgresServer(ctx, listens[i])
+				})
+			}
+			close(start)
+			wg.Wait()
+			oneWinsWithCode(t, "CreatePostgresServer "+name, errs, "ServerNameAlreadyExists")
+			oneWinsWithCode(t, "CreatePostgresServer on one address", listenErrs, "ListenAddressInUse")
+			var srv lanyard.PostgresServer
+			for i, err := range errs {
+				if err == nil {
+					srv = servers[i]
+				}
+			}
+			start = make(chan struct{})
+			for i := range 2 {
+				wg.Go(func() {
+					<-start
+					roleErrs[i] = s.CreatePostgresPrincipal(ctx, bind(srv, "app", guid(), false))
+					adminErrs[i] = s.CreatePostgresPrincipal(ctx, bind(srv, fmt.Sprintf("admin%d", i), oid, true))
+				})
+			}
+			close(start)
+			wg.Wait()
+			oneWins(t, "CreatePostgresPrincipal of one role", roleErrs)
+			oneWins(t, "CreatePostgresPrincipal of one administrator", adminErrs)
 		}
 	})
 

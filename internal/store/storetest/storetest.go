@@ -36,6 +36,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RoleAssignmentPages", testRoleAssignmentPages},
 		{"StorageAccounts", testStorageAccounts},
 		{"StorageAccountPages", testStorageAccountPages},
+		{"PostgresServers", testPostgresServers},
+		{"PostgresServerPages", testPostgresServerPages},
 		{"Audit", testAudit},
 		{"AuditVerifyUnderLoad", testAuditVerifyUnderLoad},
 		{"FederatedCredentials", testFederatedCredentials},
