@@ -39,7 +39,7 @@ L group create -n bench >/dev/null
 L identity create -g bench -n loader >/dev/null
 L app create -g bench -n loader --identities loader >/dev/null
 client_id=$(L identity show -g bench -n loader | json 'v["clientId"]')
-addr=$(L postgres server create -g bench -n benchdb --upstream "host=127.0.0.1 port=$port dbname=postgres user=lanyard_admin password=$admin_pw sslmode=require" | json 'v["properties"]["listenAddress"]')
+addr=$(L postgres server create -g bench -n benchdb --upstream "host=127.0.0.1 port=$port dbname=postgres user=lanyard_admin password=$admin_pw sslmode=require" | json 'v["listenAddress"]')
 L postgres principal create -g bench -s benchdb --role loader >/dev/null
 lhost=${addr%:*}; lport=${addr##*:}
 

@@ -96,8 +96,7 @@ func pgFlow(t *testing.T, adminAuth string) *pgSeed {
 	s.inst.cli(t, "app", "identity", "assign", "-g", "demo", "-n", "web", "--identities", "dbadmin,writer,reader")
 	up := startUpstream(t, s.inst.state.CAFile, adminAuth)
 	s.inst.cliJSON(t, &s.server, "postgres", "server", "create", "-g", "demo", "-n", "db1", "--upstream", up.dsn(adminAuth == "password"))
-	props, _ := s.server["properties"].(map[string]any)
-	addr, _ := props["listenAddress"].(string)
+	addr, _ := s.server["listenAddress"].(string)
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatalf("server listen address %q: %v (%v)", addr, err, s.server)
