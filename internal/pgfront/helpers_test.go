@@ -53,7 +53,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	testCAFile = filepath.Join(caDir, pki.CACertFile)
-	u, err := startUpstream("")
+	u, err := startUpstream("", "")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the upstream PostgreSQL:", err)
 		return 1
@@ -68,9 +68,9 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// startUpstream starts a cluster; hba, when set, replaces the line for bound roles'
-// method (cert) before the cluster is reloaded.
-func startUpstream(roleMethod string) (*upstream, error) {
+// startUpstream starts a cluster. roleMethod, when set, replaces the pg_hba method of bound
+// roles (cert), then the cluster is reloaded; adminAuth is the script's third argument.
+func startUpstream(roleMethod, adminAuth string) (*upstream, error) {
 	dir, err := os.MkdirTemp("", "pgfront-upstream-")
 	if err != nil {
 		return nil, err
@@ -78,7 +78,11 @@ func startUpstream(roleMethod string) (*upstream, error) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
-	out, err := exec.Command("bash", filepath.Join(repoRoot(), "scripts", "pgupstream.sh"), "start", dir, testCAFile).CombinedOutput()
+	args := []string{filepath.Join(repoRoot(), "scripts", "pgupstream.sh"), "start", dir, testCAFile}
+	if adminAuth != "" {
+		args = append(args, adminAuth)
+	}
+	out, err := exec.Command("bash", args...).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, out)
 	}

@@ -108,11 +108,17 @@ func (f *Frontend) bind(l *listener) (net.Listener, *tls.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return ln, &tls.Config{
+	return ln, tlsConfigFor(cert), nil
+}
+
+// tlsConfigFor is the listeners' TLS configuration: ALPN "postgresql" is offered to the
+// clients that negotiate TLS after an SSLRequest and required of direct TLS clients.
+func tlsConfigFor(cert tls.Certificate) *tls.Config {
+	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
 		NextProtos:   []string{alpnPostgres},
-	}, nil
+	}
 }
 
 func (f *Frontend) accept(l *listener, ln net.Listener, cfg *tls.Config) {
