@@ -79,9 +79,11 @@
 //     which must not be a superuser, replication or bypassrls role;
 //   - an error: DO $$BEGIN RAISE EXCEPTION USING MESSAGE = '...', ERRCODE = '...'; END$$.
 //
-// The role is created at once, outside the client's transaction (Azure's function runs
-// inside it). isMfa = true is refused: Lanyard's tokens carry no MFA claim. Azure does not
+// The same text in an extended-protocol Parse message (pgx's default mode) is carried out
+// when it is parsed and the Parse rewritten; a client that executes one prepared statement
+// several times gets the first answer again (pgx's statement cache does so for the same
+// text: use the simple protocol to run one twice). The role is created at once, outside
+// the client's transaction (Azure's function runs inside it). isMfa = true is refused: Lanyard's tokens carry no MFA claim. Azure does not
 // expose pgaadauth_drop_principal on flexible servers; DROP ROLE and the CLI drop roles.
-// In other sessions, and for any other text (extended-protocol Parse messages included),
-// the statement goes upstream untouched and fails there as it would on a stock PostgreSQL.
+// In other sessions, and for any other text, the statement goes upstream untouched and fails there as it would on a stock PostgreSQL.
 package pgfront

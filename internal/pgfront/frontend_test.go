@@ -327,12 +327,15 @@ func TestAdminPgaadauth(t *testing.T) {
 	if pgCode(err) != "42710" {
 		t.Errorf("second create: %v", err)
 	}
-	// with_oid, then list.
+	// with_oid, then list, with pgx's default extended protocol.
 	svc := uniqueRole("svc")
-	if _, err := admin.Exec(ctx, "select * from pg_catalog.pgaadauth_create_principal_with_oid('"+svc+"', '"+newOID()+"', 'service', false, false)", pgx.QueryExecModeSimpleProtocol); err != nil {
+	if err := admin.QueryRow(ctx, "select * from pg_catalog.pgaadauth_create_principal_with_oid('"+svc+"', '"+newOID()+"', 'service', false, false)").Scan(&created); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := admin.Query(ctx, "select * from pgaadauth_list_principals(false)", pgx.QueryExecModeSimpleProtocol)
+	if created != "Created role for "+svc {
+		t.Errorf("answer = %q", created)
+	}
+	rows, err := admin.Query(ctx, "select * from pgaadauth_list_principals(false)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +375,12 @@ func TestAdminPgaadauth(t *testing.T) {
 	if pgCode(err) != "22023" || !strings.Contains(err.Error(), "superuser") {
 		t.Errorf("labelling a superuser: %v", err)
 	}
-	_, err = admin.Exec(ctx, `SECURITY LABEL for pgaadauth on role `+plain+` is 'nonsense'`, pgx.QueryExecModeSimpleProtocol)
+	_, err = admin.Exec(ctx, `SECURITY LABEL for pgaadauth on role lanyard_admin is 'aadauth,oid=`+newOID()+`,type=user'`, pgx.QueryExecModeSimpleProtocol)
+	if pgCode(err) != "22023" || !strings.Contains(err.Error(), "manages roles") {
+		t.Errorf("labelling the administrator login: %v", err)
+	}
+	_, err = admin.Exec(ctx, `SECURITY LABEL for pgaadauth on role `+plain+` is 'nonsense'`) // extended protocol: a DO that raises
+
 	if pgCode(err) != "22023" {
 		t.Errorf("bad label: %v", err)
 	}

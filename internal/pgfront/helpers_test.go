@@ -332,7 +332,7 @@ func (a *fakeAudit) endsOf(role string) []SessionEnd {
 
 // env is a Frontend serving one server in front of an upstream.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	f      *Frontend
 	dir    *fakeDirectory
 	tokens *fakeTokens
@@ -346,7 +346,7 @@ var serverSeq struct {
 	n int
 }
 
-func newEnv(t *testing.T, u *upstream, auth lanyard.PostgresUpstreamAuth, tweak func(*Config)) *env {
+func newEnv(t testing.TB, u *upstream, auth lanyard.PostgresUpstreamAuth, tweak func(*Config)) *env {
 	t.Helper()
 	serverSeq.Lock()
 	serverSeq.n++
@@ -374,7 +374,7 @@ func newEnv(t *testing.T, u *upstream, auth lanyard.PostgresUpstreamAuth, tweak 
 	return e
 }
 
-func waitAddr(t *testing.T, f *Frontend, id string) string {
+func waitAddr(t testing.TB, f *Frontend, id string) string {
 	t.Helper()
 	for range 500 {
 		if a := f.Addr(id); a != nil {

@@ -54,9 +54,15 @@ func (f *Frontend) relayAdmin(s *session) error {
 		if err != nil {
 			return err
 		}
-		if q, ok := msg.(*pgproto3.Query); ok {
-			if st, ok := parsePgaadauth(q.String); ok {
+		switch m := msg.(type) {
+		case *pgproto3.Query:
+			if st, ok := parsePgaadauth(m.String); ok {
 				msg = &pgproto3.Query{String: f.runPgaadauth(s, st)}
+			}
+		case *pgproto3.Parse:
+			// The extended protocol (pgx's default): carried out when prepared.
+			if st, ok := parsePgaadauth(m.Query); ok && len(m.ParameterOIDs) == 0 {
+				msg = &pgproto3.Parse{Name: m.Name, Query: f.runPgaadauth(s, st)}
 			}
 		}
 		if buf, err = msg.Encode(buf[:0]); err != nil {

@@ -48,7 +48,8 @@ func withExistingRole(ctx context.Context) context.Context {
 // missing. With a password (UpstreamPassword servers) the role gets it as a SCRAM verifier
 // computed here. It refuses a role that exists, as Azure does; except when binding an
 // existing role through SECURITY LABEL, which then must not be a superuser, replication or
-// bypassrls role, and is granted the markers (and the password).
+// bypassrls role nor the administrator login itself, and is granted the markers (and the
+// password).
 func (r *Roles) CreateRole(ctx context.Context, s lanyard.PostgresServer, role, password string, admin bool) error {
 	if role == "" {
 		return lanyard.Errorf(lanyard.KindInvalid, "a role name is required")
@@ -86,6 +87,9 @@ func (r *Roles) CreateRole(ctx context.Context, s lanyard.PostgresServer, role, 
 		}
 		if super || repl || bypass {
 			return lanyard.Errorf(lanyard.KindInvalid, "role %q is a superuser, replication or bypassrls role; it cannot be bound to a Microsoft Entra principal", role)
+		}
+		if role == conn.Config().User {
+			return lanyard.Errorf(lanyard.KindInvalid, "role %q is the login Lanyard manages roles with; it cannot be bound to a Microsoft Entra principal", role)
 		}
 		if _, err := conn.Exec(ctx, "GRANT "+markers+" TO "+ident); err != nil {
 			return upstreamError(role, err)
