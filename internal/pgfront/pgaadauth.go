@@ -141,24 +141,23 @@ func listSQL(ps []lanyard.PostgresPrincipal, tenantID string) string {
 	return b.String()
 }
 
+// sqlstate is the SQLSTATE a pgaadauth statement fails with, by the kind of its error.
+//
+//exhaustive:enforce
+var sqlstate = map[lanyard.Kind]string{
+	lanyard.KindInternal:         "XX000", // internal_error
+	lanyard.KindInvalid:          "22023", // invalid_parameter_value
+	lanyard.KindNotFound:         "42704", // undefined_object
+	lanyard.KindConflict:         "42710", // duplicate_object
+	lanyard.KindUnauthenticated:  "28000", // invalid_authorization_specification
+	lanyard.KindPermissionDenied: "42501", // insufficient_privilege
+	lanyard.KindTooLarge:         "54000", // program_limit_exceeded
+	lanyard.KindUnavailable:      "08006", // connection_failure
+}
+
 // raiseError answers err as PostgreSQL would, with the SQLSTATE of its kind.
 func raiseError(err error) string {
-	code := "XX000"
-	switch lanyard.KindOf(err) {
-	case lanyard.KindConflict:
-		code = "42710" // duplicate_object
-	case lanyard.KindNotFound:
-		code = "42704" // undefined_object
-	case lanyard.KindInvalid:
-		code = "22023" // invalid_parameter_value
-	case lanyard.KindPermissionDenied:
-		code = "42501" // insufficient_privilege
-	case lanyard.KindUnavailable:
-		code = "08006" // connection_failure
-	case lanyard.KindTooLarge:
-		code = "54000" // program_limit_exceeded
-	}
-	return raiseSQL(code, lanyard.MessageOf(err))
+	return raiseSQL(sqlstate[lanyard.KindOf(err)], lanyard.MessageOf(err))
 }
 
 // raiseSQL is a statement that fails with code and msg in the upstream.
