@@ -156,6 +156,21 @@ func TestRefusals(t *testing.T) {
 	})
 }
 
+// A client asking for protocol 3.2 is negotiated down to the upstream session's 3.0.
+func TestProtocolNegotiation(t *testing.T) {
+	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	role := uniqueRole("app")
+	c, err := pgx.Connect(context.Background(), e.connString(role, e.bind(role, false), "max_protocol_version=3.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close(context.Background()) }()
+	var one int
+	if err := c.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestDirectTLS(t *testing.T) {
 	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
 	role := uniqueRole("app")

@@ -259,15 +259,15 @@ func (h *handshake) fail(err error) error {
 	return err
 }
 
-// refuse tells the client why it is refused (the caller-safe message), records the real
-// reason, and returns it.
+// refuse records the real reason of a refusal, then tells the client why it is refused
+// (the caller-safe message), and returns it.
 func (h *handshake) refuse(r *refusal) error {
-	_ = send(h.client, fatal(r.code, r.msg))
 	h.rec.Allowed, h.rec.Code, h.rec.Reason = false, r.code, r.reason
 	h.f.log.Info("PostgreSQL login refused", "server", h.srv.ResourceID, "role", h.rec.Role, "database", h.rec.Database,
 		"principal", h.rec.PrincipalID, "client", h.addr, "code", r.code, "reason", r.reason)
 	if a := h.f.cfg.Audit; a != nil {
 		_ = a.Login(context.WithoutCancel(h.f.ctx), h.rec)
 	}
+	_ = send(h.client, fatal(r.code, r.msg))
 	return r
 }

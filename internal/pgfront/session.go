@@ -152,13 +152,8 @@ func (f *Frontend) relay(s *session) {
 	}()
 	<-up
 	s.end("the upstream closed the connection", false)
-	if s.forced {
-		_ = s.client.SetWriteDeadline(time.Now().Add(time.Second))
-		_ = send(s.client, fatal("57P01", "terminating connection: "+s.reason))
-	}
-	_ = s.client.Close()
-	<-down
-	f.sessions.remove(s)
+	// Recorded before the client hears of it, so that the trail is never behind what a
+	// client has seen.
 	f.log.Info("PostgreSQL session ended", "server", s.serverID, "role", s.role, "principal", s.claims.ObjectID, "client", s.clientAddr, "reason", s.reason)
 	if a := f.cfg.Audit; a != nil {
 		a.SessionEnded(context.WithoutCancel(f.ctx), SessionEnd{
@@ -166,6 +161,13 @@ func (f *Frontend) relay(s *session) {
 			PrincipalID: s.claims.ObjectID, TokenID: s.claims.UTI, Started: s.started, Reason: s.reason, Forced: s.forced,
 		})
 	}
+	if s.forced {
+		_ = s.client.SetWriteDeadline(time.Now().Add(time.Second))
+		_ = send(s.client, fatal("57P01", "terminating connection: "+s.reason))
+	}
+	_ = s.client.Close()
+	<-down
+	f.sessions.remove(s)
 }
 
 // cancelQuery forwards a CancelRequest carrying the key of an open session to its
