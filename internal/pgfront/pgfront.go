@@ -17,6 +17,9 @@ type Directory interface {
 	GetPrincipal(ctx context.Context, serverID, role string) (lanyard.PostgresPrincipal, error)
 	// CreatePrincipal binds role to a principal (objectID "" = resolve role as a
 	// principal's name) and creates the role in the upstream through PostgresRoles (Roles).
+	// It must hand its ctx (or one derived from it) to PostgresRoles.CreateRole: for
+	// SECURITY LABEL the front end marks ctx so that Roles binds the existing role instead
+	// of creating it. typ is "" for pgaadauth_create_principal, which names no type.
 	CreatePrincipal(ctx context.Context, serverID, role, objectID string, typ lanyard.PostgresPrincipalType, admin bool) (lanyard.PostgresPrincipal, error)
 	DropPrincipal(ctx context.Context, serverID, role string) error
 	ListPrincipals(ctx context.Context, serverID string) ([]lanyard.PostgresPrincipal, error)
