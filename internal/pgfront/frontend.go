@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
@@ -29,6 +30,9 @@ type Config struct {
 	// RebindInterval is how often a listen address that could not be bound is tried
 	// again; 2s when zero.
 	RebindInterval time.Duration
+	// MaxConnections caps the connections open at once, handshakes and sessions, over all
+	// servers; beyond it clients get FATAL 53300, as from PostgreSQL. 1000 when zero.
+	MaxConnections int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -46,6 +50,7 @@ type Frontend struct {
 	listeners map[string]*listener // by server resource id
 	pending   map[net.Conn]struct{}
 	sessions  *registry
+	open      atomic.Int64 // connections open, handshakes and sessions
 
 	wg sync.WaitGroup // every goroutine the Frontend starts
 }
@@ -69,6 +74,9 @@ func New(cfg Config) (*Frontend, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = 1000
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Frontend{

@@ -27,11 +27,12 @@ type refusal struct {
 func (r *refusal) Error() string { return r.reason }
 
 // serve runs one client connection: the handshake under one deadline, then the session.
-func (f *Frontend) serve(raw net.Conn, srv lanyard.PostgresServer, tlsCfg *tls.Config) {
+// When the front end is full, the client is refused with 53300 once it has said who it is.
+func (f *Frontend) serve(raw net.Conn, srv lanyard.PostgresServer, tlsCfg *tls.Config, full bool) {
 	ctx, cancel := context.WithTimeout(f.ctx, f.cfg.HandshakeTimeout)
 	defer cancel()
 	_ = raw.SetDeadline(time.Now().Add(f.cfg.HandshakeTimeout))
-	h := &handshake{f: f, srv: srv, raw: raw, client: raw, addr: raw.RemoteAddr().String()}
+	h := &handshake{f: f, srv: srv, raw: raw, client: raw, addr: raw.RemoteAddr().String(), full: full}
 	s, err := h.run(ctx, tlsCfg)
 	if err != nil {
 		f.log.Debug("PostgreSQL handshake ended", "server", srv.ResourceID, "client", h.addr, "err", err)
@@ -56,6 +57,7 @@ type handshake struct {
 	client net.Conn // raw, then the TLS connection over it
 	addr   string
 	rec    Login
+	full   bool // too many connections: refuse after the startup message
 }
 
 // run takes the client from its first byte to a logged-in upstream session (not yet
@@ -147,6 +149,9 @@ func (h *handshake) login(ctx context.Context, r *bufio.Reader, m *pgproto3.Star
 	h.rec = Login{ServerID: h.srv.ResourceID, Role: user, Database: database(m), ClientAddress: h.addr}
 	if user == "" {
 		return nil, h.refuse(&refusal{code: "28000", msg: "no PostgreSQL user name specified in startup packet", reason: "no user name"})
+	}
+	if h.full {
+		return nil, h.refuse(&refusal{code: "53300", msg: "sorry, too many clients already", reason: fmt.Sprintf("over the front end's %d connections", h.f.cfg.MaxConnections)})
 	}
 	var first []pgproto3.BackendMessage
 	if npv := negotiation(m); npv != nil {

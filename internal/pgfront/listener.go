@@ -142,6 +142,21 @@ func (f *Frontend) accept(l *listener, ln net.Listener, cfg *tls.Config) {
 			return
 		}
 		s := l.server.Load()
-		f.wg.Go(func() { f.serve(c, *s, cfg) })
+		n := f.open.Add(1)
+		if n > 2*int64(f.cfg.MaxConnections) {
+			// Far over the cap: not even a handshake to say so.
+			f.open.Add(-1)
+			f.untrack(c)
+			_ = c.Close()
+			continue
+		}
+		full := n > int64(f.cfg.MaxConnections)
+		if full {
+			f.log.Warn("too many PostgreSQL connections; refusing one", "server", s.ResourceID, "max", f.cfg.MaxConnections)
+		}
+		f.wg.Go(func() {
+			defer f.open.Add(-1)
+			f.serve(c, *s, cfg, full)
+		})
 	}
 }

@@ -203,3 +203,23 @@ func TestRolesAdminLoginWithCertificate(t *testing.T) {
 		t.Errorf("bad admin login: %v", err)
 	}
 }
+
+func TestMaxConnections(t *testing.T) {
+	e := newEnv(t, certUpstream, lanyard.UpstreamCert, func(c *Config) { c.MaxConnections = 1 })
+	role := uniqueRole("app")
+	tok := e.bind(role, false)
+	first := e.mustConnect(role, tok)
+	if _, err := e.connect(role, tok); pgCode(err) != "53300" {
+		t.Fatalf("a connection over the cap: %v", err)
+	}
+	_ = first.Close(context.Background())
+	for range 200 { // the first session's slot is freed once its relay has ended
+		c, err := e.connect(role, tok)
+		if err == nil {
+			_ = c.Close(context.Background())
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the slot of a closed session was never freed")
+}
