@@ -186,14 +186,15 @@ func TestDirectTLS(t *testing.T) {
 	}
 
 	// Direct TLS without ALPN "postgresql" is refused, as PostgreSQL 17 refuses it.
-	conn, err := tls.Dial("tcp", e.addr, &tls.Config{RootCAs: testCA.Pool(), ServerName: "127.0.0.1", NextProtos: []string{"http/1.1"}})
-	if err == nil {
-		defer func() { _ = conn.Close() }()
-		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-		b, _ := io.ReadAll(conn)
-		if len(b) > 0 && !strings.Contains(string(b), "ALPN") {
-			t.Errorf("answer = %q", b)
-		}
+	conn, err := tls.Dial("tcp", e.addr, &tls.Config{RootCAs: testCA.Pool(), ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(conn)
+	if !strings.Contains(string(b), `direct TLS connections must negotiate ALPN "postgresql"`) || b[0] != 'E' {
+		t.Errorf("answer = %q", b)
 	}
 }
 
@@ -497,8 +498,8 @@ func TestGarbageAndStalls(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the connection was not closed: %v", err)
 			}
-			if len(answer) > 0 && answer[0] != 'E' {
-				t.Errorf("answer %q is not an ErrorResponse", answer)
+			if len(answer) == 0 || answer[0] != 'E' || !strings.Contains(string(answer), "08P01") {
+				t.Errorf("answer %q is not an ErrorResponse 08P01", answer)
 			}
 		})
 	}
