@@ -22,7 +22,7 @@ func BenchmarkSelect(b *testing.B) {
 		}
 	}
 	b.Run("direct", func(b *testing.B) {
-		c, err := pgx.Connect(context.Background(), certUpstream.dsn()+" password="+certUpstream.adminPassword)
+		c, err := pgx.Connect(context.Background(), certUpstream(b).dsn()+" password="+certUpstream(b).adminPassword)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -59,13 +59,13 @@ func BenchmarkLogin(b *testing.B) {
 
 func newBenchEnv(b *testing.B) *env {
 	b.Helper()
-	return newEnv(b, certUpstream, lanyard.UpstreamCert, func(c *Config) { c.Logger = nil })
+	return newEnv(b, certUpstream(b), lanyard.UpstreamCert, func(c *Config) { c.Logger = nil })
 }
 
 // BenchmarkLoginDirect is the baseline: a direct TLS + SCRAM login to the upstream.
 func BenchmarkLoginDirect(b *testing.B) {
 	for b.Loop() {
-		c, err := pgx.Connect(context.Background(), certUpstream.dsn()+" password="+certUpstream.adminPassword)
+		c, err := pgx.Connect(context.Background(), certUpstream(b).dsn()+" password="+certUpstream(b).adminPassword)
 		if err != nil {
 			b.Fatal(err)
 		}

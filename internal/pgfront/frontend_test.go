@@ -26,7 +26,7 @@ func pgCode(err error) string {
 }
 
 func TestLoginWithCertificateUpstream(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	role := uniqueRole("app")
 	tok := e.bind(role, false)
 	c, err := pgx.Connect(context.Background(), e.connString(role, tok, "application_name=pgfront-test"))
@@ -94,7 +94,7 @@ func TestLoginWithPasswordUpstream(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	role := uniqueRole("app")
 	tok := e.bind(role, false)
 	other := e.tokens.issue(newOID())
@@ -158,7 +158,7 @@ func TestRefusals(t *testing.T) {
 
 // A client asking for protocol 3.2 is negotiated down to the upstream session's 3.0.
 func TestProtocolNegotiation(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	role := uniqueRole("app")
 	c, err := pgx.Connect(context.Background(), e.connString(role, e.bind(role, false), "max_protocol_version=3.2"))
 	if err != nil {
@@ -172,7 +172,7 @@ func TestProtocolNegotiation(t *testing.T) {
 }
 
 func TestDirectTLS(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	role := uniqueRole("app")
 	tok := e.bind(role, false)
 	c, err := pgx.Connect(context.Background(), e.connString(role, tok, "sslnegotiation=direct"))
@@ -199,12 +199,12 @@ func TestDirectTLS(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	role := uniqueRole("app")
 	c := e.mustConnect(role, e.bind(role, false))
 	// The cancel goes on its own connection, with the key the front end gave the client.
 	done := make(chan error, 1)
-	su := certUpstream.superuser(t)
+	su := certUpstream(t).superuser(t)
 	go func() {
 		// Cancel once the upstream runs the query (a bound, not a timing assumption).
 		for range 500 {
@@ -256,7 +256,7 @@ func waitEnded(t *testing.T, c *pgx.Conn) error {
 }
 
 func TestRecheckEndsSessions(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 
 	t.Run("revoked", func(t *testing.T) {
 		role := uniqueRole("rev")
@@ -305,7 +305,7 @@ func TestRecheckEndsSessions(t *testing.T) {
 }
 
 func TestAdminPgaadauth(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	adminRole := uniqueRole("admin")
 	admin := e.mustConnect(adminRole, e.bind(adminRole, true))
 	ctx := context.Background()
@@ -376,7 +376,7 @@ func TestAdminPgaadauth(t *testing.T) {
 
 	// SECURITY LABEL binds an existing role, never a superuser.
 	plain := uniqueRole("plain")
-	if _, err := certUpstream.superuser(t).Exec(ctx, "CREATE ROLE "+plain+" LOGIN"); err != nil {
+	if _, err := certUpstream(t).superuser(t).Exec(ctx, "CREATE ROLE "+plain+" LOGIN"); err != nil {
 		t.Fatal(err)
 	}
 	plainOID := newOID()
@@ -450,7 +450,7 @@ func rawStartup(t *testing.T, e *env, user string) (*tls.Conn, *pgproto3.Fronten
 }
 
 func TestPasswordSizes(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	role := uniqueRole("big")
 	tok := e.bind(role, false)
 	// A 15 KiB token is accepted.
@@ -477,7 +477,7 @@ func TestPasswordSizes(t *testing.T) {
 }
 
 func TestGarbageAndStalls(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, func(c *Config) { c.HandshakeTimeout = 500 * time.Millisecond })
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, func(c *Config) { c.HandshakeTimeout = 500 * time.Millisecond })
 	cases := map[string][]byte{
 		"http":          []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
 		"huge length":   {0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0},

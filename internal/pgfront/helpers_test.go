@@ -32,9 +32,12 @@ type upstream struct {
 }
 
 var (
-	testCA       *pki.CA
-	testCAFile   string
-	certUpstream *upstream
+	testCA     *pki.CA
+	testCAFile string
+
+	sharedOnce     sync.Once
+	sharedUpstream *upstream
+	sharedErr      error
 )
 
 func TestMain(m *testing.M) {
@@ -53,14 +56,23 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	testCAFile = filepath.Join(caDir, pki.CACertFile)
-	u, err := startUpstream("", "")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the upstream PostgreSQL:", err)
-		return 1
-	}
-	defer u.stop()
-	certUpstream = u
+	defer func() {
+		if sharedUpstream != nil {
+			sharedUpstream.stop()
+		}
+	}()
 	return m.Run()
+}
+
+// certUpstream is the cluster most tests share, started by the first that needs it (the
+// fuzzers' worker processes never do).
+func certUpstream(t testing.TB) *upstream {
+	t.Helper()
+	sharedOnce.Do(func() { sharedUpstream, sharedErr = startUpstream("", "") })
+	if sharedErr != nil {
+		t.Fatalf("starting the upstream PostgreSQL: %v", sharedErr)
+	}
+	return sharedUpstream
 }
 
 func repoRoot() string {

@@ -17,7 +17,7 @@ func TestPsql(t *testing.T) {
 	if err != nil {
 		t.Skip("psql is not installed")
 	}
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	host, port, _ := net.SplitHostPort(e.addr)
 	run := func(role, tok, sql string) (string, error) {
 		cmd := exec.Command(psql, "host="+host+" port="+port+" user="+role+" dbname=postgres sslmode=verify-full sslrootcert="+testCAFile,

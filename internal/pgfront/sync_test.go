@@ -26,7 +26,7 @@ func freePort(t *testing.T) string {
 }
 
 func TestSyncServesOthersWhileAnAddressIsTaken(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, func(c *Config) { c.RebindInterval = 50 * time.Millisecond })
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, func(c *Config) { c.RebindInterval = 50 * time.Millisecond })
 	role := uniqueRole("app")
 	tok := e.bind(role, false)
 
@@ -55,7 +55,7 @@ func TestSyncServesOthersWhileAnAddressIsTaken(t *testing.T) {
 }
 
 func TestSyncRebindsAChangedAddress(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	role := uniqueRole("app")
 	tok := e.bind(role, false)
 	open := e.mustConnect(role, tok)
@@ -81,7 +81,7 @@ func TestBindHostOverride(t *testing.T) {
 	port := freePort(t)
 	var envs []*env
 	for _, host := range []string{"127.0.0.1", "127.0.0.2"} {
-		e := newEnv(t, certUpstream, lanyard.UpstreamCert, func(c *Config) { c.BindHost = host })
+		e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, func(c *Config) { c.BindHost = host })
 		s := e.server
 		s.Listen = "127.0.0.1:" + port // the same server address on both nodes
 		e.f.Sync(context.Background(), []lanyard.PostgresServer{s})
@@ -121,7 +121,7 @@ func TestBindHostOverride(t *testing.T) {
 
 func TestCloseEndsEverythingWithoutLeaks(t *testing.T) {
 	before := runtime.NumGoroutine()
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, nil)
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, nil)
 	role := uniqueRole("app")
 	c := e.mustConnect(role, e.bind(role, false))
 	admin := uniqueRole("adm")
@@ -205,7 +205,7 @@ func TestRolesAdminLoginWithCertificate(t *testing.T) {
 }
 
 func TestMaxConnections(t *testing.T) {
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, func(c *Config) { c.MaxConnections = 1 })
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, func(c *Config) { c.MaxConnections = 1 })
 	role := uniqueRole("app")
 	tok := e.bind(role, false)
 	first := e.mustConnect(role, tok)

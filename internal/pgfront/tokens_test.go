@@ -62,7 +62,7 @@ func TestAccessTokens(t *testing.T) {
 	}
 	tokens := &AccessTokens{Access: svc, Verifier: &token.Verifier{Keys: ring, Issuers: []string{iss},
 		Audiences: []string{lanyard.OSSRDBMSResource, lanyard.OSSRDBMSResource + "/"}, MatchAudience: token.SameResource}}
-	e := newEnv(t, certUpstream, lanyard.UpstreamCert, func(c *Config) { c.Tokens = tokens })
+	e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, func(c *Config) { c.Tokens = tokens })
 	role := uniqueRole("app")
 	if _, err := e.dir.CreatePrincipal(ctx, e.server.ResourceID, role, id.PrincipalID, lanyard.PostgresService, false); err != nil {
 		t.Fatal(err)
