@@ -126,9 +126,35 @@ func startUpstream(roleMethod, adminAuth string) (*upstream, error) {
 			u.stop()
 			return nil, fmt.Errorf("reload: %w: %s", err, out)
 		}
-		time.Sleep(200 * time.Millisecond) // the postmaster rereads pg_hba.conf on SIGHUP
+		if err := u.waitHBA(roleMethod); err != nil {
+			u.stop()
+			return nil, err
+		}
 	}
 	return u, nil
+}
+
+// waitHBA waits until the postmaster, which rereads pg_hba.conf on SIGHUP at its own pace,
+// lets a member of azure_ad_user log in with a password.
+func (u *upstream) waitHBA(method string) error {
+	ctx := context.Background()
+	su, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable", u.dir, u.port))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = su.Close(ctx) }()
+	if _, err := su.Exec(ctx, "CREATE ROLE hba_probe LOGIN PASSWORD 'probe' IN ROLE azure_ad_user"); err != nil {
+		return err
+	}
+	for range 500 {
+		c, err := pgx.Connect(ctx, fmt.Sprintf("host=127.0.0.1 port=%s user=hba_probe password=probe dbname=postgres sslmode=require", u.port))
+		if err == nil {
+			_ = c.Close(ctx)
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("pg_hba.conf with method %s was never loaded", method)
 }
 
 func (u *upstream) stop() {
