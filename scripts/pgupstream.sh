@@ -12,7 +12,14 @@
 #         certificate when the third argument is "cert".
 #       - Every other role logs in with SCRAM (the benchmarks' baseline); DIR/bench-password
 #         is the password of the role "bench".
+#   bash scripts/pgupstream.sh dsn DIR
+#       prints lanyard_admin's connection string (with its password), for
+#       `lanyard postgres server create --upstream`.
 #   bash scripts/pgupstream.sh stop DIR
+#
+# DIR defaults to /tmp/lanyard-pgupstream and CA_FILE to the CA of the Lanyard in
+# $LANYARD_HOME (~/.lanyard by default); start does nothing but print the port when the
+# cluster in DIR already runs.
 #
 # Run as root, the cluster runs as the postgres user (initdb refuses root).
 set -euo pipefail
@@ -37,10 +44,20 @@ free_port() {
   return 1
 }
 
+default_dir=/tmp/lanyard-pgupstream
+
+port_of() { sed -n 's/^port = \([0-9]*\)$/\1/p' "$1/data/postgresql.conf" | tail -1; }
+
 start() {
-  local dir=$1 ca=$2 admin_auth=${3:-password}
+  local dir=${1:-$default_dir} ca=${2:-${LANYARD_HOME:-$HOME/.lanyard}/tls/ca.pem} admin_auth=${3:-password}
   local bin data port
   bin=$(bindir)
+  if [ -f "$dir/data/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    echo "port=$(port_of "$dir")"
+    return
+  fi
+  [ -f "$ca" ] || { echo "no CA file at $ca: start lanyard up first, or name its CA" >&2; return 1; }
+  rm -rf "$dir"
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   data="$dir/data"
@@ -92,14 +109,20 @@ EOF
   echo "port=$port"
 }
 
+dsn() {
+  local dir=${1:-$default_dir}
+  echo "host=127.0.0.1 port=$(port_of "$dir") dbname=postgres user=lanyard_admin password=$(cat "$dir/admin-password") sslmode=require"
+}
+
 stop() {
-  local dir=$1
+  local dir=${1:-$default_dir}
   [ -d "$dir/data" ] || return 0
   as_owner "$(bindir)/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
 }
 
 case "${1:-}" in
   start) shift; start "$@" ;;
+  dsn) shift; dsn "$@" ;;
   stop) shift; stop "$@" ;;
-  *) echo "usage: $0 start DIR CA_FILE [cert|password] | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start [DIR [CA_FILE [cert|password]]] | dsn [DIR] | stop [DIR]" >&2; exit 2 ;;
 esac

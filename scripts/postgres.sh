@@ -37,3 +37,9 @@ if ! psql "$dsn_base/postgres?sslmode=disable" -Atqc "select 1 from pg_database 
   psql "$dsn_base/postgres?sslmode=disable" -qc 'CREATE DATABASE test' >/dev/null
 fi
 export LANYARD_TEST_POSTGRES="$dsn_base/test?sslmode=disable"
+
+# The throwaway upstream of the passwordless PostgreSQL tests (scripts/pgupstream.sh) makes
+# its server certificate with openssl.
+if ! command -v openssl >/dev/null 2>&1; then
+  apt-get install -y -qq openssl >/dev/null
+fi

@@ -1,0 +1,302 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// upstream is a throwaway PostgreSQL behind Lanyard's front end, started by
+// scripts/pgupstream.sh so the tests leave the machine's own PostgreSQL alone.
+type upstream struct {
+	dir           string
+	port          string
+	adminPassword string
+}
+
+// startUpstream starts an upstream that trusts caFile for client certificates; adminAuth
+// ("cert" or "password") is how its lanyard_admin login authenticates.
+func startUpstream(t *testing.T, caFile, adminAuth string) *upstream {
+	t.Helper()
+	// Not t.TempDir(): run as root, the cluster runs as the postgres user, who must reach
+	// its folder.
+	dir, err := os.MkdirTemp("", "lanyard-pgupstream-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, _ := filepath.Abs("../scripts/pgupstream.sh")
+	out, err := exec.Command("bash", script, "start", dir, caFile, adminAuth).CombinedOutput()
+	t.Cleanup(func() {
+		_ = exec.Command("bash", script, "stop", dir).Run()
+		os.RemoveAll(dir)
+	})
+	if err != nil {
+		t.Fatalf("start upstream PostgreSQL: %v\n%s", err, out)
+	}
+	u := &upstream{dir: dir}
+	for _, line := range strings.Split(string(out), "\n") {
+		if p, ok := strings.CutPrefix(line, "port="); ok {
+			u.port = p
+		}
+	}
+	pw, err := os.ReadFile(filepath.Join(dir, "admin-password"))
+	if err != nil || u.port == "" {
+		t.Fatalf("upstream: port %q, %v\n%s", u.port, err, out)
+	}
+	u.adminPassword = strings.TrimSpace(string(pw))
+	return u
+}
+
+// dsn is the upstream's connection string for lanyard_admin, with its password or without
+// one (certificate login).
+func (u *upstream) dsn(withPassword bool) string {
+	s := "host=127.0.0.1 port=" + u.port + " dbname=postgres user=lanyard_admin sslmode=require"
+	if withPassword {
+		s += " password=" + u.adminPassword
+	}
+	return s
+}
+
+// pgResult is one statement's outcome as the clients print it.
+type pgResult struct {
+	OK      bool       `json:"ok"`
+	Code    string     `json:"code"`
+	Message string     `json:"message"`
+	Rows    [][]string `json:"rows"`
+}
+
+// pgSeed: an app holding user-assigned identities dbadmin, writer and reader (and id1,
+// bound to nothing), and a PostgreSQL server in front of an upstream.
+type pgSeed struct {
+	*seed
+	ids    map[string]map[string]any
+	server map[string]any
+	host   string
+	port   string
+}
+
+func pgFlow(t *testing.T, adminAuth string) *pgSeed {
+	t.Helper()
+	s := &pgSeed{seed: seedFlow(t)}
+	s.ids = map[string]map[string]any{"id1": s.user}
+	for _, n := range []string{"dbadmin", "writer", "reader"} {
+		var id map[string]any
+		s.inst.cliJSON(t, &id, "identity", "create", "-g", "demo", "-n", n)
+		s.ids[n] = id
+	}
+	s.inst.cli(t, "app", "identity", "assign", "-g", "demo", "-n", "web", "--identities", "dbadmin,writer,reader")
+	up := startUpstream(t, s.inst.state.CAFile, adminAuth)
+	s.inst.cliJSON(t, &s.server, "postgres", "server", "create", "-g", "demo", "-n", "db1", "--upstream", up.dsn(adminAuth == "password"))
+	props, _ := s.server["properties"].(map[string]any)
+	addr, _ := props["listenAddress"].(string)
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("server listen address %q: %v (%v)", addr, err, s.server)
+	}
+	if port == "5432" {
+		t.Fatalf("the server took 5432, which a local PostgreSQL usually holds")
+	}
+	s.host, s.port = host, port
+	s.inst.cli(t, "postgres", "server", "ad-admin", "create", "-g", "demo", "-s", "db1", "--identity", "dbadmin")
+	return s
+}
+
+func (s *pgSeed) clientID(who string) string { return s.ids[who]["clientId"].(string) }
+
+// goPG runs the pgx client as identity who, logging in as role, in a fresh process.
+func (s *pgSeed) goPG(t *testing.T, who, role string, sqls ...string) []pgResult {
+	t.Helper()
+	argv := []string{buildClient(t, "gopg"), "-host", s.host, "-port", s.port, "-user", role, "-client-id", s.clientID(who), "-ca", s.inst.state.CAFile}
+	for _, q := range sqls {
+		argv = append(argv, "-sql", q)
+	}
+	out, errOut, err := s.runAs(t, argv...)
+	return s.results(t, "gopg", out, errOut, err)
+}
+
+// nodePG runs the `pg` client as identity who, logging in as role, in a fresh process.
+func (s *pgSeed) nodePG(t *testing.T, who, role string, sqls ...string) []pgResult {
+	t.Helper()
+	requireNode(t)
+	argv := []string{"node", filepath.Join(nodeClients, "pg.mjs"), "--host", s.host, "--port", s.port, "--user", role, "--client-id", s.clientID(who), "--ca", s.inst.state.CAFile}
+	for _, q := range sqls {
+		argv = append(argv, "--sql", q)
+	}
+	out, errOut, err := s.runAs(t, argv...)
+	return s.results(t, "pg.mjs", out, errOut, err)
+}
+
+func (s *pgSeed) results(t *testing.T, client, out, errOut string, err error) []pgResult {
+	t.Helper()
+	var rs []pgResult
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r pgResult
+		if json.Unmarshal([]byte(line), &r) != nil {
+			t.Fatalf("%s: %v\nstdout: %s\nstderr: %s\nserver log:\n%s", client, err, out, errOut, s.inst.stderr)
+		}
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// holdPG opens a session as who/role and keeps it open; the channel gets each result line,
+// the last one the session's end.
+func (s *pgSeed) holdPG(t *testing.T, who, role string) <-chan pgResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cmd := exec.CommandContext(ctx, lanyardBin, "--home", s.inst.home, "app", "run", "-g", "demo", "-n", "web", "--",
+		buildClient(t, "gopg"), "-host", s.host, "-port", s.port, "-user", role, "-client-id", s.clientID(who), "-ca", s.inst.state.CAFile, "-hold")
+	cmd.Env = baseEnv()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	lines := make(chan pgResult, 16)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var r pgResult
+			if json.Unmarshal(sc.Bytes(), &r) == nil {
+				lines <- r
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	return lines
+}
+
+// awaitHolding waits for the held session to be open.
+func awaitHolding(t *testing.T, lines <-chan pgResult) {
+	t.Helper()
+	select {
+	case r, ok := <-lines:
+		if !ok || !r.OK || r.Message != "holding" {
+			t.Fatalf("held session did not open: %+v", r)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("held session did not open in a minute")
+	}
+}
+
+// awaitEnded waits (generously: this is not a timing assertion) for the server to end the
+// held session.
+func awaitEnded(t *testing.T, what string, lines <-chan pgResult) {
+	t.Helper()
+	select {
+	case r, ok := <-lines:
+		if ok && r.OK {
+			t.Fatalf("%s: the session went on: %+v", what, r)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("%s: the open session was not ended", what)
+	}
+}
+
+func mustOK(t *testing.T, what string, rs []pgResult) []pgResult {
+	t.Helper()
+	for _, r := range rs {
+		if !r.OK {
+			t.Fatalf("%s: %+v", what, rs)
+		}
+	}
+	return rs
+}
+
+func mustFail(t *testing.T, what, code string, rs []pgResult) {
+	t.Helper()
+	if len(rs) != 1 || rs[0].OK || rs[0].Code != code {
+		t.Fatalf("%s: got %+v, want one failure with SQLSTATE %s", what, rs, code)
+	}
+}
+
+// TestPostgresPasswordless is the whole flow with unmodified clients: an Entra
+// administrator binds a principal with Azure's pgaadauth SQL and grants it a table; the app
+// then inserts and selects with pgx (Go), pg (Node) and psql, each with a managed-identity
+// token as the password. Principals never bound are refused; revoking, disabling or
+// unbinding ends open sessions.
+func TestPostgresPasswordless(t *testing.T) {
+	for _, mode := range []string{"cert", "password"} {
+		t.Run(mode, func(t *testing.T) {
+			s := pgFlow(t, mode)
+			mustOK(t, "administrator setup", s.goPG(t, "dbadmin", "dbadmin",
+				"select * from pgaadauth_create_principal('writer', false, false)",
+				"create table items (id int primary key, name text)",
+				`grant select, insert on items to "writer"`))
+
+			mustOK(t, "writer inserts (pgx)", s.goPG(t, "writer", "writer", "insert into items values (1, 'one')"))
+			rs := mustOK(t, "writer selects (pg)", s.nodePG(t, "writer", "writer", "insert into items values (2, 'two')", "select name from items order by id"))
+			if got := fmt.Sprint(rs[1].Rows); got != "[[one] [two]]" {
+				t.Fatalf("rows = %s", got)
+			}
+			if mode == "password" {
+				return
+			}
+
+			// psql with the token from the CLI, verifying the server against Lanyard's CA.
+			tok := strings.TrimSpace(s.inst.cli(t, "token", "get", "-g", "demo", "-n", "web", "--client-id", s.clientID("writer"),
+				"--resource", "https://ossrdbms-aad.database.windows.net", "--query", "accessToken", "-o", "tsv"))
+			if out := s.psql(t, tok, "writer", "verify-full", "select count(*) from items"); strings.TrimSpace(out) != "2" {
+				t.Fatalf("psql count = %q", out)
+			}
+			storageTok := strings.TrimSpace(s.inst.cli(t, "token", "get", "-g", "demo", "-n", "web", "--client-id", s.clientID("writer"),
+				"--resource", "https://storage.azure.com", "--query", "accessToken", "-o", "tsv"))
+			if out := s.psql(t, storageTok, "writer", "verify-full", "select 1"); !strings.Contains(out, `password authentication failed for user "writer"`) {
+				t.Fatalf("a token for another audience: %q", out)
+			}
+			if out := s.psql(t, tok, "writer", "disable", "select 1"); !strings.Contains(strings.ToLower(out), "tls") {
+				t.Fatalf("no TLS: %q", out)
+			}
+
+			// Principals never bound, or bound to another role, are refused.
+			mustFail(t, "unbound identity", "28000", s.goPG(t, "id1", "id1", "select 1"))
+			mustFail(t, "someone else's role", "28000", s.goPG(t, "id1", "writer", "select 1"))
+			if rs := s.goPG(t, "writer", "writer", "select * from pgaadauth_create_principal('reader', false, false)"); len(rs) != 1 || rs[0].OK {
+				t.Fatalf("a principal that is not an administrator created a principal: %+v", rs)
+			}
+
+			// Revocation ends the open session and refuses new logins.
+			held := s.holdPG(t, "writer", "writer")
+			awaitHolding(t, held)
+			s.inst.cli(t, "token", "revoke", "--principal", s.clientID("writer"), "--reason", "test")
+			awaitEnded(t, "revoked", held)
+			mustFail(t, "revoked principal logs in", "28P01", s.goPG(t, "writer", "writer", "select 1"))
+
+			// Disabling the identity ends its session; so does dropping its binding.
+			s.inst.cli(t, "postgres", "principal", "create", "-g", "demo", "-s", "db1", "--role", "reader")
+			held = s.holdPG(t, "reader", "reader")
+			awaitHolding(t, held)
+			s.inst.cli(t, "identity", "update", "-g", "demo", "-n", "reader", "--enabled", "false")
+			awaitEnded(t, "disabled", held)
+			s.inst.cli(t, "identity", "update", "-g", "demo", "-n", "reader", "--enabled", "true")
+			held = s.holdPG(t, "reader", "reader")
+			awaitHolding(t, held)
+			s.inst.cli(t, "postgres", "principal", "delete", "-g", "demo", "-s", "db1", "--role", "reader")
+			awaitEnded(t, "unbound", held)
+			mustFail(t, "unbound principal logs in", "28000", s.goPG(t, "reader", "reader", "select 1"))
+		})
+	}
+}
+
+// psql runs psql with token as the password and returns its combined output.
+func (s *pgSeed) psql(t *testing.T, token, role, sslmode, query string) string {
+	t.Helper()
+	conn := fmt.Sprintf("host=%s port=%s user=%s dbname=postgres sslmode=%s sslrootcert=%s", s.host, s.port, role, sslmode, s.inst.state.CAFile)
+	cmd := exec.Command("psql", conn, "-Atc", query)
+	cmd.Env = append(baseEnv(), "PGPASSWORD="+token)
+	out, _ := cmd.CombinedOutput()
+	return string(out)
+}
