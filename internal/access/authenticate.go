@@ -47,3 +47,12 @@ func (s *Service) authenticate(ctx context.Context, verify func() (token.Claims,
 	}
 	return claims, nil
 }
+
+// Recheck re-checks the claims of a token verified earlier, for sessions that outlive their
+// login (PostgreSQL): the token must not be revoked, and its principal must still exist and
+// be enabled. Signature and lifetime are not checked again: as on Azure, an open session
+// survives its token's expiry.
+func (s *Service) Recheck(ctx context.Context, claims token.Claims) error {
+	_, err := s.authenticate(ctx, func() (token.Claims, error) { return claims, nil })
+	return err
+}

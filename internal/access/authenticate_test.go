@@ -66,8 +66,19 @@ func TestAuthenticate(t *testing.T) {
 	if _, err := f.svc.Authenticate(t.Context(), v, good, time.Now()); err != nil {
 		t.Fatalf("re-enabled identity: %v", err)
 	}
+	// Recheck re-checks the claims of an open session the same way, without the signature.
+	claims, err := f.svc.Authenticate(t.Context(), v, good, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Recheck(t.Context(), claims); err != nil {
+		t.Fatalf("Recheck of a good token: %v", err)
+	}
 	if err := f.store.DeleteIdentity(t.Context(), id.PrincipalID); err != nil {
 		t.Fatal(err)
+	}
+	if err := f.svc.Recheck(t.Context(), claims); lanyard.KindOf(err) != lanyard.KindUnauthenticated {
+		t.Fatalf("Recheck of a deleted identity's token: %v", err)
 	}
 	if _, err := f.svc.Authenticate(t.Context(), v, good, time.Now()); lanyard.KindOf(err) != lanyard.KindUnauthenticated {
 		t.Fatalf("token of a deleted identity: %v", err)

@@ -52,6 +52,14 @@ func TestAuthenticateRevoked(t *testing.T) {
 		return tok
 	}
 	a, b := mint(), mint()
+	claimsA, err := f.svc.Authenticate(t.Context(), v, a.Raw, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimsB, err := f.svc.Authenticate(t.Context(), v, b.Raw, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := revs.RevokeToken(t.Context(), a.UTI, id.PrincipalID, a.ExpiresAt, "test", "admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +69,21 @@ func TestAuthenticateRevoked(t *testing.T) {
 	if _, err := f.svc.Authenticate(t.Context(), v, b.Raw, time.Now()); err != nil {
 		t.Fatalf("another token of the same principal: %v", err)
 	}
+	// Recheck, which ends open PostgreSQL sessions, sees the same revocations.
+	if err := f.svc.Recheck(t.Context(), claimsA); lanyard.KindOf(err) != lanyard.KindUnauthenticated {
+		t.Fatalf("Recheck of a revoked token: %v", err)
+	}
+	if err := f.svc.Recheck(t.Context(), claimsB); err != nil {
+		t.Fatalf("Recheck of another token of the same principal: %v", err)
+	}
 	if _, err := revs.RevokePrincipal(t.Context(), id.PrincipalID, time.Time{}, "test", "admin"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Authenticate(t.Context(), v, b.Raw, time.Now()); lanyard.KindOf(err) != lanyard.KindUnauthenticated {
 		t.Fatalf("token issued before the principal's revocation: %v", err)
+	}
+	if err := f.svc.Recheck(t.Context(), claimsB); lanyard.KindOf(err) != lanyard.KindUnauthenticated {
+		t.Fatalf("Recheck after the principal's revocation: %v", err)
 	}
 	issuer.Now = func() time.Time { return time.Now().Add(2 * time.Second) }
 	if _, err := f.svc.Authenticate(t.Context(), v, mint().Raw, time.Now().Add(2*time.Second)); err != nil {

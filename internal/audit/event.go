@@ -27,10 +27,14 @@ const (
 	KindChange Kind = "management.change"
 	// KindKeyRotated: the authority's signing key was rotated.
 	KindKeyRotated Kind = "key.rotated"
+	// KindPostgresLogin: a login at a PostgreSQL front end, allowed or refused.
+	KindPostgresLogin Kind = "postgres.login"
+	// KindPostgresSessionEnded: a PostgreSQL session ended.
+	KindPostgresSessionEnded Kind = "postgres.session.ended"
 )
 
 // Kinds lists every kind, for validation.
-var Kinds = []Kind{KindTokenIssued, KindTokenRefused, KindDecision, KindChange, KindKeyRotated}
+var Kinds = []Kind{KindTokenIssued, KindTokenRefused, KindDecision, KindChange, KindKeyRotated, KindPostgresLogin, KindPostgresSessionEnded}
 
 // Decisions.
 const (
@@ -167,6 +171,38 @@ type KeyRotation struct {
 	PreviousKeyID string `json:"previousKeyId,omitempty"`
 }
 
+// PostgresLogin records a login at a PostgreSQL server's front end.
+type PostgresLogin struct {
+	ServerID      string `json:"serverId"`
+	Role          string `json:"role"`
+	Database      string `json:"database"`
+	PrincipalID   string `json:"principalId,omitempty"`
+	TokenID       string `json:"uti,omitempty"`
+	Allowed       bool   `json:"allowed"`
+	Code          string `json:"code,omitempty"`   // the SQLSTATE the client was sent
+	Reason        string `json:"reason,omitempty"` // the real reason, which the client is not told
+	CallerAddress string `json:"callerAddress,omitempty"`
+}
+
+// PostgresSessionEnd records the end of a PostgreSQL session.
+type PostgresSessionEnd struct {
+	ServerID      string    `json:"serverId"`
+	Role          string    `json:"role"`
+	Database      string    `json:"database"`
+	PrincipalID   string    `json:"principalId"`
+	TokenID       string    `json:"uti"`
+	Started       time.Time `json:"started"`
+	Reason        string    `json:"reason"`
+	Forced        bool      `json:"forced"` // Lanyard ended it
+	CallerAddress string    `json:"callerAddress,omitempty"`
+}
+
+// Actions of the PostgreSQL events.
+const (
+	ActionPostgresLogin      = "Lanyard.PostgreSQL/flexibleServers/login/action"
+	ActionPostgresSessionEnd = "Lanyard.PostgreSQL/flexibleServers/sessions/end/action"
+)
+
 // Constructors fill the queried fields from the record, so they always agree.
 
 // Issued returns the event of a token handed out.
@@ -219,8 +255,24 @@ func KeyRotated(d KeyRotation) Event {
 		Action: "Lanyard.Authority/signingKeys/rotate/action"}, detail: d}
 }
 
-// Detail decodes the event's record: a TokenIssued, TokenRefused, Decision, Change or
-// KeyRotation, by kind.
+// PostgresLoggedIn returns the event of a PostgreSQL login, allowed or refused.
+func PostgresLoggedIn(d PostgresLogin) Event {
+	dec := Denied
+	if d.Allowed {
+		dec = Allowed
+	}
+	return Event{AuditEvent: lanyard.AuditEvent{Kind: KindPostgresLogin, PrincipalID: d.PrincipalID, Action: ActionPostgresLogin,
+		Decision: dec, TokenID: d.TokenID}, detail: d}
+}
+
+// PostgresSessionEnded returns the event of a PostgreSQL session's end.
+func PostgresSessionEnded(d PostgresSessionEnd) Event {
+	return Event{AuditEvent: lanyard.AuditEvent{Kind: KindPostgresSessionEnded, PrincipalID: d.PrincipalID, Action: ActionPostgresSessionEnd,
+		TokenID: d.TokenID}, detail: d}
+}
+
+// Detail decodes the event's record: a TokenIssued, TokenRefused, Decision, Change,
+// KeyRotation, PostgresLogin or PostgresSessionEnd, by kind.
 func (e Event) Detail() (any, error) {
 	if e.detail != nil {
 		return e.detail, nil
@@ -237,6 +289,10 @@ func (e Event) Detail() (any, error) {
 		v = &Change{}
 	case KindKeyRotated:
 		v = &KeyRotation{}
+	case KindPostgresLogin:
+		v = &PostgresLogin{}
+	case KindPostgresSessionEnded:
+		v = &PostgresSessionEnd{}
 	default:
 		return nil, fmt.Errorf("audit: unknown event kind %q", e.Kind)
 	}

@@ -75,6 +75,20 @@ func Explain(e Event) (string, error) {
 		}
 	case *KeyRotation:
 		fmt.Fprintf(&b, "%s rotated the signing key: %s replaces %s", d.Caller, d.KeyID, orNone(d.PreviousKeyID))
+	case *PostgresLogin:
+		verdict := "allowed"
+		if !d.Allowed {
+			verdict = "refused with " + d.Code + ": " + q(d.Reason)
+		}
+		fmt.Fprintf(&b, "PostgreSQL login as role %q to database %q of %s by principal %s (token %s) from %s: %s",
+			q(d.Role), q(d.Database), d.ServerID, orNone(d.PrincipalID), orNone(d.TokenID), orNone(q(d.CallerAddress)), verdict)
+	case *PostgresSessionEnd:
+		by := "ended"
+		if d.Forced {
+			by = "ended by Lanyard"
+		}
+		fmt.Fprintf(&b, "PostgreSQL session of principal %s as role %q on database %q of %s, open since %s, %s: %s",
+			d.PrincipalID, q(d.Role), q(d.Database), d.ServerID, d.Started.UTC().Format(time.RFC3339), by, q(d.Reason))
 	}
 	return b.String(), nil
 }

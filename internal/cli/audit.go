@@ -71,7 +71,7 @@ func auditListCmd(e *env) *cobra.Command {
 	fl.StringVar(&f.Principal, "principal", "", "client id, principal id, identity or app resource id")
 	fl.StringVar(&f.Action, "action", "", "action, data action or resource; * matches anything, e.g. '*/blobs/write'")
 	fl.StringVar(&f.Decision, "decision", "", "allowed or denied")
-	fl.StringVar(&f.Kind, "kind", "", "token.issued, token.refused, access.decision, management.change or key.rotated")
+	fl.StringVar(&f.Kind, "kind", "", "token.issued, token.refused, access.decision, management.change, key.rotated, postgres.login or postgres.session.ended")
 	fl.StringVar(&f.TokenID, "uti", "", "only events about this token")
 	fl.StringVar(&f.RequestID, "request-id", "", "only events of this request (the x-ms-request-id an SDK error prints)")
 	fl.StringVar(&since, "since", "", "from this time: RFC 3339, or a duration before now such as 2h or 7d")
