@@ -32,14 +32,13 @@ json() { python3 -c "import json,sys; v=json.load(sys.stdin); print(eval(sys.arg
 ca=$(json 'v["caFile"]' < "$home/lanyard.json")
 
 port=$(bash scripts/pgupstream.sh start "$work/upstream" "$ca" | sed -n 's/^port=//p')
-admin_pw=$(cat "$work/upstream/admin-password")
 bench_pw=$(cat "$work/upstream/bench-password")
 
 L group create -n bench >/dev/null
 L identity create -g bench -n loader >/dev/null
 L app create -g bench -n loader --identities loader >/dev/null
 client_id=$(L identity show -g bench -n loader | json 'v["clientId"]')
-addr=$(L postgres server create -g bench -n benchdb --upstream "host=127.0.0.1 port=$port dbname=postgres user=lanyard_admin password=$admin_pw sslmode=require" | json 'v["listenAddress"]')
+addr=$(L postgres server create -g bench -n benchdb --upstream "$(bash scripts/pgupstream.sh dsn "$work/upstream")" | json 'v["listenAddress"]')
 L postgres principal create -g bench -s benchdb --role loader >/dev/null
 lhost=${addr%:*}; lport=${addr##*:}
 

@@ -18,14 +18,14 @@ import (
 // upstream is a throwaway PostgreSQL behind Lanyard's front end, started by
 // scripts/pgupstream.sh so the tests leave the machine's own PostgreSQL alone.
 type upstream struct {
-	dir           string
-	port          string
-	adminPassword string
+	dir    string
+	script string
+	port   string
 }
 
-// startUpstream starts an upstream that trusts caFile for client certificates; adminAuth
-// ("cert" or "password") is how its lanyard_admin login authenticates.
-func startUpstream(t *testing.T, caFile, adminAuth string) *upstream {
+// startUpstream starts an upstream that trusts caFile for client certificates; mode
+// ("cert" or "password") is how Lanyard logs in to it.
+func startUpstream(t *testing.T, caFile, mode string) *upstream {
 	t.Helper()
 	// Not t.TempDir(): run as root, the cluster runs as the postgres user, who must reach
 	// its folder.
@@ -34,7 +34,7 @@ func startUpstream(t *testing.T, caFile, adminAuth string) *upstream {
 		t.Fatal(err)
 	}
 	script, _ := filepath.Abs("../scripts/pgupstream.sh")
-	out, err := exec.Command("bash", script, "start", dir, caFile, adminAuth).CombinedOutput()
+	out, err := exec.Command("bash", script, "start", dir, caFile, mode).CombinedOutput()
 	t.Cleanup(func() {
 		_ = exec.Command("bash", script, "stop", dir).Run()
 		os.RemoveAll(dir)
@@ -42,28 +42,27 @@ func startUpstream(t *testing.T, caFile, adminAuth string) *upstream {
 	if err != nil {
 		t.Fatalf("start upstream PostgreSQL: %v\n%s", err, out)
 	}
-	u := &upstream{dir: dir}
+	u := &upstream{dir: dir, script: script}
 	for _, line := range strings.Split(string(out), "\n") {
 		if p, ok := strings.CutPrefix(line, "port="); ok {
 			u.port = p
 		}
 	}
-	pw, err := os.ReadFile(filepath.Join(dir, "admin-password"))
-	if err != nil || u.port == "" {
-		t.Fatalf("upstream: port %q, %v\n%s", u.port, err, out)
+	if u.port == "" {
+		t.Fatalf("upstream: no port\n%s", out)
 	}
-	u.adminPassword = strings.TrimSpace(string(pw))
 	return u
 }
 
-// dsn is the upstream's connection string for lanyard_admin, with its password or without
-// one (certificate login).
-func (u *upstream) dsn(withPassword bool) string {
-	s := "host=127.0.0.1 port=" + u.port + " dbname=postgres user=lanyard_admin sslmode=require"
-	if withPassword {
-		s += " password=" + u.adminPassword
+// dsn is the upstream's connection string for lanyard_admin (with its password in
+// password mode), as the script prints it.
+func (u *upstream) dsn(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("bash", u.script, "dsn", u.dir).Output()
+	if err != nil {
+		t.Fatalf("upstream dsn: %v", err)
 	}
-	return s
+	return strings.TrimSpace(string(out))
 }
 
 // pgResult is one statement's outcome as the clients print it.
@@ -84,7 +83,7 @@ type pgSeed struct {
 	port   string
 }
 
-func pgFlow(t *testing.T, adminAuth string) *pgSeed {
+func pgFlow(t *testing.T, mode string) *pgSeed {
 	t.Helper()
 	s := &pgSeed{seed: seedFlow(t)}
 	s.ids = map[string]map[string]any{"id1": s.user}
@@ -94,8 +93,11 @@ func pgFlow(t *testing.T, adminAuth string) *pgSeed {
 		s.ids[n] = id
 	}
 	s.inst.cli(t, "app", "identity", "assign", "-g", "demo", "-n", "web", "--identities", "dbadmin,writer,reader")
-	up := startUpstream(t, s.inst.state.CAFile, adminAuth)
-	s.inst.cliJSON(t, &s.server, "postgres", "server", "create", "-g", "demo", "-n", "db1", "--upstream", up.dsn(adminAuth == "password"))
+	up := startUpstream(t, s.inst.state.CAFile, mode)
+	s.inst.cliJSON(t, &s.server, "postgres", "server", "create", "-g", "demo", "-n", "db1", "--upstream", up.dsn(t))
+	if s.server["upstreamAuth"] != mode {
+		t.Fatalf("upstream auth = %v, want %s", s.server["upstreamAuth"], mode)
+	}
 	addr, _ := s.server["listenAddress"].(string)
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -267,12 +269,16 @@ func TestPostgresPasswordless(t *testing.T) {
 				t.Fatalf("a principal that is not an administrator created a principal: %+v", rs)
 			}
 
-			// Revocation ends the open session and refuses new logins.
+			// Revocation ends the open session and refuses the revoked tokens' logins.
 			held := s.holdPG(t, "writer", "writer")
 			awaitHolding(t, held)
 			s.inst.cli(t, "token", "revoke", "--principal", s.clientID("writer"), "--reason", "test")
 			awaitEnded(t, "revoked", held)
-			mustFail(t, "revoked principal logs in", "28P01", s.goPG(t, "writer", "writer", "select 1"))
+			if out := s.psql(t, tok, "writer", "verify-full", "select 1"); !strings.Contains(out, `password authentication failed for user "writer"`) {
+				t.Fatalf("a revoked token logs in: %q", out)
+			}
+			// A token issued after the revocation logs in again.
+			mustOK(t, "new token after revocation", s.goPG(t, "writer", "writer", "select count(*) from items"))
 
 			// Disabling the identity ends its session; so does dropping its binding.
 			s.inst.cli(t, "postgres", "principal", "create", "-g", "demo", "-s", "db1", "--role", "reader")
@@ -286,6 +292,22 @@ func TestPostgresPasswordless(t *testing.T) {
 			s.inst.cli(t, "postgres", "principal", "delete", "-g", "demo", "-s", "db1", "--role", "reader")
 			awaitEnded(t, "unbound", held)
 			mustFail(t, "unbound principal logs in", "28000", s.goPG(t, "reader", "reader", "select 1"))
+
+			// Every login, allowed or refused with its reason, and every session end is audited.
+			for _, q := range [][]string{
+				{"--kind", "postgres.login", "--decision", "allowed", "--principal", s.clientID("writer")},
+				{"--kind", "postgres.login", "--decision", "denied", "--principal", s.clientID("id1")},
+				{"--kind", "postgres.session.ended", "--principal", s.clientID("reader")},
+			} {
+				var events []map[string]any
+				s.inst.cliJSON(t, &events, append([]string{"audit", "list"}, q...)...)
+				if len(events) == 0 {
+					t.Fatalf("no audit event for %v", q)
+				}
+				if d, _ := json.Marshal(events[0]["details"]); !strings.Contains(string(d), `"role"`) {
+					t.Fatalf("audit event %v names no role: %s", q, d)
+				}
+			}
 		})
 	}
 }

@@ -2,19 +2,20 @@
 # A throwaway PostgreSQL cluster to stand behind Lanyard's passwordless front end in tests
 # and benchmarks, so they leave the machine's own PostgreSQL alone.
 #
-#   bash scripts/pgupstream.sh start DIR CA_FILE [cert|password]
+#   bash scripts/pgupstream.sh start DIR CA_FILE [cert|password [cert|password]]
 #       initdb's a cluster in DIR/data on a free loopback port, with TLS on and CA_FILE
-#       (Lanyard's CA) trusted for client certificates, and prints "port=N".
-#       - Roles in azure_ad_user or azure_ad_admin (the roles Lanyard binds to principals)
-#         log in only with a client certificate for their name (pg_hba method cert).
-#       - lanyard_admin, the login Lanyard creates and drops those roles with (CREATEROLE,
-#         not a superuser), logs in with the password in DIR/admin-password, or with a
-#         certificate when the third argument is "cert".
-#       - Every other role logs in with SCRAM (the benchmarks' baseline); DIR/bench-password
-#         is the password of the role "bench".
+#       (Lanyard's CA) trusted for client certificates, and prints "port=N". Lanyard logs
+#       in to it as the bound roles, and as lanyard_admin (CREATEROLE, not a superuser),
+#       the login it creates and drops those roles with:
+#       - cert (the default, and the recommended setup): with a client certificate for the
+#         role's name (pg_hba method cert) that Lanyard's CA issues per connection;
+#       - password: with SCRAM; lanyard_admin's password is in DIR/admin-password.
+#       A fourth argument sets lanyard_admin's login apart from the bound roles'.
+#       Every other role logs in with SCRAM (the benchmarks' baseline); DIR/bench-password
+#       is the password of the role "bench".
 #   bash scripts/pgupstream.sh dsn DIR
-#       prints lanyard_admin's connection string (with its password), for
-#       `lanyard postgres server create --upstream`.
+#       prints lanyard_admin's connection string (with its password in password mode),
+#       for `lanyard postgres server create --upstream`.
 #   bash scripts/pgupstream.sh stop DIR
 #
 # DIR defaults to /tmp/lanyard-pgupstream and CA_FILE to the CA of the Lanyard in
@@ -49,7 +50,7 @@ default_dir=/tmp/lanyard-pgupstream
 port_of() { sed -n 's/^port = \([0-9]*\)$/\1/p' "$1/data/postgresql.conf" | tail -1; }
 
 start() {
-  local dir=${1:-$default_dir} ca=${2:-${LANYARD_HOME:-$HOME/.lanyard}/tls/ca.pem} admin_auth=${3:-password}
+  local dir=${1:-$default_dir} ca=${2:-${LANYARD_HOME:-$HOME/.lanyard}/tls/ca.pem} mode=${3:-cert} admin_mode=${4:-${3:-cert}}
   local bin data port
   bin=$(bindir)
   if [ -f "$dir/data/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
@@ -65,6 +66,9 @@ start() {
   head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$dir/admin-password"
   head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$dir/bench-password"
   chmod 0644 "$dir/admin-password" "$dir/bench-password"
+  for m in "$mode" "$admin_mode"; do
+    [ "$m" = cert ] || [ "$m" = password ] || { echo "mode $m: cert or password" >&2; return 1; }
+  done
 
   as_owner "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=reject -E UTF8 >/dev/null
   cp "$ca" "$data/lanyard-ca.pem"
@@ -74,12 +78,15 @@ start() {
   chmod 0600 "$data/server.key"
   if [ "$(id -u)" = 0 ]; then chown postgres: "$data/server.key" "$data/server.crt" "$data/lanyard-ca.pem"; fi
 
-  local admin_method=scram-sha-256
-  [ "$admin_auth" = cert ] && admin_method=cert
+  local method=cert admin_method=cert
+  [ "$mode" = password ] && method=scram-sha-256
+  [ "$admin_mode" = password ] && admin_method=scram-sha-256
+  echo "$admin_mode" > "$dir/mode"
+  # lanyard_admin first: it is a member of both groups (to grant them), but its line is its own.
   cat > "$data/pg_hba.conf" <<EOF
 local   all all                                        trust
 hostssl all lanyard_admin                 127.0.0.1/32 $admin_method
-hostssl all +azure_ad_user,+azure_ad_admin 127.0.0.1/32 cert
+hostssl all +azure_ad_user,+azure_ad_admin 127.0.0.1/32 $method
 hostssl all all                           127.0.0.1/32 scram-sha-256
 EOF
   port=$(free_port)
@@ -111,7 +118,9 @@ EOF
 
 dsn() {
   local dir=${1:-$default_dir}
-  echo "host=127.0.0.1 port=$(port_of "$dir") dbname=postgres user=lanyard_admin password=$(cat "$dir/admin-password") sslmode=require"
+  local dsn="host=127.0.0.1 port=$(port_of "$dir") dbname=postgres user=lanyard_admin sslmode=require"
+  if [ "$(cat "$dir/mode")" = password ]; then dsn="$dsn password=$(cat "$dir/admin-password")"; fi
+  echo "$dsn"
 }
 
 stop() {

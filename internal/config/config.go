@@ -65,6 +65,13 @@ type File struct {
 	} `json:"federation"`
 	// Audit configures the audit trail; see AuditFile.
 	Audit AuditFile `json:"audit"`
+	// Postgres configures this node's PostgreSQL front ends.
+	Postgres struct {
+		// BindHost, when set, replaces the host of every PostgreSQL server's listen address
+		// on this node, so that two nodes on one machine can front the same servers
+		// (127.0.0.1 and 127.0.0.2, same ports).
+		BindHost string `json:"bindHost"`
+	} `json:"postgres"`
 	// Limits bound what clients can hold of the listeners.
 	Limits struct {
 		// MaxConnections caps each listener's connections served at once; further ones
@@ -99,6 +106,10 @@ type Config struct {
 	LogLevel              string
 	// MaxConns caps each listener's concurrent connections (limits.maxConnections).
 	MaxConns PerListener
+	// AllowNonLoopback lets listeners, PostgreSQL front ends included, bind beyond loopback.
+	AllowNonLoopback bool
+	// PostgresBindHost is postgres.bindHost.
+	PostgresBindHost string
 }
 
 // PerListener holds one value per listener.
@@ -175,6 +186,7 @@ func (f File) Resolve() (Config, error) {
 		PublicHost: f.PublicHost, PublicAPIURL: strings.TrimSuffix(f.PublicAPIURL, "/"), BlobContentDir: f.BlobContentDir, TLSNames: f.TLSNames,
 		LogFormat: f.Log.Format, LogLevel: f.Log.Level, TokenLifetime: lanyard.DefaultTokenLifetime,
 		StoreGracePeriod: DefaultStoreGracePeriod,
+		AllowNonLoopback: f.AllowNonLoopback, PostgresBindHost: f.Postgres.BindHost,
 	}
 	c.TrustedCAFile = f.Federation.TrustedCAFile
 	mc := f.Limits.MaxConnections
@@ -246,9 +258,15 @@ func (c Config) Validate(allowNonLoopback bool) error {
 		if err != nil {
 			return fmt.Errorf("%s %q: %w", name, addr, err)
 		}
-		if !allowNonLoopback && !isLoopback(host) {
+		if !allowNonLoopback && !IsLoopback(host) {
 			return fmt.Errorf("%s %q is not a loopback address; set allowNonLoopback to listen beyond this machine", name, addr)
 		}
+	}
+	if h := c.PostgresBindHost; h != "" && net.ParseIP(h) == nil && h != "localhost" {
+		return fmt.Errorf("postgres.bindHost %q: must be an IP address", h)
+	}
+	if h := c.PostgresBindHost; h != "" && !allowNonLoopback && !IsLoopback(h) {
+		return fmt.Errorf("postgres.bindHost %q is not a loopback address; set allowNonLoopback to listen beyond this machine", h)
 	}
 	for name, n := range map[string]int{"api": c.MaxConns.API, "msi": c.MaxConns.MSI, "blob": c.MaxConns.Blob} {
 		if n < 1 || n > maxConnectionsCeiling {
@@ -305,7 +323,8 @@ func parseNetwork(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host is a loopback address or localhost.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

@@ -70,7 +70,7 @@ func TestLoginWithCertificateUpstream(t *testing.T) {
 }
 
 func TestLoginWithPasswordUpstream(t *testing.T) {
-	u, err := startUpstream("scram-sha-256", "")
+	u, err := startUpstream("password", "password")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ func runTests(m *testing.M) int {
 // fuzzers' worker processes never do).
 func certUpstream(t testing.TB) *upstream {
 	t.Helper()
-	sharedOnce.Do(func() { sharedUpstream, sharedErr = startUpstream("", "") })
+	sharedOnce.Do(func() { sharedUpstream, sharedErr = startUpstream("cert", "password") })
 	if sharedErr != nil {
 		t.Fatalf("starting the upstream PostgreSQL: %v", sharedErr)
 	}
@@ -80,9 +80,9 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// startUpstream starts a cluster. roleMethod, when set, replaces the pg_hba method of bound
-// roles (cert), then the cluster is reloaded; adminAuth is the script's third argument.
-func startUpstream(roleMethod, adminAuth string) (*upstream, error) {
+// startUpstream starts a cluster whose bound roles log in by mode ("cert" or "password")
+// and whose lanyard_admin by adminMode (scripts/pgupstream.sh's third and fourth arguments).
+func startUpstream(mode, adminMode string) (*upstream, error) {
 	dir, err := os.MkdirTemp("", "pgfront-upstream-")
 	if err != nil {
 		return nil, err
@@ -90,11 +90,7 @@ func startUpstream(roleMethod, adminAuth string) (*upstream, error) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
-	args := []string{filepath.Join(repoRoot(), "scripts", "pgupstream.sh"), "start", dir, testCAFile}
-	if adminAuth != "" {
-		args = append(args, adminAuth)
-	}
-	out, err := exec.Command("bash", args...).CombinedOutput()
+	out, err := exec.Command("bash", filepath.Join(repoRoot(), "scripts", "pgupstream.sh"), "start", dir, testCAFile, mode, adminMode).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, out)
 	}
@@ -110,51 +106,7 @@ func startUpstream(roleMethod, adminAuth string) (*upstream, error) {
 		return nil, err
 	}
 	u.adminPassword = strings.TrimSpace(string(pw))
-	if roleMethod != "" {
-		hba := filepath.Join(dir, "data", "pg_hba.conf")
-		b, err := os.ReadFile(hba)
-		if err != nil {
-			u.stop()
-			return nil, err
-		}
-		b = bytes.Replace(b, []byte("127.0.0.1/32 cert"), []byte("127.0.0.1/32 "+roleMethod), 1)
-		if err := os.WriteFile(hba, b, 0o644); err != nil {
-			u.stop()
-			return nil, err
-		}
-		if out, err := exec.Command("bash", "-c", `if [ "$(id -u)" = 0 ]; then runuser -u postgres -- pg_ctl -D "$1" reload; else pg_ctl -D "$1" reload; fi`, "-", filepath.Join(dir, "data")).CombinedOutput(); err != nil {
-			u.stop()
-			return nil, fmt.Errorf("reload: %w: %s", err, out)
-		}
-		if err := u.waitHBA(roleMethod); err != nil {
-			u.stop()
-			return nil, err
-		}
-	}
 	return u, nil
-}
-
-// waitHBA waits until the postmaster, which rereads pg_hba.conf on SIGHUP at its own pace,
-// lets a member of azure_ad_user log in with a password.
-func (u *upstream) waitHBA(method string) error {
-	ctx := context.Background()
-	su, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable", u.dir, u.port))
-	if err != nil {
-		return err
-	}
-	defer func() { _ = su.Close(ctx) }()
-	if _, err := su.Exec(ctx, "CREATE ROLE hba_probe LOGIN PASSWORD 'probe' IN ROLE azure_ad_user"); err != nil {
-		return err
-	}
-	for range 500 {
-		c, err := pgx.Connect(ctx, fmt.Sprintf("host=127.0.0.1 port=%s user=hba_probe password=probe dbname=postgres sslmode=require", u.port))
-		if err == nil {
-			_ = c.Close(ctx)
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return fmt.Errorf("pg_hba.conf with method %s was never loaded", method)
 }
 
 func (u *upstream) stop() {

@@ -162,7 +162,7 @@ func TestCloseEndsEverythingWithoutLeaks(t *testing.T) {
 }
 
 func TestRolesAdminLoginWithCertificate(t *testing.T) {
-	u, err := startUpstream("", "cert")
+	u, err := startUpstream("cert", "cert")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -296,6 +296,8 @@ func (s *Server) buildViews(cache *readcache.Store, reloadRBAC, reloadKeys, relo
 		{name: "role assignments", topics: []string{"role_definitions", "role_assignments"}, reload: reloadRBAC},
 		{name: "signing keys", topics: []string{"signing_keys"}, reload: reloadKeys},
 		{name: "revocations", topics: []string{"revocations"}, reload: reloadRevocations},
+		// Servers another node created, moved or deleted: this node's listeners follow.
+		{name: "postgres servers", topics: []string{"postgres_servers", "resource_groups"}, reload: s.syncPostgres},
 	}
 	for _, v := range s.views {
 		v.staleViews = &s.staleViews

@@ -25,6 +25,7 @@ import (
 	"github.com/lanyard-id/lanyard/internal/httplimit"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/pgfront"
 	"github.com/lanyard-id/lanyard/internal/reqctx"
 	"github.com/lanyard-id/lanyard/internal/runstate"
 	"github.com/lanyard-id/lanyard/internal/store"
@@ -58,6 +59,8 @@ type Server struct {
 	obs *observability
 
 	listeners []*listener
+	// postgres fronts the PostgreSQL servers in the store, each on its own listener.
+	postgres *pgfront.Frontend
 }
 
 type listener struct {
@@ -92,6 +95,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	s.mountMSI(svc, ep)
 	s.mountAPI(f, svc, ep)
 	s.mountBlob(ctx, svc, ep)
+	if err := s.openPostgres(f, svc, ep); err != nil {
+		return nil, err
+	}
 	for _, l := range s.listeners {
 		l.srv.Handler = l.limits.Handler(l.srv.Handler) // outermost: it sets the connection's deadlines
 	}
@@ -99,6 +105,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	s.readiness.add("store", s.storeAnswers)
 	s.readiness.add("blob storage", s.blobReady)
 	s.buildViews(f.cached, svc.access.Reload, s.keyring.Reload, s.obs.revs.Reload, svc.tokens.Clear)
+	if err := s.syncPostgres(ctx); err != nil {
+		return nil, err
+	}
 	s.state = runstate.State{
 		PID: os.Getpid(), TenantID: s.tenant.ID, SubscriptionID: s.tenant.SubscriptionID,
 		APIURL: ep.localAPI, AuthorityURL: ep.apiURL + "/" + s.tenant.ID, MSIURL: ep.msiURL, BlobURL: ep.blobURL,
@@ -285,6 +294,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) close() {
 	for _, l := range s.listeners {
 		_ = l.ln.Close()
+	}
+	if s.postgres != nil {
+		_ = s.postgres.Close() // its sessions' end goes to the audit trail: before it closes
 	}
 	if s.blob != nil {
 		_ = s.blob.Close()
