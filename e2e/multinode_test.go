@@ -36,6 +36,8 @@ type cluster struct {
 	issuer   string // public API URL every node advertises
 	apiPort  string // node 0 listens there
 	nodes    []*instance
+	// configure, when set, adds to node i's configuration file.
+	configure func(i int, cfg map[string]any)
 }
 
 // postgresForE2E returns the DSN of a PostgreSQL server, from LANYARD_TEST_POSTGRES. CI
@@ -64,6 +66,12 @@ func freePort(t *testing.T) string {
 }
 
 func newCluster(t *testing.T, n int) *cluster {
+	t.Helper()
+	return newClusterWith(t, n, nil)
+}
+
+// newClusterWith starts n nodes, letting configure add to node i's configuration file.
+func newClusterWith(t *testing.T, n int, configure func(i int, cfg map[string]any)) *cluster {
 	t.Helper()
 	base := postgresForE2E(t)
 	b := make([]byte, 6)
@@ -95,6 +103,7 @@ func newCluster(t *testing.T, n int) *cluster {
 	_, _ = rand.Read(key)
 	c.kek = base64.StdEncoding.EncodeToString(key)
 	c.issuer = "https://127.0.0.1:" + c.apiPort
+	c.configure = configure
 	for i := range n {
 		c.nodes = append(c.nodes, c.start(t, i))
 	}
@@ -138,6 +147,9 @@ func (c *cluster) start(t *testing.T, i int) *instance {
 		"home": inst.home, "store": c.dsn, "publicApiUrl": c.issuer, "blobContentDir": c.content,
 		"storeGracePeriod": "2m",
 		"listen":           map[string]string{"api": apiAddr, "msi": "127.0.0.1:0", "blob": "127.0.0.1:0"},
+	}
+	if c.configure != nil {
+		c.configure(i, cfg)
 	}
 	raw, _ := json.Marshal(cfg)
 	path := filepath.Join(inst.home, "config.json")

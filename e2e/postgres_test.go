@@ -321,3 +321,59 @@ func (s *pgSeed) psql(t *testing.T, token, role, sslmode, query string) string {
 	out, _ := cmd.CombinedOutput()
 	return string(out)
 }
+
+// TestPostgresTwoNodes: any node fronts any server. Node 2 binds the servers' ports on
+// 127.0.0.2 (postgres.bindHost), so both run on this one machine; a server created through
+// node 1 is served by node 2 with no restart, a binding made through one node logs in at
+// the other, and a revocation made through node 1 ends a session held on node 2.
+func TestPostgresTwoNodes(t *testing.T) {
+	c := newClusterWith(t, 2, func(i int, cfg map[string]any) {
+		if i == 1 {
+			cfg["postgres"] = map[string]string{"bindHost": "127.0.0.2"}
+		}
+	})
+	n1 := c.nodes[0]
+	n1.cli(t, "group", "create", "-n", "demo")
+	s := &pgSeed{seed: &seed{inst: n1}, ids: map[string]map[string]any{}}
+	for _, n := range []string{"dbadmin", "writer"} {
+		var id map[string]any
+		n1.cliJSON(t, &id, "identity", "create", "-g", "demo", "-n", n)
+		s.ids[n] = id
+	}
+	n1.cli(t, "app", "create", "-g", "demo", "-n", "web", "--identities", "dbadmin,writer")
+	up := startUpstream(t, n1.state.CAFile, "cert")
+	n1.cliJSON(t, &s.server, "postgres", "server", "create", "-g", "demo", "-n", "db1", "--upstream", up.dsn(t))
+	addr, _ := s.server["listenAddress"].(string)
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("listen address %q: %v", addr, err)
+	}
+	s.port = port
+	n1.cli(t, "postgres", "server", "ad-admin", "create", "-g", "demo", "-s", "db1", "--identity", "dbadmin")
+
+	s.host = "127.0.0.2" // node 2
+	eventually(t, "node 2 serves the server created through node 1", func() (bool, string) {
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(s.host, s.port), time.Second)
+		if err != nil {
+			return false, err.Error()
+		}
+		conn.Close()
+		return true, ""
+	})
+	mustOK(t, "administrator setup through node 2", s.goPG(t, "dbadmin", "dbadmin",
+		"select * from pgaadauth_create_principal('writer', false, false)",
+		"create table items (id int primary key, name text)",
+		`grant select, insert on items to "writer"`))
+	s.host = "127.0.0.1" // node 1
+	mustOK(t, "writer inserts through node 1", s.goPG(t, "writer", "writer", "insert into items values (1, 'one')"))
+	s.host = "127.0.0.2"
+	rs := mustOK(t, "writer selects through node 2", s.goPG(t, "writer", "writer", "select name from items"))
+	if got := fmt.Sprint(rs[0].Rows); got != "[[one]]" {
+		t.Fatalf("rows = %s", got)
+	}
+
+	held := s.holdPG(t, "writer", "writer")
+	awaitHolding(t, held)
+	n1.cli(t, "token", "revoke", "--principal", s.clientID("writer"), "--reason", "test")
+	awaitEnded(t, "revoked through node 1, held on node 2", held)
+}
