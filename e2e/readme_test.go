@@ -19,11 +19,12 @@ import (
 // written, one command at a time, with the built lanyard first on PATH and LANYARD_HOME
 // set to a fresh `lanyard up` that the test starts itself (on free ports: the defaults may
 // be taken on a shared machine). A command must succeed, unless its comment says
-// `# 403 CODE`: then it must fail with CODE in its output. `# uploaded` must print it.
-// Go snippets must be lines of the sample app, which the commands run.
+// `# 403 CODE`: then it must fail with CODE in its output. `# uploaded` and `# noted` must
+// print it. Go snippets must be lines of the sample apps, which the commands run; JavaScript
+// snippets lines of the e2e `pg` client; untagged blocks (configuration files) do not run.
 
 // readmeSections are the README sections whose blocks run (by heading prefix).
-var readmeSections = []string{"Quick start", "Blob Storage"}
+var readmeSections = []string{"Quick start", "Blob Storage", "Passwordless PostgreSQL"}
 
 // quickStartBudget is the machine time the Quick start may take, with Go's build cache
 // warm (a user's first `go run` of the sample compiles the SDK once; the test measures
@@ -113,13 +114,20 @@ func TestReadme(t *testing.T) {
 		cmds      []readmeCommand
 		installed bool
 		snippets  []readmeBlock
-		quick     int // commands of the Quick start, `lanyard up` included
-		heading   string
+		// jsSnippets must be lines of the JavaScript client the e2e tests run.
+		jsSnippets []readmeBlock
+		quick      int // commands of the Quick start, `lanyard up` included
+		heading    string
 	)
 	for _, b := range blocks {
 		switch b.lang {
 		case "go":
 			snippets = append(snippets, b)
+			continue
+		case "js":
+			jsSnippets = append(jsSnippets, b)
+			continue
+		case "":
 			continue
 		case "sh":
 		default:
@@ -155,22 +163,9 @@ func TestReadme(t *testing.T) {
 		t.Errorf("the Quick start takes %d commands after the install, more than five", quick)
 	}
 
-	// The Go snippets are the sample app's own lines.
-	src, err := os.ReadFile("../examples/uploader/main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	have := map[string]bool{}
-	for _, l := range strings.Split(string(src), "\n") {
-		have[strings.TrimSpace(l)] = true
-	}
-	for _, s := range snippets {
-		for i, l := range strings.Split(strings.TrimRight(s.text, "\n"), "\n") {
-			if l = strings.TrimSpace(l); l != "" && !have[l] {
-				t.Errorf("README.md:%d: the Go snippet line %q is not in examples/uploader/main.go", s.line+1+i, l)
-			}
-		}
-	}
+	// The snippets are the sample apps' own lines.
+	checkSnippets(t, snippets, "../examples/uploader/main.go", "../examples/pgnotes/main.go")
+	checkSnippets(t, jsSnippets, "clients/node/pg.mjs")
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -188,6 +183,9 @@ func TestReadme(t *testing.T) {
 
 	start := time.Now()
 	inst := up(t)
+	// The Passwordless PostgreSQL section starts a throwaway PostgreSQL in the script's
+	// default folder; stop it with the test.
+	t.Cleanup(func() { _ = exec.Command("bash", "../scripts/pgupstream.sh", "stop").Run() })
 	env := baseEnv("PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"), "LANYARD_HOME="+inst.home)
 	uploads := 0
 	for i, c := range cmds[1:] {
@@ -212,6 +210,10 @@ func TestReadme(t *testing.T) {
 			}
 		case err != nil:
 			t.Fatalf("%s\nfailed: %v\n%s", where, err, output)
+		case strings.HasPrefix(c.comment, "noted"):
+			if !strings.Contains(stdout.String(), "noted as ") {
+				t.Fatalf("%s\nnoted nothing:\n%s", where, output)
+			}
 		case strings.HasPrefix(c.comment, "uploaded"):
 			if !strings.Contains(stdout.String(), "uploaded uploads/hello.txt") {
 				t.Fatalf("%s\nprinted no upload:\n%s", where, output)
@@ -299,6 +301,28 @@ func TestReadmeLayoutMatchesTree(t *testing.T) {
 	for _, p := range want {
 		if !named[p] {
 			t.Errorf("the README's Layout does not name %s", p)
+		}
+	}
+}
+
+// checkSnippets fails the test for every line of blocks that is not a line of one of files.
+func checkSnippets(t *testing.T, blocks []readmeBlock, files ...string) {
+	t.Helper()
+	have := map[string]bool{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(src), "\n") {
+			have[strings.TrimSpace(l)] = true
+		}
+	}
+	for _, s := range blocks {
+		for i, l := range strings.Split(strings.TrimRight(s.text, "\n"), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !have[l] {
+				t.Errorf("README.md:%d: the snippet line %q is not in %s", s.line+1+i, l, strings.Join(files, " or "))
+			}
 		}
 	}
 }

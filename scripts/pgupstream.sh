@@ -20,7 +20,7 @@
 #
 # DIR defaults to /tmp/lanyard-pgupstream and CA_FILE to the CA of the Lanyard in
 # $LANYARD_HOME (~/.lanyard by default); start does nothing but print the port when the
-# cluster in DIR already runs.
+# cluster in DIR already runs for the same CA and mode.
 #
 # Run as root, the cluster runs as the postgres user (initdb refuses root).
 set -euo pipefail
@@ -53,11 +53,14 @@ start() {
   local dir=${1:-$default_dir} ca=${2:-${LANYARD_HOME:-$HOME/.lanyard}/tls/ca.pem} mode=${3:-cert} admin_mode=${4:-${3:-cert}}
   local bin data port
   bin=$(bindir)
-  if [ -f "$dir/data/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    echo "port=$(port_of "$dir")"
-    return
-  fi
   [ -f "$ca" ] || { echo "no CA file at $ca: start lanyard up first, or name its CA" >&2; return 1; }
+  if [ -f "$dir/data/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    if cmp -s "$ca" "$dir/data/lanyard-ca.pem" && [ "$(cat "$dir/mode" 2>/dev/null)" = "$admin_mode" ]; then
+      echo "port=$(port_of "$dir")"
+      return
+    fi
+    stop "$dir" # another Lanyard's, or another mode: start afresh
+  fi
   rm -rf "$dir"
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
