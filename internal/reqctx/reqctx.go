@@ -15,10 +15,12 @@ import (
 // Info describes one request. Operation is written by the handler that recognizes the
 // request and read by the edge after the handler returns, on the same goroutine.
 type Info struct {
-	ID         string
-	Service    string // msi, blob, mgmt, authority
-	Operation  string
-	RemoteAddr string
+	ID string
+	// CorrelationID is the client's x-ms-correlation-request-id, or ID when it sent none.
+	CorrelationID string
+	Service       string // msi, blob, mgmt, authority
+	Operation     string
+	RemoteAddr    string
 }
 
 type key struct{}

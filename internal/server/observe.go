@@ -140,7 +140,7 @@ func (o *observability) instrument(service string, next http.Handler) http.Handl
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &reqctx.Info{ID: reqctx.NewID(), Service: service, RemoteAddr: r.RemoteAddr}
-		w.Header().Set("x-ms-request-id", info.ID)
+		info.CorrelationID = echoRequestIDs(w.Header(), r.Header, info.ID)
 		r = r.WithContext(reqctx.With(r.Context(), info))
 		// The surface under it shares the Writer, and with it what was sent.
 		sw := handler.Wrap(w)
@@ -164,6 +164,41 @@ func (o *observability) instrument(service string, next http.Handler) http.Handl
 				slog.String("remote", r.RemoteAddr))
 		}
 	})
+}
+
+// maxClientID bounds the ids a client sends that are echoed: Azure Storage allows 1024
+// characters for x-ms-client-request-id.
+const maxClientID = 1024
+
+// echoRequestIDs sets the request ids every Azure response carries: x-ms-request-id (this
+// request's own), x-ms-client-request-id (the client's, echoed when it sent one) and
+// x-ms-correlation-request-id (the client's, echoed, or else the request id, as ARM
+// starts a correlation for a request that brings none). It returns the correlation id.
+func echoRequestIDs(out, in http.Header, requestID string) string {
+	out.Set("x-ms-request-id", requestID)
+	if id := in.Get("x-ms-client-request-id"); echoable(id) {
+		out.Set("x-ms-client-request-id", id)
+	}
+	correlation := in.Get("x-ms-correlation-request-id")
+	if !echoable(correlation) {
+		correlation = requestID
+	}
+	out.Set("x-ms-correlation-request-id", correlation)
+	return correlation
+}
+
+// echoable reports whether a client's id may be sent back and logged: bounded, and
+// printable ASCII only, so it can neither split a header nor forge a log line.
+func echoable(id string) bool {
+	if id == "" || len(id) > maxClientID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // api serves the API listener: /metrics, then the management API and the authority,
