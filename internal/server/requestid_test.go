@@ -145,3 +145,45 @@ func TestEveryResponseCarriesRequestIDs(t *testing.T) {
 		t.Errorf("ids of a request that sent none: %v", resp.Header)
 	}
 }
+
+// The authorization_uri of the Blob and management 401 challenges answers (with OAuth's
+// unsupported_response_type: Lanyard signs no one in interactively), rather than 404.
+func TestChallengeAuthorizationURIAnswers(t *testing.T) {
+	s, hc, admin := startTestServer(t)
+	st := s.State()
+	for _, path := range []string{"/resourceGroups/demo", "/resourceGroups/demo/providers/Microsoft.Storage/storageAccounts/acct1"} {
+		req, _ := http.NewRequest("PUT", st.APIURL+"/subscriptions/"+st.SubscriptionID+path+"?api-version=2023-01-31", strings.NewReader("{}"))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("PUT %s: %d", path, resp.StatusCode)
+		}
+	}
+	for _, url := range []string{st.BlobURL + "/acct1/data?restype=container", st.APIURL + "/subscriptions/" + st.SubscriptionID + "?api-version=2023-01-31"} {
+		resp, err := hc.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		challenge := resp.Header.Get("WWW-Authenticate")
+		_, rest, ok := strings.Cut(challenge, "authorization_uri=")
+		uri, _, _ := strings.Cut(strings.Trim(rest, `"`), `"`)
+		uri, _, _ = strings.Cut(uri, " ")
+		if resp.StatusCode != http.StatusUnauthorized || !ok || !strings.HasPrefix(uri, st.APIURL+"/"+st.TenantID+"/") {
+			t.Fatalf("%s: %d, challenge %q", url, resp.StatusCode, challenge)
+		}
+		res, err := hc.Get(uri + "?response_type=code&client_id=x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"unsupported_response_type"`) {
+			t.Errorf("authorization_uri %s: %d %s", uri, res.StatusCode, body)
+		}
+	}
+}
