@@ -135,12 +135,15 @@ func (o *observability) Decided(ctx context.Context, d audit.Decision) error {
 }
 
 // instrument gives every request of service an id (in the context, in x-ms-request-id,
-// in its log lines and audit events), times it by operation, and logs it.
+// in its log lines and audit events) and a place in a W3C trace (the caller's traceparent,
+// or a new trace; its trace id in the log lines and audit events too), times it by
+// operation, and logs it.
 func (o *observability) instrument(service string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &reqctx.Info{ID: reqctx.NewID(), Service: service, RemoteAddr: r.RemoteAddr}
 		info.CorrelationID = echoRequestIDs(w.Header(), r.Header, info.ID)
+		info.Trace = reqctx.StartTrace(r.Header.Get("traceparent"))
 		r = r.WithContext(reqctx.With(r.Context(), info))
 		// The surface under it shares the Writer, and with it what was sent.
 		sw := handler.Wrap(w)

@@ -187,3 +187,34 @@ func TestChallengeAuthorizationURIAnswers(t *testing.T) {
 		}
 	}
 }
+
+// A caller's W3C traceparent is accepted on every listener, and its trace id reaches the
+// audit events of the request.
+func TestTraceparentReachesTheAuditTrail(t *testing.T) {
+	s, hc, admin := startTestServer(t)
+	st := s.State()
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req, _ := http.NewRequest("PUT", st.APIURL+"/subscriptions/"+st.SubscriptionID+"/resourceGroups/traced?api-version=2023-01-31", strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	rid := resp.Header.Get("x-ms-request-id")
+	if resp.StatusCode != http.StatusCreated || rid == "" {
+		t.Fatalf("PUT group: %d", resp.StatusCode)
+	}
+	eventually(t, "the change's audit event", func() (bool, string) {
+		req, _ := http.NewRequest("GET", st.APIURL+mgmt.AuditEventsPath+"?api-version=2023-01-31&requestId="+rid, nil)
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), `"traceId":"`+traceID+`"`), string(body)
+	})
+}
