@@ -32,6 +32,7 @@ type observability struct {
 	sink    io.Closer
 	revs    *revocation.Set
 	metrics *metrics.Metrics
+	tracing *tracing // nil unless the environment names an OTLP collector
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -53,6 +54,9 @@ func openObservability(ctx context.Context, cfg config.Audit, st store.Store, lo
 		o.sink, sinkWriter = sink, sink
 	}
 	if o.revs, err = revocation.Open(ctx, st, lanyard.MaxTokenLifetime, nil); err != nil {
+		return nil, err
+	}
+	if o.tracing, err = openTracing(ctx, logger); err != nil {
 		return nil, err
 	}
 	o.audit = audit.New(audit.Options{Store: st, Sink: sinkWriter, Policy: cfg.Policy, Retention: cfg.Retention, Logger: logger})
@@ -90,6 +94,7 @@ func (o *observability) close() {
 	o.stop()
 	o.wg.Wait()
 	_ = o.audit.Close()
+	o.tracing.close()
 	if o.sink != nil {
 		_ = o.sink.Close()
 	}
@@ -145,6 +150,8 @@ func (o *observability) instrument(service string, next http.Handler) http.Handl
 		info.CorrelationID = echoRequestIDs(w.Header(), r.Header, info.ID)
 		info.Trace = reqctx.StartTrace(r.Header.Get("traceparent"))
 		r = r.WithContext(reqctx.With(r.Context(), info))
+		ctx, span := o.tracing.start(r.Context(), info, r)
+		r = r.WithContext(ctx)
 		// The surface under it shares the Writer, and with it what was sent.
 		sw := handler.Wrap(w)
 		next.ServeHTTP(sw, r)
@@ -157,6 +164,7 @@ func (o *observability) instrument(service string, next http.Handler) http.Handl
 			op = "other"
 		}
 		o.metrics.Duration.WithLabelValues(service, op).Observe(elapsed.Seconds())
+		o.tracing.end(span, service+" "+op, sw.Status())
 		level := slog.LevelDebug
 		if sw.Status() >= 500 {
 			level = slog.LevelWarn

@@ -23,6 +23,14 @@ import (
 // that trusts its CA.
 func startTestServer(t *testing.T) (*Server, *http.Client, string) {
 	t.Helper()
+	s, hc, admin, _ := startStoppableServer(t)
+	return s, hc, admin
+}
+
+// startStoppableServer is startTestServer with a stop the caller may call before the
+// test's end; stop waits until the server has shut down.
+func startStoppableServer(t *testing.T) (*Server, *http.Client, string, func()) {
+	t.Helper()
 	f, err := config.Parse([]byte(`{"listen": {"api": "127.0.0.1:0", "msi": "127.0.0.1:0", "blob": "127.0.0.1:0"}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -39,12 +47,18 @@ func startTestServer(t *testing.T) (*Server, *http.Client, string) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-	})
+	}
+	t.Cleanup(stop)
 	pem, err := os.ReadFile(s.State().CAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +70,7 @@ func startTestServer(t *testing.T) (*Server, *http.Client, string) {
 		t.Fatal(err)
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	return s, hc, strings.TrimSpace(string(admin))
+	return s, hc, strings.TrimSpace(string(admin)), stop
 }
 
 // requestIDsOf checks that resp carries the three request ids of an Azure response: its
