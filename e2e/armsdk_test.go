@@ -9,7 +9,9 @@ import (
 // (armresources, armmsi, armauthorization, armstorage; e2e/clients/goarmsdk) as an app
 // holding Owner on the subscription, with its own managed-identity credential: resource
 // groups, identities and federated credentials, storage accounts and their containers,
-// generic resources, role definitions and assignments, redeployed as a template redeploys
+// a web app with system- and user-assigned identities (through the generic client:
+// armappservice is not on the module proxy), generic resources, role definitions and
+// assignments, redeployed as a template redeploys
 // them, then torn down. Each step's status and ARM error code are the ones the REST specs
 // give the operation; every response carries ARM's request ids.
 func TestARMSDKDeployment(t *testing.T) {
@@ -67,8 +69,11 @@ func TestARMSDKDeployment(t *testing.T) {
 		"container-create-again":           {200, "", `"deploy"`},
 		"container-get":                    {200, "", `"platform"`},
 		"container-list":                   {200, "", `1`},
-		"resources-list":                   {200, "", `["Microsoft.ManagedIdentity/userAssignedIdentities","Microsoft.Storage/storageAccounts"]`},
-		"resources-list-top1":              {200, "", `2`},
+		"site-create":                      {0, "", `{"systemPrincipal":true,"type":"SystemAssigned, UserAssigned","userPrincipal":true}`},
+		"site-redeploy":                    {0, "", `{"systemPrincipal":true,"type":"SystemAssigned, UserAssigned","userPrincipal":true}`},
+		"site-delete":                      {0, "", ""},
+		"resources-list":                   {200, "", `["Microsoft.ManagedIdentity/userAssignedIdentities","Microsoft.Storage/storageAccounts","Microsoft.Web/sites"]`},
+		"resources-list-top1":              {200, "", `3`},
 		"resource-get-by-id":               {200, "", `"Microsoft.ManagedIdentity/userAssignedIdentities"`},
 		"resource-exists-by-id":            {204, "", `true`},
 		"roledefs-builtin-filter":          {200, "", `true`},
@@ -77,6 +82,7 @@ func TestARMSDKDeployment(t *testing.T) {
 		"roledef-get-by-id":                {200, "", `"Reader"`},
 		"roledef-create":                   {201, "", `"CustomRole"`},
 		"roledef-update":                   {201, "", `"CustomRole"`},
+		"roledefs-at-root-after-create":    {200, "", `0`},
 		"assignment-create":                {201, "", `"0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"`},
 		"assignment-redeploy":              {0, "", `"0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"`},
 		"assignment-same-name-other-role":  {409, "RoleAssignmentUpdateNotPermitted", ""},

@@ -333,6 +333,37 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 		return count(ctx, containers.NewListPager(rg, account, nil), func(p armstorage.BlobContainersClientListResponse) int { return len(p.Value) })
 	})
 
+	// A web app with system- and user-assigned identities, through the generic resources
+	// client (armappservice is not on the module proxy).
+	siteID := rgScope + "/providers/Microsoft.Web/sites/sdk-web"
+	site := func() (any, error) {
+		poller, err := resources.BeginCreateOrUpdateByID(ctx, siteID, "2023-12-01", armresources.GenericResource{
+			Location: to.Ptr("local"),
+			Identity: &armresources.Identity{
+				Type:                   to.Ptr(armresources.ResourceIdentityTypeSystemAssignedUserAssigned),
+				UserAssignedIdentities: map[string]*armresources.IdentityUserAssignedIdentitiesValue{identityID: {}},
+			},
+		}, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := poller.PollUntilDone(ctx, &runtimePollOptions)
+		if err != nil {
+			return nil, err
+		}
+		if res.Identity == nil {
+			return nil, errors.New("no identity block")
+		}
+		uai := res.Identity.UserAssignedIdentities[identityID]
+		return map[string]any{
+			"type":            string(deref(res.Identity.Type)),
+			"systemPrincipal": deref(res.Identity.PrincipalID) != "",
+			"userPrincipal":   uai != nil && deref(uai.PrincipalID) == identityPrincipal,
+		}, nil
+	}
+	r.step("site-create", site)
+	r.step("site-redeploy", site)
+
 	// Generic resources.
 	r.step("resources-list", func() (any, error) {
 		var types []string
@@ -420,6 +451,25 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 		return deref(res.Properties.RoleType), nil
 	})
 
+	r.step("roledefs-at-root-after-create", func() (any, error) {
+		// A custom role now exists; at the root a caller other than the admin sees the
+		// built-in roles only.
+		custom := 0
+		pager := roleDefs.NewListPager("/", nil)
+		for pager.More() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range page.Value {
+				if deref(d.Properties.RoleType) != "BuiltInRole" {
+					custom++
+				}
+			}
+		}
+		return custom, nil
+	})
+
 	// Role assignments, as a template redeploy sends them.
 	const assignment, other = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5", "1d2e3f4a-5b6c-4d7e-8f90-91a2b3c4d5e6"
 	assign := func(name, role string) (armauthorization.RoleAssignmentsClientCreateResponse, error) {
@@ -495,6 +545,14 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 	})
 	r.step("account-delete-again", func() (any, error) {
 		_, err := accounts.Delete(ctx, rg, account, nil)
+		return nil, err
+	})
+	r.step("site-delete", func() (any, error) {
+		poller, err := resources.BeginDeleteByID(ctx, siteID, "2023-12-01", nil)
+		if err != nil {
+			return nil, err
+		}
+		_, err = poller.PollUntilDone(ctx, &runtimePollOptions)
 		return nil, err
 	})
 	r.step("identity-delete", func() (any, error) {
