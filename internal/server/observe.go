@@ -222,6 +222,9 @@ func (o *observability) api(next http.Handler) http.Handler {
 	metricsH := o.metrics.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
+			// Not timed or logged (a scrape every few seconds), but answered with the
+			// request ids every response carries.
+			echoRequestIDs(w.Header(), r.Header, reqctx.NewID())
 			metricsH.ServeHTTP(w, r)
 			return
 		}

@@ -143,6 +143,7 @@ func TestEveryResponseCarriesRequestIDs(t *testing.T) {
 	check("GET", st.APIURL+"/"+st.TenantID+"/v2.0/.well-known/openid-configuration", "") // the authority
 	check("POST", st.APIURL+"/"+st.TenantID+"/oauth2/v2.0/token", "")                    // its error
 	check("GET", st.APIURL+"/healthz", "")
+	check("GET", st.APIURL+"/metrics", "")
 	check("GET", st.MSIURL+"/msi/token?api-version=2019-08-01&resource=https://storage.azure.com", "")
 	check("GET", st.BlobURL+"/acct1/data?restype=container", "")
 	check("GET", st.BlobURL+"/acct1/data?restype=container", admin)
