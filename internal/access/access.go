@@ -371,6 +371,30 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, a lanyard.RoleAssign
 	return a, nil
 }
 
+// PutRoleAssignment creates a, or answers a PUT of an id that exists as ARM answers a
+// template's redeploy: the existing assignment (created false) when it is the same role,
+// principal, scope, condition and description; RoleAssignmentUpdateNotPermitted when it is
+// not, since an assignment is never changed in place. Another id holding the same role,
+// principal and scope is RoleAssignmentExists, as from CreateRoleAssignment.
+func (s *Service) PutRoleAssignment(ctx context.Context, a lanyard.RoleAssignment, principalExists PrincipalLookup) (lanyard.RoleAssignment, bool, error) {
+	want, err := s.CreateRoleAssignment(ctx, a, principalExists)
+	if lanyard.KindOf(err) != lanyard.KindConflict || a.ID == "" {
+		return want, err == nil, err
+	}
+	existing, getErr := s.store.GetRoleAssignment(ctx, want.ID)
+	if getErr != nil {
+		return want, false, err
+	}
+	if strings.EqualFold(existing.Scope, want.Scope) && strings.EqualFold(existing.RoleDefinitionID, want.RoleDefinitionID) &&
+		strings.EqualFold(existing.PrincipalID, want.PrincipalID) && existing.Condition == want.Condition &&
+		existing.ConditionVersion == want.ConditionVersion && existing.Description == want.Description {
+		return existing, false, nil
+	}
+	return want, false, lanyard.Errorf(lanyard.KindConflict,
+		"The role assignment '%s' exists with other properties. Its role, principal and scope are not allowed to be updated, and Lanyard does not update its description or condition either: delete it and create it again.", want.ID).
+		WithCode("RoleAssignmentUpdateNotPermitted")
+}
+
 // checkScope validates and normalises a scope: "/", a subscription of this tenant, or
 // anything below it.
 func (s *Service) checkScope(scope string) (string, error) {

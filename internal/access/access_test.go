@@ -155,6 +155,39 @@ func TestCreateRoleAssignmentValidation(t *testing.T) {
 	}
 }
 
+// A PUT repeated as a template redeploy repeats it: the same id and body is the
+// assignment that exists, not created again; the same id with another role (or scope) is
+// RoleAssignmentUpdateNotPermitted; another id for the same role, principal and scope is
+// RoleAssignmentExists.
+func TestPutRoleAssignmentIsIdempotent(t *testing.T) {
+	f := newFixture(t)
+	p := f.principal()
+	a := lanyard.RoleAssignment{ID: uuid.NewString(), Scope: accountScope, RoleDefinitionID: blobDataReader, PrincipalID: p}
+	first, created, err := f.svc.PutRoleAssignment(t.Context(), a, f.exists)
+	if err != nil || !created {
+		t.Fatalf("first PUT: created %v, %v", created, err)
+	}
+	again, created, err := f.svc.PutRoleAssignment(t.Context(), a, f.exists)
+	if err != nil || created || again.ID != first.ID || !again.CreatedAt.Equal(first.CreatedAt) {
+		t.Fatalf("redeploy: %+v created %v, %v", again, created, err)
+	}
+	other := a
+	other.RoleDefinitionID = blobDataContrib
+	if _, _, err := f.svc.PutRoleAssignment(t.Context(), other, f.exists); lanyard.CodeOf(err) != "RoleAssignmentUpdateNotPermitted" {
+		t.Fatalf("same id, other role: %v", err)
+	}
+	moved := a
+	moved.Scope = "/subscriptions/" + sub
+	if _, _, err := f.svc.PutRoleAssignment(t.Context(), moved, f.exists); lanyard.CodeOf(err) != "RoleAssignmentUpdateNotPermitted" {
+		t.Fatalf("same id, other scope: %v", err)
+	}
+	twin := a
+	twin.ID = uuid.NewString()
+	if _, _, err := f.svc.PutRoleAssignment(t.Context(), twin, f.exists); lanyard.CodeOf(err) != "RoleAssignmentExists" {
+		t.Fatalf("other id, same role, principal and scope: %v", err)
+	}
+}
+
 func allowAll(string, string) error { return nil }
 
 func TestCustomRoles(t *testing.T) {

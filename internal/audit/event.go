@@ -51,6 +51,9 @@ type Event struct {
 	// detail is the typed record of an event not yet written; the writer encodes it, so
 	// that requests do not pay for JSON.
 	detail any
+	// traceID is the W3C trace id of the request that caused the event, written into
+	// Details as traceId.
+	traceID string
 }
 
 // Actor is who made a management request: the local admin, or a principal with a token.

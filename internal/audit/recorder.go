@@ -227,6 +227,9 @@ func (r *Recorder) Record(ctx context.Context, e Event) error {
 	if e.RequestID == "" {
 		e.RequestID = reqctx.ID(ctx)
 	}
+	if e.traceID == "" {
+		e.traceID = reqctx.TraceID(ctx)
+	}
 	validUTF8(&e)
 	if r.opts.Policy != FailClosed {
 		if r.closed.Load() {
@@ -410,7 +413,7 @@ func (r *Recorder) write(batch []*pending) {
 				r.fail(p, fmt.Errorf("audit: encode %s event: %w", p.ev.Kind, err))
 				continue
 			}
-			p.ev.Details = d
+			p.ev.Details = withTraceID(d, p.ev.traceID)
 		}
 		live = append(live, p)
 	}
@@ -635,4 +638,20 @@ func (r *Recorder) prune() {
 	if n > 0 {
 		r.opts.Logger.Info("audit retention deleted old events", "events", n, "retention", r.opts.Retention)
 	}
+}
+
+// withTraceID adds "traceId" to the details object d. The id is hex, as
+// reqctx.ParseTraceparent admits it, so it needs no escaping.
+func withTraceID(d []byte, traceID string) []byte {
+	if traceID == "" || len(d) < 2 || d[0] != '{' {
+		return d
+	}
+	out := make([]byte, 0, len(d)+len(traceID)+14)
+	out = append(out, `{"traceId":"`...)
+	out = append(out, traceID...)
+	out = append(out, '"')
+	if len(d) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, d[1:]...)
 }

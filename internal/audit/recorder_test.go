@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -39,7 +40,8 @@ func TestRecorderWritesStoreAndSink(t *testing.T) {
 	s := openStore(t)
 	sink := &FileSink{Path: filepath.Join(t.TempDir(), "audit.jsonl")}
 	r := New(Options{Store: s, Sink: sink})
-	ctx := reqctx.With(t.Context(), &reqctx.Info{ID: "req-42"})
+	trace := reqctx.StartTrace("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	ctx := reqctx.With(t.Context(), &reqctx.Info{ID: "req-42", Trace: trace})
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Add(1)
@@ -74,6 +76,27 @@ func TestRecorderWritesStoreAndSink(t *testing.T) {
 	recs, err := s.ListAuditEvents(t.Context(), lanyard.AuditFilter{Limit: 1})
 	if err != nil || len(recs) != 1 || recs[0].RequestID != "req-42" || recs[0].Kind != string(KindTokenIssued) {
 		t.Fatalf("first stored event: %+v, %v", recs, err)
+	}
+	// The caller's trace id is in the details, beside the kind's own record.
+	var d struct {
+		TraceID  string `json:"traceId"`
+		Resource string `json:"resource"`
+	}
+	if err := json.Unmarshal(recs[0].Details, &d); err != nil || d.TraceID != trace.TraceID || d.Resource != "https://storage.azure.com" {
+		t.Fatalf("details %s: %v", recs[0].Details, err)
+	}
+}
+
+func TestWithTraceID(t *testing.T) {
+	for _, tc := range []struct{ in, id, want string }{
+		{`{"a":1}`, "abc", `{"traceId":"abc","a":1}`},
+		{`{}`, "abc", `{"traceId":"abc"}`},
+		{`{"a":1}`, "", `{"a":1}`},
+		{`null`, "abc", `null`},
+	} {
+		if got := string(withTraceID([]byte(tc.in), tc.id)); got != tc.want {
+			t.Errorf("withTraceID(%s, %q) = %s, want %s", tc.in, tc.id, got, tc.want)
+		}
 	}
 }
 

@@ -47,6 +47,10 @@ func (h *Handler) Mount(mux *http.ServeMux) {
 	mux.Handle("GET /{tenant}/.well-known/openid-configuration", h.tenant(h.discoveryV1))
 	mux.Handle("GET /{tenant}/discovery/v2.0/keys", h.tenant(h.keys))
 	mux.Handle("GET /{tenant}/discovery/keys", h.tenant(h.keys))
+	for _, path := range []string{"/{tenant}/oauth2/v2.0/authorize", "/{tenant}/oauth2/authorize"} {
+		mux.Handle("GET "+path, h.tenant(authorize))
+		mux.Handle("POST "+path, h.tenant(authorize))
+	}
 	if h.Token != nil {
 		mux.Handle("POST /{tenant}/oauth2/v2.0/token", h.tenant(h.Token.serveV2))
 		mux.Handle("POST /{tenant}/oauth2/token", h.tenant(h.Token.serveV1))
@@ -66,6 +70,10 @@ func (h *Handler) tenant(next handler.Func) http.Handler {
 	}, writeError)
 }
 
+// discoveryDoc advertises what the authority serves and nothing else: the
+// client-credentials grant with a client assertion (private_key_jwt), never a secret, and
+// no response type, since the authorization endpoint (which MSAL requires a document to
+// name, and challenges point to) answers every request with unsupported_response_type.
 type discoveryDoc struct {
 	Issuer                            string   `json:"issuer"`
 	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
@@ -73,10 +81,8 @@ type discoveryDoc struct {
 	JWKSURI                           string   `json:"jwks_uri"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ResponseTypesSupported            []string `json:"response_types_supported"`
-	ResponseModesSupported            []string `json:"response_modes_supported"`
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
-	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
 	ClaimsSupported                   []string `json:"claims_supported"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TenantRegionScope                 *string  `json:"tenant_region_scope"`
@@ -85,9 +91,8 @@ type discoveryDoc struct {
 
 func (h *Handler) baseDoc() discoveryDoc {
 	return discoveryDoc{
-		TokenEndpointAuthMethodsSupported: []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
-		ResponseTypesSupported:            []string{"code", "id_token", "code id_token", "token id_token", "token"},
-		ResponseModesSupported:            []string{"query", "fragment", "form_post"},
+		TokenEndpointAuthMethodsSupported: []string{"private_key_jwt"},
+		ResponseTypesSupported:            []string{},
 		SubjectTypesSupported:             []string{"pairwise"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		ClaimsSupported:                   []string{"sub", "iss", "aud", "exp", "iat", "nbf", "oid", "tid", "appid", "idtyp", "xms_mirid", "uti", "ver"},
@@ -103,7 +108,6 @@ func (h *Handler) discoveryV2(w http.ResponseWriter, r *http.Request) error {
 	d.AuthorizationEndpoint = t + "/oauth2/v2.0/authorize"
 	d.TokenEndpoint = t + "/oauth2/v2.0/token"
 	d.JWKSURI = t + "/discovery/v2.0/keys"
-	d.ScopesSupported = []string{"openid", "profile", "email", "offline_access"}
 	writeJSON(w, http.StatusOK, d)
 	return nil
 }
@@ -117,6 +121,16 @@ func (h *Handler) discoveryV1(w http.ResponseWriter, r *http.Request) error {
 	d.JWKSURI = t + "/discovery/keys"
 	writeJSON(w, http.StatusOK, d)
 	return nil
+}
+
+// authorize is the authorization endpoint. Lanyard signs no one in interactively: its
+// tokens go to workloads, through the managed-identity endpoint or the token endpoint, so
+// every request is refused, in OAuth's terms and without a redirect (RFC 6749 4.1.2.1:
+// no client or redirect URI is registered to send one to).
+func authorize(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Cache-Control", "no-store")
+	return badRequest("unsupported_response_type", 700054,
+		"Lanyard has no interactive sign-in: it issues tokens to workloads only, through the managed-identity endpoint or, with a client assertion, the token endpoint.")
 }
 
 func (h *Handler) keys(w http.ResponseWriter, r *http.Request) error {

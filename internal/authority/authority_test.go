@@ -186,7 +186,7 @@ func TestDiscoveryDocuments(t *testing.T) {
 				if !slices.Contains(algs, any("RS256")) {
 					t.Errorf("id_token_signing_alg_values_supported = %v, want RS256 in it", doc["id_token_signing_alg_values_supported"])
 				}
-				for _, field := range []string{"response_types_supported", "subject_types_supported", "grant_types_supported"} {
+				for _, field := range []string{"subject_types_supported", "grant_types_supported", "token_endpoint_auth_methods_supported"} {
 					if l, _ := doc[field].([]any); len(l) == 0 {
 						t.Errorf("%s is missing or empty", field)
 					}

@@ -24,6 +24,30 @@ func accountNotFound(name string) error {
 	return lanyard.Errorf(lanyard.KindNotFound, "The storage account '%s' was not found.", clip(name)).WithCode("StorageAccountNotFound")
 }
 
+// NameAvailability says whether a name may be given to a new resource, and if not why, in
+// ARM's checkNameAvailability terms.
+type NameAvailability struct {
+	Available bool
+	Reason    string // AccountNameInvalid or AlreadyExists, when not available
+	Message   string
+}
+
+// CheckStorageAccountName says whether name may be given to a new storage account: it is
+// valid, and no group has an account of that name (names are global, as in Azure).
+func (s *Service) CheckStorageAccountName(ctx context.Context, name string) (NameAvailability, error) {
+	if err := checkAccountName(name); err != nil {
+		return NameAvailability{Reason: "AccountNameInvalid", Message: lanyard.MessageOf(err)}, nil
+	}
+	_, err := s.store.GetStorageAccount(ctx, name)
+	switch {
+	case lanyard.IsNotFound(err):
+		return NameAvailability{Available: true}, nil
+	case err != nil:
+		return NameAvailability{}, err
+	}
+	return NameAvailability{Reason: "AlreadyExists", Message: "The storage account named " + name + " is already taken."}, nil
+}
+
 // PutStorageAccount creates storage account name in group, or updates its tags. Account
 // names are global: one taken in another group is refused.
 func (s *Service) PutStorageAccount(ctx context.Context, group, name, location string, tags map[string]string) (lanyard.StorageAccount, bool, error) {

@@ -34,7 +34,7 @@ func TestAppEnvironmentGuides(t *testing.T) {
 
 	// The default identity, named by resource id, becomes AZURE_CLIENT_ID.
 	body := `{"tags":{"` + DefaultIdentityTag + `":"` + identityPath("demo", "id1") + `"},"identity":{"type":"SystemAssigned, UserAssigned","userAssignedIdentities":{"id1":{},"id2":{}}}}`
-	expect(t, m.call(t, "PUT", appPath("demo", "web"), body), http.StatusCreated)
+	expect(t, m.call(t, "PUT", appPath("demo", "web"), body), http.StatusOK)
 	got := env("web")
 	if want := str(id1, "properties", "clientId"); got["AZURE_CLIENT_ID"] != want || want == "" {
 		t.Errorf("AZURE_CLIENT_ID = %q, want id1's client id %q", got["AZURE_CLIENT_ID"], want)
@@ -44,7 +44,7 @@ func TestAppEnvironmentGuides(t *testing.T) {
 	}
 
 	// Without the tag, no AZURE_CLIENT_ID: the SDKs then ask for the system-assigned identity.
-	expect(t, m.call(t, "PUT", appPath("demo", "plain"), `{"identity":{"type":"SystemAssigned"}}`), http.StatusCreated)
+	expect(t, m.call(t, "PUT", appPath("demo", "plain"), `{"identity":{"type":"SystemAssigned"}}`), http.StatusOK)
 	if v, ok := env("plain")["AZURE_CLIENT_ID"]; ok {
 		t.Errorf("AZURE_CLIENT_ID = %q for an app without a default identity", v)
 	}
@@ -57,7 +57,7 @@ func TestAppEnvironmentGuides(t *testing.T) {
 
 	// One account reachable through a role (here at the group, above it): its endpoint.
 	for _, a := range []string{"acct1"} {
-		expect(t, m.call(t, "PUT", groupPath("demo")+"/providers/Microsoft.Storage/storageAccounts/"+a, `{}`), http.StatusCreated)
+		expect(t, m.call(t, "PUT", groupPath("demo")+"/providers/Microsoft.Storage/storageAccounts/"+a, `{}`), http.StatusOK)
 	}
 	web := m.call(t, "GET", appPath("demo", "web"), "").object(t)
 	system := str(web, "identity", "principalId")
@@ -67,13 +67,13 @@ func TestAppEnvironmentGuides(t *testing.T) {
 		t.Errorf("account variables = %q %q, want acct1's", got["AZURE_STORAGE_ACCOUNT"], got["AZURE_STORAGE_ACCOUNT_URL"])
 	}
 	// A second account in that scope makes it ambiguous: neither is named.
-	expect(t, m.call(t, "PUT", groupPath("demo")+"/providers/Microsoft.Storage/storageAccounts/acct2", `{}`), http.StatusCreated)
+	expect(t, m.call(t, "PUT", groupPath("demo")+"/providers/Microsoft.Storage/storageAccounts/acct2", `{}`), http.StatusOK)
 	if v, ok := env("web")["AZURE_STORAGE_ACCOUNT_URL"]; ok {
 		t.Errorf("AZURE_STORAGE_ACCOUNT_URL = %q with two accounts in reach", v)
 	}
 	// A role below an account (a container) reaches that account only.
 	id2 := str(m.call(t, "GET", identityPath("demo", "id2"), "").object(t), "properties", "principalId")
-	expect(t, m.call(t, "PUT", appPath("demo", "narrow"), `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"id2":{}}}}`), http.StatusCreated)
+	expect(t, m.call(t, "PUT", appPath("demo", "narrow"), `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"id2":{}}}}`), http.StatusOK)
 	assign(id2, groupPath("demo")+"/providers/Microsoft.Storage/storageAccounts/acct2/blobServices/default/containers/uploads")
 	if got := env("narrow"); got["AZURE_STORAGE_ACCOUNT"] != "acct2" {
 		t.Errorf("AZURE_STORAGE_ACCOUNT = %q, want acct2 (a role on one of its containers)", got["AZURE_STORAGE_ACCOUNT"])

@@ -120,7 +120,9 @@ func (h *Handler) putApp(w http.ResponseWriter, r *http.Request, args []string) 
 	if err != nil {
 		return err
 	}
-	return h.writeApp(w, r, createdStatus(created), a)
+	// Microsoft.Web/sites: 200 or 202, never 201, as for storage accounts.
+	ids, err := h.Directory.AppIdentities(r.Context(), a)
+	return h.putDone(w, r, created, h.app(a, ids), err)
 }
 
 // patchApp changes only what the body names: an absent identity block keeps the identities.

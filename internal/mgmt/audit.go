@@ -101,7 +101,7 @@ func (h *Handler) audited(w http.ResponseWriter, r *http.Request, c caller, typ,
 	switch r.Method {
 	case http.MethodPut:
 		ch.Operation, action = "update", typ+"/write"
-		if status == http.StatusCreated {
+		if o, _ := r.Context().Value(outcomeKey{}).(*outcome); status == http.StatusCreated || o != nil && o.created {
 			ch.Operation = "create"
 		}
 	case http.MethodPatch:

@@ -31,6 +31,10 @@ type permissionCase struct {
 	// reachable rows need no permission: any caller is answered, with what needs names
 	// leaving the answer empty when missing (ARM's subscription list).
 	reachable bool
+	// refusal is the 403 code a caller holding every permission still gets: the
+	// operation is authorized, then refused for what it asks (ListKeys of an account
+	// without keys).
+	refusal string
 }
 
 const (
@@ -62,6 +66,8 @@ func permissionMatrix() []permissionCase {
 	pg := postgresPath("grp", "pgs")
 	pgAdmin := pg + "/administrators/{{ida}}"
 	pgRole := pg + "/principals/role1"
+	svc := acct + "/blobServices/default"
+	ctr := svc + "/containers/data"
 	const (
 		groupT = "Microsoft.Resources/subscriptions/resourceGroups"
 		idT    = lanyard.TypeUserAssignedIdentity
@@ -70,6 +76,8 @@ func permissionMatrix() []permissionCase {
 		acctT  = lanyard.TypeStorageAccount
 		pgT    = lanyard.TypePostgresServer
 		pgAdmT = lanyard.TypePostgresServer + "/administrators"
+		svcT   = acctT + "/blobServices"
+		ctrT   = svcT + "/containers"
 		defT   = "Microsoft.Authorization/roleDefinitions"
 		asgT   = "Microsoft.Authorization/roleAssignments"
 	)
@@ -136,6 +144,19 @@ func permissionMatrix() []permissionCase {
 		c("patch account", "PATCH", acct, `{"tags":{"a":"b"}}`, one(acctT+"/write", acct)),
 		c("get account", "GET", acct, "", one(acctT+"/read", acct)),
 		c("delete account", "DELETE", acct, "", one(acctT+"/delete", acct)),
+		{name: "list account keys", method: "POST", path: acct + "/listKeys", needs: one(acctT+"/listKeys/action", acct), refusal: "KeyBasedAuthenticationNotPermitted"},
+		c("check account name", "POST", sub+"/providers/Microsoft.Storage/checkNameAvailability", `{"name":"free1","type":"Microsoft.Storage/storageAccounts"}`, one("Microsoft.Storage/checkNameAvailability/read", sub)),
+		c("list blob services", "GET", acct+"/blobServices", "", one(svcT+"/read", acct)),
+		c("get blob service", "GET", svc, "", one(svcT+"/read", svc)),
+		c("set blob service", "PUT", svc, `{"properties":{"deleteRetentionPolicy":{"enabled":false}}}`, one(svcT+"/write", svc)),
+		c("list containers", "GET", svc+"/containers", "", one(ctrT+"/read", svc)),
+		c("create container", "PUT", ctr, `{"properties":{"metadata":{"a":"b"}}}`, one(ctrT+"/write", ctr)),
+		c("patch container", "PATCH", ctr, `{"properties":{"metadata":{"a":"c"}}}`, one(ctrT+"/write", ctr)),
+		c("get container", "GET", ctr, "", one(ctrT+"/read", ctr)),
+		c("delete container", "DELETE", ctr, "", one(ctrT+"/delete", ctr)),
+
+		c("list resources of the subscription", "GET", sub+"/resources", "", one("Microsoft.Resources/subscriptions/resources/read", sub)),
+		c("list resources of a group", "GET", g+"/resources", "", one("Microsoft.Resources/subscriptions/resourceGroups/resources/read", g)),
 
 		c("list postgres servers of the subscription", "GET", sub+"/providers/Microsoft.DBforPostgreSQL/flexibleServers", "", one(pgT+"/read", sub)),
 		c("list postgres servers of a group", "GET", g+"/providers/Microsoft.DBforPostgreSQL/flexibleServers", "", one(pgT+"/read", g)),
@@ -268,6 +289,9 @@ func (m *matrixFixture) seed(t *testing.T) {
 		ok(m.call(t, "PUT", postgresPath("grp", srv), `{"properties":{"upstream":"postgres://admin@127.0.0.1/db"}}`), srv)
 		ok(m.call(t, "PUT", postgresPath("grp", srv)+"/administrators/"+m.principalID(t, "grp", "ida"), `{}`), srv+" administrator")
 		ok(m.call(t, "PUT", postgresPath("grp", srv)+"/principals/role1", `{"properties":{"objectId":"`+uuidA+`"}}`), srv+" principal")
+	}
+	for _, c := range []string{"data", "data2"} {
+		ok(m.call(t, "PUT", accountPath("grp", "acct")+"/blobServices/default/containers/"+c, `{}`), c)
 	}
 	for _, fc := range []string{credential, credential + "2"} {
 		ok(m.call(t, "PUT", credentialPath("grp", "ida", fc), `{"properties":{"issuer":"https://token.actions.githubusercontent.com","subject":"s","audiences":["api://AzureADTokenExchange"]}}`), fc)
@@ -417,6 +441,10 @@ func TestPermissionMatrix(t *testing.T) {
 				}
 			}
 			res := m.send(t, pc, m.caller(t, pc.needs...))
+			if pc.refusal != "" {
+				armError(t, res, http.StatusForbidden, pc.refusal)
+				return
+			}
 			if res.status == http.StatusForbidden || res.status == http.StatusUnauthorized || res.status >= 500 {
 				t.Errorf("with every permission: %s %s answered %d: %s", pc.method, pc.path, res.status, res.body)
 			}

@@ -97,7 +97,7 @@ func TestEscalationsAreRefused(t *testing.T) {
 			t.Fatalf("reader before: %d %s", res.status, res.body)
 		}
 		expect(t, m.call(t, "DELETE", acct, ""), http.StatusOK)
-		expect(t, m.call(t, "PUT", acct, `{}`), http.StatusCreated)
+		expect(t, m.call(t, "PUT", acct, `{}`), http.StatusOK)
 		armError(t, m.send(t, get, reader), http.StatusForbidden, "AuthorizationFailed")
 		for _, a := range m.call(t, "GET", authzPath(acct, "roleAssignments"), "").list(t) {
 			if strings.EqualFold(str(a, "properties", "scope"), acct) {

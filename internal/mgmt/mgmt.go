@@ -60,6 +60,9 @@ type Handler struct {
 	Postgres *directory.Postgres
 	// Federation manages the federated identity credentials of user-assigned identities.
 	Federation FederatedCredentials
+	// Containers, when set, serves the blob containers of storage accounts as ARM
+	// resources; nil while the Blob service is off.
+	Containers Containers
 	// Audit, when set, records changes and authorization decisions and serves the audit
 	// API; Revocations, when set, serves token revocation.
 	Audit       AuditTrail
@@ -91,7 +94,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	c, err := h.authenticate(r)
 	if err == nil {
-		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
+		ctx := context.WithValue(r.Context(), callerKey{}, c)
+		r = r.WithContext(context.WithValue(ctx, outcomeKey{}, &outcome{}))
 	}
 	if err != nil && lanyard.KindOf(err) == lanyard.KindUnavailable {
 		// Not the credential's fault (the store, or this node's copy of it): a 401 would
@@ -122,6 +126,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		fn, ok := rt.methods[r.Method]
+		if get, has := rt.methods[http.MethodGet]; !ok && has && r.Method == http.MethodHead {
+			fn, ok = existence(get), true
+		}
 		if !ok {
 			return apiError(http.StatusMethodNotAllowed, "MethodNotAllowed", "The method '"+r.Method+"' is not allowed on this resource.")
 		}
@@ -134,7 +141,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		return h.audited(w, r, c, rt.typ, strings.Join(rt.pattern, "/"), func(w http.ResponseWriter) error { return fn(w, r, args) })
+		typ := rt.typ
+		if rt.reads != "" {
+			typ = "" // a read: nothing to record as a change
+		}
+		return h.audited(w, r, c, typ, strings.Join(rt.pattern, "/"), func(w http.ResponseWriter) error { return fn(w, r, args) })
 	}
 	return apiError(http.StatusBadRequest, "InvalidResourceType", "The resource type or path '"+clip(r.URL.Path)+"' is not served by Lanyard.")
 }
@@ -263,6 +274,14 @@ func (h *Handler) table() []*route {
 		newRoute(groups+"/{}/"+pgServers+"/{}/principals", postgresPrincipalType).actions(pgType+"/read", "", "").on("GET", h.listPostgresPrincipals),
 		newRoute(groups+"/{}/"+pgServers+"/{}/principals/{}", postgresPrincipalType).actions(pgType+"/read", postgresAdminType+"/write", postgresAdminType+"/write").
 			on("PUT", h.putPostgresPrincipal).on("GET", h.getPostgresPrincipal).on("DELETE", h.deletePostgresPrincipal),
+		newRoute(groups+"/{}/"+accounts+"/{}/listKeys", acctType).action("listKeys").on("POST", h.listAccountKeys),
+		newRoute("subscriptions/{}/providers/Microsoft.Storage/checkNameAvailability", acctType).readsWith("Microsoft.Storage/checkNameAvailability/read").on("POST", h.checkAccountName),
+		newRoute(groups+"/{}/"+accounts+"/{}/blobServices", blobServiceType).on("GET", h.listBlobServices),
+		newRoute(groups+"/{}/"+accounts+"/{}/blobServices/{}", blobServiceType).on("GET", h.getBlobService).on("PUT", h.putBlobService),
+		newRoute(groups+"/{}/"+accounts+"/{}/blobServices/{}/containers", containerType).on("GET", h.listContainers),
+		newRoute(groups+"/{}/"+accounts+"/{}/blobServices/{}/containers/{}", containerType).on("PUT", h.putContainer).on("PATCH", h.patchContainer).on("GET", h.getContainer).on("DELETE", h.deleteContainer),
+		newRoute("subscriptions/{}/resources", "Microsoft.Resources/subscriptions/resources").on("GET", h.listResources),
+		newRoute(groups+"/{}/resources", "Microsoft.Resources/subscriptions/resourceGroups/resources").on("GET", h.listResources),
 		newRoute(KeysPath, "").on("GET", h.listKeys),
 		newRoute(KeysPath+"/rotate", "").on("POST", h.rotateKey),
 		newRoute(CheckAccessPath, "").on("POST", h.checkAccess),
@@ -282,6 +301,22 @@ func createdStatus(created bool) int {
 		return http.StatusCreated
 	}
 	return http.StatusOK
+}
+
+// outcome is what a handler tells the audit trail that its status does not: a PUT whose
+// REST spec allows no 201 (storage accounts, sites) answers 200 whether it created the
+// resource or not.
+type outcome struct{ created bool }
+
+type outcomeKey struct{}
+
+// putDone answers a PUT whose spec gives 200 (or 202) and no 201 for a creation, and
+// notes for the audit trail whether it created the resource.
+func (h *Handler) putDone(w http.ResponseWriter, r *http.Request, created bool, v any, err error) error {
+	if o, ok := r.Context().Value(outcomeKey{}).(*outcome); ok && err == nil {
+		o.created = created
+	}
+	return h.reply(w, http.StatusOK, v, err)
 }
 
 func decode(r *http.Request, v any) error {
@@ -369,6 +404,7 @@ func writeErrorBody(w http.ResponseWriter, status int, code, msg string) {
 		Message string `json:"message"`
 	}
 	w.Header().Set("x-ms-failure-cause", "gateway")
+	w.Header().Set("x-ms-error-code", code)
 	writeJSON(w, status, struct {
 		Error detail `json:"error"`
 	}{detail{code, msg}})

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/blob/fscontent"
+	"github.com/lanyard-id/lanyard/internal/blob/fsmeta"
 	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
@@ -87,6 +90,7 @@ func newFixture(t *testing.T) *fixture {
 	logs := &syncBuffer{}
 	h := &Handler{
 		Directory:      dir,
+		Containers:     newBlobService(t),
 		Keys:           kr,
 		Env:            Environment{MSIBaseURL: msiBase, CAFile: caFile, BundleFile: bundleFile},
 		AdminTokenHash: sum[:],
@@ -97,6 +101,26 @@ func newFixture(t *testing.T) *fixture {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &fixture{h: h, srv: srv, st: st, dir: dir, kr: kr, logs: logs, pg: pg}
+}
+
+// newBlobService opens a real Blob service in a temporary folder, for the containers.
+func newBlobService(t *testing.T) *blob.Service {
+	t.Helper()
+	dir := t.TempDir()
+	meta, err := fsmeta.Open(filepath.Join(dir, "meta"), fsmeta.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := fscontent.Open(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := blob.Open(t.Context(), blob.Config{Meta: meta, Content: content, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return svc
 }
 
 type response struct {
@@ -547,8 +571,8 @@ func TestInvalidNames(t *testing.T) {
 	expect(t, f.call(t, "PUT", groupPath("a_b-c.d(e)"), `{}`), http.StatusCreated)
 	expect(t, f.call(t, "PUT", identityPath("demo", "abc"), `{}`), http.StatusCreated)
 	expect(t, f.call(t, "PUT", identityPath("demo", "a"+strings.Repeat("b", 127)), `{}`), http.StatusCreated)
-	expect(t, f.call(t, "PUT", appPath("demo", "ab"), `{}`), http.StatusCreated)
-	expect(t, f.call(t, "PUT", appPath("demo", strings.Repeat("a", 60)), `{}`), http.StatusCreated)
+	expect(t, f.call(t, "PUT", appPath("demo", "ab"), `{}`), http.StatusOK)
+	expect(t, f.call(t, "PUT", appPath("demo", strings.Repeat("a", 60)), `{}`), http.StatusOK)
 }
 
 func checkIdentity(t *testing.T, m map[string]any, group, name, location string) {
@@ -665,7 +689,7 @@ func TestApps(t *testing.T) {
 
 	body := `{"location":"westeurope","tags":{"app":"web"},"identity":{"type":"SystemAssigned, UserAssigned","userAssignedIdentities":{"` + id1ID + `":{}}}}`
 	res := f.call(t, "PUT", appPath("demo", "web"), body)
-	expect(t, res, http.StatusCreated)
+	expect(t, res, http.StatusOK) // Microsoft.Web/sites answers 200 or 202, never 201
 	app := res.object(t)
 	if str(app, "id") != appPath("demo", "web") || str(app, "name") != "web" || str(app, "type") != lanyard.TypeApp || str(app, "location") != "westeurope" {
 		t.Errorf("app = %s", res.body)
@@ -771,7 +795,7 @@ func TestAppAfterIdentityDeleted(t *testing.T) {
 	f := newFixture(t)
 	f.mustGroup(t, "demo", "westeurope")
 	id1 := f.mustIdentity(t, "demo", "id1")
-	expect(t, f.call(t, "PUT", appPath("demo", "web"), `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"`+str(id1, "id")+`":{}}}}`), http.StatusCreated)
+	expect(t, f.call(t, "PUT", appPath("demo", "web"), `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"`+str(id1, "id")+`":{}}}}`), http.StatusOK)
 	expect(t, f.call(t, "DELETE", identityPath("demo", "id1"), ""), http.StatusOK)
 	res := f.call(t, "GET", appPath("demo", "web"), "")
 	expect(t, res, http.StatusOK)
@@ -783,7 +807,7 @@ func TestAppAfterIdentityDeleted(t *testing.T) {
 func TestIdentityEnvironment(t *testing.T) {
 	f := newFixture(t)
 	f.mustGroup(t, "demo", "westeurope")
-	expect(t, f.call(t, "PUT", appPath("demo", "web"), `{"identity":{"type":"SystemAssigned"}}`), http.StatusCreated)
+	expect(t, f.call(t, "PUT", appPath("demo", "web"), `{"identity":{"type":"SystemAssigned"}}`), http.StatusOK)
 
 	env := func(action string) map[string]string {
 		t.Helper()
@@ -991,7 +1015,7 @@ func TestBodyLimit(t *testing.T) {
 func TestInternalErrorIsHidden(t *testing.T) {
 	f := newFixture(t)
 	f.mustGroup(t, "demo", "westeurope")
-	expect(t, f.call(t, "PUT", appPath("demo", "web"), `{}`), http.StatusCreated)
+	expect(t, f.call(t, "PUT", appPath("demo", "web"), `{}`), http.StatusOK)
 	if err := f.st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -1058,7 +1082,7 @@ func TestConcurrentRequests(t *testing.T) {
 				{"PUT", identityPath("demo", name), `{}`, http.StatusCreated},
 				{"GET", groupPath("demo"), "", http.StatusOK},
 				{"GET", KeysPath, "", http.StatusOK},
-				{"PUT", appPath("demo", app), `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"` + name + `":{}}}}`, http.StatusCreated},
+				{"PUT", appPath("demo", app), `{"identity":{"type":"UserAssigned","userAssignedIdentities":{"` + name + `":{}}}}`, http.StatusOK},
 				{"POST", appPath("demo", "shared") + "/listIdentityEnvironment", "", http.StatusOK},
 				{"GET", "/subscriptions/" + subID + "/providers/Microsoft.Web/sites", "", http.StatusOK},
 			}

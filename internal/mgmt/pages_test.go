@@ -281,8 +281,8 @@ func TestDirectoryListPages(t *testing.T) {
 	}
 	for i := range 7 {
 		f.mustIdentity(t, "Group-00", fmt.Sprintf("id-%d", i))
-		expect(t, f.call(t, "PUT", appPath("Group-00", fmt.Sprintf("web-%d", i)), `{}`), http.StatusCreated)
-		expect(t, f.call(t, "PUT", groupPath("Group-01")+fmt.Sprintf("/providers/Microsoft.Storage/storageAccounts/acct%d", i), `{}`), http.StatusCreated)
+		expect(t, f.call(t, "PUT", appPath("Group-00", fmt.Sprintf("web-%d", i)), `{}`), http.StatusOK)
+		expect(t, f.call(t, "PUT", groupPath("Group-01")+fmt.Sprintf("/providers/Microsoft.Storage/storageAccounts/acct%d", i), `{}`), http.StatusOK)
 	}
 	spy := &wholeListSpy{Store: f.st}
 	f.h.Directory = directory.New(spy, lanyard.Tenant{ID: tenantID, SubscriptionID: subID}, []byte("0123456789abcdef0123456789abcdef"), nil)

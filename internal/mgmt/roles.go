@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,8 +66,10 @@ func (h *Handler) serveAuthorization(w http.ResponseWriter, r *http.Request, c c
 	}
 	typ := authzNamespace + "/" + route.kind
 	verb := map[string]string{"GET": "read", "PUT": "write", "DELETE": "delete"}[r.Method]
-	if err := h.authorize(r, c, typ+"/"+verb, scope); err != nil {
-		return err
+	if !publicBuiltIns(route.kind, r.Method, scope) {
+		if err := h.authorize(r, c, typ+"/"+verb, scope); err != nil {
+			return err
+		}
 	}
 	name := ""
 	if route.item {
@@ -118,7 +121,22 @@ func nonNil(s []string) []string {
 	return s
 }
 
-var roleNameFilter = regexp.MustCompile(`(?i)^\s*roleName\s+eq\s+'(.*)'\s*$`)
+var (
+	roleNameFilter = regexp.MustCompile(`(?i)^\s*roleName\s+eq\s+'(.*)'\s*$`)
+	roleTypeFilter = regexp.MustCompile(`(?i)^\s*type\s+eq\s+'(BuiltInRole|CustomRole)'\s*$`)
+)
+
+// publicBuiltIns reports whether a request reads role definitions at the root, where any
+// authenticated caller may read the built-in roles, as in Azure: deployments look them up
+// there by name before assigning them. Custom roles are the admin's alone at the root.
+func publicBuiltIns(kind, method, scope string) bool {
+	return strings.EqualFold(kind, "roleDefinitions") && method == http.MethodGet && scope == "/"
+}
+
+// builtInsOnly reports whether r's caller sees only the built-in roles at scope.
+func builtInsOnly(r *http.Request, scope string) bool {
+	return scope == "/" && !callerOf(r).admin
+}
 
 // listRoleDefinitions pages in the handler: role definitions (the built-in ones and a
 // tenant's custom roles) are few.
@@ -127,18 +145,23 @@ func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, sc
 	if err != nil {
 		return err
 	}
-	name := ""
+	name, roleType := "", ""
 	if f := r.URL.Query().Get("$filter"); f != "" {
-		m := roleNameFilter.FindStringSubmatch(f)
-		if m == nil {
-			return apiError(http.StatusBadRequest, "UnsupportedFilter", "The filter '"+clip(f)+"' is not supported; use roleName eq '<name>'.")
+		if m := roleNameFilter.FindStringSubmatch(f); m != nil {
+			name = m[1]
+		} else if m := roleTypeFilter.FindStringSubmatch(f); m != nil {
+			roleType = m[1]
+		} else {
+			return apiError(http.StatusBadRequest, "UnsupportedFilter", "The filter '"+clip(f)+"' is not supported; use roleName eq '<name>' or type eq 'BuiltInRole' (or 'CustomRole').")
 		}
-		name = m[1]
 	}
 	defs, err := h.Access.ListRoleDefinitionsAt(r.Context(), scope, name)
 	if err != nil {
 		return err
 	}
+	defs = slices.DeleteFunc(defs, func(d lanyard.RoleDefinition) bool {
+		return roleType != "" && d.BuiltIn != strings.EqualFold(roleType, "BuiltInRole") || !d.BuiltIn && builtInsOnly(r, scope)
+	})
 	defs, next := pageOf(defs, func(d lanyard.RoleDefinition) string { return d.ID }, p)
 	out := make([]roleDefinitionJSON, 0, len(defs))
 	for _, d := range defs {
@@ -150,6 +173,10 @@ func (h *Handler) listRoleDefinitions(w http.ResponseWriter, r *http.Request, sc
 
 func (h *Handler) getRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) error {
 	d, err := h.Access.GetRoleDefinitionAt(r.Context(), scope, id)
+	if err == nil && !d.BuiltIn && builtInsOnly(r, scope) {
+		// Not found rather than forbidden: a custom role's id tells nothing to who may not see it.
+		err = lanyard.Errorf(lanyard.KindNotFound, "The role definition '%s' does not exist.", clip(id)).WithCode("RoleDefinitionDoesNotExist")
+	}
 	return h.reply(w, http.StatusOK, roleDefinition(scope, d), err)
 }
 
@@ -169,8 +196,9 @@ func (h *Handler) putRoleDefinition(w http.ResponseWriter, r *http.Request, scop
 	if len(d.AssignableScopes) == 0 && scope != "/" {
 		d.AssignableScopes = []string{scope}
 	}
-	d, created, err := h.Access.PutRoleDefinition(r.Context(), scope, d, h.mayFor(r))
-	return h.reply(w, createdStatus(created), roleDefinition(scope, d), err)
+	// 201 whether created or replaced: the only success the REST spec gives the operation.
+	d, _, err := h.Access.PutRoleDefinition(r.Context(), scope, d, h.mayFor(r))
+	return h.reply(w, http.StatusCreated, roleDefinition(scope, d), err)
 }
 
 func (h *Handler) deleteRoleDefinition(w http.ResponseWriter, r *http.Request, scope, id string) error {
@@ -285,12 +313,12 @@ func (h *Handler) putRoleAssignment(w http.ResponseWriter, r *http.Request, scop
 	if err := h.Directory.CheckScope(r.Context(), scope); err != nil {
 		return err
 	}
-	a, err := h.Access.CreateRoleAssignment(r.Context(), lanyard.RoleAssignment{
+	a, created, err := h.Access.PutRoleAssignment(r.Context(), lanyard.RoleAssignment{
 		ID: id, Scope: scope, RoleDefinitionID: p.RoleDefinitionID, PrincipalID: p.PrincipalID,
 		PrincipalType: lanyard.PrincipalType(p.PrincipalType), Description: p.Description,
 		Condition: p.Condition, ConditionVersion: p.ConditionVersion,
 	}, h.principalExists)
-	return h.reply(w, http.StatusCreated, h.roleAssignment(a), err)
+	return h.reply(w, createdStatus(created), h.roleAssignment(a), err)
 }
 
 func (h *Handler) principalExists(ctx context.Context, principalID string) error {

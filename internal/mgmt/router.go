@@ -23,6 +23,9 @@ type route struct {
 	// read, write and del, when set, are the actions checked instead of typ's own: for
 	// extension resources whose permissions are their parent's.
 	read, write, del string
+	// reads is the action checked for every method, for a POST that changes nothing
+	// (checkNameAvailability); such a route records no change.
+	reads string
 }
 
 // routeFunc is a handler.Func that also takes the path's "{}" segments, in order.
@@ -47,6 +50,12 @@ func (rt *route) reachable() *route {
 // actions makes rt check read for GET, write for PUT and PATCH, del for DELETE.
 func (rt *route) actions(read, write, del string) *route {
 	rt.read, rt.write, rt.del = read, write, del
+	return rt
+}
+
+// readsWith makes rt a read whatever its method, checked as action.
+func (rt *route) readsWith(action string) *route {
+	rt.reads = action
 	return rt
 }
 
@@ -77,12 +86,14 @@ func (rt *route) match(segs []string) ([]string, bool) {
 
 // permission returns the action RBAC must allow for method on this route, and the scope.
 func (rt *route) permission(method string, segs []string) (action, scope string) {
-	switch method {
-	case http.MethodGet, http.MethodHead:
+	switch {
+	case rt.reads != "":
+		action = rt.reads
+	case method == http.MethodGet || method == http.MethodHead:
 		action = rt.typ + "/read"
-	case http.MethodPut, http.MethodPatch:
+	case method == http.MethodPut || method == http.MethodPatch:
 		action = rt.typ + "/write"
-	case http.MethodDelete:
+	case method == http.MethodDelete:
 		action = rt.typ + "/delete"
 	default:
 		action = rt.typ + "/" + rt.post + "/action"
@@ -108,4 +119,62 @@ func (rt *route) permission(method string, segs []string) (action, scope string)
 		n-- // the action segment
 	}
 	return action, "/" + strings.Join(segs[:n], "/")
+}
+
+// existence serves HEAD from a route's GET, as ARM's CheckExistence operations expect it:
+// 204 when the resource exists, the GET's error status (404) when it does not, no body.
+func existence(get routeFunc) routeFunc {
+	return func(w http.ResponseWriter, r *http.Request, args []string) error {
+		return get(&existenceWriter{ResponseWriter: w}, r, args)
+	}
+}
+
+type existenceWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *existenceWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	if code == http.StatusOK {
+		code = http.StatusNoContent
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write discards the GET's body: a HEAD answer has none.
+func (w *existenceWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return len(p), nil
+}
+
+// Route is one method and path the management API serves: "{}" stands for one segment,
+// "{scope}" for any scope (role definitions and assignments are served under any).
+type Route struct{ Method, Pattern string }
+
+// Routes lists every method and path the API serves, HEAD where GET is, for checks that
+// must cover all of them (the request ids every response carries).
+func (h *Handler) Routes() []Route {
+	var out []Route
+	for _, rt := range h.table() {
+		for method := range rt.methods {
+			out = append(out, Route{method, "/" + strings.Join(rt.pattern, "/")})
+			if method == http.MethodGet {
+				out = append(out, Route{http.MethodHead, "/" + strings.Join(rt.pattern, "/")})
+			}
+		}
+	}
+	for _, rt := range h.extensionRoutes() {
+		pattern := "{scope}/providers/" + authzNamespace + "/" + rt.kind
+		if rt.item {
+			pattern += "/{}"
+		}
+		for method := range rt.methods {
+			out = append(out, Route{method, pattern})
+		}
+	}
+	return out
 }

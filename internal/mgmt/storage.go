@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
@@ -61,7 +62,9 @@ func (h *Handler) putAccount(w http.ResponseWriter, r *http.Request, args []stri
 		return err
 	}
 	a, created, err := h.Directory.PutStorageAccount(r.Context(), args[1], args[2], body.Location, body.Tags)
-	return h.reply(w, createdStatus(created), h.account(a), err)
+	// The account is ready when the PUT returns, so 200 with provisioningState Succeeded:
+	// the spec allows 200 or 202 (long-running), never 201.
+	return h.putDone(w, r, created, h.account(a), err)
 }
 
 // patchAccount changes the tags of an existing account; it never creates one.
@@ -93,4 +96,35 @@ func (h *Handler) deleteAccount(w http.ResponseWriter, r *http.Request, args []s
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// checkAccountName answers Microsoft.Storage/checkNameAvailability.
+func (h *Handler) checkAccountName(w http.ResponseWriter, r *http.Request, _ []string) error {
+	var body struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if !strings.EqualFold(body.Type, lanyard.TypeStorageAccount) {
+		return apiError(http.StatusBadRequest, "InvalidResourceType", "The type '"+clip(body.Type)+"' is not valid; use "+lanyard.TypeStorageAccount+".")
+	}
+	n, err := h.Directory.CheckStorageAccountName(r.Context(), body.Name)
+	out := struct {
+		NameAvailable bool   `json:"nameAvailable"`
+		Reason        string `json:"reason,omitempty"`
+		Message       string `json:"message,omitempty"`
+	}{n.Available, n.Reason, n.Message}
+	return h.reply(w, http.StatusOK, out, err)
+}
+
+// listAccountKeys answers ListKeys as Azure does for an account whose shared key access is
+// disabled, which every Lanyard account is: it has no keys, only Entra authorization.
+func (h *Handler) listAccountKeys(w http.ResponseWriter, r *http.Request, args []string) error {
+	if _, err := h.Directory.GetStorageAccount(r.Context(), args[1], args[2]); err != nil {
+		return err
+	}
+	return apiError(http.StatusForbidden, "KeyBasedAuthenticationNotPermitted",
+		"Key based authentication is not permitted on this storage account: Lanyard's accounts have no keys (allowSharedKeyAccess is false); use a role assignment and a bearer token.")
 }

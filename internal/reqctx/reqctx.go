@@ -15,10 +15,15 @@ import (
 // Info describes one request. Operation is written by the handler that recognizes the
 // request and read by the edge after the handler returns, on the same goroutine.
 type Info struct {
-	ID         string
-	Service    string // msi, blob, mgmt, authority
-	Operation  string
-	RemoteAddr string
+	ID string
+	// CorrelationID is the client's x-ms-correlation-request-id, or ID when it sent none.
+	CorrelationID string
+	Service       string // msi, blob, mgmt, authority
+	Operation     string
+	RemoteAddr    string
+	// Trace is the W3C trace context the request belongs to: the caller's, from its
+	// traceparent header, or a new trace.
+	Trace Trace
 }
 
 type key struct{}
@@ -38,6 +43,14 @@ func From(ctx context.Context) *Info {
 func ID(ctx context.Context) string {
 	if info := From(ctx); info != nil {
 		return info.ID
+	}
+	return ""
+}
+
+// TraceID returns the request's W3C trace id, or "" outside a request.
+func TraceID(ctx context.Context) string {
+	if info := From(ctx); info != nil {
+		return info.Trace.TraceID
 	}
 	return ""
 }
@@ -76,7 +89,7 @@ func NewID() string {
 	return string(out[:])
 }
 
-// LogHandler adds request_id to every record logged with a request's context, so a log
+// LogHandler adds request_id, and trace_id and span_id, to every record logged with a request's context, so a log
 // line can be matched with the client's x-ms-request-id and with the audit trail.
 func LogHandler(next slog.Handler) slog.Handler { return &logHandler{next: next} }
 
@@ -85,9 +98,12 @@ type logHandler struct{ next slog.Handler }
 func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := ID(ctx); id != "" {
+	if info := From(ctx); info != nil && info.ID != "" {
 		r = r.Clone()
-		r.AddAttrs(slog.String("request_id", id))
+		r.AddAttrs(slog.String("request_id", info.ID))
+		if info.Trace.TraceID != "" {
+			r.AddAttrs(slog.String("trace_id", info.Trace.TraceID), slog.String("span_id", info.Trace.SpanID))
+		}
 	}
 	return h.next.Handle(ctx, r)
 }

@@ -32,6 +32,7 @@ type observability struct {
 	sink    io.Closer
 	revs    *revocation.Set
 	metrics *metrics.Metrics
+	tracing *tracing // nil unless the environment names an OTLP collector
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -53,6 +54,9 @@ func openObservability(ctx context.Context, cfg config.Audit, st store.Store, lo
 		o.sink, sinkWriter = sink, sink
 	}
 	if o.revs, err = revocation.Open(ctx, st, lanyard.MaxTokenLifetime, nil); err != nil {
+		return nil, err
+	}
+	if o.tracing, err = openTracing(ctx, logger); err != nil {
 		return nil, err
 	}
 	o.audit = audit.New(audit.Options{Store: st, Sink: sinkWriter, Policy: cfg.Policy, Retention: cfg.Retention, Logger: logger})
@@ -90,6 +94,7 @@ func (o *observability) close() {
 	o.stop()
 	o.wg.Wait()
 	_ = o.audit.Close()
+	o.tracing.close()
 	if o.sink != nil {
 		_ = o.sink.Close()
 	}
@@ -135,13 +140,18 @@ func (o *observability) Decided(ctx context.Context, d audit.Decision) error {
 }
 
 // instrument gives every request of service an id (in the context, in x-ms-request-id,
-// in its log lines and audit events), times it by operation, and logs it.
+// in its log lines and audit events) and a place in a W3C trace (the caller's traceparent,
+// or a new trace; its trace id in the log lines and audit events too), times it by
+// operation, and logs it.
 func (o *observability) instrument(service string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &reqctx.Info{ID: reqctx.NewID(), Service: service, RemoteAddr: r.RemoteAddr}
-		w.Header().Set("x-ms-request-id", info.ID)
+		info.CorrelationID = echoRequestIDs(w.Header(), r.Header, info.ID)
+		info.Trace = reqctx.StartTrace(r.Header.Get("traceparent"))
 		r = r.WithContext(reqctx.With(r.Context(), info))
+		ctx, span := o.tracing.start(r.Context(), info, r)
+		r = r.WithContext(ctx)
 		// The surface under it shares the Writer, and with it what was sent.
 		sw := handler.Wrap(w)
 		next.ServeHTTP(sw, r)
@@ -154,6 +164,7 @@ func (o *observability) instrument(service string, next http.Handler) http.Handl
 			op = "other"
 		}
 		o.metrics.Duration.WithLabelValues(service, op).Observe(elapsed.Seconds())
+		o.tracing.end(span, service+" "+op, sw.Status())
 		level := slog.LevelDebug
 		if sw.Status() >= 500 {
 			level = slog.LevelWarn
@@ -166,6 +177,41 @@ func (o *observability) instrument(service string, next http.Handler) http.Handl
 	})
 }
 
+// maxClientID bounds the ids a client sends that are echoed: Azure Storage allows 1024
+// characters for x-ms-client-request-id.
+const maxClientID = 1024
+
+// echoRequestIDs sets the request ids every Azure response carries: x-ms-request-id (this
+// request's own), x-ms-client-request-id (the client's, echoed when it sent one) and
+// x-ms-correlation-request-id (the client's, echoed, or else the request id, as ARM
+// starts a correlation for a request that brings none). It returns the correlation id.
+func echoRequestIDs(out, in http.Header, requestID string) string {
+	out.Set("x-ms-request-id", requestID)
+	if id := in.Get("x-ms-client-request-id"); echoable(id) {
+		out.Set("x-ms-client-request-id", id)
+	}
+	correlation := in.Get("x-ms-correlation-request-id")
+	if !echoable(correlation) {
+		correlation = requestID
+	}
+	out.Set("x-ms-correlation-request-id", correlation)
+	return correlation
+}
+
+// echoable reports whether a client's id may be sent back and logged: bounded, and
+// printable ASCII only, so it can neither split a header nor forge a log line.
+func echoable(id string) bool {
+	if id == "" || len(id) > maxClientID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 // api serves the API listener: /metrics, then the management API and the authority,
 // each instrumented under its own service name. /metrics asks for no credential (it
 // carries no identities or secrets, and the listener is on loopback unless the operator
@@ -176,6 +222,9 @@ func (o *observability) api(next http.Handler) http.Handler {
 	metricsH := o.metrics.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
+			// Not timed or logged (a scrape every few seconds), but answered with the
+			// request ids every response carries.
+			echoRequestIDs(w.Header(), r.Header, reqctx.NewID())
 			metricsH.ServeHTTP(w, r)
 			return
 		}

@@ -93,6 +93,9 @@ func (s *Server) mountAPI(f *foundation, svc *services, ep endpoints) {
 		Tokens:           s.verifier(ep.issuerURL(s.tenant.ID), managementAudiences...),
 		AuthorizationURI: ep.authorizationURI(s.tenant.ID),
 	}
+	if s.blob != nil {
+		management.Containers = s.blob
+	}
 	ep.api.srv.Handler = s.obs.api(apiRouter(management, authMux))
 }
 
