@@ -228,7 +228,7 @@ func TestGoAMQPClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	jwt := strings.Repeat("j", 1024)
-	status, err := putToken(ctx, "amqp://"+ln.Addr().String(), jwt)
+	status, err := putToken(ctx, "amqp://"+ln.Addr().String(), jwt, 0)
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
@@ -326,12 +326,13 @@ func TestGoAMQPClient(t *testing.T) {
 }
 
 // putToken is what azservicebus's NegotiateClaim does through go-amqp (rbac.md §3a).
-func putToken(ctx context.Context, addr, jwt string) (int32, error) {
+func putToken(ctx context.Context, addr, jwt string, maxFrame uint32) (int32, error) {
 	conn, err := goamqp.Dial(ctx, addr, &goamqp.ConnOptions{
-		SASLType:    goamqp.SASLTypeAnonymous(),
-		ContainerID: "azservicebus-like",
-		MaxSessions: 65535,
-		Properties:  map[string]any{"product": "MSGolangClient", "version": "test"},
+		SASLType:     goamqp.SASLTypeAnonymous(),
+		ContainerID:  "azservicebus-like",
+		MaxSessions:  65535,
+		MaxFrameSize: maxFrame,
+		Properties:   map[string]any{"product": "MSGolangClient", "version": "test"},
 	})
 	if err != nil {
 		return 0, err
