@@ -72,8 +72,9 @@ type Handler interface {
 	Attach(l *Link) *Error
 	// Deliver is a whole delivery arriving on a receiving link.
 	Deliver(l *Link, d *Delivery)
-	// Disposition is the peer settling or updating deliveries this side sent on l.
-	Disposition(l *Link, first, last uint32, settled bool, state DeliveryState)
+	// Disposition is the peer's outcome for a delivery this side sent unsettled on l. In
+	// receiver settle mode second the handler answers with l.SettleSent.
+	Disposition(l *Link, deliveryID uint32, settled bool, state DeliveryState)
 	// Detach is the link's end, by the peer or by the connection ending (err says why).
 	Detach(l *Link, err *Error)
 }

@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -92,7 +93,7 @@ func (h *cbsHandler) Deliver(l *Link, d *Delivery) {
 	go func() { _, _ = reply.Send(context.Background(), []byte{1}, resp, 0, true) }()
 }
 
-func (h *cbsHandler) Disposition(*Link, uint32, uint32, bool, DeliveryState) {}
+func (h *cbsHandler) Disposition(*Link, uint32, bool, DeliveryState) {}
 
 func (h *cbsHandler) Detach(l *Link, _ *Error) {
 	h.mu.Lock()
@@ -445,6 +446,141 @@ func TestServeShutdown(t *testing.T) {
 		t.Fatalf("close error %v", e)
 	}
 	if err := <-result; !errors.Is(err, context.Canceled) {
+		t.Fatalf("server: %v", err)
+	}
+}
+
+// lockHandler hands the test its sending links and answers each disposition by settling
+// with the same outcome, as Service Bus does in PeekLock (receiver settle mode second).
+type lockHandler struct {
+	senders  chan *Link
+	mu       sync.Mutex
+	outcomes map[uint32]DeliveryState
+}
+
+func (h *lockHandler) Attach(l *Link) *Error {
+	if l.Role == RoleSender {
+		h.senders <- l
+	}
+	return nil
+}
+
+func (h *lockHandler) Deliver(*Link, *Delivery) {}
+
+func (h *lockHandler) Disposition(l *Link, id uint32, settled bool, state DeliveryState) {
+	h.mu.Lock()
+	h.outcomes[id] = state
+	h.mu.Unlock()
+	if !settled {
+		_ = l.SettleSent(id, state)
+	}
+}
+
+func (h *lockHandler) Detach(*Link, *Error) {}
+
+// TestServePeekLockReceiver sends to go-amqp's receiver as azservicebus uses it for PeekLock:
+// manual credit, receiver settle mode second. No credit, no transfer; the client's accept and
+// modify reach the handler per delivery; a drain with nothing to send returns the credit.
+func TestServePeekLockReceiver(t *testing.T) {
+	h := &lockHandler{senders: make(chan *Link, 1), outcomes: map[uint32]DeliveryState{}}
+	addr, result := startServer(t, &ServerConfig{Handler: h})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	conn, err := goamqp.Dial(ctx, "amqp://"+addr, &goamqp.ConnOptions{SASLType: goamqp.SASLTypeAnonymous()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := conn.NewSession(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := goamqp.ReceiverSettleModeSecond
+	receiver, err := sess.NewReceiver(ctx, "q1", &goamqp.ReceiverOptions{Credit: -1, SettlementMode: &second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := <-h.senders
+	if link.Source == nil || link.Source.Address != "q1" || link.Remote.RcvSettleMode == nil ||
+		*link.Remote.RcvSettleMode != ReceiverSettleSecond {
+		t.Fatalf("link %#v", link.Remote)
+	}
+
+	// Without credit a send cannot go out: it waits until its context ends.
+	payload, err := (&Message{Value: "m0", HasValue: true}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
+	_, err = link.Send(short, []byte("t0"), payload, 0, false)
+	cancelShort()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("send without credit: %v", err)
+	}
+
+	if err := receiver.IssueCredit(2); err != nil {
+		t.Fatal(err)
+	}
+	lockToken := UUID{1, 2, 3}
+	for i, body := range []string{"m1", "m2"} {
+		msg, err := (&Message{
+			DeliveryAnnotations: Map{{Symbol("x-opt-lock-token"), lockToken}},
+			MessageAnnotations:  Map{{Symbol("x-opt-sequence-number"), int64(i + 1)}},
+			Header:              &Header{Priority: 4, DeliveryCount: 1},
+			Data:                [][]byte{[]byte(body)},
+		}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := link.Send(ctx, lockToken[:], msg, 0, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m1, err := receiver.Receive(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := receiver.Receive(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m1.GetData()) != "m1" || string(m2.GetData()) != "m2" || !bytes.Equal(m1.DeliveryTag, lockToken[:]) ||
+		m1.Annotations["x-opt-sequence-number"] != int64(1) || m1.Header.DeliveryCount != 1 {
+		t.Fatalf("received %#v %#v", m1, m2)
+	}
+	if err := receiver.AcceptMessage(ctx, m1); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	if err := receiver.ModifyMessage(ctx, m2, &goamqp.ModifyMessageOptions{
+		Annotations: goamqp.Annotations{"reason": "abandon"}}); err != nil {
+		t.Fatalf("modify: %v", err)
+	}
+	h.mu.Lock()
+	if len(h.outcomes) != 2 {
+		t.Fatalf("outcomes %#v", h.outcomes)
+	}
+	for _, st := range h.outcomes {
+		switch st := st.(type) {
+		case *Accepted:
+		case *Modified:
+			if r, _ := st.MessageAnnotations.Get(Symbol("reason")); r != "abandon" {
+				t.Fatalf("modified %#v", st)
+			}
+		default:
+			t.Fatalf("outcome %#v", st)
+		}
+	}
+	h.mu.Unlock()
+
+	if err := receiver.IssueCredit(5); err != nil {
+		t.Fatal(err)
+	}
+	if err := receiver.DrainCredit(ctx, nil); err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-result; err != nil {
 		t.Fatalf("server: %v", err)
 	}
 }

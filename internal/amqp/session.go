@@ -25,7 +25,8 @@ type Session struct {
 	remoteIncoming uint32 // how many more transfers the peer takes
 	remoteOutgoing uint32
 	nextDeliveryID uint32
-	windowOpened   chan struct{} // signalled when remoteIncoming grows
+	windowOpened   chan struct{}    // signalled when remoteIncoming grows
+	unsettledOut   map[uint32]*Link // deliveries this side sent that the peer has not settled
 }
 
 func (c *Conn) begin(channel uint16, b *Begin) error {
@@ -45,7 +46,8 @@ func (c *Conn) begin(channel uint16, b *Begin) error {
 	}
 	s := &Session{conn: c, remoteChannel: channel, localChannel: channel, handleMax: 255,
 		links: map[uint32]*Link{}, nextIncomingID: b.NextOutgoingID, incomingWindow: sessionWindow,
-		remoteIncoming: b.IncomingWindow, remoteOutgoing: b.OutgoingWindow, windowOpened: make(chan struct{}, 1)}
+		remoteIncoming: b.IncomingWindow, remoteOutgoing: b.OutgoingWindow, windowOpened: make(chan struct{}, 1),
+		unsettledOut: map[uint32]*Link{}}
 	c.sessions[channel] = s
 	c.mu.Unlock()
 	return c.write(s.localChannel, &Begin{RemoteChannel: &channel, NextOutgoingID: s.nextOutgoingID,
@@ -206,8 +208,9 @@ func (s *Session) flow(f *Flow) error {
 			l.credit = count + *f.LinkCredit - l.deliveryCount
 		}
 		l.drain = f.Drain
-		if l.drain && l.credit > 0 && l.sending == 0 {
-			// Nothing queued here: a drain uses up the credit at once.
+		if l.drain && l.sending == 0 {
+			// Nothing being sent: a drain uses up the credit at once, and says so (go-amqp
+			// waits for a flow with drain set, even when it asked with a credit of 0).
 			l.deliveryCount += l.credit
 			l.credit = 0
 			drained = true
@@ -216,7 +219,7 @@ func (s *Session) flow(f *Flow) error {
 	}
 	c.mu.Unlock()
 	if drained || (echo && l != nil) {
-		return l.sendFlow()
+		return l.sendFlow(drained)
 	}
 	if echo {
 		return s.sendFlow()
@@ -291,25 +294,34 @@ func (s *Session) transfer(t *Transfer) error {
 
 func (s *Session) disposition(d *Disposition) error {
 	c := s.conn
-	if d.Role != RoleReceiver || c.handler == nil {
-		return nil // the peer as sender settles what we received: nothing kept here
+	if d.Role != RoleReceiver {
+		return nil // the peer as sender settling what it sent: nothing kept here
 	}
 	last := d.First
 	if d.Last != nil {
 		last = *d.Last
 	}
+	// The range may be as wide as the peer likes: walk what is unsettled, not the range.
+	type hit struct {
+		id   uint32
+		link *Link
+	}
+	var hits []hit
 	c.mu.Lock()
-	var hit []*Link
-	for _, l := range s.links {
-		if l.Role == RoleSender {
-			hit = append(hit, l)
+	for id, l := range s.unsettledOut {
+		if id-d.First <= last-d.First { // in [first, last], serial-number arithmetic
+			hits = append(hits, hit{id, l})
+			if d.Settled {
+				delete(s.unsettledOut, id)
+			}
 		}
 	}
 	c.mu.Unlock()
-	// Delivery ids are per session: every sending link hears of the range, and the handler
-	// keeps which ids are its own.
-	for _, l := range hit {
-		c.handler.Disposition(l, d.First, last, d.Settled, d.State)
+	if c.handler == nil {
+		return nil
+	}
+	for _, h := range hits {
+		c.handler.Disposition(h.link, h.id, d.Settled, d.State)
 	}
 	return nil
 }
@@ -352,10 +364,16 @@ type Link struct {
 // Conn is the link's connection.
 func (l *Link) Conn() *Conn { return l.session.conn }
 
+// markClosed ends the link's waits and forgets its unsettled deliveries (caller holds mu).
 func (l *Link) markClosed() {
 	if !l.closedOnce {
 		l.closedOnce = true
 		close(l.closed)
+		for id, owner := range l.session.unsettledOut {
+			if owner == l {
+				delete(l.session.unsettledOut, id)
+			}
+		}
 	}
 }
 
@@ -374,18 +392,32 @@ func (l *Link) IssueCredit(n uint32) error {
 	}
 	l.credit += n
 	c.mu.Unlock()
-	return l.sendFlow()
+	return l.sendFlow(false)
 }
 
-func (l *Link) sendFlow() error {
+// sendFlow sends the link's state; drained answers a receiver's drain (and ends it).
+func (l *Link) sendFlow(drained bool) error {
 	s := l.session
 	c := s.conn
 	c.mu.Lock()
+	if drained {
+		l.drain = false
+	}
 	f := &Flow{NextIncomingID: ptrTo(s.nextIncomingID), IncomingWindow: s.incomingWindow,
 		NextOutgoingID: s.nextOutgoingID, OutgoingWindow: math.MaxUint32, Handle: ptrTo(l.localHandle),
-		DeliveryCount: ptrTo(l.deliveryCount), LinkCredit: ptrTo(l.credit), Drain: l.drain}
+		DeliveryCount: ptrTo(l.deliveryCount), LinkCredit: ptrTo(l.credit), Drain: drained}
 	c.mu.Unlock()
 	return c.write(s.localChannel, f)
+}
+
+// SettleSent settles a delivery this side sent on this link, after the peer's disposition
+// (receiver settle mode second, part 2.6.12: the receiver waits for the sender to settle).
+func (l *Link) SettleSent(deliveryID uint32, state DeliveryState) error {
+	s := l.session
+	s.conn.mu.Lock()
+	delete(s.unsettledOut, deliveryID)
+	s.conn.mu.Unlock()
+	return s.conn.write(s.localChannel, &Disposition{Role: RoleSender, First: deliveryID, Settled: true, State: state})
 }
 
 // Settle sends the disposition of a delivery received on this link.
@@ -426,6 +458,9 @@ func (l *Link) Send(ctx context.Context, tag, payload []byte, format uint32, set
 	}
 	id := s.nextDeliveryID
 	s.nextDeliveryID++
+	if !settled {
+		s.unsettledOut[id] = l
+	}
 	l.credit--
 	l.deliveryCount++
 	l.sending++
@@ -434,11 +469,19 @@ func (l *Link) Send(ctx context.Context, tag, payload []byte, format uint32, set
 		DeliveryTag: tag, MessageFormat: &format, Settled: settled, Payload: payload})
 	c.mu.Lock()
 	l.sending--
+	drained := l.drain && l.sending == 0
+	if drained { // the drain the receiver asked for is done: say so once
+		l.deliveryCount += l.credit
+		l.credit = 0
+	}
 	// Each frame is a transfer (part 2.5.6). Only the first waited for the window: a split
 	// message may overrun the peer's window by its extra frames.
 	s.nextOutgoingID += frames
 	s.remoteIncoming -= min(frames, s.remoteIncoming)
 	c.mu.Unlock()
+	if err == nil && drained {
+		err = l.sendFlow(true)
+	}
 	return id, err
 }
 
