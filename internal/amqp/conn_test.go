@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -583,4 +584,74 @@ func TestServePeekLockReceiver(t *testing.T) {
 	if err := <-result; err != nil {
 		t.Fatalf("server: %v", err)
 	}
+}
+
+// FuzzServe feeds arbitrary frames to a connection after a valid handshake: the engine must
+// end the connection (never panic, never hang) whatever follows.
+func FuzzServe(f *testing.F) {
+	frame := func(channel uint16, p Performative) []byte {
+		body, err := AppendPerformative(nil, p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, err := AppendFrame(nil, Frame{Channel: channel, Body: body})
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	msg, err := (&Message{Properties: &Properties{MessageID: "1", ReplyTo: "r"}, Value: "t", HasValue: true}).Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	session := [][]byte{
+		frame(0, &Begin{IncomingWindow: 100, OutgoingWindow: 100}),
+		frame(0, &Attach{Name: "r", Handle: 1, Role: RoleReceiver, Source: &Source{Address: "$cbs"}, Target: &Target{Address: "r"}}),
+		frame(0, &Flow{IncomingWindow: 100, NextOutgoingID: 0, OutgoingWindow: 100, Handle: ptr[uint32](1),
+			DeliveryCount: ptr[uint32](0), LinkCredit: ptr[uint32](5)}),
+		frame(0, &Attach{Name: "s", Handle: 0, Role: RoleSender, Target: &Target{Address: "$cbs"}, InitialDeliveryCount: ptr[uint32](0)}),
+		frame(0, &Transfer{Handle: 0, DeliveryID: ptr[uint32](0), DeliveryTag: []byte{0}, MessageFormat: ptr[uint32](0), More: true, Payload: msg[:5]}),
+		frame(0, &Transfer{Handle: 0, Payload: msg[5:]}),
+		frame(0, &Disposition{Role: RoleReceiver, First: 0, Last: ptr[uint32](9), Settled: true, State: &Accepted{}}),
+		frame(0, &Flow{IncomingWindow: 100, NextOutgoingID: 2, OutgoingWindow: 100, Handle: ptr[uint32](1),
+			DeliveryCount: ptr[uint32](1), LinkCredit: ptr[uint32](0), Drain: true, Echo: true}),
+		frame(0, &Detach{Handle: 0, Closed: true}),
+		frame(0, &End{}),
+		frame(0, &Close{}),
+	}
+	f.Add(bytes.Join(session, nil))
+	f.Add(bytes.Join(session[:5], nil))
+	f.Add([]byte{0, 0, 0, 8, 2, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 12, 2, 0, 0, 0, 0x00, 0x53, 0x11, 0x45})
+
+	var prefix []byte
+	prefix = append(prefix, HeaderSASL.Bytes()...)
+	prefix = append(prefix, frameOf(f, FrameSASL, &SASLInit{Mechanism: SASLAnonymous})...)
+	prefix = append(prefix, HeaderAMQP.Bytes()...)
+	prefix = append(prefix, frame(0, &Open{ContainerID: "fuzz", MaxFrameSize: 512, ChannelMax: 3})...)
+
+	f.Fuzz(func(t *testing.T, in []byte) {
+		client, server := net.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			done <- Serve(context.Background(), server, &ServerConfig{Handler: &cbsHandler{}, MaxFrameSize: 4096,
+				IdleTimeout: 10 * time.Second, HandshakeTimeout: 10 * time.Second})
+		}()
+		go func() { _, _ = io.Copy(io.Discard, client) }()
+		_, _ = client.Write(append(append([]byte{}, prefix...), in...))
+		_ = client.Close()
+		<-done
+	})
+}
+
+func frameOf(f *testing.F, typ byte, p Performative) []byte {
+	body, err := AppendPerformative(nil, p)
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, err := AppendFrame(nil, Frame{Type: typ, Body: body})
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
 }
