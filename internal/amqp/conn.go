@@ -29,6 +29,9 @@ type ServerConfig struct {
 	SASLMechanisms []Symbol
 	// WriteTimeout bounds each frame write (default 30s).
 	WriteTimeout time.Duration
+	// MaxMessageSize bounds a delivery received on any link (default 1 MiB); a peer's
+	// attach may ask for less, never more.
+	MaxMessageSize uint64
 	// Handler gets the links; nil refuses every attach.
 	Handler Handler
 }
@@ -55,6 +58,9 @@ func (c *ServerConfig) withDefaults() ServerConfig {
 	}
 	if out.WriteTimeout == 0 {
 		out.WriteTimeout = 30 * time.Second
+	}
+	if out.MaxMessageSize == 0 {
+		out.MaxMessageSize = 1 << 20
 	}
 	if out.ContainerID == "" {
 		out.ContainerID = "lanyard"

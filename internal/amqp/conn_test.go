@@ -378,6 +378,35 @@ func TestServeProtocolErrors(t *testing.T) {
 			t.Fatalf("server: %v", err)
 		}
 	})
+	t.Run("message above max-message-size detaches the link", func(t *testing.T) {
+		addr, result := startServer(t, &ServerConfig{Handler: &cbsHandler{}, MaxMessageSize: 1000})
+		r := dialRaw(t, addr)
+		r.open(0)
+		r.send(FrameAMQP, 0, &Begin{IncomingWindow: 10, OutgoingWindow: 10})
+		if _, ok := r.read().(*Begin); !ok {
+			t.Fatal("no begin")
+		}
+		r.send(FrameAMQP, 0, &Attach{Name: "s", Handle: 0, Role: RoleSender, Target: &Target{Address: "q"},
+			InitialDeliveryCount: ptr[uint32](0), MaxMessageSize: 1 << 30})
+		if a, ok := r.read().(*Attach); !ok || a.MaxMessageSize != 1000 {
+			t.Fatalf("attach reply %#v", a)
+		}
+		r.read() // the credit
+		r.send(FrameAMQP, 0, &Transfer{Handle: 0, DeliveryID: ptr[uint32](0), DeliveryTag: []byte{0},
+			MessageFormat: ptr[uint32](0), More: true, Payload: make([]byte, 600)})
+		r.send(FrameAMQP, 0, &Transfer{Handle: 0, Payload: make([]byte, 600)})
+		d, ok := r.read().(*Detach)
+		if !ok || d.Error == nil || d.Error.Condition != ErrMessageSizeLimit {
+			t.Fatalf("detach %#v", d)
+		}
+		r.send(FrameAMQP, 0, &Close{})
+		if e := r.closeError(); e != nil {
+			t.Fatalf("close error %v", e)
+		}
+		if err := <-result; err != nil {
+			t.Fatalf("server: %v", err)
+		}
+	})
 	t.Run("AMQP header without SASL", func(t *testing.T) {
 		addr, result := startServer(t, &ServerConfig{})
 		r := dialRaw(t, addr)

@@ -128,7 +128,10 @@ func (s *Session) attach(a *Attach) error {
 	}
 	l := &Link{session: s, Remote: a, Name: a.Name, Role: !a.Role, remoteHandle: a.Handle, localHandle: a.Handle,
 		Source: a.Source, Target: a.Target, closed: make(chan struct{}), credited: make(chan struct{}, 1),
-		Assembler: Assembler{MaxSize: a.MaxMessageSize}}
+		Assembler: Assembler{MaxSize: c.cfg.MaxMessageSize}}
+	if a.MaxMessageSize != 0 && a.MaxMessageSize < l.Assembler.MaxSize {
+		l.Assembler.MaxSize = a.MaxMessageSize
+	}
 	if a.Role == RoleSender && a.InitialDeliveryCount != nil {
 		l.deliveryCount = *a.InitialDeliveryCount
 	}
@@ -143,6 +146,9 @@ func (s *Session) attach(a *Attach) error {
 	}
 	reply := &Attach{Name: a.Name, Handle: l.localHandle, Role: l.Role, SndSettleMode: a.SndSettleMode,
 		RcvSettleMode: a.RcvSettleMode, Source: a.Source, Target: a.Target}
+	if l.Role == RoleReceiver {
+		reply.MaxMessageSize = l.Assembler.MaxSize
+	}
 	if l.Role == RoleSender {
 		zero := uint32(0)
 		reply.InitialDeliveryCount = &zero
