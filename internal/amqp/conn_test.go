@@ -3,6 +3,7 @@ package amqp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -109,6 +110,12 @@ func startServer(t *testing.T, cfg *ServerConfig) (addr string, result <-chan er
 
 func startServerContext(ctx context.Context, t *testing.T, cfg *ServerConfig) (addr string, result <-chan error) {
 	t.Helper()
+	return startServerTLS(ctx, t, cfg, nil)
+}
+
+// startServerTLS serves one connection, over TLS when tlsConfig is set.
+func startServerTLS(ctx context.Context, t *testing.T, cfg *ServerConfig, tlsConfig *tls.Config) (addr string, result <-chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +127,9 @@ func startServerContext(ctx context.Context, t *testing.T, cfg *ServerConfig) (a
 		if err != nil {
 			done <- err
 			return
+		}
+		if tlsConfig != nil {
+			nc = tls.Server(nc, tlsConfig)
 		}
 		done <- Serve(ctx, nc, cfg)
 	}()
@@ -683,4 +693,62 @@ func frameOf(f *testing.F, typ byte, p Performative) []byte {
 		f.Fatal(err)
 	}
 	return b
+}
+
+// mechanismHandler records the SASL mechanism of the connection a link arrives on.
+type mechanismHandler struct {
+	cbsHandler
+	mechanisms chan Symbol
+}
+
+func (h *mechanismHandler) Attach(l *Link) *Error {
+	h.mechanisms <- l.Conn().Mechanism
+	return h.cbsHandler.Attach(l)
+}
+
+// TestServeSASLExternal: over TLS with a verified client certificate, go-amqp's EXTERNAL is
+// accepted; the same client without a certificate is refused.
+func TestServeSASLExternal(t *testing.T) {
+	pki := newTestPKI(t)
+	serverTLS := &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientCAs: pki.pool,
+		ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for _, withCert := range []bool{true, false} {
+		h := &mechanismHandler{mechanisms: make(chan Symbol, 1)}
+		addr, result := startServerTLS(ctx, t, &ServerConfig{SASLMechanisms: []Symbol{SASLExternal}, Handler: h}, serverTLS)
+		clientTLS := &tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}
+		if withCert {
+			clientTLS.Certificates = []tls.Certificate{pki.client}
+		}
+		conn, err := goamqp.Dial(ctx, "amqps://"+addr, &goamqp.ConnOptions{SASLType: goamqp.SASLTypeExternal(""), TLSConfig: clientTLS})
+		if !withCert {
+			if err == nil {
+				t.Fatal("EXTERNAL without a client certificate connected")
+			}
+			if err := <-result; err == nil {
+				t.Fatal("server accepted EXTERNAL without a certificate")
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := conn.NewSession(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sess.NewSender(ctx, "q1", nil); err != nil {
+			t.Fatal(err)
+		}
+		if m := <-h.mechanisms; m != SASLExternal {
+			t.Fatalf("mechanism %q", m)
+		}
+		if err := conn.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-result; err != nil {
+			t.Fatalf("server: %v", err)
+		}
+	}
 }
