@@ -88,22 +88,28 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 		if len(v) == 0 {
 			return append(b, codeList0), nil
 		}
-		return appendCompound(b, codeList8, len(v), depth, func(b []byte) ([]byte, error) {
-			return appendListItems(b, v, depth)
-		})
-	case Map:
-		return appendMap(b, len(v), depth, func(b []byte) ([]byte, error) {
-			var err error
-			for _, p := range v {
-				if b, err = appendValue(b, p.Key, depth+1); err != nil {
-					return b, err
-				}
-				if b, err = appendValue(b, p.Value, depth+1); err != nil {
-					return b, err
-				}
+		start := len(b)
+		b = append(b, codeList32, 0, 0, 0, 0, 0, 0, 0, 0)
+		var err error
+		for _, it := range v {
+			if b, err = appendValue(b, it, depth+1); err != nil {
+				return b, err
 			}
-			return b, nil
-		})
+		}
+		return finishCompound(b, start, codeList8, len(v))
+	case Map:
+		start := len(b)
+		b = append(b, codeMap32, 0, 0, 0, 0, 0, 0, 0, 0)
+		var err error
+		for _, p := range v {
+			if b, err = appendValue(b, p.Key, depth+1); err != nil {
+				return b, err
+			}
+			if b, err = appendValue(b, p.Value, depth+1); err != nil {
+				return b, err
+			}
+		}
+		return finishCompound(b, start, codeMap8, 2*len(v))
 	case map[string]any:
 		return appendGoMap(b, v, depth)
 	case map[Symbol]any:
@@ -234,34 +240,9 @@ func appendGoMap[K string | Symbol](b []byte, m map[K]any, depth int) ([]byte, e
 	return appendValue(b, pairs, depth)
 }
 
-func appendListItems(b []byte, items []any, depth int) ([]byte, error) {
-	var err error
-	for _, it := range items {
-		if b, err = appendValue(b, it, depth+1); err != nil {
-			return b, err
-		}
-	}
-	return b, nil
-}
-
-func appendMap(b []byte, pairs, depth int, items func([]byte) ([]byte, error)) ([]byte, error) {
-	return appendCompound(b, codeMap8, 2*pairs, depth, items)
-}
-
-// appendCompound writes a list or map: the 32-bit header first, the items, then the 8-bit
-// header in its place (moving the items back) when size and count fit in a byte.
-func appendCompound(b []byte, code8 byte, count, depth int, items func([]byte) ([]byte, error)) ([]byte, error) {
-	start := len(b)
-	b = append(b, code8+0x10, 0, 0, 0, 0, 0, 0, 0, 0)
-	b, err := items(b)
-	if err != nil {
-		return b, err
-	}
-	return finishCompound(b, start, code8, count)
-}
-
-// finishCompound fills in the header reserved at start (an array's element constructor is
-// part of its items).
+// finishCompound fills in the 32-bit header reserved at start, or the 8-bit header in its
+// place (moving the items back) when size and count fit in a byte. An array's element
+// constructor counts as part of its items.
 func finishCompound(b []byte, start int, code8 byte, count int) ([]byte, error) {
 	body := len(b) - start - 9
 	if body+1 < 256 && count < 256 {
@@ -441,38 +422,46 @@ func appendBody(b []byte, code byte, v any, depth int) ([]byte, error) {
 		}
 		return append(b, x[:]...), nil
 	case codeVbin8, codeVbin32, codeStr8, codeStr32, codeSym8, codeSym32:
-		var s string
+		var n int
 		switch x := v.(type) {
 		case []byte:
 			if code != codeVbin8 && code != codeVbin32 {
 				return mismatch()
 			}
-			s = string(x)
+			n = len(x)
 		case string:
 			if code != codeStr8 && code != codeStr32 {
 				return mismatch()
 			}
-			s = x
+			n = len(x)
 		case Symbol:
 			if code != codeSym8 && code != codeSym32 {
 				return mismatch()
 			}
-			s = string(x)
+			n = len(x)
 		default:
 			return mismatch()
 		}
 		if code&0xf0 == 0xa0 {
-			if len(s) > 255 {
+			if n > 255 {
 				return mismatch()
 			}
-			b = append(b, byte(len(s)))
+			b = append(b, byte(n))
 		} else {
-			if uint64(len(s)) > math.MaxUint32 {
+			if uint64(n) > math.MaxUint32 {
 				return mismatch()
 			}
-			b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+			b = binary.BigEndian.AppendUint32(b, uint32(n))
 		}
-		return append(b, s...), nil
+		// Appended from the value as it is: no copy through a string conversion.
+		switch x := v.(type) {
+		case []byte:
+			return append(b, x...), nil
+		case string:
+			return append(b, x...), nil
+		default:
+			return append(b, v.(Symbol)...), nil
+		}
 	case codeList0, codeList8, codeList32, codeMap8, codeMap32, codeArray8, codeArray32:
 		// Elements of one array share the constructor: re-encode in full, then check that the
 		// encoder's choice is the element constructor, or widen it.

@@ -74,17 +74,23 @@ func AppendMessage(b []byte, m *Message) ([]byte, error) {
 	if bodies > 1 {
 		return b, fmt.Errorf("amqp: encode: a message has one kind of body (data, sequence or value)")
 	}
-	var sections []any
+	var err error
 	if h := m.Header; h != nil {
-		sections = append(sections, Described{descHeader, trimList([]any{boolOrNil(h.Durable),
+		if b, err = appendSection(b, descHeader, trimList([]any{boolOrNil(h.Durable),
 			defaultOrNil(h.Priority, 4), millisecondsOrNil(h.TTL), boolOrNil(h.FirstAcquirer),
-			defaultOrNil(h.DeliveryCount, 0)})})
+			defaultOrNil(h.DeliveryCount, 0)})); err != nil {
+			return b, err
+		}
 	}
 	if m.DeliveryAnnotations != nil {
-		sections = append(sections, Described{descDeliveryAnn, m.DeliveryAnnotations})
+		if b, err = appendSection(b, descDeliveryAnn, m.DeliveryAnnotations); err != nil {
+			return b, err
+		}
 	}
 	if m.MessageAnnotations != nil {
-		sections = append(sections, Described{descMessageAnn, m.MessageAnnotations})
+		if b, err = appendSection(b, descMessageAnn, m.MessageAnnotations); err != nil {
+			return b, err
+		}
 	}
 	if p := m.Properties; p != nil {
 		if err := checkMessageID(p.MessageID); err != nil {
@@ -93,37 +99,49 @@ func AppendMessage(b []byte, m *Message) ([]byte, error) {
 		if err := checkMessageID(p.CorrelationID); err != nil {
 			return b, err
 		}
-		sections = append(sections, Described{descProperties, trimList([]any{p.MessageID,
+		if b, err = appendSection(b, descProperties, trimList([]any{p.MessageID,
 			binaryOrNil(p.UserID), stringOrNil(p.To), stringOrNil(p.Subject), stringOrNil(p.ReplyTo),
 			p.CorrelationID, symbolOrNil(p.ContentType), symbolOrNil(p.ContentEncoding),
 			timeOrNil(p.AbsoluteExpiryTime), timeOrNil(p.CreationTime), stringOrNil(p.GroupID),
-			ptrOrNil(p.GroupSequence), stringOrNil(p.ReplyToGroupID)})})
+			ptrOrNil(p.GroupSequence), stringOrNil(p.ReplyToGroupID)})); err != nil {
+			return b, err
+		}
 	}
 	if m.ApplicationProperties != nil {
-		sections = append(sections, Described{descAppProperties, m.ApplicationProperties})
+		if b, err = appendSection(b, descAppProperties, m.ApplicationProperties); err != nil {
+			return b, err
+		}
 	}
 	for _, d := range m.Data {
-		sections = append(sections, Described{descData, nonNil(d)})
+		if b, err = appendSection(b, descData, nonNil(d)); err != nil {
+			return b, err
+		}
 	}
 	for _, s := range m.Sequence {
 		if s == nil {
 			s = []any{}
 		}
-		sections = append(sections, Described{descSequence, s})
+		if b, err = appendSection(b, descSequence, s); err != nil {
+			return b, err
+		}
 	}
 	if m.HasValue {
-		sections = append(sections, Described{descValue, m.Value})
+		if b, err = appendSection(b, descValue, m.Value); err != nil {
+			return b, err
+		}
 	}
 	if m.Footer != nil {
-		sections = append(sections, Described{descFooter, m.Footer})
-	}
-	var err error
-	for _, s := range sections {
-		if b, err = AppendValue(b, s); err != nil {
+		if b, err = appendSection(b, descFooter, m.Footer); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
+}
+
+// appendSection writes a described value whose descriptor is one of the spec's codes (all
+// below 256, so a smallulong), without boxing a Described.
+func appendSection(b []byte, code uint64, v any) ([]byte, error) {
+	return appendValue(append(b, codeDescribed, codeSmallUlong, byte(code)), v, 1)
 }
 
 func checkMessageID(id any) error {

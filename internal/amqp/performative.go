@@ -738,7 +738,7 @@ func AppendPerformative(b []byte, p Performative) ([]byte, error) {
 	if e := performativeError(p); e != nil && e.Condition == "" {
 		return b, fmt.Errorf("amqp: encode: an error without a condition")
 	}
-	b, err = AppendValue(b, Described{p.descriptor(), trimList(list)})
+	b, err = appendSection(b, p.descriptor(), trimList(list))
 	if err != nil {
 		return b, err
 	}

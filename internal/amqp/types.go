@@ -1,6 +1,8 @@
-// Package amqp is Lanyard's codec for AMQP 1.0 (OASIS, 2012): the type system (part 1),
-// frames (part 2.3), the transport and SASL performatives (parts 2.7 and 5.3) and the
-// message format (part 3.2). It is a protocol codec only: no sockets, no broker state.
+// Package amqp is Lanyard's AMQP 1.0 (OASIS, 2012): the type system (part 1), frames
+// (part 2.3), the transport and SASL performatives (parts 2.7 and 5.3), the message format
+// (part 3.2), and the server side of a connection (Serve): protocol headers, SASL, open,
+// sessions, links, credit and heartbeats, with a Handler for the broker behind it. It knows
+// nothing of Service Bus entities, tokens or storage.
 //
 // AMQP values decode to Go values by type, not by constructor:
 //
