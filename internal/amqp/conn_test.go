@@ -23,7 +23,8 @@ type cbsHandler struct {
 	batches  [][]*Message
 	requests []*Message
 	detached []string
-	refuse   string // a node address whose attach is refused
+	attached []string // "receiver q1" (this side's role, the node), in order
+	refuse   string   // a node address whose attach is refused
 }
 
 func (h *cbsHandler) Attach(l *Link) *Error {
@@ -37,6 +38,13 @@ func (h *cbsHandler) Attach(l *Link) *Error {
 	if address == h.refuse {
 		return &Error{Condition: ErrNotFound, Description: "no node " + address}
 	}
+	h.mu.Lock()
+	role := "receiver"
+	if l.Role == RoleSender {
+		role = "sender"
+	}
+	h.attached = append(h.attached, role+" "+address)
+	h.mu.Unlock()
 	if l.Role == RoleReceiver {
 		return errorOf(l.IssueCredit(10))
 	}
