@@ -170,15 +170,11 @@ func UnmarshalMessage(b []byte) (*Message, error) {
 	next := rankHeader // the lowest rank the next section may have
 	var bodyCode uint64
 	for len(b) > 0 {
-		v, n, err := Unmarshal(b)
+		code, val, n, err := unmarshalDescribed(b)
 		if err != nil {
 			return nil, err
 		}
 		b = b[n:]
-		code, val, err := describedCode(v)
-		if err != nil {
-			return nil, err
-		}
 		rank, ok := sectionRanks[code]
 		if !ok {
 			return nil, decodeErrorf("descriptor 0x%x is not a message section", code)

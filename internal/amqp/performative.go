@@ -66,16 +66,48 @@ func describedCode(v any) (uint64, any, error) {
 	if !ok {
 		return 0, nil, decodeErrorf("a %T where a described value belongs", v)
 	}
-	switch desc := d.Descriptor.(type) {
+	code, err := descriptorCode(d.Descriptor)
+	return code, d.Value, err
+}
+
+func descriptorCode(desc any) (uint64, error) {
+	switch desc := desc.(type) {
 	case uint64:
-		return desc, d.Value, nil
+		return desc, nil
 	case Symbol:
 		if code, ok := symbolicDescriptors[desc]; ok {
-			return code, d.Value, nil
+			return code, nil
 		}
-		return 0, nil, decodeErrorf("unknown descriptor %q", desc)
+		return 0, decodeErrorf("unknown descriptor %q", desc)
 	}
-	return 0, nil, decodeErrorf("descriptor of type %T", d.Descriptor)
+	return 0, decodeErrorf("descriptor of type %T", desc)
+}
+
+// unmarshalDescribed decodes one described value at the start of b as its descriptor code
+// and value, without boxing a Described: the shape of every performative and section.
+func unmarshalDescribed(b []byte) (code uint64, val any, n int, err error) {
+	if len(b) == 0 {
+		return 0, nil, 0, decodeErrorf("unexpected end of input at offset 0")
+	}
+	if b[0] != codeDescribed {
+		v, _, err := Unmarshal(b)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		return 0, nil, 0, decodeErrorf("a %T where a described value belongs", v)
+	}
+	d := decoder{b: b, pos: 1, depth: 1}
+	desc, err := d.value()
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	if code, err = descriptorCode(desc); err != nil {
+		return 0, nil, 0, err
+	}
+	if val, err = d.value(); err != nil {
+		return 0, nil, 0, err
+	}
+	return code, val, d.pos, nil
 }
 
 // Performative is one of the transport performatives (open ... close) or SASL frames bodies.
@@ -763,11 +795,7 @@ func performativeError(p Performative) *Error {
 // DecodePerformative decodes a frame body. A Transfer's Payload is the rest of the body (a
 // slice of body, not a copy); other performatives must fill the body.
 func DecodePerformative(body []byte) (Performative, error) {
-	v, n, err := Unmarshal(body)
-	if err != nil {
-		return nil, err
-	}
-	code, val, err := describedCode(v)
+	code, val, n, err := unmarshalDescribed(body)
 	if err != nil {
 		return nil, err
 	}
