@@ -760,3 +760,54 @@ func TestServeSASLExternal(t *testing.T) {
 		}
 	}
 }
+
+// TestServeConcurrentSendsShareCredit: sends waiting on one link all go out when one flow
+// grants enough credit for all of them.
+func TestServeConcurrentSendsShareCredit(t *testing.T) {
+	h := &lockHandler{senders: make(chan *Link, 1), outcomes: map[uint32]DeliveryState{}}
+	addr, result := startServer(t, &ServerConfig{Handler: h})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	conn, err := goamqp.Dial(ctx, "amqp://"+addr, &goamqp.ConnOptions{SASLType: goamqp.SASLTypeAnonymous()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := conn.NewSession(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	receiver, err := sess.NewReceiver(ctx, "q1", &goamqp.ReceiverOptions{Credit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := <-h.senders
+	payload, err := (&Message{Value: "m", HasValue: true}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const senders = 3
+	errs := make(chan error, senders)
+	for range senders {
+		go func() {
+			_, err := link.Send(ctx, []byte("t"), payload, 0, true)
+			errs <- err
+		}()
+	}
+	if err := receiver.IssueCredit(senders); err != nil {
+		t.Fatal(err)
+	}
+	for range senders {
+		if _, err := receiver.Receive(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-result; err != nil {
+		t.Fatalf("server: %v", err)
+	}
+}

@@ -25,7 +25,7 @@ type Session struct {
 	remoteIncoming uint32 // how many more transfers the peer takes
 	remoteOutgoing uint32
 	nextDeliveryID uint32
-	windowOpened   chan struct{}    // signalled when remoteIncoming grows
+	windowOpened   broadcast        // when remoteIncoming may have grown
 	unsettledOut   map[uint32]*Link // deliveries this side sent that the peer has not settled
 }
 
@@ -46,7 +46,7 @@ func (c *Conn) begin(channel uint16, b *Begin) error {
 	}
 	s := &Session{conn: c, remoteChannel: channel, localChannel: channel, handleMax: 255,
 		links: map[uint32]*Link{}, nextIncomingID: b.NextOutgoingID, incomingWindow: sessionWindow,
-		remoteIncoming: b.IncomingWindow, remoteOutgoing: b.OutgoingWindow, windowOpened: make(chan struct{}, 1),
+		remoteIncoming: b.IncomingWindow, remoteOutgoing: b.OutgoingWindow,
 		unsettledOut: map[uint32]*Link{}}
 	c.sessions[channel] = s
 	c.mu.Unlock()
@@ -127,7 +127,7 @@ func (s *Session) attach(a *Attach) error {
 		return &Error{Condition: ErrHandleInUse, Description: fmt.Sprintf("handle %d is attached", a.Handle)}
 	}
 	l := &Link{session: s, Remote: a, Name: a.Name, Role: !a.Role, remoteHandle: a.Handle, localHandle: a.Handle,
-		Source: a.Source, Target: a.Target, closed: make(chan struct{}), credited: make(chan struct{}, 1),
+		Source: a.Source, Target: a.Target, closed: make(chan struct{}),
 		Assembler: Assembler{MaxSize: c.cfg.MaxMessageSize}}
 	if a.MaxMessageSize != 0 && a.MaxMessageSize < l.Assembler.MaxSize {
 		l.Assembler.MaxSize = a.MaxMessageSize
@@ -193,7 +193,7 @@ func (s *Session) flow(f *Flow) error {
 	}
 	s.remoteIncoming = next + f.IncomingWindow - s.nextOutgoingID
 	s.remoteOutgoing = f.OutgoingWindow
-	signal(s.windowOpened)
+	s.windowOpened.signal()
 	var l *Link
 	if f.Handle != nil {
 		l = s.links[*f.Handle]
@@ -221,7 +221,7 @@ func (s *Session) flow(f *Flow) error {
 			l.credit = 0
 			drained = true
 		}
-		signal(l.credited)
+		l.credited.signal()
 	}
 	c.mu.Unlock()
 	if drained || (echo && l != nil) {
@@ -332,10 +332,21 @@ func (s *Session) disposition(d *Disposition) error {
 	return nil
 }
 
-func signal(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
+// broadcast wakes every waiter at once (a buffered channel would wake one Send of many).
+// Both methods are called with the connection's mu held.
+type broadcast struct{ ch chan struct{} }
+
+func (b *broadcast) wait() <-chan struct{} {
+	if b.ch == nil {
+		b.ch = make(chan struct{})
+	}
+	return b.ch
+}
+
+func (b *broadcast) signal() {
+	if b.ch != nil {
+		close(b.ch)
+		b.ch = nil
 	}
 }
 
@@ -364,7 +375,7 @@ type Link struct {
 	Assembler     Assembler
 	closed        chan struct{}
 	closedOnce    bool
-	credited      chan struct{}
+	credited      broadcast // when credit may have grown
 }
 
 // Conn is the link's connection.
@@ -452,14 +463,15 @@ func (l *Link) Send(ctx context.Context, tag, payload []byte, format uint32, set
 		if l.credit > 0 && s.remoteIncoming > 0 {
 			break
 		}
+		credited, windowOpened := l.credited.wait(), s.windowOpened.wait()
 		c.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-l.closed:
 			return 0, ErrLinkClosed
-		case <-l.credited:
-		case <-s.windowOpened:
+		case <-credited:
+		case <-windowOpened:
 		}
 	}
 	id := s.nextDeliveryID
