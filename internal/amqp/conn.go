@@ -98,6 +98,8 @@ type Conn struct {
 	// SASL outcome: the mechanism the peer used.
 	Mechanism Symbol
 
+	openSent bool // written by the reading goroutine only, before heartbeats start
+
 	writeMu    sync.Mutex
 	transferMu sync.Mutex // held across the frames of one split transfer
 	mu         sync.Mutex // guards sessions, and the sessions' and links' state
@@ -167,8 +169,7 @@ func (c *Conn) handshake() error {
 	}
 	c.PeerOpen = open
 	c.peerMaxFrame = max(min(open.MaxFrameSize, 1<<24), MinMaxFrameSize) // our writes stay modest
-	if err := c.write(0, &Open{ContainerID: c.cfg.ContainerID, MaxFrameSize: c.cfg.MaxFrameSize,
-		ChannelMax: c.cfg.ChannelMax, IdleTimeout: c.cfg.IdleTimeout}); err != nil {
+	if err := c.sendOpen(); err != nil {
 		return err
 	}
 	if open.MaxFrameSize < MinMaxFrameSize {
@@ -423,9 +424,19 @@ func (c *Conn) writeRaw(f Frame) error {
 }
 
 // closeWith sends close with err (best effort) and ends the connection.
+// Before this side's open, it sends one first: part 2.4.6 has a close follow an open.
 func (c *Conn) closeWith(err *Error) {
+	if !c.openSent {
+		_ = c.sendOpen()
+	}
 	_ = c.write(0, &Close{Error: err})
 	c.shutdown(err)
+}
+
+func (c *Conn) sendOpen() error {
+	c.openSent = true
+	return c.write(0, &Open{ContainerID: c.cfg.ContainerID, MaxFrameSize: c.cfg.MaxFrameSize,
+		ChannelMax: c.cfg.ChannelMax, IdleTimeout: c.cfg.IdleTimeout})
 }
 
 // shutdown detaches every link (telling the handler) and closes the socket, once.

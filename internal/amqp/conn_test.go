@@ -425,6 +425,25 @@ func TestServeProtocolErrors(t *testing.T) {
 			t.Fatalf("server: %v", err)
 		}
 	})
+	t.Run("a malformed first frame gets an open, then the close", func(t *testing.T) {
+		addr, result := startServer(t, &ServerConfig{})
+		r := dialRaw(t, addr)
+		r.header(HeaderSASL)
+		r.read()
+		r.send(FrameSASL, 0, &SASLInit{Mechanism: SASLAnonymous})
+		r.read()
+		r.header(HeaderAMQP)
+		if err := WriteFrame(r.nc, Frame{Type: FrameAMQP, Body: []byte{0x00, 0x53, 0x10, 0xc0, 0x09}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.read().(*Open); !ok {
+			t.Fatal("no open before the close")
+		}
+		if e := r.closeError(); e == nil || e.Condition != ErrDecode {
+			t.Fatalf("close error %v", e)
+		}
+		<-result
+	})
 	t.Run("AMQP header without SASL", func(t *testing.T) {
 		addr, result := startServer(t, &ServerConfig{})
 		r := dialRaw(t, addr)
