@@ -26,6 +26,7 @@ const (
 	descModified      uint64 = 0x27
 	descSource        uint64 = 0x28
 	descTarget        uint64 = 0x29
+	descCoordinator   uint64 = 0x30
 	descSASLMechs     uint64 = 0x40
 	descSASLInit      uint64 = 0x41
 	descSASLChallenge uint64 = 0x42
@@ -51,6 +52,7 @@ var symbolicDescriptors = map[Symbol]uint64{
 	"amqp:received:list": descReceived, "amqp:accepted:list": descAccepted,
 	"amqp:rejected:list": descRejected, "amqp:released:list": descReleased,
 	"amqp:modified:list": descModified, "amqp:source:list": descSource, "amqp:target:list": descTarget,
+	"amqp:coordinator:list":     descCoordinator,
 	"amqp:sasl-mechanisms:list": descSASLMechs, "amqp:sasl-init:list": descSASLInit,
 	"amqp:sasl-challenge:list": descSASLChallenge, "amqp:sasl-response:list": descSASLResponse,
 	"amqp:sasl-outcome:list": descSASLOutcome, "amqp:header:list": descHeader,
@@ -348,7 +350,8 @@ func decodeSource(v any) (*Source, error) {
 	return s, f.err
 }
 
-// Target (part 3.5.4).
+// Target (part 3.5.4). Coordinator marks a transaction coordinator target (part 4.5.1)
+// instead, of which only Capabilities apply: decoded so a broker can refuse it by name.
 type Target struct {
 	Address               string
 	Durable               uint32
@@ -357,15 +360,27 @@ type Target struct {
 	Dynamic               bool
 	DynamicNodeProperties Map
 	Capabilities          []Symbol
+	Coordinator           bool
 }
 
 func (t *Target) described() Described {
+	if t.Coordinator {
+		return Described{descCoordinator, trimList([]any{symbolsOrNil(t.Capabilities)})}
+	}
 	return Described{descTarget, trimList([]any{stringOrNil(t.Address), defaultOrNil(t.Durable, 0),
 		symbolOrNil(t.ExpiryPolicy), defaultOrNil(t.Timeout, 0), boolOrNil(t.Dynamic),
 		mapOrNil(t.DynamicNodeProperties), symbolsOrNil(t.Capabilities)})}
 }
 
 func decodeTarget(v any) (*Target, error) {
+	if code, val, err := describedCode(v); err == nil && code == descCoordinator {
+		f, err := newFields("coordinator", val)
+		if err != nil {
+			return nil, err
+		}
+		t := &Target{Coordinator: true, Capabilities: f.symbols(0)}
+		return t, f.err
+	}
 	f, err := describedFields(v, descTarget, "target")
 	if err != nil {
 		return nil, err

@@ -36,6 +36,8 @@ func allPerformatives() []Performative {
 			InitialDeliveryCount: ptr[uint32](0), MaxMessageSize: 1 << 20, OfferedCapabilities: []Symbol{"o"},
 			DesiredCapabilities: []Symbol{"d"}, Properties: Map{{Symbol("com.microsoft:timeout"), uint32(60000)}}},
 		&Attach{Name: "s", Handle: 0, Role: RoleSender},
+		&Attach{Name: "txn", Handle: 1, Role: RoleSender, Source: &Source{Outcomes: []Symbol{"amqp:accepted:list"}},
+			Target: &Target{Coordinator: true, Capabilities: []Symbol{"amqp:local-transactions"}}},
 		&Flow{NextIncomingID: ptr[uint32](1), IncomingWindow: 2, NextOutgoingID: 3, OutgoingWindow: 4,
 			Handle: ptr[uint32](5), DeliveryCount: ptr[uint32](6), LinkCredit: ptr[uint32](7), Available: ptr[uint32](8),
 			Drain: true, Echo: true, Properties: Map{{Symbol("p"), int64(1)}}},
