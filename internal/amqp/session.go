@@ -503,7 +503,9 @@ func (l *Link) Send(ctx context.Context, tag, payload []byte, format uint32, set
 	return id, err
 }
 
-// Detach ends the link from this side with err (nil for a clean close).
+// Detach ends the link from this side with err (nil for a clean close); the link is
+// forgotten when the peer's detach answers. From Handler.Attach, refuse by returning the
+// error instead.
 func (l *Link) Detach(err *Error) error {
 	s := l.session
 	c := s.conn
