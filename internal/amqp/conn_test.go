@@ -477,9 +477,9 @@ func TestServeProtocolErrors(t *testing.T) {
 // TestServeIdle checks both sides of part 2.4.5: empty frames for a peer that asked for
 // them, and a close for a peer that went silent beyond the server's idle timeout.
 func TestServeIdle(t *testing.T) {
-	addr, result := startServer(t, &ServerConfig{IdleTimeout: 300 * time.Millisecond})
+	addr, result := startServer(t, &ServerConfig{IdleTimeout: time.Second})
 	r := dialRaw(t, addr)
-	if o := r.open(100 * time.Millisecond); o.IdleTimeout != 300*time.Millisecond {
+	if o := r.open(100 * time.Millisecond); o.IdleTimeout != time.Second {
 		t.Fatalf("open %#v", o)
 	}
 	heartbeats := 0

@@ -128,9 +128,9 @@ func (s *Session) attach(a *Attach) error {
 	}
 	l := &Link{session: s, Remote: a, Name: a.Name, Role: !a.Role, remoteHandle: a.Handle, localHandle: a.Handle,
 		Source: a.Source, Target: a.Target, closed: make(chan struct{}),
-		Assembler: Assembler{MaxSize: c.cfg.MaxMessageSize}}
-	if a.MaxMessageSize != 0 && a.MaxMessageSize < l.Assembler.MaxSize {
-		l.Assembler.MaxSize = a.MaxMessageSize
+		assembler: Assembler{MaxSize: c.cfg.MaxMessageSize}}
+	if a.MaxMessageSize != 0 && a.MaxMessageSize < l.assembler.MaxSize {
+		l.assembler.MaxSize = a.MaxMessageSize
 	}
 	if a.Role == RoleSender && a.InitialDeliveryCount != nil {
 		l.deliveryCount = *a.InitialDeliveryCount
@@ -147,7 +147,7 @@ func (s *Session) attach(a *Attach) error {
 	reply := &Attach{Name: a.Name, Handle: l.localHandle, Role: l.Role, SndSettleMode: a.SndSettleMode,
 		RcvSettleMode: a.RcvSettleMode, Source: a.Source, Target: a.Target}
 	if l.Role == RoleReceiver {
-		reply.MaxMessageSize = l.Assembler.MaxSize
+		reply.MaxMessageSize = l.assembler.MaxSize
 	}
 	if l.Role == RoleSender {
 		zero := uint32(0)
@@ -268,12 +268,12 @@ func (s *Session) transfer(t *Transfer) error {
 		c.mu.Unlock()
 		return &Error{Condition: ErrNotAllowed, Description: "transfer on a link whose sender is this side"}
 	}
-	first := !l.Assembler.InProgress()
+	first := !l.assembler.InProgress()
 	if first && l.credit == 0 && !t.Aborted {
 		c.mu.Unlock()
 		return l.Detach(&Error{Condition: ErrTransferLimit, Description: "transfer without link credit"})
 	}
-	d, err := l.Assembler.Add(t)
+	d, err := l.assembler.Add(t)
 	if err != nil {
 		c.mu.Unlock()
 		var amqpErr *Error
@@ -372,7 +372,7 @@ type Link struct {
 	pendingCredit uint32
 	drain         bool
 	sending       int
-	Assembler     Assembler
+	assembler     Assembler
 	closed        chan struct{}
 	closedOnce    bool
 	credited      broadcast // when credit may have grown
