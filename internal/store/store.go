@@ -30,6 +30,7 @@ type Store interface {
 	RoleAssignments
 	StorageAccounts
 	PostgresServers
+	ServiceBus
 	FederatedCredentials
 	AuditEvents
 	Revocations
@@ -247,4 +248,61 @@ type PostgresServers interface {
 	// without any (or a missing one) has an empty list.
 	ListPostgresPrincipals(ctx context.Context, serverID string) ([]lanyard.PostgresPrincipal, error)
 	DeletePostgresPrincipal(ctx context.Context, serverID, role string) error
+}
+
+// ServiceBus stores Service Bus namespaces (Microsoft.ServiceBus/namespaces) and their
+// entities. A namespace is keyed by its name, unique across groups as its host name is on
+// Azure; a queue or topic by its namespace and name, queues and topics sharing one name
+// space; a subscription by its topic and name, a rule by its subscription and name.
+// Deleting a namespace deletes its entities, deleting a topic its subscriptions, and
+// deleting a subscription its rules.
+type ServiceBus interface {
+	// CreateServiceBusNamespace fails with Conflict if the name is taken in any group.
+	CreateServiceBusNamespace(ctx context.Context, n lanyard.ServiceBusNamespace) error
+	GetServiceBusNamespace(ctx context.Context, name string) (lanyard.ServiceBusNamespace, error)
+	// ListServiceBusNamespaces lists the namespaces in group (all groups when ""), by name.
+	ListServiceBusNamespaces(ctx context.Context, group string) ([]lanyard.ServiceBusNamespace, error)
+	// ListServiceBusNamespacesPage returns up to limit namespaces in group (all groups
+	// when "", the group compared case-insensitively) whose names sort after after (names
+	// compared case-insensitively; "" starts at the first), ordered by name; limit < 1
+	// returns none. The order is the same on every call, so passing the last name got
+	// walks every namespace once, in bounded memory, while others come and go.
+	ListServiceBusNamespacesPage(ctx context.Context, group, after string, limit int) ([]lanyard.ServiceBusNamespace, error)
+	// UpdateServiceBusNamespace may change anything but the name.
+	UpdateServiceBusNamespace(ctx context.Context, name string, fn func(lanyard.ServiceBusNamespace) (lanyard.ServiceBusNamespace, error)) (lanyard.ServiceBusNamespace, error)
+	DeleteServiceBusNamespace(ctx context.Context, name string) error
+
+	// CreateServiceBusQueue fails with NotFound if the namespace does not exist, and with
+	// Conflict if a queue or a topic of the namespace has the name.
+	CreateServiceBusQueue(ctx context.Context, q lanyard.ServiceBusQueue) error
+	GetServiceBusQueue(ctx context.Context, namespace, name string) (lanyard.ServiceBusQueue, error)
+	// ListServiceBusQueuesPage pages through the namespace's queues by name, as
+	// ListServiceBusNamespacesPage does; a missing namespace has none.
+	ListServiceBusQueuesPage(ctx context.Context, namespace, after string, limit int) ([]lanyard.ServiceBusQueue, error)
+	// UpdateServiceBusQueue may change anything but the namespace and the name.
+	UpdateServiceBusQueue(ctx context.Context, namespace, name string, fn func(lanyard.ServiceBusQueue) (lanyard.ServiceBusQueue, error)) (lanyard.ServiceBusQueue, error)
+	DeleteServiceBusQueue(ctx context.Context, namespace, name string) error
+
+	// CreateServiceBusTopic fails as CreateServiceBusQueue does.
+	CreateServiceBusTopic(ctx context.Context, t lanyard.ServiceBusTopic) error
+	GetServiceBusTopic(ctx context.Context, namespace, name string) (lanyard.ServiceBusTopic, error)
+	ListServiceBusTopicsPage(ctx context.Context, namespace, after string, limit int) ([]lanyard.ServiceBusTopic, error)
+	UpdateServiceBusTopic(ctx context.Context, namespace, name string, fn func(lanyard.ServiceBusTopic) (lanyard.ServiceBusTopic, error)) (lanyard.ServiceBusTopic, error)
+	DeleteServiceBusTopic(ctx context.Context, namespace, name string) error
+
+	// CreateServiceBusSubscription fails with NotFound if the topic does not exist, and
+	// with Conflict if the topic has a subscription of that name.
+	CreateServiceBusSubscription(ctx context.Context, s lanyard.ServiceBusSubscription) error
+	GetServiceBusSubscription(ctx context.Context, namespace, topic, name string) (lanyard.ServiceBusSubscription, error)
+	ListServiceBusSubscriptionsPage(ctx context.Context, namespace, topic, after string, limit int) ([]lanyard.ServiceBusSubscription, error)
+	UpdateServiceBusSubscription(ctx context.Context, namespace, topic, name string, fn func(lanyard.ServiceBusSubscription) (lanyard.ServiceBusSubscription, error)) (lanyard.ServiceBusSubscription, error)
+	DeleteServiceBusSubscription(ctx context.Context, namespace, topic, name string) error
+
+	// CreateServiceBusRule fails with NotFound if the subscription does not exist, and
+	// with Conflict if it has a rule of that name.
+	CreateServiceBusRule(ctx context.Context, r lanyard.ServiceBusRule) error
+	GetServiceBusRule(ctx context.Context, namespace, topic, subscription, name string) (lanyard.ServiceBusRule, error)
+	ListServiceBusRulesPage(ctx context.Context, namespace, topic, subscription, after string, limit int) ([]lanyard.ServiceBusRule, error)
+	UpdateServiceBusRule(ctx context.Context, namespace, topic, subscription, name string, fn func(lanyard.ServiceBusRule) (lanyard.ServiceBusRule, error)) (lanyard.ServiceBusRule, error)
+	DeleteServiceBusRule(ctx context.Context, namespace, topic, subscription, name string) error
 }

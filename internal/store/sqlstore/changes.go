@@ -18,7 +18,7 @@ import (
 var watchedTables = []string{
 	"settings", "resource_groups", "identities", "apps", "app_user_identities", "signing_keys",
 	"role_definitions", "role_assignments", "storage_accounts", "federated_credentials", "revocations",
-	"postgres_servers", "postgres_principals",
+	"postgres_servers", "postgres_principals", "servicebus_namespaces", "servicebus_entities",
 }
 
 // installChangeTriggers makes every committed write to a watched table send a

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"StorageAccountPages", testStorageAccountPages},
 		{"PostgresServers", testPostgresServers},
 		{"PostgresServerPages", testPostgresServerPages},
+		{"ServiceBus", testServiceBus},
 		{"Audit", testAudit},
 		{"AuditVerifyUnderLoad", testAuditVerifyUnderLoad},
 		{"FederatedCredentials", testFederatedCredentials},
