@@ -45,6 +45,9 @@ type Service struct {
 	// OnPostgresChange, when set, is told which PostgreSQL servers changed and which role
 	// bindings were dropped, so the front end's listeners and sessions follow.
 	OnPostgresChange func(PostgresChange)
+	// OnServiceBusChange, when set, is told of each Service Bus namespace or entity
+	// created, changed or deleted, so the messaging side follows.
+	OnServiceBusChange func(ServiceBusChange)
 }
 
 // Change describes a modification that may invalidate cached tokens.
@@ -187,6 +190,7 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 		accounts []lanyard.StorageAccount
 		removed  []string
 		postgres PostgresChange
+		sbNames  []string
 	)
 	err := s.store.InTx(ctx, func(tx store.Store) error {
 		g, err := tx.GetGroup(ctx, name)
@@ -231,6 +235,9 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 		if postgres, err = deletePostgresServersOf(ctx, tx, name); err != nil {
 			return err
 		}
+		if sbNames, err = deleteServiceBusNamespacesOf(ctx, tx, name); err != nil {
+			return err
+		}
 		return tx.DeleteGroup(ctx, name)
 	})
 	if err != nil {
@@ -243,6 +250,11 @@ func (s *Service) DeleteGroup(ctx context.Context, name string) error {
 	}
 	if s.OnPostgresChange != nil && len(postgres.Servers) > 0 {
 		s.OnPostgresChange(postgres)
+	}
+	for _, n := range sbNames {
+		if s.OnServiceBusChange != nil {
+			s.OnServiceBusChange(ServiceBusChange{Namespace: n, Deleted: true})
+		}
 	}
 	return nil
 }

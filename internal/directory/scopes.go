@@ -43,6 +43,8 @@ func (s *Service) CheckScope(ctx context.Context, scope string) error {
 		if lanyard.IsNotFound(err) {
 			err = postgresServerNotFound(id.ResourceGroup, name)
 		}
+	case strings.EqualFold(typ, lanyard.TypeServiceBusNamespace):
+		err = s.checkServiceBusScope(ctx, id)
 	}
 	return err
 }

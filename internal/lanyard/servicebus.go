@@ -140,3 +140,29 @@ type ServiceBusRule struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
+
+// NewServiceBusQueue returns queue name of namespace ns with Azure's defaults.
+func NewServiceBusQueue(ns, name string) ServiceBusQueue {
+	return ServiceBusQueue{
+		Namespace: ns, Name: name, LockDuration: DefaultLockDuration, MaxDeliveryCount: DefaultMaxDeliveryCount,
+		DefaultMessageTimeToLive: Never, DuplicateDetectionHistoryTimeWindow: DefaultDuplicateDetectionWindow,
+		AutoDeleteOnIdle: Never, MaxSizeInMegabytes: DefaultServiceBusMaxSizeMegabyte, EnableBatchedOperations: true,
+	}
+}
+
+// NewServiceBusTopic returns topic name of namespace ns with Azure's defaults.
+func NewServiceBusTopic(ns, name string) ServiceBusTopic {
+	return ServiceBusTopic{
+		Namespace: ns, Name: name, DefaultMessageTimeToLive: Never, DuplicateDetectionHistoryTimeWindow: DefaultDuplicateDetectionWindow,
+		AutoDeleteOnIdle: Never, MaxSizeInMegabytes: DefaultServiceBusMaxSizeMegabyte, EnableBatchedOperations: true,
+	}
+}
+
+// NewServiceBusSubscription returns subscription name of topic with Azure's defaults.
+func NewServiceBusSubscription(ns, topic, name string) ServiceBusSubscription {
+	return ServiceBusSubscription{
+		Namespace: ns, Topic: topic, Name: name, LockDuration: DefaultLockDuration, MaxDeliveryCount: DefaultMaxDeliveryCount,
+		DefaultMessageTimeToLive: Never, AutoDeleteOnIdle: Never, EnableBatchedOperations: true,
+		DeadLetteringOnFilterEvaluationExceptions: true,
+	}
+}

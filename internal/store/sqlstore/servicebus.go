@@ -48,7 +48,7 @@ func (s *Store) CreateServiceBusNamespace(ctx context.Context, n lanyard.Service
 			micros(n.CreatedAt), micros(n.UpdatedAt))
 		return err
 	})
-	return s.wrapErrCode("create service bus namespace", err, "BadRequest", "The specified name is not available.")
+	return s.wrapErrCode("create service bus namespace", err, "NameInUse", "The specified name is not available.")
 }
 
 func (s *Store) getServiceBusNamespace(ctx context.Context, name string, lock bool) (lanyard.ServiceBusNamespace, error) {
@@ -166,7 +166,9 @@ var (
 		times:   func(t *lanyard.ServiceBusTopic) (*time.Time, *time.Time) { return &t.CreatedAt, &t.UpdatedAt },
 		setName: func(t *lanyard.ServiceBusTopic, n string) { t.Name = n }}
 	sbSubscriptions = sbKind[lanyard.ServiceBusSubscription]{kind: "subscription", parentKind: "topic", label: "subscription",
-		path:    func(s lanyard.ServiceBusSubscription) sbPath { return sbPath{ns: s.Namespace, topic: s.Topic, name: s.Name} },
+		path: func(s lanyard.ServiceBusSubscription) sbPath {
+			return sbPath{ns: s.Namespace, topic: s.Topic, name: s.Name}
+		},
 		times:   func(s *lanyard.ServiceBusSubscription) (*time.Time, *time.Time) { return &s.CreatedAt, &s.UpdatedAt },
 		setName: func(s *lanyard.ServiceBusSubscription, n string) { s.Name = n }}
 	sbRules = sbKind[lanyard.ServiceBusRule]{kind: "rule", parentKind: "subscription", label: "rule",

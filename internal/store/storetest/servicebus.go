@@ -50,7 +50,7 @@ func testServiceBus(t *testing.T, s store.Store) {
 	same(t, "GetServiceBusNamespace", got, a, normServiceBusNamespace)
 	// Names are unique across groups, whatever their case.
 	err = s.CreateServiceBusNamespace(ctx, newServiceBusNamespace("rg-three", "SB-alpha"))
-	wantCode(t, "CreateServiceBusNamespace with a taken name", err, lanyard.KindConflict, "BadRequest")
+	wantCode(t, "CreateServiceBusNamespace with a taken name", err, lanyard.KindConflict, "NameInUse")
 	_, err = s.GetServiceBusNamespace(ctx, "sb-gamma")
 	wantCode(t, "GetServiceBusNamespace of a missing one", err, lanyard.KindNotFound, "ResourceNotFound")
 	list, err := s.ListServiceBusNamespaces(ctx, "rg-one")
