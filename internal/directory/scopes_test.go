@@ -33,7 +33,7 @@ func TestCheckScope(t *testing.T) {
 		{g + "/providers/Microsoft.Storage/storageAccounts/acct1", ""},
 		{g + "/providers/Microsoft.Storage/storageAccounts/acct1/blobServices/default/containers/not-yet", ""},
 		{g + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1", ""},
-		{g + "/providers/Microsoft.ServiceBus/namespaces/elsewhere", ""},
+		{g + "/providers/Microsoft.EventHub/namespaces/elsewhere", ""}, // a type Lanyard does not serve
 		{"/subscriptions/other", "SubscriptionNotFound"},
 		{"/subscriptions/sub-1/resourceGroups/nope", "ResourceGroupNotFound"},
 		{"/subscriptions/sub-1/resourceGroups/nope/providers/Microsoft.Storage/storageAccounts/acct1", "ResourceGroupNotFound"},
