@@ -166,3 +166,14 @@ func NewServiceBusSubscription(ns, topic, name string) ServiceBusSubscription {
 		DeadLetteringOnFilterEvaluationExceptions: true,
 	}
 }
+
+// ServiceBusCounts are the message counts of a queue or subscription, as Azure reports
+// them in countDetails.
+type ServiceBusCounts struct {
+	Active             int64
+	DeadLetter         int64
+	Scheduled          int64
+	Transfer           int64
+	TransferDeadLetter int64
+	SizeInBytes        int64
+}

@@ -58,6 +58,13 @@ type Handler struct {
 	// Postgres manages PostgreSQL servers, their administrators and role bindings; nil
 	// answers their routes with 503.
 	Postgres *directory.Postgres
+	// ServiceBus manages Service Bus namespaces and their entities; nil answers their
+	// routes with 503. ServiceBusCounts, when set, tells the message counts of queues and
+	// subscriptions (zeros without it); ServiceBusEndpoint, when set, says where a
+	// namespace's clients connect (DefaultServiceBusEndpoint without it).
+	ServiceBus         *directory.ServiceBus
+	ServiceBusCounts   EntityCounts
+	ServiceBusEndpoint func(namespace string) string
 	// Federation manages the federated identity credentials of user-assigned identities.
 	Federation FederatedCredentials
 	// Containers, when set, serves the blob containers of storage accounts as ARM
@@ -246,7 +253,10 @@ func (h *Handler) table() []*route {
 		acctType   = lanyard.TypeStorageAccount
 		pgServers  = "providers/Microsoft.DBforPostgreSQL/flexibleServers"
 		pgType     = lanyard.TypePostgresServer
+		sbSpaces   = "providers/Microsoft.ServiceBus/namespaces"
+		sbNsType   = lanyard.TypeServiceBusNamespace
 	)
+	sbNs := groups + "/{}/" + sbSpaces + "/{}"
 	return []*route{
 		newRoute("subscriptions", subType).reachable().on("GET", h.listSubscriptions),
 		newRoute("subscriptions/{}", subType).on("GET", h.getSubscription),
@@ -274,6 +284,18 @@ func (h *Handler) table() []*route {
 		newRoute(groups+"/{}/"+pgServers+"/{}/principals", postgresPrincipalType).actions(pgType+"/read", "", "").on("GET", h.listPostgresPrincipals),
 		newRoute(groups+"/{}/"+pgServers+"/{}/principals/{}", postgresPrincipalType).actions(pgType+"/read", postgresAdminType+"/write", postgresAdminType+"/write").
 			on("PUT", h.putPostgresPrincipal).on("GET", h.getPostgresPrincipal).on("DELETE", h.deletePostgresPrincipal),
+		newRoute("subscriptions/{}/"+sbSpaces, sbNsType).on("GET", h.listSBNamespaces),
+		newRoute(groups+"/{}/"+sbSpaces, sbNsType).on("GET", h.listSBNamespaces),
+		newRoute(sbNs, sbNsType).on("PUT", h.putSBNamespace).on("PATCH", h.patchSBNamespace).on("GET", h.getSBNamespace).on("DELETE", h.deleteSBNamespace),
+		newRoute(sbNs+"/queues", lanyard.TypeServiceBusQueue).on("GET", h.listSBQueues),
+		newRoute(sbNs+"/queues/{}", lanyard.TypeServiceBusQueue).on("PUT", h.putSBQueue).on("GET", h.getSBQueue).on("DELETE", h.deleteSBQueue),
+		newRoute(sbNs+"/topics", lanyard.TypeServiceBusTopic).on("GET", h.listSBTopics),
+		newRoute(sbNs+"/topics/{}", lanyard.TypeServiceBusTopic).on("PUT", h.putSBTopic).on("GET", h.getSBTopic).on("DELETE", h.deleteSBTopic),
+		newRoute(sbNs+"/topics/{}/subscriptions", lanyard.TypeServiceBusSubscription).on("GET", h.listSBSubscriptions),
+		newRoute(sbNs+"/topics/{}/subscriptions/{}", lanyard.TypeServiceBusSubscription).
+			on("PUT", h.putSBSubscription).on("GET", h.getSBSubscription).on("DELETE", h.deleteSBSubscription),
+		newRoute(sbNs+"/topics/{}/subscriptions/{}/rules", lanyard.TypeServiceBusRule).on("GET", h.listSBRules),
+		newRoute(sbNs+"/topics/{}/subscriptions/{}/rules/{}", lanyard.TypeServiceBusRule).on("PUT", h.putSBRule).on("GET", h.getSBRule).on("DELETE", h.deleteSBRule),
 		newRoute(groups+"/{}/"+accounts+"/{}/listKeys", acctType).action("listKeys").on("POST", h.listAccountKeys),
 		newRoute("subscriptions/{}/providers/Microsoft.Storage/checkNameAvailability", acctType).readsWith("Microsoft.Storage/checkNameAvailability/read").on("POST", h.checkAccountName),
 		newRoute(groups+"/{}/"+accounts+"/{}/blobServices", blobServiceType).on("GET", h.listBlobServices),

@@ -27,7 +27,10 @@ type services struct {
 	accounts  directory.StorageAccounts
 	// postgres manages PostgreSQL servers and role bindings; its Roles come from the
 	// PostgreSQL front end, and without one role changes answer 503.
-	postgres   *directory.Postgres
+	postgres *directory.Postgres
+	// serviceBus manages Service Bus namespaces and entities; their messaging (AMQP) is
+	// not served yet, so the management API reports zero counts and a placeholder endpoint.
+	serviceBus *directory.ServiceBus
 	blobOffErr error // why the Blob service is off, nil when it serves
 }
 
@@ -61,6 +64,7 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 	}
 	svc.accounts = directory.StorageAccounts{Directory: svc.directory}
 	svc.postgres = &directory.Postgres{Directory: svc.directory, Sealer: f.sealer, FreeAddress: freeLoopbackAddress}
+	svc.serviceBus = &directory.ServiceBus{Directory: svc.directory}
 	svc.directory.OnAccountDeleted = func(ctx context.Context, name string) {
 		if s.blob != nil {
 			deleteAccountData(ctx, s.blob, name, s.logger)
@@ -88,6 +92,7 @@ func (s *Server) mountAPI(f *foundation, svc *services, ep endpoints) {
 		Env:              mgmt.Environment{MSIBaseURL: ep.msiURL, BlobBaseURL: ep.blobURL, CAFile: f.caFile, BundleFile: f.bundleFile},
 		Federation:       svc.federated,
 		Postgres:         svc.postgres,
+		ServiceBus:       svc.serviceBus,
 		Audit:            trail{s.obs},
 		Revocations:      s.obs.revs,
 		Tokens:           s.verifier(ep.issuerURL(s.tenant.ID), managementAudiences...),
