@@ -68,6 +68,10 @@ func permissionMatrix() []permissionCase {
 	pgRole := pg + "/principals/role1"
 	svc := acct + "/blobServices/default"
 	ctr := svc + "/containers/data"
+	sbns := serviceBusPath("grp", "sbnsaa")
+	sbq, sbt := sbns+"/queues/q", sbns+"/topics/t"
+	sbs := sbt + "/subscriptions/s"
+	sbr := sbs + "/rules/r"
 	const (
 		groupT = "Microsoft.Resources/subscriptions/resourceGroups"
 		idT    = lanyard.TypeUserAssignedIdentity
@@ -76,6 +80,11 @@ func permissionMatrix() []permissionCase {
 		acctT  = lanyard.TypeStorageAccount
 		pgT    = lanyard.TypePostgresServer
 		pgAdmT = lanyard.TypePostgresServer + "/administrators"
+		sbNsT  = lanyard.TypeServiceBusNamespace
+		sbQT   = lanyard.TypeServiceBusQueue
+		sbTT   = lanyard.TypeServiceBusTopic
+		sbST   = lanyard.TypeServiceBusSubscription
+		sbRT   = lanyard.TypeServiceBusRule
 		svcT   = acctT + "/blobServices"
 		ctrT   = svcT + "/containers"
 		defT   = "Microsoft.Authorization/roleDefinitions"
@@ -178,6 +187,30 @@ func permissionMatrix() []permissionCase {
 		c("create postgres principal for an identity of another group", "PUT", pg+"/principals/idother", ``, one(pgAdmT+"/write", pg+"/principals/idother")),
 		c("get postgres principal", "GET", pgRole, "", one(pgT+"/read", pgRole)),
 		c("delete postgres principal", "DELETE", pgRole, "", one(pgAdmT+"/write", pgRole)),
+
+		c("list service bus namespaces of the subscription", "GET", sub+"/providers/Microsoft.ServiceBus/namespaces", "", one(sbNsT+"/read", sub)),
+		c("list service bus namespaces of a group", "GET", g+"/providers/Microsoft.ServiceBus/namespaces", "", one(sbNsT+"/read", g)),
+		c("create service bus namespace", "PUT", serviceBusPath("grp", "sbnsnew"), `{"sku":{"name":"Standard"}}`, one(sbNsT+"/write", serviceBusPath("grp", "sbnsnew"))),
+		c("update service bus namespace", "PUT", sbns, `{"tags":{"a":"b"}}`, one(sbNsT+"/write", sbns)),
+		c("patch service bus namespace", "PATCH", sbns, `{"tags":{"a":"b"}}`, one(sbNsT+"/write", sbns)),
+		c("get service bus namespace", "GET", sbns, "", one(sbNsT+"/read", sbns)),
+		c("delete service bus namespace", "DELETE", sbns, "", one(sbNsT+"/delete", sbns)),
+		c("list service bus queues", "GET", sbns+"/queues", "", one(sbQT+"/read", sbns)),
+		c("create service bus queue", "PUT", sbns+"/queues/qnew", `{"properties":{"lockDuration":"PT30S"}}`, one(sbQT+"/write", sbns+"/queues/qnew")),
+		c("get service bus queue", "GET", sbq, "", one(sbQT+"/read", sbq)),
+		c("delete service bus queue", "DELETE", sbq, "", one(sbQT+"/delete", sbq)),
+		c("list service bus topics", "GET", sbns+"/topics", "", one(sbTT+"/read", sbns)),
+		c("create service bus topic", "PUT", sbns+"/topics/tnew", `{}`, one(sbTT+"/write", sbns+"/topics/tnew")),
+		c("get service bus topic", "GET", sbt, "", one(sbTT+"/read", sbt)),
+		c("delete service bus topic", "DELETE", sbt, "", one(sbTT+"/delete", sbt)),
+		c("list service bus subscriptions", "GET", sbt+"/subscriptions", "", one(sbST+"/read", sbt)),
+		c("create service bus subscription", "PUT", sbt+"/subscriptions/snew", `{"properties":{"maxDeliveryCount":3}}`, one(sbST+"/write", sbt+"/subscriptions/snew")),
+		c("get service bus subscription", "GET", sbs, "", one(sbST+"/read", sbs)),
+		c("delete service bus subscription", "DELETE", sbs, "", one(sbST+"/delete", sbs)),
+		c("list service bus rules", "GET", sbs+"/rules", "", one(sbRT+"/read", sbs)),
+		c("create service bus rule", "PUT", sbs+"/rules/rnew", `{"properties":{"filterType":"SqlFilter","sqlFilter":{"sqlExpression":"a = 1"}}}`, one(sbRT+"/write", sbs+"/rules/rnew")),
+		c("get service bus rule", "GET", sbr, "", one(sbRT+"/read", sbr)),
+		c("delete service bus rule", "DELETE", sbr, "", one(sbRT+"/delete", sbr)),
 
 		c("list role definitions", "GET", authzPath(g, "roleDefinitions"), "", one(defT+"/read", g)),
 		c("get role definition", "GET", authzPath(g, "roleDefinitions/"+targetRole), "", one(defT+"/read", g)),
@@ -289,6 +322,22 @@ func (m *matrixFixture) seed(t *testing.T) {
 		ok(m.call(t, "PUT", postgresPath("grp", srv), `{"properties":{"upstream":"postgres://admin@127.0.0.1/db"}}`), srv)
 		ok(m.call(t, "PUT", postgresPath("grp", srv)+"/administrators/"+m.principalID(t, "grp", "ida"), `{}`), srv+" administrator")
 		ok(m.call(t, "PUT", postgresPath("grp", srv)+"/principals/role1", `{"properties":{"objectId":"`+uuidA+`"}}`), srv+" principal")
+	}
+	for _, ns := range []string{"sbnsaa", "sbnsaa2"} {
+		p := serviceBusPath("grp", ns)
+		ok(m.call(t, "PUT", p, `{}`), ns)
+		for _, e := range []string{"q", "q2"} {
+			ok(m.call(t, "PUT", p+"/queues/"+e, `{}`), ns+" queue "+e)
+		}
+		for _, e := range []string{"t", "t2"} {
+			ok(m.call(t, "PUT", p+"/topics/"+e, `{}`), ns+" topic "+e)
+		}
+		for _, e := range []string{"s", "s2"} {
+			ok(m.call(t, "PUT", p+"/topics/t/subscriptions/"+e, `{}`), ns+" subscription "+e)
+		}
+		for _, e := range []string{"r", "r2"} {
+			ok(m.call(t, "PUT", p+"/topics/t/subscriptions/s/rules/"+e, `{"properties":{"sqlFilter":{"sqlExpression":"1=1"}}}`), ns+" rule "+e)
+		}
 	}
 	for _, c := range []string{"data", "data2"} {
 		ok(m.call(t, "PUT", accountPath("grp", "acct")+"/blobServices/default/containers/"+c, `{}`), c)

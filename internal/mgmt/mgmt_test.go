@@ -98,6 +98,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	pg := newFakePostgresRoles()
 	h.Postgres = &directory.Postgres{Directory: dir, Sealer: sealer, Roles: pg, FreeAddress: pg.freeAddress}
+	h.ServiceBus = &directory.ServiceBus{Directory: dir}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &fixture{h: h, srv: srv, st: st, dir: dir, kr: kr, logs: logs, pg: pg}
