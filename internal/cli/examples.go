@@ -133,6 +133,66 @@ lanyard postgres server ad-admin create -g demo -s pg1 --identity "$(lanyard ide
 lanyard postgres server ad-admin list -g demo -s pg1 -o table`,
 	"lanyard postgres server ad-admin delete": `
 lanyard postgres server ad-admin delete -g demo -s pg1 --identity id1`,
+	"lanyard servicebus namespace create": `
+# A namespace (its name is unique across groups, as on Azure)
+lanyard servicebus namespace create -g demo -n orders-ns
+# Its endpoint only
+lanyard servicebus namespace create -g demo -n orders-ns --sku Standard --query serviceBusEndpoint -o tsv`,
+	"lanyard servicebus namespace show": `
+lanyard servicebus namespace show -g demo -n orders-ns`,
+	"lanyard servicebus namespace list": `
+lanyard servicebus namespace list -o table
+lanyard servicebus namespace list -g demo --query "[].name" -o tsv`,
+	"lanyard servicebus namespace delete": `
+# Deletes its queues, topics and the role assignments scoped to them too
+lanyard servicebus namespace delete -g demo -n orders-ns`,
+	"lanyard servicebus queue create": `
+# A queue with Azure's defaults (lock PT1M, 10 deliveries, messages never expire)
+lanyard servicebus queue create -g demo --namespace-name orders-ns -n incoming
+# Sessions, a 30-second lock, 14-day messages dead-lettered on expiry
+lanyard servicebus queue create -g demo --namespace-name orders-ns -n payments --enable-session --lock-duration PT30S --max-delivery-count 5 --default-message-time-to-live P14D --enable-dead-lettering-on-message-expiration
+# Duplicate detection over 30 minutes
+lanyard servicebus queue create -g demo --namespace-name orders-ns -n billing --enable-duplicate-detection --duplicate-detection-history-time-window PT30M`,
+	"lanyard servicebus queue show": `
+lanyard servicebus queue show -g demo --namespace-name orders-ns -n incoming
+# Messages waiting
+lanyard servicebus queue show -g demo --namespace-name orders-ns -n incoming --query countDetails.activeMessageCount -o tsv`,
+	"lanyard servicebus queue list": `
+lanyard servicebus queue list -g demo --namespace-name orders-ns -o table`,
+	"lanyard servicebus queue delete": `
+lanyard servicebus queue delete -g demo --namespace-name orders-ns -n incoming`,
+	"lanyard servicebus topic create": `
+lanyard servicebus topic create -g demo --namespace-name orders-ns -n events
+lanyard servicebus topic create -g demo --namespace-name orders-ns -n audit-log --default-message-time-to-live P7D --enable-ordering`,
+	"lanyard servicebus topic show": `
+lanyard servicebus topic show -g demo --namespace-name orders-ns -n events`,
+	"lanyard servicebus topic list": `
+lanyard servicebus topic list -g demo --namespace-name orders-ns -o table`,
+	"lanyard servicebus topic delete": `
+# Deletes its subscriptions and their rules too
+lanyard servicebus topic delete -g demo --namespace-name orders-ns -n events`,
+	"lanyard servicebus topic subscription create": `
+# A subscription gets the $Default rule, which lets every message through
+lanyard servicebus topic subscription create -g demo --namespace-name orders-ns --topic-name events -n audit
+lanyard servicebus topic subscription create -g demo --namespace-name orders-ns --topic-name events -n shipping --lock-duration PT2M --max-delivery-count 3`,
+	"lanyard servicebus topic subscription show": `
+lanyard servicebus topic subscription show -g demo --namespace-name orders-ns --topic-name events -n audit`,
+	"lanyard servicebus topic subscription list": `
+lanyard servicebus topic subscription list -g demo --namespace-name orders-ns --topic-name events -o table`,
+	"lanyard servicebus topic subscription delete": `
+lanyard servicebus topic subscription delete -g demo --namespace-name orders-ns --topic-name events -n audit`,
+	"lanyard servicebus topic subscription rule create": `
+# A SQL filter with an action
+lanyard servicebus topic subscription rule create -g demo --namespace-name orders-ns --topic-name events --subscription-name shipping -n big --filter-sql-expression "weight > 100" --action-sql-expression "SET priority = 'high'"
+# A correlation filter on the subject
+lanyard servicebus topic subscription rule create -g demo --namespace-name orders-ns --topic-name events --subscription-name shipping -n vip --label vip`,
+	"lanyard servicebus topic subscription rule show": `
+lanyard servicebus topic subscription rule show -g demo --namespace-name orders-ns --topic-name events --subscription-name shipping -n big`,
+	"lanyard servicebus topic subscription rule list": `
+lanyard servicebus topic subscription rule list -g demo --namespace-name orders-ns --topic-name events --subscription-name shipping -o table`,
+	"lanyard servicebus topic subscription rule delete": `
+# Delete the $Default rule so that only the other rules let messages through
+lanyard servicebus topic subscription rule delete -g demo --namespace-name orders-ns --topic-name events --subscription-name shipping -n '$Default'`,
 	"lanyard postgres principal create": `
 # Bind role app1 to the app (or identity) named app1, as pgaadauth_create_principal('app1', false, false)
 lanyard postgres principal create -g demo -s pg1 --role app1

@@ -81,7 +81,8 @@ func newRealAPI(t *testing.T) *realAPI {
 	}
 	sum := sha256.Sum256([]byte("admin"))
 	h := &mgmt.Handler{Directory: dir, AdminTokenHash: sum[:],
-		Postgres: &directory.Postgres{Directory: dir, Sealer: sealer, Roles: roles, FreeAddress: free}}
+		Postgres:   &directory.Postgres{Directory: dir, Sealer: sealer, Roles: roles, FreeAddress: free},
+		ServiceBus: &directory.ServiceBus{Directory: dir}}
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	a := &realAPI{home: t.TempDir(), dir: dir, roles: roles}

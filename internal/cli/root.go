@@ -73,7 +73,7 @@ func newRoot(e *env) *cobra.Command {
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		return checkOutput(e.output, e.query)
 	}
-	root.AddCommand(upCmd(e), serverCmd(e), downCmd(e), resetCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), postgresCmd(e), tokenCmd(e), keysCmd(e), auditCmd(e), loginCmd(e), logoutCmd(e), profileCmd(e))
+	root.AddCommand(upCmd(e), serverCmd(e), downCmd(e), resetCmd(e), groupCmd(e), identityCmd(e), appCmd(e), roleCmd(e), storageCmd(e), postgresCmd(e), serviceBusCmd(e), tokenCmd(e), keysCmd(e), auditCmd(e), loginCmd(e), logoutCmd(e), profileCmd(e))
 	addExamples(root)
 	return root
 }
