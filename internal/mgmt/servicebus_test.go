@@ -303,3 +303,37 @@ func TestServiceBusNeighbouringGroup(t *testing.T) {
 	expect(t, send("PUT", serviceBusPath("grp2", "own-ns"), `{}`), http.StatusCreated)
 	expect(t, send("PUT", serviceBusPath("grp2", "own-ns")+"/queues/q", `{}`), http.StatusOK)
 }
+
+// TestServiceBusDataRoles: Azure's Service Bus data roles are assigned at a queue (a scope
+// that must exist), give their read actions there and nowhere else, and go with the queue.
+func TestServiceBusDataRoles(t *testing.T) {
+	const sender = "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39" // Azure Service Bus Data Sender
+	m := newMatrixFixture(t)
+	m.mustGroup(t, "grp", "local")
+	ns := serviceBusPath("grp", "orders-ns")
+	expect(t, m.call(t, "PUT", ns, `{}`), http.StatusCreated)
+	for _, q := range []string{"q1", "q2"} {
+		expect(t, m.call(t, "PUT", ns+"/queues/"+q, `{}`), http.StatusOK)
+	}
+	id := m.principal(t)
+	body := `{"properties":{"roleDefinitionId":"` + sender + `","principalId":"` + id.PrincipalID + `"}}`
+	grantPath := authzPath(ns+"/queues/q1", "roleAssignments/5d0c3a7e-0000-4000-8000-00000000c001")
+	expect(t, m.call(t, "PUT", grantPath, body), http.StatusCreated)
+	armError(t, m.call(t, "PUT", authzPath(ns+"/queues/missing", "roleAssignments/5d0c3a7e-0000-4000-8000-00000000c002"), body), http.StatusNotFound, "NotFound")
+	armError(t, m.call(t, "PUT", authzPath(ns+"/topics/q1", "roleAssignments/5d0c3a7e-0000-4000-8000-00000000c003"), body), http.StatusNotFound, "NotFound")
+
+	header := m.headerFor(t, id)
+	send := func(method, path, body string) response {
+		return m.request(t, method, path+"?api-version="+apiVer, body, header)
+	}
+	// Microsoft.ServiceBus/*/queues/read covers Microsoft.ServiceBus/namespaces/queues/read.
+	expect(t, send("GET", ns+"/queues/q1", ""), http.StatusOK)
+	armError(t, send("GET", ns+"/queues/q2", ""), http.StatusForbidden, "AuthorizationFailed")
+	armError(t, send("PUT", ns+"/queues/q1", `{}`), http.StatusForbidden, "AuthorizationFailed")
+	armError(t, send("GET", ns, ""), http.StatusForbidden, "AuthorizationFailed")
+	// The assignment goes with its queue, so a queue re-created under the name grants nothing.
+	expect(t, m.call(t, "DELETE", ns+"/queues/q1", ""), http.StatusOK)
+	armError(t, m.call(t, "GET", grantPath, ""), http.StatusNotFound, "RoleAssignmentNotFound")
+	expect(t, m.call(t, "PUT", ns+"/queues/q1", `{}`), http.StatusOK)
+	armError(t, send("GET", ns+"/queues/q1", ""), http.StatusForbidden, "AuthorizationFailed")
+}
