@@ -89,6 +89,44 @@ func testConcurrency(t *testing.T, s store.Store) {
 		}
 	})
 
+	// Racing creators of one Service Bus namespace name (in two groups), and of one queue
+	// or topic name in a namespace (queues and topics share names): one wins.
+	t.Run("OneServiceBusNameWins", func(t *testing.T) {
+		for round := range 10 {
+			name := fmt.Sprintf("sb-race-%d", round)
+			spaces := []lanyard.ServiceBusNamespace{newServiceBusNamespace("rg-race-a", name), newServiceBusNamespace("rg-race-b", strings.ToUpper(name))}
+			var (
+				start             = make(chan struct{})
+				wg                sync.WaitGroup
+				errs, entityErrs  = make([]error, 2), make([]error, 2)
+				queue, topic      = newServiceBusQueue(name, "entity"), lanyard.NewServiceBusTopic(name, "ENTITY")
+				createInNamespace = []func() error{
+					func() error { return s.CreateServiceBusQueue(ctx, queue) },
+					func() error { return s.CreateServiceBusTopic(ctx, topic) },
+				}
+			)
+			for i := range 2 {
+				wg.Go(func() {
+					<-start
+					errs[i] = s.CreateServiceBusNamespace(ctx, spaces[i])
+				})
+			}
+			close(start)
+			wg.Wait()
+			oneWinsWithCode(t, "CreateServiceBusNamespace "+name, errs, "NameInUse")
+			start = make(chan struct{})
+			for i := range 2 {
+				wg.Go(func() {
+					<-start
+					entityErrs[i] = createInNamespace[i]()
+				})
+			}
+			close(start)
+			wg.Wait()
+			oneWinsWithCode(t, "a queue and a topic named alike in "+name, entityErrs, "Conflict")
+		}
+	})
+
 	// Racing creators of one PostgreSQL server name (in two groups), of one listen
 	// address, of one role on a server and of one administrator: one wins.
 	t.Run("OnePostgresBindingWins", func(t *testing.T) {
