@@ -151,6 +151,22 @@ func (b *ServiceBus) PutNamespace(ctx context.Context, group, name string, spec 
 	return n, created, err
 }
 
+// CheckNamespaceName says whether name may be given to a new namespace, in Service Bus's
+// checkNameAvailability terms (reasons InvalidName and NameInUse).
+func (b *ServiceBus) CheckNamespaceName(ctx context.Context, name string) (NameAvailability, error) {
+	if err := checkServiceBusNamespaceName(name); err != nil {
+		return NameAvailability{Reason: "InvalidName", Message: lanyard.MessageOf(err)}, nil
+	}
+	_, err := b.store().GetServiceBusNamespace(ctx, name)
+	switch {
+	case lanyard.IsNotFound(err):
+		return NameAvailability{Available: true, Reason: "None"}, nil
+	case err != nil:
+		return NameAvailability{}, err
+	}
+	return NameAvailability{Reason: "NameInUse", Message: "The specified name is not available."}, nil
+}
+
 // GetNamespace returns namespace name, which must be in group ("" for any group).
 func (b *ServiceBus) GetNamespace(ctx context.Context, group, name string) (lanyard.ServiceBusNamespace, error) {
 	n, err := b.store().GetServiceBusNamespace(ctx, name)

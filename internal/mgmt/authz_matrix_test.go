@@ -190,6 +190,7 @@ func permissionMatrix() []permissionCase {
 
 		c("list service bus namespaces of the subscription", "GET", sub+"/providers/Microsoft.ServiceBus/namespaces", "", one(sbNsT+"/read", sub)),
 		c("list service bus namespaces of a group", "GET", g+"/providers/Microsoft.ServiceBus/namespaces", "", one(sbNsT+"/read", g)),
+		c("check service bus namespace name", "POST", sub+"/providers/Microsoft.ServiceBus/checkNameAvailability", `{"name":"sbnsfree"}`, one("Microsoft.ServiceBus/checkNameAvailability/action", sub)),
 		c("create service bus namespace", "PUT", serviceBusPath("grp", "sbnsnew"), `{"sku":{"name":"Standard"}}`, one(sbNsT+"/write", serviceBusPath("grp", "sbnsnew"))),
 		c("update service bus namespace", "PUT", sbns, `{"tags":{"a":"b"}}`, one(sbNsT+"/write", sbns)),
 		c("patch service bus namespace", "PATCH", sbns, `{"tags":{"a":"b"}}`, one(sbNsT+"/write", sbns)),

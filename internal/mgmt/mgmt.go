@@ -286,6 +286,7 @@ func (h *Handler) table() []*route {
 			on("PUT", h.putPostgresPrincipal).on("GET", h.getPostgresPrincipal).on("DELETE", h.deletePostgresPrincipal),
 		newRoute("subscriptions/{}/"+sbSpaces, sbNsType).on("GET", h.listSBNamespaces),
 		newRoute(groups+"/{}/"+sbSpaces, sbNsType).on("GET", h.listSBNamespaces),
+		newRoute("subscriptions/{}/providers/Microsoft.ServiceBus/checkNameAvailability", sbNsType).readsWith("Microsoft.ServiceBus/checkNameAvailability/action").on("POST", h.checkSBNamespaceName),
 		newRoute(sbNs, sbNsType).on("PUT", h.putSBNamespace).on("PATCH", h.patchSBNamespace).on("GET", h.getSBNamespace).on("DELETE", h.deleteSBNamespace),
 		newRoute(sbNs+"/queues", lanyard.TypeServiceBusQueue).on("GET", h.listSBQueues),
 		newRoute(sbNs+"/queues/{}", lanyard.TypeServiceBusQueue).on("PUT", h.putSBQueue).on("GET", h.getSBQueue).on("DELETE", h.deleteSBQueue),

@@ -90,6 +90,19 @@ func (h *Handler) resourcesIn(ctx context.Context, group string) ([]genericResou
 	for _, a := range accts {
 		out = append(out, genericResourceJSON{ID: a.ResourceID, Name: a.Name, Type: lanyard.TypeStorageAccount, Kind: "StorageV2", Location: a.Location, Tags: tagsOrEmpty(a.Tags)})
 	}
+	if h.ServiceBus == nil {
+		return out, nil
+	}
+	spaces, err := readAll(func(after string) ([]lanyard.ServiceBusNamespace, string, error) {
+		page, err := h.ServiceBus.ListNamespacesPage(ctx, group, after, maxPageSize)
+		return page, lastKey(page, func(n lanyard.ServiceBusNamespace) string { return n.Name }), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range spaces {
+		out = append(out, genericResourceJSON{ID: n.ResourceID, Name: n.Name, Type: lanyard.TypeServiceBusNamespace, Location: n.Location, Tags: tagsOrEmpty(n.Tags)})
+	}
 	return out, nil
 }
 

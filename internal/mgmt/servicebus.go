@@ -182,6 +182,27 @@ func (h *Handler) deleteSBNamespace(w http.ResponseWriter, r *http.Request, args
 	return deleted(w, err)
 }
 
+// checkSBNamespaceName answers Namespaces_CheckNameAvailability.
+func (h *Handler) checkSBNamespaceName(w http.ResponseWriter, r *http.Request, _ []string) error {
+	sb, err := h.serviceBus()
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	n, err := sb.CheckNamespaceName(r.Context(), body.Name)
+	out := struct {
+		NameAvailable bool   `json:"nameAvailable"`
+		Reason        string `json:"reason"`
+		Message       string `json:"message,omitempty"`
+	}{n.Available, n.Reason, n.Message}
+	return h.reply(w, http.StatusOK, out, err)
+}
+
 // Entities' wire forms. Durations are ISO 8601, as Azure writes them.
 
 type sbCountDetails struct {

@@ -65,6 +65,27 @@ func TestServiceBusNamespacesAPI(t *testing.T) {
 	}
 	armError(t, f.call(t, "GET", serviceBusPath("rg2", "orders-ns"), ""), http.StatusNotFound, "ResourceNotFound")
 
+	check := "/subscriptions/" + subID + "/providers/Microsoft.ServiceBus/CheckNameAvailability"
+	for name, want := range map[string]string{
+		"orders-ns": `{"nameAvailable":false,"reason":"NameInUse","message":"The specified name is not available."}`,
+		"free-name": `{"nameAvailable":true,"reason":"None"}`,
+	} {
+		res := f.call(t, "POST", check, `{"name":"`+name+`"}`)
+		expect(t, res, http.StatusOK)
+		if strings.TrimSpace(string(res.body)) != want {
+			t.Errorf("checkNameAvailability %s: %s", name, res.body)
+		}
+	}
+	res = f.call(t, "POST", check, `{"name":"x-sb"}`)
+	if m := res.object(t); m["nameAvailable"] != false || m["reason"] != "InvalidName" {
+		t.Errorf("checkNameAvailability of an invalid name: %s", res.body)
+	}
+	res = f.call(t, "GET", groupPath("rg")+"/resources", "")
+	expect(t, res, http.StatusOK)
+	if l := res.list(t); len(l) != 1 || str(l[0], "type") != "Microsoft.ServiceBus/namespaces" || str(l[0], "id") != ns {
+		t.Errorf("the group's resources: %s", res.body)
+	}
+
 	for _, path := range []string{"/subscriptions/" + subID + "/providers/Microsoft.ServiceBus/namespaces", groupPath("rg") + "/providers/Microsoft.ServiceBus/namespaces"} {
 		res = f.call(t, "GET", path, "")
 		expect(t, res, http.StatusOK)
