@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,30 @@ func TestServiceBusResources(t *testing.T) {
 	}
 	if _, errOut, err := inst.try("servicebus", "queue", "show", "-g", "demo", "--namespace-name", "orders-ns", "-n", "incoming"); err == nil || !strings.Contains(errOut, "ResourceNotFound") {
 		t.Errorf("a queue of a deleted namespace: %v %s", err, errOut)
+	}
+}
+
+// TestServiceBusARMSDK: the unmodified @azure/arm-servicebus (the Go armservicebus is not
+// on the module proxy) deploys a namespace, queues, a topic, a subscription and a rule as
+// an app with a Contributor role and its managed identity, and tears them down.
+func TestServiceBusARMSDK(t *testing.T) {
+	requireNode(t)
+	inst := up(t)
+	sub := inst.state.SubscriptionID
+	inst.cli(t, "group", "create", "-n", "demo")
+	inst.cli(t, "app", "create", "-g", "demo", "-n", "deployer", "--system-assigned", "--role", "Contributor", "--scope", "/subscriptions/"+sub)
+	out, errOut, err := inst.try("app", "run", "-g", "demo", "-n", "deployer", "--", "node", filepath.Join(nodeClients, "servicebusarm.mjs"),
+		"--endpoint", inst.state.APIURL, "--subscription", sub, "--group", "demo", "--namespace", "sdk-orders")
+	if err != nil {
+		t.Fatalf("servicebusarm.mjs: %v\n%s%s\nserver log:\n%s", err, out, errOut, inst.stderr)
+	}
+	want := `{"namespace":{"name":"sdk-orders","provisioningState":"Succeeded","sku":"Standard","endpoint":"https://sdk-orders.servicebus.localhost:443/"},` +
+		`"available":false,` +
+		`"queue":{"name":"orders","lockDuration":"PT30S","maxDeliveryCount":5,"defaultMessageTimeToLive":"P14D","requiresSession":true,"deadLettering":true,"active":0,"createdAt":true},` +
+		`"defaults":{"lockDuration":"PT1M","maxDeliveryCount":10,"ttl":"P10675199DT2H48M5.4775807S"},` +
+		`"got":"orders","queues":["defaults","orders"],"rules":["$Default"],"rule":"tier = 'gold'",` +
+		`"invalid":"400 BadRequest","afterDelete":"404","namespaces":[]}`
+	if strings.TrimSpace(out) != want {
+		t.Errorf("servicebusarm.mjs printed\n%s\nwant\n%s", out, want)
 	}
 }
