@@ -153,6 +153,14 @@ lanyard servicebus queue create -g demo --namespace-name orders-ns -n incoming
 lanyard servicebus queue create -g demo --namespace-name orders-ns -n payments --enable-session --lock-duration PT30S --max-delivery-count 5 --default-message-time-to-live P14D --enable-dead-lettering-on-message-expiration
 # Duplicate detection over 30 minutes
 lanyard servicebus queue create -g demo --namespace-name orders-ns -n billing --enable-duplicate-detection --duplicate-detection-history-time-window PT30M`,
+	"lanyard servicebus queue update": `
+# Change the delivery count only; the other settings stay
+lanyard servicebus queue update -g demo --namespace-name orders-ns -n incoming --max-delivery-count 3
+lanyard servicebus queue update -g demo --namespace-name orders-ns -n incoming --lock-duration PT2M --forward-dead-lettered-messages-to billing`,
+	"lanyard servicebus topic update": `
+lanyard servicebus topic update -g demo --namespace-name orders-ns -n events --default-message-time-to-live P1D`,
+	"lanyard servicebus topic subscription update": `
+lanyard servicebus topic subscription update -g demo --namespace-name orders-ns --topic-name events -n audit --max-delivery-count 20`,
 	"lanyard servicebus queue show": `
 lanyard servicebus queue show -g demo --namespace-name orders-ns -n incoming
 # Messages waiting

@@ -35,7 +35,7 @@ func serviceBusCmd(e *env) *cobra.Command {
 	)
 	queue := sbEntity{noun: "queue", collection: "queues", columns: sbQueueColumns}
 	q := &cobra.Command{Use: "queue", Short: "Manage the queues of a Service Bus namespace"}
-	q.AddCommand(queue.create(e, "Create a queue, or replace its settings", queueSettings), queue.show(e), queue.list(e), queue.remove(e))
+	q.AddCommand(queue.create(e, "Create a queue, or replace its settings", queueSettings), queue.update(e, queueSettings), queue.show(e), queue.list(e), queue.remove(e))
 	topic := sbEntity{noun: "topic", collection: "topics", columns: sbTopicColumns}
 	t := &cobra.Command{Use: "topic", Short: "Manage the topics of a Service Bus namespace"}
 	subscription := sbEntity{noun: "subscription", topic: true, collection: "subscriptions", columns: sbSubscriptionColumns}
@@ -44,8 +44,8 @@ func serviceBusCmd(e *env) *cobra.Command {
 	r := &cobra.Command{Use: "rule", Short: "Manage the rules of a topic subscription"}
 	r.AddCommand(rule.create(e, "Create a rule of a subscription, or replace it", ruleSettings), rule.show(e), rule.list(e), rule.remove(e))
 	sub.AddCommand(subscription.create(e, "Create a subscription of a topic (with the $Default rule, which lets every message through), or replace its settings", subscriptionSettings),
-		subscription.show(e), subscription.list(e), subscription.remove(e), r)
-	t.AddCommand(topic.create(e, "Create a topic, or replace its settings", topicSettings), topic.show(e), topic.list(e), topic.remove(e), sub)
+		subscription.update(e, subscriptionSettings), subscription.show(e), subscription.list(e), subscription.remove(e), r)
+	t.AddCommand(topic.create(e, "Create a topic, or replace its settings", topicSettings), topic.update(e, topicSettings), topic.show(e), topic.list(e), topic.remove(e), sub)
 	cmd.AddCommand(ns, q, t)
 	return cmd
 }
@@ -140,6 +140,44 @@ P14D.`
 		}
 		var out map[string]any
 		if err := api.Do(cmd.Context(), "PUT", k.path(api, p)+"/"+escape(name), map[string]any{"properties": body}, &out); err != nil {
+			return err
+		}
+		return e.print(k.columns, flatten(out))
+	})
+	return c
+}
+
+// update changes only the settings given, as az's update does: it reads the entity and
+// puts it back with those settings changed (a PUT replaces every setting).
+func (k sbEntity) update(e *env, settings settingsFunc) *cobra.Command {
+	var (
+		p    sbPlace
+		name string
+	)
+	c := &cobra.Command{Use: "update", Short: "Change some settings of a " + k.noun + ", keeping the others", Args: cobra.NoArgs}
+	k.flags(c, &p)
+	c.Flags().StringVarP(&name, "name", "n", "", k.noun+" name")
+	_ = c.MarkFlagRequired("name")
+	props := settings(c)
+	c.RunE = e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
+		changed, err := props(cmd.Flags())
+		if err != nil {
+			return err
+		}
+		path := k.path(api, p) + "/" + escape(name)
+		var cur map[string]any
+		if err := api.Do(cmd.Context(), "GET", path, nil, &cur); err != nil {
+			return err
+		}
+		body, _ := cur["properties"].(map[string]any)
+		if body == nil {
+			body = map[string]any{}
+		}
+		for key, v := range changed {
+			body[key] = v
+		}
+		var out map[string]any
+		if err := api.Do(cmd.Context(), "PUT", path, map[string]any{"properties": body}, &out); err != nil {
 			return err
 		}
 		return e.print(k.columns, flatten(out))

@@ -45,6 +45,15 @@ func TestServiceBusCommands(t *testing.T) {
 	if _, errOut, code := a.run(t, "servicebus", "queue", "create", "-g", "demo", "--namespace-name", "orders-ns", "-n", "x", "--lock-duration", "PT6M"); code == 0 || !strings.Contains(errOut, "out of range") {
 		t.Errorf("--lock-duration PT6M: %d %s", code, errOut)
 	}
+	// update keeps what it is not told to change (requiresSession, fixed, would refuse a PUT
+	// that left it out).
+	a.ok(t, &q, "servicebus", "queue", "update", "-g", "demo", "--namespace-name", "orders-ns", "-n", "payments", "--max-delivery-count", "7")
+	if q["maxDeliveryCount"] != 7.0 || q["lockDuration"] != "PT30S" || q["requiresSession"] != true || q["defaultMessageTimeToLive"] != "P14D" {
+		t.Errorf("queue update printed %v", q)
+	}
+	if _, errOut, code := a.run(t, "servicebus", "queue", "update", "-g", "demo", "--namespace-name", "orders-ns", "-n", "missing", "--max-delivery-count", "7"); code == 0 || !strings.Contains(errOut, "NotFound") {
+		t.Errorf("update of a missing queue: %d %s", code, errOut)
+	}
 	out, _, code := a.run(t, "servicebus", "queue", "show", "-g", "demo", "--namespace-name", "orders-ns", "-n", "incoming", "--query", "countDetails.activeMessageCount", "-o", "tsv")
 	if code != 0 || out != "0\n" {
 		t.Errorf("queue show --query countDetails.activeMessageCount: %d %q", code, out)
