@@ -90,6 +90,19 @@ func (h *Handler) resourcesIn(ctx context.Context, group string) ([]genericResou
 	for _, a := range accts {
 		out = append(out, genericResourceJSON{ID: a.ResourceID, Name: a.Name, Type: lanyard.TypeStorageAccount, Kind: "StorageV2", Location: a.Location, Tags: tagsOrEmpty(a.Tags)})
 	}
+	if h.Postgres == nil {
+		return out, nil
+	}
+	servers, err := readAll(func(after string) ([]lanyard.PostgresServer, string, error) {
+		page, err := h.Postgres.ListServersPage(ctx, group, after, maxPageSize)
+		return page, lastKey(page, func(s lanyard.PostgresServer) string { return s.ResourceID }), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range servers {
+		out = append(out, genericResourceJSON{ID: s.ResourceID, Name: s.Name, Type: lanyard.TypePostgresServer, Location: s.Location, Tags: tagsOrEmpty(s.Tags)})
+	}
 	return out, nil
 }
 
