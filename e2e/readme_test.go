@@ -185,7 +185,10 @@ func TestReadme(t *testing.T) {
 	inst := up(t)
 	// The Passwordless PostgreSQL section starts a throwaway PostgreSQL in the script's
 	// default folder; stop it with the test.
-	t.Cleanup(func() { _ = exec.Command("bash", "../scripts/pgupstream.sh", "stop").Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("bash", "../scripts/pgupstream.sh", "stop").Run()
+		_ = os.RemoveAll("/tmp/lanyard-pgupstream") // the script's default folder
+	})
 	env := baseEnv("PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"), "LANYARD_HOME="+inst.home)
 	uploads := 0
 	for i, c := range cmds[1:] {

@@ -90,18 +90,29 @@ func (h *Handler) resourcesIn(ctx context.Context, group string) ([]genericResou
 	for _, a := range accts {
 		out = append(out, genericResourceJSON{ID: a.ResourceID, Name: a.Name, Type: lanyard.TypeStorageAccount, Kind: "StorageV2", Location: a.Location, Tags: tagsOrEmpty(a.Tags)})
 	}
-	if h.ServiceBus == nil {
-		return out, nil
+	if h.Postgres != nil {
+		servers, err := readAll(func(after string) ([]lanyard.PostgresServer, string, error) {
+			page, err := h.Postgres.ListServersPage(ctx, group, after, maxPageSize)
+			return page, lastKey(page, func(s lanyard.PostgresServer) string { return s.ResourceID }), err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range servers {
+			out = append(out, genericResourceJSON{ID: s.ResourceID, Name: s.Name, Type: lanyard.TypePostgresServer, Location: s.Location, Tags: tagsOrEmpty(s.Tags)})
+		}
 	}
-	spaces, err := readAll(func(after string) ([]lanyard.ServiceBusNamespace, string, error) {
-		page, err := h.ServiceBus.ListNamespacesPage(ctx, group, after, maxPageSize)
-		return page, lastKey(page, func(n lanyard.ServiceBusNamespace) string { return n.Name }), err
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range spaces {
-		out = append(out, genericResourceJSON{ID: n.ResourceID, Name: n.Name, Type: lanyard.TypeServiceBusNamespace, Location: n.Location, Tags: tagsOrEmpty(n.Tags)})
+	if h.ServiceBus != nil {
+		spaces, err := readAll(func(after string) ([]lanyard.ServiceBusNamespace, string, error) {
+			page, err := h.ServiceBus.ListNamespacesPage(ctx, group, after, maxPageSize)
+			return page, lastKey(page, func(n lanyard.ServiceBusNamespace) string { return n.Name }), err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range spaces {
+			out = append(out, genericResourceJSON{ID: n.ResourceID, Name: n.Name, Type: lanyard.TypeServiceBusNamespace, Location: n.Location, Tags: tagsOrEmpty(n.Tags)})
+		}
 	}
 	return out, nil
 }

@@ -17,13 +17,14 @@ func TestGenericResourceLists(t *testing.T) {
 	f.mustIdentity(t, "other", "id2")
 	expect(t, f.call(t, "PUT", appPath("demo", "web"), `{}`), http.StatusOK)
 	expect(t, f.call(t, "PUT", accountPath("demo", "acct1"), `{}`), http.StatusOK)
+	expect(t, f.call(t, "PUT", postgresPath("demo", "pg1"), `{"properties":{"upstream":"postgres://admin@127.0.0.1/db"}}`), http.StatusCreated)
 
 	names, pages := f.walk(t, groupPath("demo")+"/resources?api-version="+apiVer+"&$top=1", 1)
-	if len(names) != 3 || pages != 3 || !names["id1"] || !names["web"] || !names["acct1"] {
+	if len(names) != 4 || pages != 4 || !names["id1"] || !names["web"] || !names["acct1"] || !names["pg1"] {
 		t.Errorf("group demo: %v in %d pages", names, pages)
 	}
 	all, _ := f.walk(t, sub()+"/resources?api-version="+apiVer, 1000)
-	if len(all) != 4 || !all["id2"] {
+	if len(all) != 5 || !all["id2"] {
 		t.Errorf("subscription: %v", all)
 	}
 	res := f.call(t, "GET", groupPath("demo")+"/resources?$filter="+url.QueryEscape("resourceType eq 'Microsoft.Storage/storageAccounts'"), "")

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -88,5 +90,31 @@ func (f *Frontend) connectUpstream(ctx context.Context, s lanyard.PostgresServer
 		_ = pc.Close(ctx)
 		return nil, fmt.Errorf("pgfront: taking over the upstream connection: %w", err)
 	}
+	if err := quiesce(hj.Conn); err != nil {
+		_ = hj.Conn.Close()
+		return nil, fmt.Errorf("pgfront: taking over the upstream connection: %w", err)
+	}
 	return hj, nil
+}
+
+// quiesce makes sure no Read of pgconn's is still pending on c. pgconn starts a background
+// reader when a write is slow (a loaded machine), and may hand c over with that reader
+// still blocked in a Read: it would then take the upstream's answer to the client's first
+// query, and the session would hang. A read deadline in the past ends that Read; our own
+// Read, which the connection serializes after it, returns once it has. The upstream says
+// nothing between ReadyForQuery and the first query, so there is nothing to lose.
+func quiesce(c net.Conn) error {
+	if err := c.SetReadDeadline(time.Unix(1, 0)); err != nil {
+		return err
+	}
+	var b [1]byte
+	n, err := c.Read(b[:])
+	if n > 0 {
+		return errors.New("the upstream sent data after ReadyForQuery")
+	}
+	var ne net.Error
+	if err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+		return err
+	}
+	return c.SetReadDeadline(time.Time{})
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/msi/armmsi"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/postgresql/armpostgresqlflexibleservers"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
 )
@@ -537,6 +538,43 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 	})
 	r.step("container-delete-again", func() (any, error) {
 		_, err := containers.Delete(ctx, rg, account, "deploy", nil)
+		return nil, err
+	})
+	// PostgreSQL flexible servers: created with the generic client (Lanyard's server takes
+	// the upstream it fronts, which Azure's model has no field for), then read, listed and
+	// deleted with the typed client.
+	pgServers, _ := armpostgresqlflexibleservers.NewServersClient(sub, cred, opts)
+	r.step("pg-create", func() (any, error) {
+		poller, err := resources.BeginCreateOrUpdateByID(ctx, rgScope+"/providers/Microsoft.DBforPostgreSQL/flexibleServers/sdk-pg", "2022-12-01", armresources.GenericResource{
+			Location:   to.Ptr("local"),
+			Properties: map[string]any{"upstream": "host=127.0.0.1 port=5 dbname=postgres user=lanyard_admin sslmode=require"},
+		}, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := poller.PollUntilDone(ctx, &runtimePollOptions)
+		return deref(res.Name), err
+	})
+	r.step("pg-get", func() (any, error) {
+		res, err := pgServers.Get(ctx, rg, "sdk-pg", nil)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"fqdn": deref(res.Properties.FullyQualifiedDomainName), "state": deref(res.Properties.State)}, nil
+	})
+	r.step("pg-list", func() (any, error) {
+		return count(ctx, pgServers.NewListByResourceGroupPager(rg, nil), func(p armpostgresqlflexibleservers.ServersClientListByResourceGroupResponse) int { return len(p.Value) })
+	})
+	r.step("pg-delete", func() (any, error) {
+		poller, err := pgServers.BeginDelete(ctx, rg, "sdk-pg", nil)
+		if err != nil {
+			return nil, err
+		}
+		_, err = poller.PollUntilDone(ctx, &runtimePollOptions)
+		return nil, err
+	})
+	r.step("pg-get-after-delete", func() (any, error) {
+		_, err := pgServers.Get(ctx, rg, "sdk-pg", nil)
 		return nil, err
 	})
 	r.step("account-delete", func() (any, error) {
