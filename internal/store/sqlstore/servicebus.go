@@ -152,31 +152,54 @@ type sbKind[T any] struct {
 	label      string // for messages
 	path       func(T) sbPath
 	times      func(*T) (created, updated *time.Time)
-	// setName gives v the stored name (names come back as they were created).
-	setName func(v *T, name string)
+	// record is the JSON record of v's settings; decode applies a stored one to v.
+	record func(v T) any
+	decode func(b []byte, v *T) error
+	// place gives v the stored names of its path (names come back as they were created).
+	place func(v *T, p sbPath)
+}
+
+// decodeInto returns a decode through record type R.
+func decodeInto[R interface{ apply(*T) }, T any]() func([]byte, *T) error {
+	return func(b []byte, v *T) error {
+		var r R
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		r.apply(v)
+		return nil
+	}
 }
 
 var (
 	sbQueues = sbKind[lanyard.ServiceBusQueue]{kind: "queue", label: "queue",
-		path:    func(q lanyard.ServiceBusQueue) sbPath { return sbPath{ns: q.Namespace, name: q.Name} },
-		times:   func(q *lanyard.ServiceBusQueue) (*time.Time, *time.Time) { return &q.CreatedAt, &q.UpdatedAt },
-		setName: func(q *lanyard.ServiceBusQueue, n string) { q.Name = n }}
+		path:   func(q lanyard.ServiceBusQueue) sbPath { return sbPath{ns: q.Namespace, name: q.Name} },
+		times:  func(q *lanyard.ServiceBusQueue) (*time.Time, *time.Time) { return &q.CreatedAt, &q.UpdatedAt },
+		record: queueRecord, decode: decodeInto[sbQueueRecord, lanyard.ServiceBusQueue](),
+		place: func(q *lanyard.ServiceBusQueue, p sbPath) { q.Namespace, q.Name = p.ns, p.name }}
 	sbTopics = sbKind[lanyard.ServiceBusTopic]{kind: "topic", label: "topic",
-		path:    func(t lanyard.ServiceBusTopic) sbPath { return sbPath{ns: t.Namespace, name: t.Name} },
-		times:   func(t *lanyard.ServiceBusTopic) (*time.Time, *time.Time) { return &t.CreatedAt, &t.UpdatedAt },
-		setName: func(t *lanyard.ServiceBusTopic, n string) { t.Name = n }}
+		path:   func(t lanyard.ServiceBusTopic) sbPath { return sbPath{ns: t.Namespace, name: t.Name} },
+		times:  func(t *lanyard.ServiceBusTopic) (*time.Time, *time.Time) { return &t.CreatedAt, &t.UpdatedAt },
+		record: topicRecord, decode: decodeInto[sbTopicRecord, lanyard.ServiceBusTopic](),
+		place: func(t *lanyard.ServiceBusTopic, p sbPath) { t.Namespace, t.Name = p.ns, p.name }}
 	sbSubscriptions = sbKind[lanyard.ServiceBusSubscription]{kind: "subscription", parentKind: "topic", label: "subscription",
 		path: func(s lanyard.ServiceBusSubscription) sbPath {
 			return sbPath{ns: s.Namespace, topic: s.Topic, name: s.Name}
 		},
-		times:   func(s *lanyard.ServiceBusSubscription) (*time.Time, *time.Time) { return &s.CreatedAt, &s.UpdatedAt },
-		setName: func(s *lanyard.ServiceBusSubscription, n string) { s.Name = n }}
+		times:  func(s *lanyard.ServiceBusSubscription) (*time.Time, *time.Time) { return &s.CreatedAt, &s.UpdatedAt },
+		record: subscriptionRecord, decode: decodeInto[sbSubscriptionRecord, lanyard.ServiceBusSubscription](),
+		place: func(s *lanyard.ServiceBusSubscription, p sbPath) {
+			s.Namespace, s.Topic, s.Name = p.ns, p.topic, p.name
+		}}
 	sbRules = sbKind[lanyard.ServiceBusRule]{kind: "rule", parentKind: "subscription", label: "rule",
 		path: func(r lanyard.ServiceBusRule) sbPath {
 			return sbPath{ns: r.Namespace, topic: r.Topic, sub: r.Subscription, name: r.Name}
 		},
-		times:   func(r *lanyard.ServiceBusRule) (*time.Time, *time.Time) { return &r.CreatedAt, &r.UpdatedAt },
-		setName: func(r *lanyard.ServiceBusRule, n string) { r.Name = n }}
+		times:  func(r *lanyard.ServiceBusRule) (*time.Time, *time.Time) { return &r.CreatedAt, &r.UpdatedAt },
+		record: ruleRecord, decode: decodeInto[sbRuleRecord, lanyard.ServiceBusRule](),
+		place: func(r *lanyard.ServiceBusRule, p sbPath) {
+			r.Namespace, r.Topic, r.Subscription, r.Name = p.ns, p.topic, p.sub, p.name
+		}}
 )
 
 func (k sbKind[T]) notFound(p sbPath) error {
@@ -194,28 +217,29 @@ func (p sbPath) display() string {
 	return p.ns + "/" + p.name
 }
 
-const sbEntityColumns = "e.name, e.properties, e.created_at, e.updated_at"
+const sbEntityColumns = "e.namespace_name, e.topic_name, e.subscription_name, e.name, e.properties, e.created_at, e.updated_at"
 
 func (k sbKind[T]) scan(r rowScanner) (T, error) {
 	var (
 		v                T
-		name, props      string
+		p                sbPath
+		props            string
 		created, updated int64
 	)
-	if err := r.Scan(&name, &props, &created, &updated); err != nil {
+	if err := r.Scan(&p.ns, &p.topic, &p.sub, &p.name, &props, &created, &updated); err != nil {
 		return v, err
 	}
-	if err := json.Unmarshal([]byte(props), &v); err != nil {
+	if err := k.decode([]byte(props), &v); err != nil {
 		return v, fmt.Errorf("decode %s: %w", k.label, err)
 	}
-	k.setName(&v, name)
+	k.place(&v, p)
 	c, u := k.times(&v)
 	*c, *u = fromMicros(created), fromMicros(updated)
 	return v, nil
 }
 
 func (k sbKind[T]) encode(v T) (string, error) {
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(k.record(v))
 	if err != nil {
 		return "", fmt.Errorf("encode %s: %w", k.label, err)
 	}
@@ -225,21 +249,31 @@ func (k sbKind[T]) encode(v T) (string, error) {
 func sbCreate[T any](ctx context.Context, s *Store, k sbKind[T], v T) error {
 	p := k.path(v)
 	err := s.inTx(ctx, func(tx *Store) error {
+		// The parent's names as stored, so that an entity's path reads as it was created
+		// whatever case the caller spelled it in.
 		var parent []any
 		if k.parentKind == "" {
-			if _, err := tx.getServiceBusNamespace(ctx, p.ns, true); err != nil {
+			n, err := tx.getServiceBusNamespace(ctx, p.ns, true)
+			if err != nil {
 				return err
 			}
+			p.ns = n.Name
 			parent = []any{nil, nil, nil}
 		} else {
 			pp := p.parent()
-			var n int
-			if err := tx.queryRow(ctx, "SELECT COUNT(*) FROM servicebus_entities WHERE namespace_key = ? AND topic_key = ? AND subscription_key = ? AND name_key = ? AND kind = ?",
-				append(pp.keys(), k.parentKind)...).Scan(&n); err != nil {
+			var ns, topic, sub, name string
+			err := tx.queryRow(ctx, "SELECT namespace_name, topic_name, subscription_name, name FROM servicebus_entities WHERE namespace_key = ? AND topic_key = ? AND subscription_key = ? AND name_key = ? AND kind = ?",
+				append(pp.keys(), k.parentKind)...).Scan(&ns, &topic, &sub, &name)
+			if errors.Is(err, sql.ErrNoRows) {
+				return notFound("NotFound", "The messaging entity '%s' (a %s) could not be found.", lanyard.Clip(pp.display(), 300), k.parentKind)
+			}
+			if err != nil {
 				return err
 			}
-			if n == 0 {
-				return notFound("NotFound", "The messaging entity '%s' (a %s) could not be found.", lanyard.Clip(pp.display(), 300), k.parentKind)
+			if k.kind == "subscription" {
+				p.ns, p.topic = ns, name
+			} else {
+				p.ns, p.topic, p.sub = ns, topic, name
 			}
 			parent = pp.keys()[1:]
 		}
@@ -248,9 +282,10 @@ func sbCreate[T any](ctx context.Context, s *Store, k sbKind[T], v T) error {
 			return err
 		}
 		c, u := k.times(&v)
-		args := append(p.keys(), k.kind, p.name, props, micros(*c), micros(*u))
-		_, err = tx.exec(ctx, `INSERT INTO servicebus_entities (namespace_key, topic_key, subscription_key, name_key, kind, name, properties,
-	created_at, updated_at, parent_topic_key, parent_subscription_key, parent_name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		args := append(p.keys(), k.kind, p.ns, p.topic, p.sub, p.name, props, micros(*c), micros(*u))
+		_, err = tx.exec(ctx, `INSERT INTO servicebus_entities (namespace_key, topic_key, subscription_key, name_key, kind,
+	namespace_name, topic_name, subscription_name, name, properties, created_at, updated_at,
+	parent_topic_key, parent_subscription_key, parent_name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			append(args, parent...)...)
 		return err
 	})

@@ -79,7 +79,10 @@ func testServiceBus(t *testing.T, s store.Store) {
 	gq, err := s.GetServiceBusQueue(ctx, "SB-ALPHA", "orders")
 	must(t, "GetServiceBusQueue", err)
 	same2(t, "GetServiceBusQueue", gq, q)
-	topic := lanyard.ServiceBusTopic{Namespace: "sb-Alpha", Name: "ORDERS", DefaultMessageTimeToLive: time.Hour, MaxSizeInMegabytes: 1024, SupportOrdering: true, CreatedAt: at(0), UpdatedAt: at(0)}
+	// Non-zero values everywhere here too.
+	topic := lanyard.ServiceBusTopic{Namespace: "sb-Alpha", Name: "ORDERS", DefaultMessageTimeToLive: time.Hour, RequiresDuplicateDetection: true,
+		DuplicateDetectionHistoryTimeWindow: time.Minute, AutoDeleteOnIdle: 2 * time.Hour, MaxSizeInMegabytes: 1024, EnableBatchedOperations: true,
+		SupportOrdering: true, CreatedAt: at(0), UpdatedAt: at(0)}
 	wantCode(t, "CreateServiceBusTopic named as a queue", s.CreateServiceBusTopic(ctx, topic), lanyard.KindConflict, "Conflict")
 	wantCode(t, "CreateServiceBusQueue twice", s.CreateServiceBusQueue(ctx, newServiceBusQueue("sb-alpha", "orders")), lanyard.KindConflict, "Conflict")
 	wantCode(t, "CreateServiceBusQueue in a missing namespace", s.CreateServiceBusQueue(ctx, newServiceBusQueue("sb-gamma", "q")), lanyard.KindNotFound, "ResourceNotFound")
@@ -97,6 +100,10 @@ func testServiceBus(t *testing.T, s store.Store) {
 
 	for _, n := range []string{"q-c", "Q-A", "q-b"} {
 		must(t, "CreateServiceBusQueue "+n, s.CreateServiceBusQueue(ctx, newServiceBusQueue("sb-alpha", n)))
+	}
+	// The path reads as created, whatever case a child's creator spelled it in.
+	if got, err := s.GetServiceBusQueue(ctx, "sb-alpha", "q-a"); err != nil || got.Namespace != "sb-Alpha" || got.Name != "Q-A" {
+		t.Errorf("a queue created in namespace sb-alpha: %+v, %v", got, err)
 	}
 	var names []string
 	for after := ""; ; {
@@ -130,7 +137,9 @@ func testServiceBus(t *testing.T, s store.Store) {
 
 	// Subscriptions belong to topics, rules to subscriptions.
 	sub := lanyard.ServiceBusSubscription{Namespace: "sb-Alpha", Topic: "events", Name: "Audit", LockDuration: time.Minute, MaxDeliveryCount: 10,
-		DefaultMessageTimeToLive: lanyard.Never, AutoDeleteOnIdle: lanyard.Never, DeadLetteringOnFilterEvaluationExceptions: true, CreatedAt: at(0), UpdatedAt: at(0)}
+		DefaultMessageTimeToLive: lanyard.Never, RequiresSession: true, DeadLetteringOnMessageExpiration: true, DeadLetteringOnFilterEvaluationExceptions: true,
+		AutoDeleteOnIdle: lanyard.Never, EnableBatchedOperations: true, ForwardTo: "orders", ForwardDeadLetteredMessagesTo: "orders",
+		CreatedAt: at(0), UpdatedAt: at(0)}
 	must(t, "CreateServiceBusSubscription", s.CreateServiceBusSubscription(ctx, sub))
 	wantCode(t, "CreateServiceBusSubscription twice", s.CreateServiceBusSubscription(ctx, sub), lanyard.KindConflict, "Conflict")
 	onQueue := sub
@@ -145,11 +154,14 @@ func testServiceBus(t *testing.T, s store.Store) {
 		SQLExpression: "1=1", CreatedAt: at(0), UpdatedAt: at(0)}
 	must(t, "CreateServiceBusRule", s.CreateServiceBusRule(ctx, rule))
 	corr := rule
+	corr.Subscription, corr.Topic = "AUDIT", "EVENTS"
 	corr.Name, corr.FilterType, corr.SQLExpression, corr.Action = "vip", lanyard.CorrelationFilter, "", "SET sys.Label = 'vip'"
-	corr.Correlation = lanyard.ServiceBusCorrelationFilter{CorrelationID: "c1", Label: "l", Properties: map[string]string{"tier": "gold"}}
+	corr.Correlation = lanyard.ServiceBusCorrelationFilter{CorrelationID: "c1", MessageID: "m1", To: "to", ReplyTo: "rt", Label: "l", SessionID: "s1",
+		ReplyToSessionID: "rs1", ContentType: "application/json", Properties: map[string]string{"tier": "gold"}}
 	must(t, "CreateServiceBusRule vip", s.CreateServiceBusRule(ctx, corr))
 	gr, err := s.GetServiceBusRule(ctx, "sb-alpha", "events", "audit", "VIP")
 	must(t, "GetServiceBusRule", err)
+	corr.Subscription, corr.Topic = "Audit", "events"
 	same2(t, "GetServiceBusRule", gr, corr)
 	orphan := rule
 	orphan.Subscription = "missing"
