@@ -1,0 +1,151 @@
+// Package messaging is Service Bus's queue semantics, free of AMQP and of any storage
+// engine: what a queue holds, how a message is locked, settled, redelivered and
+// dead-lettered. The AMQP surface (internal/servicebus) speaks it; backends implement
+// Store and prove it with messagingtest.Run.
+package messaging
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Queue is what a store needs to know of an entity to apply its rules. The surface reads
+// it from the directory on each call, so a changed setting applies at once.
+type Queue struct {
+	Namespace string
+	// Name is the entity path within the namespace, as the SDKs address it: "q1" for a
+	// queue (part 2: "topic/Subscriptions/sub" for a subscription).
+	Name string
+	// LockDuration is how long a peek-locked message stays invisible to other receivers.
+	LockDuration time.Duration
+	// MaxDeliveryCount is how many times a message may be locked; once a message locked
+	// that many times is abandoned or its lock expires, it moves to the dead-letter queue.
+	MaxDeliveryCount int
+	// DeadLetterOnExpiration moves expired messages to the dead-letter queue instead of
+	// dropping them.
+	DeadLetterOnExpiration bool
+}
+
+// SubQueue selects a queue's main queue or its dead-letter queue ($DeadLetterQueue).
+type SubQueue int
+
+const (
+	Active SubQueue = iota
+	DeadLetter
+)
+
+// DeadLetterQueueSuffix is how the SDKs address a queue's dead-letter queue.
+const DeadLetterQueueSuffix = "/$DeadLetterQueue"
+
+// Reasons the broker itself dead-letters a message, as Service Bus names them.
+const (
+	ReasonMaxDeliveryCountExceeded = "MaxDeliveryCountExceeded"
+	ReasonTTLExpired               = "TTLExpiredException"
+)
+
+// ReceiveMode is how a receiver takes messages.
+type ReceiveMode int
+
+const (
+	// PeekLock locks each message for the queue's lock duration; the receiver settles it.
+	PeekLock ReceiveMode = iota
+	// ReceiveAndDelete removes each message as it is taken.
+	ReceiveAndDelete
+)
+
+// LockToken identifies one lock on one message. It is in RFC 4122 byte order; the AMQP
+// surface swaps it to .NET's order on the wire.
+type LockToken [16]byte
+
+func (t LockToken) String() string { return hex.EncodeToString(t[:]) }
+
+// Message is what a sender hands the store.
+type Message struct {
+	// Raw is the AMQP message as sent (its encoded sections). The store keeps it as is;
+	// the surface adds the broker's annotations when it delivers.
+	Raw []byte
+	// MessageID is the sender's message id, as a string, for logs and (part 2) duplicate
+	// detection.
+	MessageID string
+	// ExpiresAt is when the message expires (enqueued time + time to live); zero: never.
+	ExpiresAt time.Time
+}
+
+// Stored is a message as the store holds it.
+type Stored struct {
+	Message
+	SequenceNumber int64 // unique within the queue, its sub-queues included; starts at 1
+	EnqueuedAt     time.Time
+	SubQueue       SubQueue
+	// DeliveryCount is how many times the message has been locked, this lock included:
+	// 1 on its first peek-locked delivery (Service Bus's DeliveryCount). Receive-and-delete
+	// and peek do not count.
+	DeliveryCount int
+	LockToken     LockToken // zero unless the message was taken with PeekLock
+	LockedUntil   time.Time // zero unless locked
+	// Why the message was dead-lettered, and from where, if it was.
+	DeadLetterReason      string
+	DeadLetterDescription string
+}
+
+// Counts are a queue's messages, as Azure's countDetails gives them.
+type Counts struct {
+	Active     int64
+	DeadLetter int64
+	Scheduled  int64 // part 2
+}
+
+// Errors a store returns; backends wrap their own causes with %w.
+var (
+	// ErrLockLost is a settlement or renewal of a lock that expired, was settled already,
+	// or never existed (Service Bus's MessageLockLost).
+	ErrLockLost = errors.New("messaging: the lock is lost: it expired, or the message was settled or never locked")
+	// ErrInvalid is an argument the store refuses (an empty name, a non-positive count).
+	ErrInvalid = errors.New("messaging: invalid argument")
+)
+
+// Store is a durable home for queues' messages. Every method that changes state returns
+// only once the change is on disk: an accepted send is never lost, a completed message
+// never comes back. Queues need no creation: a name holds messages once sent to.
+type Store interface {
+	// Send appends msgs to q's active queue, all or none, and returns their sequence
+	// numbers in order.
+	Send(ctx context.Context, q Queue, msgs []Message) ([]int64, error)
+	// Receive takes up to max available messages in sequence order without waiting: with
+	// PeekLock it locks each one (a fresh token, LockedUntil = now + q.LockDuration, its
+	// DeliveryCount incremented); with ReceiveAndDelete it removes them. Before taking, it
+	// applies the queue's rules: expired messages of the active queue are dropped or
+	// dead-lettered (ReasonTTLExpired), and a message whose lock expired after its
+	// MaxDeliveryCount-th delivery is dead-lettered (ReasonMaxDeliveryCountExceeded).
+	// Messages of the dead-letter queue do not expire.
+	Receive(ctx context.Context, q Queue, sub SubQueue, mode ReceiveMode, max int) ([]Stored, error)
+	// Arrivals returns a channel closed when q's sub-queue may have gained an available
+	// message after the call (a send, an abandon, a dead-lettering). Lock expiry is time,
+	// not an event: receivers also retry on a timer.
+	Arrivals(q Queue, sub SubQueue) <-chan struct{}
+	// Complete removes a locked message. ErrLockLost if the lock is not held.
+	Complete(ctx context.Context, q Queue, sub SubQueue, token LockToken) error
+	// Abandon releases a lock: the message is available again at once, or dead-lettered
+	// if it has reached q.MaxDeliveryCount deliveries (active queue only). raw, if not
+	// nil, replaces the message's encoding (the surface applied properties-to-modify).
+	Abandon(ctx context.Context, q Queue, sub SubQueue, token LockToken, raw []byte) error
+	// DeadLetter moves a locked message of the active queue to the dead-letter queue with
+	// the receiver's reason and description. raw as for Abandon.
+	DeadLetter(ctx context.Context, q Queue, token LockToken, reason, description string, raw []byte) error
+	// RenewLock extends each lock to now + q.LockDuration and returns the new expiries in
+	// order. ErrLockLost if any lock is not held (none is renewed then).
+	RenewLock(ctx context.Context, q Queue, sub SubQueue, tokens []LockToken) ([]time.Time, error)
+	// Peek returns up to max messages with sequence numbers >= from, locked or not,
+	// without locking or counting a delivery.
+	Peek(ctx context.Context, q Queue, sub SubQueue, from int64, max int) ([]Stored, error)
+	// Counts returns q's message counts.
+	Counts(ctx context.Context, q Queue) (Counts, error)
+	// DeleteQueue removes every message of the named queue, its dead-letter queue
+	// included, and forgets its sequence numbers.
+	DeleteQueue(ctx context.Context, namespace, name string) error
+	// Ready reports whether the store can take writes (nil) or why not.
+	Ready() error
+	Close() error
+}
