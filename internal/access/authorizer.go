@@ -84,6 +84,20 @@ const CodeInvalidToken = "InvalidAuthenticationInfo"
 // gate is shut, the resource could not be resolved, the decision could not be recorded
 // under a fail-closed policy), which refuses the request too.
 func (a *Authorizer) Authorize(ctx context.Context, req Request) (token.Claims, error) {
+	claims, err := a.Authenticate(ctx, req)
+	if err != nil {
+		return token.Claims{}, err
+	}
+	if err := a.Decide(ctx, claims, req); err != nil {
+		return token.Claims{}, err
+	}
+	return claims, nil
+}
+
+// Authenticate is Authorize's first half, for protocols that present a token once and act
+// on it many times (AMQP's claims-based security): it verifies req.Token for
+// req.Audiences and checks its principal, recording a refusal.
+func (a *Authorizer) Authenticate(ctx context.Context, req Request) (token.Claims, error) {
 	if req.Token == "" {
 		a.recordUnauthenticated(ctx, req, token.Claims{}, ErrNoToken)
 		return token.Claims{}, ErrNoToken
@@ -102,21 +116,50 @@ func (a *Authorizer) Authorize(ctx context.Context, req Request) (token.Claims, 
 		}
 		return token.Claims{}, &lanyard.Error{Kind: lanyard.KindUnauthenticated, Code: CodeInvalidToken, Message: lanyard.MessageOf(err)}
 	}
+	return claims, nil
+}
+
+// Decide is Authorize's second half: whether the principal of claims, authenticated
+// already, may perform req.Action at req's scope, with the decision recorded. It returns
+// nil, ErrDenied, or why it could not decide.
+func (a *Authorizer) Decide(ctx context.Context, claims token.Claims, req Request) error {
+	scope, err := a.ScopeOf(ctx, req)
+	if err != nil {
+		return err
+	}
+	d := a.Access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: req.Action, DataAction: req.DataAction, Scope: scope, Brief: true})
+	if err := a.record(ctx, req, claims, d); err != nil {
+		return err // fail-closed: what cannot be recorded is not allowed
+	}
+	if !d.Allowed {
+		return ErrDenied
+	}
+	return nil
+}
+
+// ScopeOf is the ARM scope req addresses: its resource's id, and the target below it.
+func (a *Authorizer) ScopeOf(ctx context.Context, req Request) (string, error) {
 	scope, err := a.Resources.ResourceID(ctx, req.Resource)
 	if err != nil {
-		return token.Claims{}, err
+		return "", err
 	}
 	if req.Scope != "" {
 		scope += "/" + req.Scope
 	}
-	d := a.Access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: req.Action, DataAction: req.DataAction, Scope: scope, Brief: true})
-	if err := a.record(ctx, req, claims, d); err != nil {
-		return token.Claims{}, err // fail-closed: what cannot be recorded is not allowed
+	return scope, nil
+}
+
+// Recheck re-checks a standing grant, for what outlives the request that was authorized
+// (an AMQP link): the token is not revoked, its principal still exists and is enabled,
+// and RBAC still allows action at scope. Nothing is recorded: the grant was, when made.
+func (a *Authorizer) Recheck(ctx context.Context, claims token.Claims, action string, dataAction bool, scope string) error {
+	if err := a.Access.Recheck(ctx, claims); err != nil {
+		return err
 	}
-	if !d.Allowed {
-		return token.Claims{}, ErrDenied
+	if d := a.Access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: action, DataAction: dataAction, Scope: scope, Brief: true}); !d.Allowed {
+		return ErrDenied
 	}
-	return claims, nil
+	return nil
 }
 
 // record records a decision. It is on every request's path: an allowed decision costs a

@@ -464,5 +464,12 @@ func (c *Conn) shutdown(err *Error) {
 	})
 }
 
+// Close ends the connection from this side with err, after the open exchange (a handler's
+// links exist only then): a close frame, then the socket. Serve returns once its read fails.
+func (c *Conn) Close(err *Error) {
+	_ = c.write(0, &Close{Error: err})
+	c.shutdown(err)
+}
+
 // Closed is closed when the connection has ended.
 func (c *Conn) Closed() <-chan struct{} { return c.closed }

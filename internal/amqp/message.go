@@ -395,3 +395,19 @@ func (a *Assembler) Add(t *Transfer) (*Delivery, error) {
 
 // InProgress reports whether a delivery has been started and not finished.
 func (a *Assembler) InProgress() bool { return a.current != nil }
+
+// ID is the delivery's id (its first transfer's).
+func (d *Delivery) ID() uint32 {
+	if d.First == nil || d.First.DeliveryID == nil {
+		return 0
+	}
+	return *d.First.DeliveryID
+}
+
+// Format is the delivery's message format (0, or BatchMessageFormat for a batch).
+func (d *Delivery) Format() uint32 {
+	if d.First == nil || d.First.MessageFormat == nil {
+		return 0
+	}
+	return *d.First.MessageFormat
+}

@@ -522,3 +522,16 @@ func (l *Link) Detach(err *Error) error {
 	}
 	return c.write(s.localChannel, &Detach{Handle: l.localHandle, Closed: true, Error: err})
 }
+
+// Credit returns the credit the peer's receiver has given this sending link, and a
+// channel closed when it may have changed: a broker takes messages for a receiver only
+// while it has credit, so none sits locked waiting for a receiver that stopped asking.
+func (l *Link) Credit() (uint32, <-chan struct{}) {
+	c := l.session.conn
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return l.credit, l.credited.wait()
+}
+
+// Detached is closed when the link has ended, from either side or with its connection.
+func (l *Link) Detached() <-chan struct{} { return l.closed }

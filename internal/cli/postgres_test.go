@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lanyard-id/lanyard/internal/directory"
@@ -82,7 +83,7 @@ func newRealAPI(t *testing.T) *realAPI {
 	sum := sha256.Sum256([]byte("admin"))
 	h := &mgmt.Handler{Directory: dir, AdminTokenHash: sum[:],
 		Postgres:   &directory.Postgres{Directory: dir, Sealer: sealer, Roles: roles, FreeAddress: free},
-		ServiceBus: &directory.ServiceBus{Directory: dir}}
+		ServiceBus: &directory.ServiceBus{Directory: dir, FreeAddress: nextPort()}}
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	a := &realAPI{home: t.TempDir(), dir: dir, roles: roles}
@@ -241,4 +242,10 @@ func TestPostgresCommands(t *testing.T) {
 	if _, errOut, code := a.run(t, "postgres", "server", "show", "-g", "demo", "-n", "pg1"); code == 0 || !strings.Contains(errOut, "ResourceNotFound") {
 		t.Errorf("show after delete: %d %s", code, errOut)
 	}
+}
+
+// nextPort hands out loopback addresses with successive ports, as a node's pick would.
+func nextPort() func() (string, error) {
+	var n atomic.Int32
+	return func() (string, error) { return fmt.Sprintf("127.0.0.1:%d", 17100+n.Add(1)), nil }
 }

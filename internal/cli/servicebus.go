@@ -53,16 +53,23 @@ func serviceBusCmd(e *env) *cobra.Command {
 func sbNamespaceCreateCmd(e *env) *cobra.Command {
 	var (
 		t             target
-		location, sku string
+		location, sku, listen string
 	)
 	c := &cobra.Command{Use: "create", Short: "Create a Service Bus namespace, or update its SKU", Args: cobra.NoArgs,
 		Long: `Create a Service Bus namespace. Its name is unique across resource groups, as a
 namespace's host name is on Azure: 6-50 letters, digits and hyphens, starting with a letter,
-not ending with a hyphen, -sb or -mgmt.`,
+not ending with a hyphen, -sb or -mgmt.
+
+Apps reach it over AMQP at its endpoint's host:port (the fully qualified namespace an SDK
+takes, e.g. localhost:5671), which Lanyard serves with a certificate of its CA. --listen
+chooses the address (by default 127.0.0.1:5671 if free, else a free loopback port).`,
 		RunE: e.withAPI(func(cmd *cobra.Command, _ []string, api *client.Client) error {
 			var out map[string]any
-			if err := api.Do(cmd.Context(), "PUT", groupPath(api, t.group)+serviceBusType+"/"+escape(t.name),
-				map[string]any{"location": location, "sku": map[string]any{"name": sku, "tier": sku}}, &out); err != nil {
+			body := map[string]any{"location": location, "sku": map[string]any{"name": sku, "tier": sku}}
+			if listen != "" {
+				body["properties"] = map[string]any{"listenAddress": listen}
+			}
+			if err := api.Do(cmd.Context(), "PUT", groupPath(api, t.group)+serviceBusType+"/"+escape(t.name), body, &out); err != nil {
 				return err
 			}
 			return e.print(sbNamespaceColumns, flatten(out))
@@ -70,6 +77,7 @@ not ending with a hyphen, -sb or -mgmt.`,
 	t.flags(c, "namespace")
 	c.Flags().StringVarP(&location, "location", "l", "", "location (default: the group's)")
 	c.Flags().StringVar(&sku, "sku", "Standard", "Basic, Standard or Premium (a Basic namespace has no topics)")
+	c.Flags().StringVar(&listen, "listen", "", "host:port its AMQP listener binds (default: 127.0.0.1:5671 if free, else a free loopback port)")
 	return c
 }
 

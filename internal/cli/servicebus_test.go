@@ -12,7 +12,7 @@ func TestServiceBusCommands(t *testing.T) {
 	var ns map[string]any
 	a.ok(t, &ns, "servicebus", "namespace", "create", "-g", "demo", "-n", "orders-ns")
 	if ns["name"] != "orders-ns" || ns["resourceGroup"] != "demo" || ns["provisioningState"] != "Succeeded" ||
-		ns["serviceBusEndpoint"] != "https://orders-ns.servicebus.localhost:443/" || ns["sku"].(map[string]any)["name"] != "Standard" {
+		ns["serviceBusEndpoint"] != "https://localhost:17101/" || ns["sku"].(map[string]any)["name"] != "Standard" {
 		t.Errorf("namespace create printed %v", ns)
 	}
 	if _, errOut, code := a.run(t, "servicebus", "namespace", "create", "-g", "ops", "-n", "orders-ns"); code == 0 || !strings.Contains(errOut, "not available") {

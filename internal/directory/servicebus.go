@@ -27,6 +27,8 @@ type ServiceBusChange struct {
 // management side of Service Bus. The messaging side reads entities through it.
 type ServiceBus struct {
 	Directory *Service
+	// FreeAddress picks the listen address of a namespace created without one.
+	FreeAddress func() (string, error)
 }
 
 // ServiceBusNamespaceSpec is what a PUT of a namespace says.
@@ -34,6 +36,8 @@ type ServiceBusNamespaceSpec struct {
 	Location string
 	Tags     map[string]string
 	SKU      string // Basic, Standard or Premium; "" is Standard for a new namespace
+	// Listen is host:port; "" picks one for a new namespace and keeps an existing one's.
+	Listen string
 }
 
 // Azure's limits on Service Bus settings.
@@ -118,6 +122,22 @@ func (b *ServiceBus) PutNamespace(ctx context.Context, group, name string, spec 
 		}
 		spec.SKU = serviceBusSKUs[i]
 	}
+	if spec.Listen != "" {
+		if err := checkListen(spec.Listen); err != nil {
+			return lanyard.ServiceBusNamespace{}, false, err
+		}
+	}
+	// A picked address may be one another node's namespace holds: pick again.
+	for attempt := 0; ; attempt++ {
+		n, created, err := b.putNamespace(ctx, group, name, spec)
+		if lanyard.CodeOf(err) == "ListenAddressInUse" && spec.Listen == "" && attempt < 3 {
+			continue
+		}
+		return n, created, err
+	}
+}
+
+func (b *ServiceBus) putNamespace(ctx context.Context, group, name string, spec ServiceBusNamespaceSpec) (lanyard.ServiceBusNamespace, bool, error) {
 	taken := badServiceBus("The specified name is not available.")
 	n, created, err := putInGroup(ctx, b.Directory, group,
 		func(tx store.Store, _ lanyard.ResourceGroup) (lanyard.ServiceBusNamespace, error) {
@@ -130,6 +150,7 @@ func (b *ServiceBus) PutNamespace(ctx context.Context, group, name string, spec 
 			return tx.UpdateServiceBusNamespace(ctx, name, func(old lanyard.ServiceBusNamespace) (lanyard.ServiceBusNamespace, error) {
 				b.Directory.retag(&old.Tags, &old.UpdatedAt, spec.Tags)
 				old.SKU = cmp.Or(spec.SKU, old.SKU)
+				old.Listen = cmp.Or(spec.Listen, old.Listen)
 				return old, nil
 			})
 		},
@@ -138,7 +159,13 @@ func (b *ServiceBus) PutNamespace(ctx context.Context, group, name string, spec 
 			n := lanyard.ServiceBusNamespace{
 				ResourceID: b.NamespaceID(g.Name, name), ResourceGroup: g.Name, Name: name,
 				Location: cmp.Or(spec.Location, g.Location), Tags: spec.Tags, SKU: cmp.Or(spec.SKU, "Standard"),
-				CreatedAt: now, UpdatedAt: now,
+				Listen: spec.Listen, CreatedAt: now, UpdatedAt: now,
+			}
+			if n.Listen == "" {
+				var err error
+				if n.Listen, err = b.freeAddress(); err != nil {
+					return n, err
+				}
 			}
 			return n, tx.CreateServiceBusNamespace(ctx, n)
 		})
@@ -149,6 +176,17 @@ func (b *ServiceBus) PutNamespace(ctx context.Context, group, name string, spec 
 		b.changed(ServiceBusChange{Namespace: n.Name})
 	}
 	return n, created, err
+}
+
+func (b *ServiceBus) freeAddress() (string, error) {
+	if b.FreeAddress == nil {
+		return "", badServiceBus("Give the namespace a listen address.")
+	}
+	addr, err := b.FreeAddress()
+	if err != nil {
+		return "", lanyard.Errorf(lanyard.KindUnavailable, "No free address to listen on: %v", err).WithCode("ServiceUnavailable")
+	}
+	return addr, nil
 }
 
 // CheckNamespaceName says whether name may be given to a new namespace, in Service Bus's
@@ -722,4 +760,13 @@ func (s *Service) checkServiceBusScope(ctx context.Context, id lanyard.ResourceI
 		_, err = s.store.GetServiceBusTopic(ctx, n.Name, id.Names[1])
 	}
 	return err
+}
+
+// ServiceBusNamespaces resolves namespace names for the messaging side's authorizer.
+type ServiceBusNamespaces struct{ Directory *Service }
+
+// ResourceID returns namespace name's ARM id, the scope its role assignments are under.
+func (n ServiceBusNamespaces) ResourceID(ctx context.Context, name string) (string, error) {
+	ns, err := n.Directory.store.GetServiceBusNamespace(ctx, name)
+	return ns.ResourceID, err
 }

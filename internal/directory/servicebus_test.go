@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -40,7 +41,19 @@ func newServiceBus(t *testing.T) (*ServiceBus, *sbRecorder) {
 			t.Fatal(err)
 		}
 	}
-	return &ServiceBus{Directory: s}, rec
+	return &ServiceBus{Directory: s, FreeAddress: portsFrom(17000)}, rec
+}
+
+// portsFrom hands out loopback addresses with successive ports, as a node's pick would.
+func portsFrom(first int) func() (string, error) {
+	var mu sync.Mutex
+	next := first
+	return func() (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		next++
+		return fmt.Sprintf("127.0.0.1:%d", next-1), nil
+	}
 }
 
 func wantErr(t *testing.T, what string, err error, k lanyard.Kind, code string) {

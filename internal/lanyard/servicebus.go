@@ -43,8 +43,11 @@ type ServiceBusNamespace struct {
 	Location      string
 	Tags          map[string]string
 	SKU           string // Basic, Standard or Premium; Lanyard behaves the same for each
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Listen is the host:port its AMQP listener binds: on this machine a namespace's
+	// address stands for its host name, since names under .localhost would need DNS.
+	Listen    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // ServiceBusQueue is a queue of a namespace. Queue and topic names share one name space

@@ -60,11 +60,9 @@ type Handler struct {
 	Postgres *directory.Postgres
 	// ServiceBus manages Service Bus namespaces and their entities; nil answers their
 	// routes with 503. ServiceBusCounts, when set, tells the message counts of queues and
-	// subscriptions (zeros without it); ServiceBusEndpoint, when set, says where a
-	// namespace's clients connect (DefaultServiceBusEndpoint without it).
-	ServiceBus         *directory.ServiceBus
-	ServiceBusCounts   EntityCounts
-	ServiceBusEndpoint func(namespace string) string
+	// subscriptions (zeros without it).
+	ServiceBus       *directory.ServiceBus
+	ServiceBusCounts EntityCounts
 	// Federation manages the federated identity credentials of user-assigned identities.
 	Federation FederatedCredentials
 	// Containers, when set, serves the blob containers of storage accounts as ARM

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,7 +100,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	pg := newFakePostgresRoles()
 	h.Postgres = &directory.Postgres{Directory: dir, Sealer: sealer, Roles: pg, FreeAddress: pg.freeAddress}
-	h.ServiceBus = &directory.ServiceBus{Directory: dir}
+	h.ServiceBus = &directory.ServiceBus{Directory: dir, FreeAddress: freePorts()}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &fixture{h: h, srv: srv, st: st, dir: dir, kr: kr, logs: logs, pg: pg}
@@ -1174,4 +1176,10 @@ func TestIdentityTypeMustAgreeWithUserAssignedIdentities(t *testing.T) {
 			})
 		}
 	}
+}
+
+// freePorts hands out loopback addresses with successive ports, as a node's pick would.
+func freePorts() func() (string, error) {
+	var n atomic.Int32
+	return func() (string, error) { return fmt.Sprintf("127.0.0.1:%d", 17200+n.Add(1)), nil }
 }

@@ -2,6 +2,7 @@ package mgmt
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -28,10 +29,18 @@ type EntityCounts interface {
 	EntityCounts(ctx context.Context, namespace, path string) (lanyard.ServiceBusCounts, error)
 }
 
-// DefaultServiceBusEndpoint is a namespace's endpoint until the AMQP listener says where
-// it is.
-func DefaultServiceBusEndpoint(namespace string) string {
-	return "https://" + strings.ToLower(namespace) + ".servicebus.localhost:443/"
+// ServiceBusEndpoint is where a namespace's clients connect, in Azure's shape
+// (https://{host}/): its host:port is what the SDKs take as the fully qualified namespace.
+// A loopback address is given as localhost, the name the namespace's certificate holds.
+func ServiceBusEndpoint(n lanyard.ServiceBusNamespace) string {
+	host, port, err := net.SplitHostPort(n.Listen)
+	if err != nil {
+		return "https://" + n.Listen + "/"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		host = "localhost"
+	}
+	return "https://" + net.JoinHostPort(host, port) + "/"
 }
 
 // serviceBus returns the Service Bus service, or 503 on a server built without it.
@@ -70,6 +79,7 @@ type sbNamespaceJSON struct {
 		CreatedAt           time.Time `json:"createdAt"`
 		UpdatedAt           time.Time `json:"updatedAt"`
 		ServiceBusEndpoint  string    `json:"serviceBusEndpoint"`
+		ListenAddress       string    `json:"listenAddress"` // Lanyard's: where its AMQP listener binds
 		MetricID            string    `json:"metricId"`
 		ZoneRedundant       bool      `json:"zoneRedundant"`
 		DisableLocalAuth    bool      `json:"disableLocalAuth"`
@@ -82,11 +92,8 @@ func (h *Handler) sbNamespace(n lanyard.ServiceBusNamespace) sbNamespaceJSON {
 	out := sbNamespaceJSON{ID: n.ResourceID, Name: n.Name, Type: sbNamespaceWireType, Location: n.Location, Tags: tagsOrEmpty(n.Tags), SKU: sbSKU{n.SKU, n.SKU}}
 	p := &out.Properties
 	p.ProvisioningState, p.Status, p.CreatedAt, p.UpdatedAt = "Succeeded", "Active", n.CreatedAt, n.UpdatedAt
-	endpoint := h.ServiceBusEndpoint
-	if endpoint == nil {
-		endpoint = DefaultServiceBusEndpoint
-	}
-	p.ServiceBusEndpoint, p.MetricID = endpoint(n.Name), h.subscription()+":"+strings.ToLower(n.Name)
+	p.ServiceBusEndpoint, p.ListenAddress = ServiceBusEndpoint(n), n.Listen
+	p.MetricID = h.subscription() + ":" + strings.ToLower(n.Name)
 	// Lanyard has no SAS keys: Microsoft Entra tokens are the only way in.
 	p.DisableLocalAuth, p.MinimumTLSVersion, p.PublicNetworkAccess = true, "1.2", "Enabled"
 	return out
@@ -126,11 +133,14 @@ func (h *Handler) putSBNamespace(w http.ResponseWriter, r *http.Request, args []
 		SKU      *struct {
 			Name string `json:"name"`
 		} `json:"sku"`
+		Properties struct {
+			ListenAddress string `json:"listenAddress"`
+		} `json:"properties"`
 	}
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	spec := directory.ServiceBusNamespaceSpec{Location: body.Location, Tags: body.Tags}
+	spec := directory.ServiceBusNamespaceSpec{Location: body.Location, Tags: body.Tags, Listen: body.Properties.ListenAddress}
 	if body.SKU != nil {
 		spec.SKU = body.SKU.Name
 	}

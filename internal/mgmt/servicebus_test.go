@@ -32,7 +32,7 @@ func TestServiceBusNamespacesAPI(t *testing.T) {
 		"id": ns, "name": "orders-ns", "type": "Microsoft.ServiceBus/Namespaces", "location": "westeurope",
 		"sku/name": "Standard", "sku/tier": "Standard", "tags/a": "b",
 		"properties/provisioningState": "Succeeded", "properties/status": "Active",
-		"properties/serviceBusEndpoint": "https://orders-ns.servicebus.localhost:443/",
+		"properties/serviceBusEndpoint": "https://localhost:17201/", "properties/listenAddress": "127.0.0.1:17201",
 	} {
 		if got := str(m, strings.Split(path, "/")...); got != want {
 			t.Errorf("%s = %q, want %q", path, got, want)
@@ -41,12 +41,12 @@ func TestServiceBusNamespacesAPI(t *testing.T) {
 	if get(m, "properties", "disableLocalAuth") != true {
 		t.Errorf("disableLocalAuth: %v", get(m, "properties", "disableLocalAuth"))
 	}
-	f.h.ServiceBusEndpoint = func(n string) string { return "https://" + n + ".sb.example:5671/" }
-	res = f.call(t, "GET", ns, "")
+	res = f.call(t, "PUT", ns, `{"properties":{"listenAddress":"127.0.0.2:5671"}}`)
 	expect(t, res, http.StatusOK)
-	if got := str(res.object(t), "properties", "serviceBusEndpoint"); got != "https://orders-ns.sb.example:5671/" {
-		t.Errorf("endpoint from the injected func: %q", got)
+	if got := str(res.object(t), "properties", "serviceBusEndpoint"); got != "https://localhost:5671/" {
+		t.Errorf("endpoint after a move: %q", got)
 	}
+	armError(t, f.call(t, "PUT", ns, `{"properties":{"listenAddress":"nowhere"}}`), http.StatusBadRequest, "InvalidParameter")
 	expect(t, f.call(t, "PUT", ns, `{"sku":{"name":"Premium"}}`), http.StatusOK)
 	res = f.call(t, "PATCH", ns, `{"tags":{"c":"d"}}`)
 	expect(t, res, http.StatusOK)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -141,6 +142,12 @@ func normalizeNames(names []string) (dnsNames []string, ips []net.IP, err error)
 		if strings.HasPrefix(n, "[") && strings.HasSuffix(n, "]") {
 			n = n[1 : len(n)-1]
 		}
+		if hostPort, ok := hostWithPort(n); ok {
+			if !slices.Contains(dnsNames, hostPort) {
+				dnsNames = append(dnsNames, hostPort)
+			}
+			continue
+		}
 		if ip := net.ParseIP(n); ip != nil {
 			if !slices.ContainsFunc(ips, ip.Equal) {
 				ips = append(ips, ip)
@@ -156,6 +163,25 @@ func normalizeNames(names []string) (dnsNames []string, ips []net.IP, err error)
 		}
 	}
 	return dnsNames, ips, nil
+}
+
+// hostWithPort accepts "host:port" (a valid DNS name or IPv4 address, and a port), kept as
+// a DNS name of its own. Clients that take a namespace's host:port as their TLS server name
+// (go-amqp, under azservicebus given "localhost:5671") are then verified: Go matches a
+// name that is not a valid host name only exactly, and this one is.
+func hostWithPort(n string) (string, bool) {
+	host, port, err := net.SplitHostPort(n)
+	if err != nil || strings.Contains(host, ":") {
+		return "", false
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 || strconv.Itoa(p) != port {
+		return "", false
+	}
+	host = strings.ToLower(host)
+	if net.ParseIP(host) == nil && !validDNSName(host) {
+		return "", false
+	}
+	return host + ":" + port, true
 }
 
 // validDNSName accepts host names, with an optional leading "*." wildcard label.

@@ -13,7 +13,7 @@ import (
 
 // Service Bus namespaces and their entities (see migration 0009).
 
-const serviceBusNamespaceColumns = "n.name, n.resource_group, n.resource_id, n.location, n.tags, n.sku, n.created_at, n.updated_at"
+const serviceBusNamespaceColumns = "n.name, n.resource_group, n.resource_id, n.location, n.tags, n.sku, n.listen, n.created_at, n.updated_at"
 
 func scanServiceBusNamespace(r rowScanner) (lanyard.ServiceBusNamespace, error) {
 	var (
@@ -21,7 +21,7 @@ func scanServiceBusNamespace(r rowScanner) (lanyard.ServiceBusNamespace, error) 
 		tags             string
 		created, updated int64
 	)
-	if err := r.Scan(&n.Name, &n.ResourceGroup, &n.ResourceID, &n.Location, &tags, &n.SKU, &created, &updated); err != nil {
+	if err := r.Scan(&n.Name, &n.ResourceGroup, &n.ResourceID, &n.Location, &tags, &n.SKU, &n.Listen, &created, &updated); err != nil {
 		return n, err
 	}
 	var err error
@@ -42,12 +42,22 @@ func (s *Store) CreateServiceBusNamespace(ctx context.Context, n lanyard.Service
 		if err != nil {
 			return err
 		}
+		if err := tx.checkNamespaceListen(ctx, n.Name, n.Listen); err != nil {
+			return err
+		}
 		_, err = tx.exec(ctx, `INSERT INTO servicebus_namespaces (name_key, name, resource_group, resource_group_key, resource_id, location,
-	tags, sku, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	tags, sku, listen_key, listen, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(n.Name), n.Name, n.ResourceGroup, key(n.ResourceGroup), n.ResourceID, n.Location, tags, n.SKU,
-			micros(n.CreatedAt), micros(n.UpdatedAt))
+			key(n.Listen), n.Listen, micros(n.CreatedAt), micros(n.UpdatedAt))
 		return err
 	})
+	if err != nil && s.d.isUniqueViolation(err) && n.Listen != "" {
+		// A racing creator took the name or the address: say which.
+		var count int
+		if qerr := s.queryRow(ctx, "SELECT COUNT(*) FROM servicebus_namespaces WHERE name_key = ?", key(n.Name)).Scan(&count); qerr == nil && count == 0 {
+			return &lanyard.Error{Kind: lanyard.KindConflict, Code: "ListenAddressInUse", Message: namespaceListenInUse(n.Listen).Message, Err: err}
+		}
+	}
 	return s.wrapErrCode("create service bus namespace", err, "NameInUse", "The specified name is not available.")
 }
 
@@ -106,20 +116,45 @@ func (s *Store) UpdateServiceBusNamespace(ctx context.Context, name string, fn f
 		if key(n.Name) != key(cur.Name) {
 			return fmt.Errorf("sqlstore: update service bus namespace %q: the updater renamed it to %q", cur.Name, n.Name)
 		}
+		if err := tx.checkNamespaceListen(ctx, n.Name, n.Listen); err != nil {
+			return err
+		}
 		tags, err := encodeTags(n.Tags)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE servicebus_namespaces SET name = ?, resource_group = ?, resource_group_key = ?, resource_id = ?,
-	location = ?, tags = ?, sku = ?, created_at = ?, updated_at = ? WHERE name_key = ?`,
+	location = ?, tags = ?, sku = ?, listen_key = ?, listen = ?, created_at = ?, updated_at = ? WHERE name_key = ?`,
 			n.Name, n.ResourceGroup, key(n.ResourceGroup), n.ResourceID, n.Location, tags, n.SKU,
-			micros(n.CreatedAt), micros(n.UpdatedAt), key(cur.Name)); err != nil {
+			key(n.Listen), n.Listen, micros(n.CreatedAt), micros(n.UpdatedAt), key(cur.Name)); err != nil {
 			return err
 		}
 		out, err = tx.getServiceBusNamespace(ctx, cur.Name, false)
 		return err
 	})
+	if err != nil && s.d.isUniqueViolation(err) {
+		return out, &lanyard.Error{Kind: lanyard.KindConflict, Code: "ListenAddressInUse", Message: "Another namespace listens on that address.", Err: err}
+	}
 	return out, s.wrapErr("update service bus namespace", err, "The namespace changed concurrently.")
+}
+
+// checkNamespaceListen refuses an address another namespace than name listens on.
+func (s *Store) checkNamespaceListen(ctx context.Context, name, listen string) error {
+	if listen == "" {
+		return nil
+	}
+	var n int
+	if err := s.queryRow(ctx, "SELECT COUNT(*) FROM servicebus_namespaces WHERE listen_key = ? AND name_key <> ?", key(listen), key(name)).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return namespaceListenInUse(listen)
+	}
+	return nil
+}
+
+func namespaceListenInUse(addr string) *lanyard.Error {
+	return lanyard.Errorf(lanyard.KindConflict, "Another namespace listens on %s.", lanyard.Clip(addr, 100)).WithCode("ListenAddressInUse")
 }
 
 func (s *Store) DeleteServiceBusNamespace(ctx context.Context, name string) error {

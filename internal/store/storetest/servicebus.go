@@ -13,7 +13,7 @@ func newServiceBusNamespace(group, name string) lanyard.ServiceBusNamespace {
 	return lanyard.ServiceBusNamespace{
 		ResourceID:    "/subscriptions/" + subscription + "/resourceGroups/" + group + "/providers/Microsoft.ServiceBus/namespaces/" + name,
 		ResourceGroup: group, Name: name, Location: "westeurope", Tags: map[string]string{"app": name}, SKU: "Standard",
-		CreatedAt: at(time.Minute), UpdatedAt: at(2 * time.Minute),
+		Listen: "127.0.0.1:" + strings.ToLower(name), CreatedAt: at(time.Minute), UpdatedAt: at(2 * time.Minute),
 	}
 }
 
@@ -71,6 +71,23 @@ func testServiceBus(t *testing.T, s store.Store) {
 	must(t, "UpdateServiceBusNamespace", err)
 	if up.Tags["x"] != "y" || up.SKU != "Premium" || !up.UpdatedAt.Equal(at(time.Hour)) {
 		t.Errorf("UpdateServiceBusNamespace: %+v", up)
+	}
+	// Each namespace has an address of its own.
+	dup := newServiceBusNamespace("rg-one", "sb-delta")
+	dup.Listen = strings.ToUpper(b.Listen)
+	wantCode(t, "CreateServiceBusNamespace on a taken address", s.CreateServiceBusNamespace(ctx, dup), lanyard.KindConflict, "ListenAddressInUse")
+	_, err = s.UpdateServiceBusNamespace(ctx, "sb-alpha", func(n lanyard.ServiceBusNamespace) (lanyard.ServiceBusNamespace, error) {
+		n.Listen = b.Listen
+		return n, nil
+	})
+	wantCode(t, "UpdateServiceBusNamespace onto a taken address", err, lanyard.KindConflict, "ListenAddressInUse")
+	moved, err := s.UpdateServiceBusNamespace(ctx, "sb-alpha", func(n lanyard.ServiceBusNamespace) (lanyard.ServiceBusNamespace, error) {
+		n.Listen = "127.0.0.1:5999"
+		return n, nil
+	})
+	must(t, "UpdateServiceBusNamespace to a free address", err)
+	if moved.Listen != "127.0.0.1:5999" {
+		t.Errorf("moved namespace listens on %q", moved.Listen)
 	}
 
 	// Queues and topics share one name space; names are case-insensitive.

@@ -1,0 +1,117 @@
+package servicebus
+
+import (
+	"errors"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/amqp"
+	"github.com/lanyard-id/lanyard/internal/messaging"
+)
+
+// senderCredit is how many messages a client's sender may have in flight on a link: the
+// messages that arrived together are stored in one write.
+const senderCredit = 500
+
+// maxSendGroup bounds the deliveries stored in one write.
+const maxSendGroup = 256
+
+// serveSends stores what a client's sender sends, in order: the deliveries waiting are
+// taken together and stored in one write; each is settled accepted once on disk (or
+// rejected with Service Bus's condition), and its credit given back.
+func (c *connection) serveSends(lk *link) {
+	group := make([]*amqp.Delivery, 0, maxSendGroup)
+	for d := range lk.requests {
+		group = append(group[:0], d)
+	more:
+		for len(group) < maxSendGroup {
+			select {
+			case d, ok := <-lk.requests:
+				if !ok {
+					break more
+				}
+				group = append(group, d)
+			default:
+				break more
+			}
+		}
+		c.storeSends(lk, group)
+		_ = lk.amqp.IssueCredit(uint32(len(group)))
+	}
+}
+
+// pendingSend is one delivery's messages, decoded.
+type pendingSend struct {
+	d      *amqp.Delivery
+	msgs   []messaging.Message
+	reject *amqp.Error
+}
+
+func (c *connection) storeSends(lk *link, group []*amqp.Delivery) {
+	q := lk.queue.Load()
+	mq := c.b.messagingQueue(q)
+	now := c.b.now()
+	sends := make([]pendingSend, len(group))
+	var all []messaging.Message
+	for i, d := range group {
+		sends[i].d = d
+		msgs, err := decodeSend(d, now, q.DefaultMessageTimeToLive)
+		if err != nil {
+			sends[i].reject = err
+			continue
+		}
+		sends[i].msgs = msgs
+		all = append(all, msgs...)
+	}
+	var stored error
+	if len(all) > 0 {
+		_, stored = c.b.cfg.Store.Send(c.ctx, mq, all)
+	}
+	for _, s := range sends {
+		state := amqp.DeliveryState(&amqp.Accepted{})
+		switch {
+		case s.reject != nil:
+			state = &amqp.Rejected{Error: s.reject}
+		case stored != nil:
+			state = &amqp.Rejected{Error: conditionOf(stored)}
+		default:
+			c.b.cfg.Metrics.sent(mq, len(s.msgs))
+		}
+		if !s.d.Settled {
+			_ = lk.amqp.Settle(s.d.ID(), true, state)
+		}
+	}
+	if stored != nil {
+		c.log.Warn("storing sent messages failed", "entity", lk.entity, "messages", len(all), "err", stored)
+	}
+}
+
+// decodeSend reads one delivery: a message, or a batch of them (the batch message format).
+func decodeSend(d *amqp.Delivery, now time.Time, ttl time.Duration) ([]messaging.Message, *amqp.Error) {
+	if d.Format() == amqp.BatchMessageFormat {
+		_, batch, err := amqp.UnmarshalBatch(d.Payload)
+		if err != nil {
+			return nil, amqpError(amqp.ErrDecode, "The batch does not decode: %v", err)
+		}
+		out := make([]messaging.Message, 0, len(batch))
+		for _, m := range batch {
+			raw, err := m.Marshal()
+			if err != nil {
+				return nil, amqpError(amqp.ErrDecode, "A message of the batch does not encode: %v", err)
+			}
+			out = append(out, incoming(m, raw, now, ttl))
+		}
+		if len(out) == 0 {
+			return nil, amqpError(amqp.ErrInvalidField, "The batch holds no message.")
+		}
+		return out, nil
+	}
+	m, err := amqp.UnmarshalMessage(d.Payload)
+	if err != nil {
+		var ae *amqp.Error
+		if errors.As(err, &ae) {
+			return nil, ae
+		}
+		return nil, amqpError(amqp.ErrDecode, "The message does not decode: %v", err)
+	}
+	return []messaging.Message{incoming(m, d.Payload, now, ttl)}, nil
+}
