@@ -52,7 +52,7 @@ func serviceBusCmd(e *env) *cobra.Command {
 
 func sbNamespaceCreateCmd(e *env) *cobra.Command {
 	var (
-		t             target
+		t                     target
 		location, sku, listen string
 	)
 	c := &cobra.Command{Use: "create", Short: "Create a Service Bus namespace, or update its SKU", Args: cobra.NoArgs,

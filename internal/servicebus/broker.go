@@ -244,7 +244,9 @@ func (b *Broker) messagingQueue(q lanyard.ServiceBusQueue) messaging.Queue {
 }
 
 // atomicQueue holds a link's view of its queue's settings.
-type atomicQueue struct{ p atomic.Pointer[lanyard.ServiceBusQueue] }
+type atomicQueue struct {
+	p atomic.Pointer[lanyard.ServiceBusQueue]
+}
 
 func (a *atomicQueue) Store(q lanyard.ServiceBusQueue) { a.p.Store(&q) }
 func (a *atomicQueue) Load() lanyard.ServiceBusQueue   { return *a.p.Load() }
