@@ -183,7 +183,7 @@ func (w *writer) commit(batch []*op) {
 			// transaction back; then the savepoint is gone, and so is everything before.
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
 				_ = tx.Rollback()
-				failAll(fmt.Errorf("sqlitequeue: the transaction was lost after %w", o.err))
+				failAll(fmt.Errorf("sqlitequeue: the batch was rolled back: %w", o.err))
 				return
 			}
 		}
