@@ -13,15 +13,21 @@ import (
 
 // Queue is what a store needs to know of an entity to apply its rules. The surface reads
 // it from the directory on each call, so a changed setting applies at once.
+//
+// Stores compare Namespace and Name exactly, byte for byte: the surface passes them in
+// one canonical form (Service Bus names are case-insensitive).
 type Queue struct {
 	Namespace string
 	// Name is the entity path within the namespace, as the SDKs address it: "q1" for a
 	// queue (part 2: "topic/Subscriptions/sub" for a subscription).
 	Name string
-	// LockDuration is how long a peek-locked message stays invisible to other receivers.
+	// LockDuration is how long a peek-locked message stays invisible to other receivers:
+	// the lock is held while now < LockedUntil. Receive, Abandon and RenewLock refuse a
+	// non-positive one (ErrInvalid).
 	LockDuration time.Duration
 	// MaxDeliveryCount is how many times a message may be locked; once a message locked
 	// that many times is abandoned or its lock expires, it moves to the dead-letter queue.
+	// Receive, Abandon and RenewLock refuse a non-positive one (ErrInvalid).
 	MaxDeliveryCount int
 	// DeadLetterOnExpiration moves expired messages to the dead-letter queue instead of
 	// dropping them.
@@ -61,6 +67,10 @@ type LockToken [16]byte
 
 func (t LockToken) String() string { return hex.EncodeToString(t[:]) }
 
+// MaxMessageSize is the largest Raw a store accepts (Service Bus Premium's limit); a larger
+// one, or an empty one, is ErrInvalid.
+const MaxMessageSize = 1 << 20
+
 // Message is what a sender hands the store.
 type Message struct {
 	// Raw is the AMQP message as sent (its encoded sections). The store keeps it as is;
@@ -83,8 +93,10 @@ type Stored struct {
 	// 1 on its first peek-locked delivery (Service Bus's DeliveryCount). Receive-and-delete
 	// and peek do not count.
 	DeliveryCount int
-	LockToken     LockToken // zero unless the message was taken with PeekLock
-	LockedUntil   time.Time // zero unless locked
+	// LockToken is set only in what Receive returns with PeekLock: Peek never shows one,
+	// since whoever holds a token can settle the message.
+	LockToken   LockToken
+	LockedUntil time.Time // zero unless locked (Peek shows a lock that is still held)
 	// Why the message was dead-lettered, and from where, if it was.
 	DeadLetterReason      string
 	DeadLetterDescription string
@@ -109,9 +121,13 @@ var (
 // Store is a durable home for queues' messages. Every method that changes state returns
 // only once the change is on disk: an accepted send is never lost, a completed message
 // never comes back. Queues need no creation: a name holds messages once sent to.
+//
+// A call whose ctx is done before the store starts on it changes nothing and returns
+// ctx's error. Methods are safe for concurrent use; two receivers never both hold a lock
+// on one message.
 type Store interface {
 	// Send appends msgs to q's active queue, all or none, and returns their sequence
-	// numbers in order.
+	// numbers in order. An empty msgs is ErrInvalid.
 	Send(ctx context.Context, q Queue, msgs []Message) ([]int64, error)
 	// Receive takes up to max available messages in sequence order without waiting: with
 	// PeekLock it locks each one (a fresh token, LockedUntil = now + q.LockDuration, its
@@ -119,7 +135,7 @@ type Store interface {
 	// applies the queue's rules: expired messages of the active queue are dropped or
 	// dead-lettered (ReasonTTLExpired), and a message whose lock expired after its
 	// MaxDeliveryCount-th delivery is dead-lettered (ReasonMaxDeliveryCountExceeded).
-	// Messages of the dead-letter queue do not expire.
+	// Messages of the dead-letter queue do not expire. A non-positive max is ErrInvalid.
 	Receive(ctx context.Context, q Queue, sub SubQueue, mode ReceiveMode, max int) ([]Stored, error)
 	// Arrivals returns a channel closed when q's sub-queue may have gained an available
 	// message after the call (a send, an abandon, a dead-lettering). Lock expiry is time,
@@ -135,12 +151,15 @@ type Store interface {
 	// the receiver's reason and description. raw as for Abandon.
 	DeadLetter(ctx context.Context, q Queue, token LockToken, reason, description string, raw []byte) error
 	// RenewLock extends each lock to now + q.LockDuration and returns the new expiries in
-	// order. ErrLockLost if any lock is not held (none is renewed then).
+	// order. ErrLockLost if any lock is not held (none is renewed then). An empty tokens is
+	// ErrInvalid.
 	RenewLock(ctx context.Context, q Queue, sub SubQueue, tokens []LockToken) ([]time.Time, error)
 	// Peek returns up to max messages with sequence numbers >= from, locked or not,
-	// without locking or counting a delivery.
+	// without locking or counting a delivery, and without applying the queue's rules: it
+	// changes nothing. A non-positive max is ErrInvalid.
 	Peek(ctx context.Context, q Queue, sub SubQueue, from int64, max int) ([]Stored, error)
-	// Counts returns q's message counts.
+	// Counts returns q's message counts, locked messages included. Like Peek it applies
+	// no rules: messages that expired but were not yet received still count.
 	Counts(ctx context.Context, q Queue) (Counts, error)
 	// DeleteQueue removes every message of the named queue, its dead-letter queue
 	// included, and forgets its sequence numbers.

@@ -1,0 +1,434 @@
+package sqlitequeue
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/messaging"
+)
+
+// sendChunk bounds the rows of one INSERT, well under SQLite's limit on parameters.
+const sendChunk = 256
+
+// What the broker writes as the description of its own dead-lettering.
+const (
+	ttlDescription = "The message expired and was dead lettered."
+	maxDeliveryFmt = "Message could not be consumed after %d delivery attempts."
+)
+
+func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Message) ([]int64, error) {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return nil, err
+	}
+	if len(msgs) == 0 {
+		return nil, invalid("no messages")
+	}
+	for _, m := range msgs {
+		if err := checkRaw(m.Raw, false); err != nil {
+			return nil, err
+		}
+	}
+	var first int64
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+		var last int64
+		n := int64(len(msgs))
+		if err := tx.QueryRowContext(ctx, `INSERT INTO queues (namespace, queue, last_seq) VALUES (?, ?, ?)
+ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq`,
+			q.Namespace, q.Name, n).Scan(&last); err != nil {
+			return fmt.Errorf("sqlitequeue: send: %w", err)
+		}
+		first = last - n + 1
+		for lo := 0; lo < len(msgs); lo += sendChunk {
+			if err := insertMessages(ctx, tx, q, msgs[lo:min(lo+sendChunk, len(msgs))], first+int64(lo), micros(now)); err != nil {
+				return fmt.Errorf("sqlitequeue: send: %w", err)
+			}
+		}
+		return nil
+	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.Active}) })
+	if err != nil {
+		return nil, err
+	}
+	seqs := make([]int64, len(msgs))
+	for i := range seqs {
+		seqs[i] = first + int64(i)
+	}
+	return seqs, nil
+}
+
+// insertMessages inserts msgs with sequence numbers from first on: their rows, then their
+// bodies under the rows' ids.
+func insertMessages(ctx context.Context, tx *sql.Tx, q messaging.Queue, msgs []messaging.Message, first, now int64) error {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
+	enqueued_at, expires_at, message_id, dl_reason, dl_description) VALUES `)
+	args := make([]any, 0, 6*len(msgs))
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, 0, ?, 0, NULL, 0, 0, ?, ?, ?, '', '')")
+		args = append(args, q.Namespace, q.Name, first+int64(i), now, micros(m.ExpiresAt), m.MessageID)
+	}
+	b.WriteString(" RETURNING id, seq")
+	rows, err := tx.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(msgs))
+	for rows.Next() {
+		var id, seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			rows.Close()
+			return err
+		}
+		ids[seq-first] = id
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
+	b.Reset()
+	b.WriteString("INSERT INTO bodies (id, raw) VALUES ")
+	args = args[:0]
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, ids[i], m.Raw)
+	}
+	_, err = tx.ExecContext(ctx, b.String(), args...)
+	return err
+}
+
+func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return nil, err
+	}
+	if err := checkSub(sub); err != nil {
+		return nil, err
+	}
+	if err := checkLocking(q); err != nil {
+		return nil, err
+	}
+	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
+		return nil, invalid("receive mode %d", mode)
+	}
+	if max <= 0 {
+		return nil, invalid("receive of %d messages", max)
+	}
+	var (
+		out          []messaging.Stored
+		deadLettered bool
+	)
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+		out, deadLettered = nil, false
+		n, err := applyRules(ctx, tx, q, sub, micros(now))
+		if err != nil {
+			return fmt.Errorf("sqlitequeue: receive: %w", err)
+		}
+		deadLettered = n > 0
+		if out, err = take(ctx, tx, q, sub, mode, max, now); err != nil {
+			return fmt.Errorf("sqlitequeue: receive: %w", err)
+		}
+		return nil
+	}, func() {
+		if deadLettered {
+			s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.DeadLetter})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// applyRules releases q's expired locks, dead-lettering what reached its delivery limit,
+// and drops or dead-letters expired messages; it returns how many it dead-lettered.
+func applyRules(ctx context.Context, tx *sql.Tx, q messaging.Queue, sub messaging.SubQueue, now int64) (int64, error) {
+	var deadLettered int64
+	if sub == messaging.Active {
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET sub = 1, state = 0, lock_token = NULL, locked_until = 0,
+	dl_reason = ?, dl_description = ?
+WHERE namespace = ? AND queue = ? AND sub = 0 AND state = 1 AND locked_until <= ? AND delivery_count >= ?`,
+			messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount),
+			q.Namespace, q.Name, now, q.MaxDeliveryCount)
+		if err != nil {
+			return 0, err
+		}
+		n, _ := res.RowsAffected()
+		deadLettered += n
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = 0, lock_token = NULL, locked_until = 0
+WHERE namespace = ? AND queue = ? AND sub = ? AND state = 1 AND locked_until <= ?`,
+		q.Namespace, q.Name, sub, now); err != nil {
+		return 0, err
+	}
+	if sub != messaging.Active {
+		return deadLettered, nil // the dead-letter queue's messages do not expire
+	}
+	const expired = "namespace = ? AND queue = ? AND sub = 0 AND state = 0 AND expires_at > 0 AND expires_at <= ?"
+	if q.DeadLetterOnExpiration {
+		res, err := tx.ExecContext(ctx, "UPDATE messages SET sub = 1, dl_reason = ?, dl_description = ? WHERE "+expired,
+			messaging.ReasonTTLExpired, ttlDescription, q.Namespace, q.Name, now)
+		if err != nil {
+			return 0, err
+		}
+		n, _ := res.RowsAffected()
+		return deadLettered + n, nil
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM bodies WHERE id IN (SELECT id FROM messages WHERE "+expired+")",
+		q.Namespace, q.Name, now); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM messages WHERE "+expired, q.Namespace, q.Name, now); err != nil {
+		return 0, err
+	}
+	return deadLettered, nil
+}
+
+// take locks or removes up to max available messages of q's sub-queue, lowest sequence
+// numbers first.
+func take(ctx context.Context, tx *sql.Tx, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int, now time.Time) ([]messaging.Stored, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT m.id, `+storedColumns+` FROM messages m JOIN bodies b ON b.id = m.id
+WHERE m.namespace = ? AND m.queue = ? AND m.sub = ? AND m.state = 0 ORDER BY m.seq LIMIT ?`,
+		q.Namespace, q.Name, sub, max)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out []messaging.Stored
+		ids []int64
+	)
+	for rows.Next() {
+		var id int64
+		m, err := scanStored(rows, &id)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, m)
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if mode == messaging.ReceiveAndDelete {
+		for _, id := range ids {
+			if err := deleteMessage(ctx, tx, id); err != nil {
+				return nil, err
+			}
+		}
+		for i := range out {
+			out[i].LockedUntil = time.Time{}
+		}
+		return out, nil
+	}
+	until := now.Add(q.LockDuration)
+	for i, id := range ids {
+		tok := newLockToken()
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = 1, lock_token = ?, locked_until = ?,
+	delivery_count = delivery_count + 1 WHERE id = ?`, tok[:], micros(until), id); err != nil {
+			return nil, err
+		}
+		out[i].LockToken = tok
+		out[i].LockedUntil = fromMicros(micros(until))
+		out[i].DeliveryCount++
+	}
+	return out, nil
+}
+
+func deleteMessage(ctx context.Context, tx *sql.Tx, id int64) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM messages WHERE id = ?", id); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "DELETE FROM bodies WHERE id = ?", id)
+	return err
+}
+
+// newLockToken is a random (version 4) UUID, in RFC 4122 byte order.
+func newLockToken() messaging.LockToken {
+	var t messaging.LockToken
+	_, _ = rand.Read(t[:]) // crypto/rand does not fail; the runtime aborts if it cannot read
+	t[6] = t[6]&0x0f | 0x40
+	t[8] = t[8]&0x3f | 0x80
+	return t
+}
+
+// heldLock finds the message token locks in q's sub-queue, if the lock is held.
+func heldLock(ctx context.Context, tx *sql.Tx, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, now time.Time) (id int64, deliveries int, err error) {
+	err = tx.QueryRowContext(ctx, `SELECT id, delivery_count FROM messages
+WHERE lock_token = ? AND namespace = ? AND queue = ? AND sub = ? AND state = 1 AND locked_until > ?`,
+		token[:], q.Namespace, q.Name, sub, micros(now)).Scan(&id, &deliveries)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, messaging.ErrLockLost
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlitequeue: find lock: %w", err)
+	}
+	return id, deliveries, nil
+}
+
+func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return err
+	}
+	if err := checkSub(sub); err != nil {
+		return err
+	}
+	return s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+		id, _, err := heldLock(ctx, tx, q, sub, token, now)
+		if err != nil {
+			return err
+		}
+		if err := deleteMessage(ctx, tx, id); err != nil {
+			return fmt.Errorf("sqlitequeue: complete: %w", err)
+		}
+		return nil
+	}, nil)
+}
+
+func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, raw []byte) error {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return err
+	}
+	if err := checkSub(sub); err != nil {
+		return err
+	}
+	if err := checkLocking(q); err != nil {
+		return err
+	}
+	if err := checkRaw(raw, true); err != nil {
+		return err
+	}
+	var to messaging.SubQueue
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+		id, deliveries, err := heldLock(ctx, tx, q, sub, token, now)
+		if err != nil {
+			return err
+		}
+		to = sub
+		if sub == messaging.Active && deliveries >= q.MaxDeliveryCount {
+			to = messaging.DeadLetter
+			err = moveToDeadLetter(ctx, tx, id, messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), raw)
+		} else {
+			err = release(ctx, tx, id, raw)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlitequeue: abandon: %w", err)
+		}
+		return nil
+	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, to}) })
+	return err
+}
+
+func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messaging.LockToken, reason, description string, raw []byte) error {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return err
+	}
+	if err := checkRaw(raw, true); err != nil {
+		return err
+	}
+	return s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+		id, _, err := heldLock(ctx, tx, q, messaging.Active, token, now)
+		if err != nil {
+			return err
+		}
+		if err := moveToDeadLetter(ctx, tx, id, reason, description, raw); err != nil {
+			return fmt.Errorf("sqlitequeue: dead-letter: %w", err)
+		}
+		return nil
+	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.DeadLetter}) })
+}
+
+// release makes a locked message available again, with raw as its encoding if not nil.
+func release(ctx context.Context, tx *sql.Tx, id int64, raw []byte) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE messages SET state = 0, lock_token = NULL, locked_until = 0 WHERE id = ?", id); err != nil {
+		return err
+	}
+	return replaceRaw(ctx, tx, id, raw)
+}
+
+func moveToDeadLetter(ctx context.Context, tx *sql.Tx, id int64, reason, description string, raw []byte) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET sub = 1, state = 0, lock_token = NULL, locked_until = 0,
+	dl_reason = ?, dl_description = ? WHERE id = ?`, reason, description, id); err != nil {
+		return err
+	}
+	return replaceRaw(ctx, tx, id, raw)
+}
+
+func replaceRaw(ctx context.Context, tx *sql.Tx, id int64, raw []byte) error {
+	if raw == nil {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE bodies SET raw = ? WHERE id = ?", raw, id)
+	return err
+}
+
+func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, tokens []messaging.LockToken) ([]time.Time, error) {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return nil, err
+	}
+	if err := checkSub(sub); err != nil {
+		return nil, err
+	}
+	if err := checkLocking(q); err != nil {
+		return nil, err
+	}
+	if len(tokens) == 0 {
+		return nil, invalid("no lock tokens")
+	}
+	var out []time.Time
+	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+		ids := make([]int64, len(tokens))
+		for i, tok := range tokens {
+			id, _, err := heldLock(ctx, tx, q, sub, tok, now)
+			if err != nil {
+				return err
+			}
+			ids[i] = id
+		}
+		until := micros(now.Add(q.LockDuration))
+		out = make([]time.Time, len(tokens))
+		for i, id := range ids {
+			if _, err := tx.ExecContext(ctx, "UPDATE messages SET locked_until = ? WHERE id = ?", until, id); err != nil {
+				return fmt.Errorf("sqlitequeue: renew lock: %w", err)
+			}
+			out[i] = fromMicros(until)
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) DeleteQueue(ctx context.Context, namespace, name string) error {
+	if err := checkName(namespace, name); err != nil {
+		return err
+	}
+	return s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+		for _, stmt := range []string{
+			"DELETE FROM bodies WHERE id IN (SELECT id FROM messages WHERE namespace = ? AND queue = ?)",
+			"DELETE FROM messages WHERE namespace = ? AND queue = ?",
+			"DELETE FROM queues WHERE namespace = ? AND queue = ?",
+		} {
+			if _, err := tx.ExecContext(ctx, stmt, namespace, name); err != nil {
+				return fmt.Errorf("sqlitequeue: delete queue: %w", err)
+			}
+		}
+		return nil
+	}, nil)
+}

@@ -1,0 +1,223 @@
+package sqlitequeue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/messaging"
+)
+
+// The writer commits every change the store makes, from one goroutine (group commit):
+// it takes the first operation waiting, then every other one waiting by then, up to
+// maxBatch, runs them in one transaction, each under its own savepoint so that one
+// failing undoes only itself, and commits once: one fsync for all of them. Callers wait
+// for the commit, so nothing is acknowledged before it is on disk. Nothing waits for a
+// batch to fill: a lone operation commits at once.
+const (
+	maxBatch = 256
+	// batchTimeout bounds one transaction; the operations' own contexts do not, since a
+	// batch is shared.
+	batchTimeout = 30 * time.Second
+	// probeInterval is how often a writer whose last write failed tries a write of its
+	// own, so that Ready recovers when the disk does, without waiting for traffic.
+	probeInterval = time.Second
+)
+
+var errClosed = errors.New("sqlitequeue: the store is closed")
+
+// op is one operation of a batch.
+type op struct {
+	ctx context.Context
+	// run makes the operation's changes in tx, at the batch's time now.
+	run func(ctx context.Context, tx *sql.Tx, now time.Time) error
+	// committed runs once the batch committed with the operation's changes in it.
+	committed func()
+	err       error
+	done      chan struct{}
+}
+
+type writer struct {
+	db    *sql.DB // one connection
+	now   func() time.Time
+	log   *slog.Logger
+	ops   chan *op
+	quit  chan struct{}
+	ended chan struct{}
+
+	mu     sync.Mutex
+	failed error // the last write's storage failure; nil once a write succeeds
+}
+
+func newWriter(db *sql.DB, now func() time.Time, log *slog.Logger) *writer {
+	w := &writer{db: db, now: now, log: log, ops: make(chan *op), quit: make(chan struct{}), ended: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// do runs fn in the next batch and returns once that batch committed (or failed). A ctx
+// done before the batch starts on the operation leaves the store unchanged.
+func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, now time.Time) error, committed func()) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	o := &op{ctx: ctx, run: fn, committed: committed, done: make(chan struct{})}
+	select {
+	case w.ops <- o:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.quit:
+		return errClosed
+	}
+	<-o.done // the batch is short and bounded; its outcome decides what the caller is told
+	return o.err
+}
+
+func (w *writer) close() {
+	close(w.quit)
+	<-w.ended
+}
+
+// ready is the last write's failure, if it failed.
+func (w *writer) ready() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.failed != nil {
+		return fmt.Errorf("sqlitequeue: the last write failed: %w", w.failed)
+	}
+	return nil
+}
+
+func (w *writer) setFailed(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil && w.failed == nil {
+		w.log.Error("service bus queue store: write failed", "err", err)
+	} else if err == nil && w.failed != nil {
+		w.log.Info("service bus queue store: writes succeed again")
+	}
+	w.failed = err
+}
+
+func (w *writer) loop() {
+	defer close(w.ended)
+	batch := make([]*op, 0, maxBatch)
+	probe := time.NewTicker(probeInterval)
+	defer probe.Stop()
+	for {
+		select {
+		case o := <-w.ops:
+			batch = append(batch[:0], o)
+		case <-probe.C:
+			if w.ready() != nil {
+				w.setFailed(w.probe())
+			}
+			continue
+		case <-w.quit:
+			return
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case o := <-w.ops:
+				batch = append(batch, o)
+			default:
+				break more
+			}
+		}
+		w.commit(batch)
+		for _, o := range batch {
+			if o.err == nil && o.committed != nil {
+				o.committed()
+			}
+			close(o.done)
+		}
+	}
+}
+
+// isStorageFailure tells a failure of the disk or database from an operation's refusal.
+func isStorageFailure(err error) bool {
+	return err != nil && !errors.Is(err, messaging.ErrLockLost) && !errors.Is(err, messaging.ErrInvalid) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// commit runs batch in one transaction and sets each operation's err.
+func (w *writer) commit(batch []*op) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	failAll := func(err error) {
+		for _, o := range batch {
+			if o.err == nil {
+				o.err = err
+			}
+		}
+		w.setFailed(err)
+	}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		failAll(fmt.Errorf("sqlitequeue: begin: %w", err))
+		return
+	}
+	now := w.now()
+	var storageErr error
+	for _, o := range batch {
+		if err := o.ctx.Err(); err != nil {
+			o.err = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			_ = tx.Rollback()
+			failAll(fmt.Errorf("sqlitequeue: savepoint: %w", err))
+			return
+		}
+		o.err = o.run(ctx, tx, now)
+		if o.err != nil {
+			if isStorageFailure(o.err) {
+				storageErr = o.err
+			}
+			// Some failures (a full disk, an I/O error) make SQLite roll the whole
+			// transaction back; then the savepoint is gone, and so is everything before.
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+				_ = tx.Rollback()
+				failAll(fmt.Errorf("sqlitequeue: the batch was rolled back: %w", o.err))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+			_ = tx.Rollback()
+			failAll(fmt.Errorf("sqlitequeue: release savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		failAll(fmt.Errorf("sqlitequeue: commit: %w", err))
+		return
+	}
+	w.setFailed(storageErr)
+}
+
+// probe writes and removes a page's worth of bytes, committed: it succeeds only if the
+// database can grow and sync again.
+func (w *writer) probe() error {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlitequeue: probe: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "INSERT INTO probe (id, data) VALUES (1, zeroblob(65536))"); err != nil {
+		return fmt.Errorf("sqlitequeue: probe: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM probe"); err != nil {
+		return fmt.Errorf("sqlitequeue: probe: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlitequeue: probe: %w", err)
+	}
+	return nil
+}
