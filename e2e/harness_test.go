@@ -105,7 +105,7 @@ func baseEnv(extra ...string) []string {
 // has written its state file.
 func up(t *testing.T, extraArgs ...string) *instance {
 	t.Helper()
-	return upIn(t, t.TempDir(), append([]string{"--api-addr", "127.0.0.1:0", "--msi-addr", "127.0.0.1:0", "--blob-addr", "127.0.0.1:0"}, extraArgs...)...)
+	return upIn(t, t.TempDir(), append([]string{"--api-addr", "127.0.0.1:0", "--msi-addr", "127.0.0.1:0", "--blob-addr", "127.0.0.1:0", "--servicebus-addr", "127.0.0.1:0"}, extraArgs...)...)
 }
 
 // upIn starts lanyard up in home with args and waits until it has written its state file.

@@ -40,6 +40,7 @@ func upCmd(e *env) *cobra.Command {
 	fl.StringVar(&f.Listen.API, "api-addr", config.DefaultAPIAddr, "authority and management API listen address (HTTPS)")
 	fl.StringVar(&f.Listen.MSI, "msi-addr", config.DefaultMSIAddr, "managed-identity endpoint listen address (HTTP, loopback)")
 	fl.StringVar(&f.Listen.Blob, "blob-addr", config.DefaultBlobAddr, "Blob service listen address (HTTPS)")
+	fl.StringVar(&f.ServiceBus.DefaultListen, "servicebus-addr", config.DefaultServiceBusListen, "where a new Service Bus namespace's AMQP listener binds while that address is free (port 0: a free port)")
 	fl.StringVar(&f.TenantID, "tenant-id", "", "tenant id to create on first start (default: generated)")
 	fl.StringVar(&f.Store, "store", "sqlite", "store: sqlite (embedded, in the data folder), sqlite:PATH or a postgres:// URL")
 	fl.DurationVar(&lifetime, "token-lifetime", 0, "access token lifetime (default 1h, at most 24h)")

@@ -72,6 +72,14 @@ type File struct {
 		// (127.0.0.1 and 127.0.0.2, same ports).
 		BindHost string `json:"bindHost"`
 	} `json:"postgres"`
+	// ServiceBus configures the AMQP listeners of Service Bus namespaces.
+	ServiceBus struct {
+		// DefaultListen is the address a namespace created without one listens on while it
+		// is free (port 0: always a free port); default 127.0.0.1:5671, AMQPS's port.
+		DefaultListen string `json:"defaultListen"`
+		// BindHost is as postgres.bindHost, for namespaces.
+		BindHost string `json:"bindHost"`
+	} `json:"serviceBus"`
 	// Limits bound what clients can hold of the listeners.
 	Limits struct {
 		// MaxConnections caps each listener's connections served at once; further ones
@@ -110,7 +118,14 @@ type Config struct {
 	AllowNonLoopback bool
 	// PostgresBindHost is postgres.bindHost.
 	PostgresBindHost string
+	// ServiceBusDefaultListen and ServiceBusBindHost are serviceBus.defaultListen and
+	// serviceBus.bindHost.
+	ServiceBusDefaultListen string
+	ServiceBusBindHost      string
 }
+
+// DefaultServiceBusListen is where the first namespace listens: AMQPS's port.
+const DefaultServiceBusListen = "127.0.0.1:5671"
 
 // PerListener holds one value per listener.
 type PerListener struct{ API, MSI, Blob int }
@@ -187,6 +202,10 @@ func (f File) Resolve() (Config, error) {
 		LogFormat: f.Log.Format, LogLevel: f.Log.Level, TokenLifetime: lanyard.DefaultTokenLifetime,
 		StoreGracePeriod: DefaultStoreGracePeriod,
 		AllowNonLoopback: f.AllowNonLoopback, PostgresBindHost: f.Postgres.BindHost,
+		ServiceBusDefaultListen: f.ServiceBus.DefaultListen, ServiceBusBindHost: f.ServiceBus.BindHost,
+	}
+	if c.ServiceBusDefaultListen == "" {
+		c.ServiceBusDefaultListen = DefaultServiceBusListen
 	}
 	c.TrustedCAFile = f.Federation.TrustedCAFile
 	mc := f.Limits.MaxConnections
@@ -262,11 +281,22 @@ func (c Config) Validate(allowNonLoopback bool) error {
 			return fmt.Errorf("%s %q is not a loopback address; set allowNonLoopback to listen beyond this machine", name, addr)
 		}
 	}
-	if h := c.PostgresBindHost; h != "" && net.ParseIP(h) == nil && h != "localhost" {
-		return fmt.Errorf("postgres.bindHost %q: must be an IP address", h)
+	for name, h := range map[string]string{"postgres.bindHost": c.PostgresBindHost, "serviceBus.bindHost": c.ServiceBusBindHost} {
+		if h != "" && net.ParseIP(h) == nil && h != "localhost" {
+			return fmt.Errorf("%s %q: must be an IP address", name, h)
+		}
+		if h != "" && !allowNonLoopback && !IsLoopback(h) {
+			return fmt.Errorf("%s %q is not a loopback address; set allowNonLoopback to listen beyond this machine", name, h)
+		}
 	}
-	if h := c.PostgresBindHost; h != "" && !allowNonLoopback && !IsLoopback(h) {
-		return fmt.Errorf("postgres.bindHost %q is not a loopback address; set allowNonLoopback to listen beyond this machine", h)
+	if addr := c.ServiceBusDefaultListen; addr != "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return fmt.Errorf("serviceBus.defaultListen %q: %w", addr, err)
+		}
+		if !allowNonLoopback && !IsLoopback(host) {
+			return fmt.Errorf("serviceBus.defaultListen %q is not a loopback address; set allowNonLoopback to listen beyond this machine", addr)
+		}
 	}
 	for name, n := range map[string]int{"api": c.MaxConns.API, "msi": c.MaxConns.MSI, "blob": c.MaxConns.Blob} {
 		if n < 1 || n > maxConnectionsCeiling {

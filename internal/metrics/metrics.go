@@ -130,3 +130,6 @@ func (m *Metrics) WatchRevocations(n func() int) {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
+
+// Registerer is the registry, for the metrics of a surface that defines its own.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }

@@ -298,6 +298,7 @@ func (s *Server) buildViews(cache *readcache.Store, reloadRBAC, reloadKeys, relo
 		{name: "revocations", topics: []string{"revocations"}, reload: reloadRevocations},
 		// Servers another node created, moved or deleted: this node's listeners follow.
 		{name: "postgres servers", topics: []string{"postgres_servers", "resource_groups"}, reload: s.syncPostgres},
+		{name: "service bus namespaces", topics: []string{"servicebus_namespaces", "resource_groups"}, reload: s.syncServiceBus},
 	}
 	for _, v := range s.views {
 		v.staleViews = &s.staleViews

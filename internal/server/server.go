@@ -25,9 +25,11 @@ import (
 	"github.com/lanyard-id/lanyard/internal/httplimit"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/messaging/sqlitequeue"
 	"github.com/lanyard-id/lanyard/internal/pgfront"
 	"github.com/lanyard-id/lanyard/internal/reqctx"
 	"github.com/lanyard-id/lanyard/internal/runstate"
+	"github.com/lanyard-id/lanyard/internal/servicebus"
 	"github.com/lanyard-id/lanyard/internal/store"
 	"github.com/lanyard-id/lanyard/internal/store/sqlstore"
 	"github.com/lanyard-id/lanyard/internal/token"
@@ -61,6 +63,10 @@ type Server struct {
 	listeners []*listener
 	// postgres fronts the PostgreSQL servers in the store, each on its own listener.
 	postgres *pgfront.Frontend
+	// serviceBus serves the Service Bus namespaces in the store over AMQP, each on its own
+	// listener; queues holds their messages.
+	serviceBus *servicebus.Broker
+	queues     *sqlitequeue.Store
 }
 
 type listener struct {
@@ -92,12 +98,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	if err != nil {
 		return nil, err
 	}
+	if err := s.openServiceBus(ctx, f, svc, ep); err != nil {
+		return nil, err
+	}
 	s.mountMSI(svc, ep)
 	s.mountAPI(f, svc, ep)
 	s.mountBlob(ctx, svc, ep)
 	if err := s.openPostgres(f, svc, ep); err != nil {
 		return nil, err
 	}
+
 	for _, l := range s.listeners {
 		l.srv.Handler = l.limits.Handler(l.srv.Handler) // outermost: it sets the connection's deadlines
 	}
@@ -106,6 +116,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	s.readiness.add("blob storage", s.blobReady)
 	s.buildViews(f.cached, svc.access.Reload, s.keyring.Reload, s.obs.revs.Reload, svc.tokens.Clear)
 	if err := s.syncPostgres(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.syncServiceBus(ctx); err != nil {
 		return nil, err
 	}
 	s.state = runstate.State{
@@ -297,6 +310,12 @@ func (s *Server) close() {
 	}
 	if s.postgres != nil {
 		_ = s.postgres.Close() // its sessions' end goes to the audit trail: before it closes
+	}
+	if s.serviceBus != nil {
+		_ = s.serviceBus.Close()
+	}
+	if s.queues != nil {
+		_ = s.queues.Close()
 	}
 	if s.blob != nil {
 		_ = s.blob.Close()

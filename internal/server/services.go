@@ -28,10 +28,11 @@ type services struct {
 	// postgres manages PostgreSQL servers and role bindings; its Roles come from the
 	// PostgreSQL front end, and without one role changes answer 503.
 	postgres *directory.Postgres
-	// serviceBus manages Service Bus namespaces and entities; their messaging (AMQP) is
-	// not served yet, so the management API reports zero counts and a placeholder endpoint.
+	// serviceBus manages Service Bus namespaces and entities; their messages are the
+	// broker's (servicebus.go).
 	serviceBus *directory.ServiceBus
-	blobOffErr error // why the Blob service is off, nil when it serves
+	counts     mgmt.EntityCounts // set when the broker opens; zeros before
+	blobOffErr error             // why the Blob service is off, nil when it serves
 }
 
 func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints) (*services, error) {
@@ -93,6 +94,7 @@ func (s *Server) mountAPI(f *foundation, svc *services, ep endpoints) {
 		Federation:       svc.federated,
 		Postgres:         svc.postgres,
 		ServiceBus:       svc.serviceBus,
+		ServiceBusCounts: svc.counts,
 		Audit:            trail{s.obs},
 		Revocations:      s.obs.revs,
 		Tokens:           s.verifier(ep.issuerURL(s.tenant.ID), managementAudiences...),

@@ -68,7 +68,16 @@ func claimEntity(name string) (string, bool) {
 	if u, err := url.Parse(name); err == nil && u.Scheme != "" {
 		path = u.Path
 	}
-	return strings.Trim(path, "/"), true
+	path = strings.Trim(path, "/")
+	if path == "" {
+		return "", true
+	}
+	// A token for an entity's $management node or dead-letter queue is for the entity.
+	a, ok := parseAddress(path)
+	if !ok || a.cbs {
+		return "", false
+	}
+	return a.entity, true
 }
 
 // covers reports whether a claim for claimed lets its holder use entity: a claim for the

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/access"
@@ -69,6 +70,8 @@ type connection struct {
 	log    *slog.Logger
 	ctx    context.Context // ended with the connection
 	cancel context.CancelFunc
+
+	answered atomic.Uint64 // answers sent, numbering their delivery tags
 
 	mu      sync.Mutex
 	conn    *amqp.Conn

@@ -1,7 +1,9 @@
 package servicebus
 
 import (
+	"context"
 	"errors"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -55,5 +57,52 @@ func (m *Metrics) settled(q messaging.Queue, outcome string) {
 func (m *Metrics) lockLost(q messaging.Queue, err error) {
 	if m != nil && errors.Is(err, messaging.ErrLockLost) {
 		m.LockLost.WithLabelValues(q.Namespace, q.Name).Inc()
+	}
+}
+
+// QueueLister lists every queue the broker serves, for the depth gauges.
+type QueueLister func(ctx context.Context) ([]messaging.Queue, error)
+
+// depths reports each queue's active and dead-lettered messages when scraped.
+type depths struct {
+	list   QueueLister
+	store  messaging.Store
+	active *prometheus.Desc
+	dead   *prometheus.Desc
+	sched  *prometheus.Desc
+}
+
+// WatchDepths registers gauges of every queue's message counts, read from store when
+// scraped.
+func WatchDepths(reg prometheus.Registerer, list QueueLister, store messaging.Store) {
+	labels := []string{"namespace", "entity"}
+	reg.MustRegister(&depths{list: list, store: store,
+		active: prometheus.NewDesc("lanyard_servicebus_active_messages", "Messages available or locked in a queue.", labels, nil),
+		dead:   prometheus.NewDesc("lanyard_servicebus_dead_lettered_messages", "Messages in a queue's dead-letter queue.", labels, nil),
+		sched:  prometheus.NewDesc("lanyard_servicebus_scheduled_messages", "Messages scheduled for later in a queue.", labels, nil),
+	})
+}
+
+func (d *depths) Describe(ch chan<- *prometheus.Desc) {
+	ch <- d.active
+	ch <- d.dead
+	ch <- d.sched
+}
+
+func (d *depths) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	queues, err := d.list(ctx)
+	if err != nil {
+		return
+	}
+	for _, q := range queues {
+		c, err := d.store.Counts(ctx, q)
+		if err != nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(d.active, prometheus.GaugeValue, float64(c.Active), q.Namespace, q.Name)
+		ch <- prometheus.MustNewConstMetric(d.dead, prometheus.GaugeValue, float64(c.DeadLetter), q.Namespace, q.Name)
+		ch <- prometheus.MustNewConstMetric(d.sched, prometheus.GaugeValue, float64(c.Scheduled), q.Namespace, q.Name)
 	}
 }

@@ -32,7 +32,7 @@ func (c *connection) serveDeliveries(lk *link) {
 		q := c.b.messagingQueue(lk.queue.Load())
 		arrivals := c.b.cfg.Store.Arrivals(q, lk.addr.sub)
 		msgs, err := c.b.cfg.Store.Receive(c.ctx, q, lk.addr.sub, lk.mode, int(min(credit, maxReceiveGroup)))
-		if err != nil {
+		if err != nil && c.ctx.Err() == nil {
 			c.log.Warn("receiving from the store failed", "entity", lk.entity, "err", err)
 		}
 		if len(msgs) == 0 {
@@ -41,7 +41,11 @@ func (c *connection) serveDeliveries(lk *link) {
 			case <-arrivals:
 			case <-timer.C:
 			case <-l.Detached():
+				timer.Stop()
+				return
 			case <-c.ctx.Done():
+				timer.Stop()
+				return
 			}
 			timer.Stop()
 			continue

@@ -2,6 +2,7 @@ package servicebus
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"strings"
@@ -47,7 +48,7 @@ func (c *connection) serveRequests(lk *link) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
-		_, err = reply.Send(ctx, nil, payload, 0, true)
+		_, err = reply.Send(ctx, binary.BigEndian.AppendUint64(nil, c.answered.Add(1)), payload, 0, true)
 		cancel()
 		if err != nil {
 			c.log.Debug("send a response", "err", err)

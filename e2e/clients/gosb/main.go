@@ -1,0 +1,270 @@
+// Command gosb is a Service Bus client as a user would write it: the unmodified
+// azservicebus with a managed-identity credential, pointed at a Lanyard namespace (its
+// fully qualified namespace is the host:port of the namespace's endpoint; Lanyard's CA is
+// trusted through SSL_CERT_FILE, which lanyard app run sets). It performs one operation
+// and prints its outcome as JSON lines: the result, or {"error":{"code":...}} with the
+// SDK's error code. Each run is a fresh process, so MSAL's caches never carry over.
+//
+// Usage: gosb -ns localhost:PORT -queue NAME -op OP [-n N] [-settle S] [-body B] [-wait D]
+//
+//	send          send -n messages (bodies B-0, B-1, ...), one by one
+//	send-batch    send -n messages in one batch
+//	receive       receive up to -n messages in PeekLock and settle each (-settle complete,
+//	              abandon, deadletter or none); -dlq reads the dead-letter queue
+//	receive-delete receive up to -n messages in ReceiveAndDelete mode
+//	peek          peek up to -n messages from sequence number 1
+//	renew         receive one message, renew its lock, complete it
+//	hold          receive until the link fails; prints {"receiving":true} first
+//	settle-late   receive one message, wait -wait, then complete it (a lost lock)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+)
+
+type options struct {
+	ns, queue, op, settle, body, clientID string
+	n                                     int
+	dlq                                   bool
+	wait                                  time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.ns, "ns", "", "the namespace's fully qualified name, e.g. localhost:5671")
+	flag.StringVar(&o.queue, "queue", "", "the queue")
+	flag.StringVar(&o.op, "op", "", "send | send-batch | receive | receive-delete | peek | renew | hold | settle-late")
+	flag.StringVar(&o.settle, "settle", "complete", "complete | abandon | deadletter | none")
+	flag.StringVar(&o.body, "body", "m", "body prefix")
+	flag.StringVar(&o.clientID, "client-id", "", "a user-assigned identity (default: the system-assigned one)")
+	flag.IntVar(&o.n, "n", 1, "how many messages")
+	flag.BoolVar(&o.dlq, "dlq", false, "receive from the dead-letter queue")
+	flag.DurationVar(&o.wait, "wait", 3*time.Second, "how long receive waits for the first message; settle-late's delay")
+	flag.Parse()
+	enc := json.NewEncoder(os.Stdout)
+	if err := run(o, enc); err != nil {
+		out := map[string]any{"message": err.Error()}
+		var sbErr *azservicebus.Error
+		if errors.As(err, &sbErr) {
+			out["code"] = string(sbErr.Code)
+		}
+		_ = enc.Encode(map[string]any{"error": out})
+		os.Exit(0)
+	}
+}
+
+func run(o options, enc *json.Encoder) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var opts *azidentity.ManagedIdentityCredentialOptions
+	if o.clientID != "" {
+		opts = &azidentity.ManagedIdentityCredentialOptions{ID: azidentity.ClientID(o.clientID)}
+	}
+	cred, err := azidentity.NewManagedIdentityCredential(opts)
+	if err != nil {
+		return err
+	}
+	client, err := azservicebus.NewClient(o.ns, cred, &azservicebus.ClientOptions{
+		RetryOptions: azservicebus.RetryOptions{MaxRetries: 1, RetryDelay: 100 * time.Millisecond},
+	})
+	if err != nil {
+		return err
+	}
+	defer client.Close(context.Background())
+	switch o.op {
+	case "send", "send-batch":
+		return send(ctx, client, o, enc)
+	case "peek":
+		r, err := client.NewReceiverForQueue(o.queue, receiverOptions(o, azservicebus.ReceiveModePeekLock))
+		if err != nil {
+			return err
+		}
+		msgs, err := r.PeekMessages(ctx, o.n, nil)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(map[string]any{"peeked": describe(msgs)})
+	case "receive", "receive-delete", "renew", "settle-late":
+		return receive(ctx, client, o, enc)
+	case "hold":
+		return hold(ctx, client, o, enc)
+	}
+	return fmt.Errorf("unknown op %q", o.op)
+}
+
+func receiverOptions(o options, mode azservicebus.ReceiveMode) *azservicebus.ReceiverOptions {
+	opts := &azservicebus.ReceiverOptions{ReceiveMode: mode}
+	if o.dlq {
+		opts.SubQueue = azservicebus.SubQueueDeadLetter
+	}
+	return opts
+}
+
+func send(ctx context.Context, client *azservicebus.Client, o options, enc *json.Encoder) error {
+	s, err := client.NewSender(o.queue, nil)
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.Background())
+	if o.op == "send-batch" {
+		batch, err := s.NewMessageBatch(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for i := range o.n {
+			if err := batch.AddMessage(message(o, i), nil); err != nil {
+				return err
+			}
+		}
+		if err := s.SendMessageBatch(ctx, batch, nil); err != nil {
+			return err
+		}
+	} else {
+		for i := range o.n {
+			if err := s.SendMessage(ctx, message(o, i), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return enc.Encode(map[string]any{"sent": o.n})
+}
+
+func message(o options, i int) *azservicebus.Message {
+	id := fmt.Sprintf("%s-%d", o.body, i)
+	return &azservicebus.Message{Body: []byte(id), MessageID: &id, ApplicationProperties: map[string]any{"index": int64(i)}}
+}
+
+type received struct {
+	Body           string `json:"body"`
+	DeliveryCount  uint32 `json:"deliveryCount"`
+	SequenceNumber int64  `json:"sequenceNumber"`
+	Reason         string `json:"deadLetterReason,omitempty"`
+	Source         string `json:"deadLetterSource,omitempty"`
+	Index          any    `json:"index,omitempty"`
+	Locked         bool   `json:"locked,omitempty"`
+}
+
+func describe(msgs []*azservicebus.ReceivedMessage) []received {
+	out := make([]received, 0, len(msgs))
+	for _, m := range msgs {
+		r := received{Body: string(m.Body), DeliveryCount: m.DeliveryCount, Index: m.ApplicationProperties["index"]}
+		if m.SequenceNumber != nil {
+			r.SequenceNumber = *m.SequenceNumber
+		}
+		if m.DeadLetterReason != nil {
+			r.Reason = *m.DeadLetterReason
+		}
+		if m.DeadLetterSource != nil {
+			r.Source = *m.DeadLetterSource
+		}
+		r.Locked = m.LockedUntil != nil && m.LockedUntil.After(time.Now())
+		out = append(out, r)
+	}
+	return out
+}
+
+func receive(ctx context.Context, client *azservicebus.Client, o options, enc *json.Encoder) error {
+	mode := azservicebus.ReceiveModePeekLock
+	if o.op == "receive-delete" {
+		mode = azservicebus.ReceiveModeReceiveAndDelete
+	}
+	r, err := client.NewReceiverForQueue(o.queue, receiverOptions(o, mode))
+	if err != nil {
+		return err
+	}
+	defer r.Close(context.Background())
+	n := o.n
+	if o.op == "renew" || o.op == "settle-late" {
+		n = 1
+	}
+	var msgs []*azservicebus.ReceivedMessage
+	waitCtx, stop := context.WithTimeout(ctx, o.wait)
+	for len(msgs) < n {
+		got, err := r.ReceiveMessages(waitCtx, n-len(msgs), nil)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) && waitCtx.Err() != nil {
+				break
+			}
+			stop()
+			return err
+		}
+		msgs = append(msgs, got...)
+	}
+	stop()
+	out := map[string]any{"received": describe(msgs)}
+	switch o.op {
+	case "renew":
+		if len(msgs) == 1 {
+			before := *msgs[0].LockedUntil
+			time.Sleep(1100 * time.Millisecond)
+			if err := r.RenewMessageLock(ctx, msgs[0], nil); err != nil {
+				return err
+			}
+			out["renewedLater"] = msgs[0].LockedUntil.After(before)
+			if err := r.CompleteMessage(ctx, msgs[0], nil); err != nil {
+				return err
+			}
+		}
+	case "settle-late":
+		if len(msgs) == 1 {
+			time.Sleep(o.wait)
+			if err := r.CompleteMessage(ctx, msgs[0], nil); err != nil {
+				return err
+			}
+			out["completed"] = true
+		}
+	case "receive":
+		for _, m := range msgs {
+			var err error
+			switch o.settle {
+			case "complete":
+				err = r.CompleteMessage(ctx, m, nil)
+			case "abandon":
+				err = r.AbandonMessage(ctx, m, nil)
+			case "deadletter":
+				reason, desc := "Poison", "cannot parse"
+				err = r.DeadLetterMessage(ctx, m, &azservicebus.DeadLetterOptions{Reason: &reason, ErrorDescription: &desc})
+			}
+			if err != nil {
+				return err
+			}
+		}
+		out["settled"] = o.settle
+	}
+	return enc.Encode(out)
+}
+
+// hold receives until the receiver fails, to show a link detached under it.
+func hold(ctx context.Context, client *azservicebus.Client, o options, enc *json.Encoder) error {
+	r, err := client.NewReceiverForQueue(o.queue, receiverOptions(o, azservicebus.ReceiveModePeekLock))
+	if err != nil {
+		return err
+	}
+	defer r.Close(context.Background())
+	// A first receive attaches the link; only then is the test told to go on.
+	first, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	_, err = r.ReceiveMessages(first, 1, nil)
+	cancel()
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	_ = enc.Encode(map[string]any{"receiving": true})
+	for {
+		msgs, err := r.ReceiveMessages(ctx, 1, nil)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			_ = r.CompleteMessage(ctx, m, nil)
+		}
+	}
+}

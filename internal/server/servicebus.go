@@ -1,0 +1,149 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+
+	"github.com/lanyard-id/lanyard/internal/access"
+	"github.com/lanyard-id/lanyard/internal/config"
+	"github.com/lanyard-id/lanyard/internal/directory"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/messaging"
+	"github.com/lanyard-id/lanyard/internal/messaging/sqlitequeue"
+	"github.com/lanyard-id/lanyard/internal/servicebus"
+)
+
+// openServiceBus opens the queue store and the AMQP broker (it serves no namespace until
+// syncServiceBus), and keeps the store in step with queues deleted through the API.
+func (s *Server) openServiceBus(ctx context.Context, f *foundation, svc *services, ep endpoints) error {
+	queues, err := sqlitequeue.Open(ctx, filepath.Join(s.cfg.Home, "servicebus"), sqlitequeue.Options{Logger: s.logger})
+	if err != nil {
+		return fmt.Errorf("service bus queue store: %w", err)
+	}
+	s.queues = queues
+	broker, err := servicebus.New(servicebus.Config{
+		Store: queues, Entities: f.cached,
+		Authorizer: &access.Authorizer{Access: svc.access, Verifier: s.verifier(ep.issuerURL(s.tenant.ID)),
+			Resources: directory.ServiceBusNamespaces{Directory: svc.directory}, Recorder: s.obs, Service: "servicebus"},
+		Certificates: f.ca, Metrics: servicebus.NewMetrics(s.obs.metrics.Registerer()), Logger: s.logger,
+		BindHost: s.cfg.ServiceBusBindHost,
+	})
+	if err != nil {
+		return err
+	}
+	s.serviceBus = broker
+	svc.counts = queueCounts{store: queues, entities: f.cached}
+	servicebus.WatchDepths(s.obs.metrics.Registerer(), s.allQueues, queues)
+	svc.serviceBus.FreeAddress = s.serviceBusAddress
+	svc.directory.OnServiceBusChange = func(c directory.ServiceBusChange) {
+		ctx := context.WithoutCancel(ctx)
+		if c.Deleted && c.Entity != "" && !strings.Contains(c.Entity, "/") {
+			if err := queues.DeleteQueue(ctx, strings.ToLower(c.Namespace), strings.ToLower(c.Entity)); err != nil {
+				s.logger.Error("deleting a deleted queue's messages failed", "namespace", c.Namespace, "queue", c.Entity, "err", err)
+			}
+		}
+		if c.Entity == "" {
+			_ = s.syncServiceBus(ctx)
+		}
+	}
+	s.readiness.add("service bus queues", queues.Ready)
+	return nil
+}
+
+// syncServiceBus makes the broker serve the namespaces in the store. A namespace whose
+// address is beyond loopback is left unserved unless the node allows it.
+func (s *Server) syncServiceBus(ctx context.Context) error {
+	if s.serviceBus == nil {
+		return nil
+	}
+	all, err := s.store.ListServiceBusNamespaces(ctx, "")
+	if err != nil {
+		return fmt.Errorf("list Service Bus namespaces: %w", err)
+	}
+	served := all[:0]
+	for _, n := range all {
+		host, _, _ := net.SplitHostPort(n.Listen)
+		if s.cfg.ServiceBusBindHost != "" {
+			host = s.cfg.ServiceBusBindHost
+		}
+		if n.Listen == "" || !s.cfg.AllowNonLoopback && !config.IsLoopback(host) {
+			s.logger.Error("a Service Bus namespace's listen address is beyond loopback: not served (set allowNonLoopback to serve it)", "namespace", n.Name, "listen", n.Listen)
+			continue
+		}
+		served = append(served, n)
+	}
+	s.serviceBus.Sync(served)
+	return nil
+}
+
+// serviceBusAddress picks a new namespace's address: serviceBus.defaultListen while no
+// namespace holds it and it can be bound, else a free loopback port.
+func (s *Server) serviceBusAddress() (string, error) {
+	def := s.cfg.ServiceBusDefaultListen
+	if _, port, err := net.SplitHostPort(def); err == nil && port != "0" {
+		all, err := s.store.ListServiceBusNamespaces(context.Background(), "")
+		if err != nil {
+			return "", err
+		}
+		taken := false
+		for _, n := range all {
+			taken = taken || strings.EqualFold(n.Listen, def)
+		}
+		if !taken {
+			if l, err := net.Listen("tcp", def); err == nil {
+				_ = l.Close()
+				return def, nil
+			}
+		}
+	}
+	return freeLoopbackAddress()
+}
+
+// allQueues lists every queue of every namespace, for the depth gauges.
+func (s *Server) allQueues(ctx context.Context) ([]messaging.Queue, error) {
+	nss, err := s.store.ListServiceBusNamespaces(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []messaging.Queue
+	for _, n := range nss {
+		after := ""
+		for {
+			page, err := s.store.ListServiceBusQueuesPage(ctx, n.Name, after, 500)
+			if err != nil {
+				return nil, err
+			}
+			for _, q := range page {
+				out = append(out, servicebus.QueueOf(q))
+			}
+			if len(page) < 500 {
+				break
+			}
+			after = page[len(page)-1].Name
+		}
+	}
+	return out, nil
+}
+
+// queueCounts answers the management API's countDetails from the queue store.
+type queueCounts struct {
+	store    messaging.Store
+	entities interface {
+		GetServiceBusQueue(ctx context.Context, namespace, name string) (lanyard.ServiceBusQueue, error)
+	}
+}
+
+func (c queueCounts) EntityCounts(ctx context.Context, namespace, path string) (lanyard.ServiceBusCounts, error) {
+	if strings.Contains(path, "/") {
+		return lanyard.ServiceBusCounts{}, nil // subscriptions hold no messages before part 2
+	}
+	q, err := c.entities.GetServiceBusQueue(ctx, namespace, path)
+	if err != nil {
+		return lanyard.ServiceBusCounts{}, err
+	}
+	n, err := c.store.Counts(ctx, servicebus.QueueOf(q))
+	return lanyard.ServiceBusCounts{Active: n.Active, DeadLetter: n.DeadLetter, Scheduled: n.Scheduled}, err
+}
