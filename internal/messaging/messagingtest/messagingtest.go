@@ -149,14 +149,6 @@ func seqsOf(ms []messaging.Stored) []int64 {
 	return seqs
 }
 
-func rawsOf(ms []messaging.Stored) []string {
-	raws := make([]string, len(ms))
-	for i, m := range ms {
-		raws[i] = string(m.Raw)
-	}
-	return raws
-}
-
 func expectErr(t *testing.T, what string, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {

@@ -34,19 +34,25 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 		}
 	}
 	var first int64
-	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		var last int64
 		n := int64(len(msgs))
-		if err := tx.QueryRowContext(ctx, `INSERT INTO queues (namespace, queue, last_seq) VALUES (?, ?, ?)
+		if err := tx.queryRow(ctx, `INSERT INTO queues (namespace, queue, last_seq) VALUES (?, ?, ?)
 ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq`,
 			q.Namespace, q.Name, n).Scan(&last); err != nil {
 			return fmt.Errorf("sqlitequeue: send: %w", err)
 		}
 		first = last - n + 1
-		for lo := 0; lo < len(msgs); lo += sendChunk {
-			if err := insertMessages(ctx, tx, q, msgs[lo:min(lo+sendChunk, len(msgs))], first+int64(lo), micros(now)); err != nil {
+		// Chunks of a power of two rows: few distinct statements, each prepared once.
+		for lo := 0; lo < len(msgs); {
+			n := sendChunk
+			for n > len(msgs)-lo {
+				n /= 2
+			}
+			if err := insertMessages(ctx, tx, q, msgs[lo:lo+n], first+int64(lo), micros(now)); err != nil {
 				return fmt.Errorf("sqlitequeue: send: %w", err)
 			}
+			lo += n
 		}
 		return nil
 	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.Active}) })
@@ -62,7 +68,7 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 
 // insertMessages inserts msgs with sequence numbers from first on: their rows, then their
 // bodies under the rows' ids.
-func insertMessages(ctx context.Context, tx *sql.Tx, q messaging.Queue, msgs []messaging.Message, first, now int64) error {
+func insertMessages(ctx context.Context, tx wtx, q messaging.Queue, msgs []messaging.Message, first, now int64) error {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
 	enqueued_at, expires_at, message_id, dl_reason, dl_description) VALUES `)
@@ -75,7 +81,7 @@ func insertMessages(ctx context.Context, tx *sql.Tx, q messaging.Queue, msgs []m
 		args = append(args, q.Namespace, q.Name, first+int64(i), now, micros(m.ExpiresAt), m.MessageID)
 	}
 	b.WriteString(" RETURNING id, seq")
-	rows, err := tx.QueryContext(ctx, b.String(), args...)
+	rows, err := tx.query(ctx, b.String(), args...)
 	if err != nil {
 		return err
 	}
@@ -105,7 +111,7 @@ func insertMessages(ctx context.Context, tx *sql.Tx, q messaging.Queue, msgs []m
 		b.WriteString("(?, ?)")
 		args = append(args, ids[i], m.Raw)
 	}
-	_, err = tx.ExecContext(ctx, b.String(), args...)
+	_, err = tx.exec(ctx, b.String(), args...)
 	return err
 }
 
@@ -129,7 +135,7 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 		out          []messaging.Stored
 		deadLettered bool
 	)
-	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		out, deadLettered = nil, false
 		n, err := applyRules(ctx, tx, q, sub, micros(now))
 		if err != nil {
@@ -153,10 +159,10 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 
 // applyRules releases q's expired locks, dead-lettering what reached its delivery limit,
 // and drops or dead-letters expired messages; it returns how many it dead-lettered.
-func applyRules(ctx context.Context, tx *sql.Tx, q messaging.Queue, sub messaging.SubQueue, now int64) (int64, error) {
+func applyRules(ctx context.Context, tx wtx, q messaging.Queue, sub messaging.SubQueue, now int64) (int64, error) {
 	var deadLettered int64
 	if sub == messaging.Active {
-		res, err := tx.ExecContext(ctx, `UPDATE messages SET sub = 1, state = 0, lock_token = NULL, locked_until = 0,
+		res, err := tx.exec(ctx, `UPDATE messages SET sub = 1, state = 0, lock_token = NULL, locked_until = 0,
 	dl_reason = ?, dl_description = ?
 WHERE namespace = ? AND queue = ? AND sub = 0 AND state = 1 AND locked_until <= ? AND delivery_count >= ?`,
 			messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount),
@@ -167,7 +173,7 @@ WHERE namespace = ? AND queue = ? AND sub = 0 AND state = 1 AND locked_until <= 
 		n, _ := res.RowsAffected()
 		deadLettered += n
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = 0, lock_token = NULL, locked_until = 0
+	if _, err := tx.exec(ctx, `UPDATE messages SET state = 0, lock_token = NULL, locked_until = 0
 WHERE namespace = ? AND queue = ? AND sub = ? AND state = 1 AND locked_until <= ?`,
 		q.Namespace, q.Name, sub, now); err != nil {
 		return 0, err
@@ -177,7 +183,7 @@ WHERE namespace = ? AND queue = ? AND sub = ? AND state = 1 AND locked_until <= 
 	}
 	const expired = "namespace = ? AND queue = ? AND sub = 0 AND state = 0 AND expires_at > 0 AND expires_at <= ?"
 	if q.DeadLetterOnExpiration {
-		res, err := tx.ExecContext(ctx, "UPDATE messages SET sub = 1, dl_reason = ?, dl_description = ? WHERE "+expired,
+		res, err := tx.exec(ctx, "UPDATE messages SET sub = 1, dl_reason = ?, dl_description = ? WHERE "+expired,
 			messaging.ReasonTTLExpired, ttlDescription, q.Namespace, q.Name, now)
 		if err != nil {
 			return 0, err
@@ -185,11 +191,11 @@ WHERE namespace = ? AND queue = ? AND sub = ? AND state = 1 AND locked_until <= 
 		n, _ := res.RowsAffected()
 		return deadLettered + n, nil
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM bodies WHERE id IN (SELECT id FROM messages WHERE "+expired+")",
+	if _, err := tx.exec(ctx, "DELETE FROM bodies WHERE id IN (SELECT id FROM messages WHERE "+expired+")",
 		q.Namespace, q.Name, now); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM messages WHERE "+expired, q.Namespace, q.Name, now); err != nil {
+	if _, err := tx.exec(ctx, "DELETE FROM messages WHERE "+expired, q.Namespace, q.Name, now); err != nil {
 		return 0, err
 	}
 	return deadLettered, nil
@@ -197,8 +203,8 @@ WHERE namespace = ? AND queue = ? AND sub = ? AND state = 1 AND locked_until <= 
 
 // take locks or removes up to max available messages of q's sub-queue, lowest sequence
 // numbers first.
-func take(ctx context.Context, tx *sql.Tx, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int, now time.Time) ([]messaging.Stored, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT m.id, `+storedColumns+` FROM messages m JOIN bodies b ON b.id = m.id
+func take(ctx context.Context, tx wtx, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int, now time.Time) ([]messaging.Stored, error) {
+	rows, err := tx.query(ctx, `SELECT m.id, `+storedColumns+` FROM messages m JOIN bodies b ON b.id = m.id
 WHERE m.namespace = ? AND m.queue = ? AND m.sub = ? AND m.state = 0 ORDER BY m.seq LIMIT ?`,
 		q.Namespace, q.Name, sub, max)
 	if err != nil {
@@ -238,7 +244,7 @@ WHERE m.namespace = ? AND m.queue = ? AND m.sub = ? AND m.state = 0 ORDER BY m.s
 	until := now.Add(q.LockDuration)
 	for i, id := range ids {
 		tok := newLockToken()
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET state = 1, lock_token = ?, locked_until = ?,
+		if _, err := tx.exec(ctx, `UPDATE messages SET state = 1, lock_token = ?, locked_until = ?,
 	delivery_count = delivery_count + 1 WHERE id = ?`, tok[:], micros(until), id); err != nil {
 			return nil, err
 		}
@@ -249,11 +255,11 @@ WHERE m.namespace = ? AND m.queue = ? AND m.sub = ? AND m.state = 0 ORDER BY m.s
 	return out, nil
 }
 
-func deleteMessage(ctx context.Context, tx *sql.Tx, id int64) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM messages WHERE id = ?", id); err != nil {
+func deleteMessage(ctx context.Context, tx wtx, id int64) error {
+	if _, err := tx.exec(ctx, "DELETE FROM messages WHERE id = ?", id); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, "DELETE FROM bodies WHERE id = ?", id)
+	_, err := tx.exec(ctx, "DELETE FROM bodies WHERE id = ?", id)
 	return err
 }
 
@@ -267,8 +273,8 @@ func newLockToken() messaging.LockToken {
 }
 
 // heldLock finds the message token locks in q's sub-queue, if the lock is held.
-func heldLock(ctx context.Context, tx *sql.Tx, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, now time.Time) (id int64, deliveries int, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT id, delivery_count FROM messages
+func heldLock(ctx context.Context, tx wtx, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, now time.Time) (id int64, deliveries int, err error) {
+	err = tx.queryRow(ctx, `SELECT id, delivery_count FROM messages
 WHERE lock_token = ? AND namespace = ? AND queue = ? AND sub = ? AND state = 1 AND locked_until > ?`,
 		token[:], q.Namespace, q.Name, sub, micros(now)).Scan(&id, &deliveries)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -287,7 +293,7 @@ func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.S
 	if err := checkSub(sub); err != nil {
 		return err
 	}
-	return s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		id, _, err := heldLock(ctx, tx, q, sub, token, now)
 		if err != nil {
 			return err
@@ -313,7 +319,7 @@ func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.Su
 		return err
 	}
 	var to messaging.SubQueue
-	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		id, deliveries, err := heldLock(ctx, tx, q, sub, token, now)
 		if err != nil {
 			return err
@@ -340,7 +346,7 @@ func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messagi
 	if err := checkRaw(raw, true); err != nil {
 		return err
 	}
-	return s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		id, _, err := heldLock(ctx, tx, q, messaging.Active, token, now)
 		if err != nil {
 			return err
@@ -353,26 +359,26 @@ func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messagi
 }
 
 // release makes a locked message available again, with raw as its encoding if not nil.
-func release(ctx context.Context, tx *sql.Tx, id int64, raw []byte) error {
-	if _, err := tx.ExecContext(ctx, "UPDATE messages SET state = 0, lock_token = NULL, locked_until = 0 WHERE id = ?", id); err != nil {
+func release(ctx context.Context, tx wtx, id int64, raw []byte) error {
+	if _, err := tx.exec(ctx, "UPDATE messages SET state = 0, lock_token = NULL, locked_until = 0 WHERE id = ?", id); err != nil {
 		return err
 	}
 	return replaceRaw(ctx, tx, id, raw)
 }
 
-func moveToDeadLetter(ctx context.Context, tx *sql.Tx, id int64, reason, description string, raw []byte) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE messages SET sub = 1, state = 0, lock_token = NULL, locked_until = 0,
+func moveToDeadLetter(ctx context.Context, tx wtx, id int64, reason, description string, raw []byte) error {
+	if _, err := tx.exec(ctx, `UPDATE messages SET sub = 1, state = 0, lock_token = NULL, locked_until = 0,
 	dl_reason = ?, dl_description = ? WHERE id = ?`, reason, description, id); err != nil {
 		return err
 	}
 	return replaceRaw(ctx, tx, id, raw)
 }
 
-func replaceRaw(ctx context.Context, tx *sql.Tx, id int64, raw []byte) error {
+func replaceRaw(ctx context.Context, tx wtx, id int64, raw []byte) error {
 	if raw == nil {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE bodies SET raw = ? WHERE id = ?", raw, id)
+	_, err := tx.exec(ctx, "UPDATE bodies SET raw = ? WHERE id = ?", raw, id)
 	return err
 }
 
@@ -390,7 +396,7 @@ func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.
 		return nil, invalid("no lock tokens")
 	}
 	var out []time.Time
-	err := s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		ids := make([]int64, len(tokens))
 		for i, tok := range tokens {
 			id, _, err := heldLock(ctx, tx, q, sub, tok, now)
@@ -402,7 +408,7 @@ func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.
 		until := micros(now.Add(q.LockDuration))
 		out = make([]time.Time, len(tokens))
 		for i, id := range ids {
-			if _, err := tx.ExecContext(ctx, "UPDATE messages SET locked_until = ? WHERE id = ?", until, id); err != nil {
+			if _, err := tx.exec(ctx, "UPDATE messages SET locked_until = ? WHERE id = ?", until, id); err != nil {
 				return fmt.Errorf("sqlitequeue: renew lock: %w", err)
 			}
 			out[i] = fromMicros(until)
@@ -419,13 +425,13 @@ func (s *Store) DeleteQueue(ctx context.Context, namespace, name string) error {
 	if err := checkName(namespace, name); err != nil {
 		return err
 	}
-	return s.w.do(ctx, func(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		for _, stmt := range []string{
 			"DELETE FROM bodies WHERE id IN (SELECT id FROM messages WHERE namespace = ? AND queue = ?)",
 			"DELETE FROM messages WHERE namespace = ? AND queue = ?",
 			"DELETE FROM queues WHERE namespace = ? AND queue = ?",
 		} {
-			if _, err := tx.ExecContext(ctx, stmt, namespace, name); err != nil {
+			if _, err := tx.exec(ctx, stmt, namespace, name); err != nil {
 				return fmt.Errorf("sqlitequeue: delete queue: %w", err)
 			}
 		}

@@ -34,7 +34,7 @@ var errClosed = errors.New("sqlitequeue: the store is closed")
 type op struct {
 	ctx context.Context
 	// run makes the operation's changes in tx, at the batch's time now.
-	run func(ctx context.Context, tx *sql.Tx, now time.Time) error
+	run func(ctx context.Context, tx wtx, now time.Time) error
 	// committed runs once the batch committed with the operation's changes in it.
 	committed func()
 	err       error
@@ -51,17 +51,77 @@ type writer struct {
 
 	mu     sync.Mutex
 	failed error // the last write's storage failure; nil once a write succeeds
+
+	// Statements prepared on the writer's connection, by their text, and those run
+	// unprepared in the last batch: the writer prepares them between batches, when its
+	// connection is free. Only the writer's goroutine touches these.
+	prepared map[string]*sql.Stmt
+	wanted   map[string]bool
+}
+
+// maxPrepared bounds the statements kept prepared; the store's queries are fewer.
+const maxPrepared = 64
+
+// wtx is a batch's transaction, running statements prepared once where it can: parsing
+// would otherwise be most of the writer's work.
+type wtx struct {
+	tx *sql.Tx
+	w  *writer
+}
+
+func (t wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st := t.w.prepared[query]; st != nil {
+		return t.tx.StmtContext(ctx, st)
+	}
+	if len(t.w.prepared)+len(t.w.wanted) < maxPrepared {
+		t.w.wanted[query] = true
+	}
+	return nil
+}
+
+func (t wtx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t wtx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t wtx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// prepareWanted prepares the statements the last batch ran unprepared.
+func (w *writer) prepareWanted() {
+	for q := range w.wanted {
+		delete(w.wanted, q)
+		st, err := w.db.PrepareContext(context.Background(), q)
+		if err != nil {
+			continue // it runs unprepared, and fails there if it must
+		}
+		w.prepared[q] = st
+	}
 }
 
 func newWriter(db *sql.DB, now func() time.Time, log *slog.Logger) *writer {
-	w := &writer{db: db, now: now, log: log, ops: make(chan *op), quit: make(chan struct{}), ended: make(chan struct{})}
+	w := &writer{db: db, now: now, log: log, ops: make(chan *op), quit: make(chan struct{}), ended: make(chan struct{}),
+		prepared: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
 	go w.loop()
 	return w
 }
 
 // do runs fn in the next batch and returns once that batch committed (or failed). A ctx
 // done before the batch starts on the operation leaves the store unchanged.
-func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, now time.Time) error, committed func()) error {
+func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx wtx, now time.Time) error, committed func()) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -105,6 +165,11 @@ func (w *writer) setFailed(err error) {
 
 func (w *writer) loop() {
 	defer close(w.ended)
+	defer func() {
+		for _, st := range w.prepared {
+			st.Close()
+		}
+	}()
 	batch := make([]*op, 0, maxBatch)
 	probe := time.NewTicker(probeInterval)
 	defer probe.Stop()
@@ -136,6 +201,7 @@ func (w *writer) loop() {
 			}
 			close(o.done)
 		}
+		w.prepareWanted()
 	}
 }
 
@@ -163,31 +229,32 @@ func (w *writer) commit(batch []*op) {
 		return
 	}
 	now := w.now()
+	t := wtx{tx: tx, w: w}
 	var storageErr error
 	for _, o := range batch {
 		if err := o.ctx.Err(); err != nil {
 			o.err = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+		if _, err := t.exec(ctx, "SAVEPOINT op"); err != nil {
 			_ = tx.Rollback()
 			failAll(fmt.Errorf("sqlitequeue: savepoint: %w", err))
 			return
 		}
-		o.err = o.run(ctx, tx, now)
+		o.err = o.run(ctx, t, now)
 		if o.err != nil {
 			if isStorageFailure(o.err) {
 				storageErr = o.err
 			}
 			// Some failures (a full disk, an I/O error) make SQLite roll the whole
 			// transaction back; then the savepoint is gone, and so is everything before.
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO op"); err != nil {
+			if _, err := t.exec(ctx, "ROLLBACK TO op"); err != nil {
 				_ = tx.Rollback()
 				failAll(fmt.Errorf("sqlitequeue: the batch was rolled back: %w", o.err))
 				return
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE op"); err != nil {
+		if _, err := t.exec(ctx, "RELEASE op"); err != nil {
 			_ = tx.Rollback()
 			failAll(fmt.Errorf("sqlitequeue: release savepoint: %w", err))
 			return

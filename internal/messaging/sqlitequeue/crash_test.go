@@ -1,0 +1,326 @@
+package sqlitequeue_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/messaging"
+	"github.com/lanyard-id/lanyard/internal/messaging/sqlitequeue"
+)
+
+// The crash test re-executes the test binary as a worker that sends, receives and settles
+// in a loop from several goroutines, printing each acknowledged change, and kills it with
+// SIGKILL at a random moment. It then reopens the store and checks that no acknowledged
+// send is lost, no acknowledged completion (or receive-and-delete) comes back, an
+// acknowledged dead-lettering holds, and no sequence number is handed out twice. Several
+// rounds reuse one directory. SIGKILL keeps what the process wrote to files: this tests
+// the store's commits, not power loss (synchronous=FULL is SQLite's part).
+//
+// The worker's lines: "S seq id" a send acknowledged, "C id" a completion or
+// receive-and-delete acknowledged, "L id" a dead-lettering acknowledged; "c id" a
+// completion begun, "d worker n" a receive-and-delete of up to n begun, "e worker" one
+// ended (its messages were acknowledged). A message acknowledged as sent may be missing
+// only if a removal under way at the kill may have taken it.
+const (
+	crashEnvDir  = "LANYARD_MQ_CRASH_DIR"
+	crashEnvSeed = "LANYARD_MQ_CRASH_SEED"
+)
+
+var crashQueue = messaging.Queue{Namespace: "ns", Name: "crash", LockDuration: 300 * time.Millisecond, MaxDeliveryCount: 4}
+
+func TestCrashRecovery(t *testing.T) {
+	if dir := os.Getenv(crashEnvDir); dir != "" {
+		seed, _ := strconv.ParseUint(os.Getenv(crashEnvSeed), 10, 64)
+		if err := crashWorker(dir, seed); err != nil {
+			fmt.Fprintln(os.Stderr, "crash worker:", err)
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	rounds := 6
+	if testing.Short() {
+		rounds = 2
+	}
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+	l := &ledger{sent: map[string]int64{}, seqs: map[int64]string{}, removed: map[string]bool{}, deadLettered: map[string]bool{}}
+	for round := range rounds {
+		lines := runCrashWorker(t, dir, round, time.Duration(200+rng.IntN(1200))*time.Millisecond)
+		maxBefore := l.maxSeq
+		l.startRound()
+		for _, line := range lines {
+			if err := l.apply(line, maxBefore); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		verifyCrashStore(t, dir, l)
+		t.Logf("round %d: %d acknowledgements; %d messages sent so far, %d removed, %d dead-lettered",
+			round, len(lines), len(l.sent), len(l.removed), len(l.deadLettered))
+	}
+	if len(l.removed) == 0 || len(l.deadLettered) == 0 {
+		t.Fatalf("the workers acknowledged %d removals and %d dead-letterings: the test checked too little", len(l.removed), len(l.deadLettered))
+	}
+}
+
+// runCrashWorker starts a worker on dir, kills it after it ran for d, and returns its
+// acknowledgements.
+func runCrashWorker(t *testing.T, dir string, round int, d time.Duration) []string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashRecovery$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvSeed+"="+strconv.Itoa(round+1))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	var lines []string
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if sc.Text() == "READY" {
+				close(ready)
+				continue
+			}
+			lines = append(lines, sc.Text())
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("round %d: worker did not start: %s", round, stderr.String())
+	}
+	time.Sleep(d)
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-read // the pipe holds every line written before the kill
+	err = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("round %d: worker ended on its own (%v): %s", round, err, stderr.String())
+	}
+	return lines
+}
+
+// ledger is what the workers acknowledged, over all rounds.
+type ledger struct {
+	sent         map[string]int64 // id → sequence number
+	seqs         map[int64]string
+	removed      map[string]bool
+	deadLettered map[string]bool
+	maxSeq       int64
+
+	// This round's removals begun and not acknowledged: a completion's message may be
+	// gone, and so may up to that many of the messages a receive-and-delete could take.
+	completing map[string]bool
+	deleting   map[string]int // worker goroutine → how many its receive-and-delete asked for
+}
+
+func (l *ledger) startRound() {
+	l.completing, l.deleting = map[string]bool{}, map[string]int{}
+}
+
+// apply takes in one line; sequence numbers must exceed maxBefore, the highest one
+// acknowledged in earlier rounds.
+func (l *ledger) apply(line string, maxBefore int64) error {
+	f := strings.Fields(line)
+	switch {
+	case len(f) == 3 && f[0] == "S":
+		seq, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return fmt.Errorf("line %q: %w", line, err)
+		}
+		if seq <= maxBefore {
+			return fmt.Errorf("sequence number %d handed out again (an earlier round reached %d)", seq, maxBefore)
+		}
+		if other, dup := l.seqs[seq]; dup {
+			return fmt.Errorf("sequence number %d given to %s and %s", seq, other, f[2])
+		}
+		l.sent[f[2]], l.seqs[seq] = seq, f[2]
+		l.maxSeq = max(l.maxSeq, seq)
+	case len(f) == 2 && f[0] == "c":
+		l.completing[f[1]] = true
+	case len(f) == 2 && f[0] == "C":
+		l.removed[f[1]] = true
+		delete(l.completing, f[1])
+	case len(f) == 2 && f[0] == "L":
+		l.deadLettered[f[1]] = true
+	case len(f) == 3 && f[0] == "d":
+		n, err := strconv.Atoi(f[2])
+		if err != nil {
+			return fmt.Errorf("line %q: %w", line, err)
+		}
+		l.deleting[f[1]] = n
+	case len(f) == 2 && f[0] == "e":
+		delete(l.deleting, f[1])
+	default:
+		return fmt.Errorf("unexpected line %q", line)
+	}
+	return nil
+}
+
+func crashPayload(id string) []byte {
+	return bytes.Repeat([]byte(id+";"), 1+len(id)*17%90)
+}
+
+func verifyCrashStore(t *testing.T, dir string, l *ledger) {
+	t.Helper()
+	ctx := t.Context()
+	s, err := sqlitequeue.Open(ctx, dir, sqlitequeue.Options{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	present := map[string]messaging.Stored{}
+	for _, sub := range []messaging.SubQueue{messaging.Active, messaging.DeadLetter} {
+		ms, err := s.Peek(ctx, crashQueue, sub, 1, 1_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if _, dup := present[m.MessageID]; dup {
+				t.Errorf("message %s is stored twice", m.MessageID)
+			}
+			present[m.MessageID] = m
+			if !bytes.Equal(m.Raw, crashPayload(m.MessageID)) {
+				t.Errorf("message %s: its encoding is not the one sent", m.MessageID)
+			}
+		}
+	}
+	for id := range l.removed {
+		if _, ok := present[id]; ok {
+			t.Errorf("message %s was completed, and came back", id)
+		}
+	}
+	mayBeDeleted := 0
+	for _, n := range l.deleting {
+		mayBeDeleted += n
+	}
+	var missing []string
+	for id, seq := range l.sent {
+		m, ok := present[id]
+		switch {
+		case l.removed[id]:
+		case !ok && l.completing[id]:
+			l.removed[id] = true // completed, then killed before it said so
+		case !ok:
+			missing = append(missing, fmt.Sprintf("%s (sequence number %d)", id, seq))
+			l.removed[id] = true
+		case ok && m.SequenceNumber != seq:
+			t.Errorf("message %s has sequence number %d, was acknowledged with %d", id, m.SequenceNumber, seq)
+		case ok && l.deadLettered[id] && m.SubQueue != messaging.DeadLetter:
+			t.Errorf("message %s was dead-lettered, and is back in the active queue", id)
+		}
+	}
+	if len(missing) > mayBeDeleted {
+		t.Errorf("acknowledged messages are lost: %v; receives-and-deletes under way could take only %d", missing, mayBeDeleted)
+	}
+}
+
+// crashWorker runs until killed.
+func crashWorker(dir string, seed uint64) error {
+	ctx := context.Background()
+	s, err := sqlitequeue.Open(ctx, dir, sqlitequeue.Options{})
+	if err != nil {
+		return err
+	}
+	var out sync.Mutex
+	ack := func(format string, args ...any) {
+		line := fmt.Appendf(nil, format+"\n", args...)
+		out.Lock()
+		defer out.Unlock()
+		os.Stdout.Write(line) // one write, a whole line, into the pipe
+	}
+	fmt.Println("READY")
+	errs := make(chan error, 1)
+	for g := range 4 {
+		go func() {
+			errs <- crashLoop(ctx, s, rand.New(rand.NewPCG(seed, uint64(g))), fmt.Sprintf("r%d-g%d", seed, g), ack)
+		}()
+	}
+	return <-errs
+}
+
+func crashLoop(ctx context.Context, s messaging.Store, rng *rand.Rand, prefix string, ack func(string, ...any)) error {
+	q := crashQueue
+	n := 0
+	for {
+		switch op := rng.IntN(100); {
+		case op < 40: // send a batch
+			msgs := make([]messaging.Message, 1+rng.IntN(5))
+			for i := range msgs {
+				n++
+				id := fmt.Sprintf("%s-%d", prefix, n)
+				msgs[i] = messaging.Message{Raw: crashPayload(id), MessageID: id}
+			}
+			seqs, err := s.Send(ctx, q, msgs)
+			if err != nil {
+				return err
+			}
+			for i, m := range msgs {
+				ack("S %d %s", seqs[i], m.MessageID)
+			}
+		case op < 85: // peek-lock, then settle each one way or another
+			sub := messaging.Active
+			if rng.IntN(5) == 0 {
+				sub = messaging.DeadLetter
+			}
+			got, err := s.Receive(ctx, q, sub, messaging.PeekLock, 1+rng.IntN(4))
+			if err != nil {
+				return err
+			}
+			for _, m := range got {
+				switch p := rng.IntN(10); {
+				case p < 6:
+					ack("c %s", m.MessageID)
+					err = s.Complete(ctx, q, sub, m.LockToken)
+					if err == nil {
+						ack("C %s", m.MessageID)
+					}
+				case p < 8:
+					err = s.Abandon(ctx, q, sub, m.LockToken, nil)
+				case p < 9 && sub == messaging.Active:
+					err = s.DeadLetter(ctx, q, m.LockToken, "crash", "", nil)
+					if err == nil {
+						ack("L %s", m.MessageID)
+					}
+				default: // keep the lock; it expires
+				}
+				if err != nil && !errors.Is(err, messaging.ErrLockLost) {
+					return err
+				}
+			}
+		default: // receive and delete
+			max := 1 + rng.IntN(3)
+			ack("d %s %d", prefix, max)
+			got, err := s.Receive(ctx, q, messaging.Active, messaging.ReceiveAndDelete, max)
+			if err != nil {
+				return err
+			}
+			for _, m := range got {
+				ack("C %s", m.MessageID)
+			}
+			ack("e %s", prefix)
+		}
+	}
+}
