@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func (s *sbSeed) assign(t *testing.T, role string) string {
 func wantSBError(t *testing.T, what string, got sbLine, code string) {
 	t.Helper()
 	if got.Error == nil || got.Error.Code != code {
-		t.Fatalf("%s: got %+v, want error %s", what, got, code)
+		t.Fatalf("%s: got %+v (error %+v), want error %s", what, got, got.Error, code)
 	}
 }
 
@@ -201,4 +202,57 @@ func (s *sbSeed) hold(t *testing.T) (<-chan sbLine, <-chan struct{}) {
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return lines, done
+}
+
+// nodeSB runs servicebus.mjs (@azure/service-bus) as the app, in a fresh process.
+func (s *sbSeed) nodeSB(t *testing.T, args ...string) sbLine {
+	t.Helper()
+	argv := append([]string{"app", "run", "-g", "demo", "-n", "web", "--", "node", filepath.Join(nodeClients, "servicebus.mjs"), "--ns", s.fqdn, "--queue", "orders"}, args...)
+	out, errOut, err := s.inst.try(argv...)
+	var line sbLine
+	if jerr := json.Unmarshal([]byte(strings.TrimSpace(out)), &line); jerr != nil {
+		t.Fatalf("servicebus.mjs %v: %v\nstdout: %s\nstderr: %s\nserver log:\n%s", args, err, out, errOut, s.inst.stderr)
+	}
+	return line
+}
+
+// TestServiceBusQueuesJavaScript: the unmodified @azure/service-bus with the app's managed
+// identity: refused without a role, then sends, batches, peeks, PeekLock settlements,
+// dead-lettering, lock renewal and receive-and-delete with Data Owner.
+func TestServiceBusQueuesJavaScript(t *testing.T) {
+	requireNode(t)
+	s := seedServiceBus(t)
+	wantSBError(t, "send with no role", s.nodeSB(t, "--op", "send"), "UnauthorizedAccess")
+	s.assign(t, "Azure Service Bus Data Owner")
+	if got := s.nodeSB(t, "--op", "send", "--n", "2", "--body", "one"); got.Sent != 2 {
+		t.Fatalf("send: %+v", got)
+	}
+	if got := s.nodeSB(t, "--op", "send-batch", "--n", "2", "--body", "batch"); got.Sent != 2 {
+		t.Fatalf("send batch: %+v", got)
+	}
+	if got := s.nodeSB(t, "--op", "peek", "--n", "10"); len(got.Peeked) != 4 {
+		t.Fatalf("peek: %+v", got)
+	}
+	got := s.nodeSB(t, "--op", "receive", "--n", "1", "--settle", "abandon")
+	if strings.Join(bodies(got), ",") != "one-0" || !got.Received[0].Locked {
+		t.Fatalf("receive: %+v", got)
+	}
+	got = s.nodeSB(t, "--op", "receive", "--n", "1", "--settle", "deadletter")
+	if strings.Join(bodies(got), ",") != "one-0" || got.Received[0].DeliveryCount != 1 {
+		t.Fatalf("receive after abandon: %+v", got)
+	}
+	got = s.nodeSB(t, "--op", "receive", "--dlq", "--n", "5", "--settle", "complete")
+	if strings.Join(bodies(got), ",") != "one-0" || got.Received[0].Reason != "Poison" || got.Received[0].Source != "orders" {
+		t.Fatalf("dead-letter queue: %+v", got)
+	}
+	if got := s.nodeSB(t, "--op", "renew"); !got.RenewedLater || strings.Join(bodies(got), ",") != "one-1" {
+		t.Fatalf("renew: %+v", got)
+	}
+	got = s.nodeSB(t, "--op", "receive-delete", "--n", "5")
+	if strings.Join(bodies(got), ",") != "batch-0,batch-1" {
+		t.Fatalf("receive-and-delete: %+v", got)
+	}
+	if got := s.nodeSB(t, "--op", "peek", "--n", "10"); len(got.Peeked) != 0 {
+		t.Fatalf("left in the queue: %+v", got)
+	}
 }

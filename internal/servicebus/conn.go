@@ -122,7 +122,7 @@ func (c *connection) Attach(l *amqp.Link) *amqp.Error {
 	if l.Source == nil {
 		return amqpError(amqp.ErrInvalidField, "A receiving link needs a source.")
 	}
-	if l.Target != nil && l.Target.Address != "" && c.isReplyLink(l) {
+	if c.isReplyLink(l) {
 		return nil
 	}
 	a, ok := parseAddress(l.Source.Address)
@@ -133,7 +133,8 @@ func (c *connection) Attach(l *amqp.Link) *amqp.Error {
 }
 
 // isReplyLink registers l when it is the receiving half of a request-response pair: its
-// source is $cbs or an entity's $management node.
+// source is $cbs or an entity's $management node. Requests name it in reply-to by its
+// target address (go-amqp) or, when it has none, by its name (rhea).
 func (c *connection) isReplyLink(l *amqp.Link) bool {
 	a, ok := parseAddress(l.Source.Address)
 	if !ok || !(a.cbs || a.management) {
@@ -141,9 +142,16 @@ func (c *connection) isReplyLink(l *amqp.Link) bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.replies[l.Target.Address] = l
+	c.replies[replyKey(l)] = l
 	c.links[l] = &link{amqp: l, kind: kindReplies, addr: a}
 	return true
+}
+
+func replyKey(l *amqp.Link) string {
+	if l.Target != nil && l.Target.Address != "" {
+		return l.Target.Address
+	}
+	return l.Name
 }
 
 // attachRequests takes the client's sender to $cbs or to an entity's $management node.
@@ -287,8 +295,8 @@ func (c *connection) Detach(l *amqp.Link, _ *amqp.Error) {
 	c.mu.Lock()
 	lk := c.links[l]
 	delete(c.links, l)
-	if lk != nil && lk.kind == kindReplies && l.Target != nil && c.replies[l.Target.Address] == l {
-		delete(c.replies, l.Target.Address)
+	if lk != nil && lk.kind == kindReplies && c.replies[replyKey(l)] == l {
+		delete(c.replies, replyKey(l))
 	}
 	if lk != nil && lk.requests != nil {
 		close(lk.requests)

@@ -149,6 +149,11 @@ func (c *connection) settle(lk *link, id uint32, tok messaging.LockToken, state 
 		return
 	}
 	c.b.cfg.Metrics.settled(q, outcome)
+	if _, rejected := state.(*amqp.Rejected); rejected {
+		// The same outcome, as clients check, but without the client's error: rhea's
+		// receivers take an error in the broker's outcome for a failed settlement.
+		state = &amqp.Rejected{}
+	}
 	_ = lk.amqp.SettleSent(id, state)
 }
 

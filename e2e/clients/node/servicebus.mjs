@@ -1,0 +1,103 @@
+// A Service Bus app as a user would write it, with the unmodified @azure/service-bus and
+// a ManagedIdentityCredential, pointed at a Lanyard namespace: its fully qualified
+// namespace is the host:port of the namespace's endpoint, and Lanyard's CA is trusted
+// through NODE_EXTRA_CA_CERTS (lanyard app run sets it). One operation per run, one JSON
+// line out: the result, or {"error":{"code":...}} with the SDK's ServiceBusError code.
+//
+// Usage: node servicebus.mjs --ns localhost:PORT --queue Q --op OP [--n N] [--settle S] [--body B] [--dlq]
+//   ops: send, send-batch, receive (PeekLock, then --settle complete|abandon|deadletter|none),
+//        receive-delete, peek, renew
+import { ManagedIdentityCredential } from "@azure/identity";
+import { ServiceBusClient } from "@azure/service-bus";
+import { parseArgs } from "node:util";
+import Long from "long";
+
+const { values } = parseArgs({
+  options: {
+    ns: { type: "string" },
+    queue: { type: "string" },
+    op: { type: "string" },
+    n: { type: "string", default: "1" },
+    settle: { type: "string", default: "complete" },
+    body: { type: "string", default: "m" },
+    dlq: { type: "boolean", default: false },
+    "client-id": { type: "string" },
+  },
+});
+const n = Number(values.n);
+const emit = (r) => process.stdout.write(JSON.stringify(r) + "\n");
+const describe = (msgs) =>
+  msgs.map((m) => ({
+    body: String(m.body),
+    deliveryCount: m.deliveryCount,
+    sequenceNumber: Number(m.sequenceNumber),
+    deadLetterReason: m.deadLetterReason,
+    deadLetterSource: m.deadLetterSource,
+    locked: m.lockedUntilUtc !== undefined && m.lockedUntilUtc > new Date(),
+  }));
+
+const credential = new ManagedIdentityCredential(values["client-id"] ? { clientId: values["client-id"] } : {});
+const client = new ServiceBusClient(values.ns, credential, { retryOptions: { maxRetries: 1, retryDelayInMs: 100, timeoutInMs: 20000 } });
+const messages = () => Array.from({ length: n }, (_, i) => ({ body: `${values.body}-${i}`, messageId: `${values.body}-${i}`, applicationProperties: { index: i } }));
+const receiverOptions = (receiveMode) => ({ receiveMode, ...(values.dlq ? { subQueueType: "deadLetter" } : {}) });
+
+try {
+  switch (values.op) {
+    case "send":
+    case "send-batch": {
+      const sender = client.createSender(values.queue);
+      if (values.op === "send-batch") {
+        const batch = await sender.createMessageBatch();
+        for (const m of messages()) {
+          if (!batch.tryAddMessage(m)) throw new Error("the batch is full");
+        }
+        await sender.sendMessages(batch);
+      } else {
+        for (const m of messages()) await sender.sendMessages(m);
+      }
+      await sender.close();
+      emit({ sent: n });
+      break;
+    }
+    case "peek": {
+      const receiver = client.createReceiver(values.queue, receiverOptions("peekLock"));
+      const msgs = await receiver.peekMessages(n, { fromSequenceNumber: Long.fromNumber(1) });
+      emit({ peeked: describe(msgs) });
+      await receiver.close();
+      break;
+    }
+    case "receive":
+    case "receive-delete":
+    case "renew": {
+      const mode = values.op === "receive-delete" ? "receiveAndDelete" : "peekLock";
+      const receiver = client.createReceiver(values.queue, receiverOptions(mode));
+      const msgs = await receiver.receiveMessages(values.op === "renew" ? 1 : n, { maxWaitTimeInMs: 3000 });
+      const out = { received: describe(msgs) };
+      if (values.op === "renew" && msgs.length === 1) {
+        const before = msgs[0].lockedUntilUtc;
+        await new Promise((r) => setTimeout(r, 1100));
+        const after = await receiver.renewMessageLock(msgs[0]);
+        out.renewedLater = after > before;
+        await receiver.completeMessage(msgs[0]);
+      }
+      if (values.op === "receive") {
+        for (const m of msgs) {
+          if (values.settle === "complete") await receiver.completeMessage(m);
+          if (values.settle === "abandon") await receiver.abandonMessage(m);
+          if (values.settle === "deadletter") await receiver.deadLetterMessage(m, { deadLetterReason: "Poison", deadLetterErrorDescription: "cannot parse" });
+        }
+        out.settled = values.settle;
+      }
+      await receiver.close();
+      emit(out);
+      break;
+    }
+    default:
+      throw new Error(`unknown op ${values.op}`);
+  }
+} catch (err) {
+  const cause = err.name === "AggregateError" && err.errors?.length ? err.errors.at(-1) : err;
+  emit({ error: { code: cause.code ?? cause.name, message: cause.message, wrapped: cause === err ? undefined : err.errors.map((e) => e.code ?? e.name) } });
+} finally {
+  await client.close();
+}
