@@ -84,6 +84,32 @@ const CodeInvalidToken = "InvalidAuthenticationInfo"
 // gate is shut, the resource could not be resolved, the decision could not be recorded
 // under a fail-closed policy), which refuses the request too.
 func (a *Authorizer) Authorize(ctx context.Context, req Request) (token.Claims, error) {
+	claims, err := a.Authenticate(ctx, req)
+	if err != nil {
+		return token.Claims{}, err
+	}
+	scope, err := a.Resources.ResourceID(ctx, req.Resource)
+	if err != nil {
+		return token.Claims{}, err
+	}
+	if req.Scope != "" {
+		scope += "/" + req.Scope
+	}
+	d := a.Access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: req.Action, DataAction: req.DataAction, Scope: scope, Brief: true})
+	if err := a.record(ctx, req, claims, d); err != nil {
+		return token.Claims{}, err // fail-closed: what cannot be recorded is not allowed
+	}
+	if !d.Allowed {
+		return token.Claims{}, ErrDenied
+	}
+	return claims, nil
+}
+
+// Authenticate returns the claims of the request's token, with no decision on an action:
+// for a request whose parts are each authorized on their own (a Blob Batch), so that an
+// unauthenticated caller is refused before its body is read. It fails as Authorize does
+// for a missing or bad token, and records such failures; req.Action may be empty.
+func (a *Authorizer) Authenticate(ctx context.Context, req Request) (token.Claims, error) {
 	if req.Token == "" {
 		a.recordUnauthenticated(ctx, req, token.Claims{}, ErrNoToken)
 		return token.Claims{}, ErrNoToken
@@ -101,20 +127,6 @@ func (a *Authorizer) Authorize(ctx context.Context, req Request) (token.Claims, 
 			return token.Claims{}, err
 		}
 		return token.Claims{}, &lanyard.Error{Kind: lanyard.KindUnauthenticated, Code: CodeInvalidToken, Message: lanyard.MessageOf(err)}
-	}
-	scope, err := a.Resources.ResourceID(ctx, req.Resource)
-	if err != nil {
-		return token.Claims{}, err
-	}
-	if req.Scope != "" {
-		scope += "/" + req.Scope
-	}
-	d := a.Access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: req.Action, DataAction: req.DataAction, Scope: scope, Brief: true})
-	if err := a.record(ctx, req, claims, d); err != nil {
-		return token.Claims{}, err // fail-closed: what cannot be recorded is not allowed
-	}
-	if !d.Allowed {
-		return token.Claims{}, ErrDenied
 	}
 	return claims, nil
 }
