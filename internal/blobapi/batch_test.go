@@ -306,13 +306,18 @@ func TestBatchJSFraming(t *testing.T) {
 	e.container(t, "aaa")
 	e.put(t, "aaa/x", "1", nil)
 	e.put(t, "aaa/y", "1", nil)
+	e.put(t, "aaa/z", "1", nil)
+	// Its BlobBatchClient for a path-style service URL posts a container-scoped batch
+	// without a container: served as the account's.
+	subs, _ := e.submit(t, "/"+account+"?restype=container&comp=batch", batchBody(del("aaa/z")))
+	wantSub(t, subs[0], "0", http.StatusAccepted, "")
 	var b strings.Builder
 	for i, name := range []string{"x", "y"} {
 		fmt.Fprintf(&b, "--%s\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: %d\r\n\r\n"+
 			"DELETE /%s/aaa/%s HTTP/1.1\r\nauthorization: Bearer token\r\nx-ms-client-request-id: c%d\r\n\r\n", boundary, i, account, name, i)
 	}
 	b.WriteString("--" + boundary + "--\r\n")
-	subs, _ := e.submit(t, "/"+account+"/?comp=batch", b.String())
+	subs, _ = e.submit(t, "/"+account+"/?comp=batch", b.String())
 	wantSub(t, subs[0], "0", http.StatusAccepted, "")
 	wantSub(t, subs[1], "1", http.StatusAccepted, "")
 	if subs[1].hdr.Get("x-ms-client-request-id") != "c1" {

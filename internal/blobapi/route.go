@@ -87,7 +87,10 @@ func route(r *http.Request, t *target) (*operation, error) {
 		if restype == "" && comp == "list" {
 			return method(m, map[string]*operation{http.MethodGet: opListContainers})
 		}
-		if restype == "" && comp == "batch" {
+		// restype=container too: the JavaScript SDK takes a path-style service URL
+		// (/{account}) for a container's and sends a container-scoped batch without a
+		// container, which can only mean the account.
+		if comp == "batch" && (restype == "" || restype == "container") {
 			return method(m, map[string]*operation{http.MethodPost: opSubmitBatch})
 		}
 		if unsupportedComps[strings.ToLower(comp)] {
