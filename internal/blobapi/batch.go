@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/lanyard-id/lanyard/internal/reqctx"
 )
@@ -23,6 +24,9 @@ const (
 	// maxBatchPart bounds one embedded request: a request line, a bearer token and a
 	// few headers (conditions, tier) fit many times over.
 	maxBatchPart = 64 << 10
+	// batchWorkers is how many sub-requests of a batch run at once: Azure does not
+	// order them, and the stores commit concurrent deletes together.
+	batchWorkers = 32
 	// maxSubResponseBody bounds what a sub-request's handler may write: error documents.
 	maxSubResponseBody = 16 << 10
 )
@@ -92,8 +96,23 @@ func (h *Handler) submitBatch(w http.ResponseWriter, r *http.Request, t *target)
 		h.writeError(rec, r, t.rid, err)
 		out.add("", rec)
 	} else {
-		for _, s := range subs {
-			out.add(s.contentID, h.runSubRequest(r, s.req, out.version))
+		answers := make([]*subResponse, len(subs))
+		var wg sync.WaitGroup
+		work := make(chan int)
+		for range min(batchWorkers, len(subs)) {
+			wg.Go(func() {
+				for i := range work {
+					answers[i] = h.runSubRequest(r, subs[i].req, out.version)
+				}
+			})
+		}
+		for i := range subs {
+			work <- i
+		}
+		close(work)
+		wg.Wait()
+		for i, s := range subs {
+			out.add(s.contentID, answers[i])
 		}
 	}
 	hdr := w.Header()
