@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -241,6 +242,9 @@ func TestBatchAuthorizesEachSubRequest(t *testing.T) {
 	auth.mu.Unlock()
 	want := []string{"blobServices/default/containers/aaa/blobs/x", "blobServices/default/containers/bbb/blobs/y",
 		"blobServices/default/containers/aaa/blobs/z", "blobServices/default/containers/aaa/blobs/w"}
+	// Sub-requests run concurrently: compare as sets.
+	slices.Sort(scopes)
+	slices.Sort(want)
 	if strings.Join(scopes, " ") != strings.Join(want, " ") {
 		t.Fatalf("authorized scopes %q, want %q", scopes, want)
 	}
