@@ -68,7 +68,8 @@ var (
 // size) are answered as any request's; errors in the body are answered, as Azure does,
 // 202 with a single part, without Content-ID, that carries the 400. Each sub-request is
 // then served by the Handler exactly as a request of its own would be (routing,
-// authorization with its own token, conditions, audit), one after the other.
+// authorization with its own token, conditions, audit), batchWorkers at a time; the
+// answers keep the order of the requests.
 func (h *Handler) submitBatch(w http.ResponseWriter, r *http.Request, t *target) error {
 	reqctx.SetOperation(r.Context(), "SubmitBatch")
 	boundary, err := batchBoundary(r.Header.Get("Content-Type"))
