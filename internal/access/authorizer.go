@@ -94,9 +94,11 @@ func (a *Authorizer) Authorize(ctx context.Context, req Request) (token.Claims, 
 	return claims, nil
 }
 
-// Authenticate is Authorize's first half, for protocols that present a token once and act
-// on it many times (AMQP's claims-based security): it verifies req.Token for
-// req.Audiences and checks its principal, recording a refusal.
+// Authenticate returns the claims of the request's token, with no decision on an action:
+// for a request whose parts are each authorized on their own (a Blob Batch), or a token
+// presented once and acted on many times (AMQP's claims-based security), so that an
+// unauthenticated caller is refused before its body is read. It fails as Authorize does
+// for a missing or bad token, and records such failures; req.Action may be empty.
 func (a *Authorizer) Authenticate(ctx context.Context, req Request) (token.Claims, error) {
 	if req.Token == "" {
 		a.recordUnauthenticated(ctx, req, token.Claims{}, ErrNoToken)

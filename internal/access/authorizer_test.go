@@ -222,3 +222,33 @@ func TestAuthorizer(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthorizerAuthenticate: a token is checked, and a failure recorded, with no RBAC decision; a
+// principal with no role at all is authenticated.
+func TestAuthorizerAuthenticate(t *testing.T) {
+	f := newAuthzFixture(t)
+	nobody := f.identity(t, "nobody")
+	good := f.token(t, nobody, "https://storage.azure.com/")
+	req := func(tok string) Request {
+		return Request{Resource: "acct", Operation: "BlobBatch", Audiences: blobAudiences, Token: tok}
+	}
+	rec := &recorder{}
+	a := &Authorizer{Access: f.svc, Verifier: f.verifier, Resources: resources{"acct": accountScope}, Recorder: rec, Service: "blob"}
+	claims, err := a.Authenticate(t.Context(), req(good))
+	if err != nil || claims.ObjectID != nobody.PrincipalID {
+		t.Fatalf("claims %+v, err %v", claims, err)
+	}
+	if len(rec.got) != 0 {
+		t.Fatalf("recorded a decision for an authentication: %+v", rec.got)
+	}
+	for name, tok := range map[string]string{"none": "", "bad": good + "x", "wrong audience": f.token(t, nobody, "https://vault.azure.net")} {
+		rec.got = nil
+		_, err := a.Authenticate(t.Context(), req(tok))
+		if lanyard.KindOf(err) != lanyard.KindUnauthenticated {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(rec.got) != 1 || rec.got[0].Allowed || !strings.Contains(rec.got[0].Reason, "authentication failed") {
+			t.Fatalf("%s: recorded %+v", name, rec.got)
+		}
+	}
+}

@@ -17,8 +17,13 @@ import (
 //   - KindPermissionDenied with code AuthorizationPermissionMismatch when RBAC denies; 403.
 //
 // Any other error is answered as Azure would answer its kind and code.
+//
+// Authenticate checks the token alone, for a Blob Batch, whose sub-requests are each
+// authorized on their own; req.Action is empty. It fails as Authorize does for a
+// missing or bad token.
 type Authorizer interface {
 	Authorize(ctx context.Context, r *http.Request, req AccessRequest) error
+	Authenticate(ctx context.Context, r *http.Request, req AccessRequest) error
 }
 
 // AccessRequest is what a request needs permission for.

@@ -12,7 +12,15 @@ import (
 	"github.com/lanyard-id/lanyard/internal/token"
 )
 
-type askedAuthorizer struct{ got access.Request }
+type askedAuthorizer struct {
+	got           access.Request
+	authenticated bool
+}
+
+func (a *askedAuthorizer) Authenticate(_ context.Context, req access.Request) (token.Claims, error) {
+	a.got, a.authenticated = req, true
+	return token.Claims{}, access.ErrNoToken
+}
 
 func (a *askedAuthorizer) Authorize(_ context.Context, req access.Request) (token.Claims, error) {
 	a.got = req
@@ -38,5 +46,19 @@ func TestBearerAsks(t *testing.T) {
 	if g := a.got; g.Resource != want.Resource || g.Scope != want.Scope || g.Operation != want.Operation || g.Action != want.Action ||
 		g.DataAction != want.DataAction || g.Token != want.Token {
 		t.Errorf("asked %+v, want %+v", a.got, want)
+	}
+}
+
+// TestBearerAuthenticates: Authenticate asks for the token alone, with the same audiences.
+func TestBearerAuthenticates(t *testing.T) {
+	a := &askedAuthorizer{}
+	b := &blobapi.Bearer{Access: a, BaseURL: "https://127.0.0.1:10000"}
+	r, _ := http.NewRequest(http.MethodPost, "https://127.0.0.1:10000/acct/?comp=batch", nil)
+	err := b.Authenticate(t.Context(), r, blobapi.AccessRequest{Account: "acct", Operation: "SubmitBatch", Token: "tok"})
+	if !errors.Is(err, access.ErrNoToken) || !a.authenticated {
+		t.Fatalf("answer %v, authenticated %v", err, a.authenticated)
+	}
+	if a.got.Token != "tok" || a.got.Resource != "acct" || len(a.got.Audiences) != 3 {
+		t.Fatalf("asked %+v", a.got)
 	}
 }

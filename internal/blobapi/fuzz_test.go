@@ -97,3 +97,47 @@ func FuzzSplitPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseBatch: any body is taken apart or refused with an Azure error, never a crash,
+// and what is taken apart stays within the batch's limits and its account.
+func FuzzParseBatch(f *testing.F) {
+	const b = "batch_x"
+	part := func(cid, sub string) string {
+		return "--" + b + "\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: " + cid + "\r\n\r\n" + sub + "\r\n"
+	}
+	end := "--" + b + "--\r\n"
+	for _, s := range []string{
+		part("0", "DELETE /acct/c/b HTTP/1.1\r\nAuthorization: Bearer t\r\n\r\n") + end,
+		part("0", "DELETE /acct/c/b HTTP/1.1\r\n\r\n") + part("1", "DELETE /acct/c/d%20e HTTP/1.1\r\nIf-Match: \"x\"\r\n\r\n") + end,
+		part("0", "PUT /acct/c/b?comp=tier HTTP/1.1\r\nx-ms-access-tier: Cool\r\n\r\n") + end,
+		part("0", "DELETE /acct/c/b HTTP/1.1\r\n") + end,
+		part("7", "GET /acct/c/b HTTP/1.1\r\n\r\n") + end,
+		part("0", "DELETE /other/c/b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc") + end,
+		"--" + b + "\r\nContent-Type: application/http\r\n\r\nDELETE / HTTP/1.1\r\n\r\n" + end,
+		end, "", "--" + b,
+	} {
+		f.Add([]byte(s), "")
+		f.Add([]byte(s), "c")
+	}
+	f.Fuzz(func(t *testing.T, body []byte, container string) {
+		subs, err := parseBatch(body, b, "acct", container)
+		if err != nil {
+			if ae := (*apiError)(nil); !errors.As(err, &ae) || ae.status != 400 {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if len(subs) == 0 || len(subs) > maxBatchRequests {
+			t.Fatalf("%d sub-requests", len(subs))
+		}
+		for _, s := range subs {
+			if !validContentID(s.contentID) || s.req.ContentLength > 0 {
+				t.Fatalf("sub-request %q %+v", s.contentID, s.req)
+			}
+			acct, c, _, ok := splitPath(s.req.URL.Path)
+			if !ok || !strings.EqualFold(acct, "acct") || (container != "" && c != container && !(c != "" && container == "$root")) {
+				t.Fatalf("sub-request path %q escapes the batch", s.req.URL.Path)
+			}
+		}
+	})
+}

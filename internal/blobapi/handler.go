@@ -113,6 +113,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 		Operation: op.name, Action: op.action, DataAction: op.data,
 		Scope: scopeOf(t.container, t.blob), Token: token,
 	}
+	if op == opSubmitBatch {
+		// Its sub-requests are authorized one by one; the batch needs a valid token
+		// before its body is read.
+		if err := h.Auth.Authenticate(ctx, r, req); err != nil {
+			return err
+		}
+		return h.submitBatch(w, r, t)
+	}
 	if err := h.Auth.Authorize(ctx, r, req); err != nil {
 		// Put Blob may also create (never replace) a blob with add/action.
 		if op != opPutBlob || lanyard.KindOf(err) != lanyard.KindPermissionDenied {

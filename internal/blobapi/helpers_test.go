@@ -50,6 +50,12 @@ func (f *fakeAuth) Authorize(ctx context.Context, r *http.Request, req blobapi.A
 	return nil
 }
 
+// Authenticate refuses what Authorize refuses for the token alone.
+func (f *fakeAuth) Authenticate(ctx context.Context, r *http.Request, req blobapi.AccessRequest) error {
+	req.Action = ""
+	return f.Authorize(ctx, r, req)
+}
+
 func (f *fakeAuth) last() blobapi.AccessRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()

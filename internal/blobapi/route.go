@@ -69,7 +69,7 @@ var unsupportedComps = map[string]bool{
 	"acl": true, "lease": true, "tags": true, "snapshot": true, "copy": true, "appendblock": true,
 	"page": true, "pagelist": true, "tier": true, "expiry": true, "undelete": true, "query": true,
 	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true, "seal": true,
-	"properties": true, "stats": true, "userdelegationkey": true, "batch": true, "blobs": true,
+	"properties": true, "stats": true, "userdelegationkey": true, "blobs": true,
 	"rename": true,
 }
 
@@ -87,6 +87,12 @@ func route(r *http.Request, t *target) (*operation, error) {
 		if restype == "" && comp == "list" {
 			return method(m, map[string]*operation{http.MethodGet: opListContainers})
 		}
+		// restype=container too: the JavaScript SDK takes a path-style service URL
+		// (/{account}) for a container's and sends a container-scoped batch without a
+		// container, which can only mean the account.
+		if comp == "batch" && (restype == "" || restype == "container") {
+			return method(m, map[string]*operation{http.MethodPost: opSubmitBatch})
+		}
 		if unsupportedComps[strings.ToLower(comp)] {
 			return nil, errNotImplemented("comp=" + comp)
 		}
@@ -101,6 +107,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 				http.MethodHead: opGetContainerMeta})
 		case "list":
 			return method(m, map[string]*operation{http.MethodGet: opListBlobs})
+		case "batch":
+			return method(m, map[string]*operation{http.MethodPost: opSubmitBatch})
 		}
 		if unsupportedComps[strings.ToLower(comp)] {
 			return nil, errNotImplemented("comp=" + comp)
