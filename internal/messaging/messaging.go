@@ -164,6 +164,8 @@ type Store interface {
 	// DeleteQueue removes every message of the named queue, its dead-letter queue
 	// included, and forgets its sequence numbers.
 	DeleteQueue(ctx context.Context, namespace, name string) error
+	// DeleteNamespace is DeleteQueue for every queue of namespace.
+	DeleteNamespace(ctx context.Context, namespace string) error
 	// Ready reports whether the store can take writes (nil) or why not.
 	Ready() error
 	Close() error

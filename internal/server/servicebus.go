@@ -40,10 +40,16 @@ func (s *Server) openServiceBus(ctx context.Context, f *foundation, svc *service
 	svc.serviceBus.FreeAddress = s.serviceBusAddress
 	svc.directory.OnServiceBusChange = func(c directory.ServiceBusChange) {
 		ctx := context.WithoutCancel(ctx)
-		if c.Deleted && c.Entity != "" && !strings.Contains(c.Entity, "/") {
-			if err := queues.DeleteQueue(ctx, strings.ToLower(c.Namespace), strings.ToLower(c.Entity)); err != nil {
-				s.logger.Error("deleting a deleted queue's messages failed", "namespace", c.Namespace, "queue", c.Entity, "err", err)
-			}
+		// A queue or namespace made again under the same name starts empty.
+		var err error
+		switch {
+		case c.Deleted && c.Entity == "":
+			err = queues.DeleteNamespace(ctx, strings.ToLower(c.Namespace))
+		case c.Deleted && !strings.Contains(c.Entity, "/"):
+			err = queues.DeleteQueue(ctx, strings.ToLower(c.Namespace), strings.ToLower(c.Entity))
+		}
+		if err != nil {
+			s.logger.Error("deleting the messages of a deleted queue or namespace failed", "namespace", c.Namespace, "entity", c.Entity, "err", err)
 		}
 		if c.Entity == "" {
 			_ = s.syncServiceBus(ctx)

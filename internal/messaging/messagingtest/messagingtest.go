@@ -44,6 +44,7 @@ func Run(t *testing.T, open Open) {
 		{"Peek", testPeek},
 		{"Counts", testCounts},
 		{"DeleteQueue", testDeleteQueue},
+		{"DeleteNamespace", testDeleteNamespace},
 		{"QueuesIsolated", testQueuesIsolated},
 		{"Arrivals", testArrivals},
 		{"ConcurrentReceivers", testConcurrentReceivers},

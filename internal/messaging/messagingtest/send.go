@@ -202,6 +202,28 @@ func testDeleteQueue(t *testing.T, e env) {
 	}
 }
 
+// DeleteNamespace empties every queue of one namespace and no other's.
+func testDeleteNamespace(t *testing.T, e env) {
+	a, b, other := queue("a"), queue("b"), queue("a")
+	other.Namespace = "ns2"
+	for _, q := range []messaging.Queue{a, b, other} {
+		e.send(t, q, raws(q.Namespace+q.Name, 2)...)
+	}
+	got := e.receive(t, a, messaging.Active, messaging.PeekLock, 1)
+	if err := e.s.DeleteNamespace(e.ctx, a.Namespace); err != nil {
+		t.Fatal(err)
+	}
+	e.expectCounts(t, a, 0, 0)
+	e.expectCounts(t, b, 0, 0)
+	e.expectCounts(t, other, 2, 0)
+	expectErr(t, "Complete of a deleted namespace's message", e.s.Complete(e.ctx, a, messaging.Active, got[0].LockToken), messaging.ErrLockLost)
+	// A queue of the same name starts afresh.
+	if seqs := e.send(t, a, "again"); len(seqs) != 1 || seqs[0] != 1 {
+		t.Errorf("first sequence number after the namespace's deletion: %v", seqs)
+	}
+	expectErr(t, "DeleteNamespace without a name", e.s.DeleteNamespace(e.ctx, ""), messaging.ErrInvalid)
+}
+
 // Queues are told apart by namespace and name, exactly.
 func testQueuesIsolated(t *testing.T, e env) {
 	a := queue("q")

@@ -425,14 +425,28 @@ func (s *Store) DeleteQueue(ctx context.Context, namespace, name string) error {
 	if err := checkName(namespace, name); err != nil {
 		return err
 	}
+	return s.deleteWhere(ctx, "namespace = ? AND queue = ?", namespace, name)
+}
+
+// DeleteNamespace implements messaging.Store.
+func (s *Store) DeleteNamespace(ctx context.Context, namespace string) error {
+	if err := checkName(namespace, "-"); err != nil {
+		return err
+	}
+	return s.deleteWhere(ctx, "namespace = ?", namespace)
+}
+
+// deleteWhere removes the messages, bodies and sequence counters of the queues where
+// selects (a fixed condition; args are its parameters).
+func (s *Store) deleteWhere(ctx context.Context, where string, args ...any) error {
 	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		for _, stmt := range []string{
-			"DELETE FROM bodies WHERE id IN (SELECT id FROM messages WHERE namespace = ? AND queue = ?)",
-			"DELETE FROM messages WHERE namespace = ? AND queue = ?",
-			"DELETE FROM queues WHERE namespace = ? AND queue = ?",
+			"DELETE FROM bodies WHERE id IN (SELECT id FROM messages WHERE " + where + ")",
+			"DELETE FROM messages WHERE " + where,
+			"DELETE FROM queues WHERE " + where,
 		} {
-			if _, err := tx.exec(ctx, stmt, namespace, name); err != nil {
-				return fmt.Errorf("sqlitequeue: delete queue: %w", err)
+			if _, err := tx.exec(ctx, stmt, args...); err != nil {
+				return fmt.Errorf("sqlitequeue: delete: %w", err)
 			}
 		}
 		return nil
