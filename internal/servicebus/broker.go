@@ -17,6 +17,7 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/listenset"
 	"github.com/lanyard-id/lanyard/internal/messaging"
+	"github.com/lanyard-id/lanyard/internal/token"
 )
 
 // Entities reads the namespaces' queues and topics; store.Store is one.
@@ -30,13 +31,25 @@ type Certificates interface {
 	ServerCertificate(names []string, now time.Time) (tls.Certificate, error)
 }
 
+// Authorizer authenticates put-tokens and decides what their principals may do;
+// *access.Authorizer is one (its Resources resolve namespace names).
+type Authorizer interface {
+	// Authenticate verifies req.Token for req.Audiences and checks its principal.
+	Authenticate(ctx context.Context, req access.Request) (token.Claims, error)
+	// Decide decides, and records, whether claims' principal may do req.Action at
+	// req.Resource/req.Scope: nil, access.ErrDenied, or why it could not decide.
+	Decide(ctx context.Context, claims token.Claims, req access.Request) error
+	// Recheck re-checks a link's standing grant, recording nothing.
+	Recheck(ctx context.Context, claims token.Claims, action string, dataAction bool, scope string) error
+}
+
 // Config is what a Broker is built from.
 type Config struct {
 	Store    messaging.Store
 	Entities Entities
 	// Authorizer authenticates put-tokens (audience ServiceBusResource) and decides links
 	// and $management operations; its Resources resolve namespace names.
-	Authorizer   *access.Authorizer
+	Authorizer   Authorizer
 	Certificates Certificates
 	Metrics      *Metrics // nil: nothing counted
 	Logger       *slog.Logger

@@ -2,6 +2,7 @@ package servicebus
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -375,17 +376,18 @@ func (c *connection) recheckLink(lk *link) *amqp.Error {
 		return nil // the store is unreachable, say: keep the link, check again
 	}
 	q, err := c.b.queue(c.ctx, c.ns.Name, lk.entity)
-	if lanyard.IsNotFound(err) {
-		return amqpError(amqp.ErrNotFound, "The messaging entity '%s' was deleted.", lanyard.Clip(lk.entity, 200))
+	var gone *amqp.Error
+	if errors.As(err, &gone) { // deleted, or changed into what part 2 serves
+		return gone
 	}
 	if err == nil {
 		lk.queue.Store(q)
 	}
-	return nil
+	return nil // the directory is unreachable, say: keep the link, check again
 }
 
 func recheckReason(err error) string {
-	if err == access.ErrDenied {
+	if errors.Is(err, access.ErrDenied) {
 		return "the principal's role assignment no longer allows this link."
 	}
 	return strings.TrimSpace(lanyard.MessageOf(err))

@@ -14,8 +14,6 @@ import (
 const (
 	condLockLost      = amqp.Symbol("com.microsoft:message-lock-lost")
 	condServerBusy    = amqp.Symbol("com.microsoft:server-busy")
-	condEntityExists  = amqp.Symbol("com.microsoft:entity-already-exists")
-	condDeadLetter    = amqp.Symbol("com.microsoft:dead-letter")
 	condEntityMissing = amqp.ErrNotFound
 )
 

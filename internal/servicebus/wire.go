@@ -14,7 +14,6 @@ const (
 	annotationEnqueuedTime   = amqp.Symbol("x-opt-enqueued-time")
 	annotationLockedUntil    = amqp.Symbol("x-opt-locked-until")
 	annotationDeadLetterFrom = amqp.Symbol("x-opt-deadletter-source")
-	annotationLockToken      = amqp.Symbol("x-opt-lock-token")
 )
 
 // Application properties a dead-lettered message carries.
@@ -31,14 +30,6 @@ func dotNetOrder(t [16]byte) [16]byte {
 	t[4], t[5] = t[5], t[4]
 	t[6], t[7] = t[7], t[6]
 	return t
-}
-
-// lockTokenFromTag reads a delivery tag back into a lock token.
-func lockTokenFromTag(tag []byte) (messaging.LockToken, bool) {
-	if len(tag) != 16 {
-		return messaging.LockToken{}, false
-	}
-	return messaging.LockToken(dotNetOrder([16]byte(tag))), true
 }
 
 // incoming is a message a sender sent, as the store keeps it.
