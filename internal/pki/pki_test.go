@@ -351,7 +351,7 @@ func TestServerCertificateBadNames(t *testing.T) {
 	for _, n := range []string{
 		"a b", "-lead.example", "trail-.example", "a..b", "*", "a.*.example",
 		"http://x", "x/y", "é.example", strings.Repeat("a", 64) + ".example", strings.Repeat("a.", 127) + "a",
-		"fe80::1%eth0",
+		"fe80::1%eth0", "host:0", "host:99999", "host:x", "host:05671", "a b:5671",
 	} {
 		if _, err := ca.ServerCertificate([]string{n}, time.Now()); err == nil {
 			t.Errorf("%q: want error", n)
@@ -360,6 +360,28 @@ func TestServerCertificateBadNames(t *testing.T) {
 	// Wildcards are fine.
 	if _, err := ca.ServerCertificate([]string{"*.lanyard.example"}, time.Now()); err != nil {
 		t.Errorf("wildcard: %v", err)
+	}
+}
+
+// TestHostPortNames: a host:port name is kept whole, and a client that takes it for its
+// server name (go-amqp, given a namespace as localhost:5671) verifies the certificate.
+func TestHostPortNames(t *testing.T) {
+	ca := mustCA(t, t.TempDir())
+	c, err := ca.ServerCertificate([]string{"LOCALHOST:5671", "127.0.0.1:5671"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"localhost:5671", "127.0.0.1:5671", "localhost"} {
+		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: ca.Pool()}); err != nil {
+			t.Errorf("verify as %q: %v", name, err)
+		}
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: "localhost:5672", Roots: ca.Pool()}); err == nil {
+		t.Error("another port verified")
 	}
 }
 
