@@ -2,6 +2,7 @@ package pgfront
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/listenset"
 )
 
 // Config configures a Frontend.
@@ -47,7 +49,8 @@ type Frontend struct {
 
 	mu        sync.Mutex
 	closed    bool
-	listeners map[string]*listener // by server resource id
+	listeners *listenset.Set[*tls.Config] // keyed by server resource id
+	servers   map[string]lanyard.PostgresServer
 	pending   map[net.Conn]struct{}
 	sessions  *registry
 	open      atomic.Int64 // connections open, handshakes and sessions
@@ -81,8 +84,10 @@ func New(cfg Config) (*Frontend, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Frontend{
 		cfg: cfg, log: cfg.Logger.With("component", "pgfront"), ctx: ctx, cancel: cancel,
-		listeners: map[string]*listener{}, pending: map[net.Conn]struct{}{}, sessions: newRegistry(),
+		servers: map[string]lanyard.PostgresServer{}, pending: map[net.Conn]struct{}{}, sessions: newRegistry(),
 	}
+	f.listeners = listenset.New(listenset.Config[*tls.Config]{What: "PostgreSQL server", Prepare: f.prepare, Serve: f.accept,
+		RebindInterval: cfg.RebindInterval, Logger: f.log})
 	f.wg.Go(f.recheckLoop)
 	return f, nil
 }
@@ -93,47 +98,27 @@ func New(cfg Config) (*Frontend, error) {
 // RebindInterval; the others keep serving.
 func (f *Frontend) Sync(ctx context.Context, servers []lanyard.PostgresServer) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.closed {
+		f.mu.Unlock()
 		return
 	}
-	want := make(map[string]lanyard.PostgresServer, len(servers))
+	want := make(map[string]string, len(servers))
+	f.servers = make(map[string]lanyard.PostgresServer, len(servers))
 	for _, s := range servers {
-		want[s.ResourceID] = s
+		want[s.ResourceID] = f.bindAddress(s)
+		f.servers[s.ResourceID] = s
 	}
-	for id, l := range f.listeners {
-		s, ok := want[id]
-		if ok && f.bindAddress(s) == l.addr {
-			continue
-		}
-		l.stop()
-		delete(f.listeners, id)
-		if !ok {
+	f.mu.Unlock()
+	for _, id := range f.listeners.Sync(want) {
+		if _, kept := want[id]; !kept {
 			f.sessions.endServer(id, "the server was deleted")
 		}
-	}
-	for id, s := range want {
-		if l, ok := f.listeners[id]; ok {
-			l.server.Store(&s)
-			continue
-		}
-		l := newListener(s, f.bindAddress(s))
-		f.listeners[id] = l
-		f.wg.Go(func() { f.runListener(l) })
 	}
 	_ = ctx // listeners live until Close or the next Sync, not until ctx ends
 }
 
 // Addr returns the address a server's listener is bound to, or nil while it is not bound.
-func (f *Frontend) Addr(serverID string) net.Addr {
-	f.mu.Lock()
-	l := f.listeners[serverID]
-	f.mu.Unlock()
-	if l == nil {
-		return nil
-	}
-	return l.boundAddr()
-}
+func (f *Frontend) Addr(serverID string) net.Addr { return f.listeners.Addr(serverID) }
 
 // Close stops every listener, ends every session and handshake, and waits for all the
 // goroutines the Frontend started.
@@ -144,14 +129,11 @@ func (f *Frontend) Close() error {
 		return nil
 	}
 	f.closed = true
-	for id, l := range f.listeners {
-		l.stop()
-		delete(f.listeners, id)
-	}
 	for c := range f.pending {
 		_ = c.Close()
 	}
 	f.mu.Unlock()
+	f.listeners.Close()
 	f.cancel()
 	f.sessions.endAll("Lanyard is shutting down")
 	f.wg.Wait()
