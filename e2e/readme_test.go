@@ -19,12 +19,12 @@ import (
 // written, one command at a time, with the built lanyard first on PATH and LANYARD_HOME
 // set to a fresh `lanyard up` that the test starts itself (on free ports: the defaults may
 // be taken on a shared machine). A command must succeed, unless its comment says
-// `# 403 CODE`: then it must fail with CODE in its output. `# uploaded` and `# noted` must
-// print it. Go snippets must be lines of the sample apps, which the commands run; JavaScript
+// `# 403 CODE`: then it must fail with CODE in its output; `# unauthorized`: it must fail
+// with that in its output. `# uploaded`, `# noted` and `# received` must print it. Go snippets must be lines of the sample apps, which the commands run; JavaScript
 // snippets lines of the e2e `pg` client; untagged blocks (configuration files) do not run.
 
 // readmeSections are the README sections whose blocks run (by heading prefix).
-var readmeSections = []string{"Quick start", "Blob Storage", "Passwordless PostgreSQL"}
+var readmeSections = []string{"Quick start", "Blob Storage", "Passwordless PostgreSQL", "Service Bus"}
 
 // quickStartBudget is the machine time the Quick start may take, with Go's build cache
 // warm (a user's first `go run` of the sample compiles the SDK once; the test measures
@@ -164,7 +164,7 @@ func TestReadme(t *testing.T) {
 	}
 
 	// The snippets are the sample apps' own lines.
-	checkSnippets(t, snippets, "../examples/uploader/main.go", "../examples/pgnotes/main.go")
+	checkSnippets(t, snippets, "../examples/uploader/main.go", "../examples/pgnotes/main.go", "../examples/orders/main.go")
 	checkSnippets(t, jsSnippets, "clients/node/pg.mjs")
 	if t.Failed() {
 		t.FailNow()
@@ -207,6 +207,10 @@ func TestReadme(t *testing.T) {
 			if err == nil || !strings.Contains(output, "403 "+code) {
 				t.Fatalf("%s\nwant a failure with 403 %s, got err=%v\n%s", where, code, err, output)
 			}
+		case strings.HasPrefix(c.comment, "unauthorized"):
+			if err == nil || !strings.Contains(output, "unauthorized") {
+				t.Fatalf("%s\nwant a failure saying unauthorized, got err=%v\n%s", where, err, output)
+			}
 		case strings.HasPrefix(c.comment, "denied"):
 			if err == nil || !strings.Contains(output, "denied:") {
 				t.Fatalf("%s\nwant a denial and a non-zero exit, got err=%v\n%s", where, err, output)
@@ -216,6 +220,10 @@ func TestReadme(t *testing.T) {
 		case strings.HasPrefix(c.comment, "noted"):
 			if !strings.Contains(stdout.String(), "noted as ") {
 				t.Fatalf("%s\nnoted nothing:\n%s", where, output)
+			}
+		case strings.HasPrefix(c.comment, "received"):
+			if !strings.Contains(stdout.String(), "received \"order placed at ") {
+				t.Fatalf("%s\nreceived nothing:\n%s", where, output)
 			}
 		case strings.HasPrefix(c.comment, "uploaded"):
 			if !strings.Contains(stdout.String(), "uploaded uploads/hello.txt") {

@@ -13,7 +13,7 @@ import (
 // managedVars are the variables an app's environment may set or leave out. `app run`
 // drops inherited values of those the app leaves out, so a client id exported for one app
 // never reaches another; `app env` unsets them, for the same reason.
-var managedVars = []string{"AZURE_CLIENT_ID", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_ACCOUNT_URL"}
+var managedVars = []string{"AZURE_CLIENT_ID", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_ACCOUNT_URL", "AZURE_SERVICEBUS_FULLY_QUALIFIED_NAMESPACE"}
 
 // withClientID applies --client-id: the user-assigned identity the SDKs' DefaultAzureCredential
 // (and the code that reads AZURE_CLIENT_ID) asks for, instead of the app's default identity.

@@ -40,18 +40,39 @@ func (h *Handler) environment(ctx context.Context, a lanyard.App, header string)
 		}
 		env["AZURE_CLIENT_ID"] = id.ClientID
 	}
+	if h.Access == nil || h.Env.BlobBaseURL == "" && h.ServiceBus == nil {
+		return env, nil // nothing to point the app at
+	}
+	scopes, err := h.assignedScopes(ctx, ids)
+	if err != nil || len(scopes) == 0 {
+		return env, err
+	}
 	if h.Env.BlobBaseURL != "" {
-		account, err := h.reachableAccount(ctx, ids)
+		accounts, err := h.Directory.ListStorageAccounts(ctx, "")
 		if err != nil {
 			return nil, err
 		}
-		if account != "" {
-			env["AZURE_STORAGE_ACCOUNT"] = account
-			env["AZURE_STORAGE_ACCOUNT_URL"] = h.Env.BlobBaseURL + "/" + account + "/"
+		if i := onlyReachable(scopes, len(accounts), func(i int) string { return accounts[i].ResourceID }); i >= 0 {
+			env["AZURE_STORAGE_ACCOUNT"] = accounts[i].Name
+			env["AZURE_STORAGE_ACCOUNT_URL"] = h.Env.BlobBaseURL + "/" + accounts[i].Name + "/"
+		}
+	}
+	if h.ServiceBus != nil {
+		namespaces, err := h.ServiceBus.ListNamespacesPage(ctx, "", "", maxReachableNamespaces)
+		if err != nil {
+			return nil, err
+		}
+		if i := onlyReachable(scopes, len(namespaces), func(i int) string { return namespaces[i].ResourceID }); i >= 0 {
+			// The name Azure's samples read; the SDKs take it as their fully qualified namespace.
+			endpoint := strings.TrimSuffix(strings.TrimPrefix(ServiceBusEndpoint(namespaces[i]), "https://"), "/")
+			env["AZURE_SERVICEBUS_FULLY_QUALIFIED_NAMESPACE"] = endpoint
 		}
 	}
 	return env, nil
 }
+
+// maxReachableNamespaces bounds the namespaces looked at for an app's environment.
+const maxReachableNamespaces = 1000
 
 func defaultIdentity(ids []lanyard.Identity, ref string) (lanyard.Identity, bool) {
 	for _, id := range ids {
@@ -62,16 +83,14 @@ func defaultIdentity(ids []lanyard.Identity, ref string) (lanyard.Identity, bool
 	return lanyard.Identity{}, false
 }
 
-// reachableAccount names the storage account on which the identities hold a role (at it,
-// above it or below it, down to a container), when there is exactly one: with several,
-// which one the app means is the app's to say.
-func (h *Handler) reachableAccount(ctx context.Context, ids []lanyard.Identity) (string, error) {
+// assignedScopes lists the scopes of the identities' role assignments.
+func (h *Handler) assignedScopes(ctx context.Context, ids []lanyard.Identity) ([]string, error) {
 	var scopes []string
 	for _, id := range ids {
 		for after := ""; ; {
 			as, err := h.Access.ListRoleAssignmentsPage(ctx, access.Filter{PrincipalID: id.PrincipalID}, after, maxPageSize)
 			if err != nil {
-				return "", fmt.Errorf("role assignments of %s: %w", id.PrincipalID, err)
+				return nil, fmt.Errorf("role assignments of %s: %w", id.PrincipalID, err)
 			}
 			for _, a := range as {
 				scopes = append(scopes, a.Scope)
@@ -82,24 +101,24 @@ func (h *Handler) reachableAccount(ctx context.Context, ids []lanyard.Identity) 
 			after = as[len(as)-1].ID
 		}
 	}
-	if len(scopes) == 0 {
-		return "", nil
-	}
-	accounts, err := h.Directory.ListStorageAccounts(ctx, "")
-	if err != nil {
-		return "", err
-	}
-	var found []string
-	for _, acct := range accounts {
+	return scopes, nil
+}
+
+// onlyReachable returns the index of the one resource of n (ids by index) on which the
+// scopes grant a role (at it, above it or below it, down to a container or queue), or -1
+// when none or several are: with several, which one the app means is the app's to say.
+func onlyReachable(scopes []string, n int, id func(int) string) int {
+	found := -1
+	for i := range n {
 		for _, s := range scopes {
-			if rbac.ScopeCovers(s, acct.ResourceID) || rbac.ScopeCovers(acct.ResourceID, s) {
-				found = append(found, acct.Name)
+			if rbac.ScopeCovers(s, id(i)) || rbac.ScopeCovers(id(i), s) {
+				if found >= 0 {
+					return -1
+				}
+				found = i
 				break
 			}
 		}
 	}
-	if len(found) != 1 {
-		return "", nil
-	}
-	return found[0], nil
+	return found
 }
