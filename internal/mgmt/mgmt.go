@@ -147,7 +147,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		typ := rt.typ
-		if rt.reads != "" {
+		if rt.readOnly {
 			typ = "" // a read: nothing to record as a change
 		}
 		return h.audited(w, r, c, typ, strings.Join(rt.pattern, "/"), func(w http.ResponseWriter) error { return fn(w, r, args) })

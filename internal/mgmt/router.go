@@ -20,12 +20,12 @@ type route struct {
 	// filtered routes check no permission: any authenticated caller may call them, and the
 	// handler answers only what the caller reaches (ARM's subscription list).
 	filtered bool
-	// read, write and del, when set, are the actions checked instead of typ's own: for
-	// extension resources whose permissions are their parent's.
-	read, write, del string
-	// reads is the action checked for every method, for a POST that changes nothing
-	// (checkNameAvailability); such a route records no change.
-	reads string
+	// checks are actions checked instead of typ's own, by method ("*": every method): for
+	// extension resources whose permissions are their parent's, and for a POST that
+	// changes nothing (checkNameAvailability).
+	checks map[string]string
+	// readOnly routes change nothing whatever their method: they record no change.
+	readOnly bool
 }
 
 // routeFunc is a handler.Func that also takes the path's "{}" segments, in order.
@@ -47,15 +47,29 @@ func (rt *route) reachable() *route {
 	return rt
 }
 
-// actions makes rt check read for GET, write for PUT and PATCH, del for DELETE.
+// actions makes rt check read for GET and HEAD, write for PUT and PATCH, del for DELETE
+// (those given).
 func (rt *route) actions(read, write, del string) *route {
-	rt.read, rt.write, rt.del = read, write, del
+	for method, action := range map[string]string{http.MethodGet: read, http.MethodHead: read,
+		http.MethodPut: write, http.MethodPatch: write, http.MethodDelete: del} {
+		if action != "" {
+			rt.check(method, action)
+		}
+	}
 	return rt
 }
 
 // readsWith makes rt a read whatever its method, checked as action.
 func (rt *route) readsWith(action string) *route {
-	rt.reads = action
+	rt.readOnly = true
+	return rt.check("*", action)
+}
+
+func (rt *route) check(method, action string) *route {
+	if rt.checks == nil {
+		rt.checks = map[string]string{}
+	}
+	rt.checks[method] = action
 	return rt
 }
 
@@ -87,8 +101,10 @@ func (rt *route) match(segs []string) ([]string, bool) {
 // permission returns the action RBAC must allow for method on this route, and the scope.
 func (rt *route) permission(method string, segs []string) (action, scope string) {
 	switch {
-	case rt.reads != "":
-		action = rt.reads
+	case rt.checks[method] != "":
+		action = rt.checks[method]
+	case rt.checks["*"] != "":
+		action = rt.checks["*"]
 	case method == http.MethodGet || method == http.MethodHead:
 		action = rt.typ + "/read"
 	case method == http.MethodPut || method == http.MethodPatch:
@@ -97,14 +113,6 @@ func (rt *route) permission(method string, segs []string) (action, scope string)
 		action = rt.typ + "/delete"
 	default:
 		action = rt.typ + "/" + rt.post + "/action"
-	}
-	switch {
-	case rt.read != "" && (method == http.MethodGet || method == http.MethodHead):
-		action = rt.read
-	case rt.write != "" && (method == http.MethodPut || method == http.MethodPatch):
-		action = rt.write
-	case rt.del != "" && method == http.MethodDelete:
-		action = rt.del
 	}
 	n := len(segs)
 	if rt.collection {
