@@ -357,6 +357,142 @@ func durations(settings ...isoSetting) error {
 }
 
 // namespaceOf finds the namespace a path names: group args[1], name args[2].
+// sbEntities is how the management API lists, gets and deletes one kind of entity below a
+// namespace (queues, topics, subscriptions, rules): the four differ only in these. args are
+// the route's: group, namespace, then the entity's path below the namespace.
+type sbEntities[T any, P any] struct {
+	collection string
+	name       func(T) string
+	list       func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string, after string, limit int) ([]T, error)
+	get        func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) (T, error)
+	del        func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) error
+	// view renders an entity, with its message counts where it has them.
+	view func(ctx context.Context, h *Handler, n lanyard.ServiceBusNamespace, e T) (sbEntityJSON[P], error)
+}
+
+func (k sbEntities[T, P]) listHandler(h *Handler) routeFunc {
+	return func(w http.ResponseWriter, r *http.Request, args []string) error {
+		sb, n, err := h.namespaceOf(r, args)
+		if err != nil {
+			return err
+		}
+		p, err := parsePage(r, k.collection)
+		if err != nil {
+			return err
+		}
+		es, next, err := storePage(p, k.name, func(after string, limit int) ([]T, error) {
+			return k.list(r.Context(), sb, n, args, after, limit)
+		})
+		if err != nil {
+			return err
+		}
+		out := make([]sbEntityJSON[P], 0, len(es))
+		for _, e := range es {
+			v, err := k.view(r.Context(), h, n, e)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		writePage(w, r, p, out, next)
+		return nil
+	}
+}
+
+func (k sbEntities[T, P]) getHandler(h *Handler) routeFunc {
+	return func(w http.ResponseWriter, r *http.Request, args []string) error {
+		sb, n, err := h.namespaceOf(r, args)
+		if err != nil {
+			return err
+		}
+		e, err := k.get(r.Context(), sb, n, args)
+		if err != nil {
+			return err
+		}
+		v, err := k.view(r.Context(), h, n, e)
+		return h.reply(w, http.StatusOK, v, err)
+	}
+}
+
+func (k sbEntities[T, P]) deleteHandler(h *Handler) routeFunc {
+	return func(w http.ResponseWriter, r *http.Request, args []string) error {
+		sb, n, err := h.namespaceOf(r, args)
+		if err == nil {
+			err = k.del(r.Context(), sb, n, args)
+		}
+		return deleted(w, err)
+	}
+}
+
+var (
+	sbQueues = sbEntities[lanyard.ServiceBusQueue, sbQueueProps]{
+		collection: "queues",
+		name:       func(q lanyard.ServiceBusQueue) string { return q.Name },
+		list: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, _ []string, after string, limit int) ([]lanyard.ServiceBusQueue, error) {
+			return sb.ListQueuesPage(ctx, n.ResourceGroup, n.Name, after, limit)
+		},
+		get: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) (lanyard.ServiceBusQueue, error) {
+			return sb.GetQueue(ctx, n.ResourceGroup, n.Name, args[3])
+		},
+		del: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) error {
+			return sb.DeleteQueue(ctx, n.ResourceGroup, n.Name, args[3])
+		},
+		view: func(ctx context.Context, h *Handler, n lanyard.ServiceBusNamespace, q lanyard.ServiceBusQueue) (sbEntityJSON[sbQueueProps], error) {
+			c, err := h.counts(ctx, n.Name, q.Name)
+			return h.sbQueue(n, q, c), err
+		},
+	}
+	sbTopics = sbEntities[lanyard.ServiceBusTopic, sbTopicProps]{
+		collection: "topics",
+		name:       func(t lanyard.ServiceBusTopic) string { return t.Name },
+		list: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, _ []string, after string, limit int) ([]lanyard.ServiceBusTopic, error) {
+			return sb.ListTopicsPage(ctx, n.ResourceGroup, n.Name, after, limit)
+		},
+		get: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) (lanyard.ServiceBusTopic, error) {
+			return sb.GetTopic(ctx, n.ResourceGroup, n.Name, args[3])
+		},
+		del: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) error {
+			return sb.DeleteTopic(ctx, n.ResourceGroup, n.Name, args[3])
+		},
+		view: func(_ context.Context, _ *Handler, n lanyard.ServiceBusNamespace, t lanyard.ServiceBusTopic) (sbEntityJSON[sbTopicProps], error) {
+			return sbTopic(n, t), nil
+		},
+	}
+	sbSubscriptions = sbEntities[lanyard.ServiceBusSubscription, sbSubscriptionProps]{
+		collection: "subscriptions",
+		name:       func(s lanyard.ServiceBusSubscription) string { return s.Name },
+		list: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string, after string, limit int) ([]lanyard.ServiceBusSubscription, error) {
+			return sb.ListSubscriptionsPage(ctx, n.ResourceGroup, n.Name, args[3], after, limit)
+		},
+		get: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) (lanyard.ServiceBusSubscription, error) {
+			return sb.GetSubscription(ctx, n.ResourceGroup, n.Name, args[3], args[4])
+		},
+		del: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) error {
+			return sb.DeleteSubscription(ctx, n.ResourceGroup, n.Name, args[3], args[4])
+		},
+		view: func(ctx context.Context, h *Handler, n lanyard.ServiceBusNamespace, s lanyard.ServiceBusSubscription) (sbEntityJSON[sbSubscriptionProps], error) {
+			c, err := h.counts(ctx, n.Name, subscriptionPath(s.Topic, s.Name))
+			return sbSubscription(n, s, c), err
+		},
+	}
+	sbRules = sbEntities[lanyard.ServiceBusRule, sbRuleProps]{
+		collection: "rules",
+		name:       func(rl lanyard.ServiceBusRule) string { return rl.Name },
+		list: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string, after string, limit int) ([]lanyard.ServiceBusRule, error) {
+			return sb.ListRulesPage(ctx, n.ResourceGroup, n.Name, args[3], args[4], after, limit)
+		},
+		get: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) (lanyard.ServiceBusRule, error) {
+			return sb.GetRule(ctx, n.ResourceGroup, n.Name, args[3], args[4], args[5])
+		},
+		del: func(ctx context.Context, sb *directory.ServiceBus, n lanyard.ServiceBusNamespace, args []string) error {
+			return sb.DeleteRule(ctx, n.ResourceGroup, n.Name, args[3], args[4], args[5])
+		},
+		view: func(_ context.Context, _ *Handler, n lanyard.ServiceBusNamespace, rl lanyard.ServiceBusRule) (sbEntityJSON[sbRuleProps], error) {
+			return sbRule(n, rl), nil
+		},
+	}
+)
+
 func (h *Handler) namespaceOf(r *http.Request, args []string) (*directory.ServiceBus, lanyard.ServiceBusNamespace, error) {
 	sb, err := h.serviceBus()
 	if err != nil {
@@ -364,33 +500,6 @@ func (h *Handler) namespaceOf(r *http.Request, args []string) (*directory.Servic
 	}
 	n, err := sb.GetNamespace(r.Context(), args[1], args[2])
 	return sb, n, err
-}
-
-func (h *Handler) listSBQueues(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err != nil {
-		return err
-	}
-	p, err := parsePage(r, "queues")
-	if err != nil {
-		return err
-	}
-	qs, next, err := storePage(p, func(q lanyard.ServiceBusQueue) string { return q.Name }, func(after string, limit int) ([]lanyard.ServiceBusQueue, error) {
-		return sb.ListQueuesPage(r.Context(), n.ResourceGroup, n.Name, after, limit)
-	})
-	if err != nil {
-		return err
-	}
-	out := make([]sbEntityJSON[sbQueueProps], 0, len(qs))
-	for _, q := range qs {
-		c, err := h.counts(r.Context(), n.Name, q.Name)
-		if err != nil {
-			return err
-		}
-		out = append(out, h.sbQueue(n, q, c))
-	}
-	writePage(w, r, p, out, next)
-	return nil
 }
 
 func (h *Handler) putSBQueue(w http.ResponseWriter, r *http.Request, args []string) error {
@@ -427,27 +536,6 @@ func (h *Handler) putSBQueue(w http.ResponseWriter, r *http.Request, args []stri
 	return h.putDone(w, r, created, h.sbQueue(n, q, c), err)
 }
 
-func (h *Handler) getSBQueue(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err != nil {
-		return err
-	}
-	q, err := sb.GetQueue(r.Context(), n.ResourceGroup, n.Name, args[3])
-	if err != nil {
-		return err
-	}
-	c, err := h.counts(r.Context(), n.Name, q.Name)
-	return h.reply(w, http.StatusOK, h.sbQueue(n, q, c), err)
-}
-
-func (h *Handler) deleteSBQueue(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err == nil {
-		err = sb.DeleteQueue(r.Context(), n.ResourceGroup, n.Name, args[3])
-	}
-	return deleted(w, err)
-}
-
 // Topics.
 
 type sbTopicProps struct {
@@ -479,25 +567,6 @@ func sbTopic(n lanyard.ServiceBusNamespace, t lanyard.ServiceBusTopic) sbEntityJ
 	}}
 }
 
-func (h *Handler) listSBTopics(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err != nil {
-		return err
-	}
-	p, err := parsePage(r, "topics")
-	if err != nil {
-		return err
-	}
-	ts, next, err := storePage(p, func(t lanyard.ServiceBusTopic) string { return t.Name }, func(after string, limit int) ([]lanyard.ServiceBusTopic, error) {
-		return sb.ListTopicsPage(r.Context(), n.ResourceGroup, n.Name, after, limit)
-	})
-	if err != nil {
-		return err
-	}
-	writePage(w, r, p, views(ts, func(t lanyard.ServiceBusTopic) sbEntityJSON[sbTopicProps] { return sbTopic(n, t) }), next)
-	return nil
-}
-
 func (h *Handler) putSBTopic(w http.ResponseWriter, r *http.Request, args []string) error {
 	sb, n, err := h.namespaceOf(r, args)
 	if err != nil {
@@ -520,23 +589,6 @@ func (h *Handler) putSBTopic(w http.ResponseWriter, r *http.Request, args []stri
 	set(&t.SupportOrdering, p.SupportOrdering)
 	t, created, err := sb.PutTopic(r.Context(), n.ResourceGroup, t)
 	return h.putDone(w, r, created, sbTopic(n, t), err)
-}
-
-func (h *Handler) getSBTopic(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err != nil {
-		return err
-	}
-	t, err := sb.GetTopic(r.Context(), n.ResourceGroup, n.Name, args[3])
-	return h.reply(w, http.StatusOK, sbTopic(n, t), err)
-}
-
-func (h *Handler) deleteSBTopic(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err == nil {
-		err = sb.DeleteTopic(r.Context(), n.ResourceGroup, n.Name, args[3])
-	}
-	return deleted(w, err)
 }
 
 // Subscriptions: group args[1], namespace args[2], topic args[3], subscription args[4].
@@ -577,33 +629,6 @@ func sbSubscription(n lanyard.ServiceBusNamespace, s lanyard.ServiceBusSubscript
 
 func subscriptionPath(topic, name string) string { return topic + "/Subscriptions/" + name }
 
-func (h *Handler) listSBSubscriptions(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err != nil {
-		return err
-	}
-	p, err := parsePage(r, "subscriptions")
-	if err != nil {
-		return err
-	}
-	ss, next, err := storePage(p, func(s lanyard.ServiceBusSubscription) string { return s.Name }, func(after string, limit int) ([]lanyard.ServiceBusSubscription, error) {
-		return sb.ListSubscriptionsPage(r.Context(), n.ResourceGroup, n.Name, args[3], after, limit)
-	})
-	if err != nil {
-		return err
-	}
-	out := make([]sbEntityJSON[sbSubscriptionProps], 0, len(ss))
-	for _, s := range ss {
-		c, err := h.counts(r.Context(), n.Name, subscriptionPath(s.Topic, s.Name))
-		if err != nil {
-			return err
-		}
-		out = append(out, sbSubscription(n, s, c))
-	}
-	writePage(w, r, p, out, next)
-	return nil
-}
-
 func (h *Handler) putSBSubscription(w http.ResponseWriter, r *http.Request, args []string) error {
 	sb, n, err := h.namespaceOf(r, args)
 	if err != nil {
@@ -633,27 +658,6 @@ func (h *Handler) putSBSubscription(w http.ResponseWriter, r *http.Request, args
 	}
 	c, err := h.counts(r.Context(), n.Name, subscriptionPath(s.Topic, s.Name))
 	return h.putDone(w, r, created, sbSubscription(n, s, c), err)
-}
-
-func (h *Handler) getSBSubscription(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err != nil {
-		return err
-	}
-	s, err := sb.GetSubscription(r.Context(), n.ResourceGroup, n.Name, args[3], args[4])
-	if err != nil {
-		return err
-	}
-	c, err := h.counts(r.Context(), n.Name, subscriptionPath(s.Topic, s.Name))
-	return h.reply(w, http.StatusOK, sbSubscription(n, s, c), err)
-}
-
-func (h *Handler) deleteSBSubscription(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err == nil {
-		err = sb.DeleteSubscription(r.Context(), n.ResourceGroup, n.Name, args[3], args[4])
-	}
-	return deleted(w, err)
 }
 
 // Rules: ... subscription args[4], rule args[5].
@@ -704,25 +708,6 @@ func sbRule(n lanyard.ServiceBusNamespace, rl lanyard.ServiceBusRule) sbEntityJS
 		Name: rl.Name, Type: sbRuleWireType, Properties: p}
 }
 
-func (h *Handler) listSBRules(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err != nil {
-		return err
-	}
-	p, err := parsePage(r, "rules")
-	if err != nil {
-		return err
-	}
-	rs, next, err := storePage(p, func(rl lanyard.ServiceBusRule) string { return rl.Name }, func(after string, limit int) ([]lanyard.ServiceBusRule, error) {
-		return sb.ListRulesPage(r.Context(), n.ResourceGroup, n.Name, args[3], args[4], after, limit)
-	})
-	if err != nil {
-		return err
-	}
-	writePage(w, r, p, views(rs, func(rl lanyard.ServiceBusRule) sbEntityJSON[sbRuleProps] { return sbRule(n, rl) }), next)
-	return nil
-}
-
 func (h *Handler) putSBRule(w http.ResponseWriter, r *http.Request, args []string) error {
 	sb, n, err := h.namespaceOf(r, args)
 	if err != nil {
@@ -766,21 +751,4 @@ func (h *Handler) putSBRule(w http.ResponseWriter, r *http.Request, args []strin
 	}
 	rl, created, err := sb.PutRule(r.Context(), n.ResourceGroup, rl)
 	return h.putDone(w, r, created, sbRule(n, rl), err)
-}
-
-func (h *Handler) getSBRule(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err != nil {
-		return err
-	}
-	rl, err := sb.GetRule(r.Context(), n.ResourceGroup, n.Name, args[3], args[4], args[5])
-	return h.reply(w, http.StatusOK, sbRule(n, rl), err)
-}
-
-func (h *Handler) deleteSBRule(w http.ResponseWriter, r *http.Request, args []string) error {
-	sb, n, err := h.namespaceOf(r, args)
-	if err == nil {
-		err = sb.DeleteRule(r.Context(), n.ResourceGroup, n.Name, args[3], args[4], args[5])
-	}
-	return deleted(w, err)
 }
