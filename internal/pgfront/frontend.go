@@ -96,7 +96,7 @@ func New(cfg Config) (*Frontend, error) {
 // those of servers gone (ending their sessions), and rebinds servers whose address
 // changed. A server whose address cannot be bound is logged and retried every
 // RebindInterval; the others keep serving.
-func (f *Frontend) Sync(ctx context.Context, servers []lanyard.PostgresServer) {
+func (f *Frontend) Sync(servers []lanyard.PostgresServer) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()
@@ -114,7 +114,6 @@ func (f *Frontend) Sync(ctx context.Context, servers []lanyard.PostgresServer) {
 			f.sessions.endServer(id, "the server was deleted")
 		}
 	}
-	_ = ctx // listeners live until Close or the next Sync, not until ctx ends
 }
 
 // Addr returns the address a server's listener is bound to, or nil while it is not bound.

@@ -136,8 +136,8 @@ func TestRefusals(t *testing.T) {
 		_, port, _ := net.SplitHostPort(dead)
 		s := e.server
 		s.Upstream = "host=127.0.0.1 port=" + port + " user=lanyard_admin dbname=postgres sslmode=require connect_timeout=2"
-		e.f.Sync(context.Background(), []lanyard.PostgresServer{s})
-		defer e.f.Sync(context.Background(), []lanyard.PostgresServer{e.server})
+		e.f.Sync([]lanyard.PostgresServer{s})
+		defer e.f.Sync([]lanyard.PostgresServer{e.server})
 		_, err = e.connect(role, tok)
 		if pgCode(err) != "08006" {
 			t.Fatalf("err = %v", err)
@@ -295,9 +295,9 @@ func TestRecheckEndsSessions(t *testing.T) {
 	t.Run("server removed", func(t *testing.T) {
 		role := uniqueRole("gone")
 		c := e.mustConnect(role, e.bind(role, false))
-		e.f.Sync(context.Background(), nil)
+		e.f.Sync(nil)
 		defer func() {
-			e.f.Sync(context.Background(), []lanyard.PostgresServer{e.server})
+			e.f.Sync([]lanyard.PostgresServer{e.server})
 			e.addr = waitAddr(t, e.f, e.server.ResourceID)
 		}()
 		waitEnded(t, c)

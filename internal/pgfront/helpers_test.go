@@ -359,7 +359,7 @@ func newEnv(t testing.TB, u *upstream, auth lanyard.PostgresUpstreamAuth, tweak 
 	}
 	e.f = f
 	t.Cleanup(func() { _ = f.Close() })
-	f.Sync(context.Background(), []lanyard.PostgresServer{e.server})
+	f.Sync([]lanyard.PostgresServer{e.server})
 	e.addr = waitAddr(t, f, e.server.ResourceID)
 	return e
 }

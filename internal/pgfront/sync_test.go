@@ -38,7 +38,7 @@ func TestSyncServesOthersWhileAnAddressIsTaken(t *testing.T) {
 	taken.ResourceID += "-taken"
 	taken.Listen = blocker.Addr().String()
 	e.dir.addServer(taken)
-	e.f.Sync(context.Background(), []lanyard.PostgresServer{e.server, taken})
+	e.f.Sync([]lanyard.PostgresServer{e.server, taken})
 
 	e.mustConnect(role, tok) // the first server keeps serving
 	if a := e.f.Addr(taken.ResourceID); a != nil {
@@ -62,7 +62,7 @@ func TestSyncRebindsAChangedAddress(t *testing.T) {
 
 	moved := e.server
 	moved.Listen = "127.0.0.1:" + freePort(t)
-	e.f.Sync(context.Background(), []lanyard.PostgresServer{moved})
+	e.f.Sync([]lanyard.PostgresServer{moved})
 	for range 500 {
 		if a := e.f.Addr(moved.ResourceID); a != nil && a.String() == moved.Listen {
 			break
@@ -84,7 +84,7 @@ func TestBindHostOverride(t *testing.T) {
 		e := newEnv(t, certUpstream(t), lanyard.UpstreamCert, func(c *Config) { c.BindHost = host })
 		s := e.server
 		s.Listen = "127.0.0.1:" + port // the same server address on both nodes
-		e.f.Sync(context.Background(), []lanyard.PostgresServer{s})
+		e.f.Sync([]lanyard.PostgresServer{s})
 		for range 500 {
 			if a := e.f.Addr(s.ResourceID); a != nil && a.String() == host+":"+port {
 				break

@@ -79,6 +79,6 @@ func (s *Server) syncPostgres(ctx context.Context) error {
 		}
 		served = append(served, srv)
 	}
-	s.postgres.Sync(ctx, served)
+	s.postgres.Sync(served)
 	return nil
 }
