@@ -190,7 +190,8 @@ func (b *Broker) prepare(_ string, addr string) (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("servicebus: listener certificate: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"amqp"}}, nil
+	// ALPN: AMQP clients offer none; WebSocket clients may offer http/1.1.
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"amqp", "http/1.1"}}, nil
 }
 
 // accept serves one connection of the namespace keyed key.
@@ -218,8 +219,7 @@ func (b *Broker) accept(key string, cfg *tls.Config, nc net.Conn) {
 			b.mu.Unlock()
 		}()
 		c.work.Go(c.watch)
-		err := amqp.Serve(c.ctx, tls.Server(nc, cfg), &amqp.ServerConfig{ContainerID: "lanyard-" + ns.Name, Handler: c,
-			ChannelMax: 4095, MaxMessageSize: maxMessageSize})
+		err := c.serveTLS(nc, cfg)
 		c.ended()
 		if err != nil {
 			c.log.Debug("connection ended", "err", err)

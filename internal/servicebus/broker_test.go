@@ -2,12 +2,16 @@ package servicebus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/coder/websocket"
 )
 
 func sbCode(err error) string {
@@ -237,4 +241,54 @@ func deref(s *string) string {
 		return "<nil>"
 	}
 	return *s
+}
+
+// TestAMQPOverWebSockets: the unmodified azservicebus with its WebSocket option reaches
+// the namespace's listener at /$servicebus/websocket, on the same port as AMQP.
+func TestAMQPOverWebSockets(t *testing.T) {
+	b := newBroker(t, nil)
+	b.auth.allow("app", actionSend)
+	b.auth.allow("app", actionReceive)
+	_, port, _ := net.SplitHostPort(b.addr)
+	httpClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: b.roots, MinVersion: tls.VersionTLS12}}}
+	var dialed string
+	c, err := azservicebus.NewClient("localhost:"+port, credential("app"), &azservicebus.ClientOptions{
+		NewWebSocketConn: func(ctx context.Context, args azservicebus.NewWebSocketConnArgs) (net.Conn, error) {
+			dialed = args.Host
+			ws, _, err := websocket.Dial(ctx, args.Host, &websocket.DialOptions{Subprotocols: []string{"amqp"}, HTTPClient: httpClient})
+			if err != nil {
+				return nil, err
+			}
+			return websocket.NetConn(ctx, ws, websocket.MessageBinary), nil
+		},
+		RetryOptions: azservicebus.RetryOptions{MaxRetries: -1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	sendN(t, c, "orders", "over-websockets")
+	r, err := c.NewReceiverForQueue("orders", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := receive(t, r, 1)
+	if len(got) != 1 || string(got[0].Body) != "over-websockets" {
+		t.Fatalf("received %+v", got)
+	}
+	if err := r.CompleteMessage(t.Context(), got[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	if dialed != "wss://localhost:"+port+WebSocketPath {
+		t.Errorf("the SDK dialed %q", dialed)
+	}
+	// Anything but the WebSocket path is not found.
+	res, err := httpClient.Get("https://localhost:" + port + "/elsewhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /elsewhere: %d", res.StatusCode)
+	}
 }

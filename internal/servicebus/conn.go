@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,7 @@ type connection struct {
 	answered atomic.Uint64 // answers sent, numbering their delivery tags
 
 	mu      sync.Mutex
+	raw     net.Conn   // the client's connection, until AMQP's is known
 	conn    *amqp.Conn
 	claims  map[string]claim
 	claimed bool
@@ -325,11 +327,16 @@ func (c *connection) watch() {
 			return
 		case <-deadline.C:
 			c.mu.Lock()
-			claimed, conn := c.claimed, c.conn
+			claimed, conn, raw := c.claimed, c.conn, c.raw
 			c.mu.Unlock()
-			if !claimed && conn != nil {
-				c.log.Info("closing a connection that put no valid token on itself in time", "timeout", c.b.cfg.ClaimTimeout)
+			if claimed {
+				continue
+			}
+			c.log.Info("closing a connection that put no valid token on itself in time", "timeout", c.b.cfg.ClaimTimeout)
+			if conn != nil {
 				conn.Close(unauthorized("No valid token was put on the connection ($cbs put-token) within %s.", c.b.cfg.ClaimTimeout))
+			} else if raw != nil {
+				_ = raw.Close() // not even a link attached: nothing to say it on
 			}
 		case <-tick.C:
 			c.recheck()
