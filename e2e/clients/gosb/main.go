@@ -76,7 +76,12 @@ func describeError(err error) map[string]any {
 }
 
 func run(o options, enc *json.Encoder) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	// The loops run until the test closes their stdin; the other ops are bounded.
+	limit := 90 * time.Second
+	if o.op == "send-loop" || o.op == "drain" {
+		limit = 30 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var opts *azidentity.ManagedIdentityCredentialOptions
 	if o.clientID != "" {
