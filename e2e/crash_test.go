@@ -33,6 +33,28 @@ type crashNode struct {
 	writerID string
 }
 
+// newCrashNode starts a node on fixed free ports (API, MSI, Blob; args added) in a fresh
+// data folder, with an HTTP client trusting its CA and the admin credential.
+func newCrashNode(t *testing.T, args ...string) *crashNode {
+	t.Helper()
+	home := t.TempDir()
+	n := &crashNode{home: home, args: append([]string{"--api-addr", "127.0.0.1:" + freePort(t), "--msi-addr", "127.0.0.1:" + freePort(t), "--blob-addr", "127.0.0.1:" + freePort(t)}, args...)}
+	n.inst = upIn(t, home, n.args...)
+	caPEM, err := os.ReadFile(n.inst.state.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	n.client = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	admin, err := os.ReadFile(filepath.Join(home, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.admin = strings.TrimSpace(string(admin))
+	return n
+}
+
 // restart starts the node again on its data folder and ports and waits until /readyz says
 // ready.
 func (n *crashNode) restart(t *testing.T) {
@@ -80,22 +102,7 @@ func TestCrashLoop(t *testing.T) {
 	if os.Getenv("LANYARD_FAULTS_LONG") != "" {
 		kills = 40
 	}
-	home := t.TempDir()
-	n := &crashNode{home: home, args: []string{"--api-addr", "127.0.0.1:" + freePort(t), "--msi-addr", "127.0.0.1:" + freePort(t), "--blob-addr", "127.0.0.1:" + freePort(t)}}
-	n.inst = upIn(t, home, n.args...)
-	caPEM, err := os.ReadFile(n.inst.state.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	n.client = &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	admin, err := os.ReadFile(filepath.Join(home, "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.admin = strings.TrimSpace(string(admin))
-
+	n := newCrashNode(t)
 	inst := n.inst
 	inst.cli(t, "group", "create", "-n", "crash")
 	var writer, acct map[string]any

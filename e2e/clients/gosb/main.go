@@ -16,6 +16,11 @@
 //	renew         receive one message, renew its lock, complete it
 //	hold          receive until the link fails; prints {"receiving":true} first
 //	settle-late   receive one message, wait -wait, then complete it (a lost lock)
+//	send-loop     send -n messages in groups of -batch, printing each acknowledged group
+//	              at once; goes on past errors; stops early when stdin closes
+//	drain         receive in PeekLock and complete, printing each message received and
+//	              each completion acknowledged; goes on past errors; stops when stdin
+//	              closes or, with -idle, after that long without a message
 package main
 
 import (
@@ -33,37 +38,50 @@ import (
 
 type options struct {
 	ns, queue, op, settle, body, clientID string
-	n                                     int
+	n, batch                              int
 	dlq                                   bool
-	wait                                  time.Duration
+	wait, idle, pause                     time.Duration
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.ns, "ns", "", "the namespace's fully qualified name, e.g. localhost:5671")
 	flag.StringVar(&o.queue, "queue", "", "the queue")
-	flag.StringVar(&o.op, "op", "", "send | send-batch | receive | receive-delete | peek | renew | hold | settle-late")
+	flag.StringVar(&o.op, "op", "", "send | send-batch | receive | receive-delete | peek | renew | hold | settle-late | send-loop | drain")
 	flag.StringVar(&o.settle, "settle", "complete", "complete | abandon | deadletter | none")
 	flag.StringVar(&o.body, "body", "m", "body prefix")
 	flag.StringVar(&o.clientID, "client-id", "", "a user-assigned identity (default: the system-assigned one)")
 	flag.IntVar(&o.n, "n", 1, "how many messages")
 	flag.BoolVar(&o.dlq, "dlq", false, "receive from the dead-letter queue")
 	flag.DurationVar(&o.wait, "wait", 3*time.Second, "how long receive waits for the first message; settle-late's delay")
+	flag.IntVar(&o.batch, "batch", 1, "send-loop: messages per send (1: one by one, more: a batch)")
+	flag.DurationVar(&o.pause, "pause", 0, "send-loop: how long to wait after each acknowledged send")
+	flag.DurationVar(&o.idle, "idle", 0, "drain: stop after this long without a message (0: only when stdin closes)")
 	flag.Parse()
 	enc := json.NewEncoder(os.Stdout)
 	if err := run(o, enc); err != nil {
-		out := map[string]any{"message": err.Error()}
-		var sbErr *azservicebus.Error
-		if errors.As(err, &sbErr) {
-			out["code"] = string(sbErr.Code)
-		}
-		_ = enc.Encode(map[string]any{"error": out})
+		_ = enc.Encode(map[string]any{"error": describeError(err)})
 		os.Exit(0)
 	}
 }
 
+// describeError is err as printed: its message and the SDK's code, if it has one.
+func describeError(err error) map[string]any {
+	out := map[string]any{"message": err.Error()}
+	var sbErr *azservicebus.Error
+	if errors.As(err, &sbErr) {
+		out["code"] = string(sbErr.Code)
+	}
+	return out
+}
+
 func run(o options, enc *json.Encoder) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	// The loops run until the test closes their stdin; the other ops are bounded.
+	limit := 90 * time.Second
+	if o.op == "send-loop" || o.op == "drain" {
+		limit = 30 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	var opts *azidentity.ManagedIdentityCredentialOptions
 	if o.clientID != "" {
@@ -97,6 +115,10 @@ func run(o options, enc *json.Encoder) error {
 		return receive(ctx, client, o, enc)
 	case "hold":
 		return hold(ctx, client, o, enc)
+	case "send-loop":
+		return sendLoop(untilStdinCloses(ctx), client, o, enc)
+	case "drain":
+		return drain(untilStdinCloses(ctx), client, o, enc)
 	}
 	return fmt.Errorf("unknown op %q", o.op)
 }
