@@ -76,9 +76,12 @@ func (s *Store) listen(ctx context.Context, conn *pgx.Conn) {
 			s.health.set(fmt.Errorf("pgqueue: lost the database: %w", err))
 		}
 		backoff = redialMin
+		// Whatever cut this connection most likely cut the pooled ones too: drop them, so
+		// that the calls that follow dial anew rather than each fail once.
+		s.pool.Reset()
+		s.arrivals.signalAll()
 		s.health.set(nil)
 		s.logger.Info("service bus queues: the database is back")
-		s.arrivals.signalAll()
 	}
 }
 
