@@ -25,7 +25,7 @@ import (
 	"github.com/lanyard-id/lanyard/internal/httplimit"
 	"github.com/lanyard-id/lanyard/internal/keys"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
-	"github.com/lanyard-id/lanyard/internal/messaging/sqlitequeue"
+	"github.com/lanyard-id/lanyard/internal/messaging"
 	"github.com/lanyard-id/lanyard/internal/pgfront"
 	"github.com/lanyard-id/lanyard/internal/reqctx"
 	"github.com/lanyard-id/lanyard/internal/runstate"
@@ -66,7 +66,7 @@ type Server struct {
 	// serviceBus serves the Service Bus namespaces in the store over AMQP, each on its own
 	// listener; queues holds their messages.
 	serviceBus *servicebus.Broker
-	queues     *sqlitequeue.Store
+	queues     messaging.Store
 }
 
 type listener struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strings"
 
 	"github.com/lanyard-id/lanyard/internal/access"
@@ -12,14 +11,13 @@ import (
 	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/messaging"
-	"github.com/lanyard-id/lanyard/internal/messaging/sqlitequeue"
 	"github.com/lanyard-id/lanyard/internal/servicebus"
 )
 
 // openServiceBus opens the queue store and the AMQP broker (it serves no namespace until
 // syncServiceBus), and keeps the store in step with queues deleted through the API.
 func (s *Server) openServiceBus(ctx context.Context, f *foundation, svc *services, ep endpoints) error {
-	queues, err := sqlitequeue.Open(ctx, filepath.Join(s.cfg.Home, "servicebus"), sqlitequeue.Options{Logger: s.logger})
+	queues, err := s.openQueues(ctx)
 	if err != nil {
 		return fmt.Errorf("service bus queue store: %w", err)
 	}

@@ -1,0 +1,473 @@
+package pgqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/lanyard-id/lanyard/internal/messaging"
+)
+
+// Every change is one statement, or one batch of statements that PostgreSQL runs as one
+// implicit transaction (pgx sends a batch with a single Sync): it is committed, durably,
+// before the call returns, and a failed one changes nothing. Receivers compete with
+// FOR UPDATE SKIP LOCKED, so they neither wait for each other nor take one row twice:
+// a row another transaction holds is passed over, and a row another committed meanwhile
+// is checked again against the conditions.
+
+// What the broker writes as the description of its own dead-lettering.
+const (
+	ttlDescription = "The message expired and was dead lettered."
+	maxDeliveryFmt = "Message could not be consumed after %d delivery attempts."
+)
+
+// storedColumns are what scanStored reads.
+const storedColumns = "seq, sub, state, locked_until, delivery_count, enqueued_at, expires_at, message_id, dl_reason, dl_description, raw"
+
+// scanStored reads storedColumns after the columns of prefix. A lock is shown as its
+// expiry only; the token stays with the receiver that took it.
+func scanStored(r pgx.Row, prefix ...any) (messaging.Stored, error) {
+	var (
+		m                              messaging.Stored
+		sub, state                     int16
+		lockedUntil, enqueued, expires int64
+		deliveries                     int32
+	)
+	dest := append(prefix, &m.SequenceNumber, &sub, &state, &lockedUntil, &deliveries, &enqueued, &expires,
+		&m.MessageID, &m.DeadLetterReason, &m.DeadLetterDescription, &m.Raw)
+	if err := r.Scan(dest...); err != nil {
+		return m, err
+	}
+	m.SubQueue, m.DeliveryCount = messaging.SubQueue(sub), int(deliveries)
+	if state == 1 {
+		m.LockedUntil = fromMicros(lockedUntil)
+	}
+	m.EnqueuedAt, m.ExpiresAt = fromMicros(enqueued), fromMicros(expires)
+	return m, nil
+}
+
+// attempts is how often a change is tried when PostgreSQL aborts it for a deadlock (a
+// deletion meeting a renewal) or a serialization failure: it changed nothing, so it is
+// run again.
+const attempts = 3
+
+func retryable(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
+// change runs fn, again if PostgreSQL aborted it for a conflict, after checking ctx: a
+// call whose ctx is done changes nothing.
+func (s *Store) change(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	var err error
+	for range attempts {
+		if err = ctx.Err(); err != nil {
+			return err
+		}
+		if err = fn(ctx); !retryable(err) {
+			break
+		}
+	}
+	if err != nil && !errors.Is(err, messaging.ErrLockLost) {
+		return fmt.Errorf("pgqueue: %s: %w", what, err)
+	}
+	return err
+}
+
+// runBatch sends b as one implicit transaction, reads each statement's result with the
+// function at its index (nil: none wanted), and returns once it is committed.
+func (s *Store) runBatch(ctx context.Context, b *pgx.Batch, read ...func(pgx.Rows) error) error {
+	br := s.pool.SendBatch(ctx, b)
+	for i := range b.Len() {
+		if i < len(read) && read[i] != nil {
+			rows, err := br.Query()
+			if err == nil {
+				err = read[i](rows)
+				rows.Close()
+				if err == nil {
+					err = rows.Err()
+				}
+			}
+			if err != nil {
+				br.Close()
+				return err
+			}
+			continue
+		}
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
+// notifySQL announces that $2/$3's sub-queue $5 gained, to the other nodes.
+var notifySQL = "SELECT pg_notify($4, " + noticeSQL("$5::int") + ")"
+
+func (s *Store) notifyArgs(q messaging.Queue, sub messaging.SubQueue) []any {
+	return []any{s.id, q.Namespace, q.Name, s.channel, int(sub)}
+}
+
+const sendSQL = `WITH c AS (
+	INSERT INTO queue_counters AS k (namespace, queue, last_seq) VALUES ($1, $2, $3)
+	ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = k.last_seq + excluded.last_seq
+	RETURNING last_seq)
+INSERT INTO queue_messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
+	enqueued_at, expires_at, message_id, dl_reason, dl_description, raw)
+SELECT $1, $2, 0, c.last_seq - $3 + t.ord, 0, NULL, 0, 0, $4, t.exp, t.mid, '', '', t.raw
+FROM c, unnest($5::bytea[], $6::text[], $7::bigint[]) WITH ORDINALITY AS t(raw, mid, exp, ord)
+RETURNING seq`
+
+// Send numbers the batch from the queue's counter, whose row lock orders concurrent
+// senders on every node.
+func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Message) ([]int64, error) {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return nil, err
+	}
+	if len(msgs) == 0 {
+		return nil, invalid("no messages")
+	}
+	raws, ids, expires := make([][]byte, len(msgs)), make([]string, len(msgs)), make([]int64, len(msgs))
+	for i, m := range msgs {
+		if err := checkRaw(m.Raw, false); err != nil {
+			return nil, err
+		}
+		raws[i], ids[i], expires[i] = m.Raw, m.MessageID, micros(m.ExpiresAt)
+	}
+	var seqs []int64
+	err := s.change(ctx, "send", func(ctx context.Context) error {
+		seqs = seqs[:0]
+		b := &pgx.Batch{}
+		b.Queue(sendSQL, q.Namespace, q.Name, int64(len(msgs)), micros(s.now()), raws, ids, expires)
+		b.Queue(notifySQL, s.notifyArgs(q, messaging.Active)...)
+		return s.runBatch(ctx, b, func(rows pgx.Rows) error {
+			for rows.Next() {
+				var seq int64
+				if err := rows.Scan(&seq); err != nil {
+					return err
+				}
+				seqs = append(seqs, seq)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(seqs)
+	s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.Active})
+	return seqs, nil
+}
+
+// The statements of Receive, in the order it runs them. Each takes $1 namespace, $2 queue
+// and $3 sub-queue, then its own.
+const (
+	// $4 now, $5 max delivery count, $6 reason, $7 description, $8 the store's id, $9 channel.
+	deadLetterExhaustedSQL = `WITH d AS (
+	UPDATE queue_messages SET sub = 1, state = 0, lock_token = NULL, locked_until = 0, dl_reason = $6, dl_description = $7
+	WHERE id IN (SELECT id FROM queue_messages
+		WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 1 AND locked_until <= $4 AND delivery_count >= $5
+		FOR UPDATE SKIP LOCKED)
+	RETURNING 1),
+n AS (SELECT pg_notify($9, json_build_object('from', $8::text, 'ns', $1::text, 'q', $2::text, 'sub', 1)::text)
+	FROM (SELECT 1 FROM d LIMIT 1) x)
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM n)`
+	// $4 now, $5 max delivery count: what reached it is dead-lettered above, not released
+	// (unless another transaction held it then).
+	releaseExpiredSQL = `UPDATE queue_messages SET state = 0, lock_token = NULL, locked_until = 0
+WHERE id IN (SELECT id FROM queue_messages
+	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 1 AND locked_until <= $4 AND (sub = 1 OR delivery_count < $5)
+	FOR UPDATE SKIP LOCKED)`
+	expiredSQL = `SELECT id FROM queue_messages
+	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 0 AND expires_at > 0 AND expires_at <= $4
+	FOR UPDATE SKIP LOCKED`
+	// $4 now.
+	dropExpiredSQL = `DELETE FROM queue_messages WHERE id IN (` + expiredSQL + `)`
+	// $4 now, $5 reason, $6 description, $7 the store's id, $8 channel.
+	deadLetterExpiredSQL = `WITH d AS (
+	UPDATE queue_messages SET sub = 1, dl_reason = $5, dl_description = $6 WHERE id IN (` + expiredSQL + `)
+	RETURNING 1),
+n AS (SELECT pg_notify($8, json_build_object('from', $7::text, 'ns', $1::text, 'q', $2::text, 'sub', 1)::text)
+	FROM (SELECT 1 FROM d LIMIT 1) x)
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM n)`
+	// $4 max.
+	availableSQL = `WITH c AS MATERIALIZED (SELECT id FROM queue_messages
+	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 0 ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)`
+	// $5 locked until. The token is a random (version 4) UUID in RFC 4122 byte order,
+	// from PostgreSQL's strong random source.
+	lockSQL = availableSQL + `
+UPDATE queue_messages m SET state = 1, lock_token = uuid_send(gen_random_uuid()), locked_until = $5,
+	delivery_count = m.delivery_count + 1
+FROM c WHERE m.id = c.id RETURNING m.lock_token, ` + storedColumns
+	removeSQL = availableSQL + `
+DELETE FROM queue_messages m USING c WHERE m.id = c.id RETURNING ` + storedColumns
+)
+
+func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return nil, err
+	}
+	if err := checkSub(sub); err != nil {
+		return nil, err
+	}
+	if err := checkLocking(q); err != nil {
+		return nil, err
+	}
+	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
+		return nil, invalid("receive of mode %d", mode)
+	}
+	if max <= 0 {
+		return nil, invalid("receive of %d messages", max)
+	}
+	var (
+		out          []messaging.Stored
+		deadLettered int64
+	)
+	err := s.change(ctx, "receive", func(ctx context.Context) error {
+		out, deadLettered = out[:0], 0
+		now := s.now()
+		b := &pgx.Batch{}
+		var read []func(pgx.Rows) error
+		countDeadLettered := func(rows pgx.Rows) error {
+			for rows.Next() {
+				var n, notified int64
+				if err := rows.Scan(&n, &notified); err != nil {
+					return err
+				}
+				deadLettered += n
+			}
+			return nil
+		}
+		if sub == messaging.Active {
+			b.Queue(deadLetterExhaustedSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount,
+				messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), s.id, s.channel)
+			read = append(read, countDeadLettered)
+		}
+		b.Queue(releaseExpiredSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount)
+		read = append(read, nil)
+		if sub == messaging.Active { // the dead-letter queue's messages do not expire
+			if q.DeadLetterOnExpiration {
+				b.Queue(deadLetterExpiredSQL, q.Namespace, q.Name, int(sub), micros(now),
+					messaging.ReasonTTLExpired, ttlDescription, s.id, s.channel)
+				read = append(read, countDeadLettered)
+			} else {
+				b.Queue(dropExpiredSQL, q.Namespace, q.Name, int(sub), micros(now))
+				read = append(read, nil)
+			}
+		}
+		if mode == messaging.PeekLock {
+			b.Queue(lockSQL, q.Namespace, q.Name, int(sub), max, micros(now.Add(q.LockDuration)))
+			read = append(read, func(rows pgx.Rows) error {
+				for rows.Next() {
+					var token []byte
+					m, err := scanStored(rows, &token)
+					if err != nil {
+						return err
+					}
+					if len(token) != len(m.LockToken) {
+						return fmt.Errorf("a lock token of %d bytes", len(token))
+					}
+					copy(m.LockToken[:], token)
+					out = append(out, m)
+				}
+				return nil
+			})
+		} else {
+			b.Queue(removeSQL, q.Namespace, q.Name, int(sub), max)
+			read = append(read, func(rows pgx.Rows) error {
+				for rows.Next() {
+					m, err := scanStored(rows)
+					if err != nil {
+						return err
+					}
+					m.LockedUntil = time.Time{}
+					out = append(out, m)
+				}
+				return nil
+			})
+		}
+		return s.runBatch(ctx, b, read...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if deadLettered > 0 {
+		s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.DeadLetter})
+	}
+	slices.SortFunc(out, func(a, b messaging.Stored) int { return int(a.SequenceNumber - b.SequenceNumber) })
+	return out, nil
+}
+
+// heldSQL selects the message whose lock is held: $1 namespace, $2 queue, $3 sub-queue,
+// $4 the token, $5 now.
+const heldSQL = "namespace = $1 AND queue = $2 AND sub = $3 AND lock_token = $4 AND state = 1 AND locked_until > $5"
+
+func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return err
+	}
+	if err := checkSub(sub); err != nil {
+		return err
+	}
+	return s.change(ctx, "complete", func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, "DELETE FROM queue_messages WHERE "+heldSQL,
+			q.Namespace, q.Name, int(sub), token[:], micros(s.now()))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return messaging.ErrLockLost
+		}
+		return nil
+	})
+}
+
+// settleSQL releases or dead-letters the held lock ($1–$5 as heldSQL): a message of the
+// active queue that has had $6 deliveries or more moves to the dead-letter queue with
+// reason $7 and description $8, any other is available again; its encoding becomes $9
+// unless that is NULL. It announces the sub-queue's gain to the other nodes ($10 the
+// store's id, $11 channel) and returns the sub-queue the message is now in.
+const settleSQL = `WITH u AS (
+	UPDATE queue_messages SET
+		dl_reason = CASE WHEN sub = 0 AND delivery_count >= $6 THEN $7 ELSE dl_reason END,
+		dl_description = CASE WHEN sub = 0 AND delivery_count >= $6 THEN $8 ELSE dl_description END,
+		sub = CASE WHEN sub = 0 AND delivery_count >= $6 THEN 1 ELSE sub END,
+		state = 0, lock_token = NULL, locked_until = 0, raw = COALESCE($9::bytea, raw)
+	WHERE ` + heldSQL + `
+	RETURNING sub),
+n AS (SELECT pg_notify($11, json_build_object('from', $10::text, 'ns', $1::text, 'q', $2::text, 'sub', u.sub)::text) FROM u)
+SELECT u.sub, (SELECT count(*) FROM n) FROM u`
+
+// settle runs settleSQL; it returns ErrLockLost if the lock is not held.
+func (s *Store) settle(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken,
+	deadLetterAt int, reason, description string, raw []byte) error {
+	var (
+		moved    int16
+		notified int64
+	)
+	err := s.pool.QueryRow(ctx, settleSQL, q.Namespace, q.Name, int(sub), token[:], micros(s.now()),
+		deadLetterAt, reason, description, raw, s.id, s.channel).Scan(&moved, &notified)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return messaging.ErrLockLost
+	}
+	if err != nil {
+		return err
+	}
+	s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.SubQueue(moved)})
+	return nil
+}
+
+func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, raw []byte) error {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return err
+	}
+	if err := checkSub(sub); err != nil {
+		return err
+	}
+	if err := checkLocking(q); err != nil {
+		return err
+	}
+	if err := checkRaw(raw, true); err != nil {
+		return err
+	}
+	return s.change(ctx, "abandon", func(ctx context.Context) error {
+		return s.settle(ctx, q, sub, token, q.MaxDeliveryCount,
+			messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), raw)
+	})
+}
+
+func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messaging.LockToken, reason, description string, raw []byte) error {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return err
+	}
+	if err := checkRaw(raw, true); err != nil {
+		return err
+	}
+	return s.change(ctx, "dead-letter", func(ctx context.Context) error {
+		return s.settle(ctx, q, messaging.Active, token, 0, reason, description, raw)
+	})
+}
+
+// renewSQL extends the held locks of tokens $4 ($1–$3, $5 as heldSQL) to $6, all of them
+// or, unless all $7 are held, none.
+const renewSQL = `WITH held AS MATERIALIZED (SELECT id FROM queue_messages
+	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND lock_token = ANY($4) AND state = 1 AND locked_until > $5
+	ORDER BY id FOR UPDATE),
+u AS (UPDATE queue_messages m SET locked_until = $6 FROM held
+	WHERE m.id = held.id AND (SELECT count(*) FROM held) = $7 RETURNING 1)
+SELECT count(*) FROM u`
+
+func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, tokens []messaging.LockToken) ([]time.Time, error) {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return nil, err
+	}
+	if err := checkSub(sub); err != nil {
+		return nil, err
+	}
+	if err := checkLocking(q); err != nil {
+		return nil, err
+	}
+	if len(tokens) == 0 {
+		return nil, invalid("no lock tokens")
+	}
+	distinct := map[messaging.LockToken]bool{}
+	raw := make([][]byte, 0, len(tokens))
+	for _, t := range tokens {
+		if !distinct[t] {
+			distinct[t] = true
+			raw = append(raw, t[:])
+		}
+	}
+	var out []time.Time
+	err := s.change(ctx, "renew lock", func(ctx context.Context) error {
+		now := s.now()
+		until := micros(now.Add(q.LockDuration))
+		var renewed int64
+		if err := s.pool.QueryRow(ctx, renewSQL, q.Namespace, q.Name, int(sub), raw, micros(now), until, int64(len(raw))).Scan(&renewed); err != nil {
+			return err
+		}
+		if renewed != int64(len(raw)) {
+			return messaging.ErrLockLost
+		}
+		out = make([]time.Time, len(tokens))
+		for i := range out {
+			out[i] = fromMicros(until)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) DeleteQueue(ctx context.Context, namespace, name string) error {
+	if err := checkName(namespace, name); err != nil {
+		return err
+	}
+	return s.deleteWhere(ctx, "namespace = $1 AND queue = $2", namespace, name)
+}
+
+func (s *Store) DeleteNamespace(ctx context.Context, namespace string) error {
+	if err := checkName(namespace, "-"); err != nil {
+		return err
+	}
+	return s.deleteWhere(ctx, "namespace = $1", namespace)
+}
+
+// deleteWhere removes the messages and sequence counters of the queues where selects (a
+// fixed condition; args are its parameters), in one transaction.
+func (s *Store) deleteWhere(ctx context.Context, where string, args ...any) error {
+	return s.change(ctx, "delete", func(ctx context.Context) error {
+		b := &pgx.Batch{}
+		b.Queue("DELETE FROM queue_messages WHERE "+where, args...)
+		b.Queue("DELETE FROM queue_counters WHERE "+where, args...)
+		return s.runBatch(ctx, b)
+	})
+}

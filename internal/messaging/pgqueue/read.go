@@ -1,0 +1,82 @@
+package pgqueue
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lanyard-id/lanyard/internal/messaging"
+)
+
+func (s *Store) Peek(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, from int64, max int) ([]messaging.Stored, error) {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return nil, err
+	}
+	if err := checkSub(sub); err != nil {
+		return nil, err
+	}
+	if max <= 0 {
+		return nil, invalid("peek of %d messages", max)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := micros(s.now())
+	rows, err := s.pool.Query(ctx, `SELECT `+storedColumns+` FROM queue_messages
+WHERE namespace = $1 AND queue = $2 AND sub = $3 AND seq >= $4 ORDER BY seq LIMIT $5`,
+		q.Namespace, q.Name, int(sub), from, max)
+	if err != nil {
+		return nil, fmt.Errorf("pgqueue: peek: %w", err)
+	}
+	defer rows.Close()
+	var out []messaging.Stored
+	for rows.Next() {
+		m, err := scanStored(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pgqueue: peek: %w", err)
+		}
+		if micros(m.LockedUntil) <= now {
+			m.LockedUntil = time.Time{}
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgqueue: peek: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) Counts(ctx context.Context, q messaging.Queue) (messaging.Counts, error) {
+	var c messaging.Counts
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return c, err
+	}
+	if err := ctx.Err(); err != nil {
+		return c, err
+	}
+	rows, err := s.pool.Query(ctx, "SELECT sub, COUNT(*) FROM queue_messages WHERE namespace = $1 AND queue = $2 GROUP BY sub",
+		q.Namespace, q.Name)
+	if err != nil {
+		return c, fmt.Errorf("pgqueue: counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			sub int16
+			n   int64
+		)
+		if err := rows.Scan(&sub, &n); err != nil {
+			return c, fmt.Errorf("pgqueue: counts: %w", err)
+		}
+		switch messaging.SubQueue(sub) {
+		case messaging.Active:
+			c.Active = n
+		case messaging.DeadLetter:
+			c.DeadLetter = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("pgqueue: counts: %w", err)
+	}
+	return c, nil
+}
