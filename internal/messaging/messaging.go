@@ -147,6 +147,11 @@ type Store interface {
 	// if it has reached q.MaxDeliveryCount deliveries (active queue only). raw, if not
 	// nil, replaces the message's encoding (the surface applied properties-to-modify).
 	Abandon(ctx context.Context, q Queue, sub SubQueue, token LockToken, raw []byte) error
+	// Release gives a lock back without counting the delivery: the message is available
+	// again at once with the delivery count it had before it was locked, and is never
+	// dead-lettered for it. It is for deliveries no receiver processed (AMQP's released
+	// outcome, which Service Bus does not count). ErrLockLost if the lock is not held.
+	Release(ctx context.Context, q Queue, sub SubQueue, token LockToken) error
 	// DeadLetter moves a locked message of the active queue to the dead-letter queue with
 	// the receiver's reason and description. raw as for Abandon.
 	DeadLetter(ctx context.Context, q Queue, token LockToken, reason, description string, raw []byte) error

@@ -28,7 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanyard_servicebus_messages_received_total",
 			Help: "Messages delivered to receivers."}, labels),
 		Settled: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanyard_servicebus_messages_settled_total",
-			Help: "Peek-locked messages settled, by outcome (completed, abandoned, suspended)."}, append(labels, "outcome")),
+			Help: "Peek-locked messages settled, by outcome (completed, abandoned, released, suspended)."}, append(labels, "outcome")),
 		LockLost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lanyard_servicebus_lock_lost_total",
 			Help: "Settlements and renewals refused because the lock was lost."}, labels),
 	}

@@ -109,7 +109,7 @@ func (c *connection) release(lk *link, q messaging.Queue, msgs []messaging.Store
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 10*time.Second)
 	defer cancel()
 	for _, s := range msgs {
-		_ = c.b.cfg.Store.Abandon(ctx, q, lk.addr.sub, s.LockToken, nil)
+		_ = c.b.cfg.Store.Release(ctx, q, lk.addr.sub, s.LockToken)
 	}
 }
 
@@ -123,8 +123,10 @@ func (c *connection) settle(lk *link, id uint32, tok messaging.LockToken, state 
 	case *amqp.Accepted:
 		err = c.b.cfg.Store.Complete(c.ctx, q, lk.addr.sub, tok)
 	case *amqp.Released:
-		outcome = "abandoned"
-		err = c.b.cfg.Store.Abandon(c.ctx, q, lk.addr.sub, tok, nil)
+		// Not a failed delivery: azservicebus releases what arrives after ReceiveMessages
+		// returned, and Service Bus does not count those.
+		outcome = "released"
+		err = c.b.cfg.Store.Release(c.ctx, q, lk.addr.sub, tok)
 	case *amqp.Modified:
 		outcome = "abandoned"
 		if s.UndeliverableHere {

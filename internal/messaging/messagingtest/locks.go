@@ -146,6 +146,34 @@ func testAbandon(t *testing.T, e env) {
 	expectErr(t, "Abandon with a token never issued", e.s.Abandon(e.ctx, q, messaging.Active, messaging.LockToken{9}, nil), messaging.ErrLockLost)
 }
 
+// Release gives the lock back uncounted: however often a message is released, it keeps
+// its delivery count and is never dead-lettered for it.
+func testRelease(t *testing.T, e env) {
+	q := queue("q1")
+	q.MaxDeliveryCount = 2
+	e.send(t, q, "a")
+	for range 5 {
+		m := e.lock(t, q, messaging.Active)
+		if m.DeliveryCount != 1 {
+			t.Fatalf("after releases: delivery count %d, want 1", m.DeliveryCount)
+		}
+		if err := e.s.Release(e.ctx, q, messaging.Active, m.LockToken); err != nil {
+			t.Fatal(err)
+		}
+		expectErr(t, "second Release", e.s.Release(e.ctx, q, messaging.Active, m.LockToken), messaging.ErrLockLost)
+	}
+	m := e.lock(t, q, messaging.Active)
+	if err := e.s.Abandon(e.ctx, q, messaging.Active, m.LockToken, nil); err != nil {
+		t.Fatal(err)
+	}
+	again := e.lock(t, q, messaging.Active)
+	if again.DeliveryCount != 2 || again.SubQueue != messaging.Active {
+		t.Fatalf("an abandon after releases: %+v", again)
+	}
+	e.clock.Advance(lockDuration)
+	expectErr(t, "Release after the lock expired", e.s.Release(e.ctx, q, messaging.Active, again.LockToken), messaging.ErrLockLost)
+}
+
 // Abandon with raw replaces the message's encoding; without, keeps it.
 func testAbandonReplacesRaw(t *testing.T, e env) {
 	q := queue("q1")

@@ -32,6 +32,7 @@ func Run(t *testing.T, open Open) {
 		{"ReceiveAndDelete", testReceiveAndDelete},
 		{"Complete", testComplete},
 		{"Abandon", testAbandon},
+		{"Release", testRelease},
 		{"AbandonReplacesRaw", testAbandonReplacesRaw},
 		{"MaxDeliveryCountOnAbandon", testMaxDeliveryOnAbandon},
 		{"MaxDeliveryCountOnLockExpiry", testMaxDeliveryOnLockExpiry},

@@ -339,6 +339,26 @@ func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.Su
 	return err
 }
 
+func (s *Store) Release(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return err
+	}
+	if err := checkSub(sub); err != nil {
+		return err
+	}
+	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
+		id, _, err := heldLock(ctx, tx, q, sub, token, now)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE messages SET state = 0, lock_token = NULL, locked_until = 0,
+	delivery_count = max(delivery_count - 1, 0) WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("sqlitequeue: release: %w", err)
+		}
+		return nil
+	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, sub}) })
+}
+
 func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messaging.LockToken, reason, description string, raw []byte) error {
 	if err := checkName(q.Namespace, q.Name); err != nil {
 		return err
