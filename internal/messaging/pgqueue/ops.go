@@ -382,6 +382,37 @@ func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.Su
 	})
 }
 
+// releaseSQL gives the held lock ($1–$5 as heldSQL) back without counting its delivery,
+// and announces the sub-queue's gain as settleSQL does ($6 the store's id, $7 channel).
+const releaseSQL = `WITH u AS (
+	UPDATE queue_messages SET state = 0, lock_token = NULL, locked_until = 0, delivery_count = GREATEST(delivery_count - 1, 0)
+	WHERE ` + heldSQL + `
+	RETURNING sub),
+n AS (SELECT pg_notify($7, json_build_object('from', $6::text, 'ns', $1::text, 'q', $2::text, 'sub', u.sub)::text) FROM u)
+SELECT (SELECT count(*) FROM n) FROM u`
+
+// Release implements messaging.Store.
+func (s *Store) Release(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
+	if err := checkName(q.Namespace, q.Name); err != nil {
+		return err
+	}
+	if err := checkSub(sub); err != nil {
+		return err
+	}
+	return s.change(ctx, "release", func(ctx context.Context) error {
+		var notified int64
+		err := s.pool.QueryRow(ctx, releaseSQL, q.Namespace, q.Name, int(sub), token[:], micros(s.now()), s.id, s.channel).Scan(&notified)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return messaging.ErrLockLost
+		}
+		if err != nil {
+			return err
+		}
+		s.arrivals.signal(arrivalKey{q.Namespace, q.Name, sub})
+		return nil
+	})
+}
+
 func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messaging.LockToken, reason, description string, raw []byte) error {
 	if err := checkName(q.Namespace, q.Name); err != nil {
 		return err
