@@ -69,12 +69,17 @@ type diskBlob struct {
 	Modified    time.Time         `json:"mod"`
 	Created     time.Time         `json:"cre"`
 	Extents     []diskExtent      `json:"x,omitempty"`
+	BlobType    string            `json:"bt,omitempty"` // "" for a block blob, as records before other types
+	Sealed      bool              `json:"seal,omitempty"`
+	Seq         int64             `json:"seq,omitempty"`
 }
 
 type diskExtent struct {
 	Block   string `json:"b,omitempty"`
 	Content string `json:"c,omitempty"`
 	Size    int64  `json:"s"`
+	Offset  int64  `json:"o,omitempty"`  // page blobs
+	COffset int64  `json:"co,omitempty"` // page blobs
 }
 
 type diskBlock struct {
@@ -103,9 +108,13 @@ func encode(m mutation) ([]byte, error) {
 			Disposition: b.ContentDisposition, Cache: b.CacheControl, MD5: b.ContentMD5, Meta: b.Metadata,
 			ETag: b.ETag, Modified: b.LastModified, Created: b.CreatedAt,
 			Extents: make([]diskExtent, len(b.Extents)),
+			Sealed:  b.Sealed, Seq: b.SequenceNumber,
+		}
+		if b.BlobType != blob.BlobTypeBlock && b.BlobType != "" {
+			d.BlobType = b.BlobType
 		}
 		for i, e := range b.Extents {
-			d.Extents[i] = diskExtent{Block: e.BlockID, Content: string(e.Content), Size: e.Size}
+			d.Extents[i] = diskExtent{Block: e.BlockID, Content: string(e.Content), Size: e.Size, Offset: e.Offset, COffset: e.ContentOffset}
 		}
 		r.Blob = d
 	}
@@ -140,12 +149,16 @@ func decode(p []byte) (mutation, error) {
 			HTTPHeaders: blob.HTTPHeaders{ContentType: d.Type, ContentEncoding: d.Encoding, ContentLanguage: d.Language,
 				ContentDisposition: d.Disposition, CacheControl: d.Cache, ContentMD5: d.MD5},
 			Metadata: d.Meta, ETag: d.ETag, LastModified: d.Modified.UTC(), CreatedAt: d.Created.UTC(),
-			BlobType: blob.BlobTypeBlock,
+			BlobType: blob.BlobTypeBlock, Sealed: d.Sealed, SequenceNumber: d.Seq,
 		}}
+		if d.BlobType != "" {
+			b.BlobType = d.BlobType
+		}
 		if len(d.Extents) > 0 {
 			b.Extents = make([]blob.Extent, len(d.Extents))
 			for i, e := range d.Extents {
-				b.Extents[i] = blob.Extent{BlockID: e.Block, Content: blob.ContentID(e.Content), Size: e.Size}
+				b.Extents[i] = blob.Extent{BlockID: e.Block, Content: blob.ContentID(e.Content), Size: e.Size,
+					Offset: e.Offset, ContentOffset: e.COffset}
 			}
 		}
 		m.blob = b

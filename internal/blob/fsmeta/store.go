@@ -448,7 +448,11 @@ func (s *Store) Contents(ctx context.Context, fn func(blob.ContentID) error) err
 // cloneRecord copies what a caller handed in, so that the store owns its values.
 func cloneRecord(r *blob.BlobRecord, k blob.BlobKey) *blob.BlobRecord {
 	c := *r
-	c.Container, c.Name, c.BlobType = k.Container, k.Name, blob.BlobTypeBlock
+	c.Container, c.Name = k.Container, k.Name
+	if c.BlobType == "" {
+		c.BlobType = blob.BlobTypeBlock
+	}
+	c.CommittedBlockCount = 0 // derived, not stored
 	c.Metadata = r.Metadata.Clone()
 	c.ContentMD5 = append([]byte(nil), r.ContentMD5...)
 	if len(c.ContentMD5) == 0 {
