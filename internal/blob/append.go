@@ -94,6 +94,7 @@ type AppendBlockResult struct {
 // durable first, in a content file of their own; the commit then places it at the end
 // of whatever the blob holds at that instant, inside the MetaStore's transaction, so
 // concurrent appenders (of any process sharing the stores) each get their own offset.
+// Concurrent appends to one blob are committed together (see combine).
 func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendBlockResult, error) {
 	if err := s.validateKey(in.Key); err != nil {
 		return AppendBlockResult{}, notFoundForRead(err)
@@ -116,17 +117,13 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 	if err != nil {
 		return AppendBlockResult{}, err
 	}
-	var (
-		next   *BlobRecord
-		offset int64
-	)
-	_, err = s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
-		cur := st.Blob
+	var offset int64
+	next, err := s.combine(ctx, in.Key, &combinedWrite{content: w.id, apply: func(cur *BlobRecord) (*BlobRecord, error) {
 		if cur == nil {
-			return BlobWrite{}, errBlobNotFound()
+			return nil, errBlobNotFound()
 		}
 		if err := checkAppendable(cur, in, true); err != nil {
-			return BlobWrite{}, err
+			return nil, err
 		}
 		n := *cur
 		n.Extents = make([]Extent, len(cur.Extents), len(cur.Extents)+1)
@@ -136,9 +133,8 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 		n.Size = cur.Size + w.size
 		now := s.timestamp()
 		n.ETag, n.LastModified = newETag(now), now
-		next = &n
-		return BlobWrite{Blob: next}, nil
-	})
+		return &n, nil
+	}})
 	if err != nil {
 		s.discard(w.id, err)
 		return AppendBlockResult{}, err

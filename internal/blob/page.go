@@ -56,8 +56,8 @@ type PutPagesResult struct {
 }
 
 // PutPages writes or clears a page range of a page blob. The pages are durable when the
-// call returns; concurrent writes to one blob each commit atomically, the later
-// commit winning where they overlap.
+// call returns; concurrent writes to one blob are committed together (see combine), in
+// the order they arrived, the later winning where they overlap.
 func (s *Service) PutPages(ctx context.Context, in PutPagesInput) (PutPagesResult, error) {
 	if err := s.validateKey(in.Key); err != nil {
 		return PutPagesResult{}, notFoundForRead(err)
@@ -98,31 +98,28 @@ func (s *Service) PutPages(ctx context.Context, in PutPagesInput) (PutPagesResul
 			return PutPagesResult{}, err
 		}
 	}
-	var next *BlobRecord
-	res, err := s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
-		cur := st.Blob
+	next, err := s.combine(ctx, in.Key, &combinedWrite{content: w.id, apply: func(cur *BlobRecord) (*BlobRecord, error) {
 		if cur == nil {
-			return BlobWrite{}, errBlobNotFound()
+			return nil, errBlobNotFound()
 		}
 		if err := check(cur); err != nil {
-			return BlobWrite{}, err
+			return nil, err
 		}
 		n := *cur
 		n.Extents = cutPages(cur.Extents, in.Start, in.End+1)
 		if !in.Clear {
-			n.Extents = append(n.Extents, Extent{Content: w.id, Size: size, Offset: in.Start})
-			slices.SortFunc(n.Extents, func(a, b Extent) int { return cmpInt64(a.Offset, b.Offset) })
+			// cutPages keeps the order and left a gap for the new extent.
+			i, _ := slices.BinarySearchFunc(n.Extents, in.Start, func(e Extent, off int64) int { return cmpInt64(e.Offset, off) })
+			n.Extents = slices.Insert(n.Extents, i, Extent{Content: w.id, Size: size, Offset: in.Start})
 		}
 		now := s.timestamp()
 		n.ETag, n.LastModified = newETag(now), now
-		next = &n
-		return BlobWrite{Blob: next}, nil
-	})
+		return &n, nil
+	}})
 	if err != nil {
 		s.discard(w.id, err)
 		return PutPagesResult{}, err
 	}
-	s.release(res, next)
 	return PutPagesResult{BlobProperties: next.properties(), ContentMD5: w.md5, CRC64: w.crc64}, nil
 }
 

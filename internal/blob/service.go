@@ -54,6 +54,7 @@ type Service struct {
 	blockTTL time.Duration
 	reclaim  *reclaimer
 	shared   bool
+	combiner combiner
 
 	stop chan struct{}
 	done sync.WaitGroup

@@ -284,6 +284,12 @@ func (s *Store) UpdateBlob(ctx context.Context, k blob.BlobKey, withBlocks bool,
 	m := mutation{op: opDelBlob, key: k, drop: w.DropBlocks}
 	if w.Blob != nil {
 		m.op, m.blob = opPutBlob, cloneRecord(w.Blob, k)
+		if st.Blob != nil && len(st.Blob.Extents) > 1 {
+			if sp := diffExtents(st.Blob.Extents, m.blob.Extents); sp.from > 0 || sp.del < len(st.Blob.Extents) {
+				// Most of the extents stay: journal the change only.
+				m.op, m.splice = opSpliceBlob, &sp
+			}
+		}
 	} else if st.Blob == nil && (!w.DropBlocks || len(staged) == 0) {
 		return res, nil // nothing to delete
 	}
