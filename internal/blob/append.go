@@ -105,12 +105,9 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 	if in.Size < 0 || in.Size > MaxAppendBlockSize {
 		return AppendBlockResult{}, errTooLarge(CodeRequestBodyTooLarge, "The request body is too large and exceeds the maximum permissible limit.")
 	}
-	// Refuse early what the commit would refuse, before reading the body.
-	rec, err := s.meta.GetBlob(ctx, in.Key)
-	if err != nil {
-		return AppendBlockResult{}, err
-	}
-	if err := checkAppendable(&rec, in, false); err != nil {
+	// Refusals (a missing blob, another type, a sealed blob) are rare and found at
+	// commit: checking first would read the blob's record, and its extents, twice.
+	if _, err := s.meta.GetContainer(ctx, in.Key.Account, in.Key.Container); err != nil {
 		return AppendBlockResult{}, err
 	}
 	w, err := s.writeContent(ctx, in.Body, in.Size, in.ContentMD5, in.ContentCRC64)
@@ -122,7 +119,7 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 		if cur == nil {
 			return nil, errBlobNotFound()
 		}
-		if err := checkAppendable(cur, in, true); err != nil {
+		if err := checkAppendable(cur, in); err != nil {
 			return nil, err
 		}
 		n := *cur
@@ -142,9 +139,8 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 	return AppendBlockResult{BlobProperties: next.properties(), Offset: offset, ContentMD5: w.md5, CRC64: w.crc64}, nil
 }
 
-// checkAppendable checks what Append Block requires of the blob. final is the check
-// inside the commit; the earlier one only spares reading a body bound to be refused.
-func checkAppendable(cur *BlobRecord, in AppendBlockInput, final bool) error {
+// checkAppendable checks what Append Block requires of the blob.
+func checkAppendable(cur *BlobRecord, in AppendBlockInput) error {
 	if cur.BlobType != BlobTypeAppend {
 		return errInvalidBlobType()
 	}
@@ -156,9 +152,6 @@ func checkAppendable(cur *BlobRecord, in AppendBlockInput, final bool) error {
 	}
 	if len(cur.Extents) >= MaxAppendBlocks {
 		return lanyardConflict(CodeBlockCountExceeds, "The committed block count cannot exceed the maximum limit of 50,000 blocks.")
-	}
-	if !final && in.Append.AppendPosition == nil && in.Append.MaxSize == nil {
-		return nil
 	}
 	return in.Append.check(cur, in.Size)
 }

@@ -84,15 +84,14 @@ func (s *Service) PutPages(ctx context.Context, in PutPagesInput) (PutPagesResul
 		}
 		return nil
 	}
-	// Refuse early what the commit would refuse, before reading the body.
-	rec, err := s.meta.GetBlob(ctx, in.Key)
-	if err != nil {
+	// Refusals are rare and found at commit (see AppendBlock).
+	if _, err := s.meta.GetContainer(ctx, in.Key.Account, in.Key.Container); err != nil {
 		return PutPagesResult{}, err
 	}
-	if err := check(&rec); err != nil {
-		return PutPagesResult{}, err
-	}
-	var w written
+	var (
+		w   written
+		err error
+	)
 	if !in.Clear {
 		if w, err = s.writeContent(ctx, in.Body, size, in.ContentMD5, in.ContentCRC64); err != nil {
 			return PutPagesResult{}, err

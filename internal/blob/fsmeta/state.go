@@ -76,12 +76,16 @@ func (s *state) apply(m mutation) {
 		if e == nil || e.rec == nil {
 			return // cannot happen: the store journals a splice only over a committed version
 		}
-		xs, err := m.splice.apply(e.rec.Extents)
-		if err != nil {
-			return
-		}
 		rec := *m.blob
-		rec.Extents = xs
+		if rec.Extents == nil {
+			// Replayed: the record holds the properties, the splice the extents. A
+			// commit's own record is whole already.
+			xs, err := m.splice.apply(e.rec.Extents)
+			if err != nil {
+				return
+			}
+			rec.Extents = xs
+		}
 		e.rec = &rec
 		if m.drop {
 			e.blocks, e.idLen = nil, 0
