@@ -40,6 +40,7 @@ def row(name, key, unit):
     print(f"| {name} | {a[key]:.0f} {unit} | {l[key]:.0f} {unit} | {l[key]/a[key]:.1f}x |")
 print("| workload | Azurite | Lanyard | Lanyard / Azurite |")
 print("|---|---|---|---|")
+row("Put Blob 1 KiB, 16 concurrent (reference)", "put_1k_ops", "ops/s")
 row("Append Block 1 KiB, 16 appenders on one blob", "append_1k_ops", "ops/s")
 row("Put Page 4 KiB at random offsets, 16 writers on one blob", "put_page_4k_ops", "ops/s")
 print(f"| p99 latency, Append / Put Page | {a['append_1k_p99_ms']:.1f} / {a['put_page_4k_p99_ms']:.1f} ms | {l['append_1k_p99_ms']:.1f} / {l['put_page_4k_p99_ms']:.1f} ms | |")

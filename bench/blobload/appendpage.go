@@ -34,6 +34,17 @@ func appendPage(target, url string, d time.Duration, conc int) (map[string]float
 
 	small := make([]byte, 1024)
 	_, _ = crand.Read(small)
+	// Put Blob of 1 KiB to distinct blobs, for reference: the same request size and
+	// durability as an append, without the shared blob.
+	puts1k, _, err := timed(d, conc, func(w, i int) error {
+		_, err := c.UploadBuffer(ctx, cont, fmt.Sprintf("small/%d-%d", w, i), small, nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("put: %w", err)
+	}
+	res["put_1k_ops"] = puts1k
+	time.Sleep(3 * time.Second)
 	ab := cc.NewAppendBlobClient("log")
 	if _, err := ab.Create(ctx, nil); err != nil {
 		return nil, fmt.Errorf("create append blob: %w", err)
