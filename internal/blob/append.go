@@ -110,12 +110,13 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 	if _, err := s.meta.GetContainer(ctx, in.Key.Account, in.Key.Container); err != nil {
 		return AppendBlockResult{}, err
 	}
-	w, err := s.writeContent(ctx, in.Body, in.Size, in.ContentMD5, in.ContentCRC64)
+	w, err := s.receive(ctx, in.Body, in.Size, in.ContentMD5, in.ContentCRC64)
 	if err != nil {
 		return AppendBlockResult{}, err
 	}
 	var offset int64
-	next, err := s.combine(ctx, in.Key, &combinedWrite{content: w.id, apply: func(cur *BlobRecord) (*BlobRecord, error) {
+	cw := &combinedWrite{content: w.id, data: w.data}
+	cw.apply = func(cur *BlobRecord) (*BlobRecord, error) {
 		if cur == nil {
 			return nil, errBlobNotFound()
 		}
@@ -125,13 +126,14 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 		n := *cur
 		n.Extents = make([]Extent, len(cur.Extents), len(cur.Extents)+1)
 		copy(n.Extents, cur.Extents)
-		n.Extents = append(n.Extents, Extent{Content: w.id, Size: w.size})
+		n.Extents = append(n.Extents, Extent{Content: cw.content, ContentOffset: cw.offset, Size: w.size})
 		offset = cur.Size
 		n.Size = cur.Size + w.size
 		now := s.timestamp()
 		n.ETag, n.LastModified = newETag(now), now
 		return &n, nil
-	}})
+	}
+	next, err := s.combine(ctx, in.Key, cw)
 	if err != nil {
 		s.discard(w.id, err)
 		return AppendBlockResult{}, err
@@ -197,4 +199,13 @@ func (r *BlobRecord) properties() BlobProperties {
 		p.CommittedBlockCount = len(r.Extents)
 	}
 	return p
+}
+
+// receive takes in the body of an append or a page write: a small one into memory, to be
+// written with the writes combined with it, a larger one into a content file of its own.
+func (s *Service) receive(ctx context.Context, body io.Reader, size int64, wantMD5, wantCRC64 []byte) (written, error) {
+	if size <= smallWrite {
+		return s.receiveContent(ctx, body, size, wantMD5, wantCRC64)
+	}
+	return s.writeContent(ctx, body, size, wantMD5, wantCRC64)
 }

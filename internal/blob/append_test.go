@@ -164,3 +164,34 @@ func TestAppendBlockLimit(t *testing.T) {
 	_, err = appendBlock(s, "log", "x", blob.AppendConditions{})
 	wantCode(t, err, blob.CodeBlockCountExceeds)
 }
+
+// Concurrent appends are committed together, but each is checked on the state the one
+// before it left: with a size limit, exactly as many succeed as fit.
+func TestAppendConcurrentConditions(t *testing.T) {
+	s, _ := newService(t)
+	createAppend(t, s, "log")
+	const writers, fit = 16, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for range writers {
+		wg.Go(func() {
+			_, err := appendBlock(s, "log", "x", blob.AppendConditions{MaxSize: ptr(fit)})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case blob.CodeOf(err) != blob.CodeMaxBlobSizeConditionNotMet:
+			t.Fatal(err)
+		}
+	}
+	data, r := read(t, s, "log", nil)
+	if ok != fit || string(data) != strings.Repeat("x", fit) || r.Properties.CommittedBlockCount != fit {
+		t.Fatalf("%d appends succeeded, blob %q (%d blocks)", ok, data, r.Properties.CommittedBlockCount)
+	}
+}

@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -22,6 +23,11 @@ type combinedWrite struct {
 	// content is what the write added, to free should a later write of the same
 	// commit have replaced it already.
 	content ContentID
+	// data, when set, are bytes received but not yet written: the committer writes
+	// those of all its writes to one content file, sets content and offset (where data
+	// starts in it), and makes the file durable with one sync before the commit.
+	data   []byte
+	offset int64
 
 	result  *BlobRecord // the record right after this write
 	err     error
@@ -87,10 +93,21 @@ func (s *Service) combine(ctx context.Context, key BlobKey, w *combinedWrite) (*
 }
 
 func (s *Service) commitCombined(ctx context.Context, key BlobKey, batch []*combinedWrite) {
+	shared, err := s.writeCombined(ctx, batch)
+	if err != nil {
+		for _, w := range batch {
+			if w.data != nil {
+				w.err = err
+			}
+		}
+	}
 	var last *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur, changed := st.Blob, false
 		for _, w := range batch {
+			if w.data != nil && w.content == "" {
+				continue // its bytes could not be written
+			}
 			next, err := w.apply(cur)
 			w.result, w.err = next, err
 			if err == nil {
@@ -103,6 +120,7 @@ func (s *Service) commitCombined(ctx context.Context, key BlobKey, batch []*comb
 		last = cur
 		return BlobWrite{Blob: cur}, nil
 	})
+	sharedUsed := false
 	switch {
 	case errors.Is(err, errNothingToCommit):
 	case err != nil:
@@ -111,7 +129,11 @@ func (s *Service) commitCombined(ctx context.Context, key BlobKey, batch []*comb
 				w.result, w.err = nil, err
 			}
 		}
+		sharedUsed = !refused(err) // the commit may have happened: keep the file
 	default:
+		for _, w := range batch {
+			sharedUsed = sharedUsed || (w.err == nil && w.data != nil)
+		}
 		s.release(res, last)
 		live := map[ContentID]bool{}
 		for _, id := range last.contents() {
@@ -125,7 +147,54 @@ func (s *Service) commitCombined(ctx context.Context, key BlobKey, batch []*comb
 		}
 		s.reclaim.free(gone)
 	}
+	if shared != "" && !sharedUsed {
+		if err := s.content.Remove(context.Background(), shared); err != nil {
+			s.log.Warn("blob: discarding content", "content", shared, "err", err)
+		}
+	}
 	for _, w := range batch {
 		close(w.done)
 	}
+}
+
+// writeCombined writes the received bytes of a batch's writes to one content file and
+// makes it durable; it returns the file's id, "" when no write had bytes to write.
+func (s *Service) writeCombined(ctx context.Context, batch []*combinedWrite) (ContentID, error) {
+	var cw ContentWriter
+	var off int64
+	for _, w := range batch {
+		if w.data == nil {
+			continue
+		}
+		if cw == nil {
+			var err error
+			if cw, err = s.content.Create(ctx); err != nil {
+				return "", fmt.Errorf("blob: creating content: %w", err)
+			}
+		}
+		if _, err := cw.Write(w.data); err != nil {
+			return "", s.abortCombined(cw, fmt.Errorf("blob: writing content: %w", err))
+		}
+		w.offset = off
+		off += int64(len(w.data))
+	}
+	if cw == nil {
+		return "", nil
+	}
+	if err := cw.Commit(ctx); err != nil {
+		return "", s.abortCombined(cw, fmt.Errorf("blob: committing content: %w", err))
+	}
+	for _, w := range batch {
+		if w.data != nil {
+			w.content = cw.ID()
+		}
+	}
+	return cw.ID(), nil
+}
+
+func (s *Service) abortCombined(cw ContentWriter, err error) error {
+	if aerr := cw.Abort(); aerr != nil {
+		s.log.Warn("blob: discarding content", "content", cw.ID(), "err", aerr)
+	}
+	return err
 }

@@ -93,11 +93,12 @@ func (s *Service) PutPages(ctx context.Context, in PutPagesInput) (PutPagesResul
 		err error
 	)
 	if !in.Clear {
-		if w, err = s.writeContent(ctx, in.Body, size, in.ContentMD5, in.ContentCRC64); err != nil {
+		if w, err = s.receive(ctx, in.Body, size, in.ContentMD5, in.ContentCRC64); err != nil {
 			return PutPagesResult{}, err
 		}
 	}
-	next, err := s.combine(ctx, in.Key, &combinedWrite{content: w.id, apply: func(cur *BlobRecord) (*BlobRecord, error) {
+	cw := &combinedWrite{content: w.id, data: w.data}
+	cw.apply = func(cur *BlobRecord) (*BlobRecord, error) {
 		if cur == nil {
 			return nil, errBlobNotFound()
 		}
@@ -109,12 +110,13 @@ func (s *Service) PutPages(ctx context.Context, in PutPagesInput) (PutPagesResul
 		if !in.Clear {
 			// cutPages keeps the order and left a gap for the new extent.
 			i, _ := slices.BinarySearchFunc(n.Extents, in.Start, func(e Extent, off int64) int { return cmpInt64(e.Offset, off) })
-			n.Extents = slices.Insert(n.Extents, i, Extent{Content: w.id, Size: size, Offset: in.Start})
+			n.Extents = slices.Insert(n.Extents, i, Extent{Content: cw.content, ContentOffset: cw.offset, Size: size, Offset: in.Start})
 		}
 		now := s.timestamp()
 		n.ETag, n.LastModified = newETag(now), now
 		return &n, nil
-	}})
+	}
+	next, err := s.combine(ctx, in.Key, cw)
 	if err != nil {
 		s.discard(w.id, err)
 		return PutPagesResult{}, err
