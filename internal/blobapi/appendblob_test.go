@@ -89,7 +89,9 @@ func TestPageBlobAPI(t *testing.T) {
 		t.Fatalf("page blob properties %v", res.hdr)
 	}
 	page := strings.Repeat("a", 1024)
-	update := func(rg string) map[string]string { return map[string]string{"x-ms-page-write": "update", "x-ms-range": rg} }
+	update := func(rg string) map[string]string {
+		return map[string]string{"x-ms-page-write": "update", "x-ms-range": rg}
+	}
 	res = e.must(t, req{method: "PUT", path: p + "?comp=page", body: page, hdr: update("bytes=512-1535")}, http.StatusCreated)
 	if res.hdr.Get("Content-MD5") != b64md5(page) || res.hdr.Get("x-ms-blob-sequence-number") != "3" || res.hdr.Get("ETag") == "" {
 		t.Fatalf("put page headers %v", res.hdr)
