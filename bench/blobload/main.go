@@ -47,15 +47,19 @@ func main() {
 	conc := flag.Int("concurrency", 16, "concurrent small operations")
 	bigMiB := flag.Int("big-mib", 256, "size of the large upload and download")
 	listN := flag.Int("list", 2000, "blobs in the listing phase")
+	workload := flag.String("workload", "block", "block (the default phases) or appendpage (Append Block and Put Page)")
 	flag.Parse()
 
 	var (
 		res map[string]float64
 		err error
 	)
-	if *target == "disk" {
+	switch {
+	case *target == "disk":
 		res, err = disk(*dir, *bigMiB)
-	} else {
+	case *workload == "appendpage":
+		res, err = appendPage(*target, *url, *duration, *conc)
+	default:
 		res, err = blob(*target, *url, *duration, *conc, *bigMiB, *listN)
 	}
 	if err != nil {

@@ -25,7 +25,12 @@ func (s *Service) PutBlock(ctx context.Context, key BlobKey, id string, body io.
 	if size < 0 || size > MaxBlockSize {
 		return PutBlockResult{}, errTooLarge(CodeRequestBodyTooLarge, "The request body is too large and exceeds the maximum permissible limit.")
 	}
-	if _, err := s.meta.GetContainer(ctx, key.Account, key.Container); err != nil {
+	// Blocks are staged for a block blob only; the check is advisory, as Put Block List
+	// checks the type again when it commits.
+	switch rec, err := s.meta.GetBlob(ctx, key); {
+	case err == nil && rec.BlobType != BlobTypeBlock:
+		return PutBlockResult{}, errInvalidBlobType()
+	case err != nil && CodeOf(err) != CodeBlobNotFound:
 		return PutBlockResult{}, err
 	}
 	w, err := s.writeContent(ctx, body, size, wantMD5, wantCRC64)
@@ -101,6 +106,9 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 		cur := st.Blob
 		if err := in.Conditions.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur)); err != nil {
 			return BlobWrite{}, err
+		}
+		if cur != nil && cur.BlobType != BlobTypeBlock {
+			return BlobWrite{}, errInvalidBlobType()
 		}
 		staged := make(map[string]Block, len(st.Blocks))
 		for _, b := range st.Blocks {

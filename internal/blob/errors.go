@@ -33,6 +33,14 @@ const (
 	CodeInvalidQueryValue      = "InvalidQueryParameterValue"
 	CodeIncompleteBody         = "IncompleteBody"
 	CodeServerBusy             = "ServerBusy"
+
+	CodeInvalidBlobType                 = "InvalidBlobType"
+	CodeBlobIsSealed                    = "BlobIsSealed"
+	CodeMaxBlobSizeConditionNotMet      = "MaxBlobSizeConditionNotMet"
+	CodeAppendPositionConditionNotMet   = "AppendPositionConditionNotMet"
+	CodeInvalidPageRange                = "InvalidPageRange"
+	CodeSequenceNumberConditionNotMet   = "SequenceNumberConditionNotMet"
+	CodeSequenceNumberIncrementTooLarge = "SequenceNumberIncrementTooLarge"
 )
 
 // ErrNotModified is wrapped by the ConditionNotMet errors of read operations whose
@@ -109,5 +117,19 @@ func ErrNoSpace(cause error, unchanged bool) error {
 func CodeOf(err error) string { return lanyard.CodeOf(err) }
 
 func lanyardConflict(code, msg string) error {
+	return lanyard.Errorf(lanyard.KindConflict, "%s", msg).WithCode(code)
+}
+
+func errInvalidBlobType() error {
+	return lanyardConflict(CodeInvalidBlobType, "The blob type is invalid for this operation.")
+}
+
+func errInvalidPageRange() error {
+	return lanyard.Errorf(lanyard.KindInvalid, "The page range specified is invalid.").WithCode(CodeInvalidPageRange)
+}
+
+// errPrecondition builds the 412 answers of the append and page conditions, which
+// Azure reports with codes of their own rather than ConditionNotMet.
+func errPrecondition(code, msg string) error {
 	return lanyard.Errorf(lanyard.KindConflict, "%s", msg).WithCode(code)
 }

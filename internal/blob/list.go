@@ -139,7 +139,7 @@ scan:
 					continue scan
 				}
 			}
-			res.Entries = append(res.Entries, ListEntry{Blob: r.BlobProperties})
+			res.Entries = append(res.Entries, ListEntry{Blob: r.properties()})
 			after = r.Name
 		}
 		if len(recs) < batch {

@@ -58,19 +58,23 @@ func (s *Service) openReader(ctx context.Context, key BlobKey, opts GetBlobOptio
 		}
 		start, length = rg.Start, end-rg.Start+1
 	}
+	extents := rec.Extents
+	if rec.BlobType == BlobTypePage {
+		extents = denseExtents(rec.Extents, rec.Size)
+	}
 	r := &BlobReader{
-		Properties: rec.BlobProperties,
+		Properties: rec.properties(),
 		Offset:     start,
 		Length:     length,
 		Partial:    opts.Range != nil,
 		ctx:        ctx,
 		svc:        s,
 		epoch:      epoch,
-		extents:    rec.Extents,
-		ends:       make([]int64, len(rec.Extents)),
+		extents:    extents,
+		ends:       make([]int64, len(extents)),
 	}
 	var off int64
-	for i, e := range rec.Extents {
+	for i, e := range extents {
 		off += e.Size
 		r.ends[i] = off
 	}
@@ -89,7 +93,25 @@ func (s *Service) GetBlobProperties(ctx context.Context, key BlobKey, cond Condi
 	if err := cond.checkRead(rec.ETag, rec.LastModified); err != nil {
 		return BlobProperties{}, err
 	}
-	return rec.BlobProperties, nil
+	return rec.properties(), nil
+}
+
+// denseExtents fills the gaps between a page blob's extents, and after the last one,
+// with extents without content, which read as zeros.
+func denseExtents(xs []Extent, size int64) []Extent {
+	out := make([]Extent, 0, 2*len(xs)+1)
+	var pos int64
+	for _, e := range xs {
+		if e.Offset > pos {
+			out = append(out, Extent{Size: e.Offset - pos})
+		}
+		out = append(out, e)
+		pos = e.Offset + e.Size
+	}
+	if size > pos {
+		out = append(out, Extent{Size: size - pos})
+	}
+	return out
 }
 
 // notFoundForRead turns a name that cannot exist into "not found", as reads answer.
@@ -142,10 +164,15 @@ func (r *BlobReader) Read(p []byte) (int, error) {
 	if n := r.ends[i] - abs; int64(len(p)) > n {
 		p = p[:n]
 	}
+	if e.Content == "" {
+		clear(p)
+		r.pos += int64(len(p))
+		return len(p), nil
+	}
 	if err := r.open(i); err != nil {
 		return 0, err
 	}
-	n, err := r.file.ReadAt(p, abs-extStart)
+	n, err := r.file.ReadAt(p, e.ContentOffset+abs-extStart)
 	r.pos += int64(n)
 	if errors.Is(err, io.EOF) && n == len(p) {
 		err = nil

@@ -8,13 +8,22 @@ import (
 // committed and belong to at most one blob (or one uncommitted block).
 type ContentID string
 
-// Extent is one piece of a blob's data: a whole content file. A blob committed by Put Blob
-// has one extent without a block ID; one committed by Put Block List has one extent per
-// listed block, in list order.
+// Extent is one piece of a blob's data. A blob committed by Put Blob has one extent
+// without a block ID; one committed by Put Block List has one extent per listed block,
+// in list order; an append blob has one per appended block. Their extents follow one
+// another, each a whole content file.
+//
+// A page blob's extents are the pages written, sorted by Offset and not overlapping;
+// the gaps between them read as zeros. A page write over part of an older extent cuts
+// it, so such an extent may start inside its content file (ContentOffset).
 type Extent struct {
 	BlockID string // base64 block id; "" for data written by Put Blob
 	Content ContentID
 	Size    int64
+	// Offset is where the extent starts in a page blob; 0 for other blob types.
+	Offset int64
+	// ContentOffset is where the extent's bytes start in its content file.
+	ContentOffset int64
 }
 
 // BlobRecord is what the MetaStore keeps for a committed blob: its properties and where

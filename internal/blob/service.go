@@ -54,6 +54,7 @@ type Service struct {
 	blockTTL time.Duration
 	reclaim  *reclaimer
 	shared   bool
+	combiner combiner
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -203,28 +204,44 @@ func (s *Service) gcLoop(interval time.Duration) {
 }
 
 // release frees the content a commit stopped referencing: what the previous version and
-// the dropped blocks referenced, minus what the new version still does.
+// the dropped blocks referenced, minus what the new version still does. Only the extents
+// between the two versions' common prefix and suffix can have stopped being referenced,
+// which keeps an append or a page write to a blob of many extents cheap.
 func (s *Service) release(res BlobResult, next *BlobRecord) {
-	keep := map[ContentID]struct{}{}
-	for _, id := range next.contents() {
-		keep[id] = struct{}{}
+	var prev, cur []Extent
+	if res.Prev != nil {
+		prev = res.Prev.Extents
 	}
-	var ids []ContentID
-	add := func(id ContentID) {
-		if id == "" {
-			return
-		}
-		if _, ok := keep[id]; ok {
-			return
-		}
-		keep[id] = struct{}{} // also dedups
-		ids = append(ids, id)
+	if next != nil {
+		cur = next.Extents
 	}
-	for _, id := range res.Prev.contents() {
-		add(id)
+	p := 0
+	for p < len(prev) && p < len(cur) && prev[p] == cur[p] {
+		p++
+	}
+	q := 0
+	for q < len(prev)-p && q < len(cur)-p && prev[len(prev)-1-q] == cur[len(cur)-1-q] {
+		q++
+	}
+	candidates := map[ContentID]struct{}{}
+	for _, e := range prev[p : len(prev)-q] {
+		candidates[e.Content] = struct{}{}
 	}
 	for _, b := range res.Dropped {
-		add(b.Content)
+		candidates[b.Content] = struct{}{}
+	}
+	delete(candidates, "")
+	// A candidate may still be referenced anywhere in the new version (the other piece
+	// of a page extent that was cut, a block listed twice).
+	for i := 0; i < len(cur) && len(candidates) > 0; i++ {
+		delete(candidates, cur[i].Content)
+	}
+	if len(candidates) == 0 {
+		return
+	}
+	ids := make([]ContentID, 0, len(candidates))
+	for id := range candidates {
+		ids = append(ids, id)
 	}
 	s.reclaim.free(ids)
 }

@@ -22,7 +22,7 @@ import (
 
 const acct = "acct"
 
-func openService(t *testing.T, dir string, now func() time.Time) *blob.Service {
+func openService(t testing.TB, dir string, now func() time.Time) *blob.Service {
 	t.Helper()
 	meta, err := fsmeta.Open(filepath.Join(dir, "meta"), fsmeta.Options{})
 	if err != nil {
@@ -39,7 +39,7 @@ func openService(t *testing.T, dir string, now func() time.Time) *blob.Service {
 	return s
 }
 
-func newService(t *testing.T) (*blob.Service, string) {
+func newService(t testing.TB) (*blob.Service, string) {
 	dir := t.TempDir()
 	s := openService(t, dir, nil)
 	t.Cleanup(func() { s.Close() })

@@ -4,8 +4,12 @@ import (
 	"time"
 )
 
-// BlobTypeBlock is the only blob type Lanyard serves.
-const BlobTypeBlock = "BlockBlob"
+// Blob types, as x-ms-blob-type names them.
+const (
+	BlobTypeBlock  = "BlockBlob"
+	BlobTypeAppend = "AppendBlob"
+	BlobTypePage   = "PageBlob"
+)
 
 // Container is a named group of blobs in an account.
 type Container struct {
@@ -47,7 +51,14 @@ type BlobProperties struct {
 	ETag         string // unquoted
 	LastModified time.Time
 	CreatedAt    time.Time
-	BlobType     string // always BlobTypeBlock
+	BlobType     string // BlobTypeBlock, BlobTypeAppend or BlobTypePage
+	// Sealed is set on an append blob that takes no more blocks.
+	Sealed bool
+	// SequenceNumber is a page blob's client-managed sequence number.
+	SequenceNumber int64
+	// CommittedBlockCount is an append blob's number of blocks. Stores need not keep
+	// it: the Service derives it from the extents on the way out.
+	CommittedBlockCount int
 }
 
 // BlockInfo describes one block of a block list.

@@ -19,12 +19,33 @@ type written struct {
 	size  int64
 	md5   []byte
 	crc64 uint64
+	// data holds the bytes instead of a content file, when they were only received
+	// (receiveContent), to be written with those of other writes (see combine).
+	data []byte
+}
+
+// smallWrite is the largest append or page write whose bytes are received into memory
+// and written to disk together with those of the writes combined with it.
+const smallWrite = 256 << 10
+
+// receiveContent is writeContent into memory: it reads exactly size bytes of body and
+// checks the digests, leaving the writing to the caller.
+func (s *Service) receiveContent(ctx context.Context, body io.Reader, size int64, wantMD5, wantCRC64 []byte) (written, error) {
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	w, err := s.transfer(ctx, body, size, wantMD5, wantCRC64, buf)
+	w.data = buf.Bytes()
+	return w, err
 }
 
 // writeContent streams exactly size bytes of body into a new content file, checks the
 // transactional digests the client sent, and commits the file. On any error nothing is
 // left behind (except, after a crash, a file recovery removes).
 func (s *Service) writeContent(ctx context.Context, body io.Reader, size int64, wantMD5, wantCRC64 []byte) (written, error) {
+	return s.transfer(ctx, body, size, wantMD5, wantCRC64, nil)
+}
+
+// transfer copies body into a new content file, or into mem when it is not nil.
+func (s *Service) transfer(ctx context.Context, body io.Reader, size int64, wantMD5, wantCRC64 []byte, mem io.Writer) (written, error) {
 	w := written{size: size}
 	h := md5.New() // always: Put Blob stores it, Put Block returns it
 	sinks := []io.Writer{h}
@@ -34,7 +55,9 @@ func (s *Service) writeContent(ctx context.Context, body io.Reader, size int64, 
 		sinks = append(sinks, c)
 	}
 	var cw ContentWriter
-	if size > 0 {
+	if mem != nil {
+		sinks = append(sinks, mem)
+	} else if size > 0 {
 		var err error
 		if cw, err = s.content.Create(ctx); err != nil {
 			return written{}, fmt.Errorf("blob: creating content: %w", err)

@@ -129,3 +129,41 @@ func BenchmarkGetBlob16MiB(b *testing.B) {
 		benchDo(b, c, "GET", base+"/big", nil, nil, 200)
 	}
 }
+
+// BenchmarkAppendAndPage: 16 writers on one append blob (1 KiB blocks) and on one page
+// blob (4 KiB pages at scattered offsets).
+func BenchmarkAppendAndPage(b *testing.B) {
+	e := newEnv(b)
+	c := benchClient(e)
+	base := e.srv.URL + "/" + account + "/bench"
+	benchDo(b, c, "PUT", base+"?restype=container", nil, nil, 201)
+	b.Run("append1KiB", func(b *testing.B) {
+		url := fmt.Sprintf("%s/log-%d", base, b.N)
+		benchDo(b, c, "PUT", url, nil, map[string]string{"x-ms-blob-type": "AppendBlob"}, 201)
+		body := bytes.Repeat([]byte("x"), 1024)
+		b.SetBytes(1024)
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				benchDo(b, c, "PUT", url+"?comp=appendblock", body, nil, 201)
+			}
+		})
+	})
+	b.Run("page4KiB", func(b *testing.B) {
+		url := fmt.Sprintf("%s/disk-%d", base, b.N)
+		benchDo(b, c, "PUT", url, nil, map[string]string{"x-ms-blob-type": "PageBlob", "x-ms-blob-content-length": "1073741824"}, 201)
+		body := bytes.Repeat([]byte("p"), 4096)
+		var n atomic.Int64
+		b.SetBytes(4096)
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				off := (n.Add(1) * 7919 % 262144) * 4096
+				benchDo(b, c, "PUT", url+"?comp=page", body, map[string]string{"x-ms-page-write": "update",
+					"x-ms-range": fmt.Sprintf("bytes=%d-%d", off, off+4095)}, 201)
+			}
+		})
+	})
+}

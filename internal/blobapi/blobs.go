@@ -97,8 +97,10 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 			hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(p.ContentMD5))
 		}
 		hdr.Set("Content-Length", itoa(p.Size))
-		hdr.Set("x-ms-access-tier", "Hot")
-		hdr.Set("x-ms-access-tier-inferred", "true")
+		if blobType(p) == blob.BlobTypeBlock {
+			hdr.Set("x-ms-access-tier", "Hot")
+			hdr.Set("x-ms-access-tier-inferred", "true")
+		}
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}

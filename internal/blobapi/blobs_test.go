@@ -111,7 +111,7 @@ func TestPutBlobErrors(t *testing.T) {
 	p := "/" + account + "/box/b"
 	bt := func(h map[string]string) map[string]string { h["x-ms-blob-type"] = "BlockBlob"; return h }
 	e.fails(t, req{method: "PUT", path: p, body: "x"}, http.StatusBadRequest, "MissingRequiredHeader")
-	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: map[string]string{"x-ms-blob-type": "AppendBlob"}}, http.StatusNotImplemented, "NotImplemented")
+	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: map[string]string{"x-ms-blob-type": "AppendBlob"}}, http.StatusBadRequest, "InvalidHeaderValue")
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"Content-MD5": b64md5("y")})}, http.StatusBadRequest, "Md5Mismatch")
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"Content-MD5": "nope"})}, http.StatusBadRequest, "InvalidMd5")
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-content-crc64": base64.StdEncoding.EncodeToString(make([]byte, 8))})}, http.StatusBadRequest, "Crc64Mismatch")

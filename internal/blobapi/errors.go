@@ -114,6 +114,15 @@ var statusByCode = map[string]int{
 	"AuthorizationFailure":            http.StatusForbidden,
 	"ServerBusy":                      http.StatusServiceUnavailable,
 	"InternalError":                   http.StatusInternalServerError,
+
+	// Append and page blobs.
+	blob.CodeInvalidBlobType:                 http.StatusConflict,
+	blob.CodeBlobIsSealed:                    http.StatusConflict,
+	blob.CodeSequenceNumberIncrementTooLarge: http.StatusConflict,
+	blob.CodeMaxBlobSizeConditionNotMet:      http.StatusPreconditionFailed,
+	blob.CodeAppendPositionConditionNotMet:   http.StatusPreconditionFailed,
+	blob.CodeSequenceNumberConditionNotMet:   http.StatusPreconditionFailed,
+	blob.CodeInvalidPageRange:                http.StatusRequestedRangeNotSatisfiable,
 }
 
 // kindDefaults gives a status and code to errors that carry a kind but no known code.

@@ -2,6 +2,7 @@ package blobapi
 
 import (
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,6 +139,26 @@ func FuzzParseBatch(f *testing.F) {
 			if !ok || !strings.EqualFold(acct, "acct") || (container != "" && c != container && !(c != "" && container == "$root")) {
 				t.Fatalf("sub-request path %q escapes the batch", s.req.URL.Path)
 			}
+		}
+	})
+}
+
+func FuzzPageHeaders(f *testing.F) {
+	for _, s := range []string{"bytes=0-511", "bytes=512-", "bytes=1-512", "512", "1024", "-512", "9999999999999999999", "0x200", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h := http.Header{}
+		h.Set("x-ms-range", s)
+		if rg, err := pageRange(h); err == nil && (rg.Start < 0 || rg.End < 0) {
+			t.Fatalf("page range %q parsed to %+v", s, rg)
+		}
+		if n, err := pageBlobSize(s); err == nil && (n < 0 || n%blob.PageSize != 0 || n > blob.MaxPageBlobSize) {
+			t.Fatalf("page blob size %q parsed to %d", s, n)
+		}
+		h.Set("x-ms-blob-condition-appendpos", s)
+		if p, err := intHeader(h, "x-ms-blob-condition-appendpos"); err == nil && p != nil && *p < 0 {
+			t.Fatalf("%q parsed to %d", s, *p)
 		}
 	})
 }

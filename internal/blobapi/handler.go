@@ -122,15 +122,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 		return h.submitBatch(w, r, t)
 	}
 	if err := h.Auth.Authorize(ctx, r, req); err != nil {
-		// Put Blob may also create (never replace) a blob with add/action.
-		if op != opPutBlob || lanyard.KindOf(err) != lanyard.KindPermissionDenied {
+		// Put Blob may also create (never replace) a blob with add/action, and Append
+		// Block may append with it.
+		if !addAllowed[op] || lanyard.KindOf(err) != lanyard.KindPermissionDenied {
 			return err
 		}
 		req.Action = ActionBlobsAdd
 		if h.Auth.Authorize(ctx, r, req) != nil {
 			return err
 		}
-		t.createOnly = true
+		t.createOnly = op != opAppendBlock
 	}
 	return op.run(h, w, r, t)
 }

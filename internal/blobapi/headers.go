@@ -155,7 +155,8 @@ func setBlobHeaders(h http.Header, p blob.BlobProperties) {
 			h.Set(kv[0], kv[1])
 		}
 	}
-	h.Set("x-ms-blob-type", blob.BlobTypeBlock)
+	h.Set("x-ms-blob-type", blobType(p))
+	setTypeHeaders(h, p)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("x-ms-server-encrypted", "true")
 	h.Set("x-ms-lease-state", "available")

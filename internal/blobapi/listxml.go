@@ -66,9 +66,18 @@ func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta bool) {
 	}
 	optional(b, "Content-Disposition", p.ContentDisposition)
 	optional(b, "Cache-Control", p.CacheControl)
-	element(b, "BlobType", blob.BlobTypeBlock)
-	b.WriteString("<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>" +
-		"<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted></Properties>")
+	if p.BlobType == blob.BlobTypePage {
+		element(b, "x-ms-blob-sequence-number", strconv.FormatInt(p.SequenceNumber, 10))
+	}
+	element(b, "BlobType", blobType(p))
+	if blobType(p) == blob.BlobTypeBlock {
+		b.WriteString("<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>")
+	}
+	b.WriteString("<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted>")
+	if p.Sealed {
+		b.WriteString("<Sealed>true</Sealed>")
+	}
+	b.WriteString("</Properties>")
 	if withMeta {
 		b.WriteString("<Metadata>")
 		keys := make([]string, 0, len(p.Metadata))

@@ -66,9 +66,9 @@ var (
 // unsupportedComps are operations Azure has and Lanyard does not (yet): answered 501,
 // which the SDKs do not retry, rather than 400, which would claim the request is wrong.
 var unsupportedComps = map[string]bool{
-	"acl": true, "lease": true, "tags": true, "snapshot": true, "copy": true, "appendblock": true,
-	"page": true, "pagelist": true, "tier": true, "expiry": true, "undelete": true, "query": true,
-	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true, "seal": true,
+	"acl": true, "lease": true, "tags": true, "snapshot": true, "copy": true,
+	"tier": true, "expiry": true, "undelete": true, "query": true,
+	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true,
 	"properties": true, "stats": true, "userdelegationkey": true, "blobs": true,
 	"rename": true,
 }
@@ -122,6 +122,9 @@ func route(r *http.Request, t *target) (*operation, error) {
 		// container, as in Azure.
 		t.container, t.blob = "$root", t.container
 	}
+	if op, err := routeAppendPage(r, comp); op != nil || err != nil {
+		return op, err
+	}
 	switch comp {
 	case "":
 		if m == http.MethodPut {
@@ -131,8 +134,6 @@ func route(r *http.Request, t *target) (*operation, error) {
 			switch bt := r.Header.Get("x-ms-blob-type"); {
 			case bt == "":
 				return nil, errMissingHeader("x-ms-blob-type")
-			case bt == "AppendBlob" || bt == "PageBlob":
-				return nil, errNotImplemented(bt)
 			case bt != "BlockBlob":
 				return nil, errInvalidHeader("x-ms-blob-type", bt)
 			}

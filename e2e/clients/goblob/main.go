@@ -33,11 +33,12 @@ import (
 func main() {
 	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
 	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
-	op := flag.String("op", "put", "put, get, delete, create-container, roundtrip")
+	op := flag.String("op", "put", "put, get, delete, create-container, create-append, append, appendpage, roundtrip")
 	cont := flag.String("container", "data", "container")
 	name := flag.String("blob", "hello.txt", "blob name")
 	data := flag.String("data", "hello", "content for put")
 	bigMiB := flag.Int("big-mib", 0, "roundtrip: also upload and download a blob of this many MiB; put: upload this many MiB of random data instead of -data")
+	count := flag.Int("count", 1, "append: blocks to append")
 	flag.Parse()
 
 	opts := &azidentity.ManagedIdentityCredentialOptions{}
@@ -79,6 +80,13 @@ func main() {
 			resp.Body.Close()
 		}
 		result = map[string]any{"ok": err == nil, "data": buf.String()}
+	case "create-append":
+		_, err = client.ServiceClient().NewContainerClient(*cont).NewAppendBlobClient(*name).Create(ctx, nil)
+		result = map[string]any{"ok": err == nil}
+	case "append":
+		result, err = appendMany(ctx, client, *cont, *name, *data, *count)
+	case "appendpage":
+		result, err = appendPage(ctx, client, *cont)
 	case "roundtrip":
 		result, err = roundtrip(ctx, client, *cont, *bigMiB)
 	default:

@@ -2,10 +2,11 @@
 // BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
 // prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
 //
-// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container [--container C] [--blob B] [--data D]
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage [--container C] [--blob B] [--data D]
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseArgs } from "node:util";
+import { appendPage } from "./appendpage.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +39,9 @@ try {
       result.data = body.toString();
       break;
     }
+    case "appendpage":
+      result.data = await appendPage(container);
+      break;
     default:
       throw new Error(`unknown --op ${values.op}`);
   }

@@ -27,6 +27,7 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"ListContainers", testListContainers},
 		{"BlobCRUD", testBlobCRUD},
 		{"BlobRoundTrip", testBlobRoundTrip},
+		{"AppendAndPageBlobs", testAppendAndPageBlobs},
 		{"UpdateCommitsCurrentState", testUpdateCommitsCurrentState},
 		{"NoAliasing", testNoAliasing},
 		{"ListBlobs", testListBlobs},
@@ -764,5 +765,61 @@ func testContainerDeleteAccounts(t *testing.T, s blob.MetaStore) {
 				t.Errorf("round %d: content %s handed back but never written", round, id)
 			}
 		}
+	}
+}
+
+// Append and page blobs keep state of their own (sealed, sequence number, extents placed
+// at offsets); an update that changes only that state must still be stored.
+func testAppendAndPageBlobs(t *testing.T, s blob.MetaStore) {
+	ctx := t.Context()
+	mkContainer(t, s, "c")
+	ka := key("c", "append")
+	app := record(ka, "0x1", blob.Extent{Content: "a1", Size: 3}, blob.Extent{Content: "a2", Size: 4})
+	app.BlobType = blob.BlobTypeAppend
+	put(t, s, ka, app)
+	kp := key("c", "page")
+	pg := record(kp, "0x2",
+		blob.Extent{Content: "p1", Size: 512, Offset: 1024},
+		blob.Extent{Content: "p2", Size: 1024, Offset: 1 << 40, ContentOffset: 512})
+	pg.BlobType, pg.Size, pg.SequenceNumber = blob.BlobTypePage, 2<<40, 7
+	put(t, s, kp, pg)
+	for _, want := range []*blob.BlobRecord{app, pg} {
+		got, err := s.GetBlob(ctx, key("c", want.Name))
+		must(t, err)
+		if !reflect.DeepEqual(&got, want) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", got, *want)
+		}
+	}
+	// Same extents, new state.
+	for _, k := range []blob.BlobKey{ka, kp} {
+		_, err := s.UpdateBlob(ctx, k, false, func(st blob.BlobState) (blob.BlobWrite, error) {
+			n := *st.Blob
+			n.Sealed, n.SequenceNumber, n.ETag = k == ka, 9, "0x3"
+			return blob.BlobWrite{Blob: &n}, nil
+		})
+		must(t, err)
+	}
+	got, err := s.GetBlob(ctx, ka)
+	must(t, err)
+	if !got.Sealed || got.BlobType != blob.BlobTypeAppend || len(got.Extents) != 2 {
+		t.Fatalf("sealing was not stored: %+v", got)
+	}
+	got, err = s.GetBlob(ctx, kp)
+	must(t, err)
+	if got.SequenceNumber != 9 || got.Sealed || !reflect.DeepEqual(got.Extents, pg.Extents) {
+		t.Fatalf("sequence number was not stored: %+v", got)
+	}
+	list, err := s.ListBlobs(ctx, acct, "c", "", "", 10)
+	must(t, err)
+	types := names(list, func(r blob.BlobRecord) string { return r.BlobType })
+	if !reflect.DeepEqual(types, []string{blob.BlobTypeAppend, blob.BlobTypePage}) {
+		t.Fatalf("listed types %v", types)
+	}
+	// A block blob replacing a page blob loses the page blob's state.
+	put(t, s, kp, record(kp, "0x4", blob.Extent{Content: "b", Size: 1}))
+	got, err = s.GetBlob(ctx, kp)
+	must(t, err)
+	if got.BlobType != blob.BlobTypeBlock || got.SequenceNumber != 0 || got.Extents[0].Offset != 0 {
+		t.Fatalf("replaced page blob: %+v", got)
 	}
 }

@@ -14,6 +14,7 @@ const (
 	opPutContainer = "c+" // create or replace a container
 	opDelContainer = "c-" // delete a container with everything in it
 	opPutBlob      = "b+" // commit a blob version
+	opSpliceBlob   = "b~" // commit a blob version given as a change of the current one's extents
 	opDelBlob      = "b-" // delete a committed blob
 	opPutBlock     = "k+" // stage a block (replacing one with the same id)
 	opDropBlocks   = "k-" // drop staged blocks by id
@@ -32,6 +33,40 @@ type mutation struct {
 	block     blob.Block       // opPutBlock
 	ids       []string         // opDropBlocks
 	gen       uint64           // opSnapshot
+	splice    *splice          // opSpliceBlob; blob then holds the new properties
+}
+
+// splice turns one extent list into another: del extents from index from are replaced
+// by ins. An append or a page write changes a few extents of a blob that may have tens
+// of thousands; journaling the change, not the list, keeps each record small.
+type splice struct {
+	from, del int
+	ins       []blob.Extent
+}
+
+// diffExtents returns the splice from old to next: what lies between their common
+// prefix and their common suffix.
+func diffExtents(old, next []blob.Extent) splice {
+	p := 0
+	for p < len(old) && p < len(next) && old[p] == next[p] {
+		p++
+	}
+	q := 0
+	for q < len(old)-p && q < len(next)-p && old[len(old)-1-q] == next[len(next)-1-q] {
+		q++
+	}
+	return splice{from: p, del: len(old) - p - q, ins: next[p : len(next)-q]}
+}
+
+// apply returns xs with the splice made, in a new slice.
+func (sp splice) apply(xs []blob.Extent) ([]blob.Extent, error) {
+	if sp.from < 0 || sp.del < 0 || sp.from+sp.del > len(xs) {
+		return nil, fmt.Errorf("splice of extents %d+%d out of %d", sp.from, sp.del, len(xs))
+	}
+	out := make([]blob.Extent, 0, len(xs)-sp.del+len(sp.ins))
+	out = append(out, xs[:sp.from]...)
+	out = append(out, sp.ins...)
+	return append(out, xs[sp.from+sp.del:]...), nil
 }
 
 // The on-disk shapes are private and short-keyed, so that the domain types can evolve
@@ -47,6 +82,13 @@ type diskRecord struct {
 	Block *diskBlock     `json:"blk,omitempty"`
 	IDs   []string       `json:"ids,omitempty"`
 	Gen   uint64         `json:"gen,omitempty"`
+	Sp    *diskSplice    `json:"sp,omitempty"`
+}
+
+type diskSplice struct {
+	From int          `json:"f"`
+	Del  int          `json:"d"`
+	Ins  []diskExtent `json:"i,omitempty"`
 }
 
 type diskContainer struct {
@@ -69,12 +111,17 @@ type diskBlob struct {
 	Modified    time.Time         `json:"mod"`
 	Created     time.Time         `json:"cre"`
 	Extents     []diskExtent      `json:"x,omitempty"`
+	BlobType    string            `json:"bt,omitempty"` // "" for a block blob, as records before other types
+	Sealed      bool              `json:"seal,omitempty"`
+	Seq         int64             `json:"seq,omitempty"`
 }
 
 type diskExtent struct {
 	Block   string `json:"b,omitempty"`
 	Content string `json:"c,omitempty"`
 	Size    int64  `json:"s"`
+	Offset  int64  `json:"o,omitempty"`  // page blobs
+	COffset int64  `json:"co,omitempty"` // page blobs
 }
 
 type diskBlock struct {
@@ -93,7 +140,7 @@ func encode(m mutation) ([]byte, error) {
 		r.Ctr = &diskContainer{Meta: c.Metadata, ETag: c.ETag, Modified: c.LastModified, Created: c.CreatedAt}
 	case opDelContainer:
 		r.A, r.C = m.key.Account, m.key.Container
-	case opPutBlob, opDelBlob, opPutBlock, opDropBlocks:
+	case opPutBlob, opSpliceBlob, opDelBlob, opPutBlock, opDropBlocks:
 		r.A, r.C, r.N = m.key.Account, m.key.Container, m.key.Name
 	}
 	if m.blob != nil {
@@ -102,10 +149,16 @@ func encode(m mutation) ([]byte, error) {
 			Size: b.Size, Type: b.ContentType, Encoding: b.ContentEncoding, Language: b.ContentLanguage,
 			Disposition: b.ContentDisposition, Cache: b.CacheControl, MD5: b.ContentMD5, Meta: b.Metadata,
 			ETag: b.ETag, Modified: b.LastModified, Created: b.CreatedAt,
-			Extents: make([]diskExtent, len(b.Extents)),
+			Sealed: b.Sealed, Seq: b.SequenceNumber,
 		}
-		for i, e := range b.Extents {
-			d.Extents[i] = diskExtent{Block: e.BlockID, Content: string(e.Content), Size: e.Size}
+		if b.BlobType != blob.BlobTypeBlock && b.BlobType != "" {
+			d.BlobType = b.BlobType
+		}
+		if m.splice != nil {
+			d.Extents = nil
+			r.Sp = &diskSplice{From: m.splice.from, Del: m.splice.del, Ins: diskExtents(m.splice.ins)}
+		} else {
+			d.Extents = diskExtents(b.Extents)
 		}
 		r.Blob = d
 	}
@@ -114,6 +167,25 @@ func encode(m mutation) ([]byte, error) {
 		r.Block = &diskBlock{ID: b.ID, Size: b.Size, Content: string(b.Content), Created: b.CreatedAt}
 	}
 	return json.Marshal(r)
+}
+
+func diskExtents(xs []blob.Extent) []diskExtent {
+	out := make([]diskExtent, len(xs))
+	for i, e := range xs {
+		out[i] = diskExtent{Block: e.BlockID, Content: string(e.Content), Size: e.Size, Offset: e.Offset, COffset: e.ContentOffset}
+	}
+	return out
+}
+
+func extentsOf(ds []diskExtent) []blob.Extent {
+	if len(ds) == 0 {
+		return nil
+	}
+	out := make([]blob.Extent, len(ds))
+	for i, e := range ds {
+		out[i] = blob.Extent{BlockID: e.Block, Content: blob.ContentID(e.Content), Size: e.Size, Offset: e.Offset, ContentOffset: e.COffset}
+	}
+	return out
 }
 
 func decode(p []byte) (mutation, error) {
@@ -130,7 +202,7 @@ func decode(p []byte) (mutation, error) {
 		}
 		m.container = blob.Container{Account: r.A, Name: r.C, Metadata: r.Ctr.Meta, ETag: r.Ctr.ETag,
 			LastModified: r.Ctr.Modified.UTC(), CreatedAt: r.Ctr.Created.UTC()}
-	case opPutBlob:
+	case opPutBlob, opSpliceBlob:
 		d := r.Blob
 		if d == nil {
 			return mutation{}, fmt.Errorf("record %s without blob", r.Op)
@@ -140,15 +212,19 @@ func decode(p []byte) (mutation, error) {
 			HTTPHeaders: blob.HTTPHeaders{ContentType: d.Type, ContentEncoding: d.Encoding, ContentLanguage: d.Language,
 				ContentDisposition: d.Disposition, CacheControl: d.Cache, ContentMD5: d.MD5},
 			Metadata: d.Meta, ETag: d.ETag, LastModified: d.Modified.UTC(), CreatedAt: d.Created.UTC(),
-			BlobType: blob.BlobTypeBlock,
+			BlobType: blob.BlobTypeBlock, Sealed: d.Sealed, SequenceNumber: d.Seq,
 		}}
-		if len(d.Extents) > 0 {
-			b.Extents = make([]blob.Extent, len(d.Extents))
-			for i, e := range d.Extents {
-				b.Extents[i] = blob.Extent{BlockID: e.Block, Content: blob.ContentID(e.Content), Size: e.Size}
-			}
+		if d.BlobType != "" {
+			b.BlobType = d.BlobType
 		}
+		b.Extents = extentsOf(d.Extents)
 		m.blob = b
+		if r.Op == opSpliceBlob {
+			if r.Sp == nil {
+				return mutation{}, fmt.Errorf("record %s without splice", r.Op)
+			}
+			m.splice = &splice{from: r.Sp.From, del: r.Sp.Del, ins: extentsOf(r.Sp.Ins)}
+		}
 	case opPutBlock:
 		if r.Block == nil {
 			return mutation{}, fmt.Errorf("record %s without block", r.Op)

@@ -71,6 +71,26 @@ func (s *state) apply(m mutation) {
 		}
 		delete(a.containers, m.key.Container)
 		a.names.remove(m.key.Container)
+	case opSpliceBlob:
+		c, e := s.entry(m.key)
+		if e == nil || e.rec == nil {
+			return // cannot happen: the store journals a splice only over a committed version
+		}
+		rec := *m.blob
+		if rec.Extents == nil {
+			// Replayed: the record holds the properties, the splice the extents. A
+			// commit's own record is whole already.
+			xs, err := m.splice.apply(e.rec.Extents)
+			if err != nil {
+				return
+			}
+			rec.Extents = xs
+		}
+		e.rec = &rec
+		if m.drop {
+			e.blocks, e.idLen = nil, 0
+		}
+		c.gc(m.key.Name, e)
 	case opPutBlob, opDelBlob:
 		c, e := s.entry(m.key)
 		if c == nil {

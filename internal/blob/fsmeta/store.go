@@ -284,6 +284,12 @@ func (s *Store) UpdateBlob(ctx context.Context, k blob.BlobKey, withBlocks bool,
 	m := mutation{op: opDelBlob, key: k, drop: w.DropBlocks}
 	if w.Blob != nil {
 		m.op, m.blob = opPutBlob, cloneRecord(w.Blob, k)
+		if st.Blob != nil && len(st.Blob.Extents) > 1 {
+			if sp := diffExtents(st.Blob.Extents, m.blob.Extents); sp.from > 0 || sp.del < len(st.Blob.Extents) {
+				// Most of the extents stay: journal the change only.
+				m.op, m.splice = opSpliceBlob, &sp
+			}
+		}
 	} else if st.Blob == nil && (!w.DropBlocks || len(staged) == 0) {
 		return res, nil // nothing to delete
 	}
@@ -448,7 +454,11 @@ func (s *Store) Contents(ctx context.Context, fn func(blob.ContentID) error) err
 // cloneRecord copies what a caller handed in, so that the store owns its values.
 func cloneRecord(r *blob.BlobRecord, k blob.BlobKey) *blob.BlobRecord {
 	c := *r
-	c.Container, c.Name, c.BlobType = k.Container, k.Name, blob.BlobTypeBlock
+	c.Container, c.Name = k.Container, k.Name
+	if c.BlobType == "" {
+		c.BlobType = blob.BlobTypeBlock
+	}
+	c.CommittedBlockCount = 0 // derived, not stored
 	c.Metadata = r.Metadata.Clone()
 	c.ContentMD5 = append([]byte(nil), r.ContentMD5...)
 	if len(c.ContentMD5) == 0 {

@@ -243,45 +243,77 @@ func decodeBlobMetadata(s string) (blobs.Metadata, error) {
 }
 
 type extentJSON struct {
-	B string `json:"b,omitempty"` // block id
-	C string `json:"c"`           // content id
-	S int64  `json:"s"`           // size
+	B  string `json:"b,omitempty"`  // block id
+	C  string `json:"c"`            // content id
+	S  int64  `json:"s"`            // size
+	O  int64  `json:"o,omitempty"`  // offset in a page blob
+	CO int64  `json:"co,omitempty"` // offset in the content file
 }
 
-func encodeExtents(xs []blobs.Extent) (string, error) {
-	if len(xs) == 0 {
-		return "[]", nil
-	}
-	js := make([]extentJSON, len(xs))
-	for i, x := range xs {
+// layoutJSON is the extents column of an append or page blob: the extents with the
+// state only those types have. A block blob's column is the bare extents array, as
+// before other types existed, so the column tells the two apart by its first byte.
+type layoutJSON struct {
+	X      []extentJSON `json:"x"`
+	Sealed bool         `json:"seal,omitempty"`
+	Seq    int64        `json:"seq,omitempty"`
+}
+
+// encodeLayout encodes the extents column of rec.
+func encodeLayout(rec *blobs.BlobRecord) (string, error) {
+	js := make([]extentJSON, len(rec.Extents))
+	for i, x := range rec.Extents {
 		if !utf8.ValidString(x.BlockID) || !utf8.ValidString(string(x.Content)) {
 			return "", errBlobNotText("an extent's block or content id")
 		}
-		js[i] = extentJSON{B: x.BlockID, C: string(x.Content), S: x.Size}
+		js[i] = extentJSON{B: x.BlockID, C: string(x.Content), S: x.Size, O: x.Offset, CO: x.ContentOffset}
 	}
-	b, err := json.Marshal(js)
+	var v any = js
+	switch {
+	case rec.BlobType != "" && rec.BlobType != blobs.BlobTypeBlock:
+		v = layoutJSON{X: js, Sealed: rec.Sealed, Seq: rec.SequenceNumber}
+	case len(js) == 0:
+		return "[]", nil
+	}
+	b, err := json.Marshal(v)
 	if err != nil {
 		return "", fmt.Errorf("encode extents: %w", err)
 	}
 	return string(b), nil
 }
 
-func decodeExtents(s string) ([]blobs.Extent, error) {
-	if s == "[]" || s == "" {
-		return nil, nil
-	}
+// decodeLayout decodes an extents column into rec.
+func decodeLayout(s string, rec *blobs.BlobRecord) error {
 	var js []extentJSON
-	if err := json.Unmarshal([]byte(s), &js); err != nil {
-		return nil, fmt.Errorf("decode extents: %w", err)
+	switch {
+	case s == "[]" || s == "":
+	case s[0] == '{':
+		var l layoutJSON
+		if err := json.Unmarshal([]byte(s), &l); err != nil {
+			return fmt.Errorf("decode extents: %w", err)
+		}
+		js, rec.Sealed, rec.SequenceNumber = l.X, l.Sealed, l.Seq
+	default:
+		if err := json.Unmarshal([]byte(s), &js); err != nil {
+			return fmt.Errorf("decode extents: %w", err)
+		}
 	}
 	if len(js) == 0 {
-		return nil, nil
+		rec.Extents = nil
+		return nil
 	}
-	xs := make([]blobs.Extent, len(js))
+	rec.Extents = make([]blobs.Extent, len(js))
 	for i, j := range js {
-		xs[i] = blobs.Extent{BlockID: j.B, Content: blobs.ContentID(j.C), Size: j.S}
+		rec.Extents[i] = blobs.Extent{BlockID: j.B, Content: blobs.ContentID(j.C), Size: j.S, Offset: j.O, ContentOffset: j.CO}
 	}
-	return xs, nil
+	return nil
+}
+
+// sameLayout reports whether a and b have the same extents column, which an update
+// then leaves as it is.
+func sameLayout(a, b *blobs.BlobRecord) bool {
+	return a != nil && b != nil && slices.Equal(a.Extents, b.Extents) && a.BlobType == b.BlobType &&
+		a.Sealed == b.Sealed && a.SequenceNumber == b.SequenceNumber
 }
 
 // ---- containers ----
@@ -513,11 +545,11 @@ func (s sqlDB) blobContents(ctx context.Context, q string, args []any, fn func(b
 		if err := rows.Scan(&ext, &content); err != nil {
 			return nil, err
 		}
-		xs, err := decodeExtents(ext)
-		if err != nil {
+		var rec blobs.BlobRecord
+		if err := decodeLayout(ext, &rec); err != nil {
 			return nil, err
 		}
-		for _, x := range xs {
+		for _, x := range rec.Extents {
 			if err := emit(x.Content); err != nil {
 				return nil, err
 			}
@@ -607,7 +639,7 @@ func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, f
 	if rec.Metadata, err = decodeBlobMetadata(md.String); err != nil {
 		return e, false, err
 	}
-	if rec.Extents, err = decodeExtents(ext.String); err != nil {
+	if err = decodeLayout(ext.String, rec); err != nil {
 		return e, false, err
 	}
 	e.rec = rec
@@ -703,7 +735,7 @@ func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, e
 	if err != nil {
 		return nil, err
 	}
-	ext, err := encodeExtents(rec.Extents)
+	ext, err := encodeLayout(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -913,7 +945,7 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 		case w.Blob != nil && !found:
 			_, _, err = tx.insertBlobEntry(ctx, k, vals, entryCond{})
 		case w.Blob != nil:
-			keep := e.rec != nil && slices.Equal(e.rec.Extents, w.Blob.Extents)
+			keep := sameLayout(e.rec, w.Blob)
 			_, _, err = tx.updateBlobEntry(ctx, k, vals, keep, entryCond{})
 		case !found:
 			// nothing to delete
@@ -1005,7 +1037,7 @@ func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, with
 	case w.Blob != nil && !found:
 		ver, wrote, err = m.s.insertBlobEntry(ctx, k, vals, c)
 	case w.Blob != nil:
-		ver, wrote, err = m.s.updateBlobEntry(ctx, k, vals, slices.Equal(e.rec.Extents, w.Blob.Extents), c)
+		ver, wrote, err = m.s.updateBlobEntry(ctx, k, vals, sameLayout(e.rec, w.Blob), c)
 	case !found:
 		return res, true, nil // nothing to delete
 	default: // no blocks staged, so the row goes
