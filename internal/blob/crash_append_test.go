@@ -8,15 +8,15 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lanyard-id/lanyard/internal/crashtest"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/blob/fscontent"
@@ -29,14 +29,7 @@ import (
 // blob exactly once, the blob holds nothing but whole blocks, and every page holds its
 // last acknowledged write or a write that was in flight.
 func TestCrashAppendAndPages(t *testing.T) {
-	if dir := os.Getenv(crashAppendEnvDir); dir != "" {
-		seed, _ := strconv.ParseUint(os.Getenv(crashEnvSeed), 10, 64)
-		if err := crashAppendWriter(dir, seed); err != nil {
-			fmt.Fprintln(os.Stderr, "crash writer:", err)
-			os.Exit(3)
-		}
-		os.Exit(0)
-	}
+	crashtest.Worker("TestCrashAppendAndPages", crashAppendWriter)
 	rounds := 4
 	if testing.Short() {
 		rounds = 2
@@ -44,51 +37,15 @@ func TestCrashAppendAndPages(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashAppendAndPages$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashAppendEnvDir+"="+dir, crashEnvSeed+"="+strconv.Itoa(round+1))
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ready := make(chan bool, 1)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				if sc.Text() == "READY" {
-					ready <- true
-				}
-			}
-			io.Copy(io.Discard, stdout)
-		}()
-		select {
-		case <-ready:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("round %d: writer did not start: %s", round, stderr.String())
-		}
-		time.Sleep(time.Duration(300+rng.IntN(1000)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		err = cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: writer ended on its own (%v): %s", round, err, stderr.String())
-		}
+		crashtest.Kill(t, "TestCrashAppendAndPages", dir, uint64(round+1), time.Duration(300+rng.IntN(1000))*time.Millisecond)
 		blocks, pageWrites := verifyAppendAfterCrash(t, dir)
 		t.Logf("round %d: %d acknowledged blocks, %d acknowledged page writes verified", round, blocks, pageWrites)
 	}
 }
 
 const (
-	crashAppendEnvDir = "LANYARD_BLOB_CRASH_APPEND_DIR"
-	crashPages        = 64
-	crashAppenders    = 4
+	crashPages     = 64
+	crashAppenders = 4
 )
 
 var crashBlock = regexp.MustCompile(`^\[(\d+)-(\d+)/([a-z]*)\]`)

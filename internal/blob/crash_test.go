@@ -1,7 +1,6 @@
 package blob_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -12,13 +11,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lanyard-id/lanyard/internal/crashtest"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/blob/fscontent"
@@ -34,20 +33,9 @@ import (
 // of the content the operation writes, after it returns it appends an ack line. A
 // SIGKILL keeps what the process wrote to files (it does not test power loss; fsync
 // ordering is covered by design and by the journal tests).
-const (
-	crashEnvDir  = "LANYARD_BLOB_CRASH_DIR"
-	crashEnvSeed = "LANYARD_BLOB_CRASH_SEED"
-)
 
 func TestCrashRecovery(t *testing.T) {
-	if dir := os.Getenv(crashEnvDir); dir != "" {
-		seed, _ := strconv.ParseUint(os.Getenv(crashEnvSeed), 10, 64)
-		if err := crashWriter(dir, seed); err != nil {
-			fmt.Fprintln(os.Stderr, "crash writer:", err)
-			os.Exit(3)
-		}
-		os.Exit(0)
-	}
+	crashtest.Worker("TestCrashRecovery", crashWriter)
 	rounds := 6
 	if testing.Short() {
 		rounds = 2
@@ -55,43 +43,7 @@ func TestCrashRecovery(t *testing.T) {
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashRecovery$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvSeed+"="+strconv.Itoa(round+1))
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Wait until the writer has opened the store, then let it run a while.
-		ready := make(chan bool, 1)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				if sc.Text() == "READY" {
-					ready <- true
-				}
-			}
-			io.Copy(io.Discard, stdout)
-		}()
-		select {
-		case <-ready:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("round %d: writer did not start: %s", round, stderr.String())
-		}
-		time.Sleep(time.Duration(200+rng.IntN(1000)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		err = cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: writer ended on its own (%v): %s", round, err, stderr.String())
-		}
+		crashtest.Kill(t, "TestCrashRecovery", dir, uint64(round+1), time.Duration(200+rng.IntN(1000))*time.Millisecond)
 		n := verifyAfterCrash(t, dir)
 		t.Logf("round %d: %d ledger operations verified", round, n)
 	}

@@ -1,20 +1,19 @@
 package sqlitequeue_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lanyard-id/lanyard/internal/crashtest"
 
 	"github.com/lanyard-id/lanyard/internal/messaging"
 	"github.com/lanyard-id/lanyard/internal/messaging/sqlitequeue"
@@ -33,22 +32,11 @@ import (
 // completion begun, "d worker n" a receive-and-delete of up to n begun, "e worker" one
 // ended (its messages were acknowledged). A message acknowledged as sent may be missing
 // only if a removal under way at the kill may have taken it.
-const (
-	crashEnvDir  = "LANYARD_MQ_CRASH_DIR"
-	crashEnvSeed = "LANYARD_MQ_CRASH_SEED"
-)
 
 var crashQueue = messaging.Queue{Namespace: "ns", Name: "crash", LockDuration: 300 * time.Millisecond, MaxDeliveryCount: 4}
 
 func TestCrashRecovery(t *testing.T) {
-	if dir := os.Getenv(crashEnvDir); dir != "" {
-		seed, _ := strconv.ParseUint(os.Getenv(crashEnvSeed), 10, 64)
-		if err := crashWorker(dir, seed); err != nil {
-			fmt.Fprintln(os.Stderr, "crash worker:", err)
-			os.Exit(3)
-		}
-		os.Exit(0)
-	}
+	crashtest.Worker("TestCrashRecovery", crashWorker)
 	rounds := 6
 	if testing.Short() {
 		rounds = 2
@@ -57,7 +45,7 @@ func TestCrashRecovery(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
 	l := &ledger{sent: map[string]int64{}, seqs: map[int64]string{}, removed: map[string]bool{}, deadLettered: map[string]bool{}}
 	for round := range rounds {
-		lines := runCrashWorker(t, dir, round, time.Duration(200+rng.IntN(1200))*time.Millisecond)
+		lines := crashtest.Kill(t, "TestCrashRecovery", dir, uint64(round+1), time.Duration(200+rng.IntN(1200))*time.Millisecond)
 		maxBefore := l.maxSeq
 		l.startRound()
 		for _, line := range lines {
@@ -72,54 +60,6 @@ func TestCrashRecovery(t *testing.T) {
 	if len(l.removed) == 0 || len(l.deadLettered) == 0 {
 		t.Fatalf("the workers acknowledged %d removals and %d dead-letterings: the test checked too little", len(l.removed), len(l.deadLettered))
 	}
-}
-
-// runCrashWorker starts a worker on dir, kills it after it ran for d, and returns its
-// acknowledgements.
-func runCrashWorker(t *testing.T, dir string, round int, d time.Duration) []string {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashRecovery$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvSeed+"="+strconv.Itoa(round+1))
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan struct{})
-	var lines []string
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if sc.Text() == "READY" {
-				close(ready)
-				continue
-			}
-			lines = append(lines, sc.Text())
-		}
-	}()
-	select {
-	case <-ready:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("round %d: worker did not start: %s", round, stderr.String())
-	}
-	time.Sleep(d)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-read // the pipe holds every line written before the kill
-	err = cmd.Wait()
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("round %d: worker ended on its own (%v): %s", round, err, stderr.String())
-	}
-	return lines
 }
 
 // ledger is what the workers acknowledged, over all rounds.
