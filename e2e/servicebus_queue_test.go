@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -99,6 +100,14 @@ func bodies(l sbLine) []string {
 func TestServiceBusQueuesGo(t *testing.T) {
 	s := seedServiceBus(t)
 	wantSBError(t, "send with no role", s.gosb(t, "-op", "send"), "unauthorized")
+	// The refusal is an audit event, as at Blob.
+	var denied []map[string]any
+	for deadline := time.Now().Add(10 * time.Second); len(denied) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		s.inst.cliJSON(t, &denied, "audit", "list", "--decision", "denied", "--action", "Microsoft.ServiceBus/namespaces/messages/send/action")
+	}
+	if len(denied) == 0 || !strings.Contains(fmt.Sprint(denied[0]), "queues/orders") {
+		t.Fatalf("no audit event of the refused send link: %v", denied)
+	}
 	s.assign(t, "Azure Service Bus Data Sender")
 	if got := s.gosb(t, "-op", "send", "-n", "2", "-body", "one"); got.Sent != 2 {
 		t.Fatalf("send: %+v", got)
