@@ -1,6 +1,7 @@
 package sbfilter
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -427,8 +428,9 @@ func (p *parser) function() (node, kind, error) {
 				return nil, 0, p.errorAt(t, "property() takes the name of a property as a string")
 			}
 			ref, err := propertyByName(s)
-			if err != nil {
-				return nil, 0, p.errorAt(t, "%s", err.(*EvalError).Detail)
+			var ee *EvalError
+			if errors.As(err, &ee) {
+				return nil, 0, p.errorAt(t, "%s", ee.Detail)
 			}
 			return ref, kindValue, nil
 		}
