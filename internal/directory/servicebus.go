@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/sbfilter"
 	"github.com/lanyard-id/lanyard/internal/store"
 )
 
@@ -642,19 +644,22 @@ func (b *ServiceBus) DeleteSubscription(ctx context.Context, group, ns, topic, n
 	})
 }
 
-// checkRule checks a rule's name and filter: a SQL filter needs its expression, a
-// correlation filter at least one property to match.
+// checkRule checks a rule's name, filter and action: a SQL filter needs an expression
+// Service Bus would accept, a correlation filter at least one property to match, an
+// action valid SQL action syntax.
 func checkRule(r lanyard.ServiceBusRule) error {
 	if r.Name != lanyard.DefaultRuleName {
 		if err := checkServiceBusShortName("rule", r.Name); err != nil {
 			return err
 		}
 	}
-	const maxExpression = 1024
 	switch r.FilterType {
 	case lanyard.SQLFilter:
 		if strings.TrimSpace(r.SQLExpression) == "" {
 			return badServiceBus("A SqlFilter needs a sqlExpression.")
+		}
+		if _, err := sbfilter.ParseFilter(r.SQLExpression); err != nil {
+			return badServiceBus("%s", err)
 		}
 	case lanyard.CorrelationFilter:
 		c := r.Correlation
@@ -664,8 +669,13 @@ func checkRule(r lanyard.ServiceBusRule) error {
 	default:
 		return badServiceBus("The filterType '%s' is invalid: use SqlFilter or CorrelationFilter.", clip(string(r.FilterType)))
 	}
-	if len(r.SQLExpression) > maxExpression || len(r.Action) > maxExpression {
-		return badServiceBus("A rule's SQL expressions are limited to %d characters.", maxExpression)
+	if r.Action != "" {
+		if _, err := sbfilter.ParseAction(r.Action); err != nil {
+			return badServiceBus("%s", err)
+		}
+	}
+	if n := utf8.RuneCountInString(r.SQLExpression); n > sbfilter.MaxExpressionLength {
+		return badServiceBus("A rule's SQL expressions are limited to %d characters.", sbfilter.MaxExpressionLength)
 	}
 	return nil
 }

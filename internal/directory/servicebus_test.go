@@ -2,6 +2,7 @@ package directory
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -245,10 +246,27 @@ func TestServiceBusTopicsSubscriptionsRules(t *testing.T) {
 		"an empty correlation filter": {Name: "r", FilterType: lanyard.CorrelationFilter},
 		"a reserved name":             {Name: "$mine", FilterType: lanyard.SQLFilter, SQLExpression: "1=1"},
 		"an overlong action":          {Name: "r", FilterType: lanyard.SQLFilter, SQLExpression: "1=1", Action: string(make([]byte, 1025))},
+		"an invalid SQL filter":       {Name: "r", FilterType: lanyard.SQLFilter, SQLExpression: "sender == 'x'"},
+		"an unknown system property":  {Name: "r", FilterType: lanyard.SQLFilter, SQLExpression: "sys.Nope = 1"},
+		"a value for a filter":        {Name: "r", FilterType: lanyard.SQLFilter, SQLExpression: "sender"},
+		"an invalid action":           {Name: "r", FilterType: lanyard.SQLFilter, SQLExpression: "1=1", Action: "DELETE sender"},
+		"an action on a broker field": {Name: "r", FilterType: lanyard.CorrelationFilter, Correlation: lanyard.ServiceBusCorrelationFilter{To: "x"}, Action: "SET sys.SequenceNumber = 1"},
 	} {
 		r.Namespace, r.Topic, r.Subscription = "orders", "events", "audit"
 		_, _, err := b.PutRule(ctx, "rg", r)
 		wantErr(t, "PutRule with "+what, err, lanyard.KindInvalid, "BadRequest")
+	}
+	// The message names where the expression went wrong, as Azure's does.
+	_, _, err = b.PutRule(ctx, "rg", lanyard.ServiceBusRule{Namespace: "orders", Topic: "events", Subscription: "audit", Name: "r",
+		FilterType: lanyard.SQLFilter, SQLExpression: "sender = 'x' AND"})
+	if want := "There was an error parsing the SQL expression. [Token line=1, column=16,"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("PutRule with a truncated filter: %v; want a message starting %q", err, want)
+	}
+	// A filter of 1024 two-byte characters is within Azure's limit of 1024 characters.
+	wide := lanyard.ServiceBusRule{Namespace: "orders", Topic: "events", Subscription: "audit", Name: "wide", FilterType: lanyard.SQLFilter,
+		SQLExpression: "[" + strings.Repeat("é", 1018) + "] = 1"}
+	if _, _, err := b.PutRule(ctx, "rg", wide); err != nil {
+		t.Errorf("PutRule with a 1024-character filter: %v", err)
 	}
 	r := lanyard.ServiceBusRule{Namespace: "orders", Topic: "events", Subscription: "AUDIT", Name: "vip", FilterType: lanyard.CorrelationFilter,
 		Correlation: lanyard.ServiceBusCorrelationFilter{Properties: map[string]string{"tier": "gold"}}, Action: "SET priority = 'high'"}

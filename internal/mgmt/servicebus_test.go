@@ -233,6 +233,17 @@ func TestServiceBusTopicsSubscriptionsRulesAPI(t *testing.T) {
 	}
 	armError(t, f.call(t, "PUT", sub+"/rules/bad", `{"properties":{"filterType":"TrueFilter"}}`), http.StatusBadRequest, "BadRequest")
 	armError(t, f.call(t, "PUT", sub+"/rules/bad", `{"properties":{"filterType":"SqlFilter"}}`), http.StatusBadRequest, "BadRequest")
+	// An expression Service Bus would not parse is refused with where it went wrong.
+	for body, want := range map[string]string{
+		`{"properties":{"sqlFilter":{"sqlExpression":"size >> 100"}}}`:                                  "Token line=1, column=6, Token in error= >",
+		`{"properties":{"sqlFilter":{"sqlExpression":"sys.Nope = 1"}}}`:                                 "'sys.Nope' does not exist",
+		`{"properties":{"sqlFilter":{"sqlExpression":"1=1"},"action":{"sqlExpression":"DELETE size"}}}`: "expecting SET or REMOVE",
+	} {
+		msg := armError(t, f.call(t, "PUT", sub+"/rules/bad", body), http.StatusBadRequest, "BadRequest")
+		if !strings.HasPrefix(msg, "There was an error parsing the SQL expression.") || !strings.Contains(msg, want) {
+			t.Errorf("PUT %s: message %q, want one with %q", body, msg, want)
+		}
+	}
 	armError(t, f.call(t, "PUT", topic+"/subscriptions/x/rules/r", `{"properties":{"sqlFilter":{"sqlExpression":"1=1"}}}`), http.StatusNotFound, "NotFound")
 	armError(t, f.call(t, "PUT", ns+"/topics/missing/subscriptions/x", `{}`), http.StatusNotFound, "NotFound")
 	expect(t, f.call(t, "GET", sub+"/rules/VIP", ""), http.StatusOK)
