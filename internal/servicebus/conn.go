@@ -76,7 +76,7 @@ type connection struct {
 	answered atomic.Uint64 // answers sent, numbering their delivery tags
 
 	mu      sync.Mutex
-	raw     net.Conn   // the client's connection, until AMQP's is known
+	raw     net.Conn // the client's connection, until AMQP's is known
 	conn    *amqp.Conn
 	claims  map[string]claim
 	claimed bool
