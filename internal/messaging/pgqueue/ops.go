@@ -26,6 +26,15 @@ const (
 	maxDeliveryFmt = "Message could not be consumed after %d delivery attempts."
 )
 
+// A message's state column (see schema).
+const (
+	stateAvailable      = 0
+	stateLocked         = 1
+	stateScheduled      = 2
+	stateDeferred       = 3
+	stateDeferredLocked = 4
+)
+
 // storedColumns are what scanStored reads.
 const storedColumns = "seq, sub, state, locked_until, delivery_count, enqueued_at, expires_at, message_id, dl_reason, dl_description, raw"
 
@@ -44,8 +53,15 @@ func scanStored(r pgx.Row, prefix ...any) (messaging.Stored, error) {
 		return m, err
 	}
 	m.SubQueue, m.DeliveryCount = messaging.SubQueue(sub), int(deliveries)
-	if state == 1 {
+	switch state {
+	case stateLocked:
 		m.LockedUntil = fromMicros(lockedUntil)
+	case stateScheduled:
+		m.State = messaging.StateScheduled
+	case stateDeferred:
+		m.State = messaging.StateDeferred
+	case stateDeferredLocked:
+		m.State, m.LockedUntil = messaging.StateDeferred, fromMicros(lockedUntil)
 	}
 	m.EnqueuedAt, m.ExpiresAt = fromMicros(enqueued), fromMicros(expires)
 	return m, nil
@@ -73,7 +89,7 @@ func (s *Store) change(ctx context.Context, what string, fn func(ctx context.Con
 			break
 		}
 	}
-	if err != nil && !errors.Is(err, messaging.ErrLockLost) {
+	if err != nil && !errors.Is(err, messaging.ErrLockLost) && !errors.Is(err, messaging.ErrMessageNotFound) {
 		return fmt.Errorf("pgqueue: %s: %w", what, err)
 	}
 	return err
@@ -82,7 +98,17 @@ func (s *Store) change(ctx context.Context, what string, fn func(ctx context.Con
 // runBatch sends b as one implicit transaction, reads each statement's result with the
 // function at its index (nil: none wanted), and returns once it is committed.
 func (s *Store) runBatch(ctx context.Context, b *pgx.Batch, read ...func(pgx.Rows) error) error {
-	br := s.pool.SendBatch(ctx, b)
+	return sendBatch(ctx, s.pool, b, read...)
+}
+
+// batcher is the pool, or a transaction a batch is part of.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// sendBatch is runBatch on db: in a transaction, the batch's statements are part of it.
+func sendBatch(ctx context.Context, db batcher, b *pgx.Batch, read ...func(pgx.Rows) error) error {
+	br := db.SendBatch(ctx, b)
 	for i := range b.Len() {
 		if i < len(read) && read[i] != nil {
 			rows, err := br.Query()
@@ -114,18 +140,23 @@ func (s *Store) notifyArgs(q messaging.Queue, sub messaging.SubQueue) []any {
 	return []any{s.id, q.Namespace, q.Name, s.channel, int(sub)}
 }
 
+// sendSQL inserts messages numbered from the queue's counter: $1 namespace, $2 queue, $3
+// how many, $4 now, then one array per column. A message scheduled after now is state 2,
+// enqueued at its time.
 const sendSQL = `WITH c AS (
 	INSERT INTO queue_counters AS k (namespace, queue, last_seq) VALUES ($1, $2, $3)
 	ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = k.last_seq + excluded.last_seq
 	RETURNING last_seq)
 INSERT INTO queue_messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
 	enqueued_at, expires_at, message_id, dl_reason, dl_description, raw)
-SELECT $1, $2, 0, c.last_seq - $3 + t.ord, 0, NULL, 0, 0, $4, t.exp, t.mid, '', '', t.raw
-FROM c, unnest($5::bytea[], $6::text[], $7::bigint[]) WITH ORDINALITY AS t(raw, mid, exp, ord)
+SELECT $1, $2, 0, c.last_seq - $3 + t.ord, CASE WHEN t.sched > $4 THEN 2 ELSE 0 END, NULL, 0, 0,
+	GREATEST(t.sched, $4), t.exp, t.mid, '', '', t.raw
+FROM c, unnest($5::bytea[], $6::text[], $7::bigint[], $8::bigint[]) WITH ORDINALITY AS t(raw, mid, exp, sched, ord)
 RETURNING seq`
 
 // Send numbers the batch from the queue's counter, whose row lock orders concurrent
-// senders on every node.
+// senders on every node. With duplicate detection, it first records the message ids in
+// the same transaction (see firstSeen), and stores only the messages first seen.
 func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Message) ([]int64, error) {
 	if err := checkName(q.Namespace, q.Name); err != nil {
 		return nil, err
@@ -133,26 +164,46 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 	if len(msgs) == 0 {
 		return nil, invalid("no messages")
 	}
-	raws, ids, expires := make([][]byte, len(msgs)), make([]string, len(msgs)), make([]int64, len(msgs))
-	for i, m := range msgs {
+	for _, m := range msgs {
 		if err := checkRaw(m.Raw, false); err != nil {
 			return nil, err
 		}
-		raws[i], ids[i], expires[i] = m.Raw, m.MessageID, micros(m.ExpiresAt)
 	}
-	var seqs []int64
+	var (
+		seqs      []int64
+		available bool
+	)
 	err := s.change(ctx, "send", func(ctx context.Context) error {
-		seqs = seqs[:0]
-		b := &pgx.Batch{}
-		b.Queue(sendSQL, q.Namespace, q.Name, int64(len(msgs)), micros(s.now()), raws, ids, expires)
-		b.Queue(notifySQL, s.notifyArgs(q, messaging.Active)...)
-		return s.runBatch(ctx, b, func(rows pgx.Rows) error {
-			for rows.Next() {
-				var seq int64
-				if err := rows.Scan(&seq); err != nil {
-					return err
+		now := micros(s.now())
+		if q.DuplicateDetectionWindow <= 0 {
+			var err error
+			seqs, available, err = s.insert(ctx, s.pool, q, msgs, now)
+			return err
+		}
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			fresh, err := firstSeen(ctx, tx, q, msgs, now)
+			if err != nil {
+				return err
+			}
+			kept := make([]messaging.Message, 0, len(msgs))
+			for i, m := range msgs {
+				if fresh[i] {
+					kept = append(kept, m)
 				}
-				seqs = append(seqs, seq)
+			}
+			seqs, available = make([]int64, len(msgs)), false
+			if len(kept) == 0 {
+				return nil
+			}
+			got, avail, err := s.insert(ctx, tx, q, kept, now)
+			if err != nil {
+				return err
+			}
+			available = avail
+			for i := range msgs {
+				if fresh[i] {
+					seqs[i], got = got[0], got[1:]
+				}
 			}
 			return nil
 		})
@@ -160,9 +211,45 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 	if err != nil {
 		return nil, err
 	}
-	slices.Sort(seqs)
-	s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.Active})
+	if available {
+		s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.Active})
+	}
 	return seqs, nil
+}
+
+// insert stores msgs in q's active queue and returns their sequence numbers in order, and
+// whether any is available now (not scheduled), which it then announces to the other
+// nodes.
+func (s *Store) insert(ctx context.Context, db batcher, q messaging.Queue, msgs []messaging.Message, now int64) ([]int64, bool, error) {
+	raws, ids := make([][]byte, len(msgs)), make([]string, len(msgs))
+	expires, scheduled := make([]int64, len(msgs)), make([]int64, len(msgs))
+	available := false
+	for i, m := range msgs {
+		raws[i], ids[i], expires[i], scheduled[i] = m.Raw, m.MessageID, micros(m.ExpiresAt), micros(m.ScheduledAt)
+		available = available || scheduled[i] <= now
+	}
+	seqs := make([]int64, 0, len(msgs))
+	b := &pgx.Batch{}
+	b.Queue(sendSQL, q.Namespace, q.Name, int64(len(msgs)), now, raws, ids, expires, scheduled)
+	if available {
+		b.Queue(notifySQL, s.notifyArgs(q, messaging.Active)...)
+	}
+	err := sendBatch(ctx, db, b, func(rows pgx.Rows) error {
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				return err
+			}
+			seqs = append(seqs, seq)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	// Numbered in the order of msgs (WITH ORDINALITY), returned in any.
+	slices.Sort(seqs)
+	return seqs, available, nil
 }
 
 // The statements of Receive, in the order it runs them. Each takes $1 namespace, $2 queue
@@ -196,6 +283,16 @@ WHERE id IN (SELECT id FROM queue_messages
 n AS (SELECT pg_notify($8, json_build_object('from', $7::text, 'ns', $1::text, 'q', $2::text, 'sub', 1)::text)
 	FROM (SELECT 1 FROM d LIMIT 1) x)
 SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM n)`
+	// $3 now (no sub-queue: only the active queue schedules).
+	enqueueDueSQL = `UPDATE queue_messages SET state = 0
+WHERE id IN (SELECT id FROM queue_messages
+	WHERE namespace = $1 AND queue = $2 AND state = 2 AND enqueued_at <= $3
+	FOR UPDATE SKIP LOCKED)`
+	// $4 now: a deferred message whose lock expired is deferred again.
+	releaseExpiredDeferredSQL = `UPDATE queue_messages SET state = 3, lock_token = NULL, locked_until = 0
+WHERE id IN (SELECT id FROM queue_messages
+	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 4 AND locked_until <= $4
+	FOR UPDATE SKIP LOCKED)`
 	// $4 max.
 	availableSQL = `WITH c AS MATERIALIZED (SELECT id FROM queue_messages
 	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 0 ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)`
@@ -245,12 +342,15 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 			return nil
 		}
 		if sub == messaging.Active {
+			b.Queue(enqueueDueSQL, q.Namespace, q.Name, micros(now))
+			read = append(read, nil)
 			b.Queue(deadLetterExhaustedSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount,
 				messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), s.id, s.channel)
 			read = append(read, countDeadLettered)
 		}
 		b.Queue(releaseExpiredSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount)
-		read = append(read, nil)
+		b.Queue(releaseExpiredDeferredSQL, q.Namespace, q.Name, int(sub), micros(now))
+		read = append(read, nil, nil)
 		if sub == messaging.Active { // the dead-letter queue's messages do not expire
 			if q.DeadLetterOnExpiration {
 				b.Queue(deadLetterExpiredSQL, q.Namespace, q.Name, int(sub), micros(now),
@@ -304,9 +404,9 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 	return out, nil
 }
 
-// heldSQL selects the message whose lock is held: $1 namespace, $2 queue, $3 sub-queue,
-// $4 the token, $5 now.
-const heldSQL = "namespace = $1 AND queue = $2 AND sub = $3 AND lock_token = $4 AND state = 1 AND locked_until > $5"
+// heldSQL selects the message whose lock (a Receive's or a ReceiveDeferred's) is held: $1
+// namespace, $2 queue, $3 sub-queue, $4 the token, $5 now.
+const heldSQL = "namespace = $1 AND queue = $2 AND sub = $3 AND lock_token = $4 AND state IN (1, 4) AND locked_until > $5"
 
 func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
 	if err := checkName(q.Namespace, q.Name); err != nil {
@@ -328,38 +428,47 @@ func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.S
 	})
 }
 
-// settleSQL releases or dead-letters the held lock ($1–$5 as heldSQL): a message of the
-// active queue that has had $6 deliveries or more moves to the dead-letter queue with
-// reason $7 and description $8, any other is available again; its encoding becomes $9
-// unless that is NULL. It announces the sub-queue's gain to the other nodes ($10 the
-// store's id, $11 channel) and returns the sub-queue the message is now in.
+// settleSQL releases or dead-letters the held lock ($1–$5 as heldSQL). The message moves
+// to the dead-letter queue, with reason $7 and description $8, if it is in the active
+// queue and either $12 is true or it was locked by Receive and has had $6 deliveries or
+// more; otherwise a deferred message is deferred again and any other is available again.
+// Its encoding becomes $9 unless that is NULL. A sub-queue that gained an available
+// message is announced to the other nodes ($10 the store's id, $11 channel). It returns
+// the sub-queue and state the message is now in.
 const settleSQL = `WITH u AS (
 	UPDATE queue_messages SET
-		dl_reason = CASE WHEN sub = 0 AND delivery_count >= $6 THEN $7 ELSE dl_reason END,
-		dl_description = CASE WHEN sub = 0 AND delivery_count >= $6 THEN $8 ELSE dl_description END,
-		sub = CASE WHEN sub = 0 AND delivery_count >= $6 THEN 1 ELSE sub END,
-		state = 0, lock_token = NULL, locked_until = 0, raw = COALESCE($9::bytea, raw)
+		dl_reason = CASE WHEN ` + deadLettersSQL + ` THEN $7 ELSE dl_reason END,
+		dl_description = CASE WHEN ` + deadLettersSQL + ` THEN $8 ELSE dl_description END,
+		sub = CASE WHEN ` + deadLettersSQL + ` THEN 1 ELSE sub END,
+		state = CASE WHEN ` + deadLettersSQL + ` OR state = 1 THEN 0 ELSE 3 END,
+		lock_token = NULL, locked_until = 0, raw = COALESCE($9::bytea, raw)
 	WHERE ` + heldSQL + `
-	RETURNING sub),
-n AS (SELECT pg_notify($11, json_build_object('from', $10::text, 'ns', $1::text, 'q', $2::text, 'sub', u.sub)::text) FROM u)
-SELECT u.sub, (SELECT count(*) FROM n) FROM u`
+	RETURNING sub, state),
+n AS (SELECT pg_notify($11, json_build_object('from', $10::text, 'ns', $1::text, 'q', $2::text, 'sub', u.sub)::text)
+	FROM u WHERE u.state = 0)
+SELECT u.sub, u.state, (SELECT count(*) FROM n) FROM u`
+
+// deadLettersSQL is settleSQL's condition, on the row as it was.
+const deadLettersSQL = `(sub = 0 AND ($12::boolean OR state = 1 AND delivery_count >= $6))`
 
 // settle runs settleSQL; it returns ErrLockLost if the lock is not held.
 func (s *Store) settle(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken,
-	deadLetterAt int, reason, description string, raw []byte) error {
+	deadLetterAt int, always bool, reason, description string, raw []byte) error {
 	var (
-		moved    int16
-		notified int64
+		moved, state int16
+		notified     int64
 	)
 	err := s.pool.QueryRow(ctx, settleSQL, q.Namespace, q.Name, int(sub), token[:], micros(s.now()),
-		deadLetterAt, reason, description, raw, s.id, s.channel).Scan(&moved, &notified)
+		deadLetterAt, reason, description, raw, s.id, s.channel, always).Scan(&moved, &state, &notified)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return messaging.ErrLockLost
 	}
 	if err != nil {
 		return err
 	}
-	s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.SubQueue(moved)})
+	if state == stateAvailable {
+		s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.SubQueue(moved)})
+	}
 	return nil
 }
 
@@ -377,19 +486,22 @@ func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.Su
 		return err
 	}
 	return s.change(ctx, "abandon", func(ctx context.Context) error {
-		return s.settle(ctx, q, sub, token, q.MaxDeliveryCount,
+		return s.settle(ctx, q, sub, token, q.MaxDeliveryCount, false,
 			messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), raw)
 	})
 }
 
-// releaseSQL gives the held lock ($1–$5 as heldSQL) back without counting its delivery,
-// and announces the sub-queue's gain as settleSQL does ($6 the store's id, $7 channel).
+// releaseSQL gives the held lock ($1–$5 as heldSQL) back without counting its delivery: a
+// deferred message is deferred again, any other is available again, which it announces
+// as settleSQL does ($6 the store's id, $7 channel). It returns the state now.
 const releaseSQL = `WITH u AS (
-	UPDATE queue_messages SET state = 0, lock_token = NULL, locked_until = 0, delivery_count = GREATEST(delivery_count - 1, 0)
+	UPDATE queue_messages SET state = CASE WHEN state = 4 THEN 3 ELSE 0 END, lock_token = NULL, locked_until = 0,
+		delivery_count = GREATEST(delivery_count - 1, 0)
 	WHERE ` + heldSQL + `
-	RETURNING sub),
-n AS (SELECT pg_notify($7, json_build_object('from', $6::text, 'ns', $1::text, 'q', $2::text, 'sub', u.sub)::text) FROM u)
-SELECT (SELECT count(*) FROM n) FROM u`
+	RETURNING sub, state),
+n AS (SELECT pg_notify($7, json_build_object('from', $6::text, 'ns', $1::text, 'q', $2::text, 'sub', u.sub)::text)
+	FROM u WHERE u.state = 0)
+SELECT u.state, (SELECT count(*) FROM n) FROM u`
 
 // Release implements messaging.Store.
 func (s *Store) Release(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
@@ -400,15 +512,20 @@ func (s *Store) Release(ctx context.Context, q messaging.Queue, sub messaging.Su
 		return err
 	}
 	return s.change(ctx, "release", func(ctx context.Context) error {
-		var notified int64
-		err := s.pool.QueryRow(ctx, releaseSQL, q.Namespace, q.Name, int(sub), token[:], micros(s.now()), s.id, s.channel).Scan(&notified)
+		var (
+			state    int16
+			notified int64
+		)
+		err := s.pool.QueryRow(ctx, releaseSQL, q.Namespace, q.Name, int(sub), token[:], micros(s.now()), s.id, s.channel).Scan(&state, &notified)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return messaging.ErrLockLost
 		}
 		if err != nil {
 			return err
 		}
-		s.arrivals.signal(arrivalKey{q.Namespace, q.Name, sub})
+		if state == stateAvailable {
+			s.arrivals.signal(arrivalKey{q.Namespace, q.Name, sub})
+		}
 		return nil
 	})
 }
@@ -421,14 +538,14 @@ func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messagi
 		return err
 	}
 	return s.change(ctx, "dead-letter", func(ctx context.Context) error {
-		return s.settle(ctx, q, messaging.Active, token, 0, reason, description, raw)
+		return s.settle(ctx, q, messaging.Active, token, 0, true, reason, description, raw)
 	})
 }
 
 // renewSQL extends the held locks of tokens $4 ($1–$3, $5 as heldSQL) to $6, all of them
 // or, unless all $7 are held, none.
 const renewSQL = `WITH held AS MATERIALIZED (SELECT id FROM queue_messages
-	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND lock_token = ANY($4) AND state = 1 AND locked_until > $5
+	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND lock_token = ANY($4) AND state IN (1, 4) AND locked_until > $5
 	ORDER BY id FOR UPDATE),
 u AS (UPDATE queue_messages m SET locked_until = $6 FROM held
 	WHERE m.id = held.id AND (SELECT count(*) FROM held) = $7 RETURNING 1)
@@ -492,13 +609,14 @@ func (s *Store) DeleteNamespace(ctx context.Context, namespace string) error {
 	return s.deleteWhere(ctx, "namespace = $1", namespace)
 }
 
-// deleteWhere removes the messages and sequence counters of the queues where selects (a
-// fixed condition; args are its parameters), in one transaction.
+// deleteWhere removes the messages, sequence counters and message ids of the queues where
+// selects (a fixed condition; args are its parameters), in one transaction.
 func (s *Store) deleteWhere(ctx context.Context, where string, args ...any) error {
 	return s.change(ctx, "delete", func(ctx context.Context) error {
 		b := &pgx.Batch{}
 		b.Queue("DELETE FROM queue_messages WHERE "+where, args...)
 		b.Queue("DELETE FROM queue_counters WHERE "+where, args...)
+		b.Queue("DELETE FROM queue_message_ids WHERE "+where, args...)
 		return s.runBatch(ctx, b)
 	})
 }

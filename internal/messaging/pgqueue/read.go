@@ -54,24 +54,27 @@ func (s *Store) Counts(ctx context.Context, q messaging.Queue) (messaging.Counts
 	if err := ctx.Err(); err != nil {
 		return c, err
 	}
-	rows, err := s.pool.Query(ctx, "SELECT sub, COUNT(*) FROM queue_messages WHERE namespace = $1 AND queue = $2 GROUP BY sub",
-		q.Namespace, q.Name)
+	rows, err := s.pool.Query(ctx, `SELECT sub, state = 2, COUNT(*) FROM queue_messages
+WHERE namespace = $1 AND queue = $2 GROUP BY sub, state = 2`, q.Namespace, q.Name)
 	if err != nil {
 		return c, fmt.Errorf("pgqueue: counts: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			sub int16
-			n   int64
+			sub       int16
+			scheduled bool
+			n         int64
 		)
-		if err := rows.Scan(&sub, &n); err != nil {
+		if err := rows.Scan(&sub, &scheduled, &n); err != nil {
 			return c, fmt.Errorf("pgqueue: counts: %w", err)
 		}
-		switch messaging.SubQueue(sub) {
-		case messaging.Active:
+		switch {
+		case scheduled:
+			c.Scheduled = n
+		case messaging.SubQueue(sub) == messaging.Active:
 			c.Active = n
-		case messaging.DeadLetter:
+		case messaging.SubQueue(sub) == messaging.DeadLetter:
 			c.DeadLetter = n
 		}
 	}

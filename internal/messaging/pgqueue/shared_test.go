@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lanyard-id/lanyard/internal/messaging"
+	"github.com/lanyard-id/lanyard/internal/messaging/messagingtest"
 	"github.com/lanyard-id/lanyard/internal/messaging/pgqueue"
 	"github.com/lanyard-id/lanyard/internal/store/sqlstore/sqltest"
 )
@@ -291,3 +292,181 @@ func (p *cutProxy) cut() {
 }
 
 func (p *cutProxy) restore() { p.listen(p.addr) }
+
+// Senders on both nodes sending the same message ids at once, in batches that overlap:
+// each id is stored once, and exactly one send of it gets a sequence number.
+func TestDuplicateDetectionAcrossNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	nodes := []*pgqueue.Store{a, b}
+	q := sharedQueue
+	q.DuplicateDetectionWindow = time.Hour
+	const ids, senders, batch = 200, 8, 10
+
+	var (
+		mu     sync.Mutex
+		stored = map[string]int{}
+		wg     sync.WaitGroup
+		errs   = make(chan error, senders)
+	)
+	for w := range senders {
+		wg.Go(func() {
+			// Each sender walks the ids from its own starting point, so that batches on
+			// the two nodes meet in different orders.
+			for i := 0; i < ids; i += batch {
+				msgs := make([]messaging.Message, batch)
+				for j := range msgs {
+					id := fmt.Sprint((w*37 + i + j) % ids)
+					msgs[j] = messaging.Message{Raw: []byte(id), MessageID: id}
+				}
+				seqs, err := nodes[w%2].Send(t.Context(), q, msgs)
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				for j, seq := range seqs {
+					if seq != 0 {
+						stored[msgs[j].MessageID]++
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for i := range ids {
+		if n := stored[fmt.Sprint(i)]; n != 1 {
+			t.Fatalf("id %d stored %d times, want once", i, n)
+		}
+	}
+	if c, err := b.Counts(t.Context(), q); err != nil || c.Active != ids {
+		t.Fatalf("Counts: %+v, %v; want %d active", c, err, ids)
+	}
+}
+
+// Messages one node schedules become available at their time to the receivers of both
+// nodes, each taken once.
+func TestScheduledAcrossNodes(t *testing.T) {
+	dsn := sqltest.PostgresDSN(t)
+	clock := messagingtest.NewClock()
+	a := open(t, dsn, pgqueue.Options{Clock: clock.Now})
+	b := open(t, dsn, pgqueue.Options{Clock: clock.Now})
+	nodes := []*pgqueue.Store{a, b}
+	const total = 200
+	at := clock.Now().Add(time.Minute)
+	msgs := payloads("s", total)
+	for i := range msgs {
+		msgs[i].ScheduledAt = at
+	}
+	if _, err := a.Send(t.Context(), sharedQueue, msgs); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Receive(t.Context(), sharedQueue, messaging.Active, messaging.PeekLock, 10); err != nil || len(got) != 0 {
+		t.Fatalf("Receive on the other node before the time: %d messages, %v", len(got), err)
+	}
+	clock.Advance(time.Minute)
+
+	var (
+		mu        sync.Mutex
+		completed = map[int64]int{}
+		wg        sync.WaitGroup
+		errs      = make(chan error, 8)
+	)
+	for w := range 8 {
+		s := nodes[w%2]
+		wg.Go(func() {
+			for {
+				got, err := s.Receive(t.Context(), sharedQueue, messaging.Active, messaging.PeekLock, 1+w%4)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				for _, m := range got {
+					if !m.EnqueuedAt.Equal(at) {
+						errs <- fmt.Errorf("message %d enqueued at %v, want %v", m.SequenceNumber, m.EnqueuedAt, at)
+						return
+					}
+					if err := s.Complete(t.Context(), sharedQueue, messaging.Active, m.LockToken); err != nil {
+						errs <- fmt.Errorf("complete %d: %w", m.SequenceNumber, err)
+						return
+					}
+					mu.Lock()
+					completed[m.SequenceNumber]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for seq := int64(1); seq <= total; seq++ {
+		if n := completed[seq]; n != 1 {
+			t.Fatalf("message %d completed %d times, want once", seq, n)
+		}
+	}
+}
+
+// A message deferred on one node is received by its number on the other; when both
+// nodes ask for it at once, one gets it and the other is told it is not found.
+func TestDeferredAcrossNodes(t *testing.T) {
+	a, b := twoNodes(t)
+	if _, err := a.Send(t.Context(), sharedQueue, payloads("d", 1)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Receive(t.Context(), sharedQueue, messaging.Active, messaging.PeekLock, 1)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Receive: %d messages, %v", len(got), err)
+	}
+	if err := a.Defer(t.Context(), sharedQueue, messaging.Active, got[0].LockToken, nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		var (
+			wg      sync.WaitGroup
+			results [2]error
+			tokens  [2]messaging.LockToken
+		)
+		for i, s := range []*pgqueue.Store{a, b} {
+			wg.Go(func() {
+				d, err := s.ReceiveDeferred(t.Context(), sharedQueue, messaging.Active, messaging.PeekLock, []int64{1})
+				results[i] = err
+				if err == nil {
+					tokens[i] = d[0].LockToken
+				}
+			})
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range results {
+			switch {
+			case err == nil && winner < 0:
+				winner = i
+			case err == nil:
+				t.Fatal("both nodes locked the deferred message")
+			case !errors.Is(err, messaging.ErrMessageNotFound):
+				t.Fatalf("ReceiveDeferred: %v, want ErrMessageNotFound for the loser", err)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("neither node locked the deferred message: %v", results)
+		}
+		// Abandoned on the other node: deferred again, for the next round.
+		other := []*pgqueue.Store{a, b}[1-winner]
+		if err := other.Abandon(t.Context(), sharedQueue, messaging.Active, tokens[winner], nil); err != nil {
+			t.Fatalf("Abandon on the other node: %v", err)
+		}
+	}
+	if c, err := a.Counts(t.Context(), sharedQueue); err != nil || c.Active != 1 {
+		t.Fatalf("Counts: %+v, %v", c, err)
+	}
+}

@@ -32,8 +32,8 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store keeps queues' messages in the tables queue_counters and queue_messages of the
-// schema its DSN's search_path names.
+// Store keeps queues' messages in the tables queue_counters, queue_messages and
+// queue_message_ids of the schema its DSN's search_path names.
 type Store struct {
 	pool     *pgxpool.Pool
 	dsn      string
@@ -67,11 +67,23 @@ const migrationLockKey int64 = 0x6c616e7961726451 // "lanyard" + 'Q'
 //     without reading past the locked ones;
 //   - locks (state 1, by expiry): Receive's release of expired locks;
 //   - expiry (active, available, with a time to live): Receive's expiry;
-//   - by_token: settlement.
+//   - by_token: settlement;
+//   - scheduled (state 2, by due time): Receive's enqueueing of due messages;
+//   - deferred_locks (state 4, by expiry): Receive's release of expired deferred locks.
 //
-// state is 0 (available) or 1 (locked; lock_token and locked_until set). Times are
-// microseconds since the epoch by the clock of the node that wrote them; 0 is none. Names
-// compare byte for byte (COLLATE "C").
+// state is 0 (available), 1 (locked; lock_token and locked_until set), 2 (scheduled:
+// enqueued_at is when it will be enqueued), 3 (deferred) or 4 (deferred and locked by
+// ReceiveDeferred). Times are microseconds since the epoch by the clock of the node that
+// wrote them; 0 is none. Names and message ids compare byte for byte (COLLATE "C").
+//
+// queue_message_ids holds the message ids accepted for queues with duplicate detection
+// on, with when each was first accepted; its primary key is what makes two nodes sending
+// one id at once store it once.
+//
+// Every statement is idempotent, so Open upgrades a database an older version created:
+// the first version had states 0 and 1 only, neither the last two indexes of
+// queue_messages nor queue_message_ids. A column added later is added with
+// ALTER TABLE ... ADD COLUMN IF NOT EXISTS, here.
 const schema = `
 CREATE TABLE IF NOT EXISTS queue_counters (
 	namespace TEXT COLLATE "C" NOT NULL,
@@ -101,10 +113,21 @@ CREATE INDEX IF NOT EXISTS queue_messages_available ON queue_messages (namespace
 CREATE INDEX IF NOT EXISTS queue_messages_locks ON queue_messages (namespace, queue, sub, locked_until) WHERE state = 1;
 CREATE INDEX IF NOT EXISTS queue_messages_expiry ON queue_messages (namespace, queue, expires_at) WHERE sub = 0 AND state = 0 AND expires_at > 0;
 CREATE UNIQUE INDEX IF NOT EXISTS queue_messages_by_token ON queue_messages (lock_token) WHERE lock_token IS NOT NULL;
+CREATE INDEX IF NOT EXISTS queue_messages_scheduled ON queue_messages (namespace, queue, enqueued_at) WHERE state = 2;
+CREATE INDEX IF NOT EXISTS queue_messages_deferred_locks ON queue_messages (namespace, queue, sub, locked_until) WHERE state = 4;
+CREATE TABLE IF NOT EXISTS queue_message_ids (
+	namespace  TEXT COLLATE "C" NOT NULL,
+	queue      TEXT COLLATE "C" NOT NULL,
+	message_id TEXT COLLATE "C" NOT NULL,
+	seen_at    BIGINT NOT NULL,
+	PRIMARY KEY (namespace, queue, message_id)
+);
+CREATE INDEX IF NOT EXISTS queue_message_ids_by_time ON queue_message_ids (namespace, queue, seen_at);
 `
 
 // Open connects to the PostgreSQL database named by dsn (a URL or key=value string, as pgx
-// accepts), creates the queue tables in its search_path if they are missing, and starts
+// accepts), creates the queue tables in its search_path if they are missing (or upgrades
+// them), and starts
 // listening for other nodes' arrivals.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Clock == nil {
