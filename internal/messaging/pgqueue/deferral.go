@@ -18,12 +18,12 @@ const maxSequenceNumbers = 5000
 
 func checkSeqs(seqs []int64) error {
 	if len(seqs) == 0 || len(seqs) > maxSequenceNumbers {
-		return invalid("%d sequence numbers (1 to %d)", len(seqs), maxSequenceNumbers)
+		return messaging.Invalid("%d sequence numbers (1 to %d)", len(seqs), maxSequenceNumbers)
 	}
 	seen := make(map[int64]bool, len(seqs))
 	for _, n := range seqs {
 		if seen[n] {
-			return invalid("sequence number %d twice", n)
+			return messaging.Invalid("sequence number %d twice", n)
 		}
 		seen[n] = true
 	}
@@ -88,7 +88,7 @@ func firstSeen(ctx context.Context, tx pgx.Tx, q messaging.Queue, msgs []messagi
 }
 
 func (s *Store) CancelScheduled(ctx context.Context, q messaging.Queue, seqs []int64) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
 	if err := checkSeqs(seqs); err != nil {
@@ -104,13 +104,13 @@ WHERE namespace = $1 AND queue = $2 AND sub = 0 AND state = 2 AND seq = ANY($3::
 }
 
 func (s *Store) Defer(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, raw []byte) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return err
 	}
-	if err := checkRaw(raw, true); err != nil {
+	if err := messaging.CheckRaw(raw, true); err != nil {
 		return err
 	}
 	return s.change(ctx, "defer", func(ctx context.Context) error {
@@ -145,17 +145,17 @@ DELETE FROM queue_messages m USING w WHERE m.id = w.id AND (SELECT count(*) FROM
 )
 
 func (s *Store) ReceiveDeferred(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, seqs []int64) ([]messaging.Stored, error) {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := checkLocking(q); err != nil {
+	if err := messaging.CheckLocking(q); err != nil {
 		return nil, err
 	}
 	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
-		return nil, invalid("receive of mode %d", mode)
+		return nil, messaging.Invalid("receive of mode %d", mode)
 	}
 	if err := checkSeqs(seqs); err != nil {
 		return nil, err

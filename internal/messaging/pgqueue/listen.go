@@ -79,7 +79,7 @@ func (s *Store) listen(ctx context.Context, conn *pgx.Conn) {
 		// Whatever cut this connection most likely cut the pooled ones too: drop them, so
 		// that the calls that follow dial anew rather than each fail once.
 		s.pool.Reset()
-		s.arrivals.signalAll()
+		s.arrivals.SignalAll()
 		s.health.set(nil)
 		s.logger.Info("service bus queues: the database is back")
 	}
@@ -93,7 +93,7 @@ func (s *Store) hear(ctx context.Context, conn *pgx.Conn) error {
 		cancel()
 		switch {
 		case err == nil:
-			if !s.arrivals.heard(s.id, n.Payload) {
+			if !heard(&s.arrivals, s.id, n.Payload) {
 				s.logger.Warn("service bus queues: a notification not understood", "payload", n.Payload)
 			}
 			continue

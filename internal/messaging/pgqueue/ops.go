@@ -158,14 +158,14 @@ RETURNING seq`
 // senders on every node. With duplicate detection, it first records the message ids in
 // the same transaction (see firstSeen), and stores only the messages first seen.
 func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Message) ([]int64, error) {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
 	if len(msgs) == 0 {
-		return nil, invalid("no messages")
+		return nil, messaging.Invalid("no messages")
 	}
 	for _, m := range msgs {
-		if err := checkRaw(m.Raw, false); err != nil {
+		if err := messaging.CheckRaw(m.Raw, false); err != nil {
 			return nil, err
 		}
 	}
@@ -212,7 +212,7 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 		return nil, err
 	}
 	if available {
-		s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.Active})
+		s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.Active})
 	}
 	return seqs, nil
 }
@@ -307,20 +307,20 @@ DELETE FROM queue_messages m USING c WHERE m.id = c.id RETURNING ` + storedColum
 )
 
 func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := checkLocking(q); err != nil {
+	if err := messaging.CheckLocking(q); err != nil {
 		return nil, err
 	}
 	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
-		return nil, invalid("receive of mode %d", mode)
+		return nil, messaging.Invalid("receive of mode %d", mode)
 	}
 	if max <= 0 {
-		return nil, invalid("receive of %d messages", max)
+		return nil, messaging.Invalid("receive of %d messages", max)
 	}
 	var (
 		out          []messaging.Stored
@@ -398,7 +398,7 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 		return nil, err
 	}
 	if deadLettered > 0 {
-		s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.DeadLetter})
+		s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.DeadLetter})
 	}
 	slices.SortFunc(out, func(a, b messaging.Stored) int { return int(a.SequenceNumber - b.SequenceNumber) })
 	return out, nil
@@ -409,10 +409,10 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 const heldSQL = "namespace = $1 AND queue = $2 AND sub = $3 AND lock_token = $4 AND state IN (1, 4) AND locked_until > $5"
 
 func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return err
 	}
 	return s.change(ctx, "complete", func(ctx context.Context) error {
@@ -467,22 +467,22 @@ func (s *Store) settle(ctx context.Context, q messaging.Queue, sub messaging.Sub
 		return err
 	}
 	if state == stateAvailable {
-		s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.SubQueue(moved)})
+		s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.SubQueue(moved)})
 	}
 	return nil
 }
 
 func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, raw []byte) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return err
 	}
-	if err := checkLocking(q); err != nil {
+	if err := messaging.CheckLocking(q); err != nil {
 		return err
 	}
-	if err := checkRaw(raw, true); err != nil {
+	if err := messaging.CheckRaw(raw, true); err != nil {
 		return err
 	}
 	return s.change(ctx, "abandon", func(ctx context.Context) error {
@@ -505,10 +505,10 @@ SELECT u.state, (SELECT count(*) FROM n) FROM u`
 
 // Release implements messaging.Store.
 func (s *Store) Release(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return err
 	}
 	return s.change(ctx, "release", func(ctx context.Context) error {
@@ -524,17 +524,17 @@ func (s *Store) Release(ctx context.Context, q messaging.Queue, sub messaging.Su
 			return err
 		}
 		if state == stateAvailable {
-			s.arrivals.signal(arrivalKey{q.Namespace, q.Name, sub})
+			s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: sub})
 		}
 		return nil
 	})
 }
 
 func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messaging.LockToken, reason, description string, raw []byte) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkRaw(raw, true); err != nil {
+	if err := messaging.CheckRaw(raw, true); err != nil {
 		return err
 	}
 	return s.change(ctx, "dead-letter", func(ctx context.Context) error {
@@ -552,17 +552,17 @@ u AS (UPDATE queue_messages m SET locked_until = $6 FROM held
 SELECT count(*) FROM u`
 
 func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, tokens []messaging.LockToken) ([]time.Time, error) {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := checkLocking(q); err != nil {
+	if err := messaging.CheckLocking(q); err != nil {
 		return nil, err
 	}
 	if len(tokens) == 0 {
-		return nil, invalid("no lock tokens")
+		return nil, messaging.Invalid("no lock tokens")
 	}
 	distinct := map[messaging.LockToken]bool{}
 	raw := make([][]byte, 0, len(tokens))
@@ -596,14 +596,14 @@ func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.
 }
 
 func (s *Store) DeleteQueue(ctx context.Context, namespace, name string) error {
-	if err := checkName(namespace, name); err != nil {
+	if err := messaging.CheckName(namespace, name); err != nil {
 		return err
 	}
 	return s.deleteWhere(ctx, "namespace = $1 AND queue = $2", namespace, name)
 }
 
 func (s *Store) DeleteNamespace(ctx context.Context, namespace string) error {
-	if err := checkName(namespace, "-"); err != nil {
+	if err := messaging.CheckName(namespace, "-"); err != nil {
 		return err
 	}
 	return s.deleteWhere(ctx, "namespace = $1", namespace)

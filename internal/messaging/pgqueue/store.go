@@ -41,7 +41,7 @@ type Store struct {
 	logger   *slog.Logger
 	id       string // this store's name in its notifications, so it skips its own
 	channel  string // the NOTIFY channel of the schema
-	arrivals arrivals
+	arrivals messaging.Arrivals
 	health   health
 
 	stop      context.CancelFunc
@@ -221,7 +221,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) Arrivals(q messaging.Queue, sub messaging.SubQueue) <-chan struct{} {
-	return s.arrivals.wait(arrivalKey{q.Namespace, q.Name, sub})
+	return s.arrivals.Wait(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: sub})
 }
 
 // health is the database's reachability as the listener last saw it.

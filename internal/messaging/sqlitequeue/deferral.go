@@ -18,12 +18,12 @@ const maxSequenceNumbers = 5000
 
 func checkSeqs(seqs []int64) error {
 	if len(seqs) == 0 || len(seqs) > maxSequenceNumbers {
-		return invalid("%d sequence numbers (1 to %d)", len(seqs), maxSequenceNumbers)
+		return messaging.Invalid("%d sequence numbers (1 to %d)", len(seqs), maxSequenceNumbers)
 	}
 	seen := make(map[int64]bool, len(seqs))
 	for _, n := range seqs {
 		if seen[n] {
-			return invalid("sequence number %d twice", n)
+			return messaging.Invalid("sequence number %d twice", n)
 		}
 		seen[n] = true
 	}
@@ -64,7 +64,7 @@ ON CONFLICT DO NOTHING`, q.Namespace, q.Name, m.MessageID, now)
 }
 
 func (s *Store) CancelScheduled(ctx context.Context, q messaging.Queue, seqs []int64) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
 	if err := checkSeqs(seqs); err != nil {
@@ -90,13 +90,13 @@ func (s *Store) CancelScheduled(ctx context.Context, q messaging.Queue, seqs []i
 }
 
 func (s *Store) Defer(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, raw []byte) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return err
 	}
-	if err := checkRaw(raw, true); err != nil {
+	if err := messaging.CheckRaw(raw, true); err != nil {
 		return err
 	}
 	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
@@ -120,17 +120,17 @@ func setAside(ctx context.Context, tx wtx, id int64, raw []byte) error {
 }
 
 func (s *Store) ReceiveDeferred(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, seqs []int64) ([]messaging.Stored, error) {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := checkLocking(q); err != nil {
+	if err := messaging.CheckLocking(q); err != nil {
 		return nil, err
 	}
 	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
-		return nil, invalid("receive mode %d", mode)
+		return nil, messaging.Invalid("receive mode %d", mode)
 	}
 	if err := checkSeqs(seqs); err != nil {
 		return nil, err

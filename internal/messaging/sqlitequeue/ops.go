@@ -22,14 +22,14 @@ const (
 )
 
 func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Message) ([]int64, error) {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
 	if len(msgs) == 0 {
-		return nil, invalid("no messages")
+		return nil, messaging.Invalid("no messages")
 	}
 	for _, m := range msgs {
-		if err := checkRaw(m.Raw, false); err != nil {
+		if err := messaging.CheckRaw(m.Raw, false); err != nil {
 			return nil, err
 		}
 	}
@@ -76,7 +76,7 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 			}
 		}
 		return nil
-	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.Active}) })
+	}, func() { s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.Active}) })
 	if err != nil {
 		return nil, err
 	}
@@ -137,20 +137,20 @@ func insertMessages(ctx context.Context, tx wtx, q messaging.Queue, msgs []messa
 }
 
 func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := checkLocking(q); err != nil {
+	if err := messaging.CheckLocking(q); err != nil {
 		return nil, err
 	}
 	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
-		return nil, invalid("receive mode %d", mode)
+		return nil, messaging.Invalid("receive mode %d", mode)
 	}
 	if max <= 0 {
-		return nil, invalid("receive of %d messages", max)
+		return nil, messaging.Invalid("receive of %d messages", max)
 	}
 	var (
 		out          []messaging.Stored
@@ -169,7 +169,7 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 		return nil
 	}, func() {
 		if deadLettered {
-			s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.DeadLetter})
+			s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.DeadLetter})
 		}
 	})
 	if err != nil {
@@ -338,10 +338,10 @@ WHERE lock_token = ? AND namespace = ? AND queue = ? AND sub = ? AND state IN (1
 }
 
 func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return err
 	}
 	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
@@ -357,16 +357,16 @@ func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.S
 }
 
 func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, raw []byte) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return err
 	}
-	if err := checkLocking(q); err != nil {
+	if err := messaging.CheckLocking(q); err != nil {
 		return err
 	}
-	if err := checkRaw(raw, true); err != nil {
+	if err := messaging.CheckRaw(raw, true); err != nil {
 		return err
 	}
 	var to messaging.SubQueue
@@ -389,15 +389,15 @@ func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.Su
 			return fmt.Errorf("sqlitequeue: abandon: %w", err)
 		}
 		return nil
-	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, to}) })
+	}, func() { s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: to}) })
 	return err
 }
 
 func (s *Store) Release(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return err
 	}
 	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
@@ -414,14 +414,14 @@ func (s *Store) Release(ctx context.Context, q messaging.Queue, sub messaging.Su
 			return fmt.Errorf("sqlitequeue: release: %w", err)
 		}
 		return nil
-	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, sub}) })
+	}, func() { s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: sub}) })
 }
 
 func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messaging.LockToken, reason, description string, raw []byte) error {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkRaw(raw, true); err != nil {
+	if err := messaging.CheckRaw(raw, true); err != nil {
 		return err
 	}
 	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
@@ -433,7 +433,7 @@ func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messagi
 			return fmt.Errorf("sqlitequeue: dead-letter: %w", err)
 		}
 		return nil
-	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.DeadLetter}) })
+	}, func() { s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.DeadLetter}) })
 }
 
 // release makes a locked message available again, with raw as its encoding if not nil.
@@ -461,17 +461,17 @@ func replaceRaw(ctx context.Context, tx wtx, id int64, raw []byte) error {
 }
 
 func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, tokens []messaging.LockToken) ([]time.Time, error) {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := checkLocking(q); err != nil {
+	if err := messaging.CheckLocking(q); err != nil {
 		return nil, err
 	}
 	if len(tokens) == 0 {
-		return nil, invalid("no lock tokens")
+		return nil, messaging.Invalid("no lock tokens")
 	}
 	var out []time.Time
 	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
@@ -500,7 +500,7 @@ func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.
 }
 
 func (s *Store) DeleteQueue(ctx context.Context, namespace, name string) error {
-	if err := checkName(namespace, name); err != nil {
+	if err := messaging.CheckName(namespace, name); err != nil {
 		return err
 	}
 	return s.deleteWhere(ctx, "namespace = ? AND queue = ?", namespace, name)
@@ -508,7 +508,7 @@ func (s *Store) DeleteQueue(ctx context.Context, namespace, name string) error {
 
 // DeleteNamespace implements messaging.Store.
 func (s *Store) DeleteNamespace(ctx context.Context, namespace string) error {
-	if err := checkName(namespace, "-"); err != nil {
+	if err := messaging.CheckName(namespace, "-"); err != nil {
 		return err
 	}
 	return s.deleteWhere(ctx, "namespace = ?", namespace)

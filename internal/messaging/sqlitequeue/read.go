@@ -43,14 +43,14 @@ func scanStored(r rowScanner, prefix ...any) (messaging.Stored, error) {
 }
 
 func (s *Store) Peek(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, from int64, max int) ([]messaging.Stored, error) {
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
-	if err := checkSub(sub); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
 	if max <= 0 {
-		return nil, invalid("peek of %d messages", max)
+		return nil, messaging.Invalid("peek of %d messages", max)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -82,7 +82,7 @@ WHERE m.namespace = ? AND m.queue = ? AND m.sub = ? AND m.seq >= ? ORDER BY m.se
 
 func (s *Store) Counts(ctx context.Context, q messaging.Queue) (messaging.Counts, error) {
 	var c messaging.Counts
-	if err := checkName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return c, err
 	}
 	if err := ctx.Err(); err != nil {

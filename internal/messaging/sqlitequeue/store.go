@@ -32,7 +32,7 @@ type Store struct {
 	read     *sql.DB // readers (Peek, Counts), concurrent with the writer under WAL
 	write    *sql.DB // the writer's one connection
 	w        *writer
-	arrivals arrivals
+	arrivals messaging.Arrivals
 
 	closeOnce sync.Once
 	closeErr  error
@@ -240,7 +240,7 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) Arrivals(q messaging.Queue, sub messaging.SubQueue) <-chan struct{} {
-	return s.arrivals.wait(arrivalKey{q.Namespace, q.Name, sub})
+	return s.arrivals.Wait(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: sub})
 }
 
 // Times are microseconds since the epoch, 0 for none.
