@@ -76,7 +76,9 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 			}
 		}
 		return nil
-	}, func() { s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.Active}) })
+	}, func() {
+		s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.Active})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -433,7 +435,9 @@ func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messagi
 			return fmt.Errorf("sqlitequeue: dead-letter: %w", err)
 		}
 		return nil
-	}, func() { s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.DeadLetter}) })
+	}, func() {
+		s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.DeadLetter})
+	})
 }
 
 // release makes a locked message available again, with raw as its encoding if not nil.
