@@ -116,7 +116,7 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 	}
 	var offset int64
 	cw := &combinedWrite{content: w.id, data: w.data}
-	cw.apply = func(cur *BlobRecord) (*BlobRecord, error) {
+	cw.apply = func(cur *BlobRecord, own bool) (*BlobRecord, error) {
 		if cur == nil {
 			return nil, errBlobNotFound()
 		}
@@ -124,8 +124,12 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 			return nil, err
 		}
 		n := *cur
-		n.Extents = make([]Extent, len(cur.Extents), len(cur.Extents)+1)
-		copy(n.Extents, cur.Extents)
+		if !own {
+			// Room for the other appends combined with this one, so that they do not copy
+			// a long extent list again, each.
+			n.Extents = make([]Extent, len(cur.Extents), len(cur.Extents)+combineRoom)
+			copy(n.Extents, cur.Extents)
+		}
 		n.Extents = append(n.Extents, Extent{Content: cw.content, ContentOffset: cw.offset, Size: w.size})
 		offset = cur.Size
 		n.Size = cur.Size + w.size

@@ -18,8 +18,11 @@ import (
 // combinedWrite is one write waiting to be combined.
 type combinedWrite struct {
 	// apply returns the record after this write, given the one before it (nil when
-	// there is no blob); it must not modify cur. An error refuses this write alone.
-	apply func(cur *BlobRecord) (*BlobRecord, error)
+	// there is no blob); it must not modify what cur holds. An error refuses this write
+	// alone. own says that cur was made by an earlier write of the same commit, and nothing
+	// but that write's result shares it: its extents may grow in place (past that
+	// result's length), where the store's record must be copied.
+	apply func(cur *BlobRecord, own bool) (*BlobRecord, error)
 	// content is what the write added, to free should a later write of the same
 	// commit have replaced it already.
 	content ContentID
@@ -45,6 +48,10 @@ type writeQueue struct {
 	waiting []*combinedWrite
 	busy    bool // a writer is committing
 }
+
+// combineRoom is the room for further extents a write's apply leaves when it copies the
+// store's extent list, for the writes combined after it to append in place.
+const combineRoom = 32
 
 // errNothingToCommit ends an update whose writes were all refused.
 var errNothingToCommit = errors.New("blob: every combined write was refused")
@@ -108,7 +115,7 @@ func (s *Service) commitCombined(ctx context.Context, key BlobKey, batch []*comb
 			if w.data != nil && w.content == "" {
 				continue // its bytes could not be written
 			}
-			next, err := w.apply(cur)
+			next, err := w.apply(cur, changed)
 			w.result, w.err = next, err
 			if err == nil {
 				cur, changed = next, true

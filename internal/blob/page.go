@@ -98,7 +98,7 @@ func (s *Service) PutPages(ctx context.Context, in PutPagesInput) (PutPagesResul
 		}
 	}
 	cw := &combinedWrite{content: w.id, data: w.data}
-	cw.apply = func(cur *BlobRecord) (*BlobRecord, error) {
+	cw.apply = func(cur *BlobRecord, _ bool) (*BlobRecord, error) {
 		if cur == nil {
 			return nil, errBlobNotFound()
 		}

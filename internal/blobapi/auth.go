@@ -20,10 +20,11 @@ import (
 //
 // Authenticate checks the token alone, for a Blob Batch, whose sub-requests are each
 // authorized on their own; req.Action is empty. It fails as Authorize does for a
-// missing or bad token.
+// missing or bad token. The context it returns is the one the sub-requests run in: an
+// Authorizer may note there that the token was just authenticated.
 type Authorizer interface {
 	Authorize(ctx context.Context, r *http.Request, req AccessRequest) error
-	Authenticate(ctx context.Context, r *http.Request, req AccessRequest) error
+	Authenticate(ctx context.Context, r *http.Request, req AccessRequest) (context.Context, error)
 }
 
 // AccessRequest is what a request needs permission for.

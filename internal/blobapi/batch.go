@@ -24,9 +24,10 @@ const (
 	// maxBatchPart bounds one embedded request: a request line, a bearer token and a
 	// few headers (conditions, tier) fit many times over.
 	maxBatchPart = 64 << 10
-	// batchWorkers is how many sub-requests of a batch run at once: Azure does not
-	// order them, and the stores commit concurrent deletes together.
-	batchWorkers = 32
+	// batchWorkers is how many sub-requests of a batch run at once: all of them. Azure
+	// does not order them, and the stores commit concurrent deletes together: the more
+	// at once, the fewer syncs a batch waits for.
+	batchWorkers = maxBatchRequests
 	// maxSubResponseBody bounds what a sub-request's handler may write: error documents.
 	maxSubResponseBody = 16 << 10
 )

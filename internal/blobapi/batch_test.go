@@ -202,7 +202,7 @@ func (s *scopedAuth) Authorize(ctx context.Context, r *http.Request, req blobapi
 	return nil
 }
 
-func (s *scopedAuth) Authenticate(ctx context.Context, r *http.Request, req blobapi.AccessRequest) error {
+func (s *scopedAuth) Authenticate(ctx context.Context, r *http.Request, req blobapi.AccessRequest) (context.Context, error) {
 	return s.fakeAuth.Authenticate(ctx, r, req)
 }
 

@@ -3,6 +3,7 @@ package blobapi
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/access"
 	"github.com/lanyard-id/lanyard/internal/token"
@@ -15,6 +16,7 @@ const StorageAudience = "https://storage.azure.com"
 type RequestAuthorizer interface {
 	Authorize(ctx context.Context, req access.Request) (token.Claims, error)
 	Authenticate(ctx context.Context, req access.Request) (token.Claims, error)
+	Decide(ctx context.Context, claims token.Claims, req access.Request) error
 }
 
 // Bearer is the Authorizer of Microsoft Entra bearer tokens: it asks Access, accepting
@@ -25,15 +27,37 @@ type Bearer struct {
 	BaseURL string
 }
 
+// Authorize authenticates the token, unless a batch's Authenticate just did for the same
+// token and account (ctx says), and asks RBAC; every decision is recorded either way.
 func (b *Bearer) Authorize(ctx context.Context, _ *http.Request, req AccessRequest) error {
-	_, err := b.Access.Authorize(ctx, b.request(req))
+	ar := b.request(req)
+	if g, ok := ctx.Value(batchGrantKey{}).(*batchGrant); ok && g.token == req.Token && g.account == req.Account &&
+		time.Now().Before(g.claims.ExpiresAt) {
+		return b.Access.Decide(ctx, g.claims, ar)
+	}
+	_, err := b.Access.Authorize(ctx, ar)
 	return err
 }
 
-func (b *Bearer) Authenticate(ctx context.Context, _ *http.Request, req AccessRequest) error {
-	_, err := b.Access.Authenticate(ctx, b.request(req))
-	return err
+// Authenticate authenticates a batch's token (signature, lifetime, revocation, the
+// principal enabled) and returns a context in which sub-requests carrying that same
+// token skip doing it again: a batch lasts moments, and each sub-request is still
+// authorized (RBAC) and recorded on its own.
+func (b *Bearer) Authenticate(ctx context.Context, _ *http.Request, req AccessRequest) (context.Context, error) {
+	claims, err := b.Access.Authenticate(ctx, b.request(req))
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, batchGrantKey{}, &batchGrant{token: req.Token, account: req.Account, claims: claims}), nil
 }
+
+// batchGrant is a batch's token, authenticated for the batch's account.
+type batchGrant struct {
+	token, account string
+	claims         token.Claims
+}
+
+type batchGrantKey struct{}
 
 func (b *Bearer) request(req AccessRequest) access.Request {
 	return access.Request{

@@ -116,10 +116,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 	if op == opSubmitBatch {
 		// Its sub-requests are authorized one by one; the batch needs a valid token
 		// before its body is read.
-		if err := h.Auth.Authenticate(ctx, r, req); err != nil {
+		bctx, err := h.Auth.Authenticate(ctx, r, req)
+		if err != nil {
 			return err
 		}
-		return h.submitBatch(w, r, t)
+		return h.submitBatch(w, r.WithContext(bctx), t)
 	}
 	if err := h.Auth.Authorize(ctx, r, req); err != nil {
 		// Put Blob may also create (never replace) a blob with add/action, and Append

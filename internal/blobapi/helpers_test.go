@@ -51,9 +51,9 @@ func (f *fakeAuth) Authorize(ctx context.Context, r *http.Request, req blobapi.A
 }
 
 // Authenticate refuses what Authorize refuses for the token alone.
-func (f *fakeAuth) Authenticate(ctx context.Context, r *http.Request, req blobapi.AccessRequest) error {
+func (f *fakeAuth) Authenticate(ctx context.Context, r *http.Request, req blobapi.AccessRequest) (context.Context, error) {
 	req.Action = ""
-	return f.Authorize(ctx, r, req)
+	return ctx, f.Authorize(ctx, r, req)
 }
 
 func (f *fakeAuth) last() blobapi.AccessRequest {

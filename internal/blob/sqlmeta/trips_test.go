@@ -136,9 +136,11 @@ func (w *wireCounter) take() [][]string {
 
 type allowAll struct{}
 
-func (allowAll) Authorize(context.Context, *http.Request, blobapi.AccessRequest) error    { return nil }
-func (allowAll) Authenticate(context.Context, *http.Request, blobapi.AccessRequest) error { return nil }
-func (allowAll) AccountExists(context.Context, string) (bool, error)                      { return true, nil }
+func (allowAll) Authorize(context.Context, *http.Request, blobapi.AccessRequest) error { return nil }
+func (allowAll) Authenticate(ctx context.Context, _ *http.Request, _ blobapi.AccessRequest) (context.Context, error) {
+	return ctx, nil
+}
+func (allowAll) AccountExists(context.Context, string) (bool, error) { return true, nil }
 
 // TestBlobRoundTripsPostgres counts the round trips to PostgreSQL of the small Blob
 // operations, end to end through the Blob HTTP handler: what the Azure SDK's UploadBuffer
