@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // sessionWindow is the incoming window this side grants: transfers the peer may send
@@ -76,15 +77,18 @@ func (s *Session) handle(p Performative) error {
 	case *Detach:
 		c.mu.Lock()
 		l := s.links[p.Handle]
-		if l != nil {
-			delete(s.links, p.Handle)
-			l.markClosed()
-		}
 		c.mu.Unlock()
 		if l == nil {
 			return &Error{Condition: ErrUnattachedHandle, Description: fmt.Sprintf("detach of handle %d", p.Handle)}
 		}
-		if l.detachSent {
+		l.wmu.Lock() // a frame naming the handle being written goes out before the answer
+		c.mu.Lock()
+		delete(s.links, p.Handle)
+		l.markClosed()
+		answered := l.detachSent
+		c.mu.Unlock()
+		l.wmu.Unlock()
+		if answered {
 			return nil // the peer's answer to this side's detach
 		}
 		if c.handler != nil && l.handlerKnows {
@@ -365,6 +369,10 @@ type Link struct {
 	localHandle  uint32
 	handlerKnows bool
 	detachSent   bool // this side detached; waiting for the peer's detach
+	// wmu is held across the check that the link is attached and the write of a frame
+	// naming its handle (flow, transfer), and while it is marked detached: a peer forgets
+	// a handle once detached, and ends the session over a frame naming one it forgot.
+	wmu sync.Mutex
 
 	// Guarded by the connection's mu.
 	deliveryCount uint32
@@ -413,10 +421,17 @@ func (l *Link) IssueCredit(n uint32) error {
 }
 
 // sendFlow sends the link's state; drained answers a receiver's drain (and ends it).
+// Nothing is sent once the link is detached.
 func (l *Link) sendFlow(drained bool) error {
 	s := l.session
 	c := s.conn
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	c.mu.Lock()
+	if l.closedOnce {
+		c.mu.Unlock()
+		return nil
+	}
 	if drained {
 		l.drain = false
 	}
@@ -483,8 +498,16 @@ func (l *Link) Send(ctx context.Context, tag, payload []byte, format uint32, set
 	l.deliveryCount++
 	l.sending++
 	c.mu.Unlock()
-	frames, err := c.writeTransfer(s.localChannel, &Transfer{Handle: l.localHandle, DeliveryID: &id,
-		DeliveryTag: tag, MessageFormat: &format, Settled: settled, Payload: payload})
+	l.wmu.Lock()
+	c.mu.Lock()
+	detached := l.closedOnce
+	c.mu.Unlock()
+	frames, err := uint32(0), error(ErrLinkClosed)
+	if !detached {
+		frames, err = c.writeTransfer(s.localChannel, &Transfer{Handle: l.localHandle, DeliveryID: &id,
+			DeliveryTag: tag, MessageFormat: &format, Settled: settled, Payload: payload})
+	}
+	l.wmu.Unlock()
 	c.mu.Lock()
 	l.sending--
 	drained := l.drain && l.sending == 0
@@ -509,11 +532,13 @@ func (l *Link) Send(ctx context.Context, tag, payload []byte, format uint32, set
 func (l *Link) Detach(err *Error) error {
 	s := l.session
 	c := s.conn
+	l.wmu.Lock()
 	c.mu.Lock()
 	attached := s.links[l.remoteHandle] == l && !l.detachSent
 	l.detachSent = true // the link stays in s.links until the peer's detach answers
 	l.markClosed()
 	c.mu.Unlock()
+	l.wmu.Unlock()
 	if !attached {
 		return nil
 	}
