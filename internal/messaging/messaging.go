@@ -151,6 +151,15 @@ var (
 // only once the change is on disk: an accepted send is never lost, a completed message
 // never comes back. Queues need no creation: a name holds messages once sent to.
 //
+// Locks are the exception: what Receive does in PeekLock (take locks, count deliveries,
+// apply the queue's rules), RenewLock and Release may be undone by a crash of the machine
+// until a later durable change. A lock lost so only makes its message available again
+// (its token dies with the receiver's connection anyway), and the message's delivery
+// count may then be lower than the deliveries made; a release lost so leaves the message
+// locked, counted, until the lock expires. The rules' changes follow from the clock and
+// the stored state, and the next Receive makes them again. A backend may make all of
+// these durable too.
+//
 // A call whose ctx is done before the store starts on it changes nothing and returns
 // ctx's error. Methods are safe for concurrent use; two receivers never both hold a lock
 // on one message.

@@ -125,7 +125,7 @@ type broker struct {
 	roots    *x509.CertPool
 }
 
-func newBroker(t *testing.T, tune func(*Config)) *broker {
+func newBroker(t testing.TB, tune func(*Config)) *broker {
 	t.Helper()
 	store, err := sqlitequeue.Open(t.Context(), t.TempDir(), sqlitequeue.Options{})
 	if err != nil {
@@ -177,7 +177,7 @@ func (c credential) GetToken(context.Context, policy.TokenRequestOptions) (azcor
 
 // client is the unmodified azservicebus as principal, trusting the broker's CA, with the
 // namespace's host:port as its fully qualified namespace.
-func (b *broker) client(t *testing.T, principal string) *azservicebus.Client {
+func (b *broker) client(t testing.TB, principal string) *azservicebus.Client {
 	t.Helper()
 	_, port, _ := net.SplitHostPort(b.addr)
 	c, err := azservicebus.NewClient("localhost:"+port, credential(principal), &azservicebus.ClientOptions{

@@ -9,8 +9,11 @@ import (
 	"github.com/lanyard-id/lanyard/internal/messaging"
 )
 
-// maxReceiveGroup bounds the messages taken from the store at once for one receiver.
-const maxReceiveGroup = 64
+// maxReceiveGroup bounds the messages taken from the store at once for one receiver (at
+// most 128 MiB of bodies). It covers the usual credit of a receive in one group: a credit
+// served in two groups reached azservicebus after its ReceiveMessages had returned more
+// often, and it released what came late: a lock and a release each, for nothing.
+const maxReceiveGroup = 128
 
 // serveDeliveries sends a client's receiver the queue's messages while it has credit:
 // messages are taken from the store only for credit given, so none sits locked for a

@@ -158,7 +158,14 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 		out          []messaging.Stored
 		deadLettered bool
 	)
-	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
+	// In PeekLock a receive only takes locks, and its rules' changes follow from the clock
+	// and the stored state, so a crash that undoes them lets the next receive make them
+	// again: it need not wait for a sync. What ReceiveAndDelete removes must stay removed.
+	do := s.w.doLocks
+	if mode == messaging.ReceiveAndDelete {
+		do = s.w.do
+	}
+	err := do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		out, deadLettered = nil, false
 		n, err := applyRules(ctx, tx, q, sub, micros(now))
 		if err != nil {
@@ -402,7 +409,7 @@ func (s *Store) Release(ctx context.Context, q messaging.Queue, sub messaging.Su
 	if err := messaging.CheckSub(sub); err != nil {
 		return err
 	}
-	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
+	return s.w.doLocks(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		l, err := heldLock(ctx, tx, q, sub, token, now)
 		if err != nil {
 			return err
@@ -478,7 +485,7 @@ func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.
 		return nil, messaging.Invalid("no lock tokens")
 	}
 	var out []time.Time
-	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
+	err := s.w.doLocks(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		ids := make([]int64, len(tokens))
 		for i, tok := range tokens {
 			l, err := heldLock(ctx, tx, q, sub, tok, now)

@@ -1,5 +1,6 @@
 // Package sqlitequeue is the embedded messaging.Store: one SQLite database (pure Go, WAL,
-// synchronous=FULL) in a directory of its own, written by a group-commit writer.
+// synchronous=FULL but for commits that only touch locks) in a directory of its own,
+// written by a group-commit writer.
 package sqlitequeue
 
 import (

@@ -18,6 +18,14 @@ import (
 // failing undoes only itself, and commits once: one fsync for all of them. Callers wait
 // for the commit, so nothing is acknowledged before it is on disk. Nothing waits for a
 // batch to fill: a lone operation commits at once.
+//
+// Locks need not survive a crash: a lock lost with the process or the machine only makes
+// its message available again, and its token died with the receiver's connection anyway.
+// So a batch of operations that only take, renew or give back locks (doLocks) commits
+// with synchronous=NORMAL: written to the WAL, not fsynced. Any other batch commits with
+// synchronous=FULL, and its fsync of the WAL makes every earlier commit durable too: the
+// WAL is one file, appended in commit order, so a crash can lose only a tail of lock-only
+// commits, never a durable change nor what came before one.
 const (
 	maxBatch = 256
 	// batchTimeout bounds one transaction; the operations' own contexts do not, since a
@@ -37,6 +45,8 @@ type op struct {
 	run func(ctx context.Context, tx wtx, now time.Time) error
 	// committed runs once the batch committed with the operation's changes in it.
 	committed func()
+	// locksOnly: the operation's changes may be lost in a crash (see doLocks).
+	locksOnly bool
 	err       error
 	done      chan struct{}
 }
@@ -48,6 +58,10 @@ type writer struct {
 	ops   chan *op
 	quit  chan struct{}
 	ended chan struct{}
+
+	// synced: the connection commits with synchronous=FULL (the DSN's), as it does until
+	// a lock-only batch sets NORMAL. Only the writer's goroutine touches it.
+	synced bool
 
 	mu     sync.Mutex
 	failed error // the last write's storage failure; nil once a write succeeds
@@ -114,7 +128,7 @@ func (w *writer) prepareWanted() {
 
 func newWriter(db *sql.DB, now func() time.Time, log *slog.Logger) *writer {
 	w := &writer{db: db, now: now, log: log, ops: make(chan *op), quit: make(chan struct{}), ended: make(chan struct{}),
-		prepared: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+		prepared: map[string]*sql.Stmt{}, wanted: map[string]bool{}, synced: true}
 	go w.loop()
 	return w
 }
@@ -122,10 +136,21 @@ func newWriter(db *sql.DB, now func() time.Time, log *slog.Logger) *writer {
 // do runs fn in the next batch and returns once that batch committed (or failed). A ctx
 // done before the batch starts on the operation leaves the store unchanged.
 func (w *writer) do(ctx context.Context, fn func(ctx context.Context, tx wtx, now time.Time) error, committed func()) error {
+	return w.enqueue(ctx, &op{ctx: ctx, run: fn, committed: committed})
+}
+
+// doLocks is do for an operation that only takes, renews or gives back locks, whose
+// changes a crash may undo: it returns once they are committed and visible to every later
+// operation, but they are durable only with the next durable commit.
+func (w *writer) doLocks(ctx context.Context, fn func(ctx context.Context, tx wtx, now time.Time) error, committed func()) error {
+	return w.enqueue(ctx, &op{ctx: ctx, run: fn, committed: committed, locksOnly: true})
+}
+
+func (w *writer) enqueue(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	o := &op{ctx: ctx, run: fn, committed: committed, done: make(chan struct{})}
+	o.done = make(chan struct{})
 	select {
 	case w.ops <- o:
 	case <-ctx.Done():
@@ -224,6 +249,10 @@ func (w *writer) commit(batch []*op) {
 		}
 		w.setFailed(err)
 	}
+	if err := w.setSync(ctx, durable(batch)); err != nil {
+		failAll(err)
+		return
+	}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		failAll(fmt.Errorf("sqlitequeue: begin: %w", err))
@@ -268,11 +297,44 @@ func (w *writer) commit(batch []*op) {
 	w.setFailed(storageErr)
 }
 
+// setSync sets the connection's synchronous level: FULL for a batch with a durable
+// change, NORMAL for one that only touches locks. SQLite refuses the change inside a
+// transaction, so it is made before each batch that needs the other level. Should the
+// pool replace the connection, the new one opens with the DSN's FULL: never less durable
+// than asked.
+func (w *writer) setSync(ctx context.Context, full bool) error {
+	if full == w.synced {
+		return nil
+	}
+	level := "NORMAL"
+	if full {
+		level = "FULL"
+	}
+	w.synced = true // not knowing is FULL: a failed switch is tried again
+	if _, err := w.db.ExecContext(ctx, "PRAGMA synchronous = "+level); err != nil {
+		return fmt.Errorf("sqlitequeue: set synchronous=%s: %w", level, err)
+	}
+	w.synced = full
+	return nil
+}
+
+func durable(batch []*op) bool {
+	for _, o := range batch {
+		if !o.locksOnly {
+			return true
+		}
+	}
+	return false
+}
+
 // probe writes and removes a page's worth of bytes, committed: it succeeds only if the
 // database can grow and sync again.
 func (w *writer) probe() error {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
+	if err := w.setSync(ctx, true); err != nil {
+		return fmt.Errorf("sqlitequeue: probe: %w", err)
+	}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlitequeue: probe: %w", err)
