@@ -53,3 +53,21 @@ func CheckRaw(raw []byte, replacement bool) error {
 	}
 	return nil
 }
+
+// MaxSequenceNumbers bounds the numbers one ReceiveDeferred or CancelScheduled takes.
+const MaxSequenceNumbers = 5000
+
+// CheckSequenceNumbers refuses an empty, oversized or repeating list of sequence numbers.
+func CheckSequenceNumbers(seqs []int64) error {
+	if len(seqs) == 0 || len(seqs) > MaxSequenceNumbers {
+		return Invalid("%d sequence numbers (1 to %d)", len(seqs), MaxSequenceNumbers)
+	}
+	seen := make(map[int64]bool, len(seqs))
+	for _, n := range seqs {
+		if seen[n] {
+			return Invalid("sequence number %d twice", n)
+		}
+		seen[n] = true
+	}
+	return nil
+}

@@ -13,8 +13,8 @@ import (
 // and deferral (receive-by-sequence-number), with the request and response maps the
 // SDKs use.
 
-// maxSequenceNumbers bounds the numbers or messages of one request.
-const maxSequenceNumbers = 5000
+// maxSequenceNumbers bounds the numbers or messages of one request, as the store does.
+const maxSequenceNumbers = messaging.MaxSequenceNumbers
 
 // condMessageNotFound is Service Bus's condition for a sequence number that names no
 // message in the state asked for.

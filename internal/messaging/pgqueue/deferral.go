@@ -13,23 +13,6 @@ import (
 // Scheduling, deferral and duplicate detection: the states 2 to 4 of a message's row,
 // and the table queue_message_ids.
 
-// maxSequenceNumbers bounds the numbers one ReceiveDeferred or CancelScheduled takes.
-const maxSequenceNumbers = 5000
-
-func checkSeqs(seqs []int64) error {
-	if len(seqs) == 0 || len(seqs) > maxSequenceNumbers {
-		return messaging.Invalid("%d sequence numbers (1 to %d)", len(seqs), maxSequenceNumbers)
-	}
-	seen := make(map[int64]bool, len(seqs))
-	for _, n := range seqs {
-		if seen[n] {
-			return messaging.Invalid("sequence number %d twice", n)
-		}
-		seen[n] = true
-	}
-	return nil
-}
-
 // The statements of firstSeen: $1 namespace, $2 queue, then their own.
 const (
 	// $3 the window's start: ids first seen then or before are forgotten. Rows another
@@ -91,7 +74,7 @@ func (s *Store) CancelScheduled(ctx context.Context, q messaging.Queue, seqs []i
 	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSeqs(seqs); err != nil {
+	if err := messaging.CheckSequenceNumbers(seqs); err != nil {
 		return err
 	}
 	// A message Receive is enqueueing meanwhile is waited for, then left alone: it is no
@@ -157,7 +140,7 @@ func (s *Store) ReceiveDeferred(ctx context.Context, q messaging.Queue, sub mess
 	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
 		return nil, messaging.Invalid("receive of mode %d", mode)
 	}
-	if err := checkSeqs(seqs); err != nil {
+	if err := messaging.CheckSequenceNumbers(seqs); err != nil {
 		return nil, err
 	}
 	var out []messaging.Stored

@@ -13,23 +13,6 @@ import (
 // Scheduling, deferral and duplicate detection: the states 2 to 4 of a message's row,
 // and the message_ids table.
 
-// maxSequenceNumbers bounds the numbers one ReceiveDeferred or CancelScheduled takes.
-const maxSequenceNumbers = 5000
-
-func checkSeqs(seqs []int64) error {
-	if len(seqs) == 0 || len(seqs) > maxSequenceNumbers {
-		return messaging.Invalid("%d sequence numbers (1 to %d)", len(seqs), maxSequenceNumbers)
-	}
-	seen := make(map[int64]bool, len(seqs))
-	for _, n := range seqs {
-		if seen[n] {
-			return messaging.Invalid("sequence number %d twice", n)
-		}
-		seen[n] = true
-	}
-	return nil
-}
-
 // dropDuplicates records the message ids of msgs for q, when q detects duplicates, and
 // tells which messages to store: those whose id it had not seen within the window.
 func dropDuplicates(ctx context.Context, tx wtx, q messaging.Queue, msgs []messaging.Message, now int64) ([]bool, error) {
@@ -67,7 +50,7 @@ func (s *Store) CancelScheduled(ctx context.Context, q messaging.Queue, seqs []i
 	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return err
 	}
-	if err := checkSeqs(seqs); err != nil {
+	if err := messaging.CheckSequenceNumbers(seqs); err != nil {
 		return err
 	}
 	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
@@ -132,7 +115,7 @@ func (s *Store) ReceiveDeferred(ctx context.Context, q messaging.Queue, sub mess
 	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
 		return nil, messaging.Invalid("receive mode %d", mode)
 	}
-	if err := checkSeqs(seqs); err != nil {
+	if err := messaging.CheckSequenceNumbers(seqs); err != nil {
 		return nil, err
 	}
 	var out []messaging.Stored
