@@ -32,6 +32,11 @@ type Queue struct {
 	// DeadLetterOnExpiration moves expired messages to the dead-letter queue instead of
 	// dropping them.
 	DeadLetterOnExpiration bool
+	// DuplicateDetectionWindow, when positive, turns on duplicate detection: a message
+	// whose MessageID was accepted for the queue less than this long before is accepted
+	// again but not stored (Service Bus's RequiresDuplicateDetection with its
+	// DuplicateDetectionHistoryTimeWindow). Zero: every message is stored.
+	DuplicateDetectionWindow time.Duration
 }
 
 // SubQueue selects a queue's main queue or its dead-letter queue ($DeadLetterQueue).
@@ -76,12 +81,29 @@ type Message struct {
 	// Raw is the AMQP message as sent (its encoded sections). The store keeps it as is;
 	// the surface adds the broker's annotations when it delivers.
 	Raw []byte
-	// MessageID is the sender's message id, as a string, for logs and (part 2) duplicate
-	// detection.
+	// MessageID is the sender's message id, as a string, for logs and duplicate
+	// detection (an empty one is never a duplicate).
 	MessageID string
 	// ExpiresAt is when the message expires (enqueued time + time to live); zero: never.
 	ExpiresAt time.Time
+	// ScheduledAt, when after the store's now at Send, schedules the message: it takes
+	// its sequence number at once but is not available (nor expires) before that time,
+	// when it is enqueued with EnqueuedAt = ScheduledAt. Zero or past: enqueued at once.
+	ScheduledAt time.Time
 }
+
+// MessageState is where a message of a sub-queue stands, as Service Bus's
+// x-opt-message-state annotation numbers it.
+type MessageState int
+
+const (
+	// StateActive is a message receivers take (available or locked).
+	StateActive MessageState = 0
+	// StateDeferred is a message a receiver deferred: only ReceiveDeferred takes it.
+	StateDeferred MessageState = 1
+	// StateScheduled is a message not yet enqueued (Message.ScheduledAt in the future).
+	StateScheduled MessageState = 2
+)
 
 // Stored is a message as the store holds it.
 type Stored struct {
@@ -89,6 +111,7 @@ type Stored struct {
 	SequenceNumber int64 // unique within the queue, its sub-queues included; starts at 1
 	EnqueuedAt     time.Time
 	SubQueue       SubQueue
+	State          MessageState
 	// DeliveryCount is how many times the message has been locked, this lock included:
 	// 1 on its first peek-locked delivery (Service Bus's DeliveryCount). Receive-and-delete
 	// and peek do not count.
@@ -106,7 +129,9 @@ type Stored struct {
 type Counts struct {
 	Active     int64
 	DeadLetter int64
-	Scheduled  int64 // part 2
+	// Scheduled counts the messages not yet enqueued; Active counts deferred messages
+	// (as Service Bus does) but not scheduled ones.
+	Scheduled int64
 }
 
 // Errors a store returns; backends wrap their own causes with %w.
@@ -116,6 +141,10 @@ var (
 	ErrLockLost = errors.New("messaging: the lock is lost: it expired, or the message was settled or never locked")
 	// ErrInvalid is an argument the store refuses (an empty name, a non-positive count).
 	ErrInvalid = errors.New("messaging: invalid argument")
+	// ErrMessageNotFound is a sequence number that names no message in the state an
+	// operation needs (ReceiveDeferred: not a deferred message, or one locked already;
+	// Service Bus's MessageNotFound).
+	ErrMessageNotFound = errors.New("messaging: no such message")
 )
 
 // Store is a durable home for queues' messages. Every method that changes state returns
@@ -127,7 +156,11 @@ var (
 // on one message.
 type Store interface {
 	// Send appends msgs to q's active queue, all or none, and returns their sequence
-	// numbers in order. An empty msgs is ErrInvalid.
+	// numbers in order. A message with a future ScheduledAt is scheduled rather than
+	// available. With q.DuplicateDetectionWindow positive, a message whose non-empty
+	// MessageID was accepted for q within the window before now (by this call included)
+	// is accepted but not stored, and its sequence number is 0; the window runs from the
+	// first acceptance, which a duplicate does not extend. An empty msgs is ErrInvalid.
 	Send(ctx context.Context, q Queue, msgs []Message) ([]int64, error)
 	// Receive takes up to max available messages in sequence order without waiting: with
 	// PeekLock it locks each one (a fresh token, LockedUntil = now + q.LockDuration, its
@@ -135,34 +168,56 @@ type Store interface {
 	// applies the queue's rules: expired messages of the active queue are dropped or
 	// dead-lettered (ReasonTTLExpired), and a message whose lock expired after its
 	// MaxDeliveryCount-th delivery is dead-lettered (ReasonMaxDeliveryCountExceeded).
-	// Messages of the dead-letter queue do not expire. A non-positive max is ErrInvalid.
+	// Messages of the dead-letter queue do not expire. Scheduled messages whose time has
+	// come are enqueued first. Deferred messages are never taken (see ReceiveDeferred),
+	// and do not expire. A non-positive max is ErrInvalid.
 	Receive(ctx context.Context, q Queue, sub SubQueue, mode ReceiveMode, max int) ([]Stored, error)
 	// Arrivals returns a channel closed when q's sub-queue may have gained an available
-	// message after the call (a send, an abandon, a dead-lettering). Lock expiry is time,
-	// not an event: receivers also retry on a timer.
+	// message after the call (a send, an abandon, a dead-lettering). Lock expiry and a
+	// scheduled time coming are time, not events: receivers also retry on a timer.
 	Arrivals(q Queue, sub SubQueue) <-chan struct{}
-	// Complete removes a locked message. ErrLockLost if the lock is not held.
+	// Complete removes a locked message (a deferred one too). ErrLockLost if the lock is
+	// not held.
 	Complete(ctx context.Context, q Queue, sub SubQueue, token LockToken) error
 	// Abandon releases a lock: the message is available again at once, or dead-lettered
-	// if it has reached q.MaxDeliveryCount deliveries (active queue only). raw, if not
-	// nil, replaces the message's encoding (the surface applied properties-to-modify).
+	// if it has reached q.MaxDeliveryCount deliveries (active queue only). A deferred
+	// message locked by ReceiveDeferred goes back to deferred instead, whatever its
+	// deliveries (so does one whose lock expires). raw, if not nil, replaces the
+	// message's encoding (the surface applied properties-to-modify).
 	Abandon(ctx context.Context, q Queue, sub SubQueue, token LockToken, raw []byte) error
-	// DeadLetter moves a locked message of the active queue to the dead-letter queue with
-	// the receiver's reason and description. raw as for Abandon.
+	// DeadLetter moves a locked message of the active queue (a deferred one too) to the
+	// dead-letter queue with the receiver's reason and description. raw as for Abandon.
 	DeadLetter(ctx context.Context, q Queue, token LockToken, reason, description string, raw []byte) error
-	// RenewLock extends each lock to now + q.LockDuration and returns the new expiries in
-	// order. ErrLockLost if any lock is not held (none is renewed then). An empty tokens is
+	// Defer releases a lock and defers the message: Receive no longer takes it, only
+	// ReceiveDeferred by its sequence number. ErrLockLost if the lock is not held. raw as
+	// for Abandon.
+	Defer(ctx context.Context, q Queue, sub SubQueue, token LockToken, raw []byte) error
+	// ReceiveDeferred takes the deferred messages of q's sub-queue with the sequence
+	// numbers seqs, all or none, in the order of seqs: with PeekLock it locks each (as
+	// Receive does; settled, they leave, abandoned or expired, they are deferred again);
+	// with ReceiveAndDelete it removes them. ErrMessageNotFound if a number names no
+	// deferred message or one locked already; an empty seqs, or one number twice, is
 	// ErrInvalid.
+	ReceiveDeferred(ctx context.Context, q Queue, sub SubQueue, mode ReceiveMode, seqs []int64) ([]Stored, error)
+	// CancelScheduled removes the scheduled (not yet enqueued) messages of q with the
+	// sequence numbers seqs. Numbers that name no scheduled message (enqueued already,
+	// cancelled, unknown) are ignored, so that a client's retry succeeds. An empty seqs is
+	// ErrInvalid.
+	CancelScheduled(ctx context.Context, q Queue, seqs []int64) error
+	// RenewLock extends each lock (deferred messages' too) to now + q.LockDuration and
+	// returns the new expiries in order. ErrLockLost if any lock is not held (none is
+	// renewed then). An empty tokens is ErrInvalid.
 	RenewLock(ctx context.Context, q Queue, sub SubQueue, tokens []LockToken) ([]time.Time, error)
 	// Peek returns up to max messages with sequence numbers >= from, locked or not,
-	// without locking or counting a delivery, and without applying the queue's rules: it
-	// changes nothing. A non-positive max is ErrInvalid.
+	// deferred and scheduled ones included (State tells them), without locking or
+	// counting a delivery, and without applying the queue's rules: it changes nothing. A
+	// non-positive max is ErrInvalid.
 	Peek(ctx context.Context, q Queue, sub SubQueue, from int64, max int) ([]Stored, error)
 	// Counts returns q's message counts, locked messages included. Like Peek it applies
 	// no rules: messages that expired but were not yet received still count.
 	Counts(ctx context.Context, q Queue) (Counts, error)
 	// DeleteQueue removes every message of the named queue, its dead-letter queue
-	// included, and forgets its sequence numbers.
+	// included, and forgets its sequence numbers and the message ids it saw.
 	DeleteQueue(ctx context.Context, namespace, name string) error
 	// DeleteNamespace is DeleteQueue for every queue of namespace.
 	DeleteNamespace(ctx context.Context, namespace string) error

@@ -33,35 +33,52 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 			return nil, err
 		}
 	}
-	var first int64
+	var seqs []int64
 	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
+		fresh, err := dropDuplicates(ctx, tx, q, msgs, micros(now))
+		if err != nil {
+			return fmt.Errorf("sqlitequeue: send: %w", err)
+		}
+		kept := make([]messaging.Message, 0, len(msgs))
+		for i, m := range msgs {
+			if fresh[i] {
+				kept = append(kept, m)
+			}
+		}
+		seqs = make([]int64, len(msgs))
+		if len(kept) == 0 {
+			return nil
+		}
 		var last int64
-		n := int64(len(msgs))
+		n := int64(len(kept))
 		if err := tx.queryRow(ctx, `INSERT INTO queues (namespace, queue, last_seq) VALUES (?, ?, ?)
 ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last_seq RETURNING last_seq`,
 			q.Namespace, q.Name, n).Scan(&last); err != nil {
 			return fmt.Errorf("sqlitequeue: send: %w", err)
 		}
-		first = last - n + 1
+		first := last - n + 1
 		// Chunks of a power of two rows: few distinct statements, each prepared once.
-		for lo := 0; lo < len(msgs); {
+		for lo := 0; lo < len(kept); {
 			n := sendChunk
-			for n > len(msgs)-lo {
+			for n > len(kept)-lo {
 				n /= 2
 			}
-			if err := insertMessages(ctx, tx, q, msgs[lo:lo+n], first+int64(lo), micros(now)); err != nil {
+			if err := insertMessages(ctx, tx, q, kept[lo:lo+n], first+int64(lo), micros(now)); err != nil {
 				return fmt.Errorf("sqlitequeue: send: %w", err)
 			}
 			lo += n
+		}
+		next := first
+		for i := range msgs {
+			if fresh[i] {
+				seqs[i] = next
+				next++
+			}
 		}
 		return nil
 	}, func() { s.arrivals.signal(arrivalKey{q.Namespace, q.Name, messaging.Active}) })
 	if err != nil {
 		return nil, err
-	}
-	seqs := make([]int64, len(msgs))
-	for i := range seqs {
-		seqs[i] = first + int64(i)
 	}
 	return seqs, nil
 }
@@ -72,13 +89,17 @@ func insertMessages(ctx context.Context, tx wtx, q messaging.Queue, msgs []messa
 	var b strings.Builder
 	b.WriteString(`INSERT INTO messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
 	enqueued_at, expires_at, message_id, dl_reason, dl_description) VALUES `)
-	args := make([]any, 0, 6*len(msgs))
+	args := make([]any, 0, 7*len(msgs))
 	for i, m := range msgs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, 0, ?, 0, NULL, 0, 0, ?, ?, ?, '', '')")
-		args = append(args, q.Namespace, q.Name, first+int64(i), now, micros(m.ExpiresAt), m.MessageID)
+		b.WriteString("(?, ?, 0, ?, ?, NULL, 0, 0, ?, ?, ?, '', '')")
+		state, enqueued := stateAvailable, now
+		if at := micros(m.ScheduledAt); at > now {
+			state, enqueued = stateScheduled, at
+		}
+		args = append(args, q.Namespace, q.Name, first+int64(i), state, enqueued, micros(m.ExpiresAt), m.MessageID)
 	}
 	b.WriteString(" RETURNING id, seq")
 	rows, err := tx.query(ctx, b.String(), args...)
@@ -162,6 +183,10 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 func applyRules(ctx context.Context, tx wtx, q messaging.Queue, sub messaging.SubQueue, now int64) (int64, error) {
 	var deadLettered int64
 	if sub == messaging.Active {
+		if _, err := tx.exec(ctx, `UPDATE messages SET state = 0 WHERE namespace = ? AND queue = ? AND state = 2 AND enqueued_at <= ?`,
+			q.Namespace, q.Name, now); err != nil {
+			return 0, err
+		}
 		res, err := tx.exec(ctx, `UPDATE messages SET sub = 1, state = 0, lock_token = NULL, locked_until = 0,
 	dl_reason = ?, dl_description = ?
 WHERE namespace = ? AND queue = ? AND sub = 0 AND state = 1 AND locked_until <= ? AND delivery_count >= ?`,
@@ -175,6 +200,11 @@ WHERE namespace = ? AND queue = ? AND sub = 0 AND state = 1 AND locked_until <= 
 	}
 	if _, err := tx.exec(ctx, `UPDATE messages SET state = 0, lock_token = NULL, locked_until = 0
 WHERE namespace = ? AND queue = ? AND sub = ? AND state = 1 AND locked_until <= ?`,
+		q.Namespace, q.Name, sub, now); err != nil {
+		return 0, err
+	}
+	if _, err := tx.exec(ctx, `UPDATE messages SET state = 3, lock_token = NULL, locked_until = 0
+WHERE namespace = ? AND queue = ? AND sub = ? AND state = 4 AND locked_until <= ?`,
 		q.Namespace, q.Name, sub, now); err != nil {
 		return 0, err
 	}
@@ -272,18 +302,39 @@ func newLockToken() messaging.LockToken {
 	return t
 }
 
+// A message's state column.
+const (
+	stateAvailable      = 0
+	stateLocked         = 1
+	stateScheduled      = 2
+	stateDeferred       = 3
+	stateDeferredLocked = 4
+)
+
+// lock is a held lock: its message's row, deliveries, and whether it is deferred.
+type lock struct {
+	id         int64
+	deliveries int
+	deferred   bool
+}
+
 // heldLock finds the message token locks in q's sub-queue, if the lock is held.
-func heldLock(ctx context.Context, tx wtx, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, now time.Time) (id int64, deliveries int, err error) {
-	err = tx.queryRow(ctx, `SELECT id, delivery_count FROM messages
-WHERE lock_token = ? AND namespace = ? AND queue = ? AND sub = ? AND state = 1 AND locked_until > ?`,
-		token[:], q.Namespace, q.Name, sub, micros(now)).Scan(&id, &deliveries)
+func heldLock(ctx context.Context, tx wtx, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken, now time.Time) (lock, error) {
+	var (
+		l     lock
+		state int
+	)
+	err := tx.queryRow(ctx, `SELECT id, delivery_count, state FROM messages
+WHERE lock_token = ? AND namespace = ? AND queue = ? AND sub = ? AND state IN (1, 4) AND locked_until > ?`,
+		token[:], q.Namespace, q.Name, sub, micros(now)).Scan(&l.id, &l.deliveries, &state)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, messaging.ErrLockLost
+		return l, messaging.ErrLockLost
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("sqlitequeue: find lock: %w", err)
+		return l, fmt.Errorf("sqlitequeue: find lock: %w", err)
 	}
-	return id, deliveries, nil
+	l.deferred = state == stateDeferredLocked
+	return l, nil
 }
 
 func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, token messaging.LockToken) error {
@@ -294,11 +345,11 @@ func (s *Store) Complete(ctx context.Context, q messaging.Queue, sub messaging.S
 		return err
 	}
 	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
-		id, _, err := heldLock(ctx, tx, q, sub, token, now)
+		l, err := heldLock(ctx, tx, q, sub, token, now)
 		if err != nil {
 			return err
 		}
-		if err := deleteMessage(ctx, tx, id); err != nil {
+		if err := deleteMessage(ctx, tx, l.id); err != nil {
 			return fmt.Errorf("sqlitequeue: complete: %w", err)
 		}
 		return nil
@@ -320,16 +371,19 @@ func (s *Store) Abandon(ctx context.Context, q messaging.Queue, sub messaging.Su
 	}
 	var to messaging.SubQueue
 	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
-		id, deliveries, err := heldLock(ctx, tx, q, sub, token, now)
+		l, err := heldLock(ctx, tx, q, sub, token, now)
 		if err != nil {
 			return err
 		}
 		to = sub
-		if sub == messaging.Active && deliveries >= q.MaxDeliveryCount {
+		switch {
+		case l.deferred:
+			err = setAside(ctx, tx, l.id, raw)
+		case sub == messaging.Active && l.deliveries >= q.MaxDeliveryCount:
 			to = messaging.DeadLetter
-			err = moveToDeadLetter(ctx, tx, id, messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), raw)
-		} else {
-			err = release(ctx, tx, id, raw)
+			err = moveToDeadLetter(ctx, tx, l.id, messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), raw)
+		default:
+			err = release(ctx, tx, l.id, raw)
 		}
 		if err != nil {
 			return fmt.Errorf("sqlitequeue: abandon: %w", err)
@@ -347,11 +401,11 @@ func (s *Store) DeadLetter(ctx context.Context, q messaging.Queue, token messagi
 		return err
 	}
 	return s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
-		id, _, err := heldLock(ctx, tx, q, messaging.Active, token, now)
+		l, err := heldLock(ctx, tx, q, messaging.Active, token, now)
 		if err != nil {
 			return err
 		}
-		if err := moveToDeadLetter(ctx, tx, id, reason, description, raw); err != nil {
+		if err := moveToDeadLetter(ctx, tx, l.id, reason, description, raw); err != nil {
 			return fmt.Errorf("sqlitequeue: dead-letter: %w", err)
 		}
 		return nil
@@ -399,11 +453,11 @@ func (s *Store) RenewLock(ctx context.Context, q messaging.Queue, sub messaging.
 	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		ids := make([]int64, len(tokens))
 		for i, tok := range tokens {
-			id, _, err := heldLock(ctx, tx, q, sub, tok, now)
+			l, err := heldLock(ctx, tx, q, sub, tok, now)
 			if err != nil {
 				return err
 			}
-			ids[i] = id
+			ids[i] = l.id
 		}
 		until := micros(now.Add(q.LockDuration))
 		out = make([]time.Time, len(tokens))
@@ -444,6 +498,7 @@ func (s *Store) deleteWhere(ctx context.Context, where string, args ...any) erro
 			"DELETE FROM bodies WHERE id IN (SELECT id FROM messages WHERE " + where + ")",
 			"DELETE FROM messages WHERE " + where,
 			"DELETE FROM queues WHERE " + where,
+			"DELETE FROM message_ids WHERE " + where,
 		} {
 			if _, err := tx.exec(ctx, stmt, args...); err != nil {
 				return fmt.Errorf("sqlitequeue: delete: %w", err)

@@ -28,8 +28,15 @@ func scanStored(r rowScanner, prefix ...any) (messaging.Stored, error) {
 	if err := r.Scan(dest...); err != nil {
 		return m, err
 	}
-	if state == 1 {
+	switch state {
+	case stateLocked:
 		m.LockedUntil = fromMicros(lockedUntil)
+	case stateScheduled:
+		m.State = messaging.StateScheduled
+	case stateDeferred:
+		m.State = messaging.StateDeferred
+	case stateDeferredLocked:
+		m.State, m.LockedUntil = messaging.StateDeferred, fromMicros(lockedUntil)
 	}
 	m.EnqueuedAt, m.ExpiresAt = fromMicros(enqueued), fromMicros(expires)
 	return m, nil
@@ -81,7 +88,7 @@ func (s *Store) Counts(ctx context.Context, q messaging.Queue) (messaging.Counts
 	if err := ctx.Err(); err != nil {
 		return c, err
 	}
-	rows, err := s.read.QueryContext(ctx, "SELECT sub, COUNT(*) FROM messages WHERE namespace = ? AND queue = ? GROUP BY sub",
+	rows, err := s.read.QueryContext(ctx, "SELECT sub, state = 2, COUNT(*) FROM messages WHERE namespace = ? AND queue = ? GROUP BY sub, state = 2",
 		q.Namespace, q.Name)
 	if err != nil {
 		return c, fmt.Errorf("sqlitequeue: counts: %w", err)
@@ -89,16 +96,19 @@ func (s *Store) Counts(ctx context.Context, q messaging.Queue) (messaging.Counts
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			sub messaging.SubQueue
-			n   int64
+			sub       messaging.SubQueue
+			scheduled bool
+			n         int64
 		)
-		if err := rows.Scan(&sub, &n); err != nil {
+		if err := rows.Scan(&sub, &scheduled, &n); err != nil {
 			return c, fmt.Errorf("sqlitequeue: counts: %w", err)
 		}
-		switch sub {
-		case messaging.Active:
+		switch {
+		case scheduled:
+			c.Scheduled = n
+		case sub == messaging.Active:
 			c.Active = n
-		case messaging.DeadLetter:
+		case sub == messaging.DeadLetter:
 			c.DeadLetter = n
 		}
 	}

@@ -43,8 +43,9 @@ var _ messaging.Store = (*Store)(nil)
 // FileName is the database's name in the store's directory.
 const FileName = "queues.db"
 
-// schemaVersion is the schema this code writes (PRAGMA user_version).
-const schemaVersion = 1
+// schemaVersion is the schema this code writes (PRAGMA user_version): the number of
+// migrations.
+const schemaVersion = 2
 
 // Open opens (creating if need be) the store in dir.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
@@ -128,9 +129,10 @@ func dsn(path string, readOnly bool) string {
 //     the expired ones;
 //   - by_token: settlement.
 //
-// state is 0 (available) or 1 (locked; lock_token and locked_until set). Times are
-// microseconds since the epoch; 0 is none.
-const schema = `
+// state is 0 (available), 1 (locked; lock_token and locked_until set), 2 (scheduled:
+// enqueued_at is when it will be enqueued), 3 (deferred) or 4 (deferred and locked by
+// ReceiveDeferred). Times are microseconds since the epoch; 0 is none.
+const schemaV1 = `
 CREATE TABLE queues (
 	namespace TEXT NOT NULL,
 	queue     TEXT NOT NULL,
@@ -165,6 +167,29 @@ CREATE UNIQUE INDEX messages_by_token ON messages (lock_token) WHERE lock_token 
 CREATE TABLE probe (id INTEGER PRIMARY KEY, data BLOB);
 `
 
+// schemaV2 adds scheduling, deferral and duplicate detection. Its indexes:
+//   - scheduled (state 2, by due time): Receive's enqueueing of due messages;
+//   - deferred_locks (state 4, by expiry): Receive's release of expired deferred locks;
+//   - message_ids_by_time: Send's forgetting of ids older than the window.
+//
+// message_ids holds the message ids accepted for queues with duplicate detection on,
+// with when they were first accepted.
+const schemaV2 = `
+CREATE INDEX messages_scheduled ON messages (namespace, queue, enqueued_at) WHERE state = 2;
+CREATE INDEX messages_deferred_locks ON messages (namespace, queue, sub, locked_until) WHERE state = 4;
+CREATE TABLE message_ids (
+	namespace  TEXT NOT NULL,
+	queue      TEXT NOT NULL,
+	message_id TEXT NOT NULL,
+	seen_at    INTEGER NOT NULL,
+	PRIMARY KEY (namespace, queue, message_id)
+) WITHOUT ROWID;
+CREATE INDEX message_ids_by_time ON message_ids (namespace, queue, seen_at);
+`
+
+// migrations are applied in order; a database at version v has the first v.
+var migrations = []string{schemaV1, schemaV2}
+
 func migrate(ctx context.Context, db *sql.DB) error {
 	var v int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
@@ -178,17 +203,19 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlitequeue: create schema: %w", err)
+		return fmt.Errorf("sqlitequeue: migrate from schema version %d: %w", v, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("sqlitequeue: create schema: %w", err)
+	for _, m := range migrations[v:] {
+		if _, err := tx.ExecContext(ctx, m); err != nil {
+			return fmt.Errorf("sqlitequeue: migrate from schema version %d: %w", v, err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", schemaVersion)); err != nil {
-		return fmt.Errorf("sqlitequeue: create schema: %w", err)
+		return fmt.Errorf("sqlitequeue: migrate from schema version %d: %w", v, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitequeue: create schema: %w", err)
+		return fmt.Errorf("sqlitequeue: migrate from schema version %d: %w", v, err)
 	}
 	return nil
 }
