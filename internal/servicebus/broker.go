@@ -255,8 +255,12 @@ func (b *Broker) messagingQueue(q lanyard.ServiceBusQueue) messaging.Queue { ret
 
 // QueueOf is what a queue store needs of q, names in their canonical (lower) case.
 func QueueOf(q lanyard.ServiceBusQueue) messaging.Queue {
-	return messaging.Queue{Namespace: strings.ToLower(q.Namespace), Name: strings.ToLower(q.Name), LockDuration: q.LockDuration,
+	out := messaging.Queue{Namespace: strings.ToLower(q.Namespace), Name: strings.ToLower(q.Name), LockDuration: q.LockDuration,
 		MaxDeliveryCount: q.MaxDeliveryCount, DeadLetterOnExpiration: q.DeadLetteringOnMessageExpiration}
+	if q.RequiresDuplicateDetection {
+		out.DuplicateDetectionWindow = q.DuplicateDetectionHistoryTimeWindow
+	}
+	return out
 }
 
 // atomicQueue holds a link's view of its queue's settings.

@@ -13,7 +13,14 @@
 // Queues live in a messaging.Store: a send is settled accepted once the store has it on
 // disk; a PeekLock receiver gets each message with its lock token as delivery tag (in
 // .NET's GUID byte order, as the SDKs expect) and settles it by disposition or through
-// the entity's $management node (update-disposition, renew-lock, peek-message). What
-// part 2 brings (topics, subscriptions, sessions, scheduling, deferral) is refused with
-// amqp:not-implemented.
+// the entity's $management node (update-disposition, renew-lock, peek-message).
+//
+// A message with the x-opt-scheduled-enqueue-time annotation, or sent by
+// schedule-message, waits in the store until its time; cancel-scheduled-message removes
+// it (both need the send data action). A receiver defers a message by settling it
+// modified with undeliverable-here (or update-disposition defered); only
+// receive-by-sequence-number takes it then, its lock token in the answer, settled through
+// $management. On a queue with RequiresDuplicateDetection, a message id seen within the
+// window is accepted and dropped. What part 2 brings (topics, subscriptions, sessions)
+// is refused with amqp:not-implemented.
 package servicebus

@@ -44,6 +44,8 @@ func conditionOf(err error) *amqp.Error {
 		return ae
 	case errors.Is(err, messaging.ErrLockLost):
 		return amqpError(condLockLost, "The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.")
+	case errors.Is(err, messaging.ErrMessageNotFound):
+		return amqpError(condMessageNotFound, "%s", lanyard.Clip(err.Error(), 300))
 	case errors.Is(err, messaging.ErrInvalid):
 		return amqpError(amqp.ErrInvalidField, "%s", lanyard.Clip(err.Error(), 300))
 	}
@@ -64,7 +66,7 @@ func statusOf(err error) (int32, *amqp.Error) {
 	switch e.Condition {
 	case condLockLost:
 		return statusLockLost, e
-	case amqp.ErrNotFound:
+	case amqp.ErrNotFound, condMessageNotFound:
 		return http.StatusNotFound, e
 	case amqp.ErrUnauthorizedAccess:
 		return http.StatusUnauthorized, e

@@ -22,12 +22,13 @@ func (c *connection) manage(lk *link, op string, m *amqp.Message) response {
 	body, _ := m.Value.(amqp.Map)
 	var action string
 	switch op {
-	case "renew-lock", "peek-message", "update-disposition":
+	case "renew-lock", "peek-message", "update-disposition", "receive-by-sequence-number":
 		action = actionReceive
 	case "schedule-message", "cancel-scheduled-message":
-		return failed(notImplemented("Scheduling messages"))
-	case "receive-by-sequence-number":
-		return failed(notImplemented("Receiving deferred messages"))
+		if lk.addr.sub == messaging.DeadLetter {
+			return badRequest("Messages cannot be scheduled on a dead-letter queue.")
+		}
+		action = actionSend
 	case "renew-session-lock", "get-session-state", "set-session-state", "get-message-sessions":
 		return failed(notImplemented("Sessions"))
 	case "add-rule", "remove-rule", "enumerate-rules":
@@ -55,6 +56,12 @@ func (c *connection) manage(lk *link, op string, m *amqp.Message) response {
 		return c.renewLocks(mq, lk.addr.sub, body)
 	case "peek-message":
 		return c.peek(mq, lk.addr.sub, body, lk.entity)
+	case "schedule-message":
+		return c.schedule(q, mq, body)
+	case "cancel-scheduled-message":
+		return c.cancelScheduled(mq, body)
+	case "receive-by-sequence-number":
+		return c.receiveDeferred(mq, lk.addr.sub, body, lk.entity)
 	default:
 		return c.updateDisposition(mq, lk.addr.sub, body)
 	}
@@ -147,12 +154,15 @@ func (c *connection) updateDisposition(q messaging.Queue, sub messaging.SubQueue
 			}
 			err = c.b.cfg.Store.DeadLetter(c.ctx, q, tok, reason, desc, nil)
 		case "defered":
-			return failed(notImplemented("Deferring messages"))
+			err = c.b.cfg.Store.Defer(c.ctx, q, sub, tok, nil)
 		default:
 			return badRequest("disposition-status must be completed, abandoned, suspended or defered.")
 		}
 		if err != nil {
 			return failed(err)
+		}
+		if status == "defered" { // Service Bus's spelling on the wire
+			status = "deferred"
 		}
 		c.b.cfg.Metrics.settled(q, status)
 	}

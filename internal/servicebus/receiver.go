@@ -127,8 +127,9 @@ func (c *connection) settle(lk *link, id uint32, tok messaging.LockToken, state 
 		err = c.b.cfg.Store.Abandon(c.ctx, q, lk.addr.sub, tok, nil)
 	case *amqp.Modified:
 		outcome = "abandoned"
-		if s.UndeliverableHere {
-			err = notImplemented("Deferring messages")
+		if s.UndeliverableHere { // the SDKs' DeferMessage
+			outcome = "deferred"
+			err = c.b.cfg.Store.Defer(c.ctx, q, lk.addr.sub, tok, nil)
 		} else {
 			err = c.b.cfg.Store.Abandon(c.ctx, q, lk.addr.sub, tok, nil)
 		}

@@ -177,7 +177,7 @@ func TestManagementOperations(t *testing.T) {
 	if status, _, _ := mgmt.call(t, map[string]any{"operation": "com.microsoft:renew-lock"}, map[string]any{}); status != 400 {
 		t.Errorf("renew-lock without tokens: %d", status)
 	}
-	for _, op := range []string{"com.microsoft:schedule-message", "com.microsoft:receive-by-sequence-number", "com.microsoft:get-message-sessions", "com.microsoft:no-such"} {
+	for _, op := range []string{"com.microsoft:get-message-sessions", "com.microsoft:no-such"} {
 		if status, _, _ := mgmt.call(t, map[string]any{"operation": op}, map[string]any{}); status != 501 {
 			t.Errorf("%s: %d, want 501", op, status)
 		}

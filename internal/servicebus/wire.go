@@ -14,6 +14,12 @@ const (
 	annotationEnqueuedTime   = amqp.Symbol("x-opt-enqueued-time")
 	annotationLockedUntil    = amqp.Symbol("x-opt-locked-until")
 	annotationDeadLetterFrom = amqp.Symbol("x-opt-deadletter-source")
+	annotationMessageState   = amqp.Symbol("x-opt-message-state")
+	// annotationScheduledTime is what a sender sets to schedule a message.
+	annotationScheduledTime = amqp.Symbol("x-opt-scheduled-enqueue-time")
+	// annotationLockToken is the delivery annotation that gives the lock token of a
+	// message received through $management (it has no delivery tag), in RFC 4122 order.
+	annotationLockToken = amqp.Symbol("x-opt-lock-token")
 )
 
 // Application properties a dead-lettered message carries.
@@ -38,12 +44,19 @@ func incoming(m *amqp.Message, raw []byte, now time.Time, defaultTTL time.Durati
 	if m.Properties != nil && m.Properties.MessageID != nil {
 		out.MessageID = fmt.Sprint(m.Properties.MessageID)
 	}
+	// A scheduled message's time to live runs from when it is enqueued.
+	enqueued := now
+	if v, ok := m.MessageAnnotations.Get(annotationScheduledTime); ok {
+		if at, ok := v.(time.Time); ok && at.After(now) {
+			out.ScheduledAt, enqueued = at, at
+		}
+	}
 	ttl := defaultTTL
 	if m.Header != nil && m.Header.TTL > 0 && m.Header.TTL < ttl {
 		ttl = m.Header.TTL
 	}
 	if ttl > 0 && ttl < maxTTL {
-		out.ExpiresAt = now.Add(ttl)
+		out.ExpiresAt = enqueued.Add(ttl)
 	}
 	return out
 }
@@ -75,6 +88,9 @@ func annotate(m *amqp.Message, s messaging.Stored, entity string) {
 	m.MessageAnnotations.Set(annotationEnqueuedTime, s.EnqueuedAt)
 	if !s.LockedUntil.IsZero() {
 		m.MessageAnnotations.Set(annotationLockedUntil, s.LockedUntil)
+	}
+	if s.State != messaging.StateActive {
+		m.MessageAnnotations.Set(annotationMessageState, int64(s.State))
 	}
 	if s.SubQueue == messaging.DeadLetter {
 		m.MessageAnnotations.Set(annotationDeadLetterFrom, entity)

@@ -120,6 +120,9 @@ func testReceiveDeferred(t *testing.T, e env) {
 	}
 	_, err := e.s.ReceiveDeferred(e.ctx, queue("q2"), messaging.Active, messaging.PeekLock, []int64{1})
 	expectErr(t, "ReceiveDeferred in another queue", err, messaging.ErrMessageNotFound)
+	if err := e.s.Ready(); err != nil {
+		t.Fatalf("Ready after refusals, which are no failure of the store: %v", err)
+	}
 	_, err = e.s.ReceiveDeferred(e.ctx, q, messaging.Active, messaging.PeekLock, []int64{1, 1})
 	expectErr(t, "ReceiveDeferred of one number twice", err, messaging.ErrInvalid)
 	_, err = e.s.ReceiveDeferred(e.ctx, q, messaging.Active, messaging.PeekLock, nil)
