@@ -256,3 +256,87 @@ func TestServiceBusQueuesJavaScript(t *testing.T) {
 		t.Fatalf("left in the queue: %+v", got)
 	}
 }
+
+// TestServiceBusSchedulingDeferralGo: the unmodified azservicebus with the app's managed
+// identity: ScheduleMessages (Data Sender) and CancelScheduledMessages, the scheduled
+// count in countDetails, a scheduled message arriving after its time; DeferMessage,
+// ReceiveDeferredMessages with abandon (it stays deferred) and complete; and duplicate
+// sends dropped on a queue that detects them.
+func TestServiceBusSchedulingDeferralGo(t *testing.T) {
+	s := seedServiceBus(t)
+	var dedup map[string]any
+	s.inst.cliJSON(t, &dedup, "servicebus", "queue", "create", "-g", "demo", "--namespace-name", "orders-ns", "-n", "dedup",
+		"--enable-duplicate-detection", "--duplicate-detection-history-time-window", "PT10M")
+	s.assign(t, "Azure Service Bus Data Sender")
+	s.inst.cli(t, "role", "assignment", "create", "-g", "demo", "--assignee", "web", "--role", "Azure Service Bus Data Owner", "--scope", dedup["id"].(string))
+	far := s.gosbRaw(t, "-op", "schedule", "-n", "2", "-in", "1h", "-body", "far")
+	if strings.TrimSpace(far) != `{"scheduled":[1,2]}` {
+		t.Fatalf("schedule: %s", far)
+	}
+	due := time.Now().Add(2 * time.Second)
+	if near := s.gosbRaw(t, "-op", "schedule", "-n", "1", "-in", "2s", "-body", "near"); strings.TrimSpace(near) != `{"scheduled":[3]}` {
+		t.Fatalf("schedule: %s", near)
+	}
+	countDetails := func() map[string]any {
+		var q map[string]any
+		s.inst.cliJSON(t, &q, "servicebus", "queue", "show", "-g", "demo", "--namespace-name", "orders-ns", "-n", "orders")
+		c, _ := q["countDetails"].(map[string]any)
+		return c
+	}
+	if c := countDetails(); c["scheduledMessageCount"] != 3.0 || c["activeMessageCount"] != 0.0 {
+		t.Fatalf("countDetails with 3 scheduled: %v", c)
+	}
+	if got := s.gosbRaw(t, "-op", "cancel", "-seqs", "1"); strings.TrimSpace(got) != `{"cancelled":1}` {
+		t.Fatalf("cancel: %s", got)
+	}
+	wantSBError(t, "receive-deferred with Data Sender only", s.gosb(t, "-op", "receive-deferred", "-seqs", "3"), "unauthorized")
+	s.assign(t, "Azure Service Bus Data Receiver")
+	if got := s.gosb(t, "-op", "peek", "-n", "10"); len(got.Peeked) != 2 || !strings.Contains(string(got.Peeked[0]), `"state":"scheduled"`) {
+		t.Fatalf("peek: %+v", got)
+	}
+
+	got := s.gosb(t, "-op", "receive", "-n", "1", "-wait", "30s", "-settle", "defer")
+	if strings.Join(bodies(got), ",") != "near-0" || got.Received[0].SequenceNumber != 3 || time.Now().Before(due) {
+		t.Fatalf("the scheduled message: %+v (due %v, now %v)", got, due, time.Now())
+	}
+	if got := s.gosb(t, "-op", "receive", "-n", "1", "-wait", "1s"); len(got.Received) != 0 {
+		t.Fatalf("a deferred or scheduled message was received: %+v", got)
+	}
+	got = s.gosb(t, "-op", "receive-deferred", "-seqs", "3", "-settle", "abandon")
+	if strings.Join(bodies(got), ",") != "near-0" || !got.Received[0].Locked || got.Received[0].DeliveryCount != 2 {
+		t.Fatalf("receive-deferred: %+v", got)
+	}
+	got = s.gosb(t, "-op", "receive-deferred", "-seqs", "3", "-settle", "complete")
+	if strings.Join(bodies(got), ",") != "near-0" || got.Received[0].DeliveryCount != 3 {
+		t.Fatalf("receive-deferred after abandon: %+v", got)
+	}
+	if got := s.gosb(t, "-op", "receive-deferred", "-seqs", "3"); got.Error == nil {
+		t.Fatalf("receive-deferred of a completed message: %+v", got)
+	}
+	s.gosbRaw(t, "-op", "cancel", "-seqs", "2")
+	if c := countDetails(); c["scheduledMessageCount"] != 0.0 || c["activeMessageCount"] != 0.0 {
+		t.Fatalf("countDetails at the end: %v", c)
+	}
+
+	// Duplicate detection: message ids d-0 and d-1, sent twice.
+	for range 2 {
+		if got := s.gosb(t, "-queue", "dedup", "-op", "send", "-n", "2", "-body", "d"); got.Sent != 2 {
+			t.Fatalf("send to dedup: %+v", got)
+		}
+	}
+	got = s.gosb(t, "-queue", "dedup", "-op", "receive-delete", "-n", "10", "-wait", "2s")
+	if strings.Join(bodies(got), ",") != "d-0,d-1" {
+		t.Fatalf("dedup holds %v, want d-0,d-1 once each", bodies(got))
+	}
+}
+
+// gosbRaw runs gosb as gosb does and returns its output line as printed.
+func (s *sbSeed) gosbRaw(t *testing.T, args ...string) string {
+	t.Helper()
+	argv := append([]string{"app", "run", "-g", "demo", "-n", "web", "--", buildClient(t, "gosb"), "-ns", s.fqdn, "-queue", "orders"}, args...)
+	out, errOut, err := s.inst.try(argv...)
+	if err != nil || strings.Contains(out, `"error"`) {
+		t.Fatalf("gosb %v: %v\nstdout: %s\nstderr: %s", args, err, out, errOut)
+	}
+	return out
+}

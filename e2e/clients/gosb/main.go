@@ -6,11 +6,17 @@
 // SDK's error code. Each run is a fresh process, so MSAL's caches never carry over.
 //
 // Usage: gosb -ns localhost:PORT -queue NAME -op OP [-n N] [-settle S] [-body B] [-wait D]
+// [-in D] [-seqs 1,2]
 //
 //	send          send -n messages (bodies B-0, B-1, ...), one by one
 //	send-batch    send -n messages in one batch
 //	receive       receive up to -n messages in PeekLock and settle each (-settle complete,
-//	              abandon, deadletter or none); -dlq reads the dead-letter queue
+//	              abandon, deadletter, defer or none); -dlq reads the dead-letter queue
+//	schedule      schedule -n messages for -in from now (ScheduleMessages); prints their
+//	              sequence numbers
+//	cancel        cancel the scheduled messages -seqs (CancelScheduledMessages)
+//	receive-deferred receive the deferred messages -seqs (ReceiveDeferredMessages) in
+//	              PeekLock and settle each as receive does
 //	receive-delete receive up to -n messages in ReceiveAndDelete mode
 //	peek          peek up to -n messages from sequence number 1
 //	renew         receive one message, renew its lock, complete it
@@ -30,6 +36,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -40,15 +48,16 @@ type options struct {
 	ns, queue, op, settle, body, clientID string
 	n, batch                              int
 	dlq                                   bool
-	wait, idle, pause                     time.Duration
+	wait, idle, pause, in                 time.Duration
+	seqs                                  []int64
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.ns, "ns", "", "the namespace's fully qualified name, e.g. localhost:5671")
 	flag.StringVar(&o.queue, "queue", "", "the queue")
-	flag.StringVar(&o.op, "op", "", "send | send-batch | receive | receive-delete | peek | renew | hold | settle-late | send-loop | drain")
-	flag.StringVar(&o.settle, "settle", "complete", "complete | abandon | deadletter | none")
+	flag.StringVar(&o.op, "op", "", "send | send-batch | receive | receive-delete | peek | renew | hold | settle-late | send-loop | drain | schedule | cancel | receive-deferred")
+	flag.StringVar(&o.settle, "settle", "complete", "complete | abandon | deadletter | defer | none")
 	flag.StringVar(&o.body, "body", "m", "body prefix")
 	flag.StringVar(&o.clientID, "client-id", "", "a user-assigned identity (default: the system-assigned one)")
 	flag.IntVar(&o.n, "n", 1, "how many messages")
@@ -57,6 +66,17 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 1, "send-loop: messages per send (1: one by one, more: a batch)")
 	flag.DurationVar(&o.pause, "pause", 0, "send-loop: how long to wait after each acknowledged send")
 	flag.DurationVar(&o.idle, "idle", 0, "drain: stop after this long without a message (0: only when stdin closes)")
+	flag.DurationVar(&o.in, "in", time.Hour, "how far ahead schedule schedules")
+	flag.Func("seqs", "sequence numbers, comma-separated (cancel, receive-deferred)", func(v string) error {
+		for f := range strings.SplitSeq(v, ",") {
+			n, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				return err
+			}
+			o.seqs = append(o.seqs, n)
+		}
+		return nil
+	})
 	flag.Parse()
 	enc := json.NewEncoder(os.Stdout)
 	if err := run(o, enc); err != nil {
@@ -119,6 +139,10 @@ func run(o options, enc *json.Encoder) error {
 		return sendLoop(untilStdinCloses(ctx), client, o, enc)
 	case "drain":
 		return drain(untilStdinCloses(ctx), client, o, enc)
+	case "schedule", "cancel":
+		return schedule(ctx, client, o, enc)
+	case "receive-deferred":
+		return receiveDeferred(ctx, client, o, enc)
 	}
 	return fmt.Errorf("unknown op %q", o.op)
 }
@@ -173,6 +197,7 @@ type received struct {
 	Source         string `json:"deadLetterSource,omitempty"`
 	Index          any    `json:"index,omitempty"`
 	Locked         bool   `json:"locked,omitempty"`
+	State          string `json:"state,omitempty"`
 }
 
 func describe(msgs []*azservicebus.ReceivedMessage) []received {
@@ -189,6 +214,8 @@ func describe(msgs []*azservicebus.ReceivedMessage) []received {
 			r.Source = *m.DeadLetterSource
 		}
 		r.Locked = m.LockedUntil != nil && m.LockedUntil.After(time.Now())
+		r.State = map[azservicebus.MessageState]string{azservicebus.MessageStateActive: "active",
+			azservicebus.MessageStateDeferred: "deferred", azservicebus.MessageStateScheduled: "scheduled"}[m.State]
 		out = append(out, r)
 	}
 	return out
@@ -245,23 +272,73 @@ func receive(ctx context.Context, client *azservicebus.Client, o options, enc *j
 			out["completed"] = true
 		}
 	case "receive":
-		for _, m := range msgs {
-			var err error
-			switch o.settle {
-			case "complete":
-				err = r.CompleteMessage(ctx, m, nil)
-			case "abandon":
-				err = r.AbandonMessage(ctx, m, nil)
-			case "deadletter":
-				reason, desc := "Poison", "cannot parse"
-				err = r.DeadLetterMessage(ctx, m, &azservicebus.DeadLetterOptions{Reason: &reason, ErrorDescription: &desc})
-			}
-			if err != nil {
-				return err
-			}
+		if err := settle(ctx, r, msgs, o.settle); err != nil {
+			return err
 		}
 		out["settled"] = o.settle
 	}
+	return enc.Encode(out)
+}
+
+func settle(ctx context.Context, r *azservicebus.Receiver, msgs []*azservicebus.ReceivedMessage, how string) error {
+	for _, m := range msgs {
+		var err error
+		switch how {
+		case "complete":
+			err = r.CompleteMessage(ctx, m, nil)
+		case "abandon":
+			err = r.AbandonMessage(ctx, m, nil)
+		case "deadletter":
+			reason, desc := "Poison", "cannot parse"
+			err = r.DeadLetterMessage(ctx, m, &azservicebus.DeadLetterOptions{Reason: &reason, ErrorDescription: &desc})
+		case "defer":
+			err = r.DeferMessage(ctx, m, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func schedule(ctx context.Context, client *azservicebus.Client, o options, enc *json.Encoder) error {
+	s, err := client.NewSender(o.queue, nil)
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.Background())
+	if o.op == "cancel" {
+		if err := s.CancelScheduledMessages(ctx, o.seqs, nil); err != nil {
+			return err
+		}
+		return enc.Encode(map[string]any{"cancelled": len(o.seqs)})
+	}
+	msgs := make([]*azservicebus.Message, o.n)
+	for i := range msgs {
+		msgs[i] = message(o, i)
+	}
+	seqs, err := s.ScheduleMessages(ctx, msgs, time.Now().Add(o.in), nil)
+	if err != nil {
+		return err
+	}
+	return enc.Encode(map[string]any{"scheduled": seqs})
+}
+
+func receiveDeferred(ctx context.Context, client *azservicebus.Client, o options, enc *json.Encoder) error {
+	r, err := client.NewReceiverForQueue(o.queue, receiverOptions(o, azservicebus.ReceiveModePeekLock))
+	if err != nil {
+		return err
+	}
+	defer r.Close(context.Background())
+	msgs, err := r.ReceiveDeferredMessages(ctx, o.seqs, nil)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"received": describe(msgs)}
+	if err := settle(ctx, r, msgs, o.settle); err != nil {
+		return err
+	}
+	out["settled"] = o.settle
 	return enc.Encode(out)
 }
 
