@@ -340,3 +340,53 @@ func (s *sbSeed) gosbRaw(t *testing.T, args ...string) string {
 	}
 	return out
 }
+
+// TestServiceBusSchedulingDeferralJavaScript: the unmodified @azure/service-bus:
+// scheduleMessages and cancelScheduledMessages, a scheduled message arriving,
+// deferMessage, and receiveDeferredMessages with abandon and complete through
+// $management (rhea's SDK takes the lock token from the answer's map).
+func TestServiceBusSchedulingDeferralJavaScript(t *testing.T) {
+	requireNode(t)
+	s := seedServiceBus(t)
+	s.assign(t, "Azure Service Bus Data Owner")
+	raw := func(args ...string) string {
+		t.Helper()
+		argv := append([]string{"app", "run", "-g", "demo", "-n", "web", "--", "node", filepath.Join(nodeClients, "servicebus.mjs"), "--ns", s.fqdn, "--queue", "orders"}, args...)
+		out, errOut, err := s.inst.try(argv...)
+		if err != nil || strings.Contains(out, `"error"`) {
+			t.Fatalf("servicebus.mjs %v: %v\nstdout: %s\nstderr: %s", args, err, out, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	if got := raw("--op", "schedule", "--n", "2", "--in", "3600", "--body", "far"); got != `{"scheduled":[1,2]}` {
+		t.Fatalf("schedule: %s", got)
+	}
+	due := time.Now().Add(2 * time.Second)
+	if got := raw("--op", "schedule", "--n", "1", "--in", "2", "--body", "near"); got != `{"scheduled":[3]}` {
+		t.Fatalf("schedule: %s", got)
+	}
+	if got := raw("--op", "cancel", "--seqs", "1,2"); got != `{"cancelled":2}` {
+		t.Fatalf("cancel: %s", got)
+	}
+	var got sbLine
+	for deadline := time.Now().Add(30 * time.Second); len(got.Received) == 0 && time.Now().Before(deadline); {
+		got = s.nodeSB(t, "--op", "receive", "--n", "1", "--settle", "defer")
+	}
+	if strings.Join(bodies(got), ",") != "near-0" || got.Received[0].SequenceNumber != 3 || time.Now().Before(due) {
+		t.Fatalf("the scheduled message: %+v", got)
+	}
+	if got := s.nodeSB(t, "--op", "receive", "--n", "1"); len(got.Received) != 0 {
+		t.Fatalf("a deferred message was received: %+v", got)
+	}
+	got = s.nodeSB(t, "--op", "receive-deferred", "--seqs", "3", "--settle", "abandon")
+	if strings.Join(bodies(got), ",") != "near-0" || !got.Received[0].Locked {
+		t.Fatalf("receive-deferred: %+v", got)
+	}
+	got = s.nodeSB(t, "--op", "receive-deferred", "--seqs", "3", "--settle", "complete")
+	if strings.Join(bodies(got), ",") != "near-0" {
+		t.Fatalf("receive-deferred after abandon: %+v", got)
+	}
+	if got := s.nodeSB(t, "--op", "peek", "--n", "10"); len(got.Peeked) != 0 {
+		t.Fatalf("left in the queue: %+v", got)
+	}
+}

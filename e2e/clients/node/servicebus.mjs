@@ -5,8 +5,10 @@
 // line out: the result, or {"error":{"code":...}} with the SDK's ServiceBusError code.
 //
 // Usage: node servicebus.mjs --ns localhost:PORT --queue Q --op OP [--n N] [--settle S] [--body B] [--dlq]
-//   ops: send, send-batch, receive (PeekLock, then --settle complete|abandon|deadletter|none),
-//        receive-delete, peek, renew
+//        [--in SECONDS] [--seqs 1,2]
+//   ops: send, send-batch, receive (PeekLock, then --settle complete|abandon|deadletter|defer|none),
+//        receive-delete, peek, renew, schedule (--n messages --in seconds from now), cancel (--seqs),
+//        receive-deferred (--seqs, PeekLock, then --settle)
 import { ManagedIdentityCredential } from "@azure/identity";
 import { ServiceBusClient } from "@azure/service-bus";
 import { parseArgs } from "node:util";
@@ -21,6 +23,8 @@ const { values } = parseArgs({
     settle: { type: "string", default: "complete" },
     body: { type: "string", default: "m" },
     dlq: { type: "boolean", default: false },
+    in: { type: "string", default: "3600" },
+    seqs: { type: "string", default: "" },
     "client-id": { type: "string" },
   },
 });
@@ -34,7 +38,17 @@ const describe = (msgs) =>
     deadLetterReason: m.deadLetterReason,
     deadLetterSource: m.deadLetterSource,
     locked: m.lockedUntilUtc !== undefined && m.lockedUntilUtc > new Date(),
+    state: m.state,
   }));
+const seqs = () => values.seqs.split(",").filter((v) => v !== "").map((v) => Long.fromString(v));
+const settle = async (receiver, msgs) => {
+  for (const m of msgs) {
+    if (values.settle === "complete") await receiver.completeMessage(m);
+    if (values.settle === "abandon") await receiver.abandonMessage(m);
+    if (values.settle === "deadletter") await receiver.deadLetterMessage(m, { deadLetterReason: "Poison", deadLetterErrorDescription: "cannot parse" });
+    if (values.settle === "defer") await receiver.deferMessage(m);
+  }
+};
 
 const credential = new ManagedIdentityCredential(values["client-id"] ? { clientId: values["client-id"] } : {});
 const client = new ServiceBusClient(values.ns, credential, { retryOptions: { maxRetries: 1, retryDelayInMs: 100, timeoutInMs: 20000 } });
@@ -81,13 +95,33 @@ try {
         await receiver.completeMessage(msgs[0]);
       }
       if (values.op === "receive") {
-        for (const m of msgs) {
-          if (values.settle === "complete") await receiver.completeMessage(m);
-          if (values.settle === "abandon") await receiver.abandonMessage(m);
-          if (values.settle === "deadletter") await receiver.deadLetterMessage(m, { deadLetterReason: "Poison", deadLetterErrorDescription: "cannot parse" });
-        }
+        await settle(receiver, msgs);
         out.settled = values.settle;
       }
+      await receiver.close();
+      emit(out);
+      break;
+    }
+    case "schedule":
+    case "cancel": {
+      const sender = client.createSender(values.queue);
+      if (values.op === "cancel") {
+        await sender.cancelScheduledMessages(seqs());
+        emit({ cancelled: seqs().length });
+      } else {
+        const at = new Date(Date.now() + Number(values.in) * 1000);
+        const numbers = await sender.scheduleMessages(messages(), at);
+        emit({ scheduled: numbers.map((v) => Number(v)) });
+      }
+      await sender.close();
+      break;
+    }
+    case "receive-deferred": {
+      const receiver = client.createReceiver(values.queue, receiverOptions("peekLock"));
+      const msgs = await receiver.receiveDeferredMessages(seqs());
+      const out = { received: describe(msgs) };
+      await settle(receiver, msgs);
+      out.settled = values.settle;
       await receiver.close();
       emit(out);
       break;
