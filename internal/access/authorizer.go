@@ -125,9 +125,12 @@ func (a *Authorizer) Authenticate(ctx context.Context, req Request) (token.Claim
 // already, may perform req.Action at req's scope, with the decision recorded. It returns
 // nil, ErrDenied, or why it could not decide.
 func (a *Authorizer) Decide(ctx context.Context, claims token.Claims, req Request) error {
-	scope, err := a.ScopeOf(ctx, req)
+	scope, err := a.Resources.ResourceID(ctx, req.Resource)
 	if err != nil {
 		return err
+	}
+	if req.Scope != "" {
+		scope += "/" + req.Scope
 	}
 	d := a.Access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: req.Action, DataAction: req.DataAction, Scope: scope, Brief: true})
 	if err := a.record(ctx, req, claims, d); err != nil {
@@ -137,18 +140,6 @@ func (a *Authorizer) Decide(ctx context.Context, claims token.Claims, req Reques
 		return ErrDenied
 	}
 	return nil
-}
-
-// ScopeOf is the ARM scope req addresses: its resource's id, and the target below it.
-func (a *Authorizer) ScopeOf(ctx context.Context, req Request) (string, error) {
-	scope, err := a.Resources.ResourceID(ctx, req.Resource)
-	if err != nil {
-		return "", err
-	}
-	if req.Scope != "" {
-		scope += "/" + req.Scope
-	}
-	return scope, nil
 }
 
 // Recheck re-checks a standing grant, for what outlives the request that was authorized

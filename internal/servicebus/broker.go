@@ -250,9 +250,6 @@ func (b *Broker) queue(ctx context.Context, namespace, entity string) (lanyard.S
 	return q, err
 }
 
-// messagingQueue is what the store needs of q.
-func (b *Broker) messagingQueue(q lanyard.ServiceBusQueue) messaging.Queue { return QueueOf(q) }
-
 // QueueOf is what a queue store needs of q, names in their canonical (lower) case.
 func QueueOf(q lanyard.ServiceBusQueue) messaging.Queue {
 	out := messaging.Queue{Namespace: strings.ToLower(q.Namespace), Name: strings.ToLower(q.Name), LockDuration: q.LockDuration,

@@ -176,14 +176,16 @@ func (c *connection) attachRequests(l *amqp.Link, a address) *amqp.Error {
 
 const requestCredit = 16
 
-// claimFor returns the claim that covers entity, preferring the most specific one.
+// claimFor returns the unexpired claim that covers entity, preferring the most specific
+// one. (recheck also forgets expired claims, on its own beat.)
 func (c *connection) claimFor(entity string) (string, claim, bool) {
+	now := c.b.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	best, found := "", false
 	var out claim
 	for key, cl := range c.claims {
-		if covers(key, entity) && (!found || len(key) > len(best)) {
+		if now.Before(cl.expires) && covers(key, entity) && (!found || len(key) > len(best)) {
 			best, out, found = key, cl, true
 		}
 	}
@@ -212,7 +214,7 @@ func (c *connection) attachData(l *amqp.Link, a address, kind linkKind) *amqp.Er
 		action, right = actionReceive, "Listen"
 	}
 	key, cl, ok := c.claimFor(a.entity)
-	if !ok || !c.b.now().Before(cl.expires) {
+	if !ok {
 		return unauthorized("Unauthorized access. '%s' claim(s) are required to perform this operation. A token for '%s' must be put on the connection ($cbs) first.", right, lanyard.Clip(a.entity, 200))
 	}
 	req := access.Request{Resource: c.ns.Name, Scope: "queues/" + q.Name, Operation: operationOf(kind), Action: action, DataAction: true}

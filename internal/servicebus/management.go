@@ -42,7 +42,7 @@ func (c *connection) manage(lk *link, op string, m *amqp.Message) response {
 		return failed(err)
 	}
 	_, cl, ok := c.claimFor(lk.entity)
-	if !ok || !c.b.now().Before(cl.expires) {
+	if !ok {
 		return response{status: http.StatusUnauthorized, condition: amqp.ErrUnauthorizedAccess,
 			description: "Unauthorized access. A token for '" + lanyard.Clip(lk.entity, 200) + "' must be put on the connection ($cbs) first."}
 	}
@@ -50,7 +50,7 @@ func (c *connection) manage(lk *link, op string, m *amqp.Message) response {
 	if err := c.b.cfg.Authorizer.Decide(c.ctx, cl.claims, req); err != nil {
 		return failed(err)
 	}
-	mq := c.b.messagingQueue(q)
+	mq := QueueOf(q)
 	switch op {
 	case "renew-lock":
 		return c.renewLocks(mq, lk.addr.sub, body)

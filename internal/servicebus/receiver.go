@@ -32,7 +32,7 @@ func (c *connection) serveDeliveries(lk *link) {
 				return
 			}
 		}
-		q := c.b.messagingQueue(lk.queue.Load())
+		q := QueueOf(lk.queue.Load())
 		arrivals := c.b.cfg.Store.Arrivals(q, lk.addr.sub)
 		msgs, err := c.b.cfg.Store.Receive(c.ctx, q, lk.addr.sub, lk.mode, int(min(credit, maxReceiveGroup)))
 		if err != nil && c.ctx.Err() == nil {
@@ -119,7 +119,7 @@ func (c *connection) release(lk *link, q messaging.Queue, msgs []messaging.Store
 // settle applies a client's outcome for a peek-locked message, and answers with the same
 // outcome once it is on disk, or with rejected and Service Bus's condition.
 func (c *connection) settle(lk *link, id uint32, tok messaging.LockToken, state amqp.DeliveryState) {
-	q := c.b.messagingQueue(lk.queue.Load())
+	q := QueueOf(lk.queue.Load())
 	var err error
 	outcome := "completed"
 	switch s := state.(type) {

@@ -48,7 +48,7 @@ type pendingSend struct {
 
 func (c *connection) storeSends(lk *link, group []*amqp.Delivery) {
 	q := lk.queue.Load()
-	mq := c.b.messagingQueue(q)
+	mq := QueueOf(q)
 	now := c.b.now()
 	sends := make([]pendingSend, len(group))
 	var all []messaging.Message
