@@ -60,11 +60,16 @@ type sbLine struct {
 // gosb runs the azservicebus client as the app, in a fresh process.
 func (s *sbSeed) gosb(t *testing.T, args ...string) sbLine {
 	t.Helper()
-	argv := append([]string{"app", "run", "-g", "demo", "-n", "web", "--", buildClient(t, "gosb"), "-ns", s.fqdn, "-queue", "orders"}, args...)
-	out, errOut, err := s.inst.try(argv...)
+	return s.runClient(t, "gosb", append([]string{buildClient(t, "gosb"), "-ns", s.fqdn, "-queue", "orders"}, args...))
+}
+
+// runClient runs a client command line as the app and decodes the one line it prints.
+func (s *sbSeed) runClient(t *testing.T, name string, argv []string) sbLine {
+	t.Helper()
+	out, errOut, err := s.inst.try(append([]string{"app", "run", "-g", "demo", "-n", "web", "--"}, argv...)...)
 	var line sbLine
 	if jerr := json.Unmarshal([]byte(strings.TrimSpace(out)), &line); jerr != nil {
-		t.Fatalf("gosb %v: %v\nstdout: %s\nstderr: %s\nserver log:\n%s", args, err, out, errOut, s.inst.stderr)
+		t.Fatalf("%s %v: %v\nstdout: %s\nstderr: %s\nserver log:\n%s", name, argv[1:], err, out, errOut, s.inst.stderr)
 	}
 	return line
 }
@@ -216,13 +221,7 @@ func (s *sbSeed) hold(t *testing.T) (<-chan sbLine, <-chan struct{}) {
 // nodeSB runs servicebus.mjs (@azure/service-bus) as the app, in a fresh process.
 func (s *sbSeed) nodeSB(t *testing.T, args ...string) sbLine {
 	t.Helper()
-	argv := append([]string{"app", "run", "-g", "demo", "-n", "web", "--", "node", filepath.Join(nodeClients, "servicebus.mjs"), "--ns", s.fqdn, "--queue", "orders"}, args...)
-	out, errOut, err := s.inst.try(argv...)
-	var line sbLine
-	if jerr := json.Unmarshal([]byte(strings.TrimSpace(out)), &line); jerr != nil {
-		t.Fatalf("servicebus.mjs %v: %v\nstdout: %s\nstderr: %s\nserver log:\n%s", args, err, out, errOut, s.inst.stderr)
-	}
-	return line
+	return s.runClient(t, "servicebus.mjs", append([]string{"node", filepath.Join(nodeClients, "servicebus.mjs"), "--ns", s.fqdn, "--queue", "orders"}, args...))
 }
 
 // TestServiceBusQueuesJavaScript: the unmodified @azure/service-bus with the app's managed
