@@ -76,8 +76,7 @@ func (s *Service) FindBlobsByTags(ctx context.Context, account string, q *TagQue
 }
 
 // SetBlobTags replaces a blob's tags (none clears them). Unlike every other write it
-// leaves the blob's ETag and Last-Modified as they are, as Azure does; only x-ms-if-tags
-// of cond applies.
+// leaves the blob's ETag and Last-Modified as they are, as Azure does.
 func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond Conditions) error {
 	if err := s.validateKey(key); err != nil {
 		return notFoundForRead(err)
@@ -87,7 +86,7 @@ func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond 
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		if err := cond.checkTags(cur); err != nil {
+		if err := cond.checkWriteBlob(cur); err != nil {
 			return BlobWrite{}, err
 		}
 		n := *cur
@@ -97,7 +96,7 @@ func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond 
 	return err
 }
 
-// GetBlobTags returns a blob's tags; only x-ms-if-tags of cond applies.
+// GetBlobTags returns a blob's tags. Every condition failing is 412, none is 304.
 func (s *Service) GetBlobTags(ctx context.Context, key BlobKey, cond Conditions) (Tags, error) {
 	if err := s.validateKey(key); err != nil {
 		return nil, notFoundForRead(err)
@@ -106,10 +105,16 @@ func (s *Service) GetBlobTags(ctx context.Context, key BlobKey, cond Conditions)
 	if err != nil {
 		return nil, err
 	}
-	if err := cond.checkTags(&rec); err != nil {
+	if err := cond.checkWriteBlob(&rec); err != nil {
 		return nil, err
 	}
 	return rec.Tags.Clone(), nil
+}
+
+// CheckTags evaluates x-ms-if-tags alone against tags, for an operation that reads a
+// blob's record in a form of its own (Get Block List).
+func (c Conditions) CheckTags(tags Tags) error {
+	return c.checkTags(&BlobRecord{BlobProperties: BlobProperties{Tags: tags}})
 }
 
 // BlobTags returns a blob's tags for an access decision (an ABAC condition on

@@ -114,7 +114,19 @@ func (h *Handler) getBlockList(w http.ResponseWriter, r *http.Request, t *target
 	default:
 		return errInvalidQuery("blocklisttype", v, "")
 	}
+	// Of the conditional headers, Get Block List honours x-ms-if-tags alone.
+	ifTags, err := blob.ParseTagCondition(r.Header.Get("x-ms-if-tags"))
+	if err != nil {
+		return err
+	}
 	bl, err := h.Service.GetBlockList(r.Context(), t.key(), which)
+	if err == nil && ifTags != nil {
+		var tags blob.Tags
+		if bl.Blob != nil {
+			tags = bl.Blob.Tags
+		}
+		err = blob.Conditions{IfTags: ifTags}.CheckTags(tags)
+	}
 	if err != nil {
 		return err
 	}

@@ -99,15 +99,8 @@ func parseTagsBody(r *http.Request) (blob.Tags, error) {
 	return blob.ValidateTagList(pairs)
 }
 
-// tagConditions reads x-ms-if-tags alone: Get and Set Blob Tags honour no other
-// conditional header.
-func tagConditions(r *http.Request) (blob.Conditions, error) {
-	q, err := blob.ParseTagCondition(r.Header.Get("x-ms-if-tags"))
-	return blob.Conditions{IfTags: q}, err
-}
-
 func (h *Handler) getBlobTags(w http.ResponseWriter, r *http.Request, t *target) error {
-	cond, err := tagConditions(r)
+	cond, err := conditions(r)
 	if err != nil {
 		return err
 	}
@@ -119,7 +112,7 @@ func (h *Handler) getBlobTags(w http.ResponseWriter, r *http.Request, t *target)
 }
 
 func (h *Handler) setBlobTags(w http.ResponseWriter, r *http.Request, t *target) error {
-	cond, err := tagConditions(r)
+	cond, err := conditions(r)
 	if err != nil {
 		return err
 	}

@@ -134,6 +134,11 @@ func TestIfTags(t *testing.T) {
 			t.Fatalf("%s %s with a true condition: %d %s", r.method, r.path, res.status, res.body)
 		}
 	}
+	e.fails(t, req{method: "GET", path: p + "?comp=blocklist", hdr: no}, http.StatusPreconditionFailed, "ConditionNotMet")
+	e.must(t, req{method: "GET", path: p + "?comp=blocklist", hdr: yes}, http.StatusOK)
+	// Get and Set Blob Tags honour the ETag conditions too, always with 412.
+	e.fails(t, req{method: "GET", path: p + "?comp=tags", hdr: map[string]string{"If-Match": `"0x1"`}}, http.StatusPreconditionFailed, "ConditionNotMet")
+	e.fails(t, req{method: "PUT", path: p + "?comp=tags", body: tagsBody(), hdr: map[string]string{"If-None-Match": "*"}}, http.StatusPreconditionFailed, "ConditionNotMet")
 	r := e.do(t, req{method: "HEAD", path: p, hdr: no})
 	if r.status != http.StatusPreconditionFailed {
 		t.Fatalf("HEAD with a false condition: %d", r.status)
