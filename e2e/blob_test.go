@@ -269,3 +269,14 @@ func TestBlobTagCondition(t *testing.T) {
 	ok(t, "contributor upload with tags", s.goBlob(t, "reader", "-op", "put", "-container", "proj", "-blob", "c2.txt", "-tags", "Project=Cascade"))
 	denied(t, "contributor tag battery", s.goBlob(t, "reader", "-op", "tags", "-container", "contrib"))
 }
+
+// TestJavaScriptSDKBlobTags: blob index tags through the JavaScript SDK (blobtags.mjs).
+func TestJavaScriptSDKBlobTags(t *testing.T) {
+	requireNode(t)
+	s := blobFlow(t)
+	s.assign(t, "writer", "Storage Blob Data Owner", s.account["id"].(string))
+	r := s.nodeBlob(t, "writer", "--op", "tags", "--container", "jstags")
+	if !r.OK || r.Data != "upload,tags,conditions,find,listing" {
+		t.Fatalf("node tags = %+v", r)
+	}
+}
