@@ -135,7 +135,7 @@ func (h *Handler) findBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 	}
 	q, err := blob.ParseFindQuery(where, t.container)
 	if err != nil {
-		return errInvalidQuery("where", where, lanyardMessage(err))
+		return errInvalidQuery("where", where, describe(err).message)
 	}
 	p, err := parseList(t.query, nil)
 	if err != nil {
@@ -185,13 +185,6 @@ func appendTags(b *bytes.Buffer, t blob.Tags) {
 		b.WriteString("</Tag>")
 	}
 	b.WriteString("</TagSet></Tags>")
-}
-
-func lanyardMessage(err error) string {
-	if ae, ok := err.(*apiError); ok {
-		return ae.message
-	}
-	return describe(err).message
 }
 
 // blobTagAttributes answers ABAC conditions on a blob's index tags: @Resource from the

@@ -140,16 +140,21 @@ func (s *Store) FindBlobs(ctx context.Context, account string, q *blob.TagQuery,
 	}
 	// A range: merge the posting lists of the values in it, then page in order.
 	var refs []string
-	p.values.scan("", "", func(v string) bool {
-		if seek.HasHi && (v > seek.Hi || v == seek.Hi && !seek.HiIncl) {
-			return false
+	collect := func(v string) {
+		p.refs[v].scan(prefix, from, func(ref string) bool {
+			refs = append(refs, ref)
+			return true
+		})
+	}
+	if seek.LoIncl && p.refs[seek.Lo] != nil && seek.InRange(seek.Lo) {
+		collect(seek.Lo)
+	}
+	// Values strictly after Lo, up to Hi: a scan that starts at Lo, not at the first value.
+	p.values.scan("", seek.Lo, func(v string) bool {
+		if !seek.InRange(v) {
+			return false // past Hi: values come in order
 		}
-		if seek.InRange(v) {
-			p.refs[v].scan(prefix, from, func(ref string) bool {
-				refs = append(refs, ref)
-				return true
-			})
-		}
+		collect(v)
 		return true
 	})
 	sort.Strings(refs)
