@@ -118,11 +118,6 @@ func TestFindBlobsByTagsReport(t *testing.T) {
 	p99 := func(l []time.Duration) time.Duration { return l[len(l)*99/100] }
 	t.Logf("p99 / baseline p99: equality %.2f, and %.2f, range %.2f, container %.2f",
 		ratio(p99(eq), p99(base)), ratio(p99(and), p99(base)), ratio(p99(rng), p99(base)), ratio(p99(ctr), p99(base)))
-	for _, l := range [][]time.Duration{eq, and, rng, ctr} {
-		if p99(l) > 20*time.Millisecond {
-			t.Errorf("p99 %v over the 20 ms goal", p99(l))
-		}
-	}
 }
 
 // fill commits n tagged blobs, spread over containers ctr0.., each with tenant (100 blobs

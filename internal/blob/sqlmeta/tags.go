@@ -2,6 +2,7 @@ package sqlmeta
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -86,10 +87,16 @@ func (m *blobMeta) FindBlobs(ctx context.Context, account string, q *blobs.TagQu
 	var out []blobs.TaggedBlob
 	batch := max(limit, 100)
 	for {
+		// An equality's rows come from the primary key in (container, name) order; a
+		// range's come in value order: they are collected first (MATERIALIZED keeps the
+		// planner from walking the per-blob index in name order instead) and sorted.
 		var b strings.Builder
-		b.WriteString("SELECT t.container, t.name, e.tags FROM blob_tags t JOIN blob_entries e" +
-			" ON e.account = t.account AND e.container = t.container AND e.name = t.name" +
-			" WHERE t.account = ? AND t.tag_key = ?")
+		if !seek.Exact {
+			b.WriteString("WITH t AS MATERIALIZED (SELECT account, container, name FROM blob_tags t")
+		} else {
+			b.WriteString("SELECT t.container, t.name, " + findTagsColumn + " FROM blob_tags t")
+		}
+		b.WriteString(" WHERE t.account = ? AND t.tag_key = ?")
 		args := []any{account, seek.Key}
 		switch {
 		case seek.Exact:
@@ -108,10 +115,19 @@ func (m *blobMeta) FindBlobs(ctx context.Context, account string, q *blobs.TagQu
 			args = append(args, q.Container)
 		}
 		if after != (blobs.TagMarker{}) {
-			b.WriteString(" AND (t.container > ? OR (t.container = ? AND t.name > ?))")
-			args = append(args, after.Container, after.Container, after.Name)
+			b.WriteString(" AND (t.container, t.name) > (?, ?)")
+			args = append(args, after.Container, after.Name)
 		}
-		b.WriteString(" ORDER BY t.container, t.name LIMIT ?")
+		if !seek.Exact {
+			b.WriteString(") SELECT t.container, t.name, " + findTagsColumn + " FROM t")
+		}
+		if seek.Exact {
+			// tag_value is one value: this is (container, name) order, spelled as the
+			// primary key's so that the planner walks it rather than the per-blob index.
+			b.WriteString(" ORDER BY t.tag_value, t.container, t.name LIMIT ?")
+		} else {
+			b.WriteString(" ORDER BY t.container, t.name LIMIT ?")
+		}
 		args = append(args, batch)
 		n, err := m.findBatch(ctx, b.String(), args, q, limit, &out, &after)
 		if err != nil {
@@ -122,6 +138,11 @@ func (m *blobMeta) FindBlobs(ctx context.Context, account string, q *blobs.TagQu
 		}
 	}
 }
+
+// findTagsColumn reads a found blob's whole tag set. A subquery, not a join, so that the
+// tag index always drives the query: a join let PostgreSQL, without fresh statistics,
+// walk a container's blobs and probe the index for each.
+const findTagsColumn = "(SELECT e.tags FROM blob_entries e WHERE e.account = t.account AND e.container = t.container AND e.name = t.name)"
 
 // findBatch reads one batch of FindBlobs, appending the matches to out, moving after past
 // every row read, and returns the number of rows.
@@ -134,13 +155,14 @@ func (m *blobMeta) findBatch(ctx context.Context, query string, args []any, q *b
 	defer rows.Close()
 	n := 0
 	for rows.Next() {
-		var c, name, enc string
+		var c, name string
+		var enc sql.NullString
 		if err := rows.Scan(&c, &name, &enc); err != nil {
 			return n, err
 		}
 		n++
 		*after = blobs.TagMarker{Container: c, Name: name}
-		tags, err := decodeBlobTags(enc)
+		tags, err := decodeBlobTags(enc.String)
 		if err != nil {
 			return n, err
 		}
