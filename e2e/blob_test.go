@@ -263,6 +263,10 @@ func TestBlobTagCondition(t *testing.T) {
 	}
 	denied(t, "read of a blob tagged otherwise", s.goBlob(t, "scoped", "-op", "get", "-container", "proj", "-blob", "baker.txt"))
 	denied(t, "read of an untagged blob", s.goBlob(t, "scoped", "-op", "get", "-container", "proj", "-blob", "plain.txt"))
+	// The condition exempts List Blobs (sub-operation Blob.List), which has no blob's tags.
+	if r := s.goBlob(t, "scoped", "-op", "list", "-container", "proj"); !r.OK || r.Data != "baker.txt,cascade.txt,plain.txt" {
+		t.Fatalf("list under the condition = %+v", r)
+	}
 
 	// Contributor may write blobs, but neither read nor set their tags.
 	s.assign(t, "reader", contributor, acct)

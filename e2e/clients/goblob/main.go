@@ -33,7 +33,7 @@ import (
 func main() {
 	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
 	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
-	op := flag.String("op", "put", "put, get, delete, create-container, create-append, append, appendpage, tags, roundtrip")
+	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, tags, roundtrip")
 	cont := flag.String("container", "data", "container")
 	name := flag.String("blob", "hello.txt", "blob name")
 	data := flag.String("data", "hello", "content for put")
@@ -90,6 +90,10 @@ func main() {
 		result, err = appendPage(ctx, client, *cont)
 	case "tags":
 		result, err = tagsBattery(ctx, client, *cont)
+	case "list":
+		var names []string
+		names, err = listNames(ctx, client, *cont)
+		result = map[string]any{"ok": err == nil, "data": strings.Join(names, ",")}
 	case "roundtrip":
 		result, err = roundtrip(ctx, client, *cont, *bigMiB)
 	default:

@@ -27,6 +27,22 @@ func parseTags(s string) map[string]string {
 	return out
 }
 
+// listNames lists a container's blob names (List Blobs: the ABAC sub-operation Blob.List).
+func listNames(ctx context.Context, client *azblob.Client, cont string) ([]string, error) {
+	var names []string
+	pager := client.NewListBlobsFlatPager(cont, nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page.Segment.BlobItems {
+			names = append(names, *it.Name)
+		}
+	}
+	return names, nil
+}
+
 func ifTags(expr string) *blob.AccessConditions {
 	return &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfTags: to.Ptr(expr)}}
 }
