@@ -61,6 +61,10 @@ type Request struct {
 	Audiences []string
 	// Token is the bearer token, "" when the request carries none.
 	Token string
+	// SubOperation and Attributes are what ABAC conditions may ask of the request
+	// beyond its scope (see rbac.Request); both may be empty.
+	SubOperation string
+	Attributes   func(source, name string) (values []string, ok bool)
 }
 
 // Errors of Authorize. Their kinds say how a surface answers (401, 403); the codes and
@@ -132,7 +136,8 @@ func (a *Authorizer) Decide(ctx context.Context, claims token.Claims, req Reques
 	if req.Scope != "" {
 		scope += "/" + req.Scope
 	}
-	d := a.Access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: req.Action, DataAction: req.DataAction, Scope: scope, Brief: true})
+	d := a.Access.Evaluate(rbac.Request{PrincipalID: claims.ObjectID, Action: req.Action, DataAction: req.DataAction, Scope: scope, Brief: true,
+		SubOperation: req.SubOperation, Attributes: req.Attributes})
 	if err := a.record(ctx, req, claims, d); err != nil {
 		return err // fail-closed: what cannot be recorded is not allowed
 	}
@@ -170,7 +175,8 @@ func (a *Authorizer) record(ctx context.Context, req Request, claims token.Claim
 		RoleName: d.RoleName, ViaGroup: d.ViaGroup, CallerAddress: reqctx.RemoteAddr(ctx),
 	}
 	if !d.Allowed {
-		full := a.Access.Evaluate(rbac.Request{PrincipalID: d.PrincipalID, Action: d.Action, DataAction: d.DataAction, Scope: d.Scope})
+		full := a.Access.Evaluate(rbac.Request{PrincipalID: d.PrincipalID, Action: d.Action, DataAction: d.DataAction, Scope: d.Scope,
+			SubOperation: req.SubOperation, Attributes: req.Attributes})
 		explain(&rec, full)
 	}
 	return a.Recorder.Decided(ctx, rec)

@@ -11,6 +11,7 @@ type CreateBlobInput struct {
 	Key      BlobKey
 	Headers  HTTPHeaders
 	Metadata Metadata
+	Tags     Tags // x-ms-tags, validated
 	// Size and SequenceNumber are a page blob's; Size must be a multiple of PageSize.
 	Size           int64
 	SequenceNumber int64
@@ -33,13 +34,13 @@ func (s *Service) createEmpty(ctx context.Context, in CreateBlobInput, blobType 
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
-		if err := in.Conditions.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur)); err != nil {
+		if err := in.Conditions.checkCreateBlob(cur); err != nil {
 			return BlobWrite{}, err
 		}
 		now := s.timestamp()
 		next = &BlobRecord{BlobProperties: BlobProperties{
 			Container: in.Key.Container, Name: in.Key.Name, Size: in.Size,
-			HTTPHeaders: in.Headers, Metadata: md,
+			HTTPHeaders: in.Headers, Metadata: md, Tags: in.Tags.Clone(),
 			ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
 			BlobType: blobType, SequenceNumber: in.SequenceNumber,
 		}}
@@ -150,7 +151,7 @@ func checkAppendable(cur *BlobRecord, in AppendBlockInput) error {
 	if cur.BlobType != BlobTypeAppend {
 		return errInvalidBlobType()
 	}
-	if err := in.Conditions.checkWrite(true, cur.ETag, cur.LastModified); err != nil {
+	if err := in.Conditions.checkWriteBlob(cur); err != nil {
 		return err
 	}
 	if cur.Sealed {
@@ -177,7 +178,7 @@ func (s *Service) SealAppendBlob(ctx context.Context, key BlobKey, cond Conditio
 		if cur.BlobType != BlobTypeAppend {
 			return BlobWrite{}, errInvalidBlobType()
 		}
-		if err := cond.checkWrite(true, cur.ETag, cur.LastModified); err != nil {
+		if err := cond.checkWriteBlob(cur); err != nil {
 			return BlobWrite{}, err
 		}
 		if err := (AppendConditions{AppendPosition: appendPos}).check(cur, 0); err != nil {

@@ -79,6 +79,7 @@ type PutBlockListInput struct {
 	Blocks     []BlockListItem
 	Headers    HTTPHeaders // Headers.ContentMD5 is stored as is (x-ms-blob-content-md5)
 	Metadata   Metadata
+	Tags       Tags // x-ms-tags, validated
 	Conditions Conditions
 }
 
@@ -104,7 +105,7 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, in.Key, true, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
-		if err := in.Conditions.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur)); err != nil {
+		if err := in.Conditions.checkCreateBlob(cur); err != nil {
 			return BlobWrite{}, err
 		}
 		if cur != nil && cur.BlobType != BlobTypeBlock {
@@ -136,7 +137,7 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 		next = &BlobRecord{
 			BlobProperties: BlobProperties{
 				Container: in.Key.Container, Name: in.Key.Name, Size: size,
-				HTTPHeaders: in.Headers, Metadata: md,
+				HTTPHeaders: in.Headers, Metadata: md, Tags: in.Tags.Clone(),
 				ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
 				BlobType: BlobTypeBlock,
 			},

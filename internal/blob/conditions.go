@@ -13,11 +13,14 @@ type Conditions struct {
 	IfNoneMatch       []string
 	IfModifiedSince   time.Time // zero when absent
 	IfUnmodifiedSince time.Time
+	// IfTags is x-ms-if-tags: the blob's tags must satisfy it; nil when absent.
+	IfTags *TagQuery
 }
 
 // IsZero reports whether no condition is set.
 func (c Conditions) IsZero() bool {
-	return len(c.IfMatch) == 0 && len(c.IfNoneMatch) == 0 && c.IfModifiedSince.IsZero() && c.IfUnmodifiedSince.IsZero()
+	return len(c.IfMatch) == 0 && len(c.IfNoneMatch) == 0 && c.IfModifiedSince.IsZero() && c.IfUnmodifiedSince.IsZero() &&
+		c.IfTags == nil
 }
 
 // noneMatchAny reports whether the request is If-None-Match: *, "create only".
@@ -107,4 +110,43 @@ func unquote(t string) string {
 		t = t[1 : len(t)-1]
 	}
 	return t
+}
+
+// checkReadBlob, checkWriteBlob and checkCreateBlob are checkRead, checkWrite and
+// checkCreate of a blob (nil when there is none), with x-ms-if-tags: a blob's tags are
+// not modification state, so a false tag condition is 412 even on a read.
+func (c Conditions) checkReadBlob(r *BlobRecord) error {
+	if err := c.checkTags(r); err != nil {
+		return err
+	}
+	return c.checkRead(r.ETag, r.LastModified)
+}
+
+func (c Conditions) checkWriteBlob(r *BlobRecord) error {
+	if err := c.checkWrite(r != nil, etagOf(r), lastModifiedOf(r)); err != nil {
+		return err
+	}
+	return c.checkTags(r)
+}
+
+func (c Conditions) checkCreateBlob(r *BlobRecord) error {
+	if err := c.checkCreate(r != nil, etagOf(r), lastModifiedOf(r)); err != nil {
+		return err
+	}
+	return c.checkTags(r)
+}
+
+// checkTags evaluates x-ms-if-tags; a blob that does not exist has no tags.
+func (c Conditions) checkTags(r *BlobRecord) error {
+	if c.IfTags == nil {
+		return nil
+	}
+	var t Tags
+	if r != nil {
+		t = r.Tags
+	}
+	if !c.IfTags.Match(t) {
+		return errConditionNotMet()
+	}
+	return nil
 }

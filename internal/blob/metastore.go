@@ -73,5 +73,7 @@ type MetaStore interface {
 	// uncommitted blocks), for recovery. It may call fn more than once for an id.
 	Contents(ctx context.Context, fn func(ContentID) error) error
 
+	TagFinder
+
 	Close() error
 }

@@ -29,7 +29,7 @@ func (s *Service) updateProperties(ctx context.Context, key BlobKey, cond Condit
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		if err := cond.checkWrite(true, cur.ETag, cur.LastModified); err != nil {
+		if err := cond.checkWriteBlob(cur); err != nil {
 			return BlobWrite{}, err
 		}
 		n := *cur
@@ -55,7 +55,7 @@ func (s *Service) DeleteBlob(ctx context.Context, key BlobKey, cond Conditions) 
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		if err := cond.checkWrite(true, cur.ETag, cur.LastModified); err != nil {
+		if err := cond.checkWriteBlob(cur); err != nil {
 			return BlobWrite{}, err
 		}
 		return BlobWrite{DropBlocks: true}, nil

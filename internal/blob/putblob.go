@@ -15,6 +15,7 @@ type PutBlobInput struct {
 	// is; otherwise the MD5 of the body is stored.
 	Headers  HTTPHeaders
 	Metadata Metadata
+	Tags     Tags // x-ms-tags, validated
 	// ContentMD5 and ContentCRC64 are the transactional digests of the body
 	// (Content-MD5, x-ms-content-crc64); the body is refused when they do not match.
 	ContentMD5   []byte
@@ -57,13 +58,13 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
-		if err := in.Conditions.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur)); err != nil {
+		if err := in.Conditions.checkCreateBlob(cur); err != nil {
 			return BlobWrite{}, err
 		}
 		now := s.timestamp()
 		next = &BlobRecord{BlobProperties: BlobProperties{
 			Container: in.Key.Container, Name: in.Key.Name, Size: w.size,
-			HTTPHeaders: h, Metadata: md,
+			HTTPHeaders: h, Metadata: md, Tags: in.Tags.Clone(),
 			ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
 			BlobType: BlobTypeBlock,
 		}}
@@ -103,7 +104,7 @@ func (s *Service) precheck(ctx context.Context, k BlobKey, cond Conditions, crea
 		return err
 	}
 	if create {
-		return cond.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur))
+		return cond.checkCreateBlob(cur)
 	}
-	return cond.checkWrite(cur != nil, etagOf(cur), lastModifiedOf(cur))
+	return cond.checkWriteBlob(cur)
 }

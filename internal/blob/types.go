@@ -59,6 +59,9 @@ type BlobProperties struct {
 	// CommittedBlockCount is an append blob's number of blocks. Stores need not keep
 	// it: the Service derives it from the extents on the way out.
 	CommittedBlockCount int
+	// Tags are the blob's index tags (Set Blob Tags, x-ms-tags). Changing them changes
+	// neither ETag nor Last-Modified.
+	Tags Tags
 }
 
 // BlockInfo describes one block of a block list.

@@ -100,8 +100,12 @@ func createInput(r *http.Request, t *target) (blob.CreateBlobInput, bool, error)
 	if err != nil {
 		return blob.CreateBlobInput{}, false, err
 	}
+	tags, err := headerTags(r, t)
+	if err != nil {
+		return blob.CreateBlobInput{}, false, err
+	}
 	cond, userSet := createOnly(t, cond)
-	return blob.CreateBlobInput{Key: t.key(), Headers: props, Metadata: metadata(r.Header), Conditions: cond}, userSet, nil
+	return blob.CreateBlobInput{Key: t.key(), Headers: props, Metadata: metadata(r.Header), Tags: tags, Conditions: cond}, userSet, nil
 }
 
 func (h *Handler) createAppendBlob(w http.ResponseWriter, r *http.Request, t *target) error {

@@ -47,6 +47,11 @@ type AccessRequest struct {
 	Scope string
 	// Token is the bearer token of the request, "" when it carries none.
 	Token string
+	// SubOperation refines Action for ABAC conditions, e.g. "Blob.List"; "" when none.
+	SubOperation string
+	// Attributes supplies the attributes ABAC conditions may ask for beyond the scope
+	// (blob index tags), as rbac.Request.Attributes; nil when the operation has none.
+	Attributes func(source, name string) (values []string, ok bool)
 }
 
 // AccountLookup tells whether a storage account exists. Requests for an unknown account
@@ -66,6 +71,9 @@ const (
 	ActionBlobsWrite       = actionPrefix + "containers/blobs/write"
 	ActionBlobsAdd         = actionPrefix + "containers/blobs/add/action"
 	ActionBlobsDelete      = actionPrefix + "containers/blobs/delete"
+	ActionBlobTagsRead     = actionPrefix + "containers/blobs/tags/read"
+	ActionBlobTagsWrite    = actionPrefix + "containers/blobs/tags/write"
+	ActionBlobsFilter      = actionPrefix + "containers/blobs/filter/action"
 )
 
 // scopeOf builds AccessRequest.Scope.

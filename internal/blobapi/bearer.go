@@ -64,7 +64,8 @@ func (b *Bearer) request(req AccessRequest) access.Request {
 		Resource: req.Account, Scope: req.Scope, Operation: req.Operation, Action: req.Action, DataAction: req.DataAction,
 		// The default audience, or the account's own URL (ClientOptions.Audience), in the
 		// path-style form Lanyard serves and the host-style form Azure uses.
-		Audiences: []string{StorageAudience, b.BaseURL + "/" + req.Account, "https://" + req.Account + ".blob.core.windows.net"},
-		Token:     req.Token,
+		Audiences:    []string{StorageAudience, b.BaseURL + "/" + req.Account, "https://" + req.Account + ".blob.core.windows.net"},
+		Token:        req.Token,
+		SubOperation: req.SubOperation, Attributes: req.Attributes,
 	}
 }

@@ -52,6 +52,10 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	if err != nil {
 		return err
 	}
+	tags, err := headerTags(r, t)
+	if err != nil {
+		return err
+	}
 	userCreateOnly := false
 	for _, e := range cond.IfNoneMatch {
 		userCreateOnly = userCreateOnly || e == "*"
@@ -60,7 +64,7 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) err
 		cond.IfNoneMatch = append(cond.IfNoneMatch, "*")
 	}
 	res, err := h.Service.PutBlob(r.Context(), blob.PutBlobInput{
-		Key: t.key(), Body: r.Body, Size: size, Headers: props, Metadata: metadata(r.Header),
+		Key: t.key(), Body: r.Body, Size: size, Headers: props, Metadata: metadata(r.Header), Tags: tags,
 		ContentMD5: md5sum, ContentCRC64: crc, Conditions: cond,
 	})
 	if err != nil {

@@ -55,6 +55,10 @@ func (h *Handler) putBlockList(w http.ResponseWriter, r *http.Request, t *target
 	if err != nil {
 		return err
 	}
+	tags, err := headerTags(r, t)
+	if err != nil {
+		return err
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBlockListBody+1))
 	if err != nil {
 		return fmt.Errorf("blobapi: reading block list: %w", err)
@@ -74,7 +78,7 @@ func (h *Handler) putBlockList(w http.ResponseWriter, r *http.Request, t *target
 		return err
 	}
 	p, err := h.Service.PutBlockList(r.Context(), blob.PutBlockListInput{
-		Key: t.key(), Blocks: items, Headers: props, Metadata: metadata(r.Header), Conditions: cond,
+		Key: t.key(), Blocks: items, Headers: props, Metadata: metadata(r.Header), Tags: tags, Conditions: cond,
 	})
 	if err != nil {
 		return err
@@ -110,7 +114,19 @@ func (h *Handler) getBlockList(w http.ResponseWriter, r *http.Request, t *target
 	default:
 		return errInvalidQuery("blocklisttype", v, "")
 	}
+	// Of the conditional headers, Get Block List honours x-ms-if-tags alone.
+	ifTags, err := blob.ParseTagCondition(r.Header.Get("x-ms-if-tags"))
+	if err != nil {
+		return err
+	}
 	bl, err := h.Service.GetBlockList(r.Context(), t.key(), which)
+	if err == nil && ifTags != nil {
+		var tags blob.Tags
+		if bl.Blob != nil {
+			tags = bl.Blob.Tags
+		}
+		err = blob.Conditions{IfTags: ifTags}.CheckTags(tags)
+	}
 	if err != nil {
 		return err
 	}

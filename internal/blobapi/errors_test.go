@@ -24,7 +24,7 @@ func TestProtocolErrors(t *testing.T) {
 		{req{method: "GET", path: "/" + account + "?restype=service&comp=properties"}, 501, "NotImplemented"},
 		{req{method: "GET", path: "/" + account + "/box?restype=container&comp=acl"}, 501, "NotImplemented"},
 		{req{method: "GET", path: "/" + account + "/box?restype=container&comp=bogus"}, 400, "InvalidQueryParameterValue"},
-		{req{method: "GET", path: "/" + account + "/box/b?comp=tags"}, 501, "NotImplemented"},
+		{req{method: "GET", path: "/" + account + "/box/b?comp=tier"}, 501, "NotImplemented"},
 		{req{method: "HEAD", path: "/" + account + "/box/b?comp=lease"}, 501, "NotImplemented"},
 		{req{method: "GET", path: "/" + account + "/box/b?comp=bogus"}, 400, "InvalidQueryParameterValue"},
 		{req{method: "GET", path: "/" + account + "/box/b?snapshot=2024-01-01T00:00:00Z"}, 501, "NotImplemented"},

@@ -112,6 +112,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 		Account: account, Container: t.container, Blob: t.blob,
 		Operation: op.name, Action: op.action, DataAction: op.data,
 		Scope: scopeOf(t.container, t.blob), Token: token,
+		SubOperation: tagSubOperation(r, op),
+	}
+	if t.blob != "" {
+		req.Attributes = h.blobTagAttributes(r, t, op)
 	}
 	if op == opSubmitBatch {
 		// Its sub-requests are authorized one by one; the batch needs a valid token

@@ -21,6 +21,11 @@ func conditions(r *http.Request) (blob.Conditions, error) {
 	var c blob.Conditions
 	c.IfMatch = etagList(r.Header.Values("If-Match"))
 	c.IfNoneMatch = etagList(r.Header.Values("If-None-Match"))
+	q, err := blob.ParseTagCondition(r.Header.Get("x-ms-if-tags"))
+	if err != nil {
+		return c, err
+	}
+	c.IfTags = q
 	for _, d := range []struct {
 		name string
 		dst  *time.Time
@@ -162,6 +167,9 @@ func setBlobHeaders(h http.Header, p blob.BlobProperties) {
 	h.Set("x-ms-lease-state", "available")
 	h.Set("x-ms-lease-status", "unlocked")
 	setMetadata(h, p.Metadata)
+	if n := tagCount(p); n != "" {
+		h.Set("x-ms-tag-count", n)
+	}
 }
 
 func setWritten(h http.Header, etag string, lastModified time.Time) {

@@ -26,6 +26,7 @@ type listParams struct {
 	hasPrefix, hasMarker      bool
 	hasMax, hasDelimiter      bool
 	includeMetadata           bool
+	includeTags               bool
 }
 
 func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
@@ -57,6 +58,9 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 			if inc == "metadata" {
 				p.includeMetadata = true
 			}
+			if inc == "tags" {
+				p.includeTags = true
+			}
 			if inc == "snapshots" && p.hasDelimiter {
 				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
 			}
@@ -65,8 +69,8 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 	return p, nil
 }
 
-// Values Azure allows for include. Only metadata changes the output: Lanyard has no
-// snapshots, versions, soft delete, tags or copies to list.
+// Values Azure allows for include. Only metadata and tags change the output: Lanyard has
+// no snapshots, versions, soft delete or copies to list.
 var (
 	containerIncludes = map[string]bool{"metadata": true, "deleted": true, "system": true}
 	blobIncludes      = map[string]bool{"metadata": true, "snapshots": true, "uncommittedblobs": true,
@@ -177,6 +181,7 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, t *targ
 type blobEntries struct {
 	entries  []blob.ListEntry
 	withMeta bool
+	withTags bool
 }
 
 type blobsPage struct {
@@ -203,7 +208,7 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 		return err
 	}
 	page := blobsPage{ServiceEndpoint: serviceEndpoint(r, t.account), ContainerName: t.container,
-		Blobs: blobEntries{entries: res.Entries, withMeta: p.includeMetadata}, NextMarker: res.NextMarker}
+		Blobs: blobEntries{entries: res.Entries, withMeta: p.includeMetadata, withTags: p.includeTags}, NextMarker: res.NextMarker}
 	page.Prefix, page.Marker, page.MaxResults = p.echo()
 	if p.hasDelimiter {
 		page.Delimiter = &p.delimiter

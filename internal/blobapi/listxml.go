@@ -39,14 +39,14 @@ func appendBlobsPage(b *bytes.Buffer, pg blobsPage) {
 			b.WriteString("</BlobPrefix>")
 			continue
 		}
-		appendBlob(b, en.Blob, pg.Blobs.withMeta)
+		appendBlob(b, en.Blob, pg.Blobs.withMeta, pg.Blobs.withTags)
 	}
 	b.WriteString("</Blobs>")
 	element(b, "NextMarker", pg.NextMarker)
 	b.WriteString("</EnumerationResults>")
 }
 
-func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta bool) {
+func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta, withTags bool) {
 	ct := p.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -74,6 +74,9 @@ func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta bool) {
 		b.WriteString("<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>")
 	}
 	b.WriteString("<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted>")
+	if withTags && len(p.Tags) > 0 {
+		element(b, "TagCount", strconv.Itoa(len(p.Tags)))
+	}
 	if p.Sealed {
 		b.WriteString("<Sealed>true</Sealed>")
 	}
@@ -89,6 +92,9 @@ func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta bool) {
 			element(b, k, p.Metadata[k])
 		}
 		b.WriteString("</Metadata>")
+	}
+	if withTags && len(p.Tags) > 0 {
+		appendTags(b, p.Tags)
 	}
 	b.WriteString("</Blob>")
 }

@@ -17,6 +17,8 @@ type target struct {
 	// createOnly is set when Put Blob was authorized through add/action only: the
 	// caller may create the blob but not replace it.
 	createOnly bool
+	// tags are the index tags the request writes, once read (see requestTags).
+	tags *requestTags
 }
 
 // operation is one REST operation: how to authorize it and how to run it.
@@ -66,10 +68,10 @@ var (
 // unsupportedComps are operations Azure has and Lanyard does not (yet): answered 501,
 // which the SDKs do not retry, rather than 400, which would claim the request is wrong.
 var unsupportedComps = map[string]bool{
-	"acl": true, "lease": true, "tags": true, "snapshot": true, "copy": true,
+	"acl": true, "lease": true, "snapshot": true, "copy": true,
 	"tier": true, "expiry": true, "undelete": true, "query": true,
 	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true,
-	"properties": true, "stats": true, "userdelegationkey": true, "blobs": true,
+	"properties": true, "stats": true, "userdelegationkey": true,
 	"rename": true,
 }
 
@@ -93,6 +95,9 @@ func route(r *http.Request, t *target) (*operation, error) {
 		if comp == "batch" && (restype == "" || restype == "container") {
 			return method(m, map[string]*operation{http.MethodPost: opSubmitBatch})
 		}
+		if restype == "" && comp == "blobs" {
+			return method(m, map[string]*operation{http.MethodGet: opFindBlobs})
+		}
 		if unsupportedComps[strings.ToLower(comp)] {
 			return nil, errNotImplemented("comp=" + comp)
 		}
@@ -109,6 +114,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 			return method(m, map[string]*operation{http.MethodGet: opListBlobs})
 		case "batch":
 			return method(m, map[string]*operation{http.MethodPost: opSubmitBatch})
+		case "blobs":
+			return method(m, map[string]*operation{http.MethodGet: opFindBlobs})
 		}
 		if unsupportedComps[strings.ToLower(comp)] {
 			return nil, errNotImplemented("comp=" + comp)
@@ -148,6 +155,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobMeta, http.MethodGet: opGetBlobMeta, http.MethodHead: opGetBlobMeta})
 	case "properties":
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobProps})
+	case "tags":
+		return method(m, map[string]*operation{http.MethodPut: opSetBlobTags, http.MethodGet: opGetBlobTags})
 	}
 	if unsupportedComps[strings.ToLower(comp)] {
 		return nil, errNotImplemented("comp=" + comp)

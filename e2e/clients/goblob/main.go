@@ -33,12 +33,13 @@ import (
 func main() {
 	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
 	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
-	op := flag.String("op", "put", "put, get, delete, create-container, create-append, append, appendpage, roundtrip")
+	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, tags, roundtrip")
 	cont := flag.String("container", "data", "container")
 	name := flag.String("blob", "hello.txt", "blob name")
 	data := flag.String("data", "hello", "content for put")
 	bigMiB := flag.Int("big-mib", 0, "roundtrip: also upload and download a blob of this many MiB; put: upload this many MiB of random data instead of -data")
 	count := flag.Int("count", 1, "append: blocks to append")
+	tags := flag.String("tags", "", "put: index tags, k=v,k2=v2")
 	flag.Parse()
 
 	opts := &azidentity.ManagedIdentityCredentialOptions{}
@@ -66,7 +67,7 @@ func main() {
 		if *bigMiB > 0 {
 			body = random(*bigMiB << 20)
 		}
-		_, err = client.UploadBuffer(ctx, *cont, *name, body, nil)
+		_, err = client.UploadBuffer(ctx, *cont, *name, body, &azblob.UploadBufferOptions{Tags: parseTags(*tags)})
 		result = map[string]any{"ok": err == nil}
 	case "delete":
 		_, err = client.DeleteBlob(ctx, *cont, *name, nil)
@@ -87,6 +88,12 @@ func main() {
 		result, err = appendMany(ctx, client, *cont, *name, *data, *count)
 	case "appendpage":
 		result, err = appendPage(ctx, client, *cont)
+	case "tags":
+		result, err = tagsBattery(ctx, client, *cont)
+	case "list":
+		var names []string
+		names, err = listNames(ctx, client, *cont)
+		result = map[string]any{"ok": err == nil, "data": strings.Join(names, ",")}
 	case "roundtrip":
 		result, err = roundtrip(ctx, client, *cont, *bigMiB)
 	default:

@@ -114,6 +114,7 @@ type diskBlob struct {
 	BlobType    string            `json:"bt,omitempty"` // "" for a block blob, as records before other types
 	Sealed      bool              `json:"seal,omitempty"`
 	Seq         int64             `json:"seq,omitempty"`
+	Tags        map[string]string `json:"tg,omitempty"`
 }
 
 type diskExtent struct {
@@ -149,7 +150,7 @@ func encode(m mutation) ([]byte, error) {
 			Size: b.Size, Type: b.ContentType, Encoding: b.ContentEncoding, Language: b.ContentLanguage,
 			Disposition: b.ContentDisposition, Cache: b.CacheControl, MD5: b.ContentMD5, Meta: b.Metadata,
 			ETag: b.ETag, Modified: b.LastModified, Created: b.CreatedAt,
-			Sealed: b.Sealed, Seq: b.SequenceNumber,
+			Sealed: b.Sealed, Seq: b.SequenceNumber, Tags: b.Tags,
 		}
 		if b.BlobType != blob.BlobTypeBlock && b.BlobType != "" {
 			d.BlobType = b.BlobType
@@ -212,7 +213,7 @@ func decode(p []byte) (mutation, error) {
 			HTTPHeaders: blob.HTTPHeaders{ContentType: d.Type, ContentEncoding: d.Encoding, ContentLanguage: d.Language,
 				ContentDisposition: d.Disposition, CacheControl: d.Cache, ContentMD5: d.MD5},
 			Metadata: d.Meta, ETag: d.ETag, LastModified: d.Modified.UTC(), CreatedAt: d.Created.UTC(),
-			BlobType: blob.BlobTypeBlock, Sealed: d.Sealed, SequenceNumber: d.Seq,
+			BlobType: blob.BlobTypeBlock, Sealed: d.Sealed, SequenceNumber: d.Seq, Tags: d.Tags,
 		}}
 		if d.BlobType != "" {
 			b.BlobType = d.BlobType

@@ -13,6 +13,7 @@ type state struct {
 type account struct {
 	containers map[string]*container
 	names      sortedSet
+	tags       tagIndex // nil until a blob has tags
 }
 
 type container struct {
@@ -69,6 +70,7 @@ func (s *state) apply(m mutation) {
 		if a == nil {
 			return
 		}
+		s.untagContainer(m.key.Account, m.key.Container)
 		delete(a.containers, m.key.Container)
 		a.names.remove(m.key.Container)
 	case opSpliceBlob:
@@ -86,6 +88,7 @@ func (s *state) apply(m mutation) {
 			}
 			rec.Extents = xs
 		}
+		s.retag(m.key, e.rec, &rec)
 		e.rec = &rec
 		if m.drop {
 			e.blocks, e.idLen = nil, 0
@@ -106,6 +109,7 @@ func (s *state) apply(m mutation) {
 		if m.blob == nil && e.rec != nil {
 			c.names.remove(m.key.Name)
 		}
+		s.retag(m.key, e.rec, m.blob)
 		e.rec = m.blob
 		if m.drop {
 			e.blocks, e.idLen = nil, 0

@@ -460,6 +460,7 @@ func cloneRecord(r *blob.BlobRecord, k blob.BlobKey) *blob.BlobRecord {
 	}
 	c.CommittedBlockCount = 0 // derived, not stored
 	c.Metadata = r.Metadata.Clone()
+	c.Tags = r.Tags.Clone()
 	c.ContentMD5 = append([]byte(nil), r.ContentMD5...)
 	if len(c.ContentMD5) == 0 {
 		c.ContentMD5 = nil

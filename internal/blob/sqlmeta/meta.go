@@ -606,20 +606,20 @@ type blobEntry struct {
 
 const blobEntryColumns = `e.name, e.committed, e.size, e.content_type, e.content_encoding, e.content_language,
 	e.content_disposition, e.cache_control, e.content_md5, e.metadata, e.etag, e.last_modified, e.created_at,
-	e.blob_type, e.extents, e.block_count, e.block_id_len`
+	e.blob_type, e.extents, e.block_count, e.block_id_len, e.tags`
 
 // scanBlobEntry scans blobEntryColumns, then extra. The columns are NULL where an outer
 // join found no row; found is then false.
 func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, found bool, err error) {
 	var (
-		name, md, etag, bt, ext        sql.NullString
+		name, md, etag, bt, ext, tags  sql.NullString
 		committed                      sql.NullBool
 		size, modified, created, count sql.NullInt64
 		idLen                          sql.NullInt32
 		ct, ce, cl, cd, cc, md5        []byte
 	)
 	dest := append([]any{&name, &committed, &size, &ct, &ce, &cl, &cd, &cc, &md5, &md, &etag, &modified, &created,
-		&bt, &ext, &count, &idLen}, extra...)
+		&bt, &ext, &count, &idLen, &tags}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return e, false, err
 	}
@@ -640,6 +640,9 @@ func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, f
 		return e, false, err
 	}
 	if err = decodeLayout(ext.String, rec); err != nil {
+		return e, false, err
+	}
+	if rec.Tags, err = decodeBlobTags(tags.String); err != nil {
 		return e, false, err
 	}
 	e.rec = rec
@@ -725,7 +728,7 @@ func (s sqlDB) lockBlobEntry(ctx context.Context, k blobs.BlobKey) (blobEntry, b
 func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, error) {
 	if rec == nil {
 		return []any{false, int64(0), []byte{}, []byte{}, []byte{}, []byte{}, []byte{}, nil, "{}", "", int64(0), int64(0), "", "[]",
-			blockCount, idLen}, nil
+			blockCount, idLen, ""}, nil
 	}
 	if !utf8.ValidString(rec.ETag) || strings.IndexByte(rec.ETag, 0) >= 0 ||
 		!utf8.ValidString(rec.BlobType) || strings.IndexByte(rec.BlobType, 0) >= 0 {
@@ -739,6 +742,10 @@ func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, e
 	if err != nil {
 		return nil, err
 	}
+	tags, err := encodeBlobTags(rec.Tags)
+	if err != nil {
+		return nil, err
+	}
 	bt := rec.BlobType
 	if bt == "" {
 		bt = blobs.BlobTypeBlock
@@ -746,12 +753,12 @@ func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, e
 	h := rec.HTTPHeaders
 	return []any{true, rec.Size, []byte(h.ContentType), []byte(h.ContentEncoding), []byte(h.ContentLanguage),
 		[]byte(h.ContentDisposition), []byte(h.CacheControl), nullBlob(h.ContentMD5), md, rec.ETag,
-		micros(rec.LastModified), micros(rec.CreatedAt), bt, ext, blockCount, idLen}, nil
+		micros(rec.LastModified), micros(rec.CreatedAt), bt, ext, blockCount, idLen, tags}, nil
 }
 
 const blobEntryInsert = `INSERT INTO blob_entries (account, container, name, committed, size, content_type, content_encoding,
 	content_language, content_disposition, cache_control, content_md5, metadata, etag, last_modified, created_at,
-	blob_type, extents, block_count, block_id_len) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	blob_type, extents, block_count, block_id_len, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // entryCond restricts a write of a blob's row outside a transaction: to one version of
 // the row (see sqlstore.Handle.RowVersion) and to the guard of blobOwner. The zero entryCond, for
@@ -825,7 +832,7 @@ func (s sqlDB) updateBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any,
 	args := slices.Clone(vals)
 	cols := []string{"committed", "size", "content_type", "content_encoding", "content_language", "content_disposition",
 		"cache_control", "content_md5", "metadata", "etag", "last_modified", "created_at", "blob_type", "extents",
-		"block_count", "block_id_len"}
+		"block_count", "block_id_len", "tags"}
 	if keepExtents {
 		i := slices.Index(cols, "extents")
 		cols, args = slices.Delete(cols, i, i+1), slices.Delete(args, i, i+1)
@@ -954,6 +961,9 @@ func (m *blobMeta) UpdateBlob(ctx context.Context, k blobs.BlobKey, withBlocks b
 		case e.rec != nil:
 			_, _, err = tx.updateBlobEntry(ctx, k, vals, false, entryCond{}) // the blocks stay
 		}
+		if err == nil {
+			err = tx.reindexTags(ctx, k, e.rec, w.Blob)
+		}
 		return err
 	})
 	if err != nil {
@@ -990,7 +1000,7 @@ func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, with
 	if owned != nil && cached == nil && m.knownContainer(owned, k) {
 		// Most writes of a blob the owner does not remember create it: try that first.
 		// The INSERT does nothing when the row exists, and then fn runs again below.
-		if w, err := fn(noBlocks); err == nil && w.Blob != nil {
+		if w, err := fn(noBlocks); err == nil && w.Blob != nil && len(w.Blob.Tags) == 0 {
 			vals, err := blobEntryArgs(w.Blob, 0, 0)
 			if err != nil {
 				return res, true, err
@@ -1022,6 +1032,9 @@ func (m *blobMeta) updateBlobUnlocked(ctx context.Context, k blobs.BlobKey, with
 	w, err := fn(st)
 	if err != nil {
 		return res, true, &callbackError{err}
+	}
+	if tagsChange(e.rec, w.Blob) {
+		return res, false, nil // the tag index is written in the transaction
 	}
 	var (
 		wrote bool
@@ -1104,6 +1117,7 @@ func (m *blobMeta) knownContainer(st *ownerState, k blobs.BlobKey) bool {
 // they were read.
 func cloneBlobRecord(r blobs.BlobRecord) blobs.BlobRecord {
 	r.Metadata = r.Metadata.Clone()
+	r.Tags = r.Tags.Clone()
 	r.ContentMD5 = slices.Clone(r.ContentMD5)
 	r.Extents = slices.Clone(r.Extents)
 	return r

@@ -1,0 +1,134 @@
+package blob
+
+import (
+	"context"
+	"strings"
+)
+
+// TaggedBlob is one blob Find Blobs by Tags returns.
+type TaggedBlob struct {
+	Container string
+	Name      string
+	Tags      Tags
+}
+
+// TagMarker is where a Find page ends: results continue strictly after it, in
+// (container, name) bytewise order. The zero TagMarker starts at the beginning.
+type TagMarker struct {
+	Container, Name string
+}
+
+// TagFinder is the part of the MetaStore that serves Find Blobs by Tags.
+//
+// FindBlobs returns up to limit committed blobs of account whose tags satisfy q.Match,
+// only in q.Container when it is set, in (container, name) bytewise order, strictly
+// after after. Every match has a tag q.Seek().Key with a value in q.Seek()'s range,
+// which a store's tag index can look up; stores must not scan every blob of the account
+// for a query (an account may hold millions). A missing container is not an error: Find
+// returns nothing.
+type TagFinder interface {
+	FindBlobs(ctx context.Context, account string, q *TagQuery, after TagMarker, limit int) ([]TaggedBlob, error)
+}
+
+// FindBlobsOptions selects a page of Find Blobs by Tags.
+type FindBlobsOptions struct {
+	Marker     string // NextMarker of the previous page
+	MaxResults int    // 0 means MaxListResults; larger values are capped to it
+}
+
+// FindBlobsResult is one page of Find Blobs by Tags.
+type FindBlobsResult struct {
+	Blobs      []TaggedBlob
+	NextMarker string // "" on the last page
+}
+
+// FindBlobsByTags finds an account's blobs whose tags satisfy q (see ParseFindQuery).
+func (s *Service) FindBlobsByTags(ctx context.Context, account string, q *TagQuery, opts FindBlobsOptions) (FindBlobsResult, error) {
+	limit, err := pageSize(opts.MaxResults)
+	if err != nil {
+		return FindBlobsResult{}, err
+	}
+	m, err := decodeMarker(opts.Marker)
+	if err != nil {
+		return FindBlobsResult{}, err
+	}
+	var after TagMarker
+	if m != "" {
+		c, n, ok := strings.Cut(m, "\n")
+		if !ok {
+			return FindBlobsResult{}, errInvalid(CodeInvalidQueryValue, "Value for one of the query parameters specified in the request URI is invalid.")
+		}
+		after = TagMarker{Container: c, Name: n}
+	}
+	// One more than a page tells whether another page follows.
+	found, err := s.meta.FindBlobs(ctx, account, q, after, limit+1)
+	if err != nil {
+		return FindBlobsResult{}, err
+	}
+	var res FindBlobsResult
+	if len(found) > limit {
+		found = found[:limit]
+		last := found[limit-1]
+		res.NextMarker = encodeMarker(last.Container + "\n" + last.Name)
+	}
+	res.Blobs = found
+	return res, nil
+}
+
+// SetBlobTags replaces a blob's tags (none clears them). Unlike every other write it
+// leaves the blob's ETag and Last-Modified as they are, as Azure does.
+func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond Conditions) error {
+	if err := s.validateKey(key); err != nil {
+		return notFoundForRead(err)
+	}
+	_, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
+		cur := st.Blob
+		if cur == nil {
+			return BlobWrite{}, errBlobNotFound()
+		}
+		if err := cond.checkWriteBlob(cur); err != nil {
+			return BlobWrite{}, err
+		}
+		n := *cur
+		n.Tags = tags.Clone()
+		return BlobWrite{Blob: &n}, nil
+	})
+	return err
+}
+
+// GetBlobTags returns a blob's tags. Every condition failing is 412, none is 304.
+func (s *Service) GetBlobTags(ctx context.Context, key BlobKey, cond Conditions) (Tags, error) {
+	if err := s.validateKey(key); err != nil {
+		return nil, notFoundForRead(err)
+	}
+	rec, err := s.meta.GetBlob(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := cond.checkWriteBlob(&rec); err != nil {
+		return nil, err
+	}
+	return rec.Tags.Clone(), nil
+}
+
+// CheckTags evaluates x-ms-if-tags alone against tags, for an operation that reads a
+// blob's record in a form of its own (Get Block List).
+func (c Conditions) CheckTags(tags Tags) error {
+	return c.checkTags(&BlobRecord{BlobProperties: BlobProperties{Tags: tags}})
+}
+
+// BlobTags returns a blob's tags for an access decision (an ABAC condition on
+// @Resource[...tags:key]): no conditions, and a blob that does not exist has none.
+func (s *Service) BlobTags(ctx context.Context, key BlobKey) (Tags, error) {
+	if s.validateKey(key) != nil {
+		return nil, nil
+	}
+	rec, err := s.meta.GetBlob(ctx, key)
+	switch CodeOf(err) {
+	case "":
+		return rec.Tags, nil
+	case CodeBlobNotFound, CodeContainerNotFound:
+		return nil, nil
+	}
+	return nil, err
+}

@@ -1,0 +1,410 @@
+package blob
+
+import (
+	"fmt"
+	"strings"
+)
+
+// This file parses the where-expressions of blob index tags: Find Blobs by Tags' `where`
+// parameter (comparisons joined by AND, with an optional @container clause) and the
+// x-ms-if-tags conditional header (comparisons, <> too, joined by AND and OR with
+// parentheses). Keys are bare (letters, digits and _ + - . / :) or "double-quoted";
+// values are 'single-quoted'. Comparisons are bytewise on strings, and a comparison on a
+// key the blob has no tag for is false, as in Azure.
+
+// Limits of a where-expression.
+const (
+	MaxTagQueryLength      = 4096
+	MaxTagQueryComparisons = 20
+	maxTagQueryDepth       = 16
+)
+
+// TagOp is a comparison operator.
+type TagOp string
+
+// Comparison operators.
+const (
+	TagEq TagOp = "="
+	TagNe TagOp = "<>"
+	TagGt TagOp = ">"
+	TagGe TagOp = ">="
+	TagLt TagOp = "<"
+	TagLe TagOp = "<="
+)
+
+// TagComparison is one `key op 'value'` of an expression.
+type TagComparison struct {
+	Key   string
+	Op    TagOp
+	Value string
+}
+
+func (c TagComparison) match(t Tags) bool {
+	v, ok := t[c.Key]
+	if !ok {
+		return false
+	}
+	switch c.Op {
+	case TagEq:
+		return v == c.Value
+	case TagNe:
+		return v != c.Value
+	case TagGt:
+		return v > c.Value
+	case TagGe:
+		return v >= c.Value
+	case TagLt:
+		return v < c.Value
+	default: // TagLe
+		return v <= c.Value
+	}
+}
+
+// TagQuery is a parsed where-expression.
+type TagQuery struct {
+	// Container restricts a Find to one container: the @container clause, or the
+	// container a container-scoped Find addresses. "" for the whole account.
+	Container string
+	// Comparisons are every comparison of the expression; in a Find expression they are
+	// all joined by AND.
+	Comparisons []TagComparison
+	root        tagExpr
+}
+
+// Match reports whether tags satisfy the expression (the @container clause aside).
+func (q *TagQuery) Match(t Tags) bool { return q.root.match(t) }
+
+// TagSeek is the part of a Find expression an index can look up: the range of values of
+// one key that every match has. Hi is unbounded when HasHi is false.
+type TagSeek struct {
+	Key           string
+	Lo            string
+	LoIncl        bool
+	Hi            string
+	HiIncl, HasHi bool
+	Exact         bool // Lo == Hi, both inclusive: one value
+}
+
+// Seek returns the index lookup for a Find expression: on the key of its first equality,
+// else of its first comparison, bounded by every comparison on that key.
+func (q *TagQuery) Seek() TagSeek {
+	key := q.Comparisons[0].Key
+	for _, c := range q.Comparisons {
+		if c.Op == TagEq {
+			key = c.Key
+			break
+		}
+	}
+	s := TagSeek{Key: key, LoIncl: true}
+	for _, c := range q.Comparisons {
+		if c.Key != key {
+			continue
+		}
+		switch c.Op {
+		case TagEq:
+			s.tightenLo(c.Value, true)
+			s.tightenHi(c.Value, true)
+		case TagGt, TagGe:
+			s.tightenLo(c.Value, c.Op == TagGe)
+		case TagLt, TagLe:
+			s.tightenHi(c.Value, c.Op == TagLe)
+		}
+	}
+	s.Exact = s.HasHi && s.LoIncl && s.HiIncl && s.Lo == s.Hi
+	return s
+}
+
+func (s *TagSeek) tightenLo(v string, incl bool) {
+	if v > s.Lo || v == s.Lo && !incl {
+		s.Lo, s.LoIncl = v, incl
+	}
+}
+
+func (s *TagSeek) tightenHi(v string, incl bool) {
+	if !s.HasHi || v < s.Hi || v == s.Hi && !incl {
+		s.Hi, s.HiIncl, s.HasHi = v, incl, true
+	}
+}
+
+// InRange reports whether v lies in the seek's range.
+func (s TagSeek) InRange(v string) bool {
+	if v < s.Lo || v == s.Lo && !s.LoIncl {
+		return false
+	}
+	return !s.HasHi || v < s.Hi || v == s.Hi && s.HiIncl
+}
+
+// ParseFindQuery parses Find Blobs by Tags' where parameter. At container scope
+// (container != "") an @container clause is refused and the query is restricted to
+// container.
+func ParseFindQuery(s, container string) (*TagQuery, error) {
+	q, err := parseTagExpr(s, true)
+	if err != nil {
+		return nil, errInvalid(CodeInvalidQueryValue, "Error parsing query: %v.", err)
+	}
+	if container != "" {
+		if q.Container != "" {
+			return nil, errInvalid(CodeInvalidQueryValue, "Error parsing query: @container is not allowed on a container.")
+		}
+		q.Container = container
+	}
+	return q, nil
+}
+
+// ParseTagCondition parses x-ms-if-tags; "" is no condition (nil).
+func ParseTagCondition(s string) (*TagQuery, error) {
+	if s == "" {
+		return nil, nil
+	}
+	q, err := parseTagExpr(s, false)
+	if err != nil {
+		return nil, errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format: x-ms-if-tags: %v.", err)
+	}
+	return q, nil
+}
+
+// --- expression tree
+
+type tagExpr interface{ match(Tags) bool }
+
+type tagAnd []tagExpr
+type tagOr []tagExpr
+type tagLeaf TagComparison
+type tagTrue struct{} // the @container clause, checked apart
+
+func (a tagAnd) match(t Tags) bool {
+	for _, e := range a {
+		if !e.match(t) {
+			return false
+		}
+	}
+	return true
+}
+
+func (o tagOr) match(t Tags) bool {
+	for _, e := range o {
+		if e.match(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l tagLeaf) match(t Tags) bool { return TagComparison(l).match(t) }
+func (tagTrue) match(Tags) bool     { return true }
+
+// --- parser
+
+type tagParser struct {
+	s    string
+	i    int
+	find bool
+	q    *TagQuery
+}
+
+func parseTagExpr(s string, find bool) (*TagQuery, error) {
+	if len(s) > MaxTagQueryLength {
+		return nil, fmt.Errorf("longer than %d characters", MaxTagQueryLength)
+	}
+	p := &tagParser{s: s, find: find, q: &TagQuery{}}
+	root, err := p.or(0)
+	if err != nil {
+		return nil, err
+	}
+	if p.skip(); p.i < len(p.s) {
+		return nil, fmt.Errorf("unexpected %q at position %d", p.s[p.i], p.i)
+	}
+	if len(p.q.Comparisons) == 0 {
+		return nil, fmt.Errorf("no tag comparison")
+	}
+	p.q.root = root
+	return p.q, nil
+}
+
+func (p *tagParser) skip() {
+	for p.i < len(p.s) && p.s[p.i] == ' ' {
+		p.i++
+	}
+}
+
+// keyword consumes AND or OR (case-insensitive) followed by a space or '(' .
+func (p *tagParser) keyword(w string) bool {
+	p.skip()
+	end := p.i + len(w)
+	if end > len(p.s) || !strings.EqualFold(p.s[p.i:end], w) {
+		return false
+	}
+	if end < len(p.s) && p.s[end] != ' ' && p.s[end] != '(' && p.s[end] != '"' && p.s[end] != '@' {
+		return false
+	}
+	p.i = end
+	return true
+}
+
+func (p *tagParser) or(depth int) (tagExpr, error) {
+	first, err := p.and(depth)
+	if err != nil {
+		return nil, err
+	}
+	terms := tagOr{first}
+	for p.keyword("OR") {
+		if p.find {
+			return nil, fmt.Errorf("OR is not supported at position %d", p.i)
+		}
+		e, err := p.and(depth)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, e)
+	}
+	if len(terms) == 1 {
+		return first, nil
+	}
+	return terms, nil
+}
+
+func (p *tagParser) and(depth int) (tagExpr, error) {
+	first, err := p.primary(depth)
+	if err != nil {
+		return nil, err
+	}
+	terms := tagAnd{first}
+	for p.keyword("AND") {
+		e, err := p.primary(depth)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, e)
+	}
+	if len(terms) == 1 {
+		return first, nil
+	}
+	return terms, nil
+}
+
+func (p *tagParser) primary(depth int) (tagExpr, error) {
+	p.skip()
+	if p.i >= len(p.s) {
+		return nil, fmt.Errorf("unexpected end of expression")
+	}
+	if p.s[p.i] == '(' {
+		if p.find {
+			return nil, fmt.Errorf("parentheses are not supported at position %d", p.i)
+		}
+		if depth >= maxTagQueryDepth {
+			return nil, fmt.Errorf("nested deeper than %d", maxTagQueryDepth)
+		}
+		p.i++
+		e, err := p.or(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if p.skip(); p.i >= len(p.s) || p.s[p.i] != ')' {
+			return nil, fmt.Errorf("missing ')' at position %d", p.i)
+		}
+		p.i++
+		return e, nil
+	}
+	if p.s[p.i] == '@' {
+		return p.containerClause()
+	}
+	key, err := p.key()
+	if err != nil {
+		return nil, err
+	}
+	op, err := p.op()
+	if err != nil {
+		return nil, err
+	}
+	val, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	if len(p.q.Comparisons) == MaxTagQueryComparisons {
+		return nil, fmt.Errorf("more than %d comparisons", MaxTagQueryComparisons)
+	}
+	c := TagComparison{Key: key, Op: op, Value: val}
+	p.q.Comparisons = append(p.q.Comparisons, c)
+	return tagLeaf(c), nil
+}
+
+func (p *tagParser) containerClause() (tagExpr, error) {
+	const kw = "@container"
+	if !p.find || len(p.s)-p.i < len(kw) || !strings.EqualFold(p.s[p.i:p.i+len(kw)], kw) {
+		return nil, fmt.Errorf("unexpected '@' at position %d", p.i)
+	}
+	p.i += len(kw)
+	if op, err := p.op(); err != nil || op != TagEq {
+		return nil, fmt.Errorf("@container takes only '=' (position %d)", p.i)
+	}
+	name, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	if p.q.Container != "" {
+		return nil, fmt.Errorf("@container given twice")
+	}
+	if ValidateContainerName(name) != nil {
+		return nil, fmt.Errorf("invalid container name %q", name)
+	}
+	p.q.Container = name
+	return tagTrue{}, nil
+}
+
+func (p *tagParser) key() (string, error) {
+	p.skip()
+	start := p.i
+	if p.i < len(p.s) && p.s[p.i] == '"' {
+		end := strings.IndexByte(p.s[p.i+1:], '"')
+		if end < 0 {
+			return "", fmt.Errorf("unterminated key at position %d", start)
+		}
+		k := p.s[p.i+1 : p.i+1+end]
+		p.i += end + 2
+		if k == "" || len(k) > MaxTagKeyLength || !validTagText(k) {
+			return "", fmt.Errorf("invalid key at position %d", start)
+		}
+		return k, nil
+	}
+	for p.i < len(p.s) && tagChar(p.s[p.i]) && p.s[p.i] != ' ' && p.s[p.i] != '=' {
+		p.i++
+	}
+	k := p.s[start:p.i]
+	if k == "" || len(k) > MaxTagKeyLength {
+		return "", fmt.Errorf("expected a key at position %d", start)
+	}
+	return k, nil
+}
+
+func (p *tagParser) op() (TagOp, error) {
+	p.skip()
+	rest := p.s[p.i:]
+	for _, op := range []TagOp{TagNe, TagGe, TagLe, TagEq, TagGt, TagLt} {
+		if strings.HasPrefix(rest, string(op)) {
+			if op == TagNe && p.find {
+				return "", fmt.Errorf("'<>' is not supported at position %d", p.i)
+			}
+			p.i += len(op)
+			return op, nil
+		}
+	}
+	return "", fmt.Errorf("expected an operator at position %d", p.i)
+}
+
+func (p *tagParser) value() (string, error) {
+	p.skip()
+	start := p.i
+	if p.i >= len(p.s) || p.s[p.i] != '\'' {
+		return "", fmt.Errorf("expected a 'quoted' value at position %d", start)
+	}
+	end := strings.IndexByte(p.s[p.i+1:], '\'')
+	if end < 0 {
+		return "", fmt.Errorf("unterminated value at position %d", start)
+	}
+	v := p.s[p.i+1 : p.i+1+end]
+	p.i += end + 2
+	if len(v) > MaxTagValueLen || !validTagText(v) {
+		return "", fmt.Errorf("invalid value at position %d", start)
+	}
+	return v, nil
+}
