@@ -104,7 +104,7 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, in.Key, true, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
-		if err := in.Conditions.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur)); err != nil {
+		if err := in.Conditions.checkBlobCreate(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		if cur != nil && cur.BlobType != BlobTypeBlock {
@@ -138,7 +138,7 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 				Container: in.Key.Container, Name: in.Key.Name, Size: size,
 				HTTPHeaders: in.Headers, Metadata: md,
 				ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
-				BlobType: BlobTypeBlock,
+				BlobType: BlobTypeBlock, Lease: leaseOf(cur),
 			},
 			Extents: extents,
 		}

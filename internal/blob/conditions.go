@@ -13,11 +13,15 @@ type Conditions struct {
 	IfNoneMatch       []string
 	IfModifiedSince   time.Time // zero when absent
 	IfUnmodifiedSince time.Time
+	// LeaseID is the request's x-ms-lease-id: a write of a leased resource must name its
+	// lease (see Lease.checkUse).
+	LeaseID string
 }
 
 // IsZero reports whether no condition is set.
 func (c Conditions) IsZero() bool {
-	return len(c.IfMatch) == 0 && len(c.IfNoneMatch) == 0 && c.IfModifiedSince.IsZero() && c.IfUnmodifiedSince.IsZero()
+	return len(c.IfMatch) == 0 && len(c.IfNoneMatch) == 0 && c.IfModifiedSince.IsZero() && c.IfUnmodifiedSince.IsZero() &&
+		c.LeaseID == ""
 }
 
 // noneMatchAny reports whether the request is If-None-Match: *, "create only".
@@ -35,6 +39,10 @@ func (c Conditions) noneMatchAny() bool {
 // If-Match && If-Unmodified-Since && (If-None-Match || If-Modified-Since).
 // Failures of the last group are "not modified" (304), the others ConditionNotMet (412).
 func (c Conditions) checkRead(etag string, lastModified time.Time) error {
+	if c.noneMatchAny() {
+		// Nothing can be read that does not exist: Azure refuses the request.
+		return errInvalid(CodeUnsatisfiableCondition, "The request includes an unsatisfiable condition for this operation.")
+	}
 	lm := lastModified.Truncate(time.Second)
 	if len(c.IfMatch) > 0 && !matchAny(c.IfMatch, etag) {
 		return errConditionNotMet()

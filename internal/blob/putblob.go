@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // PutBlobInput is a Put Blob request.
@@ -57,7 +58,7 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
-		if err := in.Conditions.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur)); err != nil {
+		if err := in.Conditions.checkBlobCreate(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		now := s.timestamp()
@@ -65,7 +66,7 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 			Container: in.Key.Container, Name: in.Key.Name, Size: w.size,
 			HTTPHeaders: h, Metadata: md,
 			ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
-			BlobType: BlobTypeBlock,
+			BlobType: BlobTypeBlock, Lease: leaseOf(cur),
 		}}
 		if w.id != "" {
 			next.Extents = []Extent{{Content: w.id, Size: w.size}}
@@ -103,7 +104,10 @@ func (s *Service) precheck(ctx context.Context, k BlobKey, cond Conditions, crea
 		return err
 	}
 	if create {
-		return cond.checkCreate(cur != nil, etagOf(cur), lastModifiedOf(cur))
+		return cond.checkBlobCreate(cur, s.now())
 	}
-	return cond.checkWrite(cur != nil, etagOf(cur), lastModifiedOf(cur))
+	if cur == nil {
+		return cond.checkWrite(false, "", time.Time{})
+	}
+	return cond.checkBlobWrite(cur, s.now())
 }

@@ -19,6 +19,7 @@ type Container struct {
 	ETag         string // unquoted, e.g. 0x8DC4A2B1C3D4E5F
 	LastModified time.Time
 	CreatedAt    time.Time
+	Lease        Lease
 }
 
 // BlobKey names one blob.
@@ -59,6 +60,8 @@ type BlobProperties struct {
 	// CommittedBlockCount is an append blob's number of blocks. Stores need not keep
 	// it: the Service derives it from the extents on the way out.
 	CommittedBlockCount int
+	// Lease is the blob's lease; a write that replaces the blob keeps it.
+	Lease Lease
 }
 
 // BlockInfo describes one block of a block list.

@@ -39,6 +39,8 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentContainerDelete", testConcurrentContainerDelete},
 		{"ContainerDeleteAccounts", testContainerDeleteAccounts},
+		{"Leases", testLeases},
+		{"ConcurrentLeaseAcquire", testConcurrentLeaseAcquire},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
