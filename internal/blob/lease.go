@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"context"
 	"time"
 )
 
@@ -157,3 +158,22 @@ func (c Conditions) checkBlobRead(cur *BlobRecord, now time.Time) error {
 
 // Now is the service's clock, for the state of the leases it hands out (Lease.State).
 func (s *Service) Now() time.Time { return s.now() }
+
+// CheckBlobLease checks a write that does not change the committed blob (Put Block)
+// against the blob's lease, as Azure does. The check is advisory: a lease acquired right
+// after it does not undo the staged block, but the block can only be committed (Put Block
+// List) with the lease id, and that check is atomic.
+func (s *Service) CheckBlobLease(ctx context.Context, key BlobKey, leaseID string) error {
+	if err := s.validateKey(key); err != nil {
+		return err
+	}
+	rec, err := s.meta.GetBlob(ctx, key)
+	var cur *BlobRecord
+	switch {
+	case err == nil:
+		cur = &rec
+	case CodeOf(err) != CodeBlobNotFound:
+		return err
+	}
+	return leaseOf(cur).checkUse(leaseID, true, s.now(), onBlob)
+}

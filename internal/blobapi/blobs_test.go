@@ -195,7 +195,9 @@ func TestConditionalRequests(t *testing.T) {
 	if res.hdr.Get("ETag") != etag {
 		t.Fatalf("304 without ETag: %v", res.hdr)
 	}
-	e.fails(t, req{method: "HEAD", path: p, hdr: map[string]string{"If-None-Match": "*"}}, http.StatusNotModified, "ConditionNotMet")
+	// Only a blob that does not exist could satisfy If-None-Match: * on a read.
+	e.fails(t, req{method: "HEAD", path: p, hdr: map[string]string{"If-None-Match": "*"}}, http.StatusBadRequest, "UnsatisfiableCondition")
+	e.fails(t, req{method: "GET", path: p, hdr: map[string]string{"If-None-Match": "*"}}, http.StatusBadRequest, "UnsatisfiableCondition")
 	e.fails(t, req{method: "GET", path: p, hdr: map[string]string{"If-Modified-Since": lm}}, http.StatusNotModified, "ConditionNotMet")
 	e.must(t, req{method: "GET", path: p, hdr: map[string]string{"If-Modified-Since": before}}, http.StatusOK)
 	e.fails(t, req{method: "HEAD", path: p, hdr: map[string]string{"If-Unmodified-Since": before}}, http.StatusPreconditionFailed, "ConditionNotMet")

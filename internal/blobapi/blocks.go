@@ -26,6 +26,13 @@ func (h *Handler) putBlock(w http.ResponseWriter, r *http.Request, t *target) er
 	if err != nil {
 		return err
 	}
+	leaseID, err := leaseIDHeader(r.Header, "x-ms-lease-id")
+	if err != nil {
+		return err
+	}
+	if err := h.Service.CheckBlobLease(r.Context(), t.key(), leaseID); err != nil {
+		return err
+	}
 	res, err := h.Service.PutBlock(r.Context(), t.key(), t.query.Get("blockid"), r.Body, size, md5sum, crc)
 	if err != nil {
 		return err

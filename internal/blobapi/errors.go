@@ -107,6 +107,7 @@ var statusByCode = map[string]int{
 	blob.CodeInvalidHeaderValue:       http.StatusBadRequest,
 	blob.CodeInvalidQueryValue:        http.StatusBadRequest,
 	blob.CodeIncompleteBody:           http.StatusBadRequest,
+	blob.CodeUnsatisfiableCondition:   http.StatusBadRequest,
 	"NoAuthenticationInformation":     http.StatusUnauthorized,
 	"InvalidAuthenticationInfo":       http.StatusUnauthorized,
 	"AuthenticationFailed":            http.StatusForbidden,
@@ -164,6 +165,9 @@ func describe(err error) *apiError {
 	code := lanyard.CodeOf(err)
 	kind := lanyard.KindOf(err)
 	status, ok := statusByCode[code]
+	if !ok {
+		status, ok = leaseStatusByCode[code]
+	}
 	if !ok || code == "" {
 		d := kindDefaults[kind]
 		status, code = d.status, d.code

@@ -38,7 +38,9 @@ func conditions(r *http.Request) (blob.Conditions, error) {
 		}
 		*d.dst = t
 	}
-	return c, nil
+	var err error
+	c.LeaseID, err = leaseIDHeader(r.Header, "x-ms-lease-id")
+	return c, err
 }
 
 // etagList splits If-Match / If-None-Match values; ETags never contain commas.
@@ -138,7 +140,7 @@ func setMetadata(h http.Header, md blob.Metadata) {
 }
 
 // setBlobHeaders writes the properties Get Blob and Get Blob Properties return.
-func setBlobHeaders(h http.Header, p blob.BlobProperties) {
+func setBlobHeaders(h http.Header, p blob.BlobProperties, now time.Time) {
 	ct := p.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -159,8 +161,7 @@ func setBlobHeaders(h http.Header, p blob.BlobProperties) {
 	setTypeHeaders(h, p)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("x-ms-server-encrypted", "true")
-	h.Set("x-ms-lease-state", "available")
-	h.Set("x-ms-lease-status", "unlocked")
+	setLeaseHeaders(h, p.Lease, now)
 	setMetadata(h, p.Metadata)
 }
 

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
@@ -105,6 +106,7 @@ type containerProp struct {
 	ETag                  string `xml:"Etag"`
 	LeaseStatus           string `xml:"LeaseStatus"`
 	LeaseState            string `xml:"LeaseState"`
+	LeaseDuration         string `xml:"LeaseDuration,omitempty"`
 	DefaultEncryption     string `xml:"DefaultEncryptionScope"`
 	DenyEncryptionOvr     bool   `xml:"DenyEncryptionScopeOverride"`
 	HasImmutabilityPolicy bool   `xml:"HasImmutabilityPolicy"`
@@ -158,10 +160,13 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, t *targ
 	page := containersPage{ServiceEndpoint: serviceEndpoint(r, t.account), NextMarker: res.NextMarker}
 	page.Prefix, page.Marker, page.MaxResults = p.echo()
 	page.Containers.Items = make([]containerXML, 0, len(res.Containers))
+	now := h.Service.Now()
 	for _, c := range res.Containers {
+		lease := viewLease(c.Lease, now)
 		x := containerXML{Name: c.Name, Properties: containerProp{
 			LastModified: httpTime(c.LastModified), ETag: quote(c.ETag),
-			LeaseStatus: "unlocked", LeaseState: "available", DefaultEncryption: "$account-encryption-key",
+			LeaseStatus: lease.status, LeaseState: lease.state, LeaseDuration: lease.duration,
+			DefaultEncryption: "$account-encryption-key",
 		}}
 		if p.includeMetadata {
 			md := metadataXML(c.Metadata)
@@ -177,6 +182,7 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, t *targ
 type blobEntries struct {
 	entries  []blob.ListEntry
 	withMeta bool
+	now      time.Time // for the state of leases
 }
 
 type blobsPage struct {
@@ -203,7 +209,7 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 		return err
 	}
 	page := blobsPage{ServiceEndpoint: serviceEndpoint(r, t.account), ContainerName: t.container,
-		Blobs: blobEntries{entries: res.Entries, withMeta: p.includeMetadata}, NextMarker: res.NextMarker}
+		Blobs: blobEntries{entries: res.Entries, withMeta: p.includeMetadata, now: h.Service.Now()}, NextMarker: res.NextMarker}
 	page.Prefix, page.Marker, page.MaxResults = p.echo()
 	if p.hasDelimiter {
 		page.Delimiter = &p.delimiter

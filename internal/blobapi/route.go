@@ -109,6 +109,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 			return method(m, map[string]*operation{http.MethodGet: opListBlobs})
 		case "batch":
 			return method(m, map[string]*operation{http.MethodPost: opSubmitBatch})
+		case "lease":
+			return method(m, map[string]*operation{http.MethodPut: opLeaseContainer})
 		}
 		if unsupportedComps[strings.ToLower(comp)] {
 			return nil, errNotImplemented("comp=" + comp)
@@ -148,6 +150,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobMeta, http.MethodGet: opGetBlobMeta, http.MethodHead: opGetBlobMeta})
 	case "properties":
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobProps})
+	case "lease":
+		return method(m, map[string]*operation{http.MethodPut: opLeaseBlob})
 	}
 	if unsupportedComps[strings.ToLower(comp)] {
 		return nil, errNotImplemented("comp=" + comp)
