@@ -44,7 +44,7 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	if err != nil {
 		return err
 	}
-	props, err := blobHeaders(r.Header, true)
+	props, err := uploadHeaders(r.Header, true)
 	if err != nil {
 		return err
 	}

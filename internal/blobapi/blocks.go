@@ -54,7 +54,7 @@ func (h *Handler) putBlockList(w http.ResponseWriter, r *http.Request, t *target
 	if err != nil {
 		return err
 	}
-	props, err := blobHeaders(r.Header, false)
+	props, err := uploadHeaders(r.Header, false)
 	if err != nil {
 		return err
 	}

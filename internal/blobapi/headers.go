@@ -101,22 +101,43 @@ func blobHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
 		*f.dst = v
 	}
 	if v := h.Get("x-ms-blob-content-md5"); v != "" {
+		// Set Blob Properties stores a value of any length, as Azure does; uploads
+		// (uploadHeaders) want an MD5.
 		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(b) != 16 {
-			return out, errInvalidHeader("x-ms-blob-content-md5", v)
+		if err != nil || len(v) > maxPropertyHeader {
+			return out, errInvalidMd5()
 		}
 		out.ContentMD5 = b
 	}
 	return out, nil
 }
 
+// uploadHeaders is blobHeaders for a write that uploads content (Put Blob, Put Block
+// List): there x-ms-blob-content-md5 must be an MD5. It is stored as the blob's, in
+// place of the one the server computes.
+func uploadHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
+	out, err := blobHeaders(h, fallback)
+	if err == nil && len(out.ContentMD5) != 0 && len(out.ContentMD5) != 16 {
+		err = errInvalidMd5()
+	}
+	return out, err
+}
+
+func errInvalidMd5() error {
+	return &apiError{status: http.StatusBadRequest, code: "InvalidMd5",
+		message: "The MD5 value specified in the request is invalid. The MD5 value must be 128 bits and Base64-encoded."}
+}
+
 // transactional reads Content-MD5 and x-ms-content-crc64, the digests of the body.
 func transactional(h http.Header) (md5, crc []byte, err error) {
+	if h.Get("Content-MD5") != "" && h.Get("x-ms-content-crc64") != "" {
+		return nil, nil, &apiError{status: http.StatusBadRequest, code: "BothCrc64AndMd5HeaderPresent",
+			message: "Both x-ms-content-crc64 header and Content-MD5 header are present."}
+	}
 	if v := h.Get("Content-MD5"); v != "" {
 		md5, err = base64.StdEncoding.DecodeString(v)
 		if err != nil || len(md5) != 16 {
-			return nil, nil, &apiError{status: http.StatusBadRequest, code: "InvalidMd5",
-				message: "The MD5 value specified in the request is invalid. The MD5 value must be 128 bits and Base64-encoded."}
+			return nil, nil, errInvalidMd5()
 		}
 	}
 	if v := h.Get("x-ms-content-crc64"); v != "" {

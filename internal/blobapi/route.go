@@ -81,6 +81,9 @@ func route(r *http.Request, t *target) (*operation, error) {
 	if q.Has("snapshot") || q.Has("versionid") {
 		return nil, errNotImplemented("blob snapshots and versions")
 	}
+	if restype == "account" {
+		return routeAccount(r, t)
+	}
 	m := r.Method
 	switch {
 	case t.container == "":
@@ -123,6 +126,11 @@ func route(r *http.Request, t *target) (*operation, error) {
 		// /{account}/{name} without restype addresses blob {name} in the root
 		// container, as in Azure.
 		t.container, t.blob = "$root", t.container
+	}
+	if m == http.MethodPut && (comp == "" || comp == "blocklist") {
+		if err := refuseAccessTier(r.Header); err != nil {
+			return nil, err
+		}
 	}
 	if op, err := routeAppendPage(r, comp); op != nil || err != nil {
 		return op, err

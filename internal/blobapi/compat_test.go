@@ -1,0 +1,87 @@
+package blobapi_test
+
+import (
+	"crypto/md5"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// x-ms-blob-content-md5: on an upload it must be an MD5 (InvalidMd5, even beside a valid
+// Content-MD5) and is stored in place of the computed one; Set Blob Properties stores a
+// value of any length.
+func TestBlobContentMD5(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/b"
+	sum := md5.Sum([]byte("body"))
+	body := base64.StdEncoding.EncodeToString(sum[:])
+	other := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
+	for _, bad := range []string{"short", base64.StdEncoding.EncodeToString([]byte("fifteen bytes.."))} {
+		e.fails(t, req{method: "PUT", path: p, body: "body", hdr: map[string]string{"x-ms-blob-type": "BlockBlob",
+			"x-ms-blob-content-md5": bad, "Content-MD5": body}}, http.StatusBadRequest, "InvalidMd5")
+		e.fails(t, req{method: "PUT", path: p + "?comp=blocklist", body: "<BlockList/>", hdr: map[string]string{
+			"x-ms-blob-content-md5": bad}}, http.StatusBadRequest, "InvalidMd5")
+	}
+	e.put(t, "box/b", "body", map[string]string{"x-ms-blob-content-md5": other, "Content-MD5": body})
+	if got := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr.Get("Content-MD5"); got != other {
+		t.Fatalf("stored Content-MD5 %q; want the x-ms-blob-content-md5 sent, %q", got, other)
+	}
+	odd := base64.StdEncoding.EncodeToString([]byte("three"))
+	e.must(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-md5": odd}}, http.StatusOK)
+	if got := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr.Get("Content-MD5"); got != odd {
+		t.Fatalf("Set Blob Properties stored Content-MD5 %q; want %q", got, odd)
+	}
+	e.fails(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-md5": "%%%"}}, http.StatusBadRequest, "InvalidMd5")
+}
+
+// Set Blob Properties replaces every HTTP header: those not sent are cleared.
+func TestSetBlobPropertiesClearsHeaders(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/b"
+	e.put(t, "box/b", "body", map[string]string{"x-ms-blob-content-type": "text/plain", "x-ms-blob-content-encoding": "gzip",
+		"x-ms-blob-content-language": "en", "x-ms-blob-content-disposition": "inline", "x-ms-blob-cache-control": "no-cache"})
+	e.must(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-language": "fr"}}, http.StatusOK)
+	h := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr
+	if h.Get("Content-Language") != "fr" || h.Get("Content-Type") != "application/octet-stream" || h.Get("Content-Encoding") != "" ||
+		h.Get("Content-Disposition") != "" || h.Get("Cache-Control") != "" || h.Get("Content-MD5") != "" {
+		t.Fatalf("after Set Blob Properties with only a language: %v", h)
+	}
+}
+
+// Content-MD5 and x-ms-content-crc64 together are refused; If-None-Match: * does not stop
+// a delete of an existing blob.
+func TestDigestsAndDeleteConditions(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/b"
+	sum := md5.Sum([]byte("x"))
+	both := map[string]string{"x-ms-blob-type": "BlockBlob", "Content-MD5": base64.StdEncoding.EncodeToString(sum[:]),
+		"x-ms-content-crc64": base64.StdEncoding.EncodeToString(make([]byte, 8))}
+	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: both}, http.StatusBadRequest, "BothCrc64AndMd5HeaderPresent")
+	delete(both, "x-ms-blob-type")
+	e.fails(t, req{method: "PUT", path: p + "?comp=block&blockid=YWFhYQ==", body: "x", hdr: both}, http.StatusBadRequest, "BothCrc64AndMd5HeaderPresent")
+	e.put(t, "box/b", "x", nil)
+	e.must(t, req{method: "DELETE", path: p, hdr: map[string]string{"If-None-Match": "*"}}, http.StatusAccepted)
+	e.fails(t, req{method: "HEAD", path: p}, http.StatusNotFound, "BlobNotFound")
+}
+
+// An access tier other than Hot, which every blob has, is refused rather than dropped.
+func TestAccessTierOnUpload(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/b"
+	for _, tier := range []string{"Cool", "Cold", "Archive", "P10"} {
+		e.fails(t, req{method: "PUT", path: p, body: "x", hdr: map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-access-tier": tier}},
+			http.StatusNotImplemented, "NotImplemented")
+		e.fails(t, req{method: "PUT", path: p + "?comp=blocklist", body: "<BlockList/>", hdr: map[string]string{"x-ms-access-tier": tier}},
+			http.StatusNotImplemented, "NotImplemented")
+	}
+	e.fails(t, req{method: "HEAD", path: p}, http.StatusNotFound, "BlobNotFound")
+	e.put(t, "box/b", "x", map[string]string{"x-ms-access-tier": "Hot"})
+	if h := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr; !strings.EqualFold(h.Get("x-ms-access-tier"), "Hot") {
+		t.Fatalf("tier after an upload with Hot: %v", h)
+	}
+}
