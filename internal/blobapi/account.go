@@ -4,11 +4,14 @@ import (
 	"net/http"
 )
 
-// ActionGetAccountInfo is the RBAC action of Get Account Information (the reference's
-// operation-to-permission table: getInfo/action under blobServices).
-const ActionGetAccountInfo = actionPrefix + "getInfo/action"
+// ActionGetAccountInfo is what Get Account Information is authorized with: reading blob
+// data at the account, which every Storage Blob Data role assigned there grants, so that
+// an app with such a role (as the SDKs' users have) can call it, and a role scoped to one
+// container cannot learn about the account. (Azure's permission table names a getInfo
+// action that no built-in role lists; see the report of this change.)
+const ActionGetAccountInfo = ActionBlobsRead
 
-var opGetAccountInfo = &operation{"GetAccountInformation", ActionGetAccountInfo, false, (*Handler).getAccountInfo}
+var opGetAccountInfo = &operation{"GetAccountInformation", ActionGetAccountInfo, true, (*Handler).getAccountInfo}
 
 // routeAccount routes restype=account, which Azure serves at the service, a container
 // and a blob URL alike. It is authorized at the account, whatever the URL names: what it

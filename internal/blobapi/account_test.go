@@ -45,8 +45,8 @@ func TestGetAccountInformation(t *testing.T) {
 			if res.hdr.Get("x-ms-sku-name") != "Standard_LRS" || res.hdr.Get("x-ms-account-kind") != "StorageV2" || res.hdr.Get("x-ms-is-hns-enabled") != "false" {
 				t.Fatalf("%s %s answered %v", m, p, res.hdr)
 			}
-			if got := e.auth.last(); got.Action != blobapi.ActionGetAccountInfo || got.Scope != "" || got.Container != "" {
-				t.Fatalf("%s %s asked RBAC for %+v; want getInfo/action at the account", m, p, got)
+			if got := e.auth.last(); got.Action != blobapi.ActionGetAccountInfo || !got.DataAction || got.Scope != "" || got.Container != "" {
+				t.Fatalf("%s %s asked RBAC for %+v; want blobs/read at the account", m, p, got)
 			}
 		}
 	}

@@ -2,11 +2,12 @@
 // BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
 // prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
 //
-// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage [--container C] [--blob B] [--data D]
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|leases [--container C] [--blob B] [--data D]
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseArgs } from "node:util";
 import { appendPage } from "./appendpage.mjs";
+import { leases } from "./lease.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -41,6 +42,9 @@ try {
     }
     case "appendpage":
       result.data = await appendPage(container);
+      break;
+    case "leases":
+      result.data = await leases(container);
       break;
     default:
       throw new Error(`unknown --op ${values.op}`);
