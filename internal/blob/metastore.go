@@ -29,7 +29,10 @@ import (
 //   - names are case-sensitive and compared bytewise; lists are in bytewise order;
 //   - records handed out are snapshots; callers must not modify them, and the store must
 //     not modify values it was handed after the call returns;
-//   - times round-trip with at least millisecond precision (in UTC).
+//   - times round-trip with at least millisecond precision (in UTC);
+//   - a container's and a blob's Lease are part of its record: stored by every write of
+//     the record and returned by every read and listing of it (a lease is a lock between
+//     nodes, so an update that changes only the lease must be committed like any other).
 type MetaStore interface {
 	// CreateContainer stores c, or fails with ContainerAlreadyExists.
 	CreateContainer(ctx context.Context, c Container) error

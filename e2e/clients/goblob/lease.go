@@ -17,7 +17,7 @@ import (
 // wantCode fails unless err is the service error code.
 func wantCode(step string, err error, code bloberror.Code) error {
 	if !bloberror.HasCode(err, code) {
-		return fmt.Errorf("%s: got %v, want %s", step, err, code)
+		return fmt.Errorf("%s: want %s, got: %w", step, code, err)
 	}
 	return nil
 }
@@ -170,11 +170,9 @@ func leases(ctx context.Context, client *azblob.Client, cont string) (any, error
 	if err != nil || len(staged.ContentCRC64) != 8 {
 		return nil, done.fail("crc64", "err=%v crc=%v", err, staged.ContentCRC64)
 	}
-	del, err := cc.NewBlobClient("leased.txt").Delete(ctx, nil)
-	if err != nil {
+	if _, err := cc.NewBlobClient("leased.txt").Delete(ctx, nil); err != nil {
 		return nil, done.fail("delete", "%v", err)
 	}
-	_ = del
 	done["compat"] = "ok"
 	return done, nil
 }
