@@ -204,4 +204,3 @@ func lock(ctx context.Context, client *azblob.Client, cont, name, action, id str
 	}
 	return map[string]any{"ok": err == nil}, err
 }
-
