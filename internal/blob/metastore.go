@@ -62,6 +62,10 @@ type MetaStore interface {
 	// ListBlobs returns up to limit committed blobs of a container whose names start
 	// with prefix and sort strictly after after.
 	ListBlobs(ctx context.Context, account, container, prefix, after string, limit int) ([]BlobRecord, error)
+	// ListUncommittedBlobs returns, in the same way, the names of up to limit blobs that
+	// have uncommitted blocks and no committed version (List Blobs with
+	// include=uncommittedblobs); ContainerNotFound when the container does not exist.
+	ListUncommittedBlobs(ctx context.Context, account, container, prefix, after string, limit int) ([]string, error)
 
 	// PutBlock stages b for the blob, replacing a staged block with the same id, if fn
 	// (given a summary of the blocks staged so far) returns nil. It returns the block it

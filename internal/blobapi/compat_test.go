@@ -85,3 +85,22 @@ func TestAccessTierOnUpload(t *testing.T) {
 		t.Fatalf("tier after an upload with Hot: %v", h)
 	}
 }
+
+// include=uncommittedblobs lists a blob that has only staged blocks, as an empty block blob.
+func TestListUncommittedBlobs(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	e.put(t, "box/a", "x", nil)
+	e.must(t, req{method: "PUT", path: "/" + account + "/box/b?comp=block&blockid=YWFhYQ==", body: "blk"}, http.StatusCreated)
+	list := func(q string) string {
+		return e.must(t, req{method: "GET", path: "/" + account + "/box?restype=container&comp=list" + q}, http.StatusOK).body
+	}
+	if body := list(""); strings.Contains(body, "<Name>b</Name>") {
+		t.Fatalf("a blob with only uncommitted blocks is listed by default:\n%s", body)
+	}
+	body := list("&include=uncommittedblobs")
+	if !strings.Contains(body, "<Name>a</Name>") || !strings.Contains(body, "<Blob><Name>b</Name><Properties>") ||
+		!strings.Contains(body, "<Content-Length>0</Content-Length>") {
+		t.Fatalf("include=uncommittedblobs:\n%s", body)
+	}
+}

@@ -27,6 +27,7 @@ type listParams struct {
 	hasPrefix, hasMarker      bool
 	hasMax, hasDelimiter      bool
 	includeMetadata           bool
+	includeUncommitted        bool
 }
 
 func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
@@ -55,9 +56,8 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 			if !allowed[inc] {
 				return p, errInvalidQuery("include", v, "")
 			}
-			if inc == "metadata" {
-				p.includeMetadata = true
-			}
+			p.includeMetadata = p.includeMetadata || inc == "metadata"
+			p.includeUncommitted = p.includeUncommitted || inc == "uncommittedblobs"
 			if inc == "snapshots" && p.hasDelimiter {
 				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
 			}
@@ -66,8 +66,8 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 	return p, nil
 }
 
-// Values Azure allows for include. Only metadata changes the output: Lanyard has no
-// snapshots, versions, soft delete, tags or copies to list.
+// Values Azure allows for include. Only metadata and uncommittedblobs change the output:
+// Lanyard has no snapshots, versions, soft delete, tags or copies to list.
 var (
 	containerIncludes = map[string]bool{"metadata": true, "deleted": true, "system": true}
 	blobIncludes      = map[string]bool{"metadata": true, "snapshots": true, "uncommittedblobs": true,
@@ -203,7 +203,7 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 		return err
 	}
 	res, err := h.Service.ListBlobs(r.Context(), t.account, t.container, blob.ListBlobsOptions{
-		Prefix: p.prefix, Delimiter: p.delimiter, Marker: p.marker, MaxResults: p.max,
+		Prefix: p.prefix, Delimiter: p.delimiter, Marker: p.marker, MaxResults: p.max, Uncommitted: p.includeUncommitted,
 	})
 	if err != nil {
 		return err
