@@ -39,9 +39,7 @@ func (h *Handler) putBlock(w http.ResponseWriter, r *http.Request, t *target) er
 	}
 	hdr := w.Header()
 	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
-	if len(crc) > 0 {
-		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
-	}
+	hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
 	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
 )
 
 // x-ms-blob-content-md5: on an upload it must be an MD5 (InvalidMd5, even beside a valid
@@ -102,5 +104,19 @@ func TestListUncommittedBlobs(t *testing.T) {
 	if !strings.Contains(body, "<Name>a</Name>") || !strings.Contains(body, "<Blob><Name>b</Name><Properties>") ||
 		!strings.Contains(body, "<Content-Length>0</Content-Length>") {
 		t.Fatalf("include=uncommittedblobs:\n%s", body)
+	}
+}
+
+// Put Block answers with the CRC-64 the server computed, whether or not the client sent
+// one (the Go SDK's CRC-64/NVME, little-endian).
+func TestPutBlockEchoesCRC64(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	want := base64.StdEncoding.EncodeToString(blob.CRC64Bytes(blob.CRC64([]byte("block data"))))
+	for _, hdr := range []map[string]string{nil, {"x-ms-content-crc64": want}} {
+		res := e.must(t, req{method: "PUT", path: "/" + account + "/box/b?comp=block&blockid=YWFhYQ==", body: "block data", hdr: hdr}, http.StatusCreated)
+		if got := res.hdr.Get("x-ms-content-crc64"); got != want {
+			t.Fatalf("Put Block with headers %v answered x-ms-content-crc64 %q; want %q", hdr, got, want)
+		}
 	}
 }
