@@ -142,3 +142,27 @@ func TestLeaseContainer(t *testing.T) {
 	e.fails(t, req{method: "DELETE", path: c}, http.StatusPreconditionFailed, "LeaseIdMissing")
 	e.must(t, req{method: "DELETE", path: c, hdr: leaseHdr("x-ms-lease-id", id)}, http.StatusAccepted)
 }
+
+// Append Block, Put Page and Seal of a leased blob need the lease id too.
+func TestLeaseGuardsAppendAndPageWrites(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	ab, pb := "/"+account+"/box/log", "/"+account+"/box/disk"
+	e.must(t, req{method: "PUT", path: ab, hdr: leaseHdr("x-ms-blob-type", "AppendBlob")}, http.StatusCreated)
+	e.must(t, req{method: "PUT", path: pb, hdr: leaseHdr("x-ms-blob-type", "PageBlob", "x-ms-blob-content-length", "1024")}, http.StatusCreated)
+	for _, p := range []string{ab, pb} {
+		e.must(t, req{method: "PUT", path: p + "?comp=lease", hdr: leaseHdr("x-ms-lease-action", "acquire", "x-ms-lease-duration", "-1", "x-ms-proposed-lease-id", leaseA)}, http.StatusCreated)
+	}
+	page := strings.Repeat("p", 512)
+	e.fails(t, req{method: "PUT", path: ab + "?comp=appendblock", body: "x"}, http.StatusPreconditionFailed, "LeaseIdMissing")
+	e.fails(t, req{method: "PUT", path: ab + "?comp=seal", hdr: leaseHdr("x-ms-lease-id", leaseB)}, http.StatusPreconditionFailed, "LeaseIdMismatchWithBlobOperation")
+	e.fails(t, req{method: "PUT", path: pb + "?comp=page", body: page, hdr: leaseHdr("x-ms-page-write", "update", "x-ms-range", "bytes=0-511")}, http.StatusPreconditionFailed, "LeaseIdMissing")
+	e.must(t, req{method: "PUT", path: ab + "?comp=appendblock", body: "x", hdr: leaseHdr("x-ms-lease-id", leaseA)}, http.StatusCreated)
+	e.must(t, req{method: "PUT", path: pb + "?comp=page", body: page, hdr: leaseHdr("x-ms-page-write", "update", "x-ms-range", "bytes=0-511", "x-ms-lease-id", leaseA)}, http.StatusCreated)
+	// Replacing the blob keeps its lease.
+	e.fails(t, req{method: "PUT", path: ab, hdr: leaseHdr("x-ms-blob-type", "AppendBlob")}, http.StatusPreconditionFailed, "LeaseIdMissing")
+	e.must(t, req{method: "PUT", path: ab, hdr: leaseHdr("x-ms-blob-type", "AppendBlob", "x-ms-lease-id", leaseA)}, http.StatusCreated)
+	if h := e.must(t, req{method: "HEAD", path: ab}, http.StatusOK).hdr; h.Get("x-ms-lease-state") != "leased" {
+		t.Fatalf("a replaced append blob lost its lease: %v", h)
+	}
+}
