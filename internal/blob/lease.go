@@ -177,3 +177,9 @@ func (s *Service) CheckBlobLease(ctx context.Context, key BlobKey, leaseID strin
 	}
 	return leaseOf(cur).checkUse(leaseID, true, s.now(), onBlob)
 }
+
+// CheckContainerLease checks a read of a container (Get Container Properties, Get
+// Container Metadata) that names a lease id: it must be the container's active lease.
+func (s *Service) CheckContainerLease(c Container, leaseID string) error {
+	return c.Lease.checkUse(leaseID, false, s.now(), onContainer)
+}

@@ -19,8 +19,15 @@ func (h *Handler) createContainer(w http.ResponseWriter, r *http.Request, t *tar
 }
 
 func (h *Handler) getContainer(w http.ResponseWriter, r *http.Request, t *target) error {
+	leaseID, err := leaseIDHeader(r.Header, "x-ms-lease-id")
+	if err != nil {
+		return err
+	}
 	c, err := h.Service.GetContainer(r.Context(), t.account, t.container)
 	if err != nil {
+		return err
+	}
+	if err := h.Service.CheckContainerLease(c, leaseID); err != nil {
 		return err
 	}
 	hdr := w.Header()

@@ -138,6 +138,8 @@ func TestLeaseContainer(t *testing.T) {
 		t.Fatalf("List Containers does not show the lease:\n%s", list.body)
 	}
 	e.must(t, req{method: "PUT", path: c + "&comp=metadata", hdr: leaseHdr("x-ms-meta-a", "1")}, http.StatusOK)
+	e.must(t, req{method: "GET", path: c, hdr: leaseHdr("x-ms-lease-id", id)}, http.StatusOK)
+	e.fails(t, req{method: "GET", path: c + "&comp=metadata", hdr: leaseHdr("x-ms-lease-id", leaseB)}, http.StatusPreconditionFailed, "LeaseIdMismatchWithContainerOperation")
 	e.fails(t, req{method: "PUT", path: c + "&comp=metadata", hdr: leaseHdr("x-ms-lease-id", leaseB)}, http.StatusPreconditionFailed, "LeaseIdMismatchWithContainerOperation")
 	e.fails(t, req{method: "DELETE", path: c}, http.StatusPreconditionFailed, "LeaseIdMissing")
 	e.must(t, req{method: "DELETE", path: c, hdr: leaseHdr("x-ms-lease-id", id)}, http.StatusAccepted)
