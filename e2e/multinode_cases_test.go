@@ -65,6 +65,9 @@ func TestMultiNode(t *testing.T) {
 	}
 	s.accountURL = n1.state.BlobURL + "/shared"
 
+	// A blob lease taken through node 2 holds at node 1: one lock for the whole cluster.
+	multiNodeLease(t, s, n1, n2)
+
 	// Deleted through node 2, the assignment stops deciding at node 1.
 	n2.cli(t, "role", "assignment", "delete", "--ids", a["id"].(string))
 	took = eventually(t, "node 1 denies after node 2 deleted", func() (bool, string) {
@@ -139,4 +142,27 @@ func jwtClaim(t *testing.T, raw, name string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprint(claims[name])
+}
+
+// multiNodeLease takes a lease through n2 and checks that n1 enforces it, then that a
+// release through n1 frees it for a holder through n2.
+func multiNodeLease(t *testing.T, s *blobSeed, n1, n2 *instance) {
+	t.Helper()
+	idA, idB := "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"
+	lockAt := func(n *instance, action, id string) blobResult {
+		s.accountURL = n.state.BlobURL + "/shared"
+		return s.goBlob(t, "writer", "-op", "lock-"+action, "-container", "data", "-blob", "x.txt", "-data", id)
+	}
+	ok(t, "acquire through node 2", lockAt(n2, "acquire", idA))
+	if r := lockAt(n1, "acquire", idB); r.OK || r.Status != 409 || r.Code != "LeaseAlreadyPresent" {
+		t.Fatalf("acquire through node 1 while node 2's client holds the lease = %+v", r)
+	}
+	s.accountURL = n1.state.BlobURL + "/shared"
+	if r := s.goBlob(t, "writer", "-op", "put", "-container", "data", "-blob", "x.txt", "-data", "no lease"); r.OK || r.Code != "LeaseIdMissing" {
+		t.Fatalf("write through node 1 without the lease = %+v", r)
+	}
+	ok(t, "release through node 1", lockAt(n1, "release", idA))
+	ok(t, "acquire through node 2 after the release", lockAt(n2, "acquire", idB))
+	ok(t, "release through node 2", lockAt(n2, "release", idB))
+	s.accountURL = n1.state.BlobURL + "/shared"
 }

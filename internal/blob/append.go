@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // CreateBlobInput creates an empty append blob or page blob (Put Blob with
@@ -34,7 +35,7 @@ func (s *Service) createEmpty(ctx context.Context, in CreateBlobInput, blobType 
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
-		if err := in.Conditions.checkCreateBlob(cur); err != nil {
+		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		now := s.timestamp()
@@ -42,7 +43,7 @@ func (s *Service) createEmpty(ctx context.Context, in CreateBlobInput, blobType 
 			Container: in.Key.Container, Name: in.Key.Name, Size: in.Size,
 			HTTPHeaders: in.Headers, Metadata: md, Tags: in.Tags.Clone(),
 			ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
-			BlobType: blobType, SequenceNumber: in.SequenceNumber,
+			BlobType: blobType, SequenceNumber: in.SequenceNumber, Lease: leaseOf(cur),
 		}}
 		return BlobWrite{Blob: next, DropBlocks: true}, nil
 	})
@@ -121,7 +122,7 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 		if cur == nil {
 			return nil, errBlobNotFound()
 		}
-		if err := checkAppendable(cur, in); err != nil {
+		if err := checkAppendable(cur, in, s.now()); err != nil {
 			return nil, err
 		}
 		n := *cur
@@ -147,11 +148,11 @@ func (s *Service) AppendBlock(ctx context.Context, in AppendBlockInput) (AppendB
 }
 
 // checkAppendable checks what Append Block requires of the blob.
-func checkAppendable(cur *BlobRecord, in AppendBlockInput) error {
+func checkAppendable(cur *BlobRecord, in AppendBlockInput, now time.Time) error {
 	if cur.BlobType != BlobTypeAppend {
 		return errInvalidBlobType()
 	}
-	if err := in.Conditions.checkWriteBlob(cur); err != nil {
+	if err := in.Conditions.checkWriteBlob(cur, now); err != nil {
 		return err
 	}
 	if cur.Sealed {
@@ -178,7 +179,7 @@ func (s *Service) SealAppendBlob(ctx context.Context, key BlobKey, cond Conditio
 		if cur.BlobType != BlobTypeAppend {
 			return BlobWrite{}, errInvalidBlobType()
 		}
-		if err := cond.checkWriteBlob(cur); err != nil {
+		if err := cond.checkWriteBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		if err := (AppendConditions{AppendPosition: appendPos}).check(cur, 0); err != nil {

@@ -2,6 +2,7 @@ package blob
 
 import (
 	"context"
+	"hash"
 	"io"
 	"sort"
 )
@@ -9,7 +10,7 @@ import (
 // PutBlockResult describes a staged block.
 type PutBlockResult struct {
 	ContentMD5 []byte
-	CRC64      uint64 // computed only when the request carried one
+	CRC64      uint64
 }
 
 // PutBlock stages a block for a later Put Block List. The block is durable when the
@@ -33,9 +34,18 @@ func (s *Service) PutBlock(ctx context.Context, key BlobKey, id string, body io.
 	case err != nil && CodeOf(err) != CodeBlobNotFound:
 		return PutBlockResult{}, err
 	}
+	// Azure answers every Put Block with the CRC-64 it computed, asked for or not.
+	var crc hash.Hash64
+	if len(wantCRC64) == 0 {
+		crc = NewCRC64()
+		body = io.TeeReader(body, crc)
+	}
 	w, err := s.writeContent(ctx, body, size, wantMD5, wantCRC64)
 	if err != nil {
 		return PutBlockResult{}, err
+	}
+	if crc != nil {
+		w.crc64 = crc.Sum64()
 	}
 	replaced, err := s.meta.PutBlock(ctx, key, Block{ID: id, Size: size, Content: w.id, CreatedAt: s.timestamp()}, func(sum BlockSummary) error {
 		if !sum.Replaces && sum.Count >= MaxUncommitted {
@@ -105,7 +115,7 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, in.Key, true, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
-		if err := in.Conditions.checkCreateBlob(cur); err != nil {
+		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		if cur != nil && cur.BlobType != BlobTypeBlock {
@@ -139,7 +149,7 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 				Container: in.Key.Container, Name: in.Key.Name, Size: size,
 				HTTPHeaders: in.Headers, Metadata: md, Tags: in.Tags.Clone(),
 				ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
-				BlobType: BlobTypeBlock,
+				BlobType: BlobTypeBlock, Lease: leaseOf(cur),
 			},
 			Extents: extents,
 		}

@@ -15,12 +15,15 @@ type Conditions struct {
 	IfUnmodifiedSince time.Time
 	// IfTags is x-ms-if-tags: the blob's tags must satisfy it; nil when absent.
 	IfTags *TagQuery
+	// LeaseID is the request's x-ms-lease-id: a write of a leased resource must name its
+	// lease (see Lease.checkUse).
+	LeaseID string
 }
 
 // IsZero reports whether no condition is set.
 func (c Conditions) IsZero() bool {
 	return len(c.IfMatch) == 0 && len(c.IfNoneMatch) == 0 && c.IfModifiedSince.IsZero() && c.IfUnmodifiedSince.IsZero() &&
-		c.IfTags == nil
+		c.IfTags == nil && c.LeaseID == ""
 }
 
 // noneMatchAny reports whether the request is If-None-Match: *, "create only".
@@ -38,6 +41,10 @@ func (c Conditions) noneMatchAny() bool {
 // If-Match && If-Unmodified-Since && (If-None-Match || If-Modified-Since).
 // Failures of the last group are "not modified" (304), the others ConditionNotMet (412).
 func (c Conditions) checkRead(etag string, lastModified time.Time) error {
+	if c.noneMatchAny() {
+		// Nothing can be read that does not exist: Azure refuses the request.
+		return errInvalid(CodeUnsatisfiableCondition, "The request includes an unsatisfiable condition for this operation.")
+	}
 	lm := lastModified.Truncate(time.Second)
 	if len(c.IfMatch) > 0 && !matchAny(c.IfMatch, etag) {
 		return errConditionNotMet()
@@ -113,23 +120,36 @@ func unquote(t string) string {
 }
 
 // checkReadBlob, checkWriteBlob and checkCreateBlob are checkRead, checkWrite and
-// checkCreate of a blob (nil when there is none), with x-ms-if-tags: a blob's tags are
-// not modification state, so a false tag condition is 412 even on a read.
-func (c Conditions) checkReadBlob(r *BlobRecord) error {
+// checkCreate of a blob (nil when there is none), after its lease (a write must name an
+// active lease; a read need not, but one that does must name the blob's), with
+// x-ms-if-tags: a blob's tags are not modification state, so a false tag condition is 412
+// even on a read.
+func (c Conditions) checkReadBlob(r *BlobRecord, now time.Time) error {
+	if err := r.Lease.checkUse(c.LeaseID, false, now, onBlob); err != nil {
+		return err
+	}
 	if err := c.checkTags(r); err != nil {
 		return err
 	}
 	return c.checkRead(r.ETag, r.LastModified)
 }
 
-func (c Conditions) checkWriteBlob(r *BlobRecord) error {
+func (c Conditions) checkWriteBlob(r *BlobRecord, now time.Time) error {
+	if r != nil {
+		if err := r.Lease.checkUse(c.LeaseID, true, now, onBlob); err != nil {
+			return err
+		}
+	}
 	if err := c.checkWrite(r != nil, etagOf(r), lastModifiedOf(r)); err != nil {
 		return err
 	}
 	return c.checkTags(r)
 }
 
-func (c Conditions) checkCreateBlob(r *BlobRecord) error {
+func (c Conditions) checkCreateBlob(r *BlobRecord, now time.Time) error {
+	if err := leaseOf(r).checkUse(c.LeaseID, true, now, onBlob); err != nil {
+		return err
+	}
 	if err := c.checkCreate(r != nil, etagOf(r), lastModifiedOf(r)); err != nil {
 		return err
 	}

@@ -40,6 +40,10 @@ func (s *Service) SetContainerMetadata(ctx context.Context, account, name string
 		return Container{}, err
 	}
 	return s.meta.UpdateContainer(ctx, account, name, func(c Container) (Container, error) {
+		// Set Container Metadata checks a lease id only when given.
+		if err := c.Lease.checkUse(cond.LeaseID, false, s.now(), onContainer); err != nil {
+			return Container{}, err
+		}
 		if err := cond.checkWrite(true, c.ETag, c.LastModified); err != nil {
 			return Container{}, err
 		}
@@ -55,6 +59,9 @@ func (s *Service) DeleteContainer(ctx context.Context, account, name string, con
 		return errContainerNotFound()
 	}
 	ids, err := s.meta.DeleteContainer(ctx, account, name, func(c Container) error {
+		if err := c.Lease.checkUse(cond.LeaseID, true, s.now(), onContainer); err != nil {
+			return err
+		}
 		return cond.checkWrite(true, c.ETag, c.LastModified)
 	})
 	if err != nil {

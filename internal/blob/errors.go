@@ -33,6 +33,7 @@ const (
 	CodeInvalidQueryValue      = "InvalidQueryParameterValue"
 	CodeIncompleteBody         = "IncompleteBody"
 	CodeServerBusy             = "ServerBusy"
+	CodeUnsatisfiableCondition = "UnsatisfiableCondition"
 
 	CodeInvalidBlobType                 = "InvalidBlobType"
 	CodeBlobIsSealed                    = "BlobIsSealed"

@@ -25,6 +25,9 @@ type ListBlobsOptions struct {
 	Delimiter  string // when set, names are rolled up into prefixes at the delimiter
 	Marker     string
 	MaxResults int
+	// Uncommitted also lists blobs that have only uncommitted blocks
+	// (include=uncommittedblobs), as empty block blobs without an ETag.
+	Uncommitted bool
 }
 
 // ListEntry is a blob or, in a hierarchical listing, a prefix (BlobPrefix) standing for
@@ -117,7 +120,7 @@ scan:
 	for {
 		// Fetch one more than still fits, so that a full page knows whether more follow.
 		batch := limit - len(res.Entries) + 1
-		recs, err := s.meta.ListBlobs(ctx, account, container, opts.Prefix, after, batch)
+		recs, exhausted, err := s.listBatch(ctx, account, container, opts, after, batch)
 		if err != nil {
 			return ListBlobsResult{}, err
 		}
@@ -142,7 +145,7 @@ scan:
 			res.Entries = append(res.Entries, ListEntry{Blob: r.properties()})
 			after = r.Name
 		}
-		if len(recs) < batch {
+		if exhausted {
 			break
 		}
 	}
@@ -150,4 +153,29 @@ scan:
 		res.NextMarker = encodeMarker(after)
 	}
 	return res, nil
+}
+
+// listBatch returns up to n blobs named after after, and whether there are no more: the
+// committed ones, merged in name order, with opts.Uncommitted, with those that have only
+// uncommitted blocks.
+func (s *Service) listBatch(ctx context.Context, account, container string, opts ListBlobsOptions, after string, n int) ([]BlobRecord, bool, error) {
+	recs, err := s.meta.ListBlobs(ctx, account, container, opts.Prefix, after, n)
+	if err != nil || !opts.Uncommitted {
+		return recs, len(recs) < n, err
+	}
+	names, err := s.meta.ListUncommittedBlobs(ctx, account, container, opts.Prefix, after, n)
+	if err != nil {
+		return nil, false, err
+	}
+	exhausted := len(recs) < n && len(names) < n && len(recs)+len(names) <= n
+	merged := make([]BlobRecord, 0, min(n, len(recs)+len(names)))
+	for len(merged) < n && (len(recs) > 0 || len(names) > 0) {
+		if len(names) == 0 || (len(recs) > 0 && recs[0].Name < names[0]) {
+			merged, recs = append(merged, recs[0]), recs[1:]
+			continue
+		}
+		merged = append(merged, BlobRecord{BlobProperties: BlobProperties{Container: container, Name: names[0], BlobType: BlobTypeBlock}})
+		names = names[1:]
+	}
+	return merged, exhausted, nil
 }

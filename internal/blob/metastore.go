@@ -29,7 +29,10 @@ import (
 //   - names are case-sensitive and compared bytewise; lists are in bytewise order;
 //   - records handed out are snapshots; callers must not modify them, and the store must
 //     not modify values it was handed after the call returns;
-//   - times round-trip with at least millisecond precision (in UTC).
+//   - times round-trip with at least millisecond precision (in UTC);
+//   - a container's and a blob's Lease are part of its record: stored by every write of
+//     the record and returned by every read and listing of it (a lease is a lock between
+//     nodes, so an update that changes only the lease must be committed like any other).
 type MetaStore interface {
 	// CreateContainer stores c, or fails with ContainerAlreadyExists.
 	CreateContainer(ctx context.Context, c Container) error
@@ -59,6 +62,10 @@ type MetaStore interface {
 	// ListBlobs returns up to limit committed blobs of a container whose names start
 	// with prefix and sort strictly after after.
 	ListBlobs(ctx context.Context, account, container, prefix, after string, limit int) ([]BlobRecord, error)
+	// ListUncommittedBlobs returns, in the same way, the names of up to limit blobs that
+	// have uncommitted blocks and no committed version (List Blobs with
+	// include=uncommittedblobs); ContainerNotFound when the container does not exist.
+	ListUncommittedBlobs(ctx context.Context, account, container, prefix, after string, limit int) ([]string, error)
 
 	// PutBlock stages b for the blob, replacing a staged block with the same id, if fn
 	// (given a summary of the blocks staged so far) returns nil. It returns the block it

@@ -73,7 +73,7 @@ func (s *Service) PutPages(ctx context.Context, in PutPagesInput) (PutPagesResul
 		if cur.BlobType != BlobTypePage {
 			return errInvalidBlobType()
 		}
-		if err := in.Conditions.checkWriteBlob(cur); err != nil {
+		if err := in.Conditions.checkWriteBlob(cur, s.now()); err != nil {
 			return err
 		}
 		if err := in.Sequence.check(cur.SequenceNumber); err != nil {
@@ -177,7 +177,7 @@ func (s *Service) GetPageRanges(ctx context.Context, key BlobKey, rg *Range, con
 	if rec.BlobType != BlobTypePage {
 		return BlobProperties{}, nil, errInvalidBlobType()
 	}
-	if err := cond.checkReadBlob(&rec); err != nil {
+	if err := cond.checkReadBlob(&rec, s.now()); err != nil {
 		return BlobProperties{}, nil, err
 	}
 	from, to := int64(0), rec.Size // [from, to)
@@ -248,7 +248,7 @@ func (s *Service) UpdatePageBlob(ctx context.Context, key BlobKey, u PageBlobUpd
 		if cur.BlobType != BlobTypePage {
 			return BlobWrite{}, errInvalidBlobType()
 		}
-		if err := u.Conditions.checkWriteBlob(cur); err != nil {
+		if err := u.Conditions.checkWriteBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		n := *cur

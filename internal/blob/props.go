@@ -2,6 +2,7 @@ package blob
 
 import (
 	"context"
+	"slices"
 )
 
 // SetBlobMetadata replaces a blob's metadata (none clears it).
@@ -29,7 +30,7 @@ func (s *Service) updateProperties(ctx context.Context, key BlobKey, cond Condit
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		if err := cond.checkWriteBlob(cur); err != nil {
+		if err := cond.checkWriteBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		n := *cur
@@ -50,12 +51,15 @@ func (s *Service) DeleteBlob(ctx context.Context, key BlobKey, cond Conditions) 
 	if err := s.validateKey(key); err != nil {
 		return notFoundForRead(err)
 	}
+	// Azure deletes an existing blob despite If-None-Match: *, which only means "create
+	// only" to writes that create.
+	cond.IfNoneMatch = slices.DeleteFunc(slices.Clone(cond.IfNoneMatch), func(t string) bool { return unquote(t) == "*" })
 	res, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		if err := cond.checkWriteBlob(cur); err != nil {
+		if err := cond.checkWriteBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		return BlobWrite{DropBlocks: true}, nil

@@ -58,7 +58,7 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
-		if err := in.Conditions.checkCreateBlob(cur); err != nil {
+		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		now := s.timestamp()
@@ -66,7 +66,7 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 			Container: in.Key.Container, Name: in.Key.Name, Size: w.size,
 			HTTPHeaders: h, Metadata: md, Tags: in.Tags.Clone(),
 			ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
-			BlobType: BlobTypeBlock,
+			BlobType: BlobTypeBlock, Lease: leaseOf(cur),
 		}}
 		if w.id != "" {
 			next.Extents = []Extent{{Content: w.id, Size: w.size}}
@@ -104,7 +104,7 @@ func (s *Service) precheck(ctx context.Context, k BlobKey, cond Conditions, crea
 		return err
 	}
 	if create {
-		return cond.checkCreateBlob(cur)
+		return cond.checkCreateBlob(cur, s.now())
 	}
-	return cond.checkWriteBlob(cur)
+	return cond.checkWriteBlob(cur, s.now())
 }

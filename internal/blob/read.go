@@ -44,7 +44,7 @@ func (s *Service) openReader(ctx context.Context, key BlobKey, opts GetBlobOptio
 	if err != nil {
 		return nil, err
 	}
-	if err := opts.Conditions.checkReadBlob(&rec); err != nil {
+	if err := opts.Conditions.checkReadBlob(&rec, s.now()); err != nil {
 		return nil, err
 	}
 	start, length := int64(0), rec.Size
@@ -90,7 +90,7 @@ func (s *Service) GetBlobProperties(ctx context.Context, key BlobKey, cond Condi
 	if err != nil {
 		return BlobProperties{}, err
 	}
-	if err := cond.checkReadBlob(&rec); err != nil {
+	if err := cond.checkReadBlob(&rec, s.now()); err != nil {
 		return BlobProperties{}, err
 	}
 	return rec.properties(), nil

@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // TaggedBlob is one blob Find Blobs by Tags returns.
@@ -86,7 +87,7 @@ func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond 
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		if err := cond.checkWriteBlob(cur); err != nil {
+		if err := cond.checkTagsOperation(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		n := *cur
@@ -105,7 +106,7 @@ func (s *Service) GetBlobTags(ctx context.Context, key BlobKey, cond Conditions)
 	if err != nil {
 		return nil, err
 	}
-	if err := cond.checkWriteBlob(&rec); err != nil {
+	if err := cond.checkTagsOperation(&rec, s.now()); err != nil {
 		return nil, err
 	}
 	return rec.Tags.Clone(), nil
@@ -131,4 +132,14 @@ func (s *Service) BlobTags(ctx context.Context, key BlobKey) (Tags, error) {
 		return nil, nil
 	}
 	return nil, err
+}
+
+// checkTagsOperation checks Set and Get Blob Tags: their conditions as a write's (each
+// failure 412), and the blob's lease only when the request names one, as Azure does.
+func (c Conditions) checkTagsOperation(r *BlobRecord, now time.Time) error {
+	if err := r.Lease.checkUse(c.LeaseID, false, now, onBlob); err != nil {
+		return err
+	}
+	c.LeaseID = ""
+	return c.checkWriteBlob(r, now)
 }

@@ -19,6 +19,7 @@ type Container struct {
 	ETag         string // unquoted, e.g. 0x8DC4A2B1C3D4E5F
 	LastModified time.Time
 	CreatedAt    time.Time
+	Lease        Lease
 }
 
 // BlobKey names one blob.
@@ -62,6 +63,8 @@ type BlobProperties struct {
 	// Tags are the blob's index tags (Set Blob Tags, x-ms-tags). Changing them changes
 	// neither ETag nor Last-Modified.
 	Tags Tags
+	// Lease is the blob's lease; a write that replaces the blob keeps it.
+	Lease Lease
 }
 
 // BlockInfo describes one block of a block list.

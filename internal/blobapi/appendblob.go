@@ -96,7 +96,7 @@ func createInput(r *http.Request, t *target) (blob.CreateBlobInput, bool, error)
 	if err != nil {
 		return blob.CreateBlobInput{}, false, err
 	}
-	props, err := blobHeaders(r.Header, true)
+	props, err := uploadHeaders(r.Header, true)
 	if err != nil {
 		return blob.CreateBlobInput{}, false, err
 	}

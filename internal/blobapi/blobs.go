@@ -44,7 +44,7 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	if err != nil {
 		return err
 	}
-	props, err := blobHeaders(r.Header, true)
+	props, err := uploadHeaders(r.Header, true)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 		if err != nil {
 			return h.notModified(w, r, t, err)
 		}
-		setBlobHeaders(hdr, p)
+		setBlobHeaders(hdr, p, h.Service.Now())
 		if len(p.ContentMD5) > 0 {
 			hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(p.ContentMD5))
 		}
@@ -150,7 +150,7 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 		}
 		body = bytes.NewReader(buf)
 	}
-	setBlobHeaders(hdr, p)
+	setBlobHeaders(hdr, p, h.Service.Now())
 	hdr.Set("Content-Length", itoa(br.Length))
 	if digest[0] != "" {
 		hdr.Set(digest[0], digest[1])
@@ -245,5 +245,7 @@ func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, t *target) 
 	if err := h.Service.DeleteBlob(r.Context(), t.key(), cond); err != nil {
 		return err
 	}
+	// Without soft delete, every delete is permanent; the SDKs read the header.
+	w.Header().Set("x-ms-delete-type-permanent", "true")
 	return noContent(w, http.StatusAccepted)
 }

@@ -117,7 +117,7 @@ func TestPutBlobErrors(t *testing.T) {
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-content-crc64": base64.StdEncoding.EncodeToString(make([]byte, 8))})}, http.StatusBadRequest, "Crc64Mismatch")
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-meta-bad-name": "v"})}, http.StatusBadRequest, "InvalidMetadata")
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-meta-big": strings.Repeat("v", 9000)})}, http.StatusBadRequest, "MetadataTooLarge")
-	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-blob-content-md5": "short"})}, http.StatusBadRequest, "InvalidHeaderValue")
+	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-blob-content-md5": "short"})}, http.StatusBadRequest, "InvalidMd5")
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-copy-source": "https://x/y"})}, http.StatusNotImplemented, "NotImplemented")
 	e.fails(t, req{method: "PUT", path: "/" + account + "/box/" + strings.Repeat("n", 1025), body: "x", hdr: bt(map[string]string{})}, http.StatusBadRequest, "OutOfRangeInput")
 	// The right CRC-64 (the Go SDK's: CRC-64/NVME, little-endian) is accepted and echoed.
@@ -195,7 +195,9 @@ func TestConditionalRequests(t *testing.T) {
 	if res.hdr.Get("ETag") != etag {
 		t.Fatalf("304 without ETag: %v", res.hdr)
 	}
-	e.fails(t, req{method: "HEAD", path: p, hdr: map[string]string{"If-None-Match": "*"}}, http.StatusNotModified, "ConditionNotMet")
+	// Only a blob that does not exist could satisfy If-None-Match: * on a read.
+	e.fails(t, req{method: "HEAD", path: p, hdr: map[string]string{"If-None-Match": "*"}}, http.StatusBadRequest, "UnsatisfiableCondition")
+	e.fails(t, req{method: "GET", path: p, hdr: map[string]string{"If-None-Match": "*"}}, http.StatusBadRequest, "UnsatisfiableCondition")
 	e.fails(t, req{method: "GET", path: p, hdr: map[string]string{"If-Modified-Since": lm}}, http.StatusNotModified, "ConditionNotMet")
 	e.must(t, req{method: "GET", path: p, hdr: map[string]string{"If-Modified-Since": before}}, http.StatusOK)
 	e.fails(t, req{method: "HEAD", path: p, hdr: map[string]string{"If-Unmodified-Since": before}}, http.StatusPreconditionFailed, "ConditionNotMet")

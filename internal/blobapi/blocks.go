@@ -26,15 +26,20 @@ func (h *Handler) putBlock(w http.ResponseWriter, r *http.Request, t *target) er
 	if err != nil {
 		return err
 	}
+	leaseID, err := leaseIDHeader(r.Header, "x-ms-lease-id")
+	if err != nil {
+		return err
+	}
+	if err := h.Service.CheckBlobLease(r.Context(), t.key(), leaseID); err != nil {
+		return err
+	}
 	res, err := h.Service.PutBlock(r.Context(), t.key(), t.query.Get("blockid"), r.Body, size, md5sum, crc)
 	if err != nil {
 		return err
 	}
 	hdr := w.Header()
 	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
-	if len(crc) > 0 {
-		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
-	}
+	hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
 	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
 }
@@ -47,7 +52,7 @@ func (h *Handler) putBlockList(w http.ResponseWriter, r *http.Request, t *target
 	if err != nil {
 		return err
 	}
-	props, err := blobHeaders(r.Header, false)
+	props, err := uploadHeaders(r.Header, false)
 	if err != nil {
 		return err
 	}

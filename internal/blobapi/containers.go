@@ -19,15 +19,21 @@ func (h *Handler) createContainer(w http.ResponseWriter, r *http.Request, t *tar
 }
 
 func (h *Handler) getContainer(w http.ResponseWriter, r *http.Request, t *target) error {
+	leaseID, err := leaseIDHeader(r.Header, "x-ms-lease-id")
+	if err != nil {
+		return err
+	}
 	c, err := h.Service.GetContainer(r.Context(), t.account, t.container)
 	if err != nil {
+		return err
+	}
+	if err := h.Service.CheckContainerLease(c, leaseID); err != nil {
 		return err
 	}
 	hdr := w.Header()
 	setWritten(hdr, c.ETag, c.LastModified)
 	setMetadata(hdr, c.Metadata)
-	hdr.Set("x-ms-lease-state", "available")
-	hdr.Set("x-ms-lease-status", "unlocked")
+	setLeaseHeaders(hdr, c.Lease, h.Service.Now())
 	hdr.Set("x-ms-has-immutability-policy", "false")
 	hdr.Set("x-ms-has-legal-hold", "false")
 	hdr.Set("x-ms-default-encryption-scope", "$account-encryption-key")

@@ -111,6 +111,7 @@ var statusByCode = map[string]int{
 	blob.CodeTagsTooLarge:             http.StatusBadRequest,
 	blob.CodeEmptyTagName:             http.StatusBadRequest,
 	blob.CodeDuplicateTagNames:        http.StatusBadRequest,
+	blob.CodeUnsatisfiableCondition:   http.StatusBadRequest,
 	"NoAuthenticationInformation":     http.StatusUnauthorized,
 	"InvalidAuthenticationInfo":       http.StatusUnauthorized,
 	"AuthenticationFailed":            http.StatusForbidden,
@@ -168,6 +169,9 @@ func describe(err error) *apiError {
 	code := lanyard.CodeOf(err)
 	kind := lanyard.KindOf(err)
 	status, ok := statusByCode[code]
+	if !ok {
+		status, ok = leaseStatusByCode[code]
+	}
 	if !ok || code == "" {
 		d := kindDefaults[kind]
 		status, code = d.status, d.code

@@ -43,7 +43,8 @@ func conditions(r *http.Request) (blob.Conditions, error) {
 		}
 		*d.dst = t
 	}
-	return c, nil
+	c.LeaseID, err = leaseIDHeader(r.Header, "x-ms-lease-id")
+	return c, err
 }
 
 // etagList splits If-Match / If-None-Match values; ETags never contain commas.
@@ -104,22 +105,43 @@ func blobHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
 		*f.dst = v
 	}
 	if v := h.Get("x-ms-blob-content-md5"); v != "" {
+		// Set Blob Properties stores a value of any length, as Azure does; uploads
+		// (uploadHeaders) want an MD5.
 		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(b) != 16 {
-			return out, errInvalidHeader("x-ms-blob-content-md5", v)
+		if err != nil || len(v) > maxPropertyHeader {
+			return out, errInvalidMd5()
 		}
 		out.ContentMD5 = b
 	}
 	return out, nil
 }
 
+// uploadHeaders is blobHeaders for a write that uploads content (Put Blob, Put Block
+// List): there x-ms-blob-content-md5 must be an MD5. It is stored as the blob's, in
+// place of the one the server computes.
+func uploadHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
+	out, err := blobHeaders(h, fallback)
+	if err == nil && len(out.ContentMD5) != 0 && len(out.ContentMD5) != 16 {
+		err = errInvalidMd5()
+	}
+	return out, err
+}
+
+func errInvalidMd5() error {
+	return &apiError{status: http.StatusBadRequest, code: "InvalidMd5",
+		message: "The MD5 value specified in the request is invalid. The MD5 value must be 128 bits and Base64-encoded."}
+}
+
 // transactional reads Content-MD5 and x-ms-content-crc64, the digests of the body.
 func transactional(h http.Header) (md5, crc []byte, err error) {
+	if h.Get("Content-MD5") != "" && h.Get("x-ms-content-crc64") != "" {
+		return nil, nil, &apiError{status: http.StatusBadRequest, code: "BothCrc64AndMd5HeaderPresent",
+			message: "Both x-ms-content-crc64 header and Content-MD5 header are present."}
+	}
 	if v := h.Get("Content-MD5"); v != "" {
 		md5, err = base64.StdEncoding.DecodeString(v)
 		if err != nil || len(md5) != 16 {
-			return nil, nil, &apiError{status: http.StatusBadRequest, code: "InvalidMd5",
-				message: "The MD5 value specified in the request is invalid. The MD5 value must be 128 bits and Base64-encoded."}
+			return nil, nil, errInvalidMd5()
 		}
 	}
 	if v := h.Get("x-ms-content-crc64"); v != "" {
@@ -143,7 +165,7 @@ func setMetadata(h http.Header, md blob.Metadata) {
 }
 
 // setBlobHeaders writes the properties Get Blob and Get Blob Properties return.
-func setBlobHeaders(h http.Header, p blob.BlobProperties) {
+func setBlobHeaders(h http.Header, p blob.BlobProperties, now time.Time) {
 	ct := p.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -164,8 +186,7 @@ func setBlobHeaders(h http.Header, p blob.BlobProperties) {
 	setTypeHeaders(h, p)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("x-ms-server-encrypted", "true")
-	h.Set("x-ms-lease-state", "available")
-	h.Set("x-ms-lease-status", "unlocked")
+	setLeaseHeaders(h, p.Lease, now)
 	setMetadata(h, p.Metadata)
 	if n := tagCount(p); n != "" {
 		h.Set("x-ms-tag-count", n)

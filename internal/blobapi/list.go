@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
@@ -27,6 +28,7 @@ type listParams struct {
 	hasMax, hasDelimiter      bool
 	includeMetadata           bool
 	includeTags               bool
+	includeUncommitted        bool
 }
 
 func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
@@ -55,12 +57,9 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 			if !allowed[inc] {
 				return p, errInvalidQuery("include", v, "")
 			}
-			if inc == "metadata" {
-				p.includeMetadata = true
-			}
-			if inc == "tags" {
-				p.includeTags = true
-			}
+			p.includeMetadata = p.includeMetadata || inc == "metadata"
+			p.includeTags = p.includeTags || inc == "tags"
+			p.includeUncommitted = p.includeUncommitted || inc == "uncommittedblobs"
 			if inc == "snapshots" && p.hasDelimiter {
 				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
 			}
@@ -69,8 +68,8 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 	return p, nil
 }
 
-// Values Azure allows for include. Only metadata and tags change the output: Lanyard has
-// no snapshots, versions, soft delete or copies to list.
+// Values Azure allows for include. Only metadata, tags and uncommittedblobs change the
+// output: Lanyard has no snapshots, versions, soft delete or copies to list.
 var (
 	containerIncludes = map[string]bool{"metadata": true, "deleted": true, "system": true}
 	blobIncludes      = map[string]bool{"metadata": true, "snapshots": true, "uncommittedblobs": true,
@@ -109,6 +108,7 @@ type containerProp struct {
 	ETag                  string `xml:"Etag"`
 	LeaseStatus           string `xml:"LeaseStatus"`
 	LeaseState            string `xml:"LeaseState"`
+	LeaseDuration         string `xml:"LeaseDuration,omitempty"`
 	DefaultEncryption     string `xml:"DefaultEncryptionScope"`
 	DenyEncryptionOvr     bool   `xml:"DenyEncryptionScopeOverride"`
 	HasImmutabilityPolicy bool   `xml:"HasImmutabilityPolicy"`
@@ -162,10 +162,13 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, t *targ
 	page := containersPage{ServiceEndpoint: serviceEndpoint(r, t.account), NextMarker: res.NextMarker}
 	page.Prefix, page.Marker, page.MaxResults = p.echo()
 	page.Containers.Items = make([]containerXML, 0, len(res.Containers))
+	now := h.Service.Now()
 	for _, c := range res.Containers {
+		lease := viewLease(c.Lease, now)
 		x := containerXML{Name: c.Name, Properties: containerProp{
 			LastModified: httpTime(c.LastModified), ETag: quote(c.ETag),
-			LeaseStatus: "unlocked", LeaseState: "available", DefaultEncryption: "$account-encryption-key",
+			LeaseStatus: lease.status, LeaseState: lease.state, LeaseDuration: lease.duration,
+			DefaultEncryption: "$account-encryption-key",
 		}}
 		if p.includeMetadata {
 			md := metadataXML(c.Metadata)
@@ -182,6 +185,7 @@ type blobEntries struct {
 	entries  []blob.ListEntry
 	withMeta bool
 	withTags bool
+	now      time.Time // for the state of leases
 }
 
 type blobsPage struct {
@@ -202,13 +206,14 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 		return err
 	}
 	res, err := h.Service.ListBlobs(r.Context(), t.account, t.container, blob.ListBlobsOptions{
-		Prefix: p.prefix, Delimiter: p.delimiter, Marker: p.marker, MaxResults: p.max,
+		Prefix: p.prefix, Delimiter: p.delimiter, Marker: p.marker, MaxResults: p.max, Uncommitted: p.includeUncommitted,
 	})
 	if err != nil {
 		return err
 	}
 	page := blobsPage{ServiceEndpoint: serviceEndpoint(r, t.account), ContainerName: t.container,
-		Blobs: blobEntries{entries: res.Entries, withMeta: p.includeMetadata, withTags: p.includeTags}, NextMarker: res.NextMarker}
+		Blobs:      blobEntries{entries: res.Entries, withMeta: p.includeMetadata, withTags: p.includeTags, now: h.Service.Now()},
+		NextMarker: res.NextMarker}
 	page.Prefix, page.Marker, page.MaxResults = p.echo()
 	if p.hasDelimiter {
 		page.Delimiter = &p.delimiter

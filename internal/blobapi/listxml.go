@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
@@ -39,14 +40,14 @@ func appendBlobsPage(b *bytes.Buffer, pg blobsPage) {
 			b.WriteString("</BlobPrefix>")
 			continue
 		}
-		appendBlob(b, en.Blob, pg.Blobs.withMeta, pg.Blobs.withTags)
+		appendBlob(b, en.Blob, pg.Blobs.withMeta, pg.Blobs.withTags, pg.Blobs.now)
 	}
 	b.WriteString("</Blobs>")
 	element(b, "NextMarker", pg.NextMarker)
 	b.WriteString("</EnumerationResults>")
 }
 
-func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta, withTags bool) {
+func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta, withTags bool, now time.Time) {
 	ct := p.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -73,7 +74,11 @@ func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta, withTags bool)
 	if blobType(p) == blob.BlobTypeBlock {
 		b.WriteString("<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>")
 	}
-	b.WriteString("<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted>")
+	lease := viewLease(p.Lease, now)
+	element(b, "LeaseStatus", lease.status)
+	element(b, "LeaseState", lease.state)
+	optional(b, "LeaseDuration", lease.duration)
+	b.WriteString("<ServerEncrypted>true</ServerEncrypted>")
 	if withTags && len(p.Tags) > 0 {
 		element(b, "TagCount", strconv.Itoa(len(p.Tags)))
 	}

@@ -34,6 +34,7 @@ type blobPropXML struct {
 	AccessTierInferred bool   `xml:"AccessTierInferred"`
 	LeaseStatus        string `xml:"LeaseStatus"`
 	LeaseState         string `xml:"LeaseState"`
+	LeaseDuration      string `xml:"LeaseDuration,omitempty"`
 	ServerEncrypted    bool   `xml:"ServerEncrypted"`
 }
 
@@ -54,7 +55,7 @@ func (b referenceEntries) MarshalXML(e *xml.Encoder, start xml.StartElement) err
 		if en.Prefix != "" {
 			err = e.EncodeElement(prefixXML{Name: en.Prefix}, xml.StartElement{Name: xml.Name{Local: "BlobPrefix"}})
 		} else {
-			err = e.EncodeElement(blobItem(en.Blob, b.withMeta), xml.StartElement{Name: xml.Name{Local: "Blob"}})
+			err = e.EncodeElement(blobItem(en.Blob, b.withMeta, b.now), xml.StartElement{Name: xml.Name{Local: "Blob"}})
 		}
 		if err != nil {
 			return err
@@ -63,7 +64,7 @@ func (b referenceEntries) MarshalXML(e *xml.Encoder, start xml.StartElement) err
 	return e.EncodeToken(start.End())
 }
 
-func blobItem(p blob.BlobProperties, withMeta bool) blobXML {
+func blobItem(p blob.BlobProperties, withMeta bool, now time.Time) blobXML {
 	ct := p.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -73,8 +74,20 @@ func blobItem(p blob.BlobProperties, withMeta bool) blobXML {
 		ContentLength: p.Size, ContentType: ct, ContentEncoding: p.ContentEncoding,
 		ContentLanguage: p.ContentLanguage, ContentDisposition: p.ContentDisposition, CacheControl: p.CacheControl,
 		BlobType: blob.BlobTypeBlock, AccessTier: "Hot", AccessTierInferred: true,
-		LeaseStatus: "unlocked", LeaseState: "available", ServerEncrypted: true,
+		ServerEncrypted: true,
 	}}
+	switch st := p.Lease.State(now); st {
+	case blob.LeaseLeased:
+		x.Properties.LeaseStatus, x.Properties.LeaseDuration = "locked", "fixed"
+		if p.Lease.Infinite() {
+			x.Properties.LeaseDuration = "infinite"
+		}
+	case blob.LeaseBreaking:
+		x.Properties.LeaseStatus = "locked"
+	default:
+		x.Properties.LeaseStatus = "unlocked"
+	}
+	x.Properties.LeaseState = string(p.Lease.State(now))
 	if len(p.ContentMD5) > 0 {
 		x.Properties.ContentMD5 = base64.StdEncoding.EncodeToString(p.ContentMD5)
 	}
@@ -118,6 +131,7 @@ func TestBlobsPageMatchesEncodingXML(t *testing.T) {
 			pg.MaxResults = &n
 		}
 		pg.Blobs.withMeta = rnd.IntN(2) == 0
+		pg.Blobs.now = time.Unix(1e9, 0)
 		for range rnd.IntN(8) {
 			if rnd.IntN(4) == 0 {
 				pg.Blobs.entries = append(pg.Blobs.entries, blob.ListEntry{Prefix: "p/" + pick()})
@@ -128,6 +142,14 @@ func TestBlobsPageMatchesEncodingXML(t *testing.T) {
 				CreatedAt: time.Unix(rnd.Int64N(2e9), 0), LastModified: time.Unix(rnd.Int64N(2e9), 0)}
 			if rnd.IntN(2) == 0 {
 				p.ContentMD5 = []byte{1, 2, 3, byte(i)}
+			}
+			switch rnd.IntN(4) {
+			case 1:
+				p.Lease = blob.Lease{ID: "x", Phase: blob.LeasePhaseLeased, Duration: blob.LeaseInfinite}
+			case 2:
+				p.Lease = blob.Lease{ID: "x", Phase: blob.LeasePhaseLeased, Duration: 15, Until: pg.Blobs.now.Add(time.Duration(rnd.IntN(30)-15) * time.Second)}
+			case 3:
+				p.Lease = blob.Lease{ID: "x", Phase: blob.LeasePhaseBreaking, Until: pg.Blobs.now.Add(time.Duration(rnd.IntN(30)-15) * time.Second)}
 			}
 			if rnd.IntN(2) == 0 {
 				p.Metadata = blob.Metadata{"zeta": pick(), "alpha": pick(), "mid": pick()}

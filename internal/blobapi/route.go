@@ -83,6 +83,9 @@ func route(r *http.Request, t *target) (*operation, error) {
 	if q.Has("snapshot") || q.Has("versionid") {
 		return nil, errNotImplemented("blob snapshots and versions")
 	}
+	if restype == "account" {
+		return routeAccount(r, t)
+	}
 	m := r.Method
 	switch {
 	case t.container == "":
@@ -116,6 +119,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 			return method(m, map[string]*operation{http.MethodPost: opSubmitBatch})
 		case "blobs":
 			return method(m, map[string]*operation{http.MethodGet: opFindBlobs})
+		case "lease":
+			return method(m, map[string]*operation{http.MethodPut: opLeaseContainer})
 		}
 		if unsupportedComps[strings.ToLower(comp)] {
 			return nil, errNotImplemented("comp=" + comp)
@@ -128,6 +133,11 @@ func route(r *http.Request, t *target) (*operation, error) {
 		// /{account}/{name} without restype addresses blob {name} in the root
 		// container, as in Azure.
 		t.container, t.blob = "$root", t.container
+	}
+	if m == http.MethodPut && (comp == "" || comp == "blocklist") {
+		if err := refuseAccessTier(r.Header); err != nil {
+			return nil, err
+		}
 	}
 	if op, err := routeAppendPage(r, comp); op != nil || err != nil {
 		return op, err
@@ -157,6 +167,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobProps})
 	case "tags":
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobTags, http.MethodGet: opGetBlobTags})
+	case "lease":
+		return method(m, map[string]*operation{http.MethodPut: opLeaseBlob})
 	}
 	if unsupportedComps[strings.ToLower(comp)] {
 		return nil, errNotImplemented("comp=" + comp)

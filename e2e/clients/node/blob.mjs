@@ -2,12 +2,13 @@
 // BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
 // prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
 //
-// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|tags [--container C] [--blob B] [--data D]
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|tags|leases [--container C] [--blob B] [--data D]
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseArgs } from "node:util";
 import { appendPage } from "./appendpage.mjs";
 import { blobTags } from "./blobtags.mjs";
+import { leases } from "./lease.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -45,6 +46,8 @@ try {
       break;
     case "tags":
       result.data = await blobTags(service, container);
+    case "leases":
+      result.data = await leases(container);
       break;
     default:
       throw new Error(`unknown --op ${values.op}`);

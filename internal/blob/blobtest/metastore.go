@@ -41,6 +41,9 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"ContainerDeleteAccounts", testContainerDeleteAccounts},
 		{"Tags", testTags},
 		{"FindBlobs", testFindBlobs},
+		{"Leases", testLeases},
+		{"ConcurrentLeaseAcquire", testConcurrentLeaseAcquire},
+		{"ListUncommitted", testListUncommitted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

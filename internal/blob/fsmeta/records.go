@@ -96,6 +96,33 @@ type diskContainer struct {
 	ETag     string            `json:"etag"`
 	Modified time.Time         `json:"mod"`
 	Created  time.Time         `json:"cre"`
+	Lease    *diskLease        `json:"ls,omitempty"`
+}
+
+// diskLease is a blob's or container's lease; absent when there is none.
+type diskLease struct {
+	ID       string    `json:"id,omitempty"`
+	Phase    string    `json:"p,omitempty"`
+	Duration int       `json:"d,omitempty"`
+	Until    time.Time `json:"u,omitzero"`
+}
+
+func encodeLease(l blob.Lease) *diskLease {
+	if l.IsZero() {
+		return nil
+	}
+	return &diskLease{ID: l.ID, Phase: l.Phase, Duration: l.Duration, Until: l.Until}
+}
+
+func decodeLease(d *diskLease) blob.Lease {
+	if d == nil {
+		return blob.Lease{}
+	}
+	l := blob.Lease{ID: d.ID, Phase: d.Phase, Duration: d.Duration}
+	if !d.Until.IsZero() {
+		l.Until = d.Until.UTC()
+	}
+	return l
 }
 
 type diskBlob struct {
@@ -115,6 +142,7 @@ type diskBlob struct {
 	Sealed      bool              `json:"seal,omitempty"`
 	Seq         int64             `json:"seq,omitempty"`
 	Tags        map[string]string `json:"tg,omitempty"`
+	Lease       *diskLease        `json:"ls,omitempty"`
 }
 
 type diskExtent struct {
@@ -138,7 +166,8 @@ func encode(m mutation) ([]byte, error) {
 	case opPutContainer:
 		c := m.container
 		r.A, r.C = c.Account, c.Name
-		r.Ctr = &diskContainer{Meta: c.Metadata, ETag: c.ETag, Modified: c.LastModified, Created: c.CreatedAt}
+		r.Ctr = &diskContainer{Meta: c.Metadata, ETag: c.ETag, Modified: c.LastModified, Created: c.CreatedAt,
+			Lease: encodeLease(c.Lease)}
 	case opDelContainer:
 		r.A, r.C = m.key.Account, m.key.Container
 	case opPutBlob, opSpliceBlob, opDelBlob, opPutBlock, opDropBlocks:
@@ -150,7 +179,7 @@ func encode(m mutation) ([]byte, error) {
 			Size: b.Size, Type: b.ContentType, Encoding: b.ContentEncoding, Language: b.ContentLanguage,
 			Disposition: b.ContentDisposition, Cache: b.CacheControl, MD5: b.ContentMD5, Meta: b.Metadata,
 			ETag: b.ETag, Modified: b.LastModified, Created: b.CreatedAt,
-			Sealed: b.Sealed, Seq: b.SequenceNumber, Tags: b.Tags,
+			Sealed: b.Sealed, Seq: b.SequenceNumber, Tags: b.Tags, Lease: encodeLease(b.Lease),
 		}
 		if b.BlobType != blob.BlobTypeBlock && b.BlobType != "" {
 			d.BlobType = b.BlobType
@@ -202,7 +231,7 @@ func decode(p []byte) (mutation, error) {
 			return mutation{}, fmt.Errorf("record %s without container", r.Op)
 		}
 		m.container = blob.Container{Account: r.A, Name: r.C, Metadata: r.Ctr.Meta, ETag: r.Ctr.ETag,
-			LastModified: r.Ctr.Modified.UTC(), CreatedAt: r.Ctr.Created.UTC()}
+			LastModified: r.Ctr.Modified.UTC(), CreatedAt: r.Ctr.Created.UTC(), Lease: decodeLease(r.Ctr.Lease)}
 	case opPutBlob, opSpliceBlob:
 		d := r.Blob
 		if d == nil {
@@ -214,6 +243,7 @@ func decode(p []byte) (mutation, error) {
 				ContentDisposition: d.Disposition, CacheControl: d.Cache, ContentMD5: d.MD5},
 			Metadata: d.Meta, ETag: d.ETag, LastModified: d.Modified.UTC(), CreatedAt: d.Created.UTC(),
 			BlobType: blob.BlobTypeBlock, Sealed: d.Sealed, SequenceNumber: d.Seq, Tags: d.Tags,
+			Lease: decodeLease(d.Lease),
 		}}
 		if d.BlobType != "" {
 			b.BlobType = d.BlobType

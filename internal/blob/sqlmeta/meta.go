@@ -318,19 +318,22 @@ func sameLayout(a, b *blobs.BlobRecord) bool {
 
 // ---- containers ----
 
-const blobContainerColumns = "c.account, c.name, c.metadata, c.etag, c.last_modified, c.created_at"
+const blobContainerColumns = "c.account, c.name, c.metadata, c.etag, c.last_modified, c.created_at, c.lease"
 
 func scanBlobContainer(r rowScanner) (blobs.Container, error) {
 	var (
 		c                 blobs.Container
-		md                string
+		md, lease         string
 		modified, created int64
 	)
-	if err := r.Scan(&c.Account, &c.Name, &md, &c.ETag, &modified, &created); err != nil {
+	if err := r.Scan(&c.Account, &c.Name, &md, &c.ETag, &modified, &created, &lease); err != nil {
 		return c, err
 	}
 	var err error
 	if c.Metadata, err = decodeBlobMetadata(md); err != nil {
+		return c, err
+	}
+	if c.Lease, err = decodeLease(lease); err != nil {
 		return c, err
 	}
 	c.LastModified, c.CreatedAt = fromMicros(modified), fromMicros(created)
@@ -382,14 +385,18 @@ func (m *blobMeta) CreateContainer(ctx context.Context, c blobs.Container) error
 	if err != nil {
 		return err
 	}
+	lease, err := encodeLease(c.Lease)
+	if err != nil {
+		return err
+	}
 	if m.containerCache != nil {
 		ck := containerKey{c.Account, c.Name}
 		t := m.containerCache.begin(ck)
 		defer m.containerCache.end(ck, t, 0, nil)
 	}
 	err = m.write(ctx, func(tx sqlDB) error {
-		_, err := tx.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at)
-	VALUES (?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt))
+		_, err := tx.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at, lease)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt), lease)
 		if err != nil && tx.h.IsUniqueViolation(err) {
 			return blobs.ErrContainerExists()
 		}
@@ -451,13 +458,20 @@ func (m *blobMeta) UpdateContainer(ctx context.Context, account, name string, fn
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `UPDATE blob_containers SET metadata = ?, etag = ?, last_modified = ?, created_at = ?
-	WHERE account = ? AND name = ?`, md, next.ETag, micros(next.LastModified), micros(next.CreatedAt), account, name); err != nil {
+		lease, err := encodeLease(next.Lease)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE blob_containers SET metadata = ?, etag = ?, last_modified = ?, created_at = ?, lease = ?
+	WHERE account = ? AND name = ?`, md, next.ETag, micros(next.LastModified), micros(next.CreatedAt), lease, account, name); err != nil {
 			return err
 		}
 		// What a read gives back from now on.
 		out = blobs.Container{Account: account, Name: name, Metadata: next.Metadata.Clone(), ETag: next.ETag,
 			LastModified: fromMicros(micros(next.LastModified)), CreatedAt: fromMicros(micros(next.CreatedAt))}
+		if out.Lease, err = decodeLease(lease); err != nil {
+			return err
+		}
 		if len(out.Metadata) == 0 {
 			out.Metadata = nil
 		}
@@ -606,20 +620,21 @@ type blobEntry struct {
 
 const blobEntryColumns = `e.name, e.committed, e.size, e.content_type, e.content_encoding, e.content_language,
 	e.content_disposition, e.cache_control, e.content_md5, e.metadata, e.etag, e.last_modified, e.created_at,
-	e.blob_type, e.extents, e.block_count, e.block_id_len, e.tags`
+	e.blob_type, e.extents, e.block_count, e.block_id_len, e.tags, e.lease`
 
 // scanBlobEntry scans blobEntryColumns, then extra. The columns are NULL where an outer
 // join found no row; found is then false.
 func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, found bool, err error) {
 	var (
-		name, md, etag, bt, ext, tags  sql.NullString
+		name, md, etag, bt, ext        sql.NullString
+		tags, lease                    sql.NullString
 		committed                      sql.NullBool
 		size, modified, created, count sql.NullInt64
 		idLen                          sql.NullInt32
 		ct, ce, cl, cd, cc, md5        []byte
 	)
 	dest := append([]any{&name, &committed, &size, &ct, &ce, &cl, &cd, &cc, &md5, &md, &etag, &modified, &created,
-		&bt, &ext, &count, &idLen, &tags}, extra...)
+		&bt, &ext, &count, &idLen, &tags, &lease}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return e, false, err
 	}
@@ -643,6 +658,9 @@ func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, f
 		return e, false, err
 	}
 	if rec.Tags, err = decodeBlobTags(tags.String); err != nil {
+		return e, false, err
+	}
+	if rec.Lease, err = decodeLease(lease.String); err != nil {
 		return e, false, err
 	}
 	e.rec = rec
@@ -728,7 +746,7 @@ func (s sqlDB) lockBlobEntry(ctx context.Context, k blobs.BlobKey) (blobEntry, b
 func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, error) {
 	if rec == nil {
 		return []any{false, int64(0), []byte{}, []byte{}, []byte{}, []byte{}, []byte{}, nil, "{}", "", int64(0), int64(0), "", "[]",
-			blockCount, idLen, ""}, nil
+			blockCount, idLen, "", ""}, nil
 	}
 	if !utf8.ValidString(rec.ETag) || strings.IndexByte(rec.ETag, 0) >= 0 ||
 		!utf8.ValidString(rec.BlobType) || strings.IndexByte(rec.BlobType, 0) >= 0 {
@@ -746,6 +764,10 @@ func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, e
 	if err != nil {
 		return nil, err
 	}
+	lease, err := encodeLease(rec.Lease)
+	if err != nil {
+		return nil, err
+	}
 	bt := rec.BlobType
 	if bt == "" {
 		bt = blobs.BlobTypeBlock
@@ -753,12 +775,12 @@ func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, e
 	h := rec.HTTPHeaders
 	return []any{true, rec.Size, []byte(h.ContentType), []byte(h.ContentEncoding), []byte(h.ContentLanguage),
 		[]byte(h.ContentDisposition), []byte(h.CacheControl), nullBlob(h.ContentMD5), md, rec.ETag,
-		micros(rec.LastModified), micros(rec.CreatedAt), bt, ext, blockCount, idLen, tags}, nil
+		micros(rec.LastModified), micros(rec.CreatedAt), bt, ext, blockCount, idLen, tags, lease}, nil
 }
 
 const blobEntryInsert = `INSERT INTO blob_entries (account, container, name, committed, size, content_type, content_encoding,
 	content_language, content_disposition, cache_control, content_md5, metadata, etag, last_modified, created_at,
-	blob_type, extents, block_count, block_id_len, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	blob_type, extents, block_count, block_id_len, tags, lease) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // entryCond restricts a write of a blob's row outside a transaction: to one version of
 // the row (see sqlstore.Handle.RowVersion) and to the guard of blobOwner. The zero entryCond, for
@@ -832,7 +854,7 @@ func (s sqlDB) updateBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any,
 	args := slices.Clone(vals)
 	cols := []string{"committed", "size", "content_type", "content_encoding", "content_language", "content_disposition",
 		"cache_control", "content_md5", "metadata", "etag", "last_modified", "created_at", "blob_type", "extents",
-		"block_count", "block_id_len", "tags"}
+		"block_count", "block_id_len", "tags", "lease"}
 	if keepExtents {
 		i := slices.Index(cols, "extents")
 		cols, args = slices.Delete(cols, i, i+1), slices.Delete(args, i, i+1)

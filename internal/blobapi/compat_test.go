@@ -1,0 +1,122 @@
+package blobapi_test
+
+import (
+	"crypto/md5"
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
+)
+
+// x-ms-blob-content-md5: on an upload it must be an MD5 (InvalidMd5, even beside a valid
+// Content-MD5) and is stored in place of the computed one; Set Blob Properties stores a
+// value of any length.
+func TestBlobContentMD5(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/b"
+	sum := md5.Sum([]byte("body"))
+	body := base64.StdEncoding.EncodeToString(sum[:])
+	other := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
+	for _, bad := range []string{"short", base64.StdEncoding.EncodeToString([]byte("fifteen bytes.."))} {
+		e.fails(t, req{method: "PUT", path: p, body: "body", hdr: map[string]string{"x-ms-blob-type": "BlockBlob",
+			"x-ms-blob-content-md5": bad, "Content-MD5": body}}, http.StatusBadRequest, "InvalidMd5")
+		e.fails(t, req{method: "PUT", path: p + "?comp=blocklist", body: "<BlockList/>", hdr: map[string]string{
+			"x-ms-blob-content-md5": bad}}, http.StatusBadRequest, "InvalidMd5")
+	}
+	e.put(t, "box/b", "body", map[string]string{"x-ms-blob-content-md5": other, "Content-MD5": body})
+	if got := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr.Get("Content-MD5"); got != other {
+		t.Fatalf("stored Content-MD5 %q; want the x-ms-blob-content-md5 sent, %q", got, other)
+	}
+	odd := base64.StdEncoding.EncodeToString([]byte("three"))
+	e.must(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-md5": odd}}, http.StatusOK)
+	if got := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr.Get("Content-MD5"); got != odd {
+		t.Fatalf("Set Blob Properties stored Content-MD5 %q; want %q", got, odd)
+	}
+	e.fails(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-md5": "%%%"}}, http.StatusBadRequest, "InvalidMd5")
+}
+
+// Set Blob Properties replaces every HTTP header: those not sent are cleared.
+func TestSetBlobPropertiesClearsHeaders(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/b"
+	e.put(t, "box/b", "body", map[string]string{"x-ms-blob-content-type": "text/plain", "x-ms-blob-content-encoding": "gzip",
+		"x-ms-blob-content-language": "en", "x-ms-blob-content-disposition": "inline", "x-ms-blob-cache-control": "no-cache"})
+	e.must(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-language": "fr"}}, http.StatusOK)
+	h := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr
+	if h.Get("Content-Language") != "fr" || h.Get("Content-Type") != "application/octet-stream" || h.Get("Content-Encoding") != "" ||
+		h.Get("Content-Disposition") != "" || h.Get("Cache-Control") != "" || h.Get("Content-MD5") != "" {
+		t.Fatalf("after Set Blob Properties with only a language: %v", h)
+	}
+}
+
+// Content-MD5 and x-ms-content-crc64 together are refused; If-None-Match: * does not stop
+// a delete of an existing blob.
+func TestDigestsAndDeleteConditions(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/b"
+	sum := md5.Sum([]byte("x"))
+	both := map[string]string{"x-ms-blob-type": "BlockBlob", "Content-MD5": base64.StdEncoding.EncodeToString(sum[:]),
+		"x-ms-content-crc64": base64.StdEncoding.EncodeToString(make([]byte, 8))}
+	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: both}, http.StatusBadRequest, "BothCrc64AndMd5HeaderPresent")
+	delete(both, "x-ms-blob-type")
+	e.fails(t, req{method: "PUT", path: p + "?comp=block&blockid=YWFhYQ==", body: "x", hdr: both}, http.StatusBadRequest, "BothCrc64AndMd5HeaderPresent")
+	e.put(t, "box/b", "x", nil)
+	e.must(t, req{method: "DELETE", path: p, hdr: map[string]string{"If-None-Match": "*"}}, http.StatusAccepted)
+	e.fails(t, req{method: "HEAD", path: p}, http.StatusNotFound, "BlobNotFound")
+}
+
+// An access tier other than Hot, which every blob has, is refused rather than dropped.
+func TestAccessTierOnUpload(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/b"
+	for _, tier := range []string{"Cool", "Cold", "Archive", "P10"} {
+		e.fails(t, req{method: "PUT", path: p, body: "x", hdr: map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-access-tier": tier}},
+			http.StatusNotImplemented, "NotImplemented")
+		e.fails(t, req{method: "PUT", path: p + "?comp=blocklist", body: "<BlockList/>", hdr: map[string]string{"x-ms-access-tier": tier}},
+			http.StatusNotImplemented, "NotImplemented")
+	}
+	e.fails(t, req{method: "HEAD", path: p}, http.StatusNotFound, "BlobNotFound")
+	e.put(t, "box/b", "x", map[string]string{"x-ms-access-tier": "Hot"})
+	if h := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr; !strings.EqualFold(h.Get("x-ms-access-tier"), "Hot") {
+		t.Fatalf("tier after an upload with Hot: %v", h)
+	}
+}
+
+// include=uncommittedblobs lists a blob that has only staged blocks, as an empty block blob.
+func TestListUncommittedBlobs(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	e.put(t, "box/a", "x", nil)
+	e.must(t, req{method: "PUT", path: "/" + account + "/box/b?comp=block&blockid=YWFhYQ==", body: "blk"}, http.StatusCreated)
+	list := func(q string) string {
+		return e.must(t, req{method: "GET", path: "/" + account + "/box?restype=container&comp=list" + q}, http.StatusOK).body
+	}
+	if body := list(""); strings.Contains(body, "<Name>b</Name>") {
+		t.Fatalf("a blob with only uncommitted blocks is listed by default:\n%s", body)
+	}
+	body := list("&include=uncommittedblobs")
+	if !strings.Contains(body, "<Name>a</Name>") || !strings.Contains(body, "<Blob><Name>b</Name><Properties>") ||
+		!strings.Contains(body, "<Content-Length>0</Content-Length>") {
+		t.Fatalf("include=uncommittedblobs:\n%s", body)
+	}
+}
+
+// Put Block answers with the CRC-64 the server computed, whether or not the client sent
+// one (the Go SDK's CRC-64/NVME, little-endian).
+func TestPutBlockEchoesCRC64(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	want := base64.StdEncoding.EncodeToString(blob.CRC64Bytes(blob.CRC64([]byte("block data"))))
+	for _, hdr := range []map[string]string{nil, {"x-ms-content-crc64": want}} {
+		res := e.must(t, req{method: "PUT", path: "/" + account + "/box/b?comp=block&blockid=YWFhYQ==", body: "block data", hdr: hdr}, http.StatusCreated)
+		if got := res.hdr.Get("x-ms-content-crc64"); got != want {
+			t.Fatalf("Put Block with headers %v answered x-ms-content-crc64 %q; want %q", hdr, got, want)
+		}
+	}
+}
