@@ -179,15 +179,26 @@ func TestServiceBusTwoNodes(t *testing.T) {
 		len(ledger.got), v.duplicates, len(ledger.gotFinal), ledger.errors, v.lost, v.again, v.phantom, v.overlapping)
 }
 
-// TestServiceBusTwoNodesDetach: an azservicebus receiver holding a link on node 2 is
+// TestServiceBusTwoNodesDetach: @azure/service-bus sends through node 2 and receives
+// through node 1; then an azservicebus receiver holding a link on node 2 is
 // detached when, through node 1, its role assignment is deleted, its principal's tokens
 // are revoked, its identity is disabled, or its queue is deleted: node 2 follows the
 // store's change feed and rechecks its links four times a second. Each delay is logged
 // (bench/propagation measures the feed); the bound is only a failure deadline.
 func TestServiceBusTwoNodesDetach(t *testing.T) {
+	requireNode(t)
 	s := seedServiceBusNodes(t)
 	n1 := s.c.nodes[0]
 	held := &sbSeed{inst: s.c.nodes[1], fqdn: s.fqdns[1]}
+
+	// @azure/service-bus too reaches either node by its address: what it sends through
+	// node 2, it receives through node 1.
+	if got := held.nodeSB(t, "--op", "send-batch", "--n", "3", "--body", "js"); got.Sent != 3 {
+		t.Fatalf("send-batch through node 2: %+v", got)
+	}
+	if got := (&sbSeed{inst: n1, fqdn: s.fqdns[0]}).nodeSB(t, "--op", "receive", "--n", "3", "--settle", "complete"); strings.Join(bodies(got), ",") != "js-0,js-1,js-2" {
+		t.Fatalf("receive through node 1: %+v", got)
+	}
 	// detached holds a receiver on node 2, makes change through node 1, and waits for the
 	// receiver's error: want is the SDK's code, or (azservicebus gives amqp:not-found no
 	// code) the AMQP condition in its message.
