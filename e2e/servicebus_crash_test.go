@@ -60,6 +60,8 @@ type sbLedger struct {
 	completed map[sbCopy][]int // the delivery counts of acknowledged completions
 	// completedEarly holds the copies completed before the final drain.
 	completedEarly map[sbCopy]bool
+	// completeFailed holds the copies whose completion was sent but not acknowledged.
+	completeFailed map[sbCopy]bool
 	final          bool // the final drain is running
 	errors         int
 	// Running totals, to see the clients make progress.
@@ -68,7 +70,7 @@ type sbLedger struct {
 
 func newSBLedger() *sbLedger {
 	return &sbLedger{attempted: map[string]bool{}, acked: map[string]bool{}, got: map[sbCopy][]sbDelivery{},
-		gotFinal: map[sbCopy]int{}, completed: map[sbCopy][]int{}, completedEarly: map[sbCopy]bool{}}
+		gotFinal: map[sbCopy]int{}, completed: map[sbCopy][]int{}, completedEarly: map[sbCopy]bool{}, completeFailed: map[sbCopy]bool{}}
 }
 
 func (l *sbLedger) record(e sbEvent) {
@@ -87,6 +89,9 @@ func (l *sbLedger) record(e sbEvent) {
 		if l.final {
 			l.gotFinal[c]++
 		}
+	}
+	if d := e.CompleteFailed; d != nil {
+		l.completeFailed[sbCopy{d.ID, d.Seq}] = true
 	}
 	if d := e.Completed; d != nil {
 		c := sbCopy{d.ID, d.Seq}
@@ -288,8 +293,8 @@ func TestServiceBusCrash(t *testing.T) {
 		t.Errorf("countDetails after the final drain: %+v", left)
 	}
 	slices.Sort(ready)
-	t.Logf("Service Bus crash loop: seed %d, %d SIGKILLs (kill to ready p50 %s, max %s); acknowledged %d sends of %d attempted, %d completions; %d copies received, %d of them more than once, %d by the final drain; %d client errors; lost %d, delivered after completion %d, phantom %d, overlapping locks %d",
-		seed, kills, ready[len(ready)/2].Round(time.Millisecond), ready[len(ready)-1].Round(time.Millisecond), len(ledger.acked), len(ledger.attempted), len(ledger.completed), len(ledger.got), v.duplicates, len(ledger.gotFinal), ledger.errors, v.lost, v.again, v.phantom, v.overlapping)
+	t.Logf("Service Bus crash loop: seed %d, %d SIGKILLs (kill to ready p50 %s, max %s); acknowledged %d sends of %d attempted, %d completions; %d copies received, %d of them more than once, %d by the final drain; %d client errors; lost %d, delivered after completion %d, phantom %d, overlapping locks %d, vanished %d",
+		seed, kills, ready[len(ready)/2].Round(time.Millisecond), ready[len(ready)-1].Round(time.Millisecond), len(ledger.acked), len(ledger.attempted), len(ledger.completed), len(ledger.got), v.duplicates, len(ledger.gotFinal), ledger.errors, v.lost, v.again, v.phantom, v.overlapping, v.vanished)
 	if len(ledger.acked) == 0 || len(ledger.completed) == 0 {
 		t.Errorf("the clients had nothing acknowledged (%d sends, %d completions): the test proves nothing", len(ledger.acked), len(ledger.completed))
 	}
@@ -330,17 +335,18 @@ func queueCounts(t *testing.T, inst *instance, namespace, queue string) sbCounts
 }
 
 // sbVerdict counts what sbLedger.check found: violations (lost, again, phantom,
-// overlapping) and copies received more than once (duplicates, which at-least-once
+// overlapping, vanished) and copies received more than once (duplicates, which at-least-once
 // delivery allows).
-type sbVerdict struct{ lost, again, phantom, overlapping, duplicates int }
+type sbVerdict struct{ lost, again, phantom, overlapping, vanished, duplicates int }
 
 // check verifies the ledger once the clients are done, reporting each kind of violation's
 // first few: every acknowledged send was received; nothing received that no sender sent; no
 // copy completed twice or delivered again after its completion was acknowledged, nor
-// received by the final drain after a completion before it; and no two locks on one copy
-// overlapped (the broker took a lock, lockDuration before its end, only once the previous
-// one had ended: the loops never give a lock back early, only complete or let it expire;
-// the broker's clock is this machine's for every node).
+// received by the final drain after a completion before it; none received that left the
+// queue without a completion sent for it; and no two locks on one copy overlapped (the
+// broker took a lock, lockDuration before its end, only once the previous one had ended:
+// the loops never give a lock back early, only complete or let it expire; the broker's
+// clock is this machine's for every node).
 func (l *sbLedger) check(t *testing.T, lockDuration time.Duration) sbVerdict {
 	t.Helper()
 	l.mu.Lock()
@@ -372,6 +378,11 @@ func (l *sbLedger) check(t *testing.T, lockDuration time.Duration) sbVerdict {
 		}
 		completions := l.completed[c]
 		if len(completions) == 0 {
+			// Only a completion removes a message here: one whose acknowledgement was lost
+			// (the node died after committing it) may be gone.
+			if !l.completeFailed[c] {
+				violation(&v.vanished, "%s (sequence number %d) was received, never completed, and never received again", c.id, c.seq)
+			}
 			continue
 		}
 		if len(completions) > 1 {
