@@ -184,11 +184,12 @@ func TestServiceBusTwoNodes(t *testing.T) {
 }
 
 // TestServiceBusTwoNodesDetach: @azure/service-bus sends through node 2 and receives
-// through node 1; then an azservicebus receiver holding a link on node 2 is
-// detached when, through node 1, its role assignment is deleted, its principal's tokens
-// are revoked, its identity is disabled, or its queue is deleted: node 2 follows the
-// store's change feed and rechecks its links four times a second. Each delay is logged
-// (bench/propagation measures the feed); the bound is only a failure deadline.
+// through node 1; then an azservicebus receiver holding a link on node 2 is detached when,
+// through node 1, its role assignment is deleted, its principal's tokens are revoked, its
+// identity is disabled, its role's definition no longer allows receiving, or its queue is
+// deleted: node 2 follows the store's change feed and rechecks its links four times a
+// second. Each delay is logged (bench/propagation measures the feed); the bound is only a
+// failure deadline.
 func TestServiceBusTwoNodesDetach(t *testing.T) {
 	requireNode(t)
 	s := seedServiceBusNodes(t)
@@ -232,7 +233,12 @@ func TestServiceBusTwoNodesDetach(t *testing.T) {
 	}
 
 	detached("role assignment deleted", "unauthorized", func() { n1.cli(t, "role", "assignment", "delete", "--ids", s.owner) })
-	n1.cli(t, "role", "assignment", "create", "-g", "demo", "--assignee", "web", "--role", "Azure Service Bus Data Owner", "--scope", s.queueID)
+	// From here on the app receives through a custom role, changed below.
+	role := func(dataAction string) string {
+		return `{"Name":"Queue Reader","DataActions":["` + dataAction + `"],"AssignableScopes":["/subscriptions/` + n1.state.SubscriptionID + `"]}`
+	}
+	n1.cli(t, "role", "definition", "create", "--role-definition", role(sbReceiveAction))
+	n1.cli(t, "role", "assignment", "create", "-g", "demo", "--assignee", "web", "--role", "Queue Reader", "--scope", s.queueID)
 	s.awaitAllowed(t, 1)
 
 	detached("principal's tokens revoked", "unauthorized", func() {
@@ -243,6 +249,10 @@ func TestServiceBusTwoNodesDetach(t *testing.T) {
 		n1.cli(t, "identity", "update", "--principal", s.principal, "--enabled", "false")
 	})
 	n1.cli(t, "identity", "update", "--principal", s.principal, "--enabled", "true")
+
+	detached("role definition changed", "unauthorized", func() {
+		n1.cli(t, "role", "definition", "update", "--role-definition", role("Microsoft.ServiceBus/namespaces/messages/send/action"))
+	})
 
 	// The queue's deletion takes the assignments at its scope with it; one at the
 	// namespace's still allows, so what detaches the link is the queue being gone.
