@@ -186,10 +186,10 @@ func TestServiceBusTwoNodes(t *testing.T) {
 // TestServiceBusTwoNodesDetach: @azure/service-bus sends through node 2 and receives
 // through node 1; then an azservicebus receiver holding a link on node 2 is detached when,
 // through node 1, its role assignment is deleted, its principal's tokens are revoked, its
-// identity is disabled, its role's definition no longer allows receiving, or its queue is
-// deleted: node 2 follows the store's change feed and rechecks its links four times a
-// second. Each delay is logged (bench/propagation measures the feed); the bound is only a
-// failure deadline.
+// identity is disabled, its role's definition no longer allows receiving, its queue is
+// deleted, or its identity is (with its app): node 2 follows the store's change feed and
+// rechecks its links four times a second. Each delay is logged (bench/propagation measures
+// the feed); the bound is only a failure deadline.
 func TestServiceBusTwoNodesDetach(t *testing.T) {
 	requireNode(t)
 	s := seedServiceBusNodes(t)
@@ -218,14 +218,16 @@ func TestServiceBusTwoNodesDetach(t *testing.T) {
 		case <-done:
 			t.Fatalf("%s: hold on node 2 ended before receiving", what)
 		}
-		change()
+		// Timed from the change's start: the link may go before the CLI call returns.
 		at := time.Now()
+		change()
+		call := time.Since(at)
 		select {
 		case l := <-lines:
 			if l.Error == nil || l.Error.Code != want && !strings.Contains(l.Error.Message, "Condition: "+want+",") {
 				t.Fatalf("%s: the receiver on node 2 got %+v (error %+v), want error %s", what, l, l.Error, want)
 			}
-			t.Logf("%s through node 1: receiver on node 2 detached after %v", what, time.Since(at).Round(time.Millisecond))
+			t.Logf("%s through node 1: receiver on node 2 detached %v after the change began (the CLI call took %v)", what, time.Since(at).Round(time.Millisecond), call.Round(time.Millisecond))
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s through node 1: the receiver on node 2 was not detached within 10s\nnode 2 log:\n%s", what, s.c.nodes[1].stderr)
 		}
@@ -260,5 +262,10 @@ func TestServiceBusTwoNodesDetach(t *testing.T) {
 		"--scope", strings.TrimSuffix(s.queueID, "/queues/orders"))
 	detached("queue deleted", "amqp:not-found", func() {
 		n1.cli(t, "servicebus", "queue", "delete", "-g", "demo", "--namespace-name", "nodes-ns", "-n", "orders")
+	})
+
+	n1.cli(t, "servicebus", "queue", "create", "-g", "demo", "--namespace-name", "nodes-ns", "-n", "orders")
+	detached("app and its identity deleted", "unauthorized", func() {
+		n1.cli(t, "app", "delete", "-g", "demo", "-n", "web")
 	})
 }
