@@ -127,13 +127,19 @@ type sbLoop struct {
 
 	mu   sync.Mutex
 	last []string // its last lines, for a failure's message
+	// firstErrors are its first lines with an error, for a failure's message: what set
+	// off what the last lines show.
+	firstErrors []string
 }
 
 // lastLines returns what the loop printed last.
 func (p *sbLoop) lastLines() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return strings.Join(p.last, "\n")
+	if len(p.firstErrors) == 0 {
+		return strings.Join(p.last, "\n")
+	}
+	return "first errors:\n" + strings.Join(p.firstErrors, "\n") + "\nlast lines:\n" + strings.Join(p.last, "\n")
 }
 
 // startSBLoop runs gosb with args as the app web of group demo, feeding its lines to l.
@@ -172,6 +178,9 @@ func startSBLoop(t *testing.T, inst *instance, fqdn, name string, l *sbLedger, a
 			}
 			p.mu.Lock()
 			p.last = append(p.last[max(0, len(p.last)-4):], sc.Text())
+			if e.Error != nil && len(p.firstErrors) < 3 {
+				p.firstErrors = append(p.firstErrors, sc.Text())
+			}
 			p.mu.Unlock()
 		}
 		_ = p.cmd.Wait()

@@ -42,7 +42,7 @@ func seedServiceBusNodes(t *testing.T) *sbNodes {
 	})
 	n1 := c.nodes[0]
 	n1.cli(t, "group", "create", "-n", "demo")
-	var ns, q, app, a map[string]any
+	var ns, q, a map[string]any
 	n1.cliJSON(t, &ns, "servicebus", "namespace", "create", "-g", "demo", "-n", "nodes-ns")
 	endpoint, _ := ns["serviceBusEndpoint"].(string)
 	fqdn := strings.TrimSuffix(strings.TrimPrefix(endpoint, "https://"), "/")
@@ -52,7 +52,7 @@ func seedServiceBusNodes(t *testing.T) *sbNodes {
 	}
 	n1.cliJSON(t, &q, "servicebus", "queue", "create", "-g", "demo", "--namespace-name", "nodes-ns", "-n", "orders",
 		"--lock-duration", "PT5S", "--max-delivery-count", "100")
-	n1.cliJSON(t, &app, "app", "create", "-g", "demo", "-n", "web", "--system-assigned")
+	n1.cli(t, "app", "create", "-g", "demo", "-n", "web", "--system-assigned")
 	n1.cliJSON(t, &a, "role", "assignment", "create", "-g", "demo", "--assignee", "web", "--role", "Azure Service Bus Data Owner", "--scope", q["id"].(string))
 	s := &sbNodes{c: c, fqdns: [2]string{fqdn, net.JoinHostPort("127.0.0.2", port)}, queueID: q["id"].(string),
 		principal: a["principalId"].(string), owner: a["id"].(string)}
@@ -172,15 +172,26 @@ func TestServiceBusTwoNodes(t *testing.T) {
 	if remaining.deadLetter != 0 {
 		t.Errorf("countDetails before the final drain: %d dead-lettered", remaining.deadLetter)
 	}
+	// One queue, not one per node: each node's receiver got messages sent through the other.
+	crossed := map[string]int{}
+	for c, ds := range ledger.got {
+		for _, d := range ds {
+			crossed[d.By+" "+c.id[:1]]++
+		}
+	}
+	if crossed["receiver on node 1 b"] == 0 || crossed["receiver on node 2 a"] == 0 {
+		t.Errorf("no message crossed nodes: received through node 1 %d sent through node 2, through node 2 %d sent through node 1",
+			crossed["receiver on node 1 b"], crossed["receiver on node 2 a"])
+	}
 	if left := queueCounts(t, n2, "nodes-ns", "orders"); left.active != 0 || left.deadLetter != 0 {
 		t.Errorf("countDetails after the final drain: %+v", left)
 	}
 	slices.Sort(back)
-	t.Logf("Service Bus on two nodes: seed %d, %d SIGKILLs of node 2 (kill to its clients' next acknowledgements p50 %s, max %s); acknowledged %d sends of %d attempted (node 1 %d, node 2 %d), %d completions (node 1 %d, node 2 %d); %d copies received, %d of them more than once, %d by the final drains; %d client errors; lost %d, delivered after completion %d, phantom %d, overlapping locks %d, vanished %d",
+	t.Logf("Service Bus on two nodes: seed %d, %d SIGKILLs of node 2 (kill to its clients' next acknowledgements p50 %s, max %s); acknowledged %d sends of %d attempted (node 1 %d, node 2 %d), %d completions (node 1 %d, node 2 %d); %d copies received, %d of them more than once, %d by the final drains; %d client errors; lost %d, delivered after completion %d, phantom %d, overlapping locks %d, vanished %d; deliveries across nodes %d (node 2's sends on node 1) and %d (node 1's on node 2)",
 		seed, kills, back[len(back)/2].Round(time.Millisecond), back[len(back)-1].Round(time.Millisecond),
 		len(ledger.acked), len(ledger.attempted), sender1.acked.Load(), sender2.acked.Load(),
 		len(ledger.completed), receiver1.completed.Load(), receiver2.completed.Load(),
-		len(ledger.got), v.duplicates, len(ledger.gotFinal), ledger.errors, v.lost, v.again, v.phantom, v.overlapping, v.vanished)
+		len(ledger.got), v.duplicates, len(ledger.gotFinal), ledger.errors, v.lost, v.again, v.phantom, v.overlapping, v.vanished, crossed["receiver on node 1 b"], crossed["receiver on node 2 a"])
 }
 
 // TestServiceBusTwoNodesDetach: @azure/service-bus sends through node 2 and receives
