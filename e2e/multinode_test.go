@@ -124,7 +124,7 @@ func (c *cluster) admin(t *testing.T) *sql.DB {
 // install the same CA on every node.
 func (c *cluster) start(t *testing.T, i int) *instance {
 	t.Helper()
-	inst := &instance{home: t.TempDir(), stderr: &bytes.Buffer{}}
+	inst := &instance{home: t.TempDir()}
 	apiAddr := "127.0.0.1:0"
 	if i == 0 {
 		apiAddr = "127.0.0.1:" + c.apiPort
@@ -152,22 +152,51 @@ func (c *cluster) start(t *testing.T, i int) *instance {
 		c.configure(i, cfg)
 	}
 	raw, _ := json.Marshal(cfg)
-	path := filepath.Join(inst.home, "config.json")
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(inst.home, "config.json"), raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(lanyardBin, "server", "--config", path)
+	c.run(t, i, inst)
+	return inst
+}
+
+// restart starts node i again, after kill, on its data folder and configuration file (so
+// on the same ports when the configuration fixed them).
+func (c *cluster) restart(t *testing.T, i int) {
+	t.Helper()
+	inst := c.nodes[i]
+	// The state file a killed node left behind would read as ready.
+	if err := os.Remove(filepath.Join(inst.home, "lanyard.json")); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	c.run(t, i, inst)
+}
+
+// run starts node i's process on inst's configuration file and waits until it has written
+// its state file. The test's end stops it with SIGTERM, unless it was killed.
+func (c *cluster) run(t *testing.T, i int, inst *instance) {
+	t.Helper()
+	cmd := exec.Command(lanyardBin, "server", "--config", filepath.Join(inst.home, "config.json"))
 	cmd.Env = baseEnv("LANYARD_KEK=" + c.kek)
+	inst.stderr = &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, inst.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	done, exited := make(chan error, 1), make(chan struct{})
+	inst.cmd, inst.done, inst.stopped = cmd, done, false
+	go func() {
+		done <- cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
+		select {
+		case <-exited:
+			return // killed by the test
+		default:
+		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
 			t.Errorf("node %d did not stop within 15s of SIGTERM", i)
@@ -177,11 +206,11 @@ func (c *cluster) start(t *testing.T, i int) *instance {
 	for {
 		raw, err := os.ReadFile(filepath.Join(inst.home, "lanyard.json"))
 		if err == nil && json.Unmarshal(raw, &inst.state) == nil {
-			return inst
+			return
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("node %d exited: %v\n%s", i, err, inst.stderr)
+		case <-exited:
+			t.Fatalf("node %d exited: %v\n%s", i, <-done, inst.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {

@@ -11,17 +11,22 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // sbDelivery is one message as a gosb drain got it. A message id can be stored twice (a
 // send stored but not acknowledged, then retried by the SDK); the sequence number tells
-// the copies apart, and the delivery count grows with each lock on one copy.
+// the copies apart, and the delivery count grows with each lock on one copy. The lock is
+// the broker's: its token, and until when it is held.
 type sbDelivery struct {
-	ID            string `json:"id"`
-	Seq           int64  `json:"seq"`
-	DeliveryCount int    `json:"deliveryCount"`
+	ID            string    `json:"id"`
+	Seq           int64     `json:"seq"`
+	DeliveryCount int       `json:"deliveryCount"`
+	LockToken     string    `json:"lockToken"`
+	LockedUntil   time.Time `json:"lockedUntil"`
+	By            string    `json:"-"` // the loop that got it
 }
 
 // sbCopy is one stored copy of a message.
@@ -55,6 +60,8 @@ type sbLedger struct {
 	completed map[sbCopy][]int // the delivery counts of acknowledged completions
 	// completedEarly holds the copies completed before the final drain.
 	completedEarly map[sbCopy]bool
+	// completeFailed holds the copies whose completion was sent but not acknowledged.
+	completeFailed map[sbCopy]bool
 	final          bool // the final drain is running
 	errors         int
 	// Running totals, to see the clients make progress.
@@ -63,7 +70,7 @@ type sbLedger struct {
 
 func newSBLedger() *sbLedger {
 	return &sbLedger{attempted: map[string]bool{}, acked: map[string]bool{}, got: map[sbCopy][]sbDelivery{},
-		gotFinal: map[sbCopy]int{}, completed: map[sbCopy][]int{}, completedEarly: map[sbCopy]bool{}}
+		gotFinal: map[sbCopy]int{}, completed: map[sbCopy][]int{}, completedEarly: map[sbCopy]bool{}, completeFailed: map[sbCopy]bool{}}
 }
 
 func (l *sbLedger) record(e sbEvent) {
@@ -82,6 +89,9 @@ func (l *sbLedger) record(e sbEvent) {
 		if l.final {
 			l.gotFinal[c]++
 		}
+	}
+	if d := e.CompleteFailed; d != nil {
+		l.completeFailed[sbCopy{d.ID, d.Seq}] = true
 	}
 	if d := e.Completed; d != nil {
 		c := sbCopy{d.ID, d.Seq}
@@ -112,15 +122,24 @@ type sbLoop struct {
 	stderr *bytes.Buffer
 	done   chan struct{}
 
+	// acked and completed count its acknowledged sends and completions.
+	acked, completed atomic.Int64
+
 	mu   sync.Mutex
 	last []string // its last lines, for a failure's message
+	// firstErrors are its first lines with an error, for a failure's message: what set
+	// off what the last lines show.
+	firstErrors []string
 }
 
 // lastLines returns what the loop printed last.
 func (p *sbLoop) lastLines() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return strings.Join(p.last, "\n")
+	if len(p.firstErrors) == 0 {
+		return strings.Join(p.last, "\n")
+	}
+	return "first errors:\n" + strings.Join(p.firstErrors, "\n") + "\nlast lines:\n" + strings.Join(p.last, "\n")
 }
 
 // startSBLoop runs gosb with args as the app web of group demo, feeding its lines to l.
@@ -149,9 +168,19 @@ func startSBLoop(t *testing.T, inst *instance, fqdn, name string, l *sbLedger, a
 				t.Errorf("%s printed %q: %v", name, sc.Text(), err)
 				continue
 			}
+			if e.Got != nil {
+				e.Got.By = name
+			}
 			l.record(e)
+			p.acked.Add(int64(len(e.Acked)))
+			if e.Completed != nil {
+				p.completed.Add(1)
+			}
 			p.mu.Lock()
 			p.last = append(p.last[max(0, len(p.last)-4):], sc.Text())
+			if e.Error != nil && len(p.firstErrors) < 3 {
+				p.firstErrors = append(p.firstErrors, sc.Text())
+			}
 			p.mu.Unlock()
 		}
 		_ = p.cmd.Wait()
@@ -178,8 +207,9 @@ func (p *sbLoop) stop(t *testing.T) {
 // completion, starts it again on the same data folder and ports each time, lets the
 // clients recover, then drains the queue. Every send the server acknowledged was received
 // at least once; no stored message whose completion the server acknowledged was
-// delivered again; what the queue's countDetails show before the final drain is what the
-// drain found; and the Prometheus counter of sent messages moves with sends.
+// delivered again, nor locked while another lock on it was held; what the queue's
+// countDetails show before the final drain is what the drain found; and the Prometheus
+// counter of sent messages moves with sends.
 // LANYARD_FAULTS_LONG=1 runs 40 kills instead of 4. It logs the figures
 // docs/benchmarks.md records.
 func TestServiceBusCrash(t *testing.T) {
@@ -258,56 +288,9 @@ func TestServiceBusCrash(t *testing.T) {
 	final := startSBLoop(t, n.inst, fqdn, "final drain", ledger, "-op", "drain", "-n", "64", "-idle", "7s")
 	<-final.done
 
+	v := ledger.check(t, 5*time.Second)
 	ledger.mu.Lock()
 	defer ledger.mu.Unlock()
-	lost, again, phantom, duplicates := 0, 0, 0, 0
-	// violation counts one of a kind and reports the first few.
-	violation := func(kind *int, format string, args ...any) {
-		t.Helper()
-		if *kind++; *kind <= 10 {
-			t.Errorf(format, args...)
-		}
-	}
-	receivedIDs := map[string]int{}
-	for c, ds := range ledger.got {
-		receivedIDs[c.id]++
-		if !ledger.attempted[c.id] {
-			violation(&phantom, "received %s (sequence number %d), which no sender sent", c.id, c.seq)
-		}
-		if len(ds) > 1 {
-			duplicates++
-		}
-		completions := ledger.completed[c]
-		if len(completions) == 0 {
-			continue
-		}
-		if len(completions) > 1 {
-			violation(&again, "%s (sequence number %d) was completed %d times, at delivery counts %v", c.id, c.seq, len(completions), completions)
-		}
-		k := slices.Min(completions)
-		counts := map[int]int{}
-		for _, d := range ds {
-			counts[d.DeliveryCount]++
-			// A delivery after the acknowledged completion carries a higher count: each
-			// lock counts one, and a lock is on disk before its message goes out.
-			if d.DeliveryCount > k {
-				violation(&again, "%s (sequence number %d) was delivered again (delivery count %d) after its completion at delivery count %d was acknowledged", c.id, c.seq, d.DeliveryCount, k)
-			}
-		}
-		if counts[k] != 1 && len(completions) == 1 {
-			t.Errorf("%s (sequence number %d): %d deliveries at delivery count %d, the one completed", c.id, c.seq, counts[k], k)
-		}
-	}
-	for id := range ledger.acked {
-		if receivedIDs[id] == 0 {
-			violation(&lost, "acknowledged send %s was never received", id)
-		}
-	}
-	for c := range ledger.completedEarly {
-		if ledger.gotFinal[c] > 0 {
-			violation(&again, "%s (sequence number %d): completed during the crashes, received again by the final drain", c.id, c.seq)
-		}
-	}
 	if int64(len(ledger.gotFinal)) != remaining.active || ledger.nCompletedFinal != len(ledger.gotFinal) {
 		t.Errorf("countDetails before the final drain: %d active; the drain received %d stored messages and completed %d",
 			remaining.active, len(ledger.gotFinal), ledger.nCompletedFinal)
@@ -319,8 +302,8 @@ func TestServiceBusCrash(t *testing.T) {
 		t.Errorf("countDetails after the final drain: %+v", left)
 	}
 	slices.Sort(ready)
-	t.Logf("Service Bus crash loop: seed %d, %d SIGKILLs (kill to ready p50 %s, max %s); acknowledged %d sends of %d attempted, %d completions; %d copies received, %d of them more than once, %d by the final drain; %d client errors; lost %d, delivered after completion %d, phantom %d",
-		seed, kills, ready[len(ready)/2].Round(time.Millisecond), ready[len(ready)-1].Round(time.Millisecond), len(ledger.acked), len(ledger.attempted), len(ledger.completed), len(ledger.got), duplicates, len(ledger.gotFinal), ledger.errors, lost, again, phantom)
+	t.Logf("Service Bus crash loop: seed %d, %d SIGKILLs (kill to ready p50 %s, max %s); acknowledged %d sends of %d attempted, %d completions; %d copies received, %d of them more than once, %d by the final drain; %d client errors; lost %d, delivered after completion %d, phantom %d, overlapping locks %d, vanished %d",
+		seed, kills, ready[len(ready)/2].Round(time.Millisecond), ready[len(ready)-1].Round(time.Millisecond), len(ledger.acked), len(ledger.attempted), len(ledger.completed), len(ledger.got), v.duplicates, len(ledger.gotFinal), ledger.errors, v.lost, v.again, v.phantom, v.overlapping, v.vanished)
 	if len(ledger.acked) == 0 || len(ledger.completed) == 0 {
 		t.Errorf("the clients had nothing acknowledged (%d sends, %d completions): the test proves nothing", len(ledger.acked), len(ledger.completed))
 	}
@@ -358,4 +341,85 @@ func queueCounts(t *testing.T, inst *instance, namespace, queue string) sbCounts
 		t.Fatalf("queue show: no countDetails")
 	}
 	return sbCounts{*q.CountDetails.Active, *q.CountDetails.DeadLetter}
+}
+
+// sbVerdict counts what sbLedger.check found: violations (lost, again, phantom,
+// overlapping, vanished) and copies received more than once (duplicates, which at-least-once
+// delivery allows).
+type sbVerdict struct{ lost, again, phantom, overlapping, vanished, duplicates int }
+
+// check verifies the ledger once the clients are done, reporting each kind of violation's
+// first few: every acknowledged send was received; nothing received that no sender sent; no
+// copy completed twice or delivered again after its completion was acknowledged, nor
+// received by the final drain after a completion before it; none received that left the
+// queue without a completion sent for it; and no two locks on one copy overlapped (the
+// broker took a lock, lockDuration before its end, only once the previous one had ended:
+// the loops never give a lock back early, only complete or let it expire; the broker's
+// clock is this machine's for every node).
+func (l *sbLedger) check(t *testing.T, lockDuration time.Duration) sbVerdict {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var v sbVerdict
+	violation := func(kind *int, format string, args ...any) {
+		t.Helper()
+		if *kind++; *kind <= 10 {
+			t.Errorf(format, args...)
+		}
+	}
+	receivedIDs := map[string]int{}
+	for c, ds := range l.got {
+		receivedIDs[c.id]++
+		if !l.attempted[c.id] {
+			violation(&v.phantom, "received %s (sequence number %d), which no sender sent", c.id, c.seq)
+		}
+		if len(ds) > 1 {
+			v.duplicates++
+		}
+		locks := slices.SortedFunc(slices.Values(ds), func(a, b sbDelivery) int { return a.LockedUntil.Compare(b.LockedUntil) })
+		for i := 1; i < len(locks); i++ {
+			a, b := locks[i-1], locks[i]
+			// AMQP timestamps are milliseconds: allow one.
+			if b.LockToken == a.LockToken || b.LockedUntil.Add(-lockDuration).Before(a.LockedUntil.Add(-time.Millisecond)) {
+				violation(&v.overlapping, "%s (sequence number %d): locked for %s (token %s, until %s, delivery count %d) while %s held it (token %s, until %s, delivery count %d)",
+					c.id, c.seq, b.By, b.LockToken, b.LockedUntil.Format(time.StampMilli), b.DeliveryCount, a.By, a.LockToken, a.LockedUntil.Format(time.StampMilli), a.DeliveryCount)
+			}
+		}
+		completions := l.completed[c]
+		if len(completions) == 0 {
+			// Only a completion removes a message here: one whose acknowledgement was lost
+			// (the node died after committing it) may be gone.
+			if !l.completeFailed[c] {
+				violation(&v.vanished, "%s (sequence number %d) was received, never completed, and never received again", c.id, c.seq)
+			}
+			continue
+		}
+		if len(completions) > 1 {
+			violation(&v.again, "%s (sequence number %d) was completed %d times, at delivery counts %v", c.id, c.seq, len(completions), completions)
+		}
+		k := slices.Min(completions)
+		counts := map[int]int{}
+		for _, d := range ds {
+			counts[d.DeliveryCount]++
+			// A delivery after the acknowledged completion carries a higher count: each
+			// lock counts one, and a lock is on disk before its message goes out.
+			if d.DeliveryCount > k {
+				violation(&v.again, "%s (sequence number %d) was delivered again (delivery count %d) after its completion at delivery count %d was acknowledged", c.id, c.seq, d.DeliveryCount, k)
+			}
+		}
+		if counts[k] != 1 && len(completions) == 1 {
+			t.Errorf("%s (sequence number %d): %d deliveries at delivery count %d, the one completed", c.id, c.seq, counts[k], k)
+		}
+	}
+	for id := range l.acked {
+		if receivedIDs[id] == 0 {
+			violation(&v.lost, "acknowledged send %s was never received", id)
+		}
+	}
+	for c := range l.completedEarly {
+		if l.gotFinal[c] > 0 {
+			violation(&v.again, "%s (sequence number %d): completed during the crashes, received again by the final drain", c.id, c.seq)
+		}
+	}
+	return v
 }

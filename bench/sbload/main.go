@@ -16,6 +16,7 @@
 // Usage:
 //
 //	sbload -target lanyard -ns localhost:PORT -queue q1 -pid PID   (under `lanyard app run`)
+//	sbload -target lanyard -ns localhost:PORT,127.0.0.2:PORT -queue q1 -half 0 -queued 0   (two nodes)
 //	sbload -target rabbitmq -url amqp://guest:guest@127.0.0.1:5672/ -queue q1 -pid PID
 package main
 
@@ -61,7 +62,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.target, "target", "lanyard", "lanyard or rabbitmq")
-	flag.StringVar(&o.ns, "ns", "", "Lanyard: the namespace's fully qualified name, localhost:PORT")
+	flag.StringVar(&o.ns, "ns", "", "Lanyard: the namespace's fully qualified name, localhost:PORT; several, comma-separated (the namespace on several nodes), spread senders and receivers over them")
 	flag.StringVar(&o.url, "url", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ: the broker's URL")
 	flag.StringVar(&o.queue, "queue", "q1", "the queue")
 	flag.IntVar(&o.senders, "senders", 16, "concurrent senders")

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -14,10 +16,14 @@ import (
 
 // serviceBus is a Lanyard namespace through azservicebus. Every sender and receiver has a
 // client (an AMQP connection) of its own, as RabbitMQ's have; the credential, and so its
-// token, is shared.
+// token, is shared. With several addresses (the namespace on several nodes), senders and
+// receivers are spread over them in turn.
 type serviceBus struct {
-	ns, queue string
-	prefetch  int
+	addrs    []string
+	queue    string
+	prefetch int
+	// nextSender and nextReceiver pick the address of the next sender and receiver.
+	nextSender, nextReceiver atomic.Int64
 	// concurrent: a receiver completes the messages of each ReceiveMessages together
 	// rather than one after the other.
 	concurrent bool
@@ -39,11 +45,12 @@ func newServiceBus(_ context.Context, o options) (*serviceBus, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &serviceBus{ns: o.ns, queue: o.queue, prefetch: o.prefetch, concurrent: o.settle == "concurrent", cred: cred}, nil
+	return &serviceBus{addrs: strings.Split(o.ns, ","), queue: o.queue, prefetch: o.prefetch, concurrent: o.settle == "concurrent", cred: cred}, nil
 }
 
-func (s *serviceBus) client() (*azservicebus.Client, error) {
-	c, err := azservicebus.NewClient(s.ns, s.cred, nil)
+// client connects to the i-th address, modulo their number.
+func (s *serviceBus) client(i int64) (*azservicebus.Client, error) {
+	c, err := azservicebus.NewClient(s.addrs[i%int64(len(s.addrs))], s.cred, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +61,7 @@ func (s *serviceBus) client() (*azservicebus.Client, error) {
 }
 
 func (s *serviceBus) sender(ctx context.Context) (func(context.Context, [][]byte) error, func(), error) {
-	c, err := s.client()
+	c, err := s.client(s.nextSender.Add(1) - 1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,7 +88,7 @@ func (s *serviceBus) sender(ctx context.Context) (func(context.Context, [][]byte
 }
 
 func (s *serviceBus) receive(ctx context.Context, got func()) error {
-	c, err := s.client()
+	c, err := s.client(s.nextReceiver.Add(1) - 1)
 	if err != nil {
 		return err
 	}

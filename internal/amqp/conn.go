@@ -329,6 +329,12 @@ func (c *Conn) dispatch(channel uint16, p Performative) (done bool, err error) {
 	c.mu.Lock()
 	s := c.sessions[channel]
 	c.mu.Unlock()
+	if _, end := p.(*End); end && s == nil {
+		// go-amqp ends a session it abandoned when its Begin's deadline passed, which may
+		// be before the Begin was written: there is nothing to end, and no answer to give
+		// (an End for a channel it no longer knows fails its connection).
+		return false, nil
+	}
 	if s == nil {
 		c.closeWith(&Error{Condition: ErrNotFound, Description: fmt.Sprintf("no session on channel %d", channel)})
 		return true, fmt.Errorf("amqp: %s on channel %d without a session", PerformativeName(p), channel)

@@ -361,6 +361,18 @@ func TestServeProtocolErrors(t *testing.T) {
 		}
 		<-result
 	})
+	t.Run("end without a session is ignored", func(t *testing.T) {
+		// go-amqp's End for a session whose Begin it abandoned unsent; the connection
+		// goes on serving.
+		addr, _ := startServer(t, &ServerConfig{})
+		r := dialRaw(t, addr)
+		r.open(0)
+		r.send(FrameAMQP, 0, &End{})
+		r.send(FrameAMQP, 0, &Begin{IncomingWindow: 10, OutgoingWindow: 10})
+		if b, ok := r.read().(*Begin); !ok || b.RemoteChannel == nil || *b.RemoteChannel != 0 {
+			t.Fatalf("begin after an end without a session: %#v", b)
+		}
+	})
 	t.Run("transfer without credit detaches the link", func(t *testing.T) {
 		addr, result := startServer(t, &ServerConfig{Handler: &cbsHandler{}})
 		r := dialRaw(t, addr)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -82,11 +83,14 @@ func sendGroup(ctx context.Context, s *azservicebus.Sender, msgs []*azservicebus
 }
 
 // delivery is one message as a receiver got it: its id, its sequence number (which tells
-// apart two stored copies of one id) and its delivery count (which grows with each lock).
+// apart two stored copies of one id), its delivery count (which grows with each lock), and
+// its lock: the token and until when the broker holds it for this receiver.
 type delivery struct {
-	ID            string `json:"id"`
-	Seq           int64  `json:"seq"`
-	DeliveryCount uint32 `json:"deliveryCount"`
+	ID            string     `json:"id"`
+	Seq           int64      `json:"seq"`
+	DeliveryCount uint32     `json:"deliveryCount"`
+	LockToken     string     `json:"lockToken,omitempty"`
+	LockedUntil   *time.Time `json:"lockedUntil,omitempty"`
 }
 
 // drain receives up to -n messages at a time in PeekLock and completes each: it prints
@@ -146,7 +150,10 @@ func drain(ctx context.Context, client *azservicebus.Client, o options, enc *jso
 }
 
 func deliveryOf(m *azservicebus.ReceivedMessage) delivery {
-	d := delivery{ID: m.MessageID, DeliveryCount: m.DeliveryCount}
+	d := delivery{ID: m.MessageID, DeliveryCount: m.DeliveryCount, LockedUntil: m.LockedUntil}
+	if m.LockToken != [16]byte{} {
+		d.LockToken = fmt.Sprintf("%x", m.LockToken)
+	}
 	if m.SequenceNumber != nil {
 		d.Seq = *m.SequenceNumber
 	}
