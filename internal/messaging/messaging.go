@@ -208,9 +208,11 @@ type Store interface {
 	Defer(ctx context.Context, q Queue, sub SubQueue, token LockToken, raw []byte) error
 	// Publish stores what one send to a topic fans out, all or none: the copies of each
 	// publication, each in its subscription's queue. Each publication not a duplicate
-	// takes one sequence number from topic's own counter, in order, and all its copies
-	// share it (Service Bus numbers a topic's messages, not each subscription's): Publish
-	// returns them in the order of pubs. With topic.DuplicateDetectionWindow positive, a
+	// takes sequence numbers from topic's own counter, in order (Service Bus numbers a
+	// topic's messages, not each subscription's): as many as the most copies it has for
+	// one queue (at least one), the i-th copy for a queue numbered first+i, so that each
+	// queue's first copy has the publication's number. Publish returns each
+	// publication's first number, in the order of pubs. With topic.DuplicateDetectionWindow positive, a
 	// publication whose non-empty MessageID was accepted for topic within the window is
 	// accepted, none of its copies stored, and its number is 0 (as Send for a queue). A
 	// publication without copies (no rule matched) is accepted and dropped. An empty pubs,

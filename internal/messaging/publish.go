@@ -45,3 +45,17 @@ func CheckPublish(topic Queue, pubs []Publication) error {
 // every queue under name + "/" (a topic's subscriptions). Names under it sort in
 // [name+"/", name+"0"), since '0' follows '/'.
 func Below(name string) (lo, hi string) { return name + "/", name + "0" }
+
+// Numbers returns how many sequence numbers p takes, and for each copy its offset from
+// the first: a queue's i-th copy has offset i.
+func (p Publication) Numbers() (int64, []int64) {
+	offsets := make([]int64, len(p.Copies))
+	seen := make(map[string]int64, len(p.Copies))
+	n := int64(1)
+	for i, c := range p.Copies {
+		offsets[i] = seen[c.Queue.Name]
+		seen[c.Queue.Name]++
+		n = max(n, seen[c.Queue.Name])
+	}
+	return n, offsets
+}

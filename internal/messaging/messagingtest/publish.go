@@ -70,13 +70,19 @@ func testPublishFanOut(t *testing.T, e env) {
 	e.expectRaws(t, a, []int64{1, 4}, "m1@"+a.Name, "m4@"+a.Name)
 	e.expectRaws(t, b, []int64{1, 2, 4, 5}, "m1@"+b.Name, "m2@"+b.Name, "m4@"+b.Name, "m5@"+b.Name)
 	e.expectNone(t, c, messaging.Active)
+	// Two copies for one queue (two rules with actions) take two numbers.
+	two := pub("m6", a, b, a)
+	two.Copies[2].Message.Raw = []byte("m6@again")
+	expectSeqs(t, "a publication with two copies for a", e.publish(t, tq, two, pub("m7", a)), []int64{6, 8})
+	e.expectRaws(t, a, []int64{6, 7, 8}, "m6@"+a.Name, "m6@again", "m7@"+a.Name)
+	e.expectRaws(t, b, []int64{6}, "m6@"+b.Name)
 	// A subscription's copies follow a queue's rules once stored: lock, dead-letter.
-	e.publish(t, tq, pub("m6", a))
+	e.publish(t, tq, pub("m9", a))
 	m := e.lock(t, a, messaging.Active)
 	if err := e.s.DeadLetter(e.ctx, a, m.LockToken, "r", "d", nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.receive(t, a, messaging.DeadLetter, messaging.ReceiveAndDelete, 10); len(got) != 1 || got[0].SequenceNumber != 6 {
+	if got := e.receive(t, a, messaging.DeadLetter, messaging.ReceiveAndDelete, 10); len(got) != 1 || got[0].SequenceNumber != 9 {
 		t.Fatalf("dead-lettered copy: %v", seqsOf(got))
 	}
 	// A queue's numbering is its own.

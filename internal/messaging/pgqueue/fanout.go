@@ -54,9 +54,10 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 				}
 			}
 			var n int64
-			for _, f := range fresh {
+			for i, f := range fresh {
 				if f {
-					n++
+					k, _ := pubs[i].Numbers()
+					n += k
 				}
 			}
 			seqs, touched = make([]int64, len(pubs)), map[string]bool{}
@@ -77,11 +78,12 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 				if !fresh[i] {
 					continue
 				}
+				k, offsets := p.Numbers()
 				seqs[i] = next
-				next++
-				for _, c := range p.Copies {
+				next += k
+				for j, c := range p.Copies {
 					m := c.Message
-					queues, nums, raws, mids = append(queues, c.Queue.Name), append(nums, seqs[i]), append(raws, m.Raw), append(mids, m.MessageID)
+					queues, nums, raws, mids = append(queues, c.Queue.Name), append(nums, seqs[i]+offsets[j]), append(raws, m.Raw), append(mids, m.MessageID)
 					expires, scheduled = append(expires, micros(m.ExpiresAt)), append(scheduled, micros(m.ScheduledAt))
 					if micros(m.ScheduledAt) <= now {
 						touched[c.Queue.Name] = true

@@ -29,9 +29,10 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 			return fmt.Errorf("sqlitequeue: publish: %w", err)
 		}
 		var n int64
-		for _, f := range fresh {
+		for i, f := range fresh {
 			if f {
-				n++
+				k, _ := pubs[i].Numbers()
+				n += k
 			}
 		}
 		seqs, touched = make([]int64, len(pubs)), map[string]bool{}
@@ -47,8 +48,9 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 		next := last - n + 1
 		for i, f := range fresh {
 			if f {
+				k, _ := pubs[i].Numbers()
 				seqs[i] = next
-				next++
+				next += k
 			}
 		}
 		return insertCopies(ctx, tx, pubs, seqs, micros(now), touched)
@@ -63,8 +65,8 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 	return seqs, nil
 }
 
-// insertCopies inserts the copies of the publications numbered in seqs (0: a duplicate,
-// skipped), per subscription queue, in runs of consecutive numbers so that insertMessages
+// insertCopies inserts the copies of the publications numbered from seqs (0: a
+// duplicate, skipped), per subscription queue, in runs of consecutive numbers so that insertMessages
 // numbers them; it notes the queues it filled in touched.
 func insertCopies(ctx context.Context, tx wtx, pubs []messaging.Publication, seqs []int64, now int64, touched map[string]bool) error {
 	type run struct {
@@ -90,16 +92,18 @@ func insertCopies(ctx context.Context, tx wtx, pubs []messaging.Publication, seq
 		if seqs[i] == 0 {
 			continue
 		}
-		for _, c := range p.Copies {
+		_, offsets := p.Numbers()
+		for j, c := range p.Copies {
+			seq := seqs[i] + offsets[j]
 			r := runs[c.Queue.Name]
-			if r != nil && r.first+int64(len(r.msgs)) != seqs[i] {
+			if r != nil && r.first+int64(len(r.msgs)) != seq {
 				if err := flush(r); err != nil {
 					return err
 				}
 				r = nil
 			}
 			if r == nil {
-				r = &run{q: c.Queue, first: seqs[i]}
+				r = &run{q: c.Queue, first: seq}
 				runs[c.Queue.Name] = r
 			}
 			r.msgs = append(r.msgs, c.Message)
