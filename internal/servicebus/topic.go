@@ -52,6 +52,12 @@ func subscriptionAsQueue(s lanyard.ServiceBusSubscription) lanyard.ServiceBusQue
 		DeadLetteringOnMessageExpiration: s.DeadLetteringOnMessageExpiration}
 }
 
+// SubscriptionQueue is what a queue store needs of subscription s: the queue its
+// messages are held in.
+func SubscriptionQueue(s lanyard.ServiceBusSubscription) messaging.Queue {
+	return QueueOf(subscriptionAsQueue(s))
+}
+
 // scopeOf is the ARM scope below the namespace of an entity's role assignments.
 func scopeOf(q lanyard.ServiceBusQueue, kind entityKind) string {
 	switch kind {
@@ -122,7 +128,7 @@ func (b *Broker) routes(ctx context.Context, namespace, topic string) ([]route, 
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, route{queue: QueueOf(subscriptionAsQueue(s)), ttl: s.DefaultMessageTimeToLive, rules: rules})
+			out = append(out, route{queue: SubscriptionQueue(s), ttl: s.DefaultMessageTimeToLive, rules: rules})
 		}
 		if len(page) < 500 {
 			break
