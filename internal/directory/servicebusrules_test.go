@@ -34,6 +34,10 @@ func TestServiceBusAddRule(t *testing.T) {
 	wantErr(t, "AddRule with an invalid filter", err, lanyard.KindInvalid, "BadRequest")
 	_, err = b.AddRule(ctx, "rg", lanyard.ServiceBusRule{Namespace: "orders", Topic: "events", Subscription: "missing", Name: "r", FilterType: lanyard.SQLFilter, SQLExpression: "1=1"})
 	wantErr(t, "AddRule on a missing subscription", err, lanyard.KindNotFound, "NotFound")
+	sub := lanyard.NewServiceBusSubscription("orders", "events", "fwd")
+	sub.ForwardTo = "events"
+	_, _, err = b.PutSubscription(ctx, "rg", sub)
+	wantErr(t, "PutSubscription forwarding", err, lanyard.KindInvalid, "BadRequest")
 	_, err = b.AddRule(ctx, "other", r)
 	wantErr(t, "AddRule through another group", err, lanyard.KindNotFound, "ResourceNotFound")
 }
