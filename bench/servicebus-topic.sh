@@ -38,7 +38,7 @@ topic_id=$(L servicebus topic create -g bench --namespace-name benchns -n t1 -o 
 where=(-g bench --namespace-name benchns --topic-name t1)
 for i in $(seq 0 $((S - 1))); do
   L servicebus topic subscription create "${where[@]}" -n "s$i" >/dev/null
-  L servicebus topic subscription rule delete "${where[@]}" --subscription-name "s$i" -n '$Default' >/dev/null
+  L servicebus topic subscription rule delete "${where[@]}" --subscription-name "s$i" -n '$Default' >/dev/null 2>&1
   L servicebus topic subscription rule create "${where[@]}" --subscription-name "s$i" -n r \
     --filter-sql-expression "sys.Label LIKE 'orders.%' AND weight > $i" >/dev/null
 done
