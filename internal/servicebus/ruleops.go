@@ -74,29 +74,39 @@ func (c *connection) addRule(q lanyard.ServiceBusQueue, body amqp.Map) response 
 	if c.b.cfg.Rules == nil {
 		return failed(notImplemented("Rule changes over AMQP"))
 	}
-	name, ok := ruleName(body)
-	descV, _ := body.Get("rule-description")
-	desc, okDesc := descV.(amqp.Map)
-	if !ok || !okDesc {
-		return badRequest("add-rule needs rule-name (a string) and rule-description (a map).")
-	}
-	topic, sub, _ := splitSubscription(q.Name)
-	r := lanyard.ServiceBusRule{Namespace: q.Namespace, Topic: topic, Subscription: sub, Name: name}
-	if resp, bad := ruleFilter(&r, desc); bad {
+	r, resp, bad := ruleOf(q, body)
+	if bad {
 		return resp
-	}
-	if v, _ := desc.Get("sql-rule-action"); v != nil {
-		action, _ := v.(amqp.Map)
-		expr, _ := mapString(action, "expression")
-		if expr == "" {
-			return badRequest("A sql-rule-action needs an expression.")
-		}
-		r.Action = expr
 	}
 	if _, err := c.b.cfg.Rules.AddRule(c.ctx, c.ns.ResourceGroup, r); err != nil {
 		return ruleFailed(err)
 	}
 	return response{status: http.StatusOK}
+}
+
+// ruleOf reads an add-rule request for subscription q: the rule, or the answer refusing
+// it. The expressions are checked by the directory, as the management API's are.
+func ruleOf(q lanyard.ServiceBusQueue, body amqp.Map) (lanyard.ServiceBusRule, response, bool) {
+	name, ok := ruleName(body)
+	descV, _ := body.Get("rule-description")
+	desc, okDesc := descV.(amqp.Map)
+	if !ok || !okDesc {
+		return lanyard.ServiceBusRule{}, badRequest("add-rule needs rule-name (a string) and rule-description (a map)."), true
+	}
+	topic, sub, _ := splitSubscription(q.Name)
+	r := lanyard.ServiceBusRule{Namespace: q.Namespace, Topic: topic, Subscription: sub, Name: name}
+	if resp, bad := ruleFilter(&r, desc); bad {
+		return r, resp, true
+	}
+	if v, _ := desc.Get("sql-rule-action"); v != nil {
+		action, _ := v.(amqp.Map)
+		expr, _ := mapString(action, "expression")
+		if expr == "" {
+			return r, badRequest("A sql-rule-action needs an expression."), true
+		}
+		r.Action = expr
+	}
+	return r, response{}, false
 }
 
 // ruleFilter reads a rule description's filter into r: sql-filter or correlation-filter.

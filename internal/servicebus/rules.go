@@ -293,10 +293,25 @@ func rewrite(m *amqp.Message, before, after sbfilter.Properties) ([]byte, error)
 	return out.Marshal()
 }
 
-// sameValue reports whether an action left a property's value as it was.
+// sameValue reports whether an action left a property's value as it was. An action
+// computes only scalars, so a list, map or described value of the same type is the one
+// sent (and comparing those with == could panic).
 func sameValue(a, b any) bool {
 	ta := reflect.TypeOf(a)
-	return ta == reflect.TypeOf(b) && (ta == nil || ta.Comparable() && a == b)
+	if ta != reflect.TypeOf(b) {
+		return false
+	}
+	if ta == nil {
+		return true
+	}
+	if t, ok := a.(time.Time); ok {
+		return t.Equal(b.(time.Time))
+	}
+	switch ta.Kind() {
+	case reflect.Slice, reflect.Map, reflect.Struct, reflect.Pointer, reflect.Interface, reflect.Func, reflect.Chan:
+		return true
+	}
+	return a == b
 }
 
 // amqpValue is the AMQP value of what an action computed.
