@@ -1,13 +1,16 @@
 package servicebus
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
+	"github.com/lanyard-id/lanyard/internal/messaging"
 )
 
 // TestTopicFanOut: what is sent to a topic (one by one and in a batch) reaches exactly the
@@ -243,6 +246,51 @@ func TestTopicScheduleAndDuplicates(t *testing.T) {
 		}
 		if !slices.Equal(got, []string{"same", "later"}) || peeked[1].State != azservicebus.MessageStateScheduled || *peeked[1].SequenceNumber != seqs[0] {
 			t.Errorf("%s holds %v", sub, got)
+		}
+	}
+}
+
+// TestASubscriptionGoneDetachesItsLinks: deleting a subscription detaches its receivers.
+func TestASubscriptionGoneDetachesItsLinks(t *testing.T) {
+	b := newBroker(t, nil)
+	b.auth.allow("app", actionReceive)
+	b.entities.subscribe("events", "work", defaultRule())
+	r, err := b.client(t, "app").NewReceiverForSubscription("events", "work", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	_, _ = r.ReceiveMessages(ctx, 1, nil)
+	cancel()
+	b.entities.mu.Lock()
+	delete(b.entities.subs, "events/work")
+	b.entities.mu.Unlock()
+	ctx, cancel = context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := r.ReceiveMessages(ctx, 1, nil); err == nil || !strings.Contains(err.Error(), "amqp:not-found") {
+		t.Fatalf("receive from a deleted subscription: %v", err)
+	}
+}
+
+// A copy expires by the message's time to live, or sooner by its subscription's default;
+// a scheduled one counts from its time.
+func TestExpiryFor(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	at := func(d time.Duration) time.Time { return now.Add(d) }
+	for _, tc := range []struct {
+		what    string
+		msg     messaging.Message
+		ttl     time.Duration
+		expires time.Time
+	}{
+		{"no ttl anywhere", messaging.Message{}, lanyard.Never, time.Time{}},
+		{"the subscription's", messaging.Message{}, time.Minute, at(time.Minute)},
+		{"the message's, sooner", messaging.Message{ExpiresAt: at(time.Second)}, time.Minute, at(time.Second)},
+		{"the subscription's, sooner", messaging.Message{ExpiresAt: at(time.Hour)}, time.Minute, at(time.Minute)},
+		{"scheduled", messaging.Message{ScheduledAt: at(time.Hour)}, time.Minute, at(time.Hour + time.Minute)},
+	} {
+		if got := expiryFor(tc.msg, tc.ttl, now); !got.Equal(tc.expires) {
+			t.Errorf("%s: %v, want %v", tc.what, got, tc.expires)
 		}
 	}
 }
