@@ -53,6 +53,12 @@ func TestServiceBusTopicsGo(t *testing.T) {
 	if got := topic("-op", "publish", "-props", props); got.Sent != 5 {
 		t.Fatalf("publish: %+v", got)
 	}
+	// countDetails of a subscription come from its messages.
+	var sub map[string]any
+	s.inst.cliJSON(t, &sub, "servicebus", "topic", "subscription", "show", "-g", "demo", "--namespace-name", "orders-ns", "--topic-name", "events", "-n", "tagged")
+	if counts, _ := sub["countDetails"].(map[string]any); counts["activeMessageCount"] != 1.0 || sub["messageCount"] != 1.0 {
+		t.Errorf("countDetails of tagged: %v", sub)
+	}
 	if got := topic("-op", "receive", "-sub", "red", "-n", "5", "-wait", "2s"); strings.Join(bodies(got), ",") != "m-0" {
 		t.Fatalf("red: %+v", got)
 	}
