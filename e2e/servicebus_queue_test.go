@@ -41,13 +41,19 @@ func seedServiceBus(t *testing.T) *sbSeed {
 type sbLine struct {
 	Sent     int `json:"sent"`
 	Received []struct {
-		Body           string `json:"body"`
-		DeliveryCount  int    `json:"deliveryCount"`
-		SequenceNumber int64  `json:"sequenceNumber"`
-		Reason         string `json:"deadLetterReason"`
-		Source         string `json:"deadLetterSource"`
-		Locked         bool   `json:"locked"`
+		Body           string         `json:"body"`
+		DeliveryCount  int            `json:"deliveryCount"`
+		SequenceNumber int64          `json:"sequenceNumber"`
+		Reason         string         `json:"deadLetterReason"`
+		Source         string         `json:"deadLetterSource"`
+		Locked         bool           `json:"locked"`
+		Properties     map[string]any `json:"properties"`
 	} `json:"received"`
+	Rules []struct {
+		Name   string         `json:"name"`
+		Filter map[string]any `json:"filter"`
+		Action string         `json:"action"`
+	} `json:"rules"`
 	Peeked       []json.RawMessage `json:"peeked"`
 	RenewedLater bool              `json:"renewedLater"`
 	Receiving    bool              `json:"receiving"`

@@ -13,6 +13,11 @@
 //   - memory: -queued more messages of -queued-size bytes sent with no receiver, the
 //     broker process's RSS (-pid) read before and after.
 //
+// With -subs N, -queue names a topic instead: a Lanyard topic with subscriptions s0 to
+// sN-1 (each with a SQL filter every message passes), or a RabbitMQ topic exchange with N
+// durable queues bound to it; receivers are spread over them, and the figures count
+// deliveries: each message sent is received and settled N times.
+//
 // Usage:
 //
 //	sbload -target lanyard -ns localhost:PORT -queue q1 -pid PID   (under `lanyard app run`)
@@ -57,7 +62,11 @@ type options struct {
 	pid                    int
 	prefetch               int
 	settle                 string
+	subs                   int
 }
+
+// fanout is how many deliveries each message sent makes.
+func (o options) fanout() int { return max(1, o.subs) }
 
 func main() {
 	var o options
@@ -76,6 +85,7 @@ func main() {
 	flag.IntVar(&o.pid, "pid", 0, "the broker's process, whose RSS the memory phase reads")
 	flag.IntVar(&o.prefetch, "prefetch", 100, "messages a receiver asks for at once (ReceiveMessages max; RabbitMQ prefetch)")
 	flag.StringVar(&o.settle, "settle", "serial", "Lanyard: serial (each receiver completes one message at a time) or concurrent (the messages of one ReceiveMessages together)")
+	flag.IntVar(&o.subs, "subs", 0, "topic mode: the subscriptions (Lanyard) or bound queues (RabbitMQ) of the topic -queue")
 	flag.Parse()
 	res, err := run(o)
 	if err != nil {
@@ -163,7 +173,7 @@ func bodies(n, size int) [][]byte {
 // settled.
 func throughput(ctx context.Context, b broker, o options) (phase, error) {
 	batches := o.messages / o.batch
-	return flow(ctx, b, o, batches*o.batch, func(int) (bool, time.Time) { return true, time.Now() }, batches)
+	return flow(ctx, b, o, batches*o.batch*o.fanout(), func(int) (bool, time.Time) { return true, time.Now() }, batches)
 }
 
 // halfLoad paces the senders, together, to rate messages per second for o.half.
@@ -180,7 +190,7 @@ func halfLoad(ctx context.Context, b broker, o options, rate float64) (phase, er
 		}
 		return true, time.Now()
 	}
-	return flow(ctx, b, o, batches*o.batch, due, batches)
+	return flow(ctx, b, o, batches*o.batch*o.fanout(), due, batches)
 }
 
 // flow runs the senders over batches batches (each asking due when to go) and the

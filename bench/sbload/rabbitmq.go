@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -15,16 +16,23 @@ import (
 type rabbit struct {
 	url, queue string
 	prefetch   int
+	// Topic mode: queue is a topic exchange with subs durable queues bound to it
+	// (queue-s0, ...), each by a pattern every message matches.
+	subs    int
+	nextSub atomic.Int64
 
 	mu    sync.Mutex
 	conns []*amqp.Connection
 }
 
 func newRabbit(_ context.Context, o options) (*rabbit, error) {
-	r := &rabbit{url: o.url, queue: o.queue, prefetch: o.prefetch}
+	r := &rabbit{url: o.url, queue: o.queue, prefetch: o.prefetch, subs: o.subs}
 	ch, err := r.channel()
 	if err != nil {
 		return nil, err
+	}
+	if r.subs > 0 {
+		return r, r.declareTopic(ch)
 	}
 	// A fresh queue: nothing left from an earlier run.
 	if _, err := ch.QueueDelete(r.queue, false, false, false); err != nil {
@@ -65,7 +73,11 @@ func (r *rabbit) sender(ctx context.Context) (func(context.Context, [][]byte) er
 	send := func(ctx context.Context, bodies [][]byte) error {
 		confirms = confirms[:0]
 		for _, b := range bodies {
-			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", r.queue, false, false,
+			exchange, key := "", r.queue
+			if r.subs > 0 {
+				exchange, key = r.queue, topicSubject
+			}
+			dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, false, false,
 				amqp.Publishing{DeliveryMode: amqp.Persistent, Body: b})
 			if err != nil {
 				return err
@@ -94,7 +106,11 @@ func (r *rabbit) receive(ctx context.Context, got func()) error {
 	if err := ch.Qos(r.prefetch, 0, false); err != nil {
 		return err
 	}
-	deliveries, err := ch.Consume(r.queue, "", false, false, false, false, nil)
+	queue := r.queue
+	if r.subs > 0 {
+		queue = r.boundQueue(int(r.nextSub.Add(1) % int64(r.subs)))
+	}
+	deliveries, err := ch.Consume(queue, "", false, false, false, false, nil)
 	if err != nil {
 		return err
 	}
@@ -129,8 +145,37 @@ func (r *rabbit) receive(ctx context.Context, got func()) error {
 func (r *rabbit) close() {
 	if ch, err := r.channel(); err == nil {
 		_, _ = ch.QueueDelete(r.queue, false, false, false)
+		for i := range r.subs {
+			_, _ = ch.QueueDelete(r.boundQueue(i), false, false, false)
+		}
+		if r.subs > 0 {
+			_ = ch.ExchangeDelete(r.queue, false, false)
+		}
 	}
 	for _, c := range r.conns {
 		_ = c.Close()
 	}
+}
+
+func (r *rabbit) boundQueue(i int) string { return fmt.Sprintf("%s-s%d", r.queue, i) }
+
+// declareTopic makes a fresh durable topic exchange and its bound durable queues.
+func (r *rabbit) declareTopic(ch *amqp.Channel) error {
+	_ = ch.ExchangeDelete(r.queue, false, false)
+	if err := ch.ExchangeDeclare(r.queue, "topic", true, false, false, false, nil); err != nil {
+		return fmt.Errorf("declaring the exchange: %w", err)
+	}
+	for i := range r.subs {
+		q := r.boundQueue(i)
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			return fmt.Errorf("deleting a queue: %w", err)
+		}
+		if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+			return fmt.Errorf("declaring a queue: %w", err)
+		}
+		if err := ch.QueueBind(q, "orders.#", r.queue, false, nil); err != nil {
+			return fmt.Errorf("binding a queue: %w", err)
+		}
+	}
+	return nil
 }

@@ -28,6 +28,8 @@ type serviceBus struct {
 	// rather than one after the other.
 	concurrent bool
 	cred       azcore.TokenCredential
+	subs       int          // topic mode: queue is a topic with subscriptions s0..s(subs-1)
+	nextSub    atomic.Int64 // the subscription the next receiver takes
 
 	mu      sync.Mutex
 	clients []*azservicebus.Client
@@ -45,7 +47,7 @@ func newServiceBus(_ context.Context, o options) (*serviceBus, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &serviceBus{addrs: strings.Split(o.ns, ","), queue: o.queue, prefetch: o.prefetch, concurrent: o.settle == "concurrent", cred: cred}, nil
+	return &serviceBus{addrs: strings.Split(o.ns, ","), queue: o.queue, prefetch: o.prefetch, concurrent: o.settle == "concurrent", cred: cred, subs: o.subs}, nil
 }
 
 // client connects to the i-th address, modulo their number.
@@ -75,7 +77,12 @@ func (s *serviceBus) sender(ctx context.Context) (func(context.Context, [][]byte
 			return err
 		}
 		for _, b := range bodies {
-			if err := batch.AddMessage(&azservicebus.Message{Body: b}, nil); err != nil {
+			m := &azservicebus.Message{Body: b}
+			if s.subs > 0 { // what the subscriptions' filters look at
+				m.Subject = &topicSubject
+				m.ApplicationProperties = map[string]any{"weight": int64(100), "region": "eu"}
+			}
+			if err := batch.AddMessage(m, nil); err != nil {
 				return err
 			}
 		}
@@ -92,7 +99,13 @@ func (s *serviceBus) receive(ctx context.Context, got func()) error {
 	if err != nil {
 		return err
 	}
-	r, err := c.NewReceiverForQueue(s.queue, &azservicebus.ReceiverOptions{ReceiveMode: azservicebus.ReceiveModePeekLock})
+	opts := &azservicebus.ReceiverOptions{ReceiveMode: azservicebus.ReceiveModePeekLock}
+	var r *azservicebus.Receiver
+	if s.subs > 0 {
+		r, err = c.NewReceiverForSubscription(s.queue, fmt.Sprintf("s%d", s.nextSub.Add(1)%int64(s.subs)), opts)
+	} else {
+		r, err = c.NewReceiverForQueue(s.queue, opts)
+	}
 	if err != nil {
 		return err
 	}
@@ -141,3 +154,7 @@ func (s *serviceBus) close() {
 		_ = c.Close(context.Background())
 	}
 }
+
+// topicSubject is the subject (label) of the messages sent to a topic, and the routing
+// key of RabbitMQ's.
+var topicSubject = "orders.created"

@@ -156,7 +156,7 @@ lanyard servicebus queue create -g demo --namespace-name orders-ns -n billing --
 	"lanyard servicebus queue update": `
 # Change the delivery count only; the other settings stay
 lanyard servicebus queue update -g demo --namespace-name orders-ns -n incoming --max-delivery-count 3
-lanyard servicebus queue update -g demo --namespace-name orders-ns -n incoming --lock-duration PT2M --forward-dead-lettered-messages-to billing`,
+lanyard servicebus queue update -g demo --namespace-name orders-ns -n incoming --lock-duration PT2M`,
 	"lanyard servicebus topic update": `
 lanyard servicebus topic update -g demo --namespace-name orders-ns -n events --default-message-time-to-live P1D`,
 	"lanyard servicebus topic subscription update": `

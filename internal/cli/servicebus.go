@@ -307,8 +307,8 @@ var (
 	flagDeadLetter   = sbFlag{"enable-dead-lettering-on-message-expiration", "deadLetteringOnMessageExpiration", "move expired messages to the dead-letter queue"}
 	flagDuplicates   = sbFlag{"enable-duplicate-detection", "requiresDuplicateDetection", "detect duplicate message ids (fixed at creation)"}
 	flagBatched      = sbFlag{"enable-batched-operations", "enableBatchedOperations", "batch server-side operations (default true)"}
-	flagForward      = sbFlag{"forward-to", "forwardTo", "a queue or topic of the namespace to forward messages to"}
-	flagForwardDLQ   = sbFlag{"forward-dead-lettered-messages-to", "forwardDeadLetteredMessagesTo", "a queue or topic of the namespace to forward dead-lettered messages to"}
+	flagForward      = sbFlag{"forward-to", "forwardTo", "a queue or topic of the namespace to forward messages to (refused: Lanyard does not auto-forward yet)"}
+	flagForwardDLQ   = sbFlag{"forward-dead-lettered-messages-to", "forwardDeadLetteredMessagesTo", "a queue or topic of the namespace to forward dead-lettered messages to (refused: Lanyard does not auto-forward yet)"}
 )
 
 func queueSettings(c *cobra.Command) func(fs *pflag.FlagSet) (map[string]any, error) {

@@ -293,8 +293,16 @@ func checkDuration(what string, d, lo, hi time.Duration) error {
 }
 
 // checkForward checks that a forwardTo names another queue or topic of the namespace, as
-// Azure requires.
+// Azure requires, and then refuses it: Lanyard does not auto-forward, and a setting
+// stored but not honoured would lose the messages it promises to move.
 func checkForward(ctx context.Context, tx store.Store, ns, self, what, to string) error {
+	if err := checkForwardTarget(ctx, tx, ns, self, what, to); err != nil || to == "" {
+		return err
+	}
+	return lanyard.Errorf(lanyard.KindInvalid, "%s is not supported by Lanyard: it does not auto-forward messages yet. Receive from the entity and send to '%s' instead.", what, clip(to)).WithCode("BadRequest")
+}
+
+func checkForwardTarget(ctx context.Context, tx store.Store, ns, self, what, to string) error {
 	if to == "" {
 		return nil
 	}

@@ -187,11 +187,14 @@ func TestServiceBusQueues(t *testing.T) {
 	if _, _, err := b.PutTopic(ctx, "rg", lanyard.NewServiceBusTopic("orders", "events")); err != nil {
 		t.Fatal(err)
 	}
+	// Auto-forwarding is refused, not stored unhonoured.
 	fwd := lanyard.NewServiceBusQueue("orders", "forwarder")
 	fwd.ForwardTo = "events"
-	if _, _, err := b.PutQueue(ctx, "rg", fwd); err != nil {
-		t.Errorf("PutQueue forwarding to a topic: %v", err)
-	}
+	_, _, err = b.PutQueue(ctx, "rg", fwd)
+	wantErr(t, "PutQueue forwarding to a topic", err, lanyard.KindInvalid, "BadRequest")
+	fwd.ForwardTo, fwd.ForwardDeadLetteredMessagesTo = "", "events"
+	_, _, err = b.PutQueue(ctx, "rg", fwd)
+	wantErr(t, "PutQueue forwarding dead letters", err, lanyard.KindInvalid, "BadRequest")
 	if err := b.DeleteQueue(ctx, "rg", "orders", "INCOMING"); err != nil {
 		t.Fatal(err)
 	}

@@ -206,6 +206,18 @@ type Store interface {
 	// ReceiveDeferred by its sequence number. ErrLockLost if the lock is not held. raw as
 	// for Abandon.
 	Defer(ctx context.Context, q Queue, sub SubQueue, token LockToken, raw []byte) error
+	// Publish stores what one send to a topic fans out, all or none: the copies of each
+	// publication, each in its subscription's queue. Each publication not a duplicate
+	// takes sequence numbers from topic's own counter, in order (Service Bus numbers a
+	// topic's messages, not each subscription's): as many as the most copies it has for
+	// one queue (at least one), the i-th copy for a queue numbered first+i, so that each
+	// queue's first copy has the publication's number. Publish returns each
+	// publication's first number, in the order of pubs. With topic.DuplicateDetectionWindow positive, a
+	// publication whose non-empty MessageID was accepted for topic within the window is
+	// accepted, none of its copies stored, and its number is 0 (as Send for a queue). A
+	// publication without copies (no rule matched) is accepted and dropped. An empty pubs,
+	// or a copy for a queue of another namespace, is ErrInvalid.
+	Publish(ctx context.Context, topic Queue, pubs []Publication) ([]int64, error)
 	// ReceiveDeferred takes the deferred messages of q's sub-queue with the sequence
 	// numbers seqs, all or none, in the order of seqs: with PeekLock it locks each (as
 	// Receive does; settled, they leave, abandoned or expired, they are deferred again);
@@ -231,7 +243,8 @@ type Store interface {
 	// no rules: messages that expired but were not yet received still count.
 	Counts(ctx context.Context, q Queue) (Counts, error)
 	// DeleteQueue removes every message of the named queue, its dead-letter queue
-	// included, and forgets its sequence numbers and the message ids it saw.
+	// included, and forgets its sequence numbers and the message ids it saw. For a topic
+	// it does so for the queues of its subscriptions too: every queue named name + "/...".
 	DeleteQueue(ctx context.Context, namespace, name string) error
 	// DeleteNamespace is DeleteQueue for every queue of namespace.
 	DeleteNamespace(ctx context.Context, namespace string) error

@@ -23,7 +23,7 @@ func (s *Server) openServiceBus(ctx context.Context, f *foundation, svc *service
 	}
 	s.queues = queues
 	broker, err := servicebus.New(servicebus.Config{
-		Store: queues, Entities: f.cached,
+		Store: queues, Entities: f.cached, Rules: svc.serviceBus,
 		Authorizer: &access.Authorizer{Access: svc.access, Verifier: s.verifier(ep.issuerURL(s.tenant.ID)),
 			Resources: directory.ServiceBusNamespaces{Directory: svc.directory}, Recorder: s.obs, Service: "servicebus"},
 		Certificates: f.ca, Metrics: servicebus.NewMetrics(s.obs.metrics.Registerer()), Logger: s.logger,
@@ -38,16 +38,17 @@ func (s *Server) openServiceBus(ctx context.Context, f *foundation, svc *service
 	svc.serviceBus.FreeAddress = s.serviceBusAddress
 	svc.directory.OnServiceBusChange = func(c directory.ServiceBusChange) {
 		ctx := context.WithoutCancel(ctx)
-		// A queue or namespace made again under the same name starts empty.
+		// A queue, topic, subscription or namespace made again under the same name starts
+		// empty. A topic's deletion takes its subscriptions' messages (DeleteQueue).
 		var err error
 		switch {
 		case c.Deleted && c.Entity == "":
 			err = queues.DeleteNamespace(ctx, strings.ToLower(c.Namespace))
-		case c.Deleted && !strings.Contains(c.Entity, "/"):
+		case c.Deleted && !strings.Contains(c.Entity, "/Rules/"):
 			err = queues.DeleteQueue(ctx, strings.ToLower(c.Namespace), strings.ToLower(c.Entity))
 		}
 		if err != nil {
-			s.logger.Error("deleting the messages of a deleted queue or namespace failed", "namespace", c.Namespace, "entity", c.Entity, "err", err)
+			s.logger.Error("deleting the messages of a deleted entity or namespace failed", "namespace", c.Namespace, "entity", c.Entity, "err", err)
 		}
 		if c.Entity == "" {
 			_ = s.syncServiceBus(ctx)
@@ -106,7 +107,7 @@ func (s *Server) serviceBusAddress() (string, error) {
 	return freeLoopbackAddress()
 }
 
-// allQueues lists every queue of every namespace, for the depth gauges.
+// allQueues lists every queue and subscription of every namespace, for the depth gauges.
 func (s *Server) allQueues(ctx context.Context) ([]messaging.Queue, error) {
 	nss, err := s.store.ListServiceBusNamespaces(ctx, "")
 	if err != nil {
@@ -128,8 +129,45 @@ func (s *Server) allQueues(ctx context.Context) ([]messaging.Queue, error) {
 			}
 			after = page[len(page)-1].Name
 		}
+		subs, err := s.allSubscriptions(ctx, n.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, subs...)
 	}
 	return out, nil
+}
+
+// allSubscriptions lists the subscriptions of every topic of namespace ns, as queues.
+func (s *Server) allSubscriptions(ctx context.Context, ns string) ([]messaging.Queue, error) {
+	var out []messaging.Queue
+	after := ""
+	for {
+		topics, err := s.store.ListServiceBusTopicsPage(ctx, ns, after, 500)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range topics {
+			subAfter := ""
+			for {
+				page, err := s.store.ListServiceBusSubscriptionsPage(ctx, ns, t.Name, subAfter, 500)
+				if err != nil {
+					return nil, err
+				}
+				for _, sub := range page {
+					out = append(out, servicebus.SubscriptionQueue(sub))
+				}
+				if len(page) < 500 {
+					break
+				}
+				subAfter = page[len(page)-1].Name
+			}
+		}
+		if len(topics) < 500 {
+			return out, nil
+		}
+		after = topics[len(topics)-1].Name
+	}
 }
 
 // queueCounts answers the management API's countDetails from the queue store.
@@ -137,17 +175,25 @@ type queueCounts struct {
 	store    messaging.Store
 	entities interface {
 		GetServiceBusQueue(ctx context.Context, namespace, name string) (lanyard.ServiceBusQueue, error)
+		GetServiceBusSubscription(ctx context.Context, namespace, topic, name string) (lanyard.ServiceBusSubscription, error)
 	}
 }
 
 func (c queueCounts) EntityCounts(ctx context.Context, namespace, path string) (lanyard.ServiceBusCounts, error) {
-	if strings.Contains(path, "/") {
-		return lanyard.ServiceBusCounts{}, nil // subscriptions hold no messages before part 2
+	var q messaging.Queue
+	if topic, sub, ok := strings.Cut(path, "/Subscriptions/"); ok {
+		s, err := c.entities.GetServiceBusSubscription(ctx, namespace, topic, sub)
+		if err != nil {
+			return lanyard.ServiceBusCounts{}, err
+		}
+		q = servicebus.SubscriptionQueue(s)
+	} else {
+		qq, err := c.entities.GetServiceBusQueue(ctx, namespace, path)
+		if err != nil {
+			return lanyard.ServiceBusCounts{}, err
+		}
+		q = servicebus.QueueOf(qq)
 	}
-	q, err := c.entities.GetServiceBusQueue(ctx, namespace, path)
-	if err != nil {
-		return lanyard.ServiceBusCounts{}, err
-	}
-	n, err := c.store.Counts(ctx, servicebus.QueueOf(q))
+	n, err := c.store.Counts(ctx, q)
 	return lanyard.ServiceBusCounts{Active: n.Active, DeadLetter: n.DeadLetter, Scheduled: n.Scheduled}, err
 }

@@ -20,10 +20,21 @@ import (
 	"github.com/lanyard-id/lanyard/internal/token"
 )
 
-// Entities reads the namespaces' queues and topics; store.Store is one.
+// Entities reads the namespaces' queues, topics, subscriptions and rules; store.Store
+// is one.
 type Entities interface {
 	GetServiceBusQueue(ctx context.Context, namespace, name string) (lanyard.ServiceBusQueue, error)
 	GetServiceBusTopic(ctx context.Context, namespace, name string) (lanyard.ServiceBusTopic, error)
+	GetServiceBusSubscription(ctx context.Context, namespace, topic, name string) (lanyard.ServiceBusSubscription, error)
+	ListServiceBusSubscriptionsPage(ctx context.Context, namespace, topic, after string, limit int) ([]lanyard.ServiceBusSubscription, error)
+	ListServiceBusRulesPage(ctx context.Context, namespace, topic, subscription, after string, limit int) ([]lanyard.ServiceBusRule, error)
+}
+
+// RuleEditor changes subscriptions' rules for the rule managers' add-rule and
+// remove-rule, with the management API's checks; *directory.ServiceBus is one.
+type RuleEditor interface {
+	AddRule(ctx context.Context, group string, r lanyard.ServiceBusRule) (lanyard.ServiceBusRule, error)
+	DeleteRule(ctx context.Context, group, namespace, topic, subscription, name string) error
 }
 
 // Certificates issues the listeners' TLS certificates; *pki.CA is one.
@@ -47,6 +58,8 @@ type Authorizer interface {
 type Config struct {
 	Store    messaging.Store
 	Entities Entities
+	// Rules serves add-rule and remove-rule; nil: they answer not-implemented.
+	Rules RuleEditor
 	// Authorizer authenticates put-tokens (audience ServiceBusResource) and decides links
 	// and $management operations; its Resources resolve namespace names.
 	Authorizer   Authorizer
@@ -82,6 +95,8 @@ type Broker struct {
 	conns      map[*connection]struct{}
 	open       atomic.Int64
 	wg         sync.WaitGroup
+
+	programs programs // subscription rules' compiled expressions
 }
 
 // New returns a Broker serving no namespace yet.
@@ -230,25 +245,6 @@ func (b *Broker) accept(key string, cfg *tls.Config, nc net.Conn) {
 // maxMessageSize bounds a message (or a batch) sent to a queue: Service Bus Premium's
 // default of 1 MiB.
 const maxMessageSize = 1 << 20
-
-// queue reads a queue; a topic of that name is part 2's, anything else is not found.
-func (b *Broker) queue(ctx context.Context, namespace, entity string) (lanyard.ServiceBusQueue, error) {
-	name, _, sub := strings.Cut(entity, "/")
-	if sub {
-		return lanyard.ServiceBusQueue{}, notImplemented("Topic subscriptions")
-	}
-	q, err := b.cfg.Entities.GetServiceBusQueue(ctx, namespace, name)
-	if lanyard.IsNotFound(err) {
-		if _, terr := b.cfg.Entities.GetServiceBusTopic(ctx, namespace, name); terr == nil {
-			return q, notImplemented("Topics")
-		}
-		return q, amqpError(amqp.ErrNotFound, "The messaging entity 'sb://%s/%s' could not be found.", namespace, lanyard.Clip(entity, 200))
-	}
-	if err == nil && q.RequiresSession {
-		return q, notImplemented("Session-enabled queues")
-	}
-	return q, err
-}
 
 // QueueOf is what a queue store needs of q, names in their canonical (lower) case.
 func QueueOf(q lanyard.ServiceBusQueue) messaging.Queue {

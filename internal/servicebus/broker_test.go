@@ -182,21 +182,21 @@ func TestOpenLinksFollowGrants(t *testing.T) {
 	t.Logf("detached %v after the revocation", time.Since(start).Round(time.Millisecond))
 }
 
-// TestPartTwoIsRefusedClearly: topics, sessions and scheduling answer not-implemented,
-// and a missing queue not-found.
+// TestPartTwoIsRefusedClearly: sessions answer not-implemented, a receiver on a topic
+// not-allowed, and a missing queue not-found.
 func TestPartTwoIsRefusedClearly(t *testing.T) {
 	b := newBroker(t, nil)
 	b.auth.allow("app", actionSend)
 	b.auth.allow("app", actionReceive)
 	c := b.client(t, "app")
-	s, err := c.NewSender("events", nil)
+	r, err := c.NewReceiverForQueue("events", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SendMessage(t.Context(), &azservicebus.Message{Body: []byte("x")}, nil); err == nil || !strings.Contains(err.Error(), "not-implemented") {
-		t.Errorf("send to a topic: %v", err)
+	if _, err := r.ReceiveMessages(t.Context(), 1, nil); err == nil || !strings.Contains(err.Error(), "not-allowed") {
+		t.Errorf("receive from a topic: %v", err)
 	}
-	s, err = c.NewSender("nowhere", nil)
+	s, err := c.NewSender("nowhere", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ type link struct {
 	kind   linkKind
 	addr   address
 	entity string // the entity as stored ("" for $cbs)
+	target entityKind
 	// Granted at attach, re-checked every RecheckInterval (data links only).
 	action string
 	scope  string
@@ -205,10 +206,17 @@ func (c *connection) attachData(l *amqp.Link, a address, kind linkKind) *amqp.Er
 			return notImplemented("Sessions")
 		}
 	}
-	q, err := c.b.queue(c.ctx, c.ns.Name, a.entity)
+	q, target, err := c.b.entity(c.ctx, c.ns.Name, a.entity)
 	if err != nil {
 		return conditionOf(err)
 	}
+	if kind == kindSender && target == entitySubscription {
+		return amqpError(amqp.ErrNotAllowed, "Messages cannot be sent to a subscription: send them to its topic.")
+	}
+	if kind == kindReceiver && target == entityTopic {
+		return amqpError(amqp.ErrNotAllowed, "Messages cannot be received from a topic: receive them from one of its subscriptions.")
+	}
+	scope := scopeOf(q, target)
 	action, right := actionSend, "Send"
 	if kind == kindReceiver {
 		action, right = actionReceive, "Listen"
@@ -217,15 +225,15 @@ func (c *connection) attachData(l *amqp.Link, a address, kind linkKind) *amqp.Er
 	if !ok {
 		return unauthorized("Unauthorized access. '%s' claim(s) are required to perform this operation. A token for '%s' must be put on the connection ($cbs) first.", right, lanyard.Clip(a.entity, 200))
 	}
-	req := access.Request{Resource: c.ns.Name, Scope: "queues/" + q.Name, Operation: operationOf(kind), Action: action, DataAction: true}
+	req := access.Request{Resource: c.ns.Name, Scope: scope, Operation: operationOf(kind), Action: action, DataAction: true}
 	if err := c.b.cfg.Authorizer.Decide(c.ctx, cl.claims, req); err != nil {
 		c.log.Info("link refused", "entity", a.entity, "principal", cl.claims.ObjectID, "action", action, "err", err)
 		if lanyard.KindOf(err) == lanyard.KindPermissionDenied {
-			return unauthorized("Unauthorized access. '%s' claim(s) are required to perform this operation: the principal %s has no role assignment allowing %s at %s.", right, cl.claims.ObjectID, action, c.ns.ResourceID+"/queues/"+q.Name)
+			return unauthorized("Unauthorized access. '%s' claim(s) are required to perform this operation: the principal %s has no role assignment allowing %s at %s.", right, cl.claims.ObjectID, action, c.ns.ResourceID+"/"+scope)
 		}
 		return conditionOf(err)
 	}
-	lk := &link{amqp: l, kind: kind, addr: a, entity: q.Name, action: action, scope: c.ns.ResourceID + "/queues/" + q.Name,
+	lk := &link{amqp: l, kind: kind, addr: a, entity: q.Name, target: target, action: action, scope: c.ns.ResourceID + "/" + scope,
 		claim: key, holder: cl.claims, pending: map[uint32]messaging.LockToken{}, early: map[uint32]amqp.DeliveryState{}}
 	lk.queue.Store(q)
 	if kind == kindSender {
@@ -384,7 +392,7 @@ func (c *connection) recheckLink(lk *link) *amqp.Error {
 		}
 		return nil // the store is unreachable, say: keep the link, check again
 	}
-	q, err := c.b.queue(c.ctx, c.ns.Name, lk.entity)
+	q, _, err := c.b.entity(c.ctx, c.ns.Name, lk.entity)
 	var gone *amqp.Error
 	if errors.As(err, &gone) { // deleted, or changed into what part 2 serves
 		return gone

@@ -28,7 +28,7 @@ func sequenceNumbers(body amqp.Map) ([]int64, bool) {
 
 // schedule stores the messages of a schedule-message request, each scheduled by its
 // x-opt-scheduled-enqueue-time annotation, and answers their sequence numbers.
-func (c *connection) schedule(q lanyard.ServiceBusQueue, mq messaging.Queue, body amqp.Map) response {
+func (c *connection) schedule(q lanyard.ServiceBusQueue, mq messaging.Queue, body amqp.Map, target entityKind) response {
 	v, _ := body.Get("messages")
 	entries, ok := v.([]any)
 	if !ok || len(entries) == 0 || len(entries) > maxSequenceNumbers {
@@ -50,7 +50,13 @@ func (c *connection) schedule(q lanyard.ServiceBusQueue, mq messaging.Queue, bod
 		}
 		msgs = append(msgs, incoming(m, raw, now, q.DefaultMessageTimeToLive))
 	}
-	seqs, err := c.b.cfg.Store.Send(c.ctx, mq, msgs)
+	var seqs []int64
+	var err error
+	if target == entityTopic {
+		seqs, err = c.b.publish(c.ctx, q, msgs)
+	} else {
+		seqs, err = c.b.cfg.Store.Send(c.ctx, mq, msgs)
+	}
 	if err != nil {
 		return failed(err)
 	}

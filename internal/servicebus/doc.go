@@ -21,6 +21,12 @@
 // modified with undeliverable-here (or update-disposition defered); only
 // receive-by-sequence-number takes it then, its lock token in the answer, settled through
 // $management. On a queue with RequiresDuplicateDetection, a message id seen within the
-// window is accepted and dropped. What part 2 brings (topics, subscriptions, sessions)
-// is refused with amqp:not-implemented.
+// window is accepted and dropped.
+//
+// A send to a topic is routed through the rules of its subscriptions (rules.go) and
+// stored in one Store.Publish: one copy per subscription whose action-less rules select
+// it, and one per selecting rule with an action. A subscription is a queue named by its
+// path; its receivers and $management work as a queue's. The rule managers' add-rule,
+// remove-rule and enumerate-rules (ruleops.go) edit the directory through RuleEditor.
+// Sessions are refused with amqp:not-implemented.
 package servicebus

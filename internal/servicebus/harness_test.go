@@ -28,6 +28,7 @@ import (
 type fakeAuthorizer struct {
 	mu        sync.Mutex
 	allowed   map[string]bool
+	at        map[string][]string // principal|action: the scopes below the namespace granted
 	revoked   map[string]bool
 	lifetime  time.Duration
 	decisions []string // principal action scope allowed|denied
@@ -62,7 +63,7 @@ func (a *fakeAuthorizer) Authenticate(_ context.Context, req access.Request) (to
 func (a *fakeAuthorizer) Decide(_ context.Context, claims token.Claims, req access.Request) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ok := a.allowed[claims.ObjectID+"|"+req.Action] && !a.revoked[claims.ObjectID]
+	ok := a.grants(claims.ObjectID, req.Action, req.Scope) && !a.revoked[claims.ObjectID]
 	a.decisions = append(a.decisions, fmt.Sprintf("%s %s %s %v", claims.ObjectID, req.Action, req.Scope, ok))
 	if !ok {
 		return access.ErrDenied
@@ -70,23 +71,27 @@ func (a *fakeAuthorizer) Decide(_ context.Context, claims token.Claims, req acce
 	return nil
 }
 
-func (a *fakeAuthorizer) Recheck(_ context.Context, claims token.Claims, action string, _ bool, _ string) error {
+func (a *fakeAuthorizer) Recheck(_ context.Context, claims token.Claims, action string, _ bool, scope string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.revoked[claims.ObjectID] {
 		return lanyard.Errorf(lanyard.KindUnauthenticated, "The token was revoked.")
 	}
-	if !a.allowed[claims.ObjectID+"|"+action] {
+	if !a.grants(claims.ObjectID, action, scope) {
 		return access.ErrDenied
 	}
 	return nil
 }
 
-// fakeEntities is a namespace's queues and topics.
+// fakeEntities is a namespace's queues and topics, and the topics' subscriptions and
+// rules (topic_test.go).
 type fakeEntities struct {
 	mu     sync.Mutex
 	queues map[string]lanyard.ServiceBusQueue
 	topics map[string]bool
+	subs   map[string]lanyard.ServiceBusSubscription // by topic/sub, lower case
+	rules  map[string][]lanyard.ServiceBusRule       // by topic/sub, lower case
+	topic  map[string]lanyard.ServiceBusTopic        // settings of topics that have some
 }
 
 func (e *fakeEntities) GetServiceBusQueue(_ context.Context, namespace, name string) (lanyard.ServiceBusQueue, error) {
@@ -102,6 +107,9 @@ func (e *fakeEntities) GetServiceBusQueue(_ context.Context, namespace, name str
 func (e *fakeEntities) GetServiceBusTopic(_ context.Context, namespace, name string) (lanyard.ServiceBusTopic, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if t, ok := e.topic[strings.ToLower(name)]; ok {
+		return t, nil
+	}
 	if !e.topics[strings.ToLower(name)] {
 		return lanyard.ServiceBusTopic{}, lanyard.Errorf(lanyard.KindNotFound, "no topic %s", name)
 	}
@@ -142,7 +150,7 @@ func newBroker(t testing.TB, tune func(*Config)) *broker {
 	q.LockDuration, q.MaxDeliveryCount = 2*time.Second, 3
 	entities := &fakeEntities{queues: map[string]lanyard.ServiceBusQueue{"orders": q}, topics: map[string]bool{"events": true}}
 	auth := newFakeAuthorizer()
-	cfg := Config{Store: store, Entities: entities, Authorizer: auth, Certificates: ca, RecheckInterval: 50 * time.Millisecond, RedeliveryPoll: 50 * time.Millisecond}
+	cfg := Config{Store: store, Entities: entities, Rules: entities, Authorizer: auth, Certificates: ca, RecheckInterval: 50 * time.Millisecond, RedeliveryPoll: 50 * time.Millisecond}
 	if tune != nil {
 		tune(&cfg)
 	}

@@ -32,21 +32,24 @@ func (c *connection) manage(lk *link, op string, m *amqp.Message) response {
 	case "renew-session-lock", "get-session-state", "set-session-state", "get-message-sessions":
 		return failed(notImplemented("Sessions"))
 	case "add-rule", "remove-rule", "enumerate-rules":
-		return failed(notImplemented("Subscription rules over AMQP"))
+		action = actionReceive // a rule manager needs only Listen, as on Service Bus
 	default:
 		return response{status: http.StatusNotImplemented, condition: amqp.ErrNotImplemented,
 			description: "The $management operation '" + lanyard.Clip(op, 100) + "' is not supported."}
 	}
-	q, err := c.b.queue(c.ctx, c.ns.Name, lk.entity)
+	q, target, err := c.b.entity(c.ctx, c.ns.Name, lk.entity)
 	if err != nil {
 		return failed(err)
+	}
+	if refused, ok := refusedFor(op, action, target); ok {
+		return refused
 	}
 	_, cl, ok := c.claimFor(lk.entity)
 	if !ok {
 		return response{status: http.StatusUnauthorized, condition: amqp.ErrUnauthorizedAccess,
 			description: "Unauthorized access. A token for '" + lanyard.Clip(lk.entity, 200) + "' must be put on the connection ($cbs) first."}
 	}
-	req := access.Request{Resource: c.ns.Name, Scope: "queues/" + q.Name, Operation: op, Action: action, DataAction: true}
+	req := access.Request{Resource: c.ns.Name, Scope: scopeOf(q, target), Operation: op, Action: action, DataAction: true}
 	if err := c.b.cfg.Authorizer.Decide(c.ctx, cl.claims, req); err != nil {
 		return failed(err)
 	}
@@ -57,9 +60,18 @@ func (c *connection) manage(lk *link, op string, m *amqp.Message) response {
 	case "peek-message":
 		return c.peek(mq, lk.addr.sub, body, lk.entity)
 	case "schedule-message":
-		return c.schedule(q, mq, body)
+		return c.schedule(q, mq, body, target)
 	case "cancel-scheduled-message":
+		if target == entityTopic {
+			return c.cancelScheduledAll(q, body)
+		}
 		return c.cancelScheduled(mq, body)
+	case "add-rule":
+		return c.addRule(q, body)
+	case "remove-rule":
+		return c.removeRule(q, body)
+	case "enumerate-rules":
+		return c.enumerateRules(q, body)
 	case "receive-by-sequence-number":
 		return c.receiveDeferred(mq, lk.addr.sub, body, lk.entity)
 	default:

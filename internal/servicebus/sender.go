@@ -63,7 +63,11 @@ func (c *connection) storeSends(lk *link, group []*amqp.Delivery) {
 		all = append(all, msgs...)
 	}
 	var stored error
-	if len(all) > 0 {
+	switch {
+	case len(all) == 0:
+	case lk.target == entityTopic:
+		_, stored = c.b.publish(c.ctx, q, all)
+	default:
 		_, stored = c.b.cfg.Store.Send(c.ctx, mq, all)
 	}
 	for _, s := range sends {

@@ -101,7 +101,7 @@ type delivery struct {
 // died with its connection.
 func drain(ctx context.Context, client *azservicebus.Client, o options, enc *json.Encoder) error {
 	open := func() (*azservicebus.Receiver, error) {
-		return client.NewReceiverForQueue(o.queue, receiverOptions(o, azservicebus.ReceiveModePeekLock))
+		return newReceiver(client, o, azservicebus.ReceiveModePeekLock)
 	}
 	r, err := open()
 	if err != nil {

@@ -6,9 +6,13 @@
 // SDK's error code. Each run is a fresh process, so MSAL's caches never carry over.
 //
 // Usage: gosb -ns localhost:PORT -queue NAME -op OP [-n N] [-settle S] [-body B] [-wait D]
-// [-in D] [-seqs 1,2]
+// [-in D] [-seqs 1,2] [-sub S] [-props JSON]
+//
+// With -sub, receivers read subscription S of the topic -queue (NewReceiverForSubscription).
 //
 //	send          send -n messages (bodies B-0, B-1, ...), one by one
+//	publish       send one message per entry of -props (a JSON array of application
+//	              properties; "$subject" and "$correlationId" set those), in one batch
 //	send-batch    send -n messages in one batch
 //	receive       receive up to -n messages in PeekLock and settle each (-settle complete,
 //	              abandon, deadletter, defer or none); -dlq reads the dead-letter queue
@@ -46,6 +50,7 @@ import (
 
 type options struct {
 	ns, queue, op, settle, body, clientID string
+	sub, props                            string
 	n, batch                              int
 	dlq                                   bool
 	wait, idle, pause, in                 time.Duration
@@ -55,7 +60,9 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.ns, "ns", "", "the namespace's fully qualified name, e.g. localhost:5671")
-	flag.StringVar(&o.queue, "queue", "", "the queue")
+	flag.StringVar(&o.queue, "queue", "", "the queue, or the topic")
+	flag.StringVar(&o.sub, "sub", "", "receive from this subscription of the topic -queue")
+	flag.StringVar(&o.props, "props", "[]", "publish: the messages' application properties, a JSON array")
 	flag.StringVar(&o.op, "op", "", "send | send-batch | receive | receive-delete | peek | renew | hold | settle-late | send-loop | drain | schedule | cancel | receive-deferred")
 	flag.StringVar(&o.settle, "settle", "complete", "complete | abandon | deadletter | defer | none")
 	flag.StringVar(&o.body, "body", "m", "body prefix")
@@ -121,8 +128,10 @@ func run(o options, enc *json.Encoder) error {
 	switch o.op {
 	case "send", "send-batch":
 		return send(ctx, client, o, enc)
+	case "publish":
+		return publish(ctx, client, o, enc)
 	case "peek":
-		r, err := client.NewReceiverForQueue(o.queue, receiverOptions(o, azservicebus.ReceiveModePeekLock))
+		r, err := newReceiver(client, o, azservicebus.ReceiveModePeekLock)
 		if err != nil {
 			return err
 		}
@@ -196,14 +205,15 @@ type received struct {
 	Reason         string `json:"deadLetterReason,omitempty"`
 	Source         string `json:"deadLetterSource,omitempty"`
 	Index          any    `json:"index,omitempty"`
-	Locked         bool   `json:"locked,omitempty"`
-	State          string `json:"state,omitempty"`
+	Locked         bool           `json:"locked,omitempty"`
+	State          string         `json:"state,omitempty"`
+	Properties     map[string]any `json:"properties,omitempty"`
 }
 
 func describe(msgs []*azservicebus.ReceivedMessage) []received {
 	out := make([]received, 0, len(msgs))
 	for _, m := range msgs {
-		r := received{Body: string(m.Body), DeliveryCount: m.DeliveryCount, Index: m.ApplicationProperties["index"]}
+		r := received{Body: string(m.Body), DeliveryCount: m.DeliveryCount, Index: m.ApplicationProperties["index"], Properties: m.ApplicationProperties}
 		if m.SequenceNumber != nil {
 			r.SequenceNumber = *m.SequenceNumber
 		}
@@ -226,7 +236,7 @@ func receive(ctx context.Context, client *azservicebus.Client, o options, enc *j
 	if o.op == "receive-delete" {
 		mode = azservicebus.ReceiveModeReceiveAndDelete
 	}
-	r, err := client.NewReceiverForQueue(o.queue, receiverOptions(o, mode))
+	r, err := newReceiver(client, o, mode)
 	if err != nil {
 		return err
 	}
@@ -325,7 +335,7 @@ func schedule(ctx context.Context, client *azservicebus.Client, o options, enc *
 }
 
 func receiveDeferred(ctx context.Context, client *azservicebus.Client, o options, enc *json.Encoder) error {
-	r, err := client.NewReceiverForQueue(o.queue, receiverOptions(o, azservicebus.ReceiveModePeekLock))
+	r, err := newReceiver(client, o, azservicebus.ReceiveModePeekLock)
 	if err != nil {
 		return err
 	}
@@ -344,7 +354,7 @@ func receiveDeferred(ctx context.Context, client *azservicebus.Client, o options
 
 // hold receives until the receiver fails, to show a link detached under it.
 func hold(ctx context.Context, client *azservicebus.Client, o options, enc *json.Encoder) error {
-	r, err := client.NewReceiverForQueue(o.queue, receiverOptions(o, azservicebus.ReceiveModePeekLock))
+	r, err := newReceiver(client, o, azservicebus.ReceiveModePeekLock)
 	if err != nil {
 		return err
 	}

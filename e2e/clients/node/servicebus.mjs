@@ -5,10 +5,14 @@
 // line out: the result, or {"error":{"code":...}} with the SDK's ServiceBusError code.
 //
 // Usage: node servicebus.mjs --ns localhost:PORT --queue Q --op OP [--n N] [--settle S] [--body B] [--dlq]
-//        [--in SECONDS] [--seqs 1,2]
+//        [--in SECONDS] [--seqs 1,2] [--sub S] [--props JSON] [--rule NAME --sql EXPR --action EXPR]
 //   ops: send, send-batch, receive (PeekLock, then --settle complete|abandon|deadletter|defer|none),
 //        receive-delete, peek, renew, schedule (--n messages --in seconds from now), cancel (--seqs),
-//        receive-deferred (--seqs, PeekLock, then --settle)
+//        receive-deferred (--seqs, PeekLock, then --settle),
+//        publish (one message per entry of --props, a JSON array of application properties, in a batch),
+//        add-rule (--rule with a --sql filter, or a correlation filter on --correlation-id, and --action),
+//        remove-rule (--rule), list-rules: the rule manager (createRuleManager) of subscription --sub
+//   With --sub, receivers read subscription S of the topic --queue.
 import { ManagedIdentityCredential } from "@azure/identity";
 import { ServiceBusClient } from "@azure/service-bus";
 import { parseArgs } from "node:util";
@@ -26,6 +30,12 @@ const { values } = parseArgs({
     in: { type: "string", default: "3600" },
     seqs: { type: "string", default: "" },
     "client-id": { type: "string" },
+    sub: { type: "string" },
+    props: { type: "string", default: "[]" },
+    rule: { type: "string" },
+    sql: { type: "string" },
+    action: { type: "string" },
+    "correlation-id": { type: "string" },
   },
 });
 const n = Number(values.n);
@@ -39,6 +49,7 @@ const describe = (msgs) =>
     deadLetterSource: m.deadLetterSource,
     locked: m.lockedUntilUtc !== undefined && m.lockedUntilUtc > new Date(),
     state: m.state,
+    properties: m.applicationProperties,
   }));
 const seqs = () => values.seqs.split(",").filter((v) => v !== "").map((v) => Long.fromString(v));
 const settle = async (receiver, msgs) => {
@@ -54,6 +65,8 @@ const credential = new ManagedIdentityCredential(values["client-id"] ? { clientI
 const client = new ServiceBusClient(values.ns, credential, { retryOptions: { maxRetries: 1, retryDelayInMs: 100, timeoutInMs: 20000 } });
 const messages = () => Array.from({ length: n }, (_, i) => ({ body: `${values.body}-${i}`, messageId: `${values.body}-${i}`, applicationProperties: { index: i } }));
 const receiverOptions = (receiveMode) => ({ receiveMode, ...(values.dlq ? { subQueueType: "deadLetter" } : {}) });
+const createReceiver = (options) =>
+  values.sub ? client.createReceiver(values.queue, values.sub, options) : client.createReceiver(values.queue, options);
 
 try {
   switch (values.op) {
@@ -74,7 +87,7 @@ try {
       break;
     }
     case "peek": {
-      const receiver = client.createReceiver(values.queue, receiverOptions("peekLock"));
+      const receiver = createReceiver(receiverOptions("peekLock"));
       const msgs = await receiver.peekMessages(n, { fromSequenceNumber: Long.fromNumber(1) });
       emit({ peeked: describe(msgs) });
       await receiver.close();
@@ -84,7 +97,7 @@ try {
     case "receive-delete":
     case "renew": {
       const mode = values.op === "receive-delete" ? "receiveAndDelete" : "peekLock";
-      const receiver = client.createReceiver(values.queue, receiverOptions(mode));
+      const receiver = createReceiver(receiverOptions(mode));
       const msgs = await receiver.receiveMessages(values.op === "renew" ? 1 : n, { maxWaitTimeInMs: 3000 });
       const out = { received: describe(msgs) };
       if (values.op === "renew" && msgs.length === 1) {
@@ -117,7 +130,7 @@ try {
       break;
     }
     case "receive-deferred": {
-      const receiver = client.createReceiver(values.queue, receiverOptions("peekLock"));
+      const receiver = createReceiver(receiverOptions("peekLock"));
       const msgs = await receiver.receiveDeferredMessages(seqs());
       const out = { received: describe(msgs) };
       await settle(receiver, msgs);
@@ -125,6 +138,39 @@ try {
       await receiver.close();
       emit(out);
       break;
+    }
+    case "publish": {
+      const sender = client.createSender(values.queue);
+      const batch = await sender.createMessageBatch();
+      const props = JSON.parse(values.props);
+      props.forEach((p, i) => {
+        const { $subject, $correlationId, ...applicationProperties } = p;
+        const m = { body: `${values.body}-${i}`, messageId: `${values.body}-${i}`, subject: $subject, correlationId: $correlationId, applicationProperties };
+        if (!batch.tryAddMessage(m)) throw new Error("the batch is full");
+      });
+      await sender.sendMessages(batch);
+      await sender.close();
+      emit({ sent: props.length });
+      break;
+    }
+    case "add-rule":
+    case "remove-rule":
+    case "list-rules": {
+      const rules = client.createRuleManager(values.queue, values.sub);
+      if (values.op === "add-rule") {
+        const filter = values.sql !== undefined ? { sqlExpression: values.sql } : { correlationId: values["correlation-id"] };
+        if (values.action !== undefined) await rules.createRule(values.rule, filter, { sqlExpression: values.action });
+        else await rules.createRule(values.rule, filter);
+        emit({ added: values.rule });
+      } else if (values.op === "remove-rule") {
+        await rules.deleteRule(values.rule);
+        emit({ removed: values.rule });
+      } else {
+        const out = [];
+        for await (const r of rules.listRules()) out.push({ name: r.name, filter: r.filter, action: r.action?.sqlExpression });
+        emit({ rules: out });
+      }
+      break; // the rule manager closes with the client
     }
     default:
       throw new Error(`unknown op ${values.op}`);

@@ -599,7 +599,9 @@ func (s *Store) DeleteQueue(ctx context.Context, namespace, name string) error {
 	if err := messaging.CheckName(namespace, name); err != nil {
 		return err
 	}
-	return s.deleteWhere(ctx, "namespace = $1 AND queue = $2", namespace, name)
+	// starts_with, not a range: a range's order would follow the database's collation.
+	lo, _ := messaging.Below(name)
+	return s.deleteWhere(ctx, "namespace = $1 AND (queue = $2 OR starts_with(queue, $3))", namespace, name, lo)
 }
 
 func (s *Store) DeleteNamespace(ctx context.Context, namespace string) error {

@@ -514,7 +514,8 @@ func (s *Store) DeleteQueue(ctx context.Context, namespace, name string) error {
 	if err := messaging.CheckName(namespace, name); err != nil {
 		return err
 	}
-	return s.deleteWhere(ctx, "namespace = ? AND queue = ?", namespace, name)
+	lo, hi := messaging.Below(name)
+	return s.deleteWhere(ctx, "namespace = ? AND (queue = ? OR queue >= ? AND queue < ?)", namespace, name, lo, hi)
 }
 
 // DeleteNamespace implements messaging.Store.

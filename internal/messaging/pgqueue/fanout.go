@@ -1,0 +1,111 @@
+package pgqueue
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/lanyard-id/lanyard/internal/messaging"
+)
+
+// Statements of Publish.
+const (
+	// $1 namespace, $2 topic, $3 how many numbers: the last one taken.
+	takeSeqsSQL = `INSERT INTO queue_counters AS k (namespace, queue, last_seq) VALUES ($1, $2, $3)
+ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = k.last_seq + excluded.last_seq
+RETURNING last_seq`
+	// $1 namespace, $2 now, then one array per column: each copy's queue and number. A
+	// copy scheduled after now is state 2, enqueued at its time.
+	insertCopiesSQL = `INSERT INTO queue_messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
+	enqueued_at, expires_at, message_id, dl_reason, dl_description, raw)
+SELECT $1, t.queue, 0, t.seq, CASE WHEN t.sched > $2 THEN 2 ELSE 0 END, NULL, 0, 0,
+	GREATEST(t.sched, $2), t.exp, t.mid, '', '', t.raw
+FROM unnest($3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::bigint[], $8::bigint[]) AS t(queue, seq, raw, mid, exp, sched)`
+)
+
+// Publish implements messaging.Store in one transaction: the topic's message ids first
+// (see firstSeen), then its counter, whose row lock orders the topic's senders on every
+// node, then every copy in one statement, and a notice per subscription queue that
+// gained an available message.
+func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messaging.Publication) ([]int64, error) {
+	if err := messaging.CheckPublish(topic, pubs); err != nil {
+		return nil, err
+	}
+	var (
+		seqs    []int64
+		touched map[string]bool
+	)
+	err := s.change(ctx, "publish", func(ctx context.Context) error {
+		now := micros(s.now())
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			fresh := make([]bool, len(pubs))
+			if topic.DuplicateDetectionWindow > 0 {
+				ids := make([]messaging.Message, len(pubs))
+				for i, p := range pubs {
+					ids[i].MessageID = p.MessageID
+				}
+				var err error
+				if fresh, err = firstSeen(ctx, tx, topic, ids, now); err != nil {
+					return err
+				}
+			} else {
+				for i := range fresh {
+					fresh[i] = true
+				}
+			}
+			var n int64
+			for i, f := range fresh {
+				if f {
+					k, _ := pubs[i].Numbers()
+					n += k
+				}
+			}
+			seqs, touched = make([]int64, len(pubs)), map[string]bool{}
+			if n == 0 {
+				return nil
+			}
+			var last int64
+			if err := tx.QueryRow(ctx, takeSeqsSQL, topic.Namespace, topic.Name, n).Scan(&last); err != nil {
+				return err
+			}
+			next := last - n + 1
+			var (
+				queues, mids             []string
+				nums, expires, scheduled []int64
+				raws                     [][]byte
+			)
+			for i, p := range pubs {
+				if !fresh[i] {
+					continue
+				}
+				k, offsets := p.Numbers()
+				seqs[i] = next
+				next += k
+				for j, c := range p.Copies {
+					m := c.Message
+					queues, nums, raws, mids = append(queues, c.Queue.Name), append(nums, seqs[i]+offsets[j]), append(raws, m.Raw), append(mids, m.MessageID)
+					expires, scheduled = append(expires, micros(m.ExpiresAt)), append(scheduled, micros(m.ScheduledAt))
+					if micros(m.ScheduledAt) <= now {
+						touched[c.Queue.Name] = true
+					}
+				}
+			}
+			if len(queues) == 0 {
+				return nil
+			}
+			b := &pgx.Batch{}
+			b.Queue(insertCopiesSQL, topic.Namespace, now, queues, nums, raws, mids, expires, scheduled)
+			for name := range touched {
+				b.Queue(notifySQL, s.notifyArgs(messaging.Queue{Namespace: topic.Namespace, Name: name}, messaging.Active)...)
+			}
+			return sendBatch(ctx, tx, b)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	for name := range touched {
+		s.arrivals.Signal(messaging.ArrivalKey{Namespace: topic.Namespace, Queue: name, Sub: messaging.Active})
+	}
+	return seqs, nil
+}
