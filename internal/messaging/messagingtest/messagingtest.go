@@ -62,6 +62,7 @@ func Run(t *testing.T, open Open) {
 		{"ContextCancelled", testContextCancelled},
 		{"Ready", testReady},
 	}
+	tests = append(tests, sessionRules()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := NewClock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,7 +37,7 @@ const (
 )
 
 // storedColumns are what scanStored reads.
-const storedColumns = "seq, sub, state, locked_until, delivery_count, enqueued_at, expires_at, message_id, dl_reason, dl_description, raw"
+const storedColumns = "seq, sub, state, locked_until, delivery_count, enqueued_at, expires_at, message_id, dl_reason, dl_description, session_id, raw"
 
 // scanStored reads storedColumns after the columns of prefix. A lock is shown as its
 // expiry only; the token stays with the receiver that took it.
@@ -48,7 +49,7 @@ func scanStored(r pgx.Row, prefix ...any) (messaging.Stored, error) {
 		deliveries                     int32
 	)
 	dest := append(prefix, &m.SequenceNumber, &sub, &state, &lockedUntil, &deliveries, &enqueued, &expires,
-		&m.MessageID, &m.DeadLetterReason, &m.DeadLetterDescription, &m.Raw)
+		&m.MessageID, &m.DeadLetterReason, &m.DeadLetterDescription, &m.SessionID, &m.Raw)
 	if err := r.Scan(dest...); err != nil {
 		return m, err
 	}
@@ -141,17 +142,17 @@ func (s *Store) notifyArgs(q messaging.Queue, sub messaging.SubQueue) []any {
 }
 
 // sendSQL inserts messages numbered from the queue's counter: $1 namespace, $2 queue, $3
-// how many, $4 now, then one array per column. A message scheduled after now is state 2,
+// how many, $4 now, then one array per column ($9: session ids). A message scheduled after now is state 2,
 // enqueued at its time.
 const sendSQL = `WITH c AS (
 	INSERT INTO queue_counters AS k (namespace, queue, last_seq) VALUES ($1, $2, $3)
 	ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = k.last_seq + excluded.last_seq
 	RETURNING last_seq)
 INSERT INTO queue_messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
-	enqueued_at, expires_at, message_id, dl_reason, dl_description, raw)
+	enqueued_at, expires_at, message_id, dl_reason, dl_description, session_id, raw)
 SELECT $1, $2, 0, c.last_seq - $3 + t.ord, CASE WHEN t.sched > $4 THEN 2 ELSE 0 END, NULL, 0, 0,
-	GREATEST(t.sched, $4), t.exp, t.mid, '', '', t.raw
-FROM c, unnest($5::bytea[], $6::text[], $7::bigint[], $8::bigint[]) WITH ORDINALITY AS t(raw, mid, exp, sched, ord)
+	GREATEST(t.sched, $4), t.exp, t.mid, '', '', t.sid, t.raw
+FROM c, unnest($5::bytea[], $6::text[], $7::bigint[], $8::bigint[], $9::text[]) WITH ORDINALITY AS t(raw, mid, exp, sched, sid, ord)
 RETURNING seq`
 
 // Send numbers the batch from the queue's counter, whose row lock orders concurrent
@@ -165,7 +166,7 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 		return nil, messaging.Invalid("no messages")
 	}
 	for _, m := range msgs {
-		if err := messaging.CheckRaw(m.Raw, false); err != nil {
+		if err := messaging.CheckMessage(m); err != nil {
 			return nil, err
 		}
 	}
@@ -223,14 +224,16 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 func (s *Store) insert(ctx context.Context, db batcher, q messaging.Queue, msgs []messaging.Message, now int64) ([]int64, bool, error) {
 	raws, ids := make([][]byte, len(msgs)), make([]string, len(msgs))
 	expires, scheduled := make([]int64, len(msgs)), make([]int64, len(msgs))
+	sessions := make([]string, len(msgs))
 	available := false
 	for i, m := range msgs {
 		raws[i], ids[i], expires[i], scheduled[i] = m.Raw, m.MessageID, micros(m.ExpiresAt), micros(m.ScheduledAt)
+		sessions[i] = m.SessionID
 		available = available || scheduled[i] <= now
 	}
 	seqs := make([]int64, 0, len(msgs))
 	b := &pgx.Batch{}
-	b.Queue(sendSQL, q.Namespace, q.Name, int64(len(msgs)), now, raws, ids, expires, scheduled)
+	b.Queue(sendSQL, q.Namespace, q.Name, int64(len(msgs)), now, raws, ids, expires, scheduled, sessions)
 	if available {
 		b.Queue(notifySQL, s.notifyArgs(q, messaging.Active)...)
 	}
@@ -306,6 +309,12 @@ FROM c WHERE m.id = c.id RETURNING m.lock_token, ` + storedColumns
 DELETE FROM queue_messages m USING c WHERE m.id = c.id RETURNING ` + storedColumns
 )
 
+// lockSQL and removeSQL within one session: $6 (lock) or $5 (remove) the session id.
+var (
+	sessionLockSQL   = strings.Replace(lockSQL, "state = 0 ORDER BY", "state = 0 AND session_id = $6 ORDER BY", 1)
+	sessionRemoveSQL = strings.Replace(removeSQL, "state = 0 ORDER BY", "state = 0 AND session_id = $5 ORDER BY", 1)
+)
+
 func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
 	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
@@ -328,70 +337,7 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 	)
 	err := s.change(ctx, "receive", func(ctx context.Context) error {
 		out, deadLettered = out[:0], 0
-		now := s.now()
-		b := &pgx.Batch{}
-		var read []func(pgx.Rows) error
-		countDeadLettered := func(rows pgx.Rows) error {
-			for rows.Next() {
-				var n, notified int64
-				if err := rows.Scan(&n, &notified); err != nil {
-					return err
-				}
-				deadLettered += n
-			}
-			return nil
-		}
-		if sub == messaging.Active {
-			b.Queue(enqueueDueSQL, q.Namespace, q.Name, micros(now))
-			read = append(read, nil)
-			b.Queue(deadLetterExhaustedSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount,
-				messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), s.id, s.channel)
-			read = append(read, countDeadLettered)
-		}
-		b.Queue(releaseExpiredSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount)
-		b.Queue(releaseExpiredDeferredSQL, q.Namespace, q.Name, int(sub), micros(now))
-		read = append(read, nil, nil)
-		if sub == messaging.Active { // the dead-letter queue's messages do not expire
-			if q.DeadLetterOnExpiration {
-				b.Queue(deadLetterExpiredSQL, q.Namespace, q.Name, int(sub), micros(now),
-					messaging.ReasonTTLExpired, ttlDescription, s.id, s.channel)
-				read = append(read, countDeadLettered)
-			} else {
-				b.Queue(dropExpiredSQL, q.Namespace, q.Name, int(sub), micros(now))
-				read = append(read, nil)
-			}
-		}
-		if mode == messaging.PeekLock {
-			b.Queue(lockSQL, q.Namespace, q.Name, int(sub), max, micros(now.Add(q.LockDuration)))
-			read = append(read, func(rows pgx.Rows) error {
-				for rows.Next() {
-					var token []byte
-					m, err := scanStored(rows, &token)
-					if err != nil {
-						return err
-					}
-					if len(token) != len(m.LockToken) {
-						return fmt.Errorf("a lock token of %d bytes", len(token))
-					}
-					copy(m.LockToken[:], token)
-					out = append(out, m)
-				}
-				return nil
-			})
-		} else {
-			b.Queue(removeSQL, q.Namespace, q.Name, int(sub), max)
-			read = append(read, func(rows pgx.Rows) error {
-				for rows.Next() {
-					m, err := scanStored(rows)
-					if err != nil {
-						return err
-					}
-					m.LockedUntil = time.Time{}
-					out = append(out, m)
-				}
-				return nil
-			})
-		}
+		b, read := s.takeBatch(q, sub, "", mode, max, s.now(), &out, &deadLettered)
 		return s.runBatch(ctx, b, read...)
 	})
 	if err != nil {
@@ -402,6 +348,85 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 	}
 	slices.SortFunc(out, func(a, b messaging.Stored) int { return int(a.SequenceNumber - b.SequenceNumber) })
 	return out, nil
+}
+
+// takeBatch is Receive's batch: the queue's rules, then the taking of up to max available
+// messages (of session only, if not empty) into *out, counting what the rules
+// dead-lettered in *deadLettered.
+func (s *Store) takeBatch(q messaging.Queue, sub messaging.SubQueue, session string, mode messaging.ReceiveMode, max int, now time.Time,
+	out *[]messaging.Stored, deadLettered *int64) (*pgx.Batch, []func(pgx.Rows) error) {
+	b := &pgx.Batch{}
+	var read []func(pgx.Rows) error
+	countDeadLettered := func(rows pgx.Rows) error {
+		for rows.Next() {
+			var n, notified int64
+			if err := rows.Scan(&n, &notified); err != nil {
+				return err
+			}
+			*deadLettered += n
+		}
+		return nil
+	}
+	if sub == messaging.Active {
+		b.Queue(enqueueDueSQL, q.Namespace, q.Name, micros(now))
+		read = append(read, nil)
+		b.Queue(deadLetterExhaustedSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount,
+			messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), s.id, s.channel)
+		read = append(read, countDeadLettered)
+	}
+	b.Queue(releaseExpiredSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount)
+	b.Queue(releaseExpiredDeferredSQL, q.Namespace, q.Name, int(sub), micros(now))
+	read = append(read, nil, nil)
+	if sub == messaging.Active { // the dead-letter queue's messages do not expire
+		if q.DeadLetterOnExpiration {
+			b.Queue(deadLetterExpiredSQL, q.Namespace, q.Name, int(sub), micros(now),
+				messaging.ReasonTTLExpired, ttlDescription, s.id, s.channel)
+			read = append(read, countDeadLettered)
+		} else {
+			b.Queue(dropExpiredSQL, q.Namespace, q.Name, int(sub), micros(now))
+			read = append(read, nil)
+		}
+	}
+	if mode == messaging.PeekLock {
+		if session == "" {
+			b.Queue(lockSQL, q.Namespace, q.Name, int(sub), max, micros(now.Add(q.LockDuration)))
+		} else {
+			b.Queue(sessionLockSQL, q.Namespace, q.Name, int(sub), max, micros(now.Add(q.LockDuration)), session)
+		}
+		read = append(read, func(rows pgx.Rows) error {
+			for rows.Next() {
+				var token []byte
+				m, err := scanStored(rows, &token)
+				if err != nil {
+					return err
+				}
+				if len(token) != len(m.LockToken) {
+					return fmt.Errorf("a lock token of %d bytes", len(token))
+				}
+				copy(m.LockToken[:], token)
+				*out = append(*out, m)
+			}
+			return nil
+		})
+	} else {
+		if session == "" {
+			b.Queue(removeSQL, q.Namespace, q.Name, int(sub), max)
+		} else {
+			b.Queue(sessionRemoveSQL, q.Namespace, q.Name, int(sub), max, session)
+		}
+		read = append(read, func(rows pgx.Rows) error {
+			for rows.Next() {
+				m, err := scanStored(rows)
+				if err != nil {
+					return err
+				}
+				m.LockedUntil = time.Time{}
+				*out = append(*out, m)
+			}
+			return nil
+		})
+	}
+	return b, read
 }
 
 // heldSQL selects the message whose lock (a Receive's or a ReceiveDeferred's) is held: $1
@@ -617,6 +642,7 @@ func (s *Store) deleteWhere(ctx context.Context, where string, args ...any) erro
 		b.Queue("DELETE FROM queue_messages WHERE "+where, args...)
 		b.Queue("DELETE FROM queue_counters WHERE "+where, args...)
 		b.Queue("DELETE FROM queue_message_ids WHERE "+where, args...)
+		b.Queue("DELETE FROM queue_sessions WHERE "+where, args...)
 		return s.runBatch(ctx, b)
 	})
 }
