@@ -244,9 +244,6 @@ func (b *Broker) queue(ctx context.Context, namespace, entity string) (lanyard.S
 		}
 		return q, amqpError(amqp.ErrNotFound, "The messaging entity 'sb://%s/%s' could not be found.", namespace, lanyard.Clip(entity, 200))
 	}
-	if err == nil && q.RequiresSession {
-		return q, notImplemented("Session-enabled queues")
-	}
 	return q, err
 }
 

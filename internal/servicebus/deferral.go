@@ -48,7 +48,11 @@ func (c *connection) schedule(q lanyard.ServiceBusQueue, mq messaging.Queue, bod
 			return response{status: http.StatusBadRequest, condition: amqp.ErrDecode,
 				description: "schedule-message: message " + strconv.Itoa(i) + " does not decode."}
 		}
-		msgs = append(msgs, incoming(m, raw, now, q.DefaultMessageTimeToLive))
+		msg := incoming(m, raw, now, q.DefaultMessageTimeToLive)
+		if err := applySessionRule(q, &msg); err != nil {
+			return failed(err)
+		}
+		msgs = append(msgs, msg)
 	}
 	seqs, err := c.b.cfg.Store.Send(c.ctx, mq, msgs)
 	if err != nil {

@@ -90,7 +90,9 @@ func (s *Store) change(ctx context.Context, what string, fn func(ctx context.Con
 			break
 		}
 	}
-	if err != nil && !errors.Is(err, messaging.ErrLockLost) && !errors.Is(err, messaging.ErrMessageNotFound) {
+	if err != nil && !errors.Is(err, messaging.ErrLockLost) && !errors.Is(err, messaging.ErrMessageNotFound) &&
+		!errors.Is(err, messaging.ErrSessionLockLost) && !errors.Is(err, messaging.ErrSessionCannotBeLocked) &&
+		!errors.Is(err, messaging.ErrNoSessionAvailable) {
 		return fmt.Errorf("pgqueue: %s: %w", what, err)
 	}
 	return err

@@ -80,7 +80,7 @@ const migrationLockKey int64 = 0x6c616e7961726451 // "lanyard" + 'Q'
 // on, with when each was first accepted; its primary key is what makes two nodes sending
 // one id at once store it once.
 //
-// Sessions (messaging.Sessions): a message's session_id ('' for none), indexed with its
+// Sessions (messaging.Sessions): a message's session_id (” for none), indexed with its
 // sub-queue and sequence for the available messages (ReceiveSession, AcceptNextSession);
 // queue_sessions holds a row per session with its lock (lock_token NULL and locked_until 0
 // while unlocked), its state (NULL: none) and when that was last set (updated_at, 0:

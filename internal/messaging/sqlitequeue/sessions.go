@@ -153,7 +153,9 @@ WHERE namespace = ? AND queue = ? AND session_id = ? AND sub = 0 AND state = 1`,
 			return fmt.Errorf("sqlitequeue: release session: %w", err)
 		}
 		return nil
-	}, func() { s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.Active}) })
+	}, func() {
+		s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.Active})
+	})
 }
 
 func (s *Store) ReceiveSession(ctx context.Context, q messaging.Queue, lock messaging.SessionLock, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {

@@ -188,7 +188,7 @@ CREATE TABLE message_ids (
 CREATE INDEX message_ids_by_time ON message_ids (namespace, queue, seen_at);
 `
 
-// schemaV3 adds sessions: a message's session id ('' for none), and a row per session
+// schemaV3 adds sessions: a message's session id (” for none), and a row per session
 // with its lock and state. Its indexes:
 //   - messages_sessions (available, by session then sequence): ReceiveSession, and
 //     AcceptNextSession's look for an unlocked session with an available message;
