@@ -190,9 +190,17 @@ func (c *connection) acceptSession(lk *link) {
 func (c *connection) startSession(lk *link, q messaging.Queue, lock messaging.SessionLock) {
 	l := lk.amqp
 	lk.session = &sessionHold{lock: lock}
+	// The filter answers with the session taken, in the form it was asked in: described
+	// (go-amqp reads only that) or bare (rhea compares the bare value to a string).
 	src := *l.Source
 	src.Filter = append(amqp.Map(nil), l.Source.Filter...)
-	src.Filter.Set(filterSession, amqp.Described{Descriptor: sessionFilterCode, Value: lock.SessionID})
+	var answer any = lock.SessionID
+	if v, _ := src.Filter.Get(filterSession); v != nil {
+		if d, described := v.(amqp.Described); described {
+			answer = amqp.Described{Descriptor: d.Descriptor, Value: lock.SessionID}
+		}
+	}
+	src.Filter.Set(filterSession, answer)
 	l.Source = &src
 	l.Properties.Set(propertyLockedUTC, dotNetTicks(lock.LockedUntil))
 	c.mu.Lock()
@@ -210,9 +218,6 @@ func (c *connection) startSession(lk *link, q messaging.Queue, lock messaging.Se
 		c.serveDeliveries(lk)
 	})
 }
-
-// sessionFilterCode is the descriptor Service Bus's session filter carries.
-const sessionFilterCode = uint64(0x00000137000000C)
 
 func (c *connection) releaseSession(lk *link, q messaging.Queue) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 10*time.Second)
