@@ -13,6 +13,10 @@
 //   - memory: -queued more messages of -queued-size bytes sent with no receiver, the
 //     broker process's RSS (-pid) read before and after.
 //
+// With -sessions N (Lanyard, a session-enabled queue), each sent batch goes to one of N
+// sessions in turn, and each receiver accepts the next available session, settles its
+// messages until it has none for a moment, closes it and accepts the next.
+//
 // Usage:
 //
 //	sbload -target lanyard -ns localhost:PORT -queue q1 -pid PID   (under `lanyard app run`)
@@ -56,6 +60,7 @@ type options struct {
 	pid                    int
 	prefetch               int
 	settle                 string
+	sessions               int
 }
 
 func main() {
@@ -75,6 +80,7 @@ func main() {
 	flag.IntVar(&o.pid, "pid", 0, "the broker's process, whose RSS the memory phase reads")
 	flag.IntVar(&o.prefetch, "prefetch", 100, "messages a receiver asks for at once (ReceiveMessages max; RabbitMQ prefetch)")
 	flag.StringVar(&o.settle, "settle", "serial", "Lanyard: serial (each receiver completes one message at a time) or concurrent (the messages of one ReceiveMessages together)")
+	flag.IntVar(&o.sessions, "sessions", 0, "Lanyard: spread the batches over this many sessions, received by session receivers (0: no sessions)")
 	flag.Parse()
 	res, err := run(o)
 	if err != nil {

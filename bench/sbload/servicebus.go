@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -22,6 +24,9 @@ type serviceBus struct {
 	// rather than one after the other.
 	concurrent bool
 	cred       azcore.TokenCredential
+	// sessions: batches go to sessions s0..s(n-1) in turn (the next counts them).
+	sessions int
+	next     atomic.Uint64
 
 	mu      sync.Mutex
 	clients []*azservicebus.Client
@@ -39,7 +44,7 @@ func newServiceBus(_ context.Context, o options) (*serviceBus, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &serviceBus{ns: o.ns, queue: o.queue, prefetch: o.prefetch, concurrent: o.settle == "concurrent", cred: cred}, nil
+	return &serviceBus{ns: o.ns, queue: o.queue, prefetch: o.prefetch, concurrent: o.settle == "concurrent", cred: cred, sessions: o.sessions}, nil
 }
 
 func (s *serviceBus) client() (*azservicebus.Client, error) {
@@ -67,8 +72,13 @@ func (s *serviceBus) sender(ctx context.Context) (func(context.Context, [][]byte
 		if err != nil {
 			return err
 		}
+		var session *string
+		if s.sessions > 0 {
+			id := fmt.Sprintf("s%d", s.next.Add(1)%uint64(s.sessions))
+			session = &id
+		}
 		for _, b := range bodies {
-			if err := batch.AddMessage(&azservicebus.Message{Body: b}, nil); err != nil {
+			if err := batch.AddMessage(&azservicebus.Message{Body: b, SessionID: session}, nil); err != nil {
 				return err
 			}
 		}
@@ -84,6 +94,9 @@ func (s *serviceBus) receive(ctx context.Context, got func()) error {
 	c, err := s.client()
 	if err != nil {
 		return err
+	}
+	if s.sessions > 0 {
+		return s.receiveSessions(ctx, c, got)
 	}
 	r, err := c.NewReceiverForQueue(s.queue, &azservicebus.ReceiverOptions{ReceiveMode: azservicebus.ReceiveModePeekLock})
 	if err != nil {
@@ -133,4 +146,50 @@ func (s *serviceBus) close() {
 	for _, c := range s.clients {
 		_ = c.Close(context.Background())
 	}
+}
+
+// receiveSessions accepts the next available session, settles its messages one by one
+// until none comes for a moment, closes it, and accepts the next, until ctx ends.
+func (s *serviceBus) receiveSessions(ctx context.Context, c *azservicebus.Client, got func()) error {
+	for ctx.Err() == nil {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		r, err := c.AcceptNextSessionForQueue(actx, s.queue, nil)
+		cancel()
+		var sbErr *azservicebus.Error
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.As(err, &sbErr) && sbErr.Code == azservicebus.CodeTimeout:
+			continue // no session free yet
+		case err != nil:
+			return err
+		}
+		for {
+			rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			msgs, err := r.ReceiveMessages(rctx, s.prefetch, nil)
+			cancel()
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				_ = r.Close(context.Background())
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			for _, m := range msgs {
+				if err := r.CompleteMessage(ctx, m, nil); err != nil {
+					_ = r.Close(context.Background())
+					if ctx.Err() != nil {
+						return nil
+					}
+					return err
+				}
+				got()
+			}
+			if len(msgs) == 0 {
+				break
+			}
+		}
+		_ = r.Close(context.Background())
+	}
+	return nil
 }

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	goamqp "github.com/Azure/go-amqp"
 
+	"github.com/lanyard-id/lanyard/internal/amqp"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
@@ -334,4 +336,53 @@ func TestSessionsConcurrentFIFO(t *testing.T) {
 		}
 		seen[res.id] = true
 	}
+}
+
+// FuzzSessionFilter: whatever a receiver's session filter holds, it is read without
+// panicking, and only a session id of 1 to 128 bytes (or null) is taken.
+func FuzzSessionFilter(f *testing.F) {
+	f.Add("a", true, uint8(0))
+	f.Add("", false, uint8(1))
+	f.Add(strings.Repeat("x", 129), true, uint8(0))
+	f.Fuzz(func(t *testing.T, id string, described bool, kind uint8) {
+		var v any
+		switch kind % 4 {
+		case 0:
+			v = id
+		case 1:
+			v = nil
+		case 2:
+			v = []byte(id)
+		default:
+			v = int64(len(id))
+		}
+		if described {
+			v = amqp.Described{Descriptor: uint64(0x137000000C), Value: v}
+		}
+		var filter amqp.Map
+		filter.Set(filterSession, v)
+		got, ok, bad := sessionFilter(&amqp.Source{Filter: filter})
+		if !ok {
+			t.Fatal("a session filter was not seen")
+		}
+		switch kind % 4 {
+		case 0:
+			if wantBad := id == "" || len(id) > 128; bad != wantBad || (!bad && got != id) {
+				t.Fatalf("session %q: got %q, bad %v", id, got, bad)
+			}
+		case 1:
+			if bad || got != "" {
+				t.Fatalf("null: got %q, bad %v", got, bad)
+			}
+		default:
+			if !bad {
+				t.Fatalf("a %T was taken as a session id", v)
+			}
+		}
+		link := &amqp.Link{Remote: &amqp.Attach{}}
+		link.Remote.Properties.Set(propertyTimeout, uint32(len(id))*1000)
+		if d := acceptTimeout(link); d <= 0 || d > maxAcceptTimeout {
+			t.Fatalf("accept timeout %v", d)
+		}
+	})
 }
