@@ -128,6 +128,12 @@ func TestAcceptSession(t *testing.T) {
 	if r.SessionID() != "a" || time.Until(r.LockedUntil()) <= 0 || time.Until(r.LockedUntil()) > 3*time.Second {
 		t.Fatalf("session %q locked until %v", r.SessionID(), r.LockedUntil())
 	}
+	// A session receiver peeks its session only (azservicebus names its link in the
+	// request's associated-link-name).
+	peeked, err := r.PeekMessages(t.Context(), 10, nil)
+	if got := bodies(peeked); err != nil || !slices.Equal(got, []string{"a1", "a2", "a3"}) {
+		t.Fatalf("peek of session a: %v %v", got, err)
+	}
 	if got := bodies(receiveAll(t, r, 3)); !slices.Equal(got, []string{"a1", "a2", "a3"}) {
 		t.Fatalf("session a got %v, want a1 a2 a3", got)
 	}
@@ -155,7 +161,7 @@ func TestAcceptSession(t *testing.T) {
 	if !r.LockedUntil().After(before) {
 		t.Fatalf("RenewSessionLock: locked until %v, was %v", r.LockedUntil(), before)
 	}
-	peeked, err := r.PeekMessages(t.Context(), 10, &azservicebus.PeekMessagesOptions{FromSequenceNumber: new(int64)})
+	peeked, err = r.PeekMessages(t.Context(), 10, &azservicebus.PeekMessagesOptions{FromSequenceNumber: new(int64)})
 	if err != nil || len(peeked) != 0 {
 		t.Fatalf("peek of the emptied session a: %v %v", bodies(peeked), err)
 	}
