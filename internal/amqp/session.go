@@ -145,8 +145,10 @@ func (s *Session) attach(a *Attach) error {
 		c.mu.Unlock()
 		return &Error{Condition: ErrHandleInUse, Description: fmt.Sprintf("handle %d is attached", a.Handle)}
 	}
+	// Pending from the start: a handler that defers its answer may answer (CompleteAttach)
+	// before its Attach returns.
 	l := &Link{session: s, Remote: a, Name: a.Name, Role: !a.Role, remoteHandle: a.Handle, localHandle: a.Handle,
-		Source: a.Source, Target: a.Target, closed: make(chan struct{}),
+		Source: a.Source, Target: a.Target, closed: make(chan struct{}), attachPending: true,
 		assembler: Assembler{MaxSize: c.cfg.MaxMessageSize}}
 	if a.MaxMessageSize != 0 && a.MaxMessageSize < l.assembler.MaxSize {
 		l.assembler.MaxSize = a.MaxMessageSize
@@ -163,13 +165,16 @@ func (s *Session) attach(a *Attach) error {
 	} else {
 		refusal = c.handler.Attach(l)
 	}
+	c.mu.Lock()
 	if refusal == AttachLater {
-		c.mu.Lock()
-		l.attachPending = true
-		l.handlerKnows = true // it owns the link now, and hears of its end
+		if !l.handlerKnows { // CompleteAttach may have run already, from the handler's goroutine
+			l.handlerKnows = true // it owns the link now, and hears of its end
+		}
 		c.mu.Unlock()
 		return nil
 	}
+	l.attachPending = false
+	c.mu.Unlock()
 	return l.answerAttach(refusal)
 }
 
