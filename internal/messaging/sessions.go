@@ -55,8 +55,10 @@ type Sessions interface {
 	// available message has the lowest sequence number, after applying the queue's rules
 	// as Receive does. ErrNoSessionAvailable if no unlocked session has one.
 	AcceptNextSession(ctx context.Context, q Queue) (SessionLock, error)
-	// RenewSessionLock extends a held session lock to now + q.LockDuration and returns the
-	// new expiry. ErrSessionLockLost if it is not held.
+	// RenewSessionLock extends a held session lock to now + q.LockDuration, and the locks on
+	// the session's messages its holder took with it (as Service Bus, where a session's
+	// messages stay locked while the session is), and returns the new expiry.
+	// ErrSessionLockLost if it is not held.
 	RenewSessionLock(ctx context.Context, q Queue, lock SessionLock) (time.Time, error)
 	// ReleaseSession gives a session lock back (its receiver detached): the session is
 	// acceptable at once, and the messages locked in it are available again with their

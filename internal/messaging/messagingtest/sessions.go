@@ -159,8 +159,9 @@ func testSessionAcceptNext(t *testing.T, e env) {
 
 func testSessionRenew(t *testing.T, e env) {
 	q := queue("s")
-	e.sendSessions(t, q, "a")
+	e.sendSessions(t, q, "a", "a")
 	l := e.accept(t, q, "a")
+	held := e.receiveSession(t, q, l, messaging.PeekLock, 1)
 	e.clock.Advance(q.LockDuration - time.Second)
 	until, err := e.s.RenewSessionLock(e.ctx, q, l)
 	if err != nil {
@@ -170,6 +171,10 @@ func testSessionRenew(t *testing.T, e env) {
 	e.clock.Advance(q.LockDuration - time.Second)
 	_, err = e.s.AcceptSession(e.ctx, q, "a")
 	expectErr(t, "AcceptSession of a renewed lock", err, messaging.ErrSessionCannotBeLocked)
+	// The message locked with the session stayed locked with it.
+	if err := e.s.Complete(e.ctx, q, messaging.Active, held[0].LockToken); err != nil {
+		t.Fatalf("Complete of a message locked before the session's renewal, past its own lock: %v", err)
+	}
 	e.receiveSession(t, q, l, messaging.PeekLock, 1)
 	e.clock.Advance(time.Second) // exactly at expiry: lost
 	_, err = e.s.RenewSessionLock(e.ctx, q, l)

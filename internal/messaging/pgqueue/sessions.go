@@ -135,15 +135,19 @@ func (s *Store) RenewSessionLock(ctx context.Context, q messaging.Queue, lock me
 	err := s.change(ctx, "renew session lock", func(ctx context.Context) error {
 		now := s.now()
 		until = micros(now.Add(q.LockDuration))
-		tag, err := s.pool.Exec(ctx, `UPDATE queue_sessions SET locked_until = $6 WHERE namespace = $1 AND queue = $2
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, `UPDATE queue_sessions SET locked_until = $6 WHERE namespace = $1 AND queue = $2
 	AND session_id = $3 AND lock_token = $4 AND locked_until > $5`, q.Namespace, q.Name, lock.SessionID, lock.Token[:], micros(now), until)
-		if err != nil {
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return messaging.ErrSessionLockLost
+			}
+			_, err = tx.Exec(ctx, `UPDATE queue_messages SET locked_until = $5 WHERE namespace = $1 AND queue = $2
+	AND session_id = $3 AND sub = 0 AND state = 1 AND locked_until > $4`, q.Namespace, q.Name, lock.SessionID, micros(now), until)
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return messaging.ErrSessionLockLost
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return time.Time{}, err

@@ -127,6 +127,11 @@ func (s *Store) RenewSessionLock(ctx context.Context, q messaging.Queue, lock me
 			until, q.Namespace, q.Name, lock.SessionID); err != nil {
 			return fmt.Errorf("sqlitequeue: renew session lock: %w", err)
 		}
+		if _, err := tx.exec(ctx, `UPDATE messages SET locked_until = ?
+WHERE namespace = ? AND queue = ? AND session_id = ? AND sub = 0 AND state = 1 AND locked_until > ?`,
+			until, q.Namespace, q.Name, lock.SessionID, micros(now)); err != nil {
+			return fmt.Errorf("sqlitequeue: renew session lock: %w", err)
+		}
 		return nil
 	}, nil)
 	if err != nil {
