@@ -150,7 +150,7 @@ func (c *connection) settle(lk *link, id uint32, tok messaging.LockToken, state 
 		return // not an outcome (received): nothing to settle yet
 	}
 	if err != nil {
-		err = settleError(lk, err)
+		err = settleError(lk, err, c.b.now())
 		c.b.cfg.Metrics.lockLost(q, err)
 		_ = lk.amqp.SettleSent(id, &amqp.Rejected{Error: conditionOf(err)})
 		return

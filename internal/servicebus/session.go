@@ -263,8 +263,8 @@ func (c *connection) take(lk *link, q messaging.Queue, max int) ([]messaging.Sto
 
 // settleError is a settlement's failure as a session link reports it: once its session
 // lock is gone, its messages' locks are lost with it.
-func settleError(lk *link, err error) error {
-	if lk.session != nil && errors.Is(err, messaging.ErrLockLost) && !time.Now().Before(lk.session.get().LockedUntil) {
+func settleError(lk *link, err error, now time.Time) error {
+	if lk.session != nil && errors.Is(err, messaging.ErrLockLost) && !now.Before(lk.session.get().LockedUntil) {
 		return messaging.ErrSessionLockLost
 	}
 	return err
