@@ -41,7 +41,7 @@ func sessionScenario(t *testing.T, run func(args ...string) sbLine, flag func(st
 	if got.Session != "b" || len(got.Received) != 0 || got.SessionState != "b-done" {
 		t.Fatalf("session b again: %+v", got)
 	}
-	wantSBError(t, "accept next with no session left", run(flag("op"), "session-receive", flag("wait"), "2s"), timeoutCode)
+	wantSBError(t, "accept next with no session left", run(flag("op"), "session-receive", flag("wait"), "5s"), timeoutCode)
 }
 
 // TestServiceBusSessionsGo: the unmodified azservicebus with the app's managed identity

@@ -113,7 +113,8 @@ func applySessionRule(q lanyard.ServiceBusQueue, m *messaging.Message) *amqp.Err
 }
 
 // acceptTimeout is how long an accept waits: the client's com.microsoft:timeout
-// (milliseconds), bounded.
+// (milliseconds), bounded, less a tenth (at most a second) so that the answer reaches a
+// loaded client before its own deadline (azservicebus leaves only 1% for the way back).
 func acceptTimeout(l *amqp.Link) time.Duration {
 	if l.Remote == nil {
 		return defaultAcceptTimeout
@@ -135,7 +136,8 @@ func acceptTimeout(l *amqp.Link) time.Duration {
 	if ms <= 0 {
 		return defaultAcceptTimeout
 	}
-	return min(time.Duration(ms)*time.Millisecond, maxAcceptTimeout)
+	d := min(time.Duration(ms)*time.Millisecond, maxAcceptTimeout)
+	return d - min(d/10, time.Second)
 }
 
 // acceptSession takes the session a receiver's filter asks for, then answers its attach
