@@ -56,6 +56,8 @@ type sbLine struct {
 	} `json:"rules"`
 	Peeked       []json.RawMessage `json:"peeked"`
 	RenewedLater bool              `json:"renewedLater"`
+	Session      string            `json:"session"`
+	SessionState string            `json:"sessionState"`
 	Receiving    bool              `json:"receiving"`
 	Error        *struct {
 		Code    string `json:"code"`

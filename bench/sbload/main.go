@@ -17,6 +17,9 @@
 // sN-1 (each with a SQL filter every message passes), or a RabbitMQ topic exchange with N
 // durable queues bound to it; receivers are spread over them, and the figures count
 // deliveries: each message sent is received and settled N times.
+// With -sessions N (Lanyard, a session-enabled queue), each sent batch goes to one of N
+// sessions in turn, and each receiver accepts the next available session, settles its
+// messages until it has none for a moment, closes it and accepts the next.
 //
 // Usage:
 //
@@ -63,6 +66,7 @@ type options struct {
 	prefetch               int
 	settle                 string
 	subs                   int
+	sessions               int
 }
 
 // fanout is how many deliveries each message sent makes.
@@ -86,6 +90,7 @@ func main() {
 	flag.IntVar(&o.prefetch, "prefetch", 100, "messages a receiver asks for at once (ReceiveMessages max; RabbitMQ prefetch)")
 	flag.StringVar(&o.settle, "settle", "serial", "Lanyard: serial (each receiver completes one message at a time) or concurrent (the messages of one ReceiveMessages together)")
 	flag.IntVar(&o.subs, "subs", 0, "topic mode: the subscriptions (Lanyard) or bound queues (RabbitMQ) of the topic -queue")
+	flag.IntVar(&o.sessions, "sessions", 0, "Lanyard: spread the batches over this many sessions, received by session receivers (0: no sessions)")
 	flag.Parse()
 	res, err := run(o)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -30,6 +31,9 @@ type serviceBus struct {
 	cred       azcore.TokenCredential
 	subs       int          // topic mode: queue is a topic with subscriptions s0..s(subs-1)
 	nextSub    atomic.Int64 // the subscription the next receiver takes
+	// sessions: batches go to sessions s0..s(n-1) in turn (the next counts them).
+	sessions int
+	next     atomic.Uint64
 
 	mu      sync.Mutex
 	clients []*azservicebus.Client
@@ -47,7 +51,8 @@ func newServiceBus(_ context.Context, o options) (*serviceBus, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &serviceBus{addrs: strings.Split(o.ns, ","), queue: o.queue, prefetch: o.prefetch, concurrent: o.settle == "concurrent", cred: cred, subs: o.subs}, nil
+	return &serviceBus{addrs: strings.Split(o.ns, ","), queue: o.queue, prefetch: o.prefetch, concurrent: o.settle == "concurrent", cred: cred,
+		subs: o.subs, sessions: o.sessions}, nil
 }
 
 // client connects to the i-th address, modulo their number.
@@ -76,8 +81,13 @@ func (s *serviceBus) sender(ctx context.Context) (func(context.Context, [][]byte
 		if err != nil {
 			return err
 		}
+		var session *string
+		if s.sessions > 0 {
+			id := fmt.Sprintf("s%d", s.next.Add(1)%uint64(s.sessions))
+			session = &id
+		}
 		for _, b := range bodies {
-			m := &azservicebus.Message{Body: b}
+			m := &azservicebus.Message{Body: b, SessionID: session}
 			if s.subs > 0 { // what the subscriptions' filters look at
 				m.Subject = &topicSubject
 				m.ApplicationProperties = map[string]any{"weight": int64(100), "region": "eu"}
@@ -98,6 +108,9 @@ func (s *serviceBus) receive(ctx context.Context, got func()) error {
 	c, err := s.client(s.nextReceiver.Add(1) - 1)
 	if err != nil {
 		return err
+	}
+	if s.sessions > 0 {
+		return s.receiveSessions(ctx, c, got)
 	}
 	opts := &azservicebus.ReceiverOptions{ReceiveMode: azservicebus.ReceiveModePeekLock}
 	var r *azservicebus.Receiver
@@ -158,3 +171,49 @@ func (s *serviceBus) close() {
 // topicSubject is the subject (label) of the messages sent to a topic, and the routing
 // key of RabbitMQ's.
 var topicSubject = "orders.created"
+
+// receiveSessions accepts the next available session, settles its messages one by one
+// until none comes for a moment, closes it, and accepts the next, until ctx ends.
+func (s *serviceBus) receiveSessions(ctx context.Context, c *azservicebus.Client, got func()) error {
+	for ctx.Err() == nil {
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		r, err := c.AcceptNextSessionForQueue(actx, s.queue, nil)
+		cancel()
+		var sbErr *azservicebus.Error
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.As(err, &sbErr) && sbErr.Code == azservicebus.CodeTimeout:
+			continue // no session free yet
+		case err != nil:
+			return err
+		}
+		for {
+			rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			msgs, err := r.ReceiveMessages(rctx, s.prefetch, nil)
+			cancel()
+			if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				_ = r.Close(context.Background())
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			for _, m := range msgs {
+				if err := r.CompleteMessage(ctx, m, nil); err != nil {
+					_ = r.Close(context.Background())
+					if ctx.Err() != nil {
+						return nil
+					}
+					return err
+				}
+				got()
+			}
+			if len(msgs) == 0 {
+				break
+			}
+		}
+		_ = r.Close(context.Background())
+	}
+	return nil
+}

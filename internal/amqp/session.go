@@ -86,10 +86,25 @@ func (s *Session) handle(p Performative) error {
 		delete(s.links, p.Handle)
 		l.markClosed()
 		answered := l.detachSent
+		pending := l.attachPending
+		l.attachPending = false
 		c.mu.Unlock()
 		l.wmu.Unlock()
 		if answered {
 			return nil // the peer's answer to this side's detach
+		}
+		if pending { // the peer gave up waiting: answer its attach, with no terminus
+			reply := &Attach{Name: l.Name, Handle: l.localHandle, Role: l.Role}
+			if l.Role == RoleSender {
+				zero := uint32(0)
+				reply.InitialDeliveryCount = &zero
+				reply.Target = l.Target
+			} else {
+				reply.Source = l.Source
+			}
+			if err := c.write(s.localChannel, reply); err != nil {
+				return err
+			}
 		}
 		if c.handler != nil && l.handlerKnows {
 			c.handler.Detach(l, p.Error)
@@ -130,8 +145,10 @@ func (s *Session) attach(a *Attach) error {
 		c.mu.Unlock()
 		return &Error{Condition: ErrHandleInUse, Description: fmt.Sprintf("handle %d is attached", a.Handle)}
 	}
+	// Pending from the start: a handler that defers its answer may answer (CompleteAttach)
+	// before its Attach returns.
 	l := &Link{session: s, Remote: a, Name: a.Name, Role: !a.Role, remoteHandle: a.Handle, localHandle: a.Handle,
-		Source: a.Source, Target: a.Target, closed: make(chan struct{}),
+		Source: a.Source, Target: a.Target, closed: make(chan struct{}), attachPending: true,
 		assembler: Assembler{MaxSize: c.cfg.MaxMessageSize}}
 	if a.MaxMessageSize != 0 && a.MaxMessageSize < l.assembler.MaxSize {
 		l.assembler.MaxSize = a.MaxMessageSize
@@ -148,8 +165,47 @@ func (s *Session) attach(a *Attach) error {
 	} else {
 		refusal = c.handler.Attach(l)
 	}
+	c.mu.Lock()
+	if refusal == AttachLater {
+		if !l.handlerKnows { // CompleteAttach may have run already, from the handler's goroutine
+			l.handlerKnows = true // it owns the link now, and hears of its end
+		}
+		c.mu.Unlock()
+		return nil
+	}
+	l.attachPending = false
+	c.mu.Unlock()
+	return l.answerAttach(refusal)
+}
+
+// AttachLater is what a Handler's Attach returns to answer the attach later, from another
+// goroutine, with CompleteAttach: a broker that waits for something (a session to become
+// available) before it can say yes or no.
+var AttachLater = &Error{Condition: "lanyard:attach-later"}
+
+// CompleteAttach answers an attach its Handler deferred with AttachLater: nil accepts it
+// (with the link's Source, Target and Properties as they are now), an error refuses it.
+// It does nothing if the link ended meanwhile (its attach was then answered with a refusal).
+func (l *Link) CompleteAttach(refusal *Error) error {
+	c := l.session.conn
+	c.mu.Lock()
+	pending := l.attachPending && !l.closedOnce
+	l.attachPending = false
+	c.mu.Unlock()
+	if !pending {
+		return nil
+	}
+	return l.answerAttach(refusal)
+}
+
+// answerAttach sends the attach that answers the peer's: a refusal is an attach with a
+// null terminus followed by a detach with the error (part 2.6.3).
+func (l *Link) answerAttach(refusal *Error) error {
+	s := l.session
+	c := s.conn
+	a := l.Remote
 	reply := &Attach{Name: a.Name, Handle: l.localHandle, Role: l.Role, SndSettleMode: a.SndSettleMode,
-		RcvSettleMode: a.RcvSettleMode, Source: a.Source, Target: a.Target}
+		RcvSettleMode: a.RcvSettleMode, Source: l.Source, Target: l.Target, Properties: l.Properties}
 	if l.Role == RoleReceiver {
 		reply.MaxMessageSize = l.assembler.MaxSize
 	}
@@ -158,12 +214,12 @@ func (s *Session) attach(a *Attach) error {
 		reply.InitialDeliveryCount = &zero
 	}
 	if refusal != nil {
-		// Part 2.6.3: refuse by attaching with a null terminus, then detaching with the error.
 		if l.Role == RoleSender {
 			reply.Source = nil
 		} else {
 			reply.Target = nil
 		}
+		reply.Properties = nil
 		c.mu.Lock()
 		l.detachSent = true // kept until the peer's detach answers
 		l.markClosed()
@@ -173,7 +229,11 @@ func (s *Session) attach(a *Attach) error {
 		}
 		return c.write(s.localChannel, &Detach{Handle: l.localHandle, Closed: true, Error: refusal})
 	}
-	l.handlerKnows = true
+	c.mu.Lock()
+	if !l.handlerKnows { // a deferred attach's link is known already, and read unlocked
+		l.handlerKnows = true
+	}
+	c.mu.Unlock()
 	if err := c.write(s.localChannel, reply); err != nil {
 		return err
 	}
@@ -359,16 +419,20 @@ func ptrTo[T any](v T) *T { return &v }
 // Link is one attached link, seen from this side: Role is this side's role (RoleSender
 // sends messages to the peer's receiver).
 type Link struct {
-	session      *Session
-	Remote       *Attach
-	Name         string
-	Role         Role
-	Source       *Source
-	Target       *Target
+	session *Session
+	Remote  *Attach
+	Name    string
+	Role    Role
+	Source  *Source
+	Target  *Target
+	// Properties are this side's attach properties, set by the Handler before it answers.
+	Properties   Map
 	remoteHandle uint32
 	localHandle  uint32
 	handlerKnows bool
-	detachSent   bool // this side detached; waiting for the peer's detach
+	// attachPending: the Handler deferred its answer (AttachLater); guarded by mu.
+	attachPending bool
+	detachSent    bool // this side detached; waiting for the peer's detach
 	// wmu is held across the check that the link is attached and the write of a frame
 	// naming its handle (flow, transfer), and while it is marked detached: a peer forgets
 	// a handle once detached, and ends the session over a frame naming one it forgot.

@@ -90,6 +90,10 @@ type Message struct {
 	// its sequence number at once but is not available (nor expires) before that time,
 	// when it is enqueued with EnqueuedAt = ScheduledAt. Zero or past: enqueued at once.
 	ScheduledAt time.Time
+	// SessionID is the message's session on a session-enabled queue (see Sessions):
+	// Receive takes messages whatever their session; ReceiveSession only its own. Empty:
+	// none (at most MaxSessionIDLength bytes).
+	SessionID string
 }
 
 // MessageState is where a message of a sub-queue stands, as Service Bus's
@@ -243,11 +247,14 @@ type Store interface {
 	// no rules: messages that expired but were not yet received still count.
 	Counts(ctx context.Context, q Queue) (Counts, error)
 	// DeleteQueue removes every message of the named queue, its dead-letter queue
-	// included, and forgets its sequence numbers and the message ids it saw. For a topic
-	// it does so for the queues of its subscriptions too: every queue named name + "/...".
+	// included, and forgets its sequence numbers, the message ids it saw and its
+	// sessions (states and locks). For a topic it does so for the queues of its
+	// subscriptions too: every queue named name + "/...".
 	DeleteQueue(ctx context.Context, namespace, name string) error
 	// DeleteNamespace is DeleteQueue for every queue of namespace.
 	DeleteNamespace(ctx context.Context, namespace string) error
+	// Sessions serves session-enabled queues (sessions.go).
+	Sessions
 	// Ready reports whether the store can take writes (nil) or why not.
 	Ready() error
 	Close() error

@@ -71,3 +71,14 @@ func CheckSequenceNumbers(seqs []int64) error {
 	}
 	return nil
 }
+
+// CheckMessage checks a message Send takes: its encoding and its session id's length.
+func CheckMessage(m Message) error {
+	if err := CheckRaw(m.Raw, false); err != nil {
+		return err
+	}
+	if len(m.SessionID) > MaxSessionIDLength {
+		return Invalid("a session id of %d bytes, over the limit of %d", len(m.SessionID), MaxSessionIDLength)
+	}
+	return nil
+}

@@ -61,6 +61,8 @@ type link struct {
 	mu      sync.Mutex
 	pending map[uint32]messaging.LockToken
 	early   map[uint32]amqp.DeliveryState
+	// session is the session lock of a session receiver (session.go), nil for others.
+	session *sessionHold
 }
 
 // connection is one client connection: its claims and links. The amqp.Handler methods
@@ -201,11 +203,6 @@ func (c *connection) attachData(l *amqp.Link, a address, kind linkKind) *amqp.Er
 	if kind == kindSender && a.sub == messaging.DeadLetter {
 		return amqpError(amqp.ErrNotAllowed, "Messages cannot be sent to a dead-letter queue.")
 	}
-	if kind == kindReceiver && len(l.Source.Filter) > 0 {
-		if _, session := l.Source.Filter.Get(amqp.Symbol("com.microsoft:session-filter")); session {
-			return notImplemented("Sessions")
-		}
-	}
 	q, target, err := c.b.entity(c.ctx, c.ns.Name, a.entity)
 	if err != nil {
 		return conditionOf(err)
@@ -215,6 +212,9 @@ func (c *connection) attachData(l *amqp.Link, a address, kind linkKind) *amqp.Er
 	}
 	if kind == kindReceiver && target == entityTopic {
 		return amqpError(amqp.ErrNotAllowed, "Messages cannot be received from a topic: receive them from one of its subscriptions.")
+	}
+	if err := checkSessionLink(q, a, l, kind); err != nil {
+		return err
 	}
 	scope := scopeOf(q, target)
 	action, right := actionSend, "Send"
@@ -241,6 +241,10 @@ func (c *connection) attachData(l *amqp.Link, a address, kind linkKind) *amqp.Er
 	} else if l.Remote.SndSettleMode != nil && *l.Remote.SndSettleMode == amqp.SenderSettleSettled {
 		// The SDKs ask for pre-settled deliveries in ReceiveAndDelete mode only.
 		lk.mode = messaging.ReceiveAndDelete
+	}
+	if kind == kindReceiver && q.RequiresSession {
+		c.work.Go(func() { c.acceptSession(lk) }) // answers the attach once it holds a session
+		return amqp.AttachLater
 	}
 	c.mu.Lock()
 	c.links[l] = lk

@@ -48,7 +48,13 @@ func (c *connection) schedule(q lanyard.ServiceBusQueue, mq messaging.Queue, bod
 			return response{status: http.StatusBadRequest, condition: amqp.ErrDecode,
 				description: "schedule-message: message " + strconv.Itoa(i) + " does not decode."}
 		}
-		msgs = append(msgs, incoming(m, raw, now, q.DefaultMessageTimeToLive))
+		msg := incoming(m, raw, now, q.DefaultMessageTimeToLive)
+		if target != entityTopic { // a topic's copies are checked per subscription
+			if err := applySessionRule(q, &msg); err != nil {
+				return failed(err)
+			}
+		}
+		msgs = append(msgs, msg)
 	}
 	var seqs []int64
 	var err error

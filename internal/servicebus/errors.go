@@ -46,6 +46,9 @@ func conditionOf(err error) *amqp.Error {
 		return amqpError(condLockLost, "The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.")
 	case errors.Is(err, messaging.ErrMessageNotFound):
 		return amqpError(condMessageNotFound, "%s", lanyard.Clip(err.Error(), 300))
+	case errors.Is(err, messaging.ErrSessionLockLost), errors.Is(err, messaging.ErrSessionCannotBeLocked),
+		errors.Is(err, messaging.ErrNoSessionAvailable):
+		return sessionCondition(err)
 	case errors.Is(err, messaging.ErrInvalid):
 		return amqpError(amqp.ErrInvalidField, "%s", lanyard.Clip(err.Error(), 300))
 	}
@@ -64,8 +67,12 @@ func conditionOf(err error) *amqp.Error {
 func statusOf(err error) (int32, *amqp.Error) {
 	e := conditionOf(err)
 	switch e.Condition {
-	case condLockLost:
+	case condLockLost, condSessionLockLost:
 		return statusLockLost, e
+	case condSessionCannotBeLocked:
+		return http.StatusConflict, e
+	case condTimeout:
+		return http.StatusRequestTimeout, e
 	case amqp.ErrNotFound, condMessageNotFound:
 		return http.StatusNotFound, e
 	case amqp.ErrUnauthorizedAccess:

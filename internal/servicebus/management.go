@@ -22,15 +22,14 @@ func (c *connection) manage(lk *link, op string, m *amqp.Message) response {
 	body, _ := m.Value.(amqp.Map)
 	var action string
 	switch op {
-	case "renew-lock", "peek-message", "update-disposition", "receive-by-sequence-number":
+	case "renew-lock", "peek-message", "update-disposition", "receive-by-sequence-number",
+		"renew-session-lock", "get-session-state", "set-session-state", "get-message-sessions":
 		action = actionReceive
 	case "schedule-message", "cancel-scheduled-message":
 		if lk.addr.sub == messaging.DeadLetter {
 			return badRequest("Messages cannot be scheduled on a dead-letter queue.")
 		}
 		action = actionSend
-	case "renew-session-lock", "get-session-state", "set-session-state", "get-message-sessions":
-		return failed(notImplemented("Sessions"))
 	case "add-rule", "remove-rule", "enumerate-rules":
 		action = actionReceive // a rule manager needs only Listen, as on Service Bus
 	default:
@@ -58,7 +57,9 @@ func (c *connection) manage(lk *link, op string, m *amqp.Message) response {
 	case "renew-lock":
 		return c.renewLocks(mq, lk.addr.sub, body)
 	case "peek-message":
-		return c.peek(mq, lk.addr.sub, body, lk.entity)
+		return c.peek(mq, lk.addr.sub, body, lk.entity, c.requestSession(lk.entity, body, m))
+	case "renew-session-lock", "get-session-state", "set-session-state", "get-message-sessions":
+		return c.manageSession(q, mq, lk.entity, op, body, m)
 	case "schedule-message":
 		return c.schedule(q, mq, body, target)
 	case "cancel-scheduled-message":
@@ -110,7 +111,8 @@ func (c *connection) renewLocks(q messaging.Queue, sub messaging.SubQueue, body 
 	return response{status: http.StatusOK, body: out}
 }
 
-func (c *connection) peek(q messaging.Queue, sub messaging.SubQueue, body amqp.Map, entity string) response {
+// peek answers peek-message: of one session's messages if session is not empty.
+func (c *connection) peek(q messaging.Queue, sub messaging.SubQueue, body amqp.Map, entity, session string) response {
 	fromV, _ := body.Get("from-sequence-number")
 	countV, _ := body.Get("message-count")
 	from, ok1 := fromV.(int64)
@@ -118,7 +120,15 @@ func (c *connection) peek(q messaging.Queue, sub messaging.SubQueue, body amqp.M
 	if !ok1 || !ok2 || count < 1 {
 		return badRequest("peek-message needs from-sequence-number (long) and message-count (int, at least 1).")
 	}
-	msgs, err := c.b.cfg.Store.Peek(c.ctx, q, sub, from, int(min(count, maxPeekMessages)))
+	var (
+		msgs []messaging.Stored
+		err  error
+	)
+	if session != "" && sub == messaging.Active {
+		msgs, err = c.b.cfg.Store.PeekSession(c.ctx, q, session, from, int(min(count, maxPeekMessages)))
+	} else {
+		msgs, err = c.b.cfg.Store.Peek(c.ctx, q, sub, from, int(min(count, maxPeekMessages)))
+	}
 	if err != nil {
 		return failed(err)
 	}

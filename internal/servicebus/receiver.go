@@ -34,7 +34,7 @@ func (c *connection) serveDeliveries(lk *link) {
 		}
 		q := QueueOf(lk.queue.Load())
 		arrivals := c.b.cfg.Store.Arrivals(q, lk.addr.sub)
-		msgs, err := c.b.cfg.Store.Receive(c.ctx, q, lk.addr.sub, lk.mode, int(min(credit, maxReceiveGroup)))
+		msgs, err := c.take(lk, q, int(min(credit, maxReceiveGroup)))
 		if err != nil && c.ctx.Err() == nil {
 			c.log.Warn("receiving from the store failed", "entity", lk.entity, "err", err)
 		}
@@ -150,6 +150,7 @@ func (c *connection) settle(lk *link, id uint32, tok messaging.LockToken, state 
 		return // not an outcome (received): nothing to settle yet
 	}
 	if err != nil {
+		err = settleError(lk, err, c.b.now())
 		c.b.cfg.Metrics.lockLost(q, err)
 		_ = lk.amqp.SettleSent(id, &amqp.Rejected{Error: conditionOf(err)})
 		return

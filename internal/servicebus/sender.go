@@ -55,6 +55,11 @@ func (c *connection) storeSends(lk *link, group []*amqp.Delivery) {
 	for i, d := range group {
 		sends[i].d = d
 		msgs, err := decodeSend(d, now, q.DefaultMessageTimeToLive)
+		for j := range msgs {
+			if err == nil && lk.target != entityTopic { // a topic's copies are checked per subscription
+				err = applySessionRule(q, &msgs[j])
+			}
+		}
 		if err != nil {
 			sends[i].reject = err
 			continue

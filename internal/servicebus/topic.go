@@ -81,18 +81,12 @@ func (b *Broker) entity(ctx context.Context, namespace, path string) (lanyard.Se
 		if lanyard.IsNotFound(err) {
 			return lanyard.ServiceBusQueue{}, entitySubscription, entityNotFound(namespace, path)
 		}
-		if err == nil && sub.RequiresSession {
-			return lanyard.ServiceBusQueue{}, entitySubscription, notImplemented("Session-enabled subscriptions")
-		}
 		return subscriptionAsQueue(sub), entitySubscription, err
 	}
 	if strings.Contains(path, "/") {
 		return lanyard.ServiceBusQueue{}, entityQueue, entityNotFound(namespace, path)
 	}
 	q, err := b.cfg.Entities.GetServiceBusQueue(ctx, namespace, path)
-	if err == nil && q.RequiresSession {
-		return q, entityQueue, notImplemented("Session-enabled queues")
-	}
 	if !lanyard.IsNotFound(err) {
 		return q, entityQueue, err
 	}
@@ -108,8 +102,8 @@ const maxSubscriptions = 2000
 
 // route is one subscription of a topic, with its rules compiled.
 type route struct {
-	queue messaging.Queue
-	ttl   time.Duration // the subscription's default time to live
+	queue    messaging.Queue
+	settings lanyard.ServiceBusQueue // the subscription's settings, as a queue's
 	rules []*compiledRule
 }
 
@@ -128,7 +122,7 @@ func (b *Broker) routes(ctx context.Context, namespace, topic string) ([]route, 
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, route{queue: SubscriptionQueue(s), ttl: s.DefaultMessageTimeToLive, rules: rules})
+			out = append(out, route{queue: SubscriptionQueue(s), settings: subscriptionAsQueue(s), rules: rules})
 		}
 		if len(page) < 500 {
 			break
@@ -161,7 +155,10 @@ func (b *Broker) publish(ctx context.Context, t lanyard.ServiceBusQueue, msgs []
 			for _, raw := range b.route(r, m, msg.Raw, props) {
 				c := messaging.Copy{Queue: r.queue, Message: msg}
 				c.Message.Raw = raw
-				c.Message.ExpiresAt = expiryFor(msg, r.ttl, now)
+				c.Message.ExpiresAt = expiryFor(msg, r.settings.DefaultMessageTimeToLive, now)
+				if err := applySessionRule(r.settings, &c.Message); err != nil {
+					return nil, err
+				}
 				pubs[i].Copies = append(pubs[i].Copies, c)
 			}
 		}

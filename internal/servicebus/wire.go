@@ -44,6 +44,9 @@ func incoming(m *amqp.Message, raw []byte, now time.Time, defaultTTL time.Durati
 	if m.Properties != nil && m.Properties.MessageID != nil {
 		out.MessageID = fmt.Sprint(m.Properties.MessageID)
 	}
+	if m.Properties != nil {
+		out.SessionID = m.Properties.GroupID // kept only by session-enabled entities
+	}
 	// A scheduled message's time to live runs from when it is enqueued.
 	enqueued := now
 	if v, ok := m.MessageAnnotations.Get(annotationScheduledTime); ok {

@@ -31,6 +31,11 @@
 //	drain         receive in PeekLock and complete, printing each message received and
 //	              each completion acknowledged; goes on past errors; stops when stdin
 //	              closes or, with -idle, after that long without a message
+//	session-send  send -n messages to each session of -sessions (a,b,...), interleaved;
+//	              bodies SESSION-0, SESSION-1, ...
+//	session-receive accept -session (or the next session when empty), receive up to -n
+//	              messages and complete them, read the session's state, then set it to
+//	              -state if given
 package main
 
 import (
@@ -51,6 +56,7 @@ import (
 type options struct {
 	ns, queue, op, settle, body, clientID string
 	sub, props                            string
+	session, sessions, state              string
 	n, batch                              int
 	dlq                                   bool
 	wait, idle, pause, in                 time.Duration
@@ -74,6 +80,9 @@ func main() {
 	flag.DurationVar(&o.pause, "pause", 0, "send-loop: how long to wait after each acknowledged send")
 	flag.DurationVar(&o.idle, "idle", 0, "drain: stop after this long without a message (0: only when stdin closes)")
 	flag.DurationVar(&o.in, "in", time.Hour, "how far ahead schedule schedules")
+	flag.StringVar(&o.session, "session", "", "session-receive: the session (default: the next available)")
+	flag.StringVar(&o.sessions, "sessions", "", "session-send: the sessions, comma-separated")
+	flag.StringVar(&o.state, "state", "", "session-receive: the state to set")
 	flag.Func("seqs", "sequence numbers, comma-separated (cancel, receive-deferred)", func(v string) error {
 		for f := range strings.SplitSeq(v, ",") {
 			n, err := strconv.ParseInt(f, 10, 64)
@@ -152,6 +161,10 @@ func run(o options, enc *json.Encoder) error {
 		return schedule(ctx, client, o, enc)
 	case "receive-deferred":
 		return receiveDeferred(ctx, client, o, enc)
+	case "session-send":
+		return sessionSend(ctx, client, o, enc)
+	case "session-receive":
+		return sessionReceive(ctx, client, o, enc)
 	}
 	return fmt.Errorf("unknown op %q", o.op)
 }
@@ -199,12 +212,12 @@ func message(o options, i int) *azservicebus.Message {
 }
 
 type received struct {
-	Body           string `json:"body"`
-	DeliveryCount  uint32 `json:"deliveryCount"`
-	SequenceNumber int64  `json:"sequenceNumber"`
-	Reason         string `json:"deadLetterReason,omitempty"`
-	Source         string `json:"deadLetterSource,omitempty"`
-	Index          any    `json:"index,omitempty"`
+	Body           string         `json:"body"`
+	DeliveryCount  uint32         `json:"deliveryCount"`
+	SequenceNumber int64          `json:"sequenceNumber"`
+	Reason         string         `json:"deadLetterReason,omitempty"`
+	Source         string         `json:"deadLetterSource,omitempty"`
+	Index          any            `json:"index,omitempty"`
 	Locked         bool           `json:"locked,omitempty"`
 	State          string         `json:"state,omitempty"`
 	Properties     map[string]any `json:"properties,omitempty"`

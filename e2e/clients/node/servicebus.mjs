@@ -13,6 +13,9 @@
 //        add-rule (--rule with a --sql filter, or a correlation filter on --correlation-id, and --action),
 //        remove-rule (--rule), list-rules: the rule manager (createRuleManager) of subscription --sub
 //   With --sub, receivers read subscription S of the topic --queue.
+//        session-send (--n messages to each session of --sessions a,b,..., interleaved; bodies SESSION-i),
+//        session-receive (acceptSession --session, or acceptNextSession within --wait; receive up to
+//        --n and complete them; getSessionState, then setSessionState --state if given; renewSessionLock)
 import { ManagedIdentityCredential } from "@azure/identity";
 import { ServiceBusClient } from "@azure/service-bus";
 import { parseArgs } from "node:util";
@@ -29,6 +32,10 @@ const { values } = parseArgs({
     dlq: { type: "boolean", default: false },
     in: { type: "string", default: "3600" },
     seqs: { type: "string", default: "" },
+    session: { type: "string" },
+    sessions: { type: "string", default: "" },
+    state: { type: "string" },
+    wait: { type: "string", default: "3s" },
     "client-id": { type: "string" },
     sub: { type: "string" },
     props: { type: "string", default: "[]" },
@@ -62,7 +69,12 @@ const settle = async (receiver, msgs) => {
 };
 
 const credential = new ManagedIdentityCredential(values["client-id"] ? { clientId: values["client-id"] } : {});
-const client = new ServiceBusClient(values.ns, credential, { retryOptions: { maxRetries: 1, retryDelayInMs: 100, timeoutInMs: 20000 } });
+// --wait ("2s", "1.5s") bounds how long session-receive waits for a session and for messages.
+const waitMs = Number.parseFloat(values.wait) * 1000;
+const retryOptions = values.op === "session-receive" && values.session === undefined
+  ? { maxRetries: 0, timeoutInMs: waitMs } // acceptNextSession waits this long for a session
+  : { maxRetries: 1, retryDelayInMs: 100, timeoutInMs: 20000 };
+const client = new ServiceBusClient(values.ns, credential, { retryOptions });
 const messages = () => Array.from({ length: n }, (_, i) => ({ body: `${values.body}-${i}`, messageId: `${values.body}-${i}`, applicationProperties: { index: i } }));
 const receiverOptions = (receiveMode) => ({ receiveMode, ...(values.dlq ? { subQueueType: "deadLetter" } : {}) });
 const createReceiver = (options) =>
@@ -171,6 +183,38 @@ try {
         emit({ rules: out });
       }
       break; // the rule manager closes with the client
+    }
+    case "session-send": {
+      const sender = client.createSender(values.queue);
+      let sent = 0;
+      for (let i = 0; i < n; i++) {
+        for (const sessionId of values.sessions.split(",")) {
+          await sender.sendMessages({ body: `${sessionId}-${i}`, sessionId });
+          sent++;
+        }
+      }
+      await sender.close();
+      emit({ sent });
+      break;
+    }
+    case "session-receive": {
+      const options = { maxAutoLockRenewalDurationInMs: 0 };
+      const receiver = values.session !== undefined
+        ? await client.acceptSession(values.queue, values.session, options)
+        : await client.acceptNextSession(values.queue, options);
+      const msgs = [];
+      const deadline = Date.now() + waitMs;
+      while (msgs.length < n && Date.now() < deadline) {
+        const got = await receiver.receiveMessages(n - msgs.length, { maxWaitTimeInMs: Math.max(deadline - Date.now(), 1) });
+        for (const m of got) await receiver.completeMessage(m);
+        msgs.push(...got);
+      }
+      const state = await receiver.getSessionState();
+      if (values.state !== undefined) await receiver.setSessionState(values.state);
+      await receiver.renewSessionLock();
+      emit({ session: receiver.sessionId, sessionState: state === undefined || state === null ? "" : String(state), received: describe(msgs) });
+      await receiver.close();
+      break;
     }
     default:
       throw new Error(`unknown op ${values.op}`);

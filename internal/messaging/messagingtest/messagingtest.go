@@ -63,6 +63,7 @@ func Run(t *testing.T, open Open) {
 		{"Ready", testReady},
 	}
 	tests = append(tests, publishTests...)
+	tests = append(tests, sessionRules()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := NewClock()

@@ -36,7 +36,7 @@ const (
 )
 
 // storedColumns are what scanStored reads.
-const storedColumns = "seq, sub, state, locked_until, delivery_count, enqueued_at, expires_at, message_id, dl_reason, dl_description, raw"
+const storedColumns = "seq, sub, state, locked_until, delivery_count, enqueued_at, expires_at, message_id, dl_reason, dl_description, session_id, raw"
 
 // scanStored reads storedColumns after the columns of prefix. A lock is shown as its
 // expiry only; the token stays with the receiver that took it.
@@ -48,7 +48,7 @@ func scanStored(r pgx.Row, prefix ...any) (messaging.Stored, error) {
 		deliveries                     int32
 	)
 	dest := append(prefix, &m.SequenceNumber, &sub, &state, &lockedUntil, &deliveries, &enqueued, &expires,
-		&m.MessageID, &m.DeadLetterReason, &m.DeadLetterDescription, &m.Raw)
+		&m.MessageID, &m.DeadLetterReason, &m.DeadLetterDescription, &m.SessionID, &m.Raw)
 	if err := r.Scan(dest...); err != nil {
 		return m, err
 	}
@@ -89,7 +89,9 @@ func (s *Store) change(ctx context.Context, what string, fn func(ctx context.Con
 			break
 		}
 	}
-	if err != nil && !errors.Is(err, messaging.ErrLockLost) && !errors.Is(err, messaging.ErrMessageNotFound) {
+	if err != nil && !errors.Is(err, messaging.ErrLockLost) && !errors.Is(err, messaging.ErrMessageNotFound) &&
+		!errors.Is(err, messaging.ErrSessionLockLost) && !errors.Is(err, messaging.ErrSessionCannotBeLocked) &&
+		!errors.Is(err, messaging.ErrNoSessionAvailable) {
 		return fmt.Errorf("pgqueue: %s: %w", what, err)
 	}
 	return err
@@ -141,17 +143,17 @@ func (s *Store) notifyArgs(q messaging.Queue, sub messaging.SubQueue) []any {
 }
 
 // sendSQL inserts messages numbered from the queue's counter: $1 namespace, $2 queue, $3
-// how many, $4 now, then one array per column. A message scheduled after now is state 2,
+// how many, $4 now, then one array per column ($9: session ids). A message scheduled after now is state 2,
 // enqueued at its time.
 const sendSQL = `WITH c AS (
 	INSERT INTO queue_counters AS k (namespace, queue, last_seq) VALUES ($1, $2, $3)
 	ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = k.last_seq + excluded.last_seq
 	RETURNING last_seq)
 INSERT INTO queue_messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
-	enqueued_at, expires_at, message_id, dl_reason, dl_description, raw)
+	enqueued_at, expires_at, message_id, dl_reason, dl_description, session_id, raw)
 SELECT $1, $2, 0, c.last_seq - $3 + t.ord, CASE WHEN t.sched > $4 THEN 2 ELSE 0 END, NULL, 0, 0,
-	GREATEST(t.sched, $4), t.exp, t.mid, '', '', t.raw
-FROM c, unnest($5::bytea[], $6::text[], $7::bigint[], $8::bigint[]) WITH ORDINALITY AS t(raw, mid, exp, sched, ord)
+	GREATEST(t.sched, $4), t.exp, t.mid, '', '', t.sid, t.raw
+FROM c, unnest($5::bytea[], $6::text[], $7::bigint[], $8::bigint[], $9::text[]) WITH ORDINALITY AS t(raw, mid, exp, sched, sid, ord)
 RETURNING seq`
 
 // Send numbers the batch from the queue's counter, whose row lock orders concurrent
@@ -165,7 +167,7 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 		return nil, messaging.Invalid("no messages")
 	}
 	for _, m := range msgs {
-		if err := messaging.CheckRaw(m.Raw, false); err != nil {
+		if err := messaging.CheckMessage(m); err != nil {
 			return nil, err
 		}
 	}
@@ -223,14 +225,16 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 func (s *Store) insert(ctx context.Context, db batcher, q messaging.Queue, msgs []messaging.Message, now int64) ([]int64, bool, error) {
 	raws, ids := make([][]byte, len(msgs)), make([]string, len(msgs))
 	expires, scheduled := make([]int64, len(msgs)), make([]int64, len(msgs))
+	sessions := make([]string, len(msgs))
 	available := false
 	for i, m := range msgs {
 		raws[i], ids[i], expires[i], scheduled[i] = m.Raw, m.MessageID, micros(m.ExpiresAt), micros(m.ScheduledAt)
+		sessions[i] = m.SessionID
 		available = available || scheduled[i] <= now
 	}
 	seqs := make([]int64, 0, len(msgs))
 	b := &pgx.Batch{}
-	b.Queue(sendSQL, q.Namespace, q.Name, int64(len(msgs)), now, raws, ids, expires, scheduled)
+	b.Queue(sendSQL, q.Namespace, q.Name, int64(len(msgs)), now, raws, ids, expires, scheduled, sessions)
 	if available {
 		b.Queue(notifySQL, s.notifyArgs(q, messaging.Active)...)
 	}
@@ -250,158 +254,6 @@ func (s *Store) insert(ctx context.Context, db batcher, q messaging.Queue, msgs 
 	// Numbered in the order of msgs (WITH ORDINALITY), returned in any.
 	slices.Sort(seqs)
 	return seqs, available, nil
-}
-
-// The statements of Receive, in the order it runs them. Each takes $1 namespace, $2 queue
-// and $3 sub-queue, then its own.
-const (
-	// $4 now, $5 max delivery count, $6 reason, $7 description, $8 the store's id, $9 channel.
-	deadLetterExhaustedSQL = `WITH d AS (
-	UPDATE queue_messages SET sub = 1, state = 0, lock_token = NULL, locked_until = 0, dl_reason = $6, dl_description = $7
-	WHERE id IN (SELECT id FROM queue_messages
-		WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 1 AND locked_until <= $4 AND delivery_count >= $5
-		FOR UPDATE SKIP LOCKED)
-	RETURNING 1),
-n AS (SELECT pg_notify($9, json_build_object('from', $8::text, 'ns', $1::text, 'q', $2::text, 'sub', 1)::text)
-	FROM (SELECT 1 FROM d LIMIT 1) x)
-SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM n)`
-	// $4 now, $5 max delivery count: what reached it is dead-lettered above, not released
-	// (unless another transaction held it then).
-	releaseExpiredSQL = `UPDATE queue_messages SET state = 0, lock_token = NULL, locked_until = 0
-WHERE id IN (SELECT id FROM queue_messages
-	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 1 AND locked_until <= $4 AND (sub = 1 OR delivery_count < $5)
-	FOR UPDATE SKIP LOCKED)`
-	expiredSQL = `SELECT id FROM queue_messages
-	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 0 AND expires_at > 0 AND expires_at <= $4
-	FOR UPDATE SKIP LOCKED`
-	// $4 now.
-	dropExpiredSQL = `DELETE FROM queue_messages WHERE id IN (` + expiredSQL + `)`
-	// $4 now, $5 reason, $6 description, $7 the store's id, $8 channel.
-	deadLetterExpiredSQL = `WITH d AS (
-	UPDATE queue_messages SET sub = 1, dl_reason = $5, dl_description = $6 WHERE id IN (` + expiredSQL + `)
-	RETURNING 1),
-n AS (SELECT pg_notify($8, json_build_object('from', $7::text, 'ns', $1::text, 'q', $2::text, 'sub', 1)::text)
-	FROM (SELECT 1 FROM d LIMIT 1) x)
-SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM n)`
-	// $3 now (no sub-queue: only the active queue schedules).
-	enqueueDueSQL = `UPDATE queue_messages SET state = 0
-WHERE id IN (SELECT id FROM queue_messages
-	WHERE namespace = $1 AND queue = $2 AND state = 2 AND enqueued_at <= $3
-	FOR UPDATE SKIP LOCKED)`
-	// $4 now: a deferred message whose lock expired is deferred again.
-	releaseExpiredDeferredSQL = `UPDATE queue_messages SET state = 3, lock_token = NULL, locked_until = 0
-WHERE id IN (SELECT id FROM queue_messages
-	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 4 AND locked_until <= $4
-	FOR UPDATE SKIP LOCKED)`
-	// $4 max.
-	availableSQL = `WITH c AS MATERIALIZED (SELECT id FROM queue_messages
-	WHERE namespace = $1 AND queue = $2 AND sub = $3 AND state = 0 ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED)`
-	// $5 locked until. The token is a random (version 4) UUID in RFC 4122 byte order,
-	// from PostgreSQL's strong random source.
-	lockSQL = availableSQL + `
-UPDATE queue_messages m SET state = 1, lock_token = uuid_send(gen_random_uuid()), locked_until = $5,
-	delivery_count = m.delivery_count + 1
-FROM c WHERE m.id = c.id RETURNING m.lock_token, ` + storedColumns
-	removeSQL = availableSQL + `
-DELETE FROM queue_messages m USING c WHERE m.id = c.id RETURNING ` + storedColumns
-)
-
-func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
-	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
-		return nil, err
-	}
-	if err := messaging.CheckSub(sub); err != nil {
-		return nil, err
-	}
-	if err := messaging.CheckLocking(q); err != nil {
-		return nil, err
-	}
-	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
-		return nil, messaging.Invalid("receive of mode %d", mode)
-	}
-	if max <= 0 {
-		return nil, messaging.Invalid("receive of %d messages", max)
-	}
-	var (
-		out          []messaging.Stored
-		deadLettered int64
-	)
-	err := s.change(ctx, "receive", func(ctx context.Context) error {
-		out, deadLettered = out[:0], 0
-		now := s.now()
-		b := &pgx.Batch{}
-		var read []func(pgx.Rows) error
-		countDeadLettered := func(rows pgx.Rows) error {
-			for rows.Next() {
-				var n, notified int64
-				if err := rows.Scan(&n, &notified); err != nil {
-					return err
-				}
-				deadLettered += n
-			}
-			return nil
-		}
-		if sub == messaging.Active {
-			b.Queue(enqueueDueSQL, q.Namespace, q.Name, micros(now))
-			read = append(read, nil)
-			b.Queue(deadLetterExhaustedSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount,
-				messaging.ReasonMaxDeliveryCountExceeded, fmt.Sprintf(maxDeliveryFmt, q.MaxDeliveryCount), s.id, s.channel)
-			read = append(read, countDeadLettered)
-		}
-		b.Queue(releaseExpiredSQL, q.Namespace, q.Name, int(sub), micros(now), q.MaxDeliveryCount)
-		b.Queue(releaseExpiredDeferredSQL, q.Namespace, q.Name, int(sub), micros(now))
-		read = append(read, nil, nil)
-		if sub == messaging.Active { // the dead-letter queue's messages do not expire
-			if q.DeadLetterOnExpiration {
-				b.Queue(deadLetterExpiredSQL, q.Namespace, q.Name, int(sub), micros(now),
-					messaging.ReasonTTLExpired, ttlDescription, s.id, s.channel)
-				read = append(read, countDeadLettered)
-			} else {
-				b.Queue(dropExpiredSQL, q.Namespace, q.Name, int(sub), micros(now))
-				read = append(read, nil)
-			}
-		}
-		if mode == messaging.PeekLock {
-			b.Queue(lockSQL, q.Namespace, q.Name, int(sub), max, micros(now.Add(q.LockDuration)))
-			read = append(read, func(rows pgx.Rows) error {
-				for rows.Next() {
-					var token []byte
-					m, err := scanStored(rows, &token)
-					if err != nil {
-						return err
-					}
-					if len(token) != len(m.LockToken) {
-						return fmt.Errorf("a lock token of %d bytes", len(token))
-					}
-					copy(m.LockToken[:], token)
-					out = append(out, m)
-				}
-				return nil
-			})
-		} else {
-			b.Queue(removeSQL, q.Namespace, q.Name, int(sub), max)
-			read = append(read, func(rows pgx.Rows) error {
-				for rows.Next() {
-					m, err := scanStored(rows)
-					if err != nil {
-						return err
-					}
-					m.LockedUntil = time.Time{}
-					out = append(out, m)
-				}
-				return nil
-			})
-		}
-		return s.runBatch(ctx, b, read...)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if deadLettered > 0 {
-		s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.DeadLetter})
-	}
-	slices.SortFunc(out, func(a, b messaging.Stored) int { return int(a.SequenceNumber - b.SequenceNumber) })
-	return out, nil
 }
 
 // heldSQL selects the message whose lock (a Receive's or a ReceiveDeferred's) is held: $1
@@ -619,6 +471,7 @@ func (s *Store) deleteWhere(ctx context.Context, where string, args ...any) erro
 		b.Queue("DELETE FROM queue_messages WHERE "+where, args...)
 		b.Queue("DELETE FROM queue_counters WHERE "+where, args...)
 		b.Queue("DELETE FROM queue_message_ids WHERE "+where, args...)
+		b.Queue("DELETE FROM queue_sessions WHERE "+where, args...)
 		return s.runBatch(ctx, b)
 	})
 }

@@ -32,7 +32,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Store keeps queues' messages in the tables queue_counters, queue_messages and
+// Store keeps queues' messages in the tables queue_counters, queue_messages, queue_sessions and
 // queue_message_ids of the schema its DSN's search_path names.
 type Store struct {
 	pool     *pgxpool.Pool
@@ -80,9 +80,15 @@ const migrationLockKey int64 = 0x6c616e7961726451 // "lanyard" + 'Q'
 // on, with when each was first accepted; its primary key is what makes two nodes sending
 // one id at once store it once.
 //
+// Sessions (messaging.Sessions): a message's session_id (” for none), indexed with its
+// sub-queue and sequence for the available messages (ReceiveSession, AcceptNextSession);
+// queue_sessions holds a row per session with its lock (lock_token NULL and locked_until 0
+// while unlocked), its state (NULL: none) and when that was last set (updated_at, 0:
+// never).
+//
 // Every statement is idempotent, so Open upgrades a database an older version created:
 // the first version had states 0 and 1 only, neither the last two indexes of
-// queue_messages nor queue_message_ids. A column added later is added with
+// queue_messages nor queue_message_ids; the second had no sessions. A column added later is added with
 // ALTER TABLE ... ADD COLUMN IF NOT EXISTS, here.
 const schema = `
 CREATE TABLE IF NOT EXISTS queue_counters (
@@ -123,6 +129,18 @@ CREATE TABLE IF NOT EXISTS queue_message_ids (
 	PRIMARY KEY (namespace, queue, message_id)
 );
 CREATE INDEX IF NOT EXISTS queue_message_ids_by_time ON queue_message_ids (namespace, queue, seen_at);
+ALTER TABLE queue_messages ADD COLUMN IF NOT EXISTS session_id TEXT COLLATE "C" NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS queue_messages_sessions ON queue_messages (namespace, queue, session_id, sub, seq) WHERE state = 0;
+CREATE TABLE IF NOT EXISTS queue_sessions (
+	namespace    TEXT COLLATE "C" NOT NULL,
+	queue        TEXT COLLATE "C" NOT NULL,
+	session_id   TEXT COLLATE "C" NOT NULL,
+	lock_token   BYTEA,
+	locked_until BIGINT NOT NULL,
+	state        BYTEA,
+	updated_at   BIGINT NOT NULL,
+	PRIMARY KEY (namespace, queue, session_id)
+);
 `
 
 // Open connects to the PostgreSQL database named by dsn (a URL or key=value string, as pgx

@@ -118,4 +118,15 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 		len(got) != 2 || got[0].SequenceNumber != 3 || got[1].SequenceNumber != 4 {
 		t.Fatalf("Receive once the lock expired and the scheduled time came: %+v, %v", got, err)
 	}
+	// Sessions work on the upgraded database; the old messages belong to none.
+	if _, err := s.Send(t.Context(), q, []messaging.Message{{Raw: []byte("in s"), SessionID: "s"}}); err != nil {
+		t.Fatalf("Send to a session on the upgraded database: %v", err)
+	}
+	l, err := s.AcceptNextSession(t.Context(), q)
+	if err != nil || l.SessionID != "s" {
+		t.Fatalf("AcceptNextSession on the upgraded database: %+v, %v", l, err)
+	}
+	if err := s.SetSessionState(t.Context(), q, l, []byte("st")); err != nil {
+		t.Fatalf("SetSessionState on the upgraded database: %v", err)
+	}
 }

@@ -31,7 +31,10 @@ import (
 // receive-and-delete acknowledged, "L id" a dead-lettering acknowledged; "c id" a
 // completion begun, "d worker n" a receive-and-delete of up to n begun, "e worker" one
 // ended (its messages were acknowledged). A message acknowledged as sent may be missing
-// only if a removal under way at the kill may have taken it.
+// only if a removal under way at the kill may have taken it. Sessions: some messages go to
+// the worker goroutine's session, which it accepts to set its state and complete its
+// messages: "t session k" a state set begun, "T session k" acknowledged; the state stored
+// must be the last acknowledged, or the one begun at the kill.
 
 var crashQueue = messaging.Queue{Namespace: "ns", Name: "crash", LockDuration: 300 * time.Millisecond, MaxDeliveryCount: 4}
 
@@ -43,7 +46,8 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
-	l := &ledger{sent: map[string]int64{}, seqs: map[int64]string{}, removed: map[string]bool{}, deadLettered: map[string]bool{}}
+	l := &ledger{sent: map[string]int64{}, seqs: map[int64]string{}, removed: map[string]bool{}, deadLettered: map[string]bool{},
+		states: map[string]string{}}
 	for round := range rounds {
 		lines := crashtest.Kill(t, "TestCrashRecovery", dir, uint64(round+1), time.Duration(200+rng.IntN(1200))*time.Millisecond)
 		maxBefore := l.maxSeq
@@ -57,8 +61,9 @@ func TestCrashRecovery(t *testing.T) {
 		t.Logf("round %d: %d acknowledgements; %d messages sent so far, %d removed, %d dead-lettered",
 			round, len(lines), len(l.sent), len(l.removed), len(l.deadLettered))
 	}
-	if len(l.removed) == 0 || len(l.deadLettered) == 0 {
-		t.Fatalf("the workers acknowledged %d removals and %d dead-letterings: the test checked too little", len(l.removed), len(l.deadLettered))
+	if len(l.removed) == 0 || len(l.deadLettered) == 0 || len(l.states) == 0 {
+		t.Fatalf("the workers acknowledged %d removals, %d dead-letterings and %d session states: the test checked too little",
+			len(l.removed), len(l.deadLettered), len(l.states))
 	}
 }
 
@@ -69,6 +74,8 @@ type ledger struct {
 	removed      map[string]bool
 	deadLettered map[string]bool
 	maxSeq       int64
+	states       map[string]string // session → its last state acknowledged
+	stateBegun   map[string]string // this round's state set begun, not acknowledged
 
 	// This round's removals begun and not acknowledged: a completion's message may be
 	// gone, and so may up to that many of the messages a receive-and-delete could take.
@@ -77,7 +84,7 @@ type ledger struct {
 }
 
 func (l *ledger) startRound() {
-	l.completing, l.deleting = map[string]bool{}, map[string]int{}
+	l.completing, l.deleting, l.stateBegun = map[string]bool{}, map[string]int{}, map[string]string{}
 }
 
 // apply takes in one line; sequence numbers must exceed maxBefore, the highest one
@@ -113,6 +120,11 @@ func (l *ledger) apply(line string, maxBefore int64) error {
 		l.deleting[f[1]] = n
 	case len(f) == 2 && f[0] == "e":
 		delete(l.deleting, f[1])
+	case len(f) == 3 && f[0] == "t":
+		l.stateBegun[f[1]] = f[2]
+	case len(f) == 3 && f[0] == "T":
+		l.states[f[1]] = f[2]
+		delete(l.stateBegun, f[1])
 	default:
 		return fmt.Errorf("unexpected line %q", line)
 	}
@@ -175,6 +187,31 @@ func verifyCrashStore(t *testing.T, dir string, l *ledger) {
 	if len(missing) > mayBeDeleted {
 		t.Errorf("acknowledged messages are lost: %v; receives-and-deletes under way could take only %d", missing, mayBeDeleted)
 	}
+	// Read the states as a receiver an hour later: every session lock has expired.
+	later, err := sqlitequeue.Open(ctx, dir, sqlitequeue.Options{Logger: testLogger(t), Clock: func() time.Time { return time.Now().Add(time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer later.Close()
+	for session, want := range l.states {
+		lock, err := later.AcceptSession(ctx, crashQueue, session)
+		if err != nil {
+			t.Fatalf("accept session %s: %v", session, err)
+		}
+		got, err := later.SessionState(ctx, crashQueue, lock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want && (l.stateBegun[session] == "" || string(got) != l.stateBegun[session]) {
+			t.Errorf("session %s has state %q; %q was acknowledged", session, got, want)
+		}
+		if err := later.ReleaseSession(ctx, crashQueue, lock); err != nil {
+			t.Fatal(err)
+		}
+		if b := l.stateBegun[session]; b != "" && string(got) == b {
+			l.states[session] = b
+		}
+	}
 }
 
 // crashWorker runs until killed.
@@ -204,6 +241,7 @@ func crashWorker(dir string, seed uint64) error {
 func crashLoop(ctx context.Context, s messaging.Store, rng *rand.Rand, prefix string, ack func(string, ...any)) error {
 	q := crashQueue
 	n := 0
+	session, states := prefix+"-s", 0
 	for {
 		switch op := rng.IntN(100); {
 		case op < 40: // send a batch
@@ -212,6 +250,9 @@ func crashLoop(ctx context.Context, s messaging.Store, rng *rand.Rand, prefix st
 				n++
 				id := fmt.Sprintf("%s-%d", prefix, n)
 				msgs[i] = messaging.Message{Raw: crashPayload(id), MessageID: id}
+				if rng.IntN(3) == 0 {
+					msgs[i].SessionID = session
+				}
 			}
 			seqs, err := s.Send(ctx, q, msgs)
 			if err != nil {
@@ -250,6 +291,10 @@ func crashLoop(ctx context.Context, s messaging.Store, rng *rand.Rand, prefix st
 					return err
 				}
 			}
+		case op < 92: // the goroutine's session: set its state, complete its messages
+			if err := crashSession(ctx, s, session, &states, ack); err != nil {
+				return err
+			}
 		default: // receive and delete
 			max := 1 + rng.IntN(3)
 			ack("d %s %d", prefix, max)
@@ -263,4 +308,38 @@ func crashLoop(ctx context.Context, s messaging.Store, rng *rand.Rand, prefix st
 			ack("e %s", prefix)
 		}
 	}
+}
+
+func crashSession(ctx context.Context, s messaging.Store, session string, states *int, ack func(string, ...any)) error {
+	q := crashQueue
+	lock, err := s.AcceptSession(ctx, q, session)
+	if errors.Is(err, messaging.ErrSessionCannotBeLocked) {
+		return nil // the killed worker's lock, not yet expired
+	}
+	if err != nil {
+		return err
+	}
+	*states++
+	ack("t %s %d", session, *states)
+	if err := s.SetSessionState(ctx, q, lock, []byte(strconv.Itoa(*states))); err != nil {
+		if errors.Is(err, messaging.ErrSessionLockLost) {
+			return nil
+		}
+		return err
+	}
+	ack("T %s %d", session, *states)
+	got, err := s.ReceiveSession(ctx, q, lock, messaging.PeekLock, 3)
+	if err != nil && !errors.Is(err, messaging.ErrSessionLockLost) {
+		return err
+	}
+	for _, m := range got {
+		ack("c %s", m.MessageID)
+		err := s.Complete(ctx, q, messaging.Active, m.LockToken)
+		if err == nil {
+			ack("C %s", m.MessageID)
+		} else if !errors.Is(err, messaging.ErrLockLost) {
+			return err
+		}
+	}
+	return s.ReleaseSession(ctx, q, lock)
 }

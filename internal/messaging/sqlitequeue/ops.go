@@ -29,7 +29,7 @@ func (s *Store) Send(ctx context.Context, q messaging.Queue, msgs []messaging.Me
 		return nil, messaging.Invalid("no messages")
 	}
 	for _, m := range msgs {
-		if err := messaging.CheckRaw(m.Raw, false); err != nil {
+		if err := messaging.CheckMessage(m); err != nil {
 			return nil, err
 		}
 	}
@@ -90,18 +90,18 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 func insertMessages(ctx context.Context, tx wtx, q messaging.Queue, msgs []messaging.Message, first, now int64) error {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
-	enqueued_at, expires_at, message_id, dl_reason, dl_description) VALUES `)
-	args := make([]any, 0, 7*len(msgs))
+	enqueued_at, expires_at, message_id, dl_reason, dl_description, session_id) VALUES `)
+	args := make([]any, 0, 8*len(msgs))
 	for i, m := range msgs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, 0, ?, ?, NULL, 0, 0, ?, ?, ?, '', '')")
+		b.WriteString("(?, ?, 0, ?, ?, NULL, 0, 0, ?, ?, ?, '', '', ?)")
 		state, enqueued := stateAvailable, now
 		if at := micros(m.ScheduledAt); at > now {
 			state, enqueued = stateScheduled, at
 		}
-		args = append(args, q.Namespace, q.Name, first+int64(i), state, enqueued, micros(m.ExpiresAt), m.MessageID)
+		args = append(args, q.Namespace, q.Name, first+int64(i), state, enqueued, micros(m.ExpiresAt), m.MessageID, m.SessionID)
 	}
 	b.WriteString(" RETURNING id, seq")
 	rows, err := tx.query(ctx, b.String(), args...)
@@ -172,7 +172,7 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 			return fmt.Errorf("sqlitequeue: receive: %w", err)
 		}
 		deadLettered = n > 0
-		if out, err = take(ctx, tx, q, sub, mode, max, now); err != nil {
+		if out, err = take(ctx, tx, q, sub, "", mode, max, now); err != nil {
 			return fmt.Errorf("sqlitequeue: receive: %w", err)
 		}
 		return nil
@@ -241,11 +241,16 @@ WHERE namespace = ? AND queue = ? AND sub = ? AND state = 4 AND locked_until <= 
 }
 
 // take locks or removes up to max available messages of q's sub-queue, lowest sequence
-// numbers first.
-func take(ctx context.Context, tx wtx, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int, now time.Time) ([]messaging.Stored, error) {
-	rows, err := tx.query(ctx, `SELECT m.id, `+storedColumns+` FROM messages m JOIN bodies b ON b.id = m.id
-WHERE m.namespace = ? AND m.queue = ? AND m.sub = ? AND m.state = 0 ORDER BY m.seq LIMIT ?`,
-		q.Namespace, q.Name, sub, max)
+// numbers first: of session only, if not empty.
+func take(ctx context.Context, tx wtx, q messaging.Queue, sub messaging.SubQueue, session string, mode messaging.ReceiveMode, max int, now time.Time) ([]messaging.Stored, error) {
+	query, args := `SELECT m.id, `+storedColumns+` FROM messages m JOIN bodies b ON b.id = m.id
+WHERE m.namespace = ? AND m.queue = ? AND m.sub = ? AND m.state = 0 ORDER BY m.seq LIMIT ?`, []any{q.Namespace, q.Name, sub, max}
+	if session != "" {
+		query, args = `SELECT m.id, `+storedColumns+` FROM messages m JOIN bodies b ON b.id = m.id
+WHERE m.namespace = ? AND m.queue = ? AND m.session_id = ? AND m.sub = ? AND m.state = 0 ORDER BY m.seq LIMIT ?`,
+			[]any{q.Namespace, q.Name, session, sub, max}
+	}
+	rows, err := tx.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -535,6 +540,7 @@ func (s *Store) deleteWhere(ctx context.Context, where string, args ...any) erro
 			"DELETE FROM messages WHERE " + where,
 			"DELETE FROM queues WHERE " + where,
 			"DELETE FROM message_ids WHERE " + where,
+			"DELETE FROM sessions WHERE " + where,
 		} {
 			if _, err := tx.exec(ctx, stmt, args...); err != nil {
 				return fmt.Errorf("sqlitequeue: delete: %w", err)

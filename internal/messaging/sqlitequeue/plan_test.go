@@ -2,6 +2,7 @@ package sqlitequeue
 
 import (
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,6 +33,8 @@ WHERE m.namespace = 'n' AND m.queue = 'q' AND m.sub = 0 AND m.state = 0 ORDER BY
 		{"SELECT id FROM messages WHERE lock_token = x'00' AND namespace = 'n' AND queue = 'q' AND sub = 0 AND state = 1 AND locked_until > 5", "messages_by_token"},
 		{`SELECT ` + storedColumns + ` FROM messages m JOIN bodies b ON b.id = m.id
 WHERE m.namespace = 'n' AND m.queue = 'q' AND m.sub = 1 AND m.seq >= 3 ORDER BY m.seq LIMIT 10`, "messages_by_seq"},
+		{`SELECT m.id, ` + storedColumns + ` FROM messages m JOIN bodies b ON b.id = m.id
+WHERE m.namespace = 'n' AND m.queue = 'q' AND m.session_id = 's' AND m.sub = 0 AND m.state = 0 ORDER BY m.seq LIMIT 10`, "messages_sessions"},
 	} {
 		rows, err := s.write.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+c.query)
 		if err != nil {
@@ -85,5 +88,45 @@ func TestMigrateFromVersion1(t *testing.T) {
 	got, err := s.Receive(t.Context(), q, messaging.Active, messaging.ReceiveAndDelete, 10)
 	if err != nil || len(got) != 2 || string(got[0].Raw) != "a" {
 		t.Fatalf("Receive after migration: %+v, %v", got, err)
+	}
+}
+
+// A database of schema version 2 (before sessions) is migrated at Open: its messages
+// belong to no session, and sessions work on it.
+func TestMigrateFromVersion2(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", dsn(filepath.Join(dir, FileName), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{schemaV1, schemaV2, "PRAGMA user_version = 2",
+		"INSERT INTO queues VALUES ('n', 'q', 1)",
+		"INSERT INTO messages VALUES (1, 'n', 'q', 0, 1, 0, NULL, 0, 0, 1, 0, 'id', '', '')",
+		"INSERT INTO bodies VALUES (1, x'61')"} {
+		if _, err := db.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := Open(t.Context(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	q := messaging.Queue{Namespace: "n", Name: "q", LockDuration: time.Minute, MaxDeliveryCount: 1}
+	if _, err := s.AcceptNextSession(t.Context(), q); !errors.Is(err, messaging.ErrNoSessionAvailable) {
+		t.Fatalf("AcceptNextSession with only an old message: %v", err)
+	}
+	seqs, err := s.Send(t.Context(), q, []messaging.Message{{Raw: []byte("b"), SessionID: "s"}})
+	if err != nil || seqs[0] != 2 {
+		t.Fatalf("Send after migration: %v, %v", seqs, err)
+	}
+	l, err := s.AcceptNextSession(t.Context(), q)
+	if err != nil || l.SessionID != "s" {
+		t.Fatalf("AcceptNextSession after migration: %+v, %v", l, err)
+	}
+	got, err := s.ReceiveSession(t.Context(), q, l, messaging.ReceiveAndDelete, 10)
+	if err != nil || len(got) != 1 || string(got[0].Raw) != "b" {
+		t.Fatalf("ReceiveSession after migration: %+v, %v", got, err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // storedColumns are what scanStored reads, of messages m joined with bodies b.
-const storedColumns = "m.seq, m.sub, m.state, m.locked_until, m.delivery_count, m.enqueued_at, m.expires_at, m.message_id, m.dl_reason, m.dl_description, b.raw"
+const storedColumns = "m.seq, m.sub, m.state, m.locked_until, m.delivery_count, m.enqueued_at, m.expires_at, m.message_id, m.dl_reason, m.dl_description, m.session_id, b.raw"
 
 type rowScanner interface {
 	Scan(dest ...any) error
@@ -24,7 +24,7 @@ func scanStored(r rowScanner, prefix ...any) (messaging.Stored, error) {
 		lockedUntil, enqueued, expires int64
 	)
 	dest := append(prefix, &m.SequenceNumber, &m.SubQueue, &state, &lockedUntil, &m.DeliveryCount, &enqueued, &expires,
-		&m.MessageID, &m.DeadLetterReason, &m.DeadLetterDescription, &m.Raw)
+		&m.MessageID, &m.DeadLetterReason, &m.DeadLetterDescription, &m.SessionID, &m.Raw)
 	if err := r.Scan(dest...); err != nil {
 		return m, err
 	}

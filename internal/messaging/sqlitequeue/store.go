@@ -46,7 +46,7 @@ const FileName = "queues.db"
 
 // schemaVersion is the schema this code writes (PRAGMA user_version): the number of
 // migrations.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // Open opens (creating if need be) the store in dir.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
@@ -188,8 +188,31 @@ CREATE TABLE message_ids (
 CREATE INDEX message_ids_by_time ON message_ids (namespace, queue, seen_at);
 `
 
+// schemaV3 adds sessions: a message's session id (” for none), and a row per session
+// with its lock and state. Its indexes:
+//   - messages_sessions (available, by session then sequence): ReceiveSession, and
+//     AcceptNextSession's look for an unlocked session with an available message;
+//   - sessions' primary key: the session operations.
+//
+// A session's lock_token is NULL and locked_until 0 while it is not locked; state is NULL
+// when none is set; updated_at is when the state was last set or cleared (0: never).
+const schemaV3 = `
+ALTER TABLE messages ADD COLUMN session_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX messages_sessions ON messages (namespace, queue, session_id, sub, seq) WHERE state = 0;
+CREATE TABLE sessions (
+	namespace    TEXT NOT NULL,
+	queue        TEXT NOT NULL,
+	session_id   TEXT NOT NULL,
+	lock_token   BLOB,
+	locked_until INTEGER NOT NULL,
+	state        BLOB,
+	updated_at   INTEGER NOT NULL,
+	PRIMARY KEY (namespace, queue, session_id)
+) WITHOUT ROWID;
+`
+
 // migrations are applied in order; a database at version v has the first v.
-var migrations = []string{schemaV1, schemaV2}
+var migrations = []string{schemaV1, schemaV2, schemaV3}
 
 func migrate(ctx context.Context, db *sql.DB) error {
 	var v int

@@ -233,7 +233,8 @@ func (w *writer) loop() {
 // isStorageFailure tells a failure of the disk or database from an operation's refusal.
 func isStorageFailure(err error) bool {
 	return err != nil && !errors.Is(err, messaging.ErrLockLost) && !errors.Is(err, messaging.ErrInvalid) &&
-		!errors.Is(err, messaging.ErrMessageNotFound) &&
+		!errors.Is(err, messaging.ErrMessageNotFound) && !errors.Is(err, messaging.ErrSessionLockLost) &&
+		!errors.Is(err, messaging.ErrSessionCannotBeLocked) && !errors.Is(err, messaging.ErrNoSessionAvailable) &&
 		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
