@@ -18,6 +18,7 @@ var publishTests = []struct {
 	{"PublishScheduled", testPublishScheduled},
 	{"PublishArrivals", testPublishArrivals},
 	{"DeleteTopic", testDeleteTopic},
+	{"PublishSessions", testPublishSessions},
 }
 
 func topic(name string) messaging.Queue { return messaging.Queue{Namespace: "ns1", Name: name} }
@@ -180,5 +181,26 @@ func testDeleteTopic(t *testing.T, e env) {
 	expectSeqs(t, "numbering after deletion", e.publish(t, tq, pub("m3", a)), []int64{1})
 	for _, q := range neighbours {
 		e.expectCounts(t, q, 1, 0)
+	}
+}
+
+// A copy keeps its message's session id: a session-enabled subscription's receivers find
+// it in its session, and only there.
+func testPublishSessions(t *testing.T, e env) {
+	tq, a := topic("t1"), subscription("t1", "a")
+	p1, p2 := pub("m1", a), pub("m2", a)
+	p1.Copies[0].Message.SessionID = "s1"
+	p2.Copies[0].Message.SessionID = "s2"
+	seqs := e.publish(t, tq, p1, p2)
+	lock, err := e.s.AcceptSession(e.ctx, a, "s2")
+	if err != nil {
+		t.Fatalf("AcceptSession(s2): %v", err)
+	}
+	got, err := e.s.ReceiveSession(e.ctx, a, lock, messaging.ReceiveAndDelete, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].SequenceNumber != seqs[1] || got[0].SessionID != "s2" {
+		t.Fatalf("session s2 of %s gave %v, want #%d with session id s2", a.Name, seqsOf(got), seqs[1])
 	}
 }

@@ -14,13 +14,13 @@ const (
 	takeSeqsSQL = `INSERT INTO queue_counters AS k (namespace, queue, last_seq) VALUES ($1, $2, $3)
 ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = k.last_seq + excluded.last_seq
 RETURNING last_seq`
-	// $1 namespace, $2 now, then one array per column: each copy's queue and number. A
-	// copy scheduled after now is state 2, enqueued at its time.
+	// $1 namespace, $2 now, then one array per column: each copy's queue and number ($9:
+	// session ids). A copy scheduled after now is state 2, enqueued at its time.
 	insertCopiesSQL = `INSERT INTO queue_messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
-	enqueued_at, expires_at, message_id, dl_reason, dl_description, raw)
+	enqueued_at, expires_at, message_id, dl_reason, dl_description, session_id, raw)
 SELECT $1, t.queue, 0, t.seq, CASE WHEN t.sched > $2 THEN 2 ELSE 0 END, NULL, 0, 0,
-	GREATEST(t.sched, $2), t.exp, t.mid, '', '', t.raw
-FROM unnest($3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::bigint[], $8::bigint[]) AS t(queue, seq, raw, mid, exp, sched)`
+	GREATEST(t.sched, $2), t.exp, t.mid, '', '', t.sid, t.raw
+FROM unnest($3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::bigint[], $8::bigint[], $9::text[]) AS t(queue, seq, raw, mid, exp, sched, sid)`
 )
 
 // Publish implements messaging.Store in one transaction: the topic's message ids first
@@ -70,7 +70,7 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 			}
 			next := last - n + 1
 			var (
-				queues, mids             []string
+				queues, mids, sessions   []string
 				nums, expires, scheduled []int64
 				raws                     [][]byte
 			)
@@ -85,6 +85,7 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 					m := c.Message
 					queues, nums, raws, mids = append(queues, c.Queue.Name), append(nums, seqs[i]+offsets[j]), append(raws, m.Raw), append(mids, m.MessageID)
 					expires, scheduled = append(expires, micros(m.ExpiresAt)), append(scheduled, micros(m.ScheduledAt))
+					sessions = append(sessions, m.SessionID)
 					if micros(m.ScheduledAt) <= now {
 						touched[c.Queue.Name] = true
 					}
@@ -94,7 +95,7 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 				return nil
 			}
 			b := &pgx.Batch{}
-			b.Queue(insertCopiesSQL, topic.Namespace, now, queues, nums, raws, mids, expires, scheduled)
+			b.Queue(insertCopiesSQL, topic.Namespace, now, queues, nums, raws, mids, expires, scheduled, sessions)
 			for name := range touched {
 				b.Queue(notifySQL, s.notifyArgs(messaging.Queue{Namespace: topic.Namespace, Name: name}, messaging.Active)...)
 			}
