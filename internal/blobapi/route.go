@@ -69,7 +69,7 @@ var unsupportedComps = map[string]bool{
 	"acl": true, "lease": true, "tags": true, "snapshot": true, "copy": true,
 	"tier": true, "expiry": true, "undelete": true, "query": true,
 	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true,
-	"properties": true, "stats": true, "userdelegationkey": true, "blobs": true,
+	"properties": true, "stats": true, "blobs": true,
 	"rename": true,
 }
 
@@ -86,6 +86,9 @@ func route(r *http.Request, t *target) (*operation, error) {
 	case t.container == "":
 		if restype == "" && comp == "list" {
 			return method(m, map[string]*operation{http.MethodGet: opListContainers})
+		}
+		if restype == "service" && comp == "userdelegationkey" {
+			return method(m, map[string]*operation{http.MethodPost: opGetUserDelegationKey})
 		}
 		// restype=container too: the JavaScript SDK takes a path-style service URL
 		// (/{account}) for a container's and sends a container-scoped batch without a

@@ -98,4 +98,7 @@ type StorageAccount struct {
 	Tags          map[string]string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// UserDelegationKeyGeneration is mixed into every user delegation key of the account;
+	// revoking the account's keys increments it, which invalidates every key given out.
+	UserDelegationKeyGeneration int64
 }

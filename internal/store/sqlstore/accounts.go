@@ -9,7 +9,7 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at"
+const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at, s.user_delegation_generation"
 
 func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 	var (
@@ -17,7 +17,7 @@ func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 		tags             string
 		created, updated int64
 	)
-	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated); err != nil {
+	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated, &a.UserDelegationKeyGeneration); err != nil {
 		return a, err
 	}
 	var err error
@@ -39,9 +39,9 @@ func (s *Store) CreateStorageAccount(ctx context.Context, a lanyard.StorageAccou
 			return err
 		}
 		_, err = tx.exec(ctx, `INSERT INTO storage_accounts (name_key, name, resource_group, resource_group_key, resource_id, location,
-	tags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	tags, created_at, updated_at, user_delegation_generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(a.Name), a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
-			micros(a.CreatedAt), micros(a.UpdatedAt))
+			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration)
 		return err
 	})
 	return s.wrapErrCode("create storage account", err, "StorageAccountAlreadyTaken",
@@ -125,9 +125,9 @@ func (s *Store) UpdateStorageAccount(ctx context.Context, name string, fn func(l
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE storage_accounts SET name = ?, resource_group = ?, resource_group_key = ?, resource_id = ?,
-	location = ?, tags = ?, created_at = ?, updated_at = ? WHERE name_key = ?`,
+	location = ?, tags = ?, created_at = ?, updated_at = ?, user_delegation_generation = ? WHERE name_key = ?`,
 			a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
-			micros(a.CreatedAt), micros(a.UpdatedAt), k); err != nil {
+			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, k); err != nil {
 			return err
 		}
 		out, err = tx.getStorageAccount(ctx, cur.Name, false)

@@ -71,12 +71,14 @@ func testStorageAccounts(t *testing.T, s store.Store) {
 		acc.Tags = map[string]string{"data": "logs", "new": "tag"}
 		acc.Location = "westus3"
 		acc.UpdatedAt = at(3 * time.Hour)
+		acc.UserDelegationKeyGeneration = 1<<40 + 7
 		return acc, nil
 	})
 	must(t, "UpdateStorageAccount", err)
 	same(t, "the value UpdateStorageAccount passes its updater", seen, a, normStorageAccount)
 	want := a
 	want.Tags, want.Location, want.UpdatedAt = map[string]string{"data": "logs", "new": "tag"}, "westus3", at(3*time.Hour)
+	want.UserDelegationKeyGeneration = 1<<40 + 7
 	same(t, "UpdateStorageAccount result", updated, want, normStorageAccount)
 	got, err = s.GetStorageAccount(ctx, "stalpha")
 	must(t, "GetStorageAccount after update", err)
