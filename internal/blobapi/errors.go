@@ -107,6 +107,7 @@ var statusByCode = map[string]int{
 	blob.CodeInvalidHeaderValue:       http.StatusBadRequest,
 	blob.CodeInvalidQueryValue:        http.StatusBadRequest,
 	blob.CodeIncompleteBody:           http.StatusBadRequest,
+	blob.CodeInvalidXMLDocument:       http.StatusBadRequest,
 	"NoAuthenticationInformation":     http.StatusUnauthorized,
 	"InvalidAuthenticationInfo":       http.StatusUnauthorized,
 	"AuthenticationFailed":            http.StatusForbidden,

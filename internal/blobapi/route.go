@@ -110,6 +110,9 @@ func route(r *http.Request, t *target) (*operation, error) {
 				http.MethodHead: opGetContainerMeta})
 		case "list":
 			return method(m, map[string]*operation{http.MethodGet: opListBlobs})
+		case "acl":
+			return method(m, map[string]*operation{http.MethodPut: opSetContainerACL, http.MethodGet: opGetContainerACL,
+				http.MethodHead: opGetContainerACL})
 		case "batch":
 			return method(m, map[string]*operation{http.MethodPost: opSubmitBatch})
 		}

@@ -26,6 +26,29 @@ type sasParams struct {
 	accountSAS bool
 }
 
+// sasFields are the SAS query parameters and where they go.
+var sasFields = []struct {
+	name string
+	of   func(*sasParams) *string
+}{
+	{"sv", func(p *sasParams) *string { return &p.version }}, {"sr", func(p *sasParams) *string { return &p.resource }},
+	{"sp", func(p *sasParams) *string { return &p.permissions }}, {"st", func(p *sasParams) *string { return &p.start }},
+	{"se", func(p *sasParams) *string { return &p.expiry }}, {"sip", func(p *sasParams) *string { return &p.ip }},
+	{"spr", func(p *sasParams) *string { return &p.protocol }}, {"sig", func(p *sasParams) *string { return &p.sig }},
+	{"si", func(p *sasParams) *string { return &p.identifier }},
+	{"skoid", func(p *sasParams) *string { return &p.keyOID }}, {"sktid", func(p *sasParams) *string { return &p.keyTID }},
+	{"skt", func(p *sasParams) *string { return &p.keyStart }}, {"ske", func(p *sasParams) *string { return &p.keyExpiry }},
+	{"sks", func(p *sasParams) *string { return &p.keyService }}, {"skv", func(p *sasParams) *string { return &p.keyVersion }},
+	{"skdutid", func(p *sasParams) *string { return &p.keyDelegatedTID }}, {"sduoid", func(p *sasParams) *string { return &p.delegatedOID }},
+	{"saoid", func(p *sasParams) *string { return &p.authorizedOID }}, {"suoid", func(p *sasParams) *string { return &p.unauthorizedOID }},
+	{"scid", func(p *sasParams) *string { return &p.correlationID }}, {"ses", func(p *sasParams) *string { return &p.encryptionScope }},
+	{"sdd", func(p *sasParams) *string { return &p.directoryDepth }}, {"snapshot", func(p *sasParams) *string { return &p.snapshot }},
+	{"srh", func(p *sasParams) *string { return &p.requestHeaders }}, {"srq", func(p *sasParams) *string { return &p.requestQuery }},
+	{"rscc", func(p *sasParams) *string { return &p.cacheControl }}, {"rscd", func(p *sasParams) *string { return &p.contentDisposition }},
+	{"rsce", func(p *sasParams) *string { return &p.contentEncoding }}, {"rscl", func(p *sasParams) *string { return &p.contentLanguage }},
+	{"rsct", func(p *sasParams) *string { return &p.contentType }},
+}
+
 // maxSASParam bounds each SAS parameter: the longest legitimate ones (overrides) are
 // header values, which no client makes kilobytes long.
 const maxSASParam = 2048
@@ -34,24 +57,15 @@ const maxSASParam = 2048
 // too long, makes the SAS malformed.
 func parseSAS(q url.Values) (*sasParams, error) {
 	p := &sasParams{}
-	fields := map[string]*string{
-		"sv": &p.version, "sr": &p.resource, "sp": &p.permissions, "st": &p.start, "se": &p.expiry,
-		"sip": &p.ip, "spr": &p.protocol, "sig": &p.sig, "si": &p.identifier,
-		"skoid": &p.keyOID, "sktid": &p.keyTID, "skt": &p.keyStart, "ske": &p.keyExpiry, "sks": &p.keyService, "skv": &p.keyVersion,
-		"skdutid": &p.keyDelegatedTID, "sduoid": &p.delegatedOID, "saoid": &p.authorizedOID, "suoid": &p.unauthorizedOID,
-		"scid": &p.correlationID, "ses": &p.encryptionScope, "sdd": &p.directoryDepth, "snapshot": &p.snapshot,
-		"srh": &p.requestHeaders, "srq": &p.requestQuery,
-		"rscc": &p.cacheControl, "rscd": &p.contentDisposition, "rsce": &p.contentEncoding, "rscl": &p.contentLanguage, "rsct": &p.contentType,
-	}
-	for name, dst := range fields {
-		vs, ok := q[name]
+	for _, f := range sasFields {
+		vs, ok := q[f.name]
 		if !ok {
 			continue
 		}
 		if len(vs) != 1 || len(vs[0]) > maxSASParam {
-			return nil, sasFailed("The value of query parameter " + name + " is not valid.")
+			return nil, sasFailed("The value of query parameter " + f.name + " is not valid.")
 		}
-		*dst = vs[0]
+		*f.of(p) = vs[0]
 	}
 	p.accountSAS = q.Has("ss") || q.Has("srt")
 	return p, nil

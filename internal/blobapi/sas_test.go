@@ -88,20 +88,24 @@ type sasEnv struct {
 	now  time.Time
 }
 
-func newSASEnv(t *testing.T) *sasEnv {
+// newSASEnv serves SAS with the fakes above; seed adds container data and its blob.
+func newSASEnv(t testing.TB) *sasEnv {
 	e := newEnv(t)
-	e.t = t
 	s := &sasEnv{env: e, auth: &delegAuth{fakeAuth: e.auth, gone: map[string]bool{}}, gens: &generations{gen: 5}, revs: &notBefore{}, now: time.Now()}
 	e.h.Auth = s.auth
 	e.h.UserDelegation = &blobapi.UserDelegation{Secret: bytes.Repeat([]byte{1}, 32), TenantID: testTenant,
 		Accounts: s.gens, Revocations: s.revs, Now: func() time.Time { return s.now }}
-	e.container(t, "data")
-	e.put(t, "data/hello.txt", "hello by SAS", nil)
+	return s
+}
+
+func (s *sasEnv) seed(t *testing.T) *sasEnv {
+	s.container(t, "data")
+	s.put(t, "data/hello.txt", "hello by SAS", nil)
 	return s
 }
 
 // credential gets a user delegation key with the real Go SDK.
-func (s *sasEnv) credential(t *testing.T) *service.UserDelegationCredential {
+func (s *sasEnv) credential(t testing.TB) *service.UserDelegationCredential {
 	t.Helper()
 	c, err := service.NewClient(s.srv.URL+"/"+account, fixedToken{}, &service.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: s.srv.Client()}})
 	if err != nil {
@@ -118,7 +122,7 @@ func (s *sasEnv) credential(t *testing.T) *service.UserDelegationCredential {
 }
 
 // sasURL signs v with cred and returns the URL of its blob (or container) with the SAS.
-func (s *sasEnv) sasURL(t *testing.T, cred *service.UserDelegationCredential, v sas.BlobSignatureValues) string {
+func (s *sasEnv) sasURL(t testing.TB, cred *service.UserDelegationCredential, v sas.BlobSignatureValues) string {
 	t.Helper()
 	if v.ExpiryTime.IsZero() {
 		v.ExpiryTime = time.Now().Add(30 * time.Minute)
@@ -173,7 +177,7 @@ func wantCode(t *testing.T, what string, err error, status int, code string) {
 // downloads with, with the response headers the SAS overrides; the decision is made as
 // the delegating principal, by SAS.
 func TestUserDelegationSASWithGoSDK(t *testing.T) {
-	s := newSASEnv(t)
+	s := newSASEnv(t).seed(t)
 	cred := s.credential(t)
 	url := s.sasURL(t, cred, sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPS, BlobName: "hello.txt",
 		Permissions: (&sas.BlobPermissions{Read: true}).String(), ContentType: "application/x-by-sas", CacheControl: "no-store",
@@ -216,7 +220,7 @@ func TestUserDelegationSASWithGoSDK(t *testing.T) {
 
 // TestUserDelegationSASCreateOnly: c without w creates a blob and never replaces one.
 func TestUserDelegationSASCreateOnly(t *testing.T) {
-	s := newSASEnv(t)
+	s := newSASEnv(t).seed(t)
 	cred := s.credential(t)
 	for name, want := range map[string]int{"new.txt": http.StatusCreated, "hello.txt": http.StatusForbidden} {
 		url := s.sasURL(t, cred, sas.BlobSignatureValues{BlobName: name, Permissions: (&sas.BlobPermissions{Create: true}).String()})
@@ -231,7 +235,7 @@ func TestUserDelegationSASCreateOnly(t *testing.T) {
 // role, is disabled, has its tokens revoked, when the account's keys are revoked, and
 // when it expires.
 func TestUserDelegationSASStopsWorking(t *testing.T) {
-	s := newSASEnv(t)
+	s := newSASEnv(t).seed(t)
 	cred := s.credential(t)
 	url := s.sasURL(t, cred, sas.BlobSignatureValues{BlobName: "hello.txt", Permissions: "r"})
 	if _, _, err := s.download(t, url); err != nil {
@@ -277,7 +281,7 @@ func TestUserDelegationSASStopsWorking(t *testing.T) {
 // TestSASRefusals: account and service SAS, a SAS from another address, a SAS for Get
 // User Delegation Key, and bad KeyInfo bodies are refused as Azure refuses them.
 func TestSASRefusals(t *testing.T) {
-	s := newSASEnv(t)
+	s := newSASEnv(t).seed(t)
 	p := "/" + account + "/data/hello.txt"
 	s.fails(t, req{method: "GET", path: p + "?sv=2026-04-06&sr=b&sp=r&se=2030-01-01&sig=abc", noAuth: true}, http.StatusForbidden, "KeyBasedAuthenticationNotPermitted")
 	s.fails(t, req{method: "GET", path: p + "?sv=2026-04-06&ss=b&srt=o&sp=r&se=2030-01-01&sig=abc&skoid=x", noAuth: true}, http.StatusForbidden, "KeyBasedAuthenticationNotPermitted")
@@ -298,7 +302,7 @@ func TestSASRefusals(t *testing.T) {
 	now := time.Now().UTC()
 	f := func(t time.Time) string { return t.Format(time.RFC3339) }
 	for name, body := range map[string]string{
-		"beyond seven days": "<KeyInfo><Start>" + f(now) + "</Start><Expiry>" + f(now.Add(8*24*time.Hour)) + "</Expiry></KeyInfo>",
+		"beyond seven days":   "<KeyInfo><Start>" + f(now) + "</Start><Expiry>" + f(now.Add(8*24*time.Hour)) + "</Expiry></KeyInfo>",
 		"expiry before start": "<KeyInfo><Start>" + f(now.Add(time.Hour)) + "</Start><Expiry>" + f(now.Add(time.Minute)) + "</Expiry></KeyInfo>",
 		"no expiry":           "<KeyInfo><Start>" + f(now) + "</Start></KeyInfo>",
 		"not a time":          "<KeyInfo><Expiry>tomorrow</Expiry></KeyInfo>",

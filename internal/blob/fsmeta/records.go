@@ -96,6 +96,8 @@ type diskContainer struct {
 	ETag     string            `json:"etag"`
 	Modified time.Time         `json:"mod"`
 	Created  time.Time         `json:"cre"`
+	// ACL is the container's stored access policies.
+	ACL []blob.AccessPolicy `json:"acl,omitempty"`
 }
 
 type diskBlob struct {
@@ -137,7 +139,7 @@ func encode(m mutation) ([]byte, error) {
 	case opPutContainer:
 		c := m.container
 		r.A, r.C = c.Account, c.Name
-		r.Ctr = &diskContainer{Meta: c.Metadata, ETag: c.ETag, Modified: c.LastModified, Created: c.CreatedAt}
+		r.Ctr = &diskContainer{Meta: c.Metadata, ETag: c.ETag, Modified: c.LastModified, Created: c.CreatedAt, ACL: c.AccessPolicies}
 	case opDelContainer:
 		r.A, r.C = m.key.Account, m.key.Container
 	case opPutBlob, opSpliceBlob, opDelBlob, opPutBlock, opDropBlocks:
@@ -201,7 +203,7 @@ func decode(p []byte) (mutation, error) {
 			return mutation{}, fmt.Errorf("record %s without container", r.Op)
 		}
 		m.container = blob.Container{Account: r.A, Name: r.C, Metadata: r.Ctr.Meta, ETag: r.Ctr.ETag,
-			LastModified: r.Ctr.Modified.UTC(), CreatedAt: r.Ctr.Created.UTC()}
+			LastModified: r.Ctr.Modified.UTC(), CreatedAt: r.Ctr.Created.UTC(), AccessPolicies: r.Ctr.ACL}
 	case opPutBlob, opSpliceBlob:
 		d := r.Blob
 		if d == nil {
