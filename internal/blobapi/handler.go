@@ -34,6 +34,9 @@ type Handler struct {
 	// UserDelegation serves Get User Delegation Key and the SAS signed with its keys, which
 	// Auth must then authorize (a DelegatedAuthorizer); nil refuses both.
 	UserDelegation *UserDelegation
+	// Settings keeps the accounts' Blob service settings (CORS); nil answers Get and Set
+	// Blob Service Properties 501 and applies no CORS rules.
+	Settings ServiceSettings
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -103,6 +106,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 	if !exists {
 		return lanyard.Errorf(lanyard.KindNotFound, "The specified resource does not exist.").WithCode("ResourceNotFound")
 	}
+	if r.Method == http.MethodOptions {
+		return h.preflight(w, r, account)
+	}
+	h.setCORS(w, r, account)
 	t := &target{account: account, container: container, blob: blobName, rid: rid, query: r.URL.Query()}
 	op, err := route(r, t)
 	if err != nil {

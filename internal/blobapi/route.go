@@ -90,6 +90,9 @@ func route(r *http.Request, t *target) (*operation, error) {
 		if restype == "service" && comp == "userdelegationkey" {
 			return method(m, map[string]*operation{http.MethodPost: opGetUserDelegationKey})
 		}
+		if restype == "service" && comp == "properties" {
+			return method(m, map[string]*operation{http.MethodGet: opGetServiceProps, http.MethodPut: opSetServiceProps})
+		}
 		// restype=container too: the JavaScript SDK takes a path-style service URL
 		// (/{account}) for a container's and sends a container-scoped batch without a
 		// container, which can only mean the account.

@@ -179,6 +179,21 @@ func (a StorageAccounts) UserDelegationKeyGeneration(ctx context.Context, name s
 	return acct.UserDelegationKeyGeneration, err
 }
 
+// BlobCORS returns account name's Blob CORS rules.
+func (a StorageAccounts) BlobCORS(ctx context.Context, name string) ([]lanyard.CORSRule, error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	return acct.BlobCORS, err
+}
+
+// SetBlobCORS replaces account name's Blob CORS rules.
+func (a StorageAccounts) SetBlobCORS(ctx context.Context, name string, rules []lanyard.CORSRule) error {
+	_, err := a.Directory.store.UpdateStorageAccount(ctx, name, func(acct lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+		acct.BlobCORS = rules
+		return acct, nil
+	})
+	return err
+}
+
 // AccountExists reports whether account name exists. Only the account's own name, not
 // a case variant of it, names it: Blob data is kept under the name as given.
 func (a StorageAccounts) AccountExists(ctx context.Context, name string) (bool, error) {

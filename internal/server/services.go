@@ -116,6 +116,7 @@ func (s *Server) mountBlob(ctx context.Context, f *foundation, svc *services, ep
 				Access: svc.access, Verifier: s.verifier(ep.issuerURL(s.tenant.ID)), Resources: svc.accounts, Recorder: s.obs, Service: "blob",
 			}},
 			AuthorizationURI: ep.authorizationURI(s.tenant.ID),
+			Settings:         svc.accounts,
 			UserDelegation:   &blobapi.UserDelegation{Secret: f.delegationKey, TenantID: s.tenant.ID, Accounts: svc.accounts, Revocations: s.obs.revs},
 		}
 	}
