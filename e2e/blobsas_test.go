@@ -106,3 +106,31 @@ func TestUserDelegationSAS(t *testing.T) {
 		t.Fatalf("SAS from a key made after the revocation: %+v", r)
 	}
 }
+
+// TestContainerACLAndCORS: Go (azblob) and JavaScript (@azure/storage-blob) apps with a
+// managed identity set and read a container's stored access policies and the account's
+// CORS rules; public access is refused; a browser-style preflight is answered per the
+// rules with no credential.
+func TestContainerACLAndCORS(t *testing.T) {
+	requireNode(t)
+	s := blobFlow(t)
+	acct := s.account["id"].(string)
+	s.assign(t, "writer", "Storage Blob Data Owner", acct)
+	s.assign(t, "writer", "Storage Account Contributor", acct)
+	for _, c := range []struct{ lang, cont, origin string }{{"go", "goacl", "https://go.example"}, {"js", "jsacl", "https://js.example"}} {
+		var r blobResult
+		if c.lang == "go" {
+			ok(t, "create container", s.goBlob(t, "writer", "-op", "create-container", "-container", c.cont))
+			r = s.goBlob(t, "writer", "-op", "acl-cors", "-container", c.cont, "-data", c.origin)
+		} else {
+			ok(t, "create container", s.nodeBlob(t, "writer", "--op", "create-container", "--container", c.cont))
+			r = s.nodeBlob(t, "writer", "--op", "acl-cors", "--container", c.cont, "--data", c.origin)
+		}
+		if want := "200 " + c.origin + " PUT"; !r.OK || r.Data != want {
+			t.Fatalf("%s acl-cors: %+v, want data %q", c.lang, r, want)
+		}
+	}
+	// Contributor has neither getAcl nor setAcl, as in Azure.
+	s.assign(t, "reader", contributor, acct)
+	denied(t, "contributor sets an ACL", s.goBlob(t, "reader", "-op", "acl-cors", "-container", "goacl", "-data", "https://x.example"))
+}

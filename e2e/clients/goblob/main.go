@@ -99,6 +99,8 @@ func main() {
 		result, err = appendPage(ctx, client, *cont)
 	case "roundtrip":
 		result, err = roundtrip(ctx, client, *cont, *bigMiB)
+	case "acl-cors":
+		result, err = aclCORS(ctx, client, *accountURL, *cont, *data)
 	case "make-sas":
 		result, err = makeSAS(ctx, client, *cont, *name, *perms)
 	default:

@@ -2,13 +2,14 @@
 // BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
 // prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
 //
-// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|make-sas [--container C] [--blob B] [--data D] [--perms P]
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|make-sas|acl-cors [--container C] [--blob B] [--data D] [--perms P]
 //        node blob.mjs --op sas-get --sas-url URL (no credential)
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseArgs } from "node:util";
 import { appendPage } from "./appendpage.mjs";
 import { makeSAS, sasGet } from "./sas.mjs";
+import { aclCors } from "./aclcors.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +49,9 @@ try {
     }
     case "appendpage":
       result.data = await appendPage(container);
+      break;
+    case "acl-cors":
+      result.data = await aclCors(service, container, values["account-url"], values.data);
       break;
     case "make-sas":
       result.data = await makeSAS(service, values["account-url"], values.container, values.blob, values.perms);
