@@ -34,7 +34,7 @@ func aclCORS(ctx context.Context, client *azblob.Client, accountURL, cont, origi
 	}
 	_, err = cc.SetAccessPolicy(ctx, &container.SetAccessPolicyOptions{Access: to.Ptr(container.PublicAccessTypeContainer)})
 	if !bloberror.HasCode(err, "PublicAccessNotPermitted") {
-		return nil, fmt.Errorf("public access: got %v, want PublicAccessNotPermitted", err)
+		return nil, fmt.Errorf("public access: got %w, want PublicAccessNotPermitted", err)
 	}
 
 	rule := &service.CORSRule{AllowedOrigins: to.Ptr(origin), AllowedMethods: to.Ptr("GET,PUT"), AllowedHeaders: to.Ptr("x-ms-*"),
