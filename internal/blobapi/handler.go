@@ -141,15 +141,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 		ctx = context.WithValue(ctx, principalNoteKey{}, &principalNote{})
 		r = r.WithContext(ctx)
 	}
-	if err := h.authorize(ctx, req, t, op, func(req AccessRequest) error { return h.Auth.Authorize(ctx, r, req) }); err != nil {
+	if err := authorizeOrAdd(req, t, op, func(req AccessRequest) error { return h.Auth.Authorize(ctx, r, req) }); err != nil {
 		return err
 	}
 	return op.run(h, w, r, t)
 }
 
-// authorize asks allow for req, and when it denies an operation that adding allows,
-// asks again with add/action, noting in t that the caller may only create.
-func (h *Handler) authorize(ctx context.Context, req AccessRequest, t *target, op *operation, allow func(AccessRequest) error) error {
+// authorizeOrAdd asks allow for req, and when it denies an operation that adding
+// allows, asks again with add/action, noting in t that the caller may only create.
+func authorizeOrAdd(req AccessRequest, t *target, op *operation, allow func(AccessRequest) error) error {
 	err := allow(req)
 	if err == nil {
 		return nil

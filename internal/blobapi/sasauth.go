@@ -260,7 +260,7 @@ func (h *Handler) serveSAS(w http.ResponseWriter, r *http.Request, t *target, op
 		Operation: op.name, Action: op.action, DataAction: op.data,
 		Scope: scopeOf(t.container, t.blob), Credential: CredentialUserDelegationSAS,
 	}
-	err = h.authorize(ctx, req, t, op, func(req AccessRequest) error { return da.AuthorizeDelegated(ctx, g.principal, req) })
+	err = authorizeOrAdd(req, t, op, func(req AccessRequest) error { return da.AuthorizeDelegated(ctx, g.principal, req) })
 	if err != nil {
 		if lanyard.KindOf(err) == lanyard.KindUnauthenticated {
 			// Not a bearer token's failure: no challenge, Azure's 403 for a SAS.
