@@ -22,6 +22,11 @@ import (
 // Keys increments it) and the time before which the principal's tokens are revoked. A
 // SAS presents the key's identifying fields (skoid, sktid, skt, ske, skv), from which the
 // key is derived again to check the signature.
+//
+// The revocation time errs on the safe side: a key never outlives a later revocation of
+// its principal, but one made within a day after such a revocation stops working when
+// the revocation is pruned (lanyard.MaxTokenLifetime after it), and the app must get a
+// new key, as it must after Revoke User Delegation Keys.
 type UserDelegation struct {
 	// Secret is the server secret keys derive from, shared by every node.
 	Secret []byte
