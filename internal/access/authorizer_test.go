@@ -252,3 +252,63 @@ func TestAuthorizerAuthenticate(t *testing.T) {
 		}
 	}
 }
+
+// revokedPrincipals revokes every token of the principals listed.
+type revokedPrincipals map[string]bool
+
+func (r revokedPrincipals) Check(principalID, _ string, _ time.Time) error {
+	if r[principalID] {
+		return lanyard.Errorf(lanyard.KindUnauthenticated, "The token is revoked.").WithCode(CodeInvalidToken)
+	}
+	return nil
+}
+
+// TestAuthorizeDelegated: a request carrying a credential a principal delegated (a user
+// delegation SAS) is decided as that principal, now: allowed while it holds the role,
+// refused once it is disabled, gone or revoked; recorded under it, by that credential.
+func TestAuthorizeDelegated(t *testing.T) {
+	f := newAuthzFixture(t)
+	writer, reader, disabled, revoked := f.identity(t, "writer"), f.identity(t, "reader"), f.identity(t, "disabled"), f.identity(t, "revoked")
+	roles := "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/"
+	for _, id := range []lanyard.Identity{writer, disabled, revoked} {
+		f.assign(t, id.PrincipalID, roles+blobDataContrib, accountScope)
+	}
+	f.assign(t, reader.PrincipalID, roles+blobDataReader, accountScope)
+	if _, err := f.store.UpdateIdentity(t.Context(), disabled.PrincipalID, func(id lanyard.Identity) (lanyard.Identity, error) {
+		id.Enabled = false
+		return id, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.SetRevocations(revokedPrincipals{revoked.PrincipalID: true})
+	rec := &recorder{}
+	a := &Authorizer{Access: f.svc, Verifier: f.verifier, Resources: resources{"acct": accountScope}, Recorder: rec, Service: "blob"}
+	put := Request{Resource: "acct", Scope: "blobServices/default/containers/c1/blobs/x.txt", Operation: "PutBlob",
+		Action: blobWrite, DataAction: true, Credential: "userDelegationSas"}
+	for _, tt := range []struct {
+		name      string
+		principal string
+		kind      lanyard.Kind
+	}{
+		{"holds the role", writer.PrincipalID, 0},
+		{"lacks the role", reader.PrincipalID, lanyard.KindPermissionDenied},
+		{"disabled", disabled.PrincipalID, lanyard.KindUnauthenticated},
+		{"revoked", revoked.PrincipalID, lanyard.KindUnauthenticated},
+		{"gone", uuid.NewString(), lanyard.KindUnauthenticated},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec.got = nil
+			err := a.AuthorizeDelegated(t.Context(), tt.principal, put)
+			if k := lanyard.KindOf(err); (err == nil) != (tt.kind == 0) || err != nil && k != tt.kind {
+				t.Fatalf("got %v, want kind %v", err, tt.kind)
+			}
+			if len(rec.got) != 1 {
+				t.Fatalf("recorded %d decisions", len(rec.got))
+			}
+			d := rec.got[0]
+			if d.PrincipalID != tt.principal || d.Credential != "userDelegationSas" || d.Allowed != (tt.kind == 0) || d.TokenID != "" {
+				t.Fatalf("recorded %+v", d)
+			}
+		})
+	}
+}

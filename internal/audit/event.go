@@ -107,10 +107,13 @@ type Decision struct {
 	PrincipalID string `json:"principalId,omitempty"`
 	ClientID    string `json:"clientId,omitempty"`
 	TokenID     string `json:"uti,omitempty"`
-	Action      string `json:"action"`
-	DataAction  bool   `json:"dataAction"`
-	Scope       string `json:"scope"`
-	Allowed     bool   `json:"allowed"`
+	// Credential says how the request authenticated when it was not with the principal's
+	// own token: "userDelegationSas" for a SAS the principal delegated.
+	Credential string `json:"credential,omitempty"`
+	Action     string `json:"action"`
+	DataAction bool   `json:"dataAction"`
+	Scope      string `json:"scope"`
+	Allowed    bool   `json:"allowed"`
 
 	AssignmentID     string `json:"assignmentId,omitempty"`
 	AssignmentScope  string `json:"assignmentScope,omitempty"`

@@ -2,6 +2,9 @@ package blob
 
 import (
 	"context"
+	"slices"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 // CreateContainer creates an empty container.
@@ -69,4 +72,33 @@ func (s *Service) DeleteContainer(ctx context.Context, account, name string, con
 	}
 	s.reclaim.free(ids)
 	return nil
+}
+
+// MaxAccessPolicies is the most stored access policies a container has, as in Azure.
+const MaxAccessPolicies = 5
+
+// SetContainerACL replaces a container's stored access policies.
+func (s *Service) SetContainerACL(ctx context.Context, account, name string, policies []AccessPolicy, cond Conditions) (Container, error) {
+	if err := ValidateContainerName(name); err != nil {
+		return Container{}, errContainerNotFound()
+	}
+	if len(policies) > MaxAccessPolicies {
+		return Container{}, lanyard.Errorf(lanyard.KindInvalid, "A container has at most %d stored access policies.", MaxAccessPolicies).WithCode(CodeInvalidXMLDocument)
+	}
+	seen := map[string]bool{}
+	for _, p := range policies {
+		if p.ID == "" || len(p.ID) > 64 || seen[p.ID] {
+			return Container{}, lanyard.Errorf(lanyard.KindInvalid, "A signed identifier is empty, longer than 64 characters, or repeated.").WithCode(CodeInvalidXMLDocument)
+		}
+		seen[p.ID] = true
+	}
+	policies = slices.Clone(policies)
+	return s.meta.UpdateContainer(ctx, account, name, func(c Container) (Container, error) {
+		if err := cond.checkWrite(true, c.ETag, c.LastModified); err != nil {
+			return Container{}, err
+		}
+		now := s.timestamp()
+		c.AccessPolicies, c.ETag, c.LastModified = policies, newETag(now), now
+		return c, nil
+	})
 }

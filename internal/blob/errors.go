@@ -29,6 +29,7 @@ const (
 	CodeMetadataTooLarge       = "MetadataTooLarge"
 	CodeRequestBodyTooLarge    = "RequestBodyTooLarge"
 	CodeInvalidInput           = "InvalidInput"
+	CodeInvalidXMLDocument     = "InvalidXmlDocument"
 	CodeInvalidHeaderValue     = "InvalidHeaderValue"
 	CodeInvalidQueryValue      = "InvalidQueryParameterValue"
 	CodeIncompleteBody         = "IncompleteBody"

@@ -20,6 +20,18 @@ type Container struct {
 	LastModified time.Time
 	CreatedAt    time.Time
 	Lease        Lease
+	// AccessPolicies are the container's stored access policies (Set Container ACL), in
+	// the order set; a slice is replaced, never modified in place.
+	AccessPolicies []AccessPolicy
+}
+
+// AccessPolicy is a stored access policy: a signed identifier and what a SAS naming it
+// may do, and when. The times and permissions are kept as set, for Get Container ACL.
+type AccessPolicy struct {
+	ID         string `json:"id"`
+	Start      string `json:"st,omitempty"`
+	Expiry     string `json:"se,omitempty"`
+	Permission string `json:"sp,omitempty"`
 }
 
 // BlobKey names one blob.

@@ -52,6 +52,9 @@ type AccessRequest struct {
 	// Attributes supplies the attributes ABAC conditions may ask for beyond the scope
 	// (blob index tags), as rbac.Request.Attributes; nil when the operation has none.
 	Attributes func(source, name string) (values []string, ok bool)
+	// Credential is CredentialUserDelegationSAS for a request authorized by a SAS, whose
+	// principal is the SAS's, for the audit trail; "" for a bearer token.
+	Credential string
 }
 
 // AccountLookup tells whether a storage account exists. Requests for an unknown account
@@ -74,6 +77,8 @@ const (
 	ActionBlobTagsRead     = actionPrefix + "containers/blobs/tags/read"
 	ActionBlobTagsWrite    = actionPrefix + "containers/blobs/tags/write"
 	ActionBlobsFilter      = actionPrefix + "containers/blobs/filter/action"
+	// ActionGenerateUserDelegationKey is Get User Delegation Key's.
+	ActionGenerateUserDelegationKey = actionPrefix + "generateUserDelegationKey/action"
 )
 
 // scopeOf builds AccessRequest.Scope.
@@ -88,16 +93,11 @@ func scopeOf(container, blobName string) string {
 	return s
 }
 
-// bearerToken extracts the credential. Only bearer tokens are served: a missing one is
-// passed on as "" (the Authorizer answers NoAuthenticationInformation), shared keys and
-// SAS are refused as on an account with key access disabled, and anything else is a
-// malformed header.
+// bearerToken extracts the bearer token of a request without a SAS: a missing one is
+// passed on as "" (the Authorizer answers NoAuthenticationInformation), shared keys are
+// refused as on an account with key access disabled, and anything else is a malformed
+// header.
 func bearerToken(r *http.Request) (string, error) {
-	if r.URL.Query().Has("sig") {
-		return "", &apiError{status: http.StatusForbidden, code: "AuthenticationFailed",
-			message: authMessages["AuthenticationFailed"],
-			details: [][2]string{{"AuthenticationErrorDetail", "Shared access signatures are not supported; use a Microsoft Entra bearer token."}}}
-	}
 	vals := r.Header.Values("Authorization")
 	if len(vals) == 0 {
 		return "", nil

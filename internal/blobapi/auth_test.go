@@ -37,7 +37,7 @@ func TestAuthErrors(t *testing.T) {
 		}
 	}
 	e.fails(t, req{method: "GET", path: p, hdr: map[string]string{"Authorization": "SharedKey devstoreaccount1:c2lnbmF0dXJl"}}, http.StatusForbidden, "KeyBasedAuthenticationNotPermitted")
-	e.fails(t, req{method: "GET", path: p + "?sv=2024-01-01&sig=abc", noAuth: true}, http.StatusForbidden, "AuthenticationFailed")
+	e.fails(t, req{method: "GET", path: p + "?sv=2024-01-01&sig=abc", noAuth: true}, http.StatusForbidden, "KeyBasedAuthenticationNotPermitted")
 
 	e.auth.denied[blobapi.ActionBlobsRead] = true
 	limited := map[string]string{"Authorization": "Bearer limited"}

@@ -17,6 +17,7 @@ type RequestAuthorizer interface {
 	Authorize(ctx context.Context, req access.Request) (token.Claims, error)
 	Authenticate(ctx context.Context, req access.Request) (token.Claims, error)
 	Decide(ctx context.Context, claims token.Claims, req access.Request) error
+	AuthorizeDelegated(ctx context.Context, principalID string, req access.Request) error
 }
 
 // Bearer is the Authorizer of Microsoft Entra bearer tokens: it asks Access, accepting
@@ -35,8 +36,18 @@ func (b *Bearer) Authorize(ctx context.Context, _ *http.Request, req AccessReque
 		time.Now().Before(g.claims.ExpiresAt) {
 		return b.Access.Decide(ctx, g.claims, ar)
 	}
-	_, err := b.Access.Authorize(ctx, ar)
+	claims, err := b.Access.Authorize(ctx, ar)
+	if err == nil {
+		NoteCaller(ctx, claims.ObjectID, claims.TenantID)
+	}
 	return err
+}
+
+// AuthorizeDelegated authorizes a request carrying a user delegation SAS that the
+// Handler verified, as the SAS's principal (the principal still enabled, unrevoked and
+// allowed by RBAC now); the decision is recorded as made by SAS.
+func (b *Bearer) AuthorizeDelegated(ctx context.Context, principalID string, req AccessRequest) error {
+	return b.Access.AuthorizeDelegated(ctx, principalID, b.request(req))
 }
 
 // Authenticate authenticates a batch's token (signature, lifetime, revocation, the
@@ -66,6 +77,6 @@ func (b *Bearer) request(req AccessRequest) access.Request {
 		// path-style form Lanyard serves and the host-style form Azure uses.
 		Audiences:    []string{StorageAudience, b.BaseURL + "/" + req.Account, "https://" + req.Account + ".blob.core.windows.net"},
 		Token:        req.Token,
-		SubOperation: req.SubOperation, Attributes: req.Attributes,
+		SubOperation: req.SubOperation, Attributes: req.Attributes, Credential: req.Credential,
 	}
 }

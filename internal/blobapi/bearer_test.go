@@ -44,6 +44,12 @@ func (a *askedAuthorizer) Decide(_ context.Context, claims token.Claims, req acc
 	return access.ErrDenied
 }
 
+func (a *askedAuthorizer) AuthorizeDelegated(_ context.Context, principalID string, req access.Request) error {
+	a.got, a.decided = req, token.Claims{ObjectID: principalID}
+	a.calls = append(a.calls, "delegated")
+	return access.ErrDenied
+}
+
 // TestBearerAsks: Bearer passes the request on with the audiences a Storage client may
 // use for the account, and returns the answer as is.
 func TestBearerAsks(t *testing.T) {

@@ -112,6 +112,7 @@ var statusByCode = map[string]int{
 	blob.CodeEmptyTagName:             http.StatusBadRequest,
 	blob.CodeDuplicateTagNames:        http.StatusBadRequest,
 	blob.CodeUnsatisfiableCondition:   http.StatusBadRequest,
+	blob.CodeInvalidXMLDocument:       http.StatusBadRequest,
 	"NoAuthenticationInformation":     http.StatusUnauthorized,
 	"InvalidAuthenticationInfo":       http.StatusUnauthorized,
 	"AuthenticationFailed":            http.StatusForbidden,

@@ -1,6 +1,7 @@
 package blobapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,12 @@ type Handler struct {
 	AuthorizationURI string
 	// ResourceID is the resource_id of the challenge; DefaultResourceID when empty.
 	ResourceID string
+	// UserDelegation serves Get User Delegation Key and the SAS signed with its keys, which
+	// Auth must then authorize (a DelegatedAuthorizer); nil refuses both.
+	UserDelegation *UserDelegation
+	// Settings keeps the accounts' Blob service settings (CORS); nil answers Get and Set
+	// Blob Service Properties 501 and applies no CORS rules.
+	Settings ServiceSettings
 }
 
 func (h *Handler) logger() *slog.Logger {
@@ -99,10 +106,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 	if !exists {
 		return lanyard.Errorf(lanyard.KindNotFound, "The specified resource does not exist.").WithCode("ResourceNotFound")
 	}
+	if r.Method == http.MethodOptions {
+		return h.preflight(w, r, account)
+	}
+	h.setCORS(w, r, account)
 	t := &target{account: account, container: container, blob: blobName, rid: rid, query: r.URL.Query()}
 	op, err := route(r, t)
 	if err != nil {
 		return err
+	}
+	if t.query.Has("sig") {
+		return h.serveSAS(w, r, t, op)
 	}
 	token, err := bearerToken(r)
 	if err != nil {
@@ -126,17 +140,33 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 		}
 		return h.submitBatch(w, r.WithContext(bctx), t)
 	}
-	if err := h.Auth.Authorize(ctx, r, req); err != nil {
-		// Put Blob may also create (never replace) a blob with add/action, and Append
-		// Block may append with it.
-		if !addAllowed[op] || lanyard.KindOf(err) != lanyard.KindPermissionDenied {
-			return err
-		}
-		req.Action = ActionBlobsAdd
-		if h.Auth.Authorize(ctx, r, req) != nil {
-			return err
-		}
-		t.createOnly = op != opAppendBlock
+	if op == opGetUserDelegationKey {
+		// The key is the caller's: Authorize notes who that is.
+		ctx = context.WithValue(ctx, principalNoteKey{}, &principalNote{})
+		r = r.WithContext(ctx)
+	}
+	if err := authorizeOrAdd(req, t, op, func(req AccessRequest) error { return h.Auth.Authorize(ctx, r, req) }); err != nil {
+		return err
 	}
 	return op.run(h, w, r, t)
+}
+
+// authorizeOrAdd asks allow for req, and when it denies an operation that adding
+// allows, asks again with add/action, noting in t that the caller may only create.
+func authorizeOrAdd(req AccessRequest, t *target, op *operation, allow func(AccessRequest) error) error {
+	err := allow(req)
+	if err == nil {
+		return nil
+	}
+	// Put Blob may also create (never replace) a blob with add/action, and Append
+	// Block may append with it.
+	if !addAllowed[op] || lanyard.KindOf(err) != lanyard.KindPermissionDenied {
+		return err
+	}
+	req.Action = ActionBlobsAdd
+	if allow(req) != nil {
+		return err
+	}
+	t.createOnly = op != opAppendBlock
+	return nil
 }

@@ -71,7 +71,7 @@ var unsupportedComps = map[string]bool{
 	"acl": true, "lease": true, "snapshot": true, "copy": true,
 	"tier": true, "expiry": true, "undelete": true, "query": true,
 	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true,
-	"properties": true, "stats": true, "userdelegationkey": true,
+	"properties": true, "stats": true,
 	"rename": true,
 }
 
@@ -91,6 +91,12 @@ func route(r *http.Request, t *target) (*operation, error) {
 	case t.container == "":
 		if restype == "" && comp == "list" {
 			return method(m, map[string]*operation{http.MethodGet: opListContainers})
+		}
+		if restype == "service" && comp == "userdelegationkey" {
+			return method(m, map[string]*operation{http.MethodPost: opGetUserDelegationKey})
+		}
+		if restype == "service" && comp == "properties" {
+			return method(m, map[string]*operation{http.MethodGet: opGetServiceProps, http.MethodPut: opSetServiceProps})
 		}
 		// restype=container too: the JavaScript SDK takes a path-style service URL
 		// (/{account}) for a container's and sends a container-scoped batch without a
@@ -115,6 +121,9 @@ func route(r *http.Request, t *target) (*operation, error) {
 				http.MethodHead: opGetContainerMeta})
 		case "list":
 			return method(m, map[string]*operation{http.MethodGet: opListBlobs})
+		case "acl":
+			return method(m, map[string]*operation{http.MethodPut: opSetContainerACL, http.MethodGet: opGetContainerACL,
+				http.MethodHead: opGetContainerACL})
 		case "batch":
 			return method(m, map[string]*operation{http.MethodPost: opSubmitBatch})
 		case "blobs":

@@ -72,9 +72,28 @@ func (s *Service) PutStorageAccount(ctx context.Context, group, name, location s
 			a := lanyard.StorageAccount{
 				Name: name, ResourceGroup: g.Name, Location: cmp.Or(location, g.Location), Tags: tags, CreatedAt: now, UpdatedAt: now,
 				ResourceID: lanyard.ResourceIDOf(s.tenant.SubscriptionID, g.Name, lanyard.TypeStorageAccount, name),
+				// Never 0 nor a deleted namesake's value: keys given out for an earlier
+				// account of the same name must not come back to life.
+				UserDelegationKeyGeneration: now.UnixNano(),
 			}
 			return a, tx.CreateStorageAccount(ctx, a)
 		})
+}
+
+// RevokeUserDelegationKeys invalidates every user delegation key given out for account
+// name in group, and so every SAS signed with one, on every node at once.
+func (s *Service) RevokeUserDelegationKeys(ctx context.Context, group, name string) error {
+	if _, err := s.GetStorageAccount(ctx, group, name); err != nil {
+		return err
+	}
+	_, err := s.store.UpdateStorageAccount(ctx, name, func(a lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+		a.UserDelegationKeyGeneration++
+		return a, nil
+	})
+	if lanyard.IsNotFound(err) {
+		return accountNotFound(name)
+	}
+	return err
 }
 
 // GetStorageAccount returns account name, which must be in group ("" for any group).
@@ -151,6 +170,28 @@ type StorageAccounts struct{ Directory *Service }
 func (a StorageAccounts) ResourceID(ctx context.Context, name string) (string, error) {
 	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
 	return acct.ResourceID, err
+}
+
+// UserDelegationKeyGeneration returns the generation mixed into account name's user
+// delegation keys (see Service.RevokeUserDelegationKeys).
+func (a StorageAccounts) UserDelegationKeyGeneration(ctx context.Context, name string) (int64, error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	return acct.UserDelegationKeyGeneration, err
+}
+
+// BlobCORS returns account name's Blob CORS rules.
+func (a StorageAccounts) BlobCORS(ctx context.Context, name string) ([]lanyard.CORSRule, error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	return acct.BlobCORS, err
+}
+
+// SetBlobCORS replaces account name's Blob CORS rules.
+func (a StorageAccounts) SetBlobCORS(ctx context.Context, name string, rules []lanyard.CORSRule) error {
+	_, err := a.Directory.store.UpdateStorageAccount(ctx, name, func(acct lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+		acct.BlobCORS = rules
+		return acct, nil
+	})
+	return err
 }
 
 // AccountExists reports whether account name exists. Only the account's own name, not

@@ -98,4 +98,21 @@ type StorageAccount struct {
 	Tags          map[string]string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// UserDelegationKeyGeneration is mixed into every user delegation key of the account;
+	// revoking the account's keys increments it, which invalidates every key given out.
+	UserDelegationKeyGeneration int64
+	// BlobCORS are the Blob service's CORS rules (Set Blob Service Properties), in order.
+	BlobCORS []CORSRule
+}
+
+// CORSRule is one CORS rule of a storage service: requests from AllowedOrigins with
+// AllowedMethods and AllowedHeaders are allowed, and may read ExposedHeaders; a
+// preflight answer may be cached MaxAgeSeconds. "*" matches any origin or header, and a
+// header ending in * matches by prefix.
+type CORSRule struct {
+	AllowedOrigins []string `json:"origins"`
+	AllowedMethods []string `json:"methods"`
+	AllowedHeaders []string `json:"headers,omitempty"`
+	ExposedHeaders []string `json:"exposed,omitempty"`
+	MaxAgeSeconds  int      `json:"maxAge"`
 }

@@ -154,6 +154,7 @@ func permissionMatrix() []permissionCase {
 		c("get account", "GET", acct, "", one(acctT+"/read", acct)),
 		c("delete account", "DELETE", acct, "", one(acctT+"/delete", acct)),
 		{name: "list account keys", method: "POST", path: acct + "/listKeys", needs: one(acctT+"/listKeys/action", acct), refusal: "KeyBasedAuthenticationNotPermitted"},
+		c("revoke user delegation keys", "POST", acct+"/revokeUserDelegationKeys", "", one(acctT+"/revokeUserDelegationKeys/action", acct)),
 		c("check account name", "POST", sub+"/providers/Microsoft.Storage/checkNameAvailability", `{"name":"free1","type":"Microsoft.Storage/storageAccounts"}`, one("Microsoft.Storage/checkNameAvailability/read", sub)),
 		c("list blob services", "GET", acct+"/blobServices", "", one(svcT+"/read", acct)),
 		c("get blob service", "GET", svc, "", one(svcT+"/read", svc)),

@@ -296,6 +296,7 @@ func (h *Handler) table() []*route {
 		newRoute(sbNs+"/topics/{}/subscriptions/{}/rules", lanyard.TypeServiceBusRule).on("GET", sbRules.listHandler(h)),
 		newRoute(sbNs+"/topics/{}/subscriptions/{}/rules/{}", lanyard.TypeServiceBusRule).on("PUT", h.putSBRule).on("GET", sbRules.getHandler(h)).on("DELETE", sbRules.deleteHandler(h)),
 		newRoute(groups+"/{}/"+accounts+"/{}/listKeys", acctType).action("listKeys").on("POST", h.listAccountKeys),
+		newRoute(groups+"/{}/"+accounts+"/{}/revokeUserDelegationKeys", acctType).action("revokeUserDelegationKeys").on("POST", h.revokeUserDelegationKeys),
 		newRoute("subscriptions/{}/providers/Microsoft.Storage/checkNameAvailability", acctType).readsWith("Microsoft.Storage/checkNameAvailability/read").on("POST", h.checkAccountName),
 		newRoute(groups+"/{}/"+accounts+"/{}/blobServices", blobServiceType).on("GET", h.listBlobServices),
 		newRoute(groups+"/{}/"+accounts+"/{}/blobServices/{}", blobServiceType).on("GET", h.getBlobService).on("PUT", h.putBlobService),

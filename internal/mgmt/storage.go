@@ -128,3 +128,12 @@ func (h *Handler) listAccountKeys(w http.ResponseWriter, r *http.Request, args [
 	return apiError(http.StatusForbidden, "KeyBasedAuthenticationNotPermitted",
 		"Key based authentication is not permitted on this storage account: Lanyard's accounts have no keys (allowSharedKeyAccess is false); use a role assignment and a bearer token.")
 }
+
+// revokeUserDelegationKeys answers Revoke User Delegation Keys: 200 with no body, as Azure.
+func (h *Handler) revokeUserDelegationKeys(w http.ResponseWriter, r *http.Request, args []string) error {
+	if err := h.Directory.RevokeUserDelegationKeys(r.Context(), args[1], args[2]); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}

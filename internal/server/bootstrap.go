@@ -30,6 +30,8 @@ const (
 	settingTenant       = "tenant_id"
 	settingSubscription = "subscription_id"
 	settingHeaderKey    = "identity_header_key" // sealed
+	// settingDelegationKey is the secret user delegation keys derive from. Sealed.
+	settingDelegationKey = "user_delegation_secret"
 )
 
 func isSQLite(dsn string) bool { return dsn == "sqlite" || strings.HasPrefix(dsn, "sqlite:") }
@@ -99,21 +101,22 @@ func loadTenant(ctx context.Context, s store.Settings, configured string) (lanya
 	return lanyard.Tenant{ID: string(tid), SubscriptionID: string(sub)}, nil
 }
 
-// loadHeaderKey returns the key that identity headers are derived from, kept sealed.
-func loadHeaderKey(ctx context.Context, s store.Settings, sealer *seal.Sealer) ([]byte, error) {
-	sealed, err := agreeOn(ctx, s, settingHeaderKey, func() ([]byte, error) {
+// loadSecret returns the 32-byte secret stored sealed under setting name, creating it on
+// first start: every node gets the same one.
+func loadSecret(ctx context.Context, s store.Settings, sealer *seal.Sealer, name string) ([]byte, error) {
+	sealed, err := agreeOn(ctx, s, name, func() ([]byte, error) {
 		k := make([]byte, 32)
 		if _, err := rand.Read(k); err != nil {
-			return nil, fmt.Errorf("generate header key: %w", err)
+			return nil, fmt.Errorf("generate %s: %w", name, err)
 		}
-		return sealer.Seal(k, []byte(settingHeaderKey)), nil
+		return sealer.Seal(k, []byte(name)), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	k, err := sealer.Open(sealed, []byte(settingHeaderKey))
+	k, err := sealer.Open(sealed, []byte(name))
 	if err != nil {
-		return nil, fmt.Errorf("open the identity header key (is this the store's key-encryption key?): %w", err)
+		return nil, fmt.Errorf("open the %s (is this the store's key-encryption key?): %w", name, err)
 	}
 	return k, nil
 }
@@ -159,6 +162,7 @@ type foundation struct {
 	cached             *readcache.Store
 	sealer             *seal.Sealer
 	headerKey          []byte
+	delegationKey      []byte
 	adminHash          []byte
 	ca                 *pki.CA
 	cert               tls.Certificate
@@ -197,7 +201,10 @@ func (s *Server) openFoundation(ctx context.Context) (*foundation, error) {
 	if s.tenant, err = loadTenant(ctx, s.store, cfg.TenantID); err != nil {
 		return nil, err
 	}
-	if f.headerKey, err = loadHeaderKey(ctx, s.store, sealer); err != nil {
+	if f.headerKey, err = loadSecret(ctx, s.store, sealer, settingHeaderKey); err != nil {
+		return nil, err
+	}
+	if f.delegationKey, err = loadSecret(ctx, s.store, sealer, settingDelegationKey); err != nil {
 		return nil, err
 	}
 	if f.adminHash, err = loadAdminToken(cfg.Home); err != nil {

@@ -103,7 +103,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Server
 	}
 	s.mountMSI(svc, ep)
 	s.mountAPI(f, svc, ep)
-	s.mountBlob(ctx, svc, ep)
+	s.mountBlob(ctx, f, svc, ep)
 	if err := s.openPostgres(f, svc, ep); err != nil {
 		return nil, err
 	}

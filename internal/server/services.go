@@ -107,7 +107,7 @@ func (s *Server) mountAPI(f *foundation, svc *services, ep endpoints) {
 }
 
 // mountBlob serves Blob Storage, or says why it is off.
-func (s *Server) mountBlob(ctx context.Context, svc *services, ep endpoints) {
+func (s *Server) mountBlob(ctx context.Context, f *foundation, svc *services, ep endpoints) {
 	h := http.Handler(unavailableBlob(fmt.Sprint(svc.blobOffErr)))
 	if svc.blobOffErr == nil {
 		h = &blobapi.Handler{
@@ -116,6 +116,8 @@ func (s *Server) mountBlob(ctx context.Context, svc *services, ep endpoints) {
 				Access: svc.access, Verifier: s.verifier(ep.issuerURL(s.tenant.ID)), Resources: svc.accounts, Recorder: s.obs, Service: "blob",
 			}},
 			AuthorizationURI: ep.authorizationURI(s.tenant.ID),
+			Settings:         svc.accounts,
+			UserDelegation:   &blobapi.UserDelegation{Secret: f.delegationKey, TenantID: s.tenant.ID, Accounts: svc.accounts, Revocations: s.obs.revs},
 		}
 	}
 	ep.blob.srv.Handler = s.obs.instrument("blob", h)

@@ -104,7 +104,7 @@ const maxSubscriptions = 2000
 type route struct {
 	queue    messaging.Queue
 	settings lanyard.ServiceBusQueue // the subscription's settings, as a queue's
-	rules []*compiledRule
+	rules    []*compiledRule
 }
 
 // routes reads the subscriptions of topic and their rules, on each call, so that a

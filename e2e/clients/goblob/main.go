@@ -40,7 +40,17 @@ func main() {
 	bigMiB := flag.Int("big-mib", 0, "roundtrip: also upload and download a blob of this many MiB; put: upload this many MiB of random data instead of -data")
 	count := flag.Int("count", 1, "append: blocks to append")
 	tags := flag.String("tags", "", "put: index tags, k=v,k2=v2")
+	perms := flag.String("perms", "r", "make-sas: the SAS's permissions")
+	sasURL := flag.String("sas-url", "", "sas-get: the blob URL with its SAS")
 	flag.Parse()
+	if *op == "sas-get" {
+		// No credential of any kind: the SAS is all this process has.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		res, err := sasGet(ctx, *sasURL)
+		cancel()
+		emit(res, err)
+		return
+	}
 
 	opts := &azidentity.ManagedIdentityCredentialOptions{}
 	if *clientID != "" {
@@ -100,9 +110,18 @@ func main() {
 		result, err = leases(ctx, client, *cont)
 	case "lock-acquire", "lock-release":
 		result, err = lock(ctx, client, *cont, *name, strings.TrimPrefix(*op, "lock-"), *data)
+	case "acl-cors":
+		result, err = aclCORS(ctx, client, *accountURL, *cont, *data)
+	case "make-sas":
+		result, err = makeSAS(ctx, client, *cont, *name, *perms)
 	default:
 		fatal(fmt.Errorf("unknown -op %q", *op))
 	}
+	emit(result, err)
+}
+
+// emit prints the result, or the service error's status and code (exit 3).
+func emit(result any, err error) {
 	if err != nil {
 		var re *azcore.ResponseError
 		if errors.As(err, &re) {

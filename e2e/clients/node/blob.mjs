@@ -2,13 +2,16 @@
 // BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
 // prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
 //
-// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|tags|leases [--container C] [--blob B] [--data D]
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|tags|leases|make-sas|acl-cors [--container C] [--blob B] [--data D] [--perms P]
+//        node blob.mjs --op sas-get --sas-url URL (no credential)
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseArgs } from "node:util";
 import { appendPage } from "./appendpage.mjs";
 import { blobTags } from "./blobtags.mjs";
 import { leases } from "./lease.mjs";
+import { makeSAS, sasGet } from "./sas.mjs";
+import { aclCors } from "./aclcors.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -18,12 +21,17 @@ const { values } = parseArgs({
     container: { type: "string", default: "data" },
     blob: { type: "string", default: "hello.txt" },
     data: { type: "string", default: "hello" },
+    perms: { type: "string", default: "r" },
+    "sas-url": { type: "string" },
   },
 });
 
-const credential = new ManagedIdentityCredential(values["client-id"] ? { clientId: values["client-id"] } : {});
-const service = new BlobServiceClient(values["account-url"], credential);
-const container = service.getContainerClient(values.container);
+// sas-get runs with no credential at all: the SAS is all it has.
+const service =
+  values.op === "sas-get"
+    ? undefined
+    : new BlobServiceClient(values["account-url"], new ManagedIdentityCredential(values["client-id"] ? { clientId: values["client-id"] } : {}));
+const container = service?.getContainerClient(values.container);
 
 try {
   let result = { ok: true };
@@ -46,8 +54,18 @@ try {
       break;
     case "tags":
       result.data = await blobTags(service, container);
+      break;
     case "leases":
       result.data = await leases(container);
+      break;
+    case "acl-cors":
+      result.data = await aclCors(service, container, values["account-url"], values.data);
+      break;
+    case "make-sas":
+      result.data = await makeSAS(service, values["account-url"], values.container, values.blob, values.perms);
+      break;
+    case "sas-get":
+      result.data = await sasGet(values["sas-url"]);
       break;
     default:
       throw new Error(`unknown --op ${values.op}`);

@@ -164,6 +164,20 @@ func testContainerCRUD(t *testing.T, s blob.MetaStore) {
 	if !reflect.DeepEqual(got, up) || got.ETag != "0x2" || got.Metadata["x"] != "y" || !got.CreatedAt.Equal(t0) {
 		t.Fatalf("after update: %+v", got)
 	}
+	// Stored access policies are kept, in order and as given, and can be cleared.
+	acl := []blob.AccessPolicy{{ID: "read-week", Start: "2026-12-01T00:00:00.0000000Z", Expiry: "2026-12-08T00:00:00Z", Permission: "rl"}, {ID: "bare"}}
+	for _, want := range [][]blob.AccessPolicy{acl, nil} {
+		up, err = s.UpdateContainer(ctx, acct, "c1", func(c blob.Container) (blob.Container, error) {
+			c.AccessPolicies = want
+			return c, nil
+		})
+		must(t, err)
+		got, err = s.GetContainer(ctx, acct, "c1")
+		must(t, err)
+		if !reflect.DeepEqual(got.AccessPolicies, want) || !reflect.DeepEqual(up.AccessPolicies, want) || got.Metadata["x"] != "y" {
+			t.Fatalf("access policies after update: got %+v (update returned %+v), want %+v", got, up, want)
+		}
+	}
 	boom := errors.New("boom")
 	_, err = s.UpdateContainer(ctx, acct, "c1", func(blob.Container) (blob.Container, error) { return blob.Container{}, boom })
 	if !errors.Is(err, boom) {

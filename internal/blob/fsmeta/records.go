@@ -97,6 +97,8 @@ type diskContainer struct {
 	Modified time.Time         `json:"mod"`
 	Created  time.Time         `json:"cre"`
 	Lease    *diskLease        `json:"ls,omitempty"`
+	// ACL is the container's stored access policies.
+	ACL []blob.AccessPolicy `json:"acl,omitempty"`
 }
 
 // diskLease is a blob's or container's lease; absent when there is none.
@@ -167,7 +169,7 @@ func encode(m mutation) ([]byte, error) {
 		c := m.container
 		r.A, r.C = c.Account, c.Name
 		r.Ctr = &diskContainer{Meta: c.Metadata, ETag: c.ETag, Modified: c.LastModified, Created: c.CreatedAt,
-			Lease: encodeLease(c.Lease)}
+			Lease: encodeLease(c.Lease), ACL: c.AccessPolicies}
 	case opDelContainer:
 		r.A, r.C = m.key.Account, m.key.Container
 	case opPutBlob, opSpliceBlob, opDelBlob, opPutBlock, opDropBlocks:
@@ -231,7 +233,8 @@ func decode(p []byte) (mutation, error) {
 			return mutation{}, fmt.Errorf("record %s without container", r.Op)
 		}
 		m.container = blob.Container{Account: r.A, Name: r.C, Metadata: r.Ctr.Meta, ETag: r.Ctr.ETag,
-			LastModified: r.Ctr.Modified.UTC(), CreatedAt: r.Ctr.Created.UTC(), Lease: decodeLease(r.Ctr.Lease)}
+			LastModified: r.Ctr.Modified.UTC(), CreatedAt: r.Ctr.Created.UTC(), Lease: decodeLease(r.Ctr.Lease),
+			AccessPolicies: r.Ctr.ACL}
 	case opPutBlob, opSpliceBlob:
 		d := r.Blob
 		if d == nil {

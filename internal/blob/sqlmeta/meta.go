@@ -318,15 +318,42 @@ func sameLayout(a, b *blobs.BlobRecord) bool {
 
 // ---- containers ----
 
-const blobContainerColumns = "c.account, c.name, c.metadata, c.etag, c.last_modified, c.created_at, c.lease"
+// encodeAccessPolicies stores a container's stored access policies as JSON, "" for none.
+func encodeAccessPolicies(ps []blobs.AccessPolicy) (string, error) {
+	if len(ps) == 0 {
+		return "", nil
+	}
+	for _, p := range ps {
+		for _, f := range []string{p.ID, p.Start, p.Expiry, p.Permission} {
+			if !storableText(f) {
+				return "", errBlobNotText("a stored access policy")
+			}
+		}
+	}
+	b, err := json.Marshal(ps)
+	return string(b), err
+}
+
+func decodeAccessPolicies(s string) ([]blobs.AccessPolicy, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var ps []blobs.AccessPolicy
+	if err := json.Unmarshal([]byte(s), &ps); err != nil {
+		return nil, fmt.Errorf("sqlmeta: stored access policies: %w", err)
+	}
+	return ps, nil
+}
+
+const blobContainerColumns = "c.account, c.name, c.metadata, c.etag, c.last_modified, c.created_at, c.lease, c.access_policies"
 
 func scanBlobContainer(r rowScanner) (blobs.Container, error) {
 	var (
 		c                 blobs.Container
-		md, lease         string
+		md, lease, acl    string
 		modified, created int64
 	)
-	if err := r.Scan(&c.Account, &c.Name, &md, &c.ETag, &modified, &created, &lease); err != nil {
+	if err := r.Scan(&c.Account, &c.Name, &md, &c.ETag, &modified, &created, &lease, &acl); err != nil {
 		return c, err
 	}
 	var err error
@@ -334,6 +361,9 @@ func scanBlobContainer(r rowScanner) (blobs.Container, error) {
 		return c, err
 	}
 	if c.Lease, err = decodeLease(lease); err != nil {
+		return c, err
+	}
+	if c.AccessPolicies, err = decodeAccessPolicies(acl); err != nil {
 		return c, err
 	}
 	c.LastModified, c.CreatedAt = fromMicros(modified), fromMicros(created)
@@ -389,14 +419,18 @@ func (m *blobMeta) CreateContainer(ctx context.Context, c blobs.Container) error
 	if err != nil {
 		return err
 	}
+	acl, err := encodeAccessPolicies(c.AccessPolicies)
+	if err != nil {
+		return err
+	}
 	if m.containerCache != nil {
 		ck := containerKey{c.Account, c.Name}
 		t := m.containerCache.begin(ck)
 		defer m.containerCache.end(ck, t, 0, nil)
 	}
 	err = m.write(ctx, func(tx sqlDB) error {
-		_, err := tx.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at, lease)
-	VALUES (?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt), lease)
+		_, err := tx.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at, lease, access_policies)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt), lease, acl)
 		if err != nil && tx.h.IsUniqueViolation(err) {
 			return blobs.ErrContainerExists()
 		}
@@ -462,13 +496,21 @@ func (m *blobMeta) UpdateContainer(ctx context.Context, account, name string, fn
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `UPDATE blob_containers SET metadata = ?, etag = ?, last_modified = ?, created_at = ?, lease = ?
-	WHERE account = ? AND name = ?`, md, next.ETag, micros(next.LastModified), micros(next.CreatedAt), lease, account, name); err != nil {
+		acl, err := encodeAccessPolicies(next.AccessPolicies)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE blob_containers SET metadata = ?, etag = ?, last_modified = ?, created_at = ?, lease = ?, access_policies = ?
+	WHERE account = ? AND name = ?`, md, next.ETag, micros(next.LastModified), micros(next.CreatedAt), lease, acl, account, name); err != nil {
 			return err
 		}
 		// What a read gives back from now on.
 		out = blobs.Container{Account: account, Name: name, Metadata: next.Metadata.Clone(), ETag: next.ETag,
-			LastModified: fromMicros(micros(next.LastModified)), CreatedAt: fromMicros(micros(next.CreatedAt))}
+			LastModified: fromMicros(micros(next.LastModified)), CreatedAt: fromMicros(micros(next.CreatedAt)),
+			AccessPolicies: slices.Clone(next.AccessPolicies)}
+		if len(out.AccessPolicies) == 0 {
+			out.AccessPolicies = nil
+		}
 		if out.Lease, err = decodeLease(lease); err != nil {
 			return err
 		}

@@ -3,29 +3,47 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at"
+const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at, s.user_delegation_generation, s.blob_cors"
 
 func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 	var (
 		a                lanyard.StorageAccount
-		tags             string
+		tags, cors       string
 		created, updated int64
 	)
-	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated); err != nil {
+	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated, &a.UserDelegationKeyGeneration, &cors); err != nil {
 		return a, err
 	}
 	var err error
 	if a.Tags, err = decodeTags(tags); err != nil {
 		return a, err
 	}
+	if cors != "" {
+		if err := json.Unmarshal([]byte(cors), &a.BlobCORS); err != nil {
+			return a, fmt.Errorf("decode CORS rules: %w", err)
+		}
+	}
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return a, nil
+}
+
+// encodeCORS stores CORS rules as JSON, "" for none.
+func encodeCORS(rules []lanyard.CORSRule) (string, error) {
+	if len(rules) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(rules)
+	if err != nil {
+		return "", fmt.Errorf("encode CORS rules: %w", err)
+	}
+	return string(b), nil
 }
 
 func storageAccountNotFound(name string) error {
@@ -38,10 +56,14 @@ func (s *Store) CreateStorageAccount(ctx context.Context, a lanyard.StorageAccou
 		if err != nil {
 			return err
 		}
+		cors, err := encodeCORS(a.BlobCORS)
+		if err != nil {
+			return err
+		}
 		_, err = tx.exec(ctx, `INSERT INTO storage_accounts (name_key, name, resource_group, resource_group_key, resource_id, location,
-	tags, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	tags, created_at, updated_at, user_delegation_generation, blob_cors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(a.Name), a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
-			micros(a.CreatedAt), micros(a.UpdatedAt))
+			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors)
 		return err
 	})
 	return s.wrapErrCode("create storage account", err, "StorageAccountAlreadyTaken",
@@ -124,10 +146,14 @@ func (s *Store) UpdateStorageAccount(ctx context.Context, name string, fn func(l
 		if err != nil {
 			return err
 		}
+		cors, err := encodeCORS(a.BlobCORS)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, `UPDATE storage_accounts SET name = ?, resource_group = ?, resource_group_key = ?, resource_id = ?,
-	location = ?, tags = ?, created_at = ?, updated_at = ? WHERE name_key = ?`,
+	location = ?, tags = ?, created_at = ?, updated_at = ?, user_delegation_generation = ?, blob_cors = ? WHERE name_key = ?`,
 			a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
-			micros(a.CreatedAt), micros(a.UpdatedAt), k); err != nil {
+			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors, k); err != nil {
 			return err
 		}
 		out, err = tx.getStorageAccount(ctx, cur.Name, false)

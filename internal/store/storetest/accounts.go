@@ -10,6 +10,13 @@ import (
 	"github.com/lanyard-id/lanyard/internal/store"
 )
 
+// corsRules are kept as given, in order.
+var corsRules = []lanyard.CORSRule{
+	{AllowedOrigins: []string{"https://app.example"}, AllowedMethods: []string{"GET", "PUT"}, AllowedHeaders: []string{"x-ms-meta-*", "content-type"},
+		ExposedHeaders: []string{"x-ms-request-id"}, MaxAgeSeconds: 600},
+	{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}},
+}
+
 func testStorageAccounts(t *testing.T, s store.Store) {
 	ctx := t.Context()
 
@@ -71,25 +78,29 @@ func testStorageAccounts(t *testing.T, s store.Store) {
 		acc.Tags = map[string]string{"data": "logs", "new": "tag"}
 		acc.Location = "westus3"
 		acc.UpdatedAt = at(3 * time.Hour)
+		acc.UserDelegationKeyGeneration = 1<<40 + 7
+		acc.BlobCORS = corsRules
 		return acc, nil
 	})
 	must(t, "UpdateStorageAccount", err)
 	same(t, "the value UpdateStorageAccount passes its updater", seen, a, normStorageAccount)
 	want := a
 	want.Tags, want.Location, want.UpdatedAt = map[string]string{"data": "logs", "new": "tag"}, "westus3", at(3*time.Hour)
+	want.UserDelegationKeyGeneration = 1<<40 + 7
+	want.BlobCORS = corsRules
 	same(t, "UpdateStorageAccount result", updated, want, normStorageAccount)
 	got, err = s.GetStorageAccount(ctx, "stalpha")
 	must(t, "GetStorageAccount after update", err)
 	same(t, "GetStorageAccount after update", got, want, normStorageAccount)
 
-	// Removing every tag must stick too.
+	// Removing every tag, and every CORS rule, must stick too.
 	_, err = s.UpdateStorageAccount(ctx, "stalpha", func(acc lanyard.StorageAccount) (lanyard.StorageAccount, error) {
-		acc.Tags = nil
+		acc.Tags, acc.BlobCORS = nil, nil
 		return acc, nil
 	})
 	must(t, "UpdateStorageAccount clearing tags", err)
-	if got, err := s.GetStorageAccount(ctx, "stalpha"); err != nil || len(got.Tags) != 0 {
-		t.Errorf("tags after clearing = %v, %v; want none", got.Tags, err)
+	if got, err := s.GetStorageAccount(ctx, "stalpha"); err != nil || len(got.Tags) != 0 || len(got.BlobCORS) != 0 {
+		t.Errorf("tags and CORS rules after clearing = %v, %v, %v; want none", got.Tags, got.BlobCORS, err)
 	}
 
 	boom := errors.New("boom")

@@ -180,6 +180,8 @@ func newStorageAccount(group, name string) lanyard.StorageAccount {
 		Tags:          map[string]string{"data": "blobs", "name": name},
 		CreatedAt:     at(10 * time.Minute),
 		UpdatedAt:     at(11 * time.Minute),
+		// Kept as is by every write.
+		UserDelegationKeyGeneration: 3,
 	}
 }
 

@@ -1,0 +1,221 @@
+package blobapi
+
+import (
+	"context"
+	"encoding/xml"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+// Get and Set Blob Service Properties. The CORS rules are kept per account and honoured
+// (cors.go). Every other setting is reported as Azure reports it when off, and turning
+// one on is refused: Lanyard keeps no deleted blobs or versions, serves no static
+// website, and writes no Storage Analytics logs or metrics.
+
+// ServiceSettings keeps an account's Blob service settings; directory.StorageAccounts
+// is one.
+type ServiceSettings interface {
+	BlobCORS(ctx context.Context, account string) ([]lanyard.CORSRule, error)
+	SetBlobCORS(ctx context.Context, account string, rules []lanyard.CORSRule) error
+}
+
+// RBAC actions of the service properties operations.
+const (
+	ActionServiceRead  = "Microsoft.Storage/storageAccounts/blobServices/read"
+	ActionServiceWrite = "Microsoft.Storage/storageAccounts/blobServices/write"
+)
+
+var (
+	opGetServiceProps = &operation{"GetBlobServiceProperties", ActionServiceRead, false, (*Handler).getServiceProperties}
+	opSetServiceProps = &operation{"SetBlobServiceProperties", ActionServiceWrite, false, (*Handler).setServiceProperties}
+)
+
+// Azure's limits on CORS rules.
+const (
+	maxCORSRules   = 5
+	maxCORSHeaders = 64
+	maxCORSMaxAge  = 1<<31 - 1
+	maxServiceBody = 64 << 10
+)
+
+// corsMethods are the methods a CORS rule may allow.
+var corsMethods = map[string]bool{"DELETE": true, "GET": true, "HEAD": true, "MERGE": true, "POST": true, "OPTIONS": true, "PUT": true, "PATCH": true}
+
+type serviceProperties struct {
+	XMLName                        xml.Name   `xml:"StorageServiceProperties"`
+	Logging                        *logging   `xml:"Logging"`
+	HourMetrics                    *metrics   `xml:"HourMetrics"`
+	MinuteMetrics                  *metrics   `xml:"MinuteMetrics"`
+	Cors                           *corsXML   `xml:"Cors"`
+	DefaultServiceVersion          *string    `xml:"DefaultServiceVersion"`
+	DeleteRetentionPolicy          *retention `xml:"DeleteRetentionPolicy"`
+	StaticWebsite                  *enabled   `xml:"StaticWebsite"`
+	IsVersioningEnabled            *bool      `xml:"IsVersioningEnabled"`
+	ContainerDeleteRetentionPolicy *retention `xml:"ContainerDeleteRetentionPolicy"`
+}
+
+type enabled struct {
+	Enabled bool `xml:"Enabled"`
+}
+
+type retention struct {
+	Enabled bool `xml:"Enabled"`
+	Days    *int `xml:"Days"`
+}
+
+type logging struct {
+	Version         string    `xml:"Version"`
+	Delete          bool      `xml:"Delete"`
+	Read            bool      `xml:"Read"`
+	Write           bool      `xml:"Write"`
+	RetentionPolicy retention `xml:"RetentionPolicy"`
+}
+
+type metrics struct {
+	Version         string    `xml:"Version"`
+	Enabled         bool      `xml:"Enabled"`
+	IncludeAPIs     *bool     `xml:"IncludeAPIs"`
+	RetentionPolicy retention `xml:"RetentionPolicy"`
+}
+
+type corsXML struct {
+	Rules []corsRuleXML `xml:"CorsRule"`
+}
+
+type corsRuleXML struct {
+	AllowedOrigins  string `xml:"AllowedOrigins"`
+	AllowedMethods  string `xml:"AllowedMethods"`
+	MaxAgeInSeconds int    `xml:"MaxAgeInSeconds"`
+	ExposedHeaders  string `xml:"ExposedHeaders"`
+	AllowedHeaders  string `xml:"AllowedHeaders"`
+}
+
+func (h *Handler) getServiceProperties(w http.ResponseWriter, r *http.Request, t *target) error {
+	if h.Settings == nil {
+		return errNotImplemented("comp=properties")
+	}
+	rules, err := h.Settings.BlobCORS(r.Context(), t.account)
+	if err != nil {
+		return err
+	}
+	cors := &corsXML{Rules: []corsRuleXML{}}
+	for _, c := range rules {
+		cors.Rules = append(cors.Rules, corsRuleXML{AllowedOrigins: strings.Join(c.AllowedOrigins, ","), AllowedMethods: strings.Join(c.AllowedMethods, ","),
+			MaxAgeInSeconds: c.MaxAgeSeconds, ExposedHeaders: strings.Join(c.ExposedHeaders, ","), AllowedHeaders: strings.Join(c.AllowedHeaders, ",")})
+	}
+	off := false
+	return writeXML(w, serviceProperties{
+		Logging:                        &logging{Version: "1.0"},
+		HourMetrics:                    &metrics{Version: "1.0"},
+		MinuteMetrics:                  &metrics{Version: "1.0"},
+		Cors:                           cors,
+		DeleteRetentionPolicy:          &retention{},
+		StaticWebsite:                  &enabled{},
+		IsVersioningEnabled:            &off,
+		ContainerDeleteRetentionPolicy: &retention{},
+	})
+}
+
+func (h *Handler) setServiceProperties(w http.ResponseWriter, r *http.Request, t *target) error {
+	if h.Settings == nil {
+		return errNotImplemented("comp=properties")
+	}
+	if _, err := contentLength(r, maxServiceBody); err != nil {
+		return err
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxServiceBody))
+	if err != nil {
+		return err
+	}
+	var in serviceProperties
+	if xml.Unmarshal(body, &in) != nil {
+		return errXML()
+	}
+	if err := refuseUnserved(&in); err != nil {
+		return err
+	}
+	if in.Cors != nil { // absent: unchanged, as in Azure
+		rules, err := corsRules(in.Cors.Rules)
+		if err != nil {
+			return err
+		}
+		if err := h.Settings.SetBlobCORS(r.Context(), t.account, rules); err != nil {
+			return err
+		}
+	}
+	return noContent(w, http.StatusAccepted)
+}
+
+// refuseUnserved refuses turning on what Lanyard does not do, rather than accepting a
+// setting it would not honour.
+func refuseUnserved(p *serviceProperties) error {
+	var on string
+	switch {
+	case p.DeleteRetentionPolicy != nil && p.DeleteRetentionPolicy.Enabled:
+		on = "DeleteRetentionPolicy (soft delete of blobs)"
+	case p.ContainerDeleteRetentionPolicy != nil && p.ContainerDeleteRetentionPolicy.Enabled:
+		on = "ContainerDeleteRetentionPolicy (soft delete of containers)"
+	case p.IsVersioningEnabled != nil && *p.IsVersioningEnabled:
+		on = "IsVersioningEnabled (blob versions)"
+	case p.StaticWebsite != nil && p.StaticWebsite.Enabled:
+		on = "StaticWebsite"
+	case p.Logging != nil && (p.Logging.Read || p.Logging.Write || p.Logging.Delete):
+		on = "Logging (Storage Analytics logs)"
+	case p.HourMetrics != nil && p.HourMetrics.Enabled, p.MinuteMetrics != nil && p.MinuteMetrics.Enabled:
+		on = "HourMetrics and MinuteMetrics (Storage Analytics metrics)"
+	case p.DefaultServiceVersion != nil && *p.DefaultServiceVersion != "":
+		on = "DefaultServiceVersion"
+	default:
+		return nil
+	}
+	return errNotImplemented("Set Blob Service Properties with " + on)
+}
+
+// corsRules validates CORS rules as Azure does.
+func corsRules(in []corsRuleXML) ([]lanyard.CORSRule, error) {
+	if len(in) > maxCORSRules {
+		return nil, errXMLNode("Cors", "", "A service has at most five CORS rules.")
+	}
+	var out []lanyard.CORSRule
+	for _, x := range in {
+		rule := lanyard.CORSRule{AllowedOrigins: splitList(x.AllowedOrigins), AllowedMethods: splitList(x.AllowedMethods),
+			AllowedHeaders: splitList(x.AllowedHeaders), ExposedHeaders: splitList(x.ExposedHeaders), MaxAgeSeconds: x.MaxAgeInSeconds}
+		if len(rule.AllowedOrigins) == 0 || len(rule.AllowedOrigins) > maxCORSHeaders {
+			return nil, errXMLNode("AllowedOrigins", x.AllowedOrigins, "")
+		}
+		if len(rule.AllowedMethods) == 0 {
+			return nil, errXMLNode("AllowedMethods", x.AllowedMethods, "")
+		}
+		for i, m := range rule.AllowedMethods {
+			rule.AllowedMethods[i] = strings.ToUpper(m)
+			if !corsMethods[rule.AllowedMethods[i]] {
+				return nil, errXMLNode("AllowedMethods", x.AllowedMethods, "")
+			}
+		}
+		if len(rule.AllowedHeaders) > maxCORSHeaders {
+			return nil, errXMLNode("AllowedHeaders", x.AllowedHeaders, "")
+		}
+		if len(rule.ExposedHeaders) > maxCORSHeaders {
+			return nil, errXMLNode("ExposedHeaders", x.ExposedHeaders, "")
+		}
+		if x.MaxAgeInSeconds < 0 || x.MaxAgeInSeconds > maxCORSMaxAge {
+			return nil, errXMLNode("MaxAgeInSeconds", "", "")
+		}
+		out = append(out, rule)
+	}
+	return out, nil
+}
+
+// splitList splits a comma-separated list, dropping spaces and empty items.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}

@@ -1,0 +1,115 @@
+package blobapi_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+
+	"github.com/lanyard-id/lanyard/internal/blobapi"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
+)
+
+type settings struct {
+	mu    sync.Mutex
+	rules map[string][]lanyard.CORSRule
+}
+
+func (s *settings) BlobCORS(_ context.Context, account string) ([]lanyard.CORSRule, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rules[account], nil
+}
+
+func (s *settings) SetBlobCORS(_ context.Context, account string, rules []lanyard.CORSRule) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules[account] = rules
+	return nil
+}
+
+// TestServicePropertiesAndCORSWithGoSDK: CORS rules set with SetProperties come back from
+// GetProperties and are honoured: a preflight is answered per the rules without
+// authentication, and an answer to an allowed Origin carries the Access-Control headers.
+// Turning on what Lanyard does not do is refused.
+func TestServicePropertiesAndCORSWithGoSDK(t *testing.T) {
+	e := newEnv(t)
+	e.h.Settings = &settings{rules: map[string][]lanyard.CORSRule{}}
+	e.container(t, "data")
+	e.put(t, "data/a.txt", "a", nil)
+	c, err := service.NewClient(e.srv.URL+"/"+account, fixedToken{}, &service.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: e.srv.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rule := &service.CORSRule{AllowedOrigins: to.Ptr("https://app.example"), AllowedMethods: to.Ptr("GET,PUT"),
+		AllowedHeaders: to.Ptr("x-ms-meta-*,content-type"), ExposedHeaders: to.Ptr("x-ms-request-id"), MaxAgeInSeconds: to.Ptr[int32](600)}
+	if _, err := c.SetProperties(ctx, &service.SetPropertiesOptions{CORS: []*service.CORSRule{rule}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.auth.last(); got.Action != blobapi.ActionServiceWrite {
+		t.Fatalf("Set Blob Service Properties asked for %+v", got)
+	}
+	props, err := c.GetProperties(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(props.CORS) != 1 || *props.CORS[0].AllowedMethods != "GET,PUT" || *props.CORS[0].MaxAgeInSeconds != 600 ||
+		*props.DeleteRetentionPolicy.Enabled || *props.StaticWebsite.Enabled || props.HourMetrics == nil || *props.HourMetrics.Enabled {
+		t.Fatalf("GetProperties = %+v", props)
+	}
+	for name, opts := range map[string]*service.SetPropertiesOptions{
+		"delete retention": {DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](7)}},
+		"static website":   {StaticWebsite: &service.StaticWebsite{Enabled: to.Ptr(true)}},
+		"metrics":          {HourMetrics: &service.Metrics{Enabled: to.Ptr(true), IncludeAPIs: to.Ptr(true), RetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(false)}}},
+	} {
+		_, err := c.SetProperties(ctx, opts)
+		wantCode(t, name, err, http.StatusNotImplemented, "NotImplemented")
+	}
+
+	// Preflight: no Authorization, answered by the rule.
+	p := "/" + account + "/data/a.txt"
+	res := e.must(t, req{method: "OPTIONS", path: p, noAuth: true, hdr: map[string]string{"Origin": "https://app.example",
+		"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "x-ms-meta-owner,content-type"}}, http.StatusOK)
+	if res.hdr.Get("Access-Control-Allow-Origin") != "https://app.example" || res.hdr.Get("Access-Control-Allow-Methods") != "PUT" ||
+		res.hdr.Get("Access-Control-Max-Age") != "600" || res.hdr.Get("Access-Control-Allow-Headers") != "x-ms-meta-owner,content-type" {
+		t.Fatalf("preflight headers %v", res.hdr)
+	}
+	for name, hdr := range map[string]map[string]string{
+		"other origin": {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
+		"other method": {"Origin": "https://app.example", "Access-Control-Request-Method": "DELETE"},
+		"other header": {"Origin": "https://app.example", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-custom"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e.fails(t, req{method: "OPTIONS", path: p, noAuth: true, hdr: hdr}, http.StatusForbidden, "CorsPreflightFailure")
+		})
+	}
+	e.fails(t, req{method: "OPTIONS", path: p, noAuth: true}, http.StatusBadRequest, "MissingRequiredHeader")
+
+	// The answer itself, to an allowed Origin, success or error.
+	res = e.must(t, req{method: "GET", path: p, hdr: map[string]string{"Origin": "https://app.example"}}, http.StatusOK)
+	if res.hdr.Get("Access-Control-Allow-Origin") != "https://app.example" || res.hdr.Get("Access-Control-Expose-Headers") != "x-ms-request-id" {
+		t.Fatalf("GET headers %v", res.hdr)
+	}
+	res = e.fails(t, req{method: "GET", path: p, noAuth: true, hdr: map[string]string{"Origin": "https://app.example"}}, http.StatusUnauthorized, "NoAuthenticationInformation")
+	if res.hdr.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Fatalf("error answer without CORS headers: %v", res.hdr)
+	}
+	res = e.must(t, req{method: "GET", path: p, hdr: map[string]string{"Origin": "https://evil.example"}}, http.StatusOK)
+	if res.hdr.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("CORS headers for an origin no rule allows: %v", res.hdr)
+	}
+
+	// An empty Cors element clears the rules.
+	e.must(t, req{method: "PUT", path: "/" + account + "?restype=service&comp=properties",
+		body: "<StorageServiceProperties><Cors/></StorageServiceProperties>"}, http.StatusAccepted)
+	e.fails(t, req{method: "OPTIONS", path: p, noAuth: true, hdr: map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}},
+		http.StatusForbidden, "CorsPreflightFailure")
+	e.fails(t, req{method: "PUT", path: "/" + account + "?restype=service&comp=properties",
+		body: "<StorageServiceProperties><Cors><CorsRule><AllowedOrigins>*</AllowedOrigins><AllowedMethods>FETCH</AllowedMethods><MaxAgeInSeconds>1</MaxAgeInSeconds></CorsRule></Cors></StorageServiceProperties>"},
+		http.StatusBadRequest, "InvalidXmlNodeValue")
+}
