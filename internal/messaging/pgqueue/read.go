@@ -9,10 +9,17 @@ import (
 )
 
 func (s *Store) Peek(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, from int64, max int) ([]messaging.Stored, error) {
-	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := messaging.CheckSub(sub); err != nil {
+	return s.peek(ctx, "peek", q, max, `sub = $3 AND seq >= $4 ORDER BY seq LIMIT $5`, int(sub), from)
+}
+
+// peek reads up to max of q's messages that match where ($1 and $2 are the queue's
+// names, then args, then max; where ends with the order and the limit), changing
+// nothing; a lock that expired shows as none.
+func (s *Store) peek(ctx context.Context, what string, q messaging.Queue, max int, where string, args ...any) ([]messaging.Stored, error) {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
 	if max <= 0 {
@@ -22,18 +29,18 @@ func (s *Store) Peek(ctx context.Context, q messaging.Queue, sub messaging.SubQu
 		return nil, err
 	}
 	now := micros(s.now())
+	args = append(append([]any{q.Namespace, q.Name}, args...), max)
 	rows, err := s.pool.Query(ctx, `SELECT `+storedColumns+` FROM queue_messages
-WHERE namespace = $1 AND queue = $2 AND sub = $3 AND seq >= $4 ORDER BY seq LIMIT $5`,
-		q.Namespace, q.Name, int(sub), from, max)
+WHERE namespace = $1 AND queue = $2 AND `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("pgqueue: peek: %w", err)
+		return nil, fmt.Errorf("pgqueue: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []messaging.Stored
 	for rows.Next() {
 		m, err := scanStored(rows)
 		if err != nil {
-			return nil, fmt.Errorf("pgqueue: peek: %w", err)
+			return nil, fmt.Errorf("pgqueue: %s: %w", what, err)
 		}
 		if micros(m.LockedUntil) <= now {
 			m.LockedUntil = time.Time{}
@@ -41,7 +48,7 @@ WHERE namespace = $1 AND queue = $2 AND sub = $3 AND seq >= $4 ORDER BY seq LIMI
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgqueue: peek: %w", err)
+		return nil, fmt.Errorf("pgqueue: %s: %w", what, err)
 	}
 	return out, nil
 }

@@ -218,41 +218,10 @@ func (s *Store) ReceiveSession(ctx context.Context, q messaging.Queue, lock mess
 }
 
 func (s *Store) PeekSession(ctx context.Context, q messaging.Queue, sessionID string, from int64, max int) ([]messaging.Stored, error) {
-	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
-		return nil, err
-	}
 	if err := messaging.CheckSessionID(sessionID); err != nil {
 		return nil, err
 	}
-	if max <= 0 {
-		return nil, messaging.Invalid("peek of %d messages", max)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	now := micros(s.now())
-	rows, err := s.pool.Query(ctx, `SELECT `+storedColumns+` FROM queue_messages
-WHERE namespace = $1 AND queue = $2 AND sub = 0 AND session_id = $3 AND seq >= $4 ORDER BY seq LIMIT $5`,
-		q.Namespace, q.Name, sessionID, from, max)
-	if err != nil {
-		return nil, fmt.Errorf("pgqueue: peek session: %w", err)
-	}
-	defer rows.Close()
-	var out []messaging.Stored
-	for rows.Next() {
-		m, err := scanStored(rows)
-		if err != nil {
-			return nil, fmt.Errorf("pgqueue: peek session: %w", err)
-		}
-		if micros(m.LockedUntil) <= now {
-			m.LockedUntil = time.Time{}
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgqueue: peek session: %w", err)
-	}
-	return out, nil
+	return s.peek(ctx, "peek session", q, max, `sub = 0 AND session_id = $3 AND seq >= $4 ORDER BY seq LIMIT $5`, sessionID, from)
 }
 
 func (s *Store) SessionState(ctx context.Context, q messaging.Queue, lock messaging.SessionLock) ([]byte, error) {

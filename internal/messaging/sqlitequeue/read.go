@@ -43,10 +43,16 @@ func scanStored(r rowScanner, prefix ...any) (messaging.Stored, error) {
 }
 
 func (s *Store) Peek(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, from int64, max int) ([]messaging.Stored, error) {
-	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := messaging.CheckSub(sub); err != nil {
+	return s.peek(ctx, "peek", q, max, `m.sub = ? AND m.seq >= ?`, sub, from)
+}
+
+// peek reads up to max of q's messages that match where (and its args), in sequence
+// order, changing nothing; a lock that expired shows as none.
+func (s *Store) peek(ctx context.Context, what string, q messaging.Queue, max int, where string, args ...any) ([]messaging.Stored, error) {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
 	if max <= 0 {
@@ -56,18 +62,18 @@ func (s *Store) Peek(ctx context.Context, q messaging.Queue, sub messaging.SubQu
 		return nil, err
 	}
 	now := micros(s.w.now())
+	args = append(append([]any{q.Namespace, q.Name}, args...), max)
 	rows, err := s.read.QueryContext(ctx, `SELECT `+storedColumns+` FROM messages m JOIN bodies b ON b.id = m.id
-WHERE m.namespace = ? AND m.queue = ? AND m.sub = ? AND m.seq >= ? ORDER BY m.seq LIMIT ?`,
-		q.Namespace, q.Name, sub, from, max)
+WHERE m.namespace = ? AND m.queue = ? AND `+where+` ORDER BY m.seq LIMIT ?`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlitequeue: peek: %w", err)
+		return nil, fmt.Errorf("sqlitequeue: %s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []messaging.Stored
 	for rows.Next() {
 		m, err := scanStored(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlitequeue: peek: %w", err)
+			return nil, fmt.Errorf("sqlitequeue: %s: %w", what, err)
 		}
 		if micros(m.LockedUntil) <= now {
 			m.LockedUntil = time.Time{}
@@ -75,7 +81,7 @@ WHERE m.namespace = ? AND m.queue = ? AND m.sub = ? AND m.seq >= ? ORDER BY m.se
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitequeue: peek: %w", err)
+		return nil, fmt.Errorf("sqlitequeue: %s: %w", what, err)
 	}
 	return out, nil
 }

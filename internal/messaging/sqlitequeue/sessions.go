@@ -302,39 +302,8 @@ func checkSessionQueue(q messaging.Queue) error {
 }
 
 func (s *Store) PeekSession(ctx context.Context, q messaging.Queue, sessionID string, from int64, max int) ([]messaging.Stored, error) {
-	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
-		return nil, err
-	}
 	if err := messaging.CheckSessionID(sessionID); err != nil {
 		return nil, err
 	}
-	if max <= 0 {
-		return nil, messaging.Invalid("peek of %d messages", max)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	now := micros(s.w.now())
-	rows, err := s.read.QueryContext(ctx, `SELECT `+storedColumns+` FROM messages m JOIN bodies b ON b.id = m.id
-WHERE m.namespace = ? AND m.queue = ? AND m.sub = 0 AND m.session_id = ? AND m.seq >= ? ORDER BY m.seq LIMIT ?`,
-		q.Namespace, q.Name, sessionID, from, max)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitequeue: peek session: %w", err)
-	}
-	defer rows.Close()
-	var out []messaging.Stored
-	for rows.Next() {
-		m, err := scanStored(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitequeue: peek session: %w", err)
-		}
-		if micros(m.LockedUntil) <= now {
-			m.LockedUntil = time.Time{}
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitequeue: peek session: %w", err)
-	}
-	return out, nil
+	return s.peek(ctx, "peek session", q, max, `m.sub = 0 AND m.session_id = ? AND m.seq >= ?`, sessionID, from)
 }
