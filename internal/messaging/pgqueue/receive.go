@@ -75,10 +75,17 @@ var (
 )
 
 func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
-	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := messaging.CheckSub(sub); err != nil {
+	return s.receive(ctx, "receive", q, sub, nil, mode, max)
+}
+
+// receive is Receive, and with session ReceiveSession: the messages of that session only,
+// in a transaction that first checks the session's lock is held.
+func (s *Store) receive(ctx context.Context, what string, q messaging.Queue, sub messaging.SubQueue, session *messaging.SessionLock,
+	mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
 	if err := messaging.CheckLocking(q); err != nil {
@@ -94,10 +101,20 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 		out          []messaging.Stored
 		deadLettered int64
 	)
-	err := s.change(ctx, "receive", func(ctx context.Context) error {
+	err := s.change(ctx, what, func(ctx context.Context) error {
 		out, deadLettered = out[:0], 0
-		b, read := s.takeBatch(q, sub, "", mode, max, s.now(), &out, &deadLettered)
-		return s.runBatch(ctx, b, read...)
+		if session == nil {
+			b, read := s.takeBatch(q, sub, "", mode, max, s.now(), &out, &deadLettered)
+			return s.runBatch(ctx, b, read...)
+		}
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			now := s.now()
+			if err := heldSession(ctx, tx, q, *session, now); err != nil {
+				return err
+			}
+			b, read := s.takeBatch(q, sub, session.SessionID, mode, max, now, &out, &deadLettered)
+			return sendBatch(ctx, tx, b, read...)
+		})
 	})
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -183,38 +182,7 @@ WHERE namespace = $1 AND queue = $2 AND session_id = $3 AND lock_token = $4`, q.
 }
 
 func (s *Store) ReceiveSession(ctx context.Context, q messaging.Queue, lock messaging.SessionLock, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
-	if err := checkSessionQueue(q); err != nil {
-		return nil, err
-	}
-	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
-		return nil, messaging.Invalid("receive of mode %d", mode)
-	}
-	if max <= 0 {
-		return nil, messaging.Invalid("receive of %d messages", max)
-	}
-	var (
-		out          []messaging.Stored
-		deadLettered int64
-	)
-	err := s.change(ctx, "receive session", func(ctx context.Context) error {
-		out, deadLettered = out[:0], 0
-		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			now := s.now()
-			if err := heldSession(ctx, tx, q, lock, now); err != nil {
-				return err
-			}
-			b, read := s.takeBatch(q, messaging.Active, lock.SessionID, mode, max, now, &out, &deadLettered)
-			return sendBatch(ctx, tx, b, read...)
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	if deadLettered > 0 {
-		s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.DeadLetter})
-	}
-	slices.SortFunc(out, func(a, b messaging.Stored) int { return int(a.SequenceNumber - b.SequenceNumber) })
-	return out, nil
+	return s.receive(ctx, "receive session", q, messaging.Active, &lock, mode, max)
 }
 
 func (s *Store) PeekSession(ctx context.Context, q messaging.Queue, sessionID string, from int64, max int) ([]messaging.Stored, error) {

@@ -139,10 +139,17 @@ func insertMessages(ctx context.Context, tx wtx, q messaging.Queue, msgs []messa
 }
 
 func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.SubQueue, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
-	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
+	if err := messaging.CheckSub(sub); err != nil {
 		return nil, err
 	}
-	if err := messaging.CheckSub(sub); err != nil {
+	return s.receive(ctx, "receive", q, sub, nil, mode, max)
+}
+
+// receive is Receive, and with session ReceiveSession: the messages of that session only,
+// while its lock is held.
+func (s *Store) receive(ctx context.Context, what string, q messaging.Queue, sub messaging.SubQueue, session *messaging.SessionLock,
+	mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
+	if err := messaging.CheckName(q.Namespace, q.Name); err != nil {
 		return nil, err
 	}
 	if err := messaging.CheckLocking(q); err != nil {
@@ -157,7 +164,11 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 	var (
 		out          []messaging.Stored
 		deadLettered bool
+		sessionID    string
 	)
+	if session != nil {
+		sessionID = session.SessionID
+	}
 	// In PeekLock a receive only takes locks, and its rules' changes follow from the clock
 	// and the stored state, so a crash that undoes them lets the next receive make them
 	// again: it need not wait for a sync. What ReceiveAndDelete removes must stay removed.
@@ -167,13 +178,18 @@ func (s *Store) Receive(ctx context.Context, q messaging.Queue, sub messaging.Su
 	}
 	err := do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		out, deadLettered = nil, false
+		if session != nil {
+			if err := heldSession(ctx, txRows{tx}, q, *session, now); err != nil {
+				return err
+			}
+		}
 		n, err := applyRules(ctx, tx, q, sub, micros(now))
 		if err != nil {
-			return fmt.Errorf("sqlitequeue: receive: %w", err)
+			return fmt.Errorf("sqlitequeue: %s: %w", what, err)
 		}
 		deadLettered = n > 0
-		if out, err = take(ctx, tx, q, sub, "", mode, max, now); err != nil {
-			return fmt.Errorf("sqlitequeue: receive: %w", err)
+		if out, err = take(ctx, tx, q, sub, sessionID, mode, max, now); err != nil {
+			return fmt.Errorf("sqlitequeue: %s: %w", what, err)
 		}
 		return nil
 	}, func() {

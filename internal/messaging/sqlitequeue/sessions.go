@@ -164,46 +164,7 @@ WHERE namespace = ? AND queue = ? AND session_id = ? AND sub = 0 AND state = 1`,
 }
 
 func (s *Store) ReceiveSession(ctx context.Context, q messaging.Queue, lock messaging.SessionLock, mode messaging.ReceiveMode, max int) ([]messaging.Stored, error) {
-	if err := checkSessionQueue(q); err != nil {
-		return nil, err
-	}
-	if mode != messaging.PeekLock && mode != messaging.ReceiveAndDelete {
-		return nil, messaging.Invalid("receive mode %d", mode)
-	}
-	if max <= 0 {
-		return nil, messaging.Invalid("receive of %d messages", max)
-	}
-	var (
-		out          []messaging.Stored
-		deadLettered bool
-	)
-	do := s.w.doLocks
-	if mode == messaging.ReceiveAndDelete {
-		do = s.w.do
-	}
-	err := do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
-		out, deadLettered = nil, false
-		if err := heldSession(ctx, txRows{tx}, q, lock, now); err != nil {
-			return err
-		}
-		n, err := applyRules(ctx, tx, q, messaging.Active, micros(now))
-		if err != nil {
-			return fmt.Errorf("sqlitequeue: receive session: %w", err)
-		}
-		deadLettered = n > 0
-		if out, err = take(ctx, tx, q, messaging.Active, lock.SessionID, mode, max, now); err != nil {
-			return fmt.Errorf("sqlitequeue: receive session: %w", err)
-		}
-		return nil
-	}, func() {
-		if deadLettered {
-			s.arrivals.Signal(messaging.ArrivalKey{Namespace: q.Namespace, Queue: q.Name, Sub: messaging.DeadLetter})
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.receive(ctx, "receive session", q, messaging.Active, &lock, mode, max)
 }
 
 func (s *Store) SessionState(ctx context.Context, q messaging.Queue, lock messaging.SessionLock) ([]byte, error) {
