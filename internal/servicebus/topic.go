@@ -132,15 +132,26 @@ func (b *Broker) routes(ctx context.Context, namespace, topic string) ([]route, 
 	return out, nil
 }
 
-// publish fans msgs, sent to topic t, out to its subscriptions whose rules let them
-// through, in one write, and returns their sequence numbers.
-func (b *Broker) publish(ctx context.Context, t lanyard.ServiceBusQueue, msgs []messaging.Message) ([]int64, error) {
-	routes, err := b.routes(ctx, t.Namespace, t.Name)
-	if err != nil {
-		return nil, err
-	}
-	now := b.now()
+// Service Bus's dead-letter reason and description for a message without a session id
+// routed to a session-enabled subscription: the send is accepted, that copy dead-lettered.
+const (
+	reasonSessionIDNull      = "Session id is null."
+	descriptionSessionIDNull = "Session enabled entity doesn't allow a message whose session identifier is null."
+)
+
+// DefaultMaxPublishBytes is the default bound on the copies one write of a topic's sends
+// holds (Config.MaxPublishBytes).
+const DefaultMaxPublishBytes = 64 << 20
+
+// copyOverhead is what a copy weighs in that bound besides its encoding: a row and its
+// indexes, so that many small copies count too.
+const copyOverhead = 256
+
+// fanOut is what msgs, sent to a topic, make for its subscriptions (routes): one
+// publication per message, and their weight (bytes of copies, see copyOverhead).
+func (b *Broker) fanOut(routes []route, msgs []messaging.Message, now time.Time) ([]messaging.Publication, int64, *amqp.Error) {
 	pubs := make([]messaging.Publication, len(msgs))
+	var weight int64
 	for i, msg := range msgs {
 		pubs[i].MessageID = msg.MessageID
 		if len(routes) == 0 {
@@ -148,7 +159,7 @@ func (b *Broker) publish(ctx context.Context, t lanyard.ServiceBusQueue, msgs []
 		}
 		m, err := amqp.UnmarshalMessage(msg.Raw)
 		if err != nil {
-			return nil, amqpError(amqp.ErrDecode, "The message does not decode: %v", err)
+			return nil, 0, amqpError(amqp.ErrDecode, "The message does not decode: %v", err)
 		}
 		props := propertiesOf(m, msg, now)
 		for _, r := range routes {
@@ -157,13 +168,86 @@ func (b *Broker) publish(ctx context.Context, t lanyard.ServiceBusQueue, msgs []
 				c.Message.Raw = raw
 				c.Message.ExpiresAt = expiryFor(msg, r.settings.DefaultMessageTimeToLive, now)
 				if err := applySessionRule(r.settings, &c.Message); err != nil {
-					return nil, err
+					if c.Message.SessionID != "" {
+						return nil, 0, err
+					}
+					c.DeadLetterReason, c.DeadLetterDescription = reasonSessionIDNull, descriptionSessionIDNull
 				}
 				pubs[i].Copies = append(pubs[i].Copies, c)
+				weight += int64(len(raw)) + copyOverhead
 			}
 		}
 	}
+	return pubs, weight, nil
+}
+
+// tooBig refuses a send whose copies alone exceed the bound on one write.
+func tooBig(weight, limit int64) *amqp.Error {
+	return amqpError(amqp.ErrResourceLimit, "The message's copies for the topic's subscriptions come to %d bytes, over the limit of %d for one send: send smaller messages, or fewer at a time.", weight, limit)
+}
+
+// publish fans msgs, sent to topic t, out to its subscriptions whose rules let them
+// through, in one write, and returns their sequence numbers.
+func (b *Broker) publish(ctx context.Context, t lanyard.ServiceBusQueue, msgs []messaging.Message) ([]int64, error) {
+	routes, err := b.routes(ctx, t.Namespace, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	pubs, weight, aerr := b.fanOut(routes, msgs, b.now())
+	if aerr != nil {
+		return nil, aerr
+	}
+	if weight > b.cfg.MaxPublishBytes {
+		return nil, tooBig(weight, b.cfg.MaxPublishBytes)
+	}
 	return b.cfg.Store.Publish(ctx, QueueOf(t), pubs)
+}
+
+// publishSends stores the deliveries of a topic's sender (those not refused already) in
+// as few writes as the bound on one write allows: each delivery's copies all in one, a
+// delivery too big alone refused. It notes each delivery's outcome in sends.
+func (c *connection) publishSends(t lanyard.ServiceBusQueue, sends []pendingSend) {
+	routes, err := c.b.routes(c.ctx, t.Namespace, t.Name)
+	if err != nil {
+		for i := range sends {
+			sends[i].stored = err
+		}
+		return
+	}
+	limit, now := c.b.cfg.MaxPublishBytes, c.b.now()
+	var (
+		chunk  []int
+		pubs   []messaging.Publication
+		weight int64
+	)
+	flush := func() {
+		if len(pubs) == 0 {
+			return
+		}
+		_, err := c.b.cfg.Store.Publish(c.ctx, QueueOf(t), pubs)
+		for _, i := range chunk {
+			sends[i].stored = err
+		}
+		chunk, pubs, weight = chunk[:0], nil, 0
+	}
+	for i := range sends {
+		if sends[i].reject != nil {
+			continue
+		}
+		p, w, aerr := c.b.fanOut(routes, sends[i].msgs, now)
+		switch {
+		case aerr != nil:
+			sends[i].reject = aerr
+			continue
+		case w > limit:
+			sends[i].reject = tooBig(w, limit)
+			continue
+		case weight+w > limit:
+			flush()
+		}
+		chunk, pubs, weight = append(chunk, i), append(pubs, p...), weight+w
+	}
+	flush()
 }
 
 // expiryFor is when msg's copy expires in a subscription: the message's own expiry, or
