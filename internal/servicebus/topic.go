@@ -158,12 +158,20 @@ func (b *Broker) fanOut(routes []route, msgs []messaging.Message, now time.Time)
 			continue
 		}
 		m, err := amqp.UnmarshalMessage(msg.Raw)
+		if err == nil {
+			msg.Raw, err = unmarked(m, msg.Raw)
+		}
 		if err != nil {
 			return nil, 0, amqpError(amqp.ErrDecode, "The message does not decode: %v", err)
 		}
 		props := propertiesOf(m, msg, now)
 		for _, r := range routes {
-			for _, raw := range b.route(r, m, msg.Raw, props) {
+			for j, raw := range b.route(r, m, msg.Raw, props) {
+				if j > 0 {
+					if raw, err = markCopy(raw, j); err != nil {
+						return nil, 0, amqpError(amqp.ErrInternal, "A copy of the message does not encode: %v", err)
+					}
+				}
 				c := messaging.Copy{Queue: r.queue, Message: msg}
 				c.Message.Raw = raw
 				c.Message.ExpiresAt = expiryFor(msg, r.settings.DefaultMessageTimeToLive, now)
@@ -266,7 +274,8 @@ func expiryFor(msg messaging.Message, ttl time.Duration, now time.Time) time.Tim
 	return msg.ExpiresAt
 }
 
-// cancelScheduledAll cancels a topic's scheduled messages in each of its subscriptions.
+// cancelScheduledAll cancels a topic's scheduled messages in each of its subscriptions:
+// every copy of each, those its rules' actions made included.
 func (c *connection) cancelScheduledAll(t lanyard.ServiceBusQueue, body amqp.Map) response {
 	seqs, ok := sequenceNumbers(body)
 	if !ok {
@@ -277,8 +286,20 @@ func (c *connection) cancelScheduledAll(t lanyard.ServiceBusQueue, body amqp.Map
 		return failed(err)
 	}
 	for _, r := range routes {
-		if err := c.b.cfg.Store.CancelScheduled(c.ctx, r.queue, seqs); err != nil {
-			return failed(err)
+		var all []int64
+		for _, seq := range seqs {
+			copies, err := c.b.copiesOf(c.ctx, r.queue, seq)
+			if err != nil {
+				return failed(err)
+			}
+			all = append(all, copies...)
+		}
+		for len(all) > 0 {
+			n := min(len(all), messaging.MaxSequenceNumbers)
+			if err := c.b.cfg.Store.CancelScheduled(c.ctx, r.queue, all[:n]); err != nil {
+				return failed(err)
+			}
+			all = all[n:]
 		}
 	}
 	return response{status: 200}
