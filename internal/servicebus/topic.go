@@ -104,7 +104,9 @@ const maxSubscriptions = 2000
 type route struct {
 	queue    messaging.Queue
 	settings lanyard.ServiceBusQueue // the subscription's settings, as a queue's
-	rules []*compiledRule
+	rules    []*compiledRule
+	// deadLetterOnFilterError is the subscription's deadLetteringOnFilterEvaluationExceptions.
+	deadLetterOnFilterError bool
 }
 
 // routes reads the subscriptions of topic and their rules, on each call, so that a
@@ -122,7 +124,8 @@ func (b *Broker) routes(ctx context.Context, namespace, topic string) ([]route, 
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, route{queue: SubscriptionQueue(s), settings: subscriptionAsQueue(s), rules: rules})
+			out = append(out, route{queue: SubscriptionQueue(s), settings: subscriptionAsQueue(s), rules: rules,
+				deadLetterOnFilterError: s.DeadLetteringOnFilterEvaluationExceptions})
 		}
 		if len(page) < 500 {
 			break
@@ -166,7 +169,13 @@ func (b *Broker) fanOut(routes []route, msgs []messaging.Message, now time.Time)
 		}
 		props := propertiesOf(m, msg, now)
 		for _, r := range routes {
-			for j, raw := range b.route(r, m, msg.Raw, props) {
+			copies, filterErr := b.route(r, m, msg.Raw, props)
+			if filterErr != nil {
+				pubs[i].Copies = append(pubs[i].Copies, filterFailed(r, msg, filterErr))
+				weight += int64(len(msg.Raw)) + copyOverhead
+				continue
+			}
+			for j, raw := range copies {
 				if j > 0 {
 					if raw, err = markCopy(raw, j); err != nil {
 						return nil, 0, amqpError(amqp.ErrInternal, "A copy of the message does not encode: %v", err)
@@ -187,6 +196,17 @@ func (b *Broker) fanOut(routes []route, msgs []messaging.Message, now time.Time)
 		}
 	}
 	return pubs, weight, nil
+}
+
+// reasonFilterException is the dead-letter reason of a message whose filter could not be
+// evaluated: Service Bus gives the type name of the broker's exception.
+const reasonFilterException = "FilterException"
+
+// filterFailed is the copy of msg for a subscription that dead-letters a message its
+// filter cannot be evaluated for: the message as sent, in its dead-letter queue.
+func filterFailed(r route, msg messaging.Message, err error) messaging.Copy {
+	return messaging.Copy{Queue: r.queue, Message: msg, DeadLetterReason: reasonFilterException,
+		DeadLetterDescription: lanyard.Clip(err.Error(), 1024)}
 }
 
 // tooBig refuses a send whose copies alone exceed the bound on one write.
