@@ -62,15 +62,16 @@ func copyOffset(raw []byte) int64 {
 	return n
 }
 
-// copyPeek is how many messages one look for later copies reads.
+// copyPeek is how many messages one look for later copies reads, after the first look
+// (two: most messages have one copy per subscription, and the next may be large).
 const copyPeek = 16
 
 // copiesOf returns the numbers of the copies q holds of the message numbered seq: seq,
 // and the later copies that follow it (nothing if q has no copy of it).
 func (b *Broker) copiesOf(ctx context.Context, q messaging.Queue, seq int64) ([]int64, error) {
 	var out []int64
-	for from := seq; ; {
-		ms, err := b.cfg.Store.Peek(ctx, q, messaging.Active, from, copyPeek)
+	for from, page := seq, 2; ; page = copyPeek {
+		ms, err := b.cfg.Store.Peek(ctx, q, messaging.Active, from, page)
 		if err != nil {
 			return nil, fmt.Errorf("look for the copies of message %d in %s: %w", seq, q.Name, err)
 		}
@@ -81,7 +82,7 @@ func (b *Broker) copiesOf(ctx context.Context, q messaging.Queue, seq int64) ([]
 			out = append(out, from)
 			from++
 		}
-		if len(ms) < copyPeek {
+		if len(ms) < page {
 			return out, nil
 		}
 	}
