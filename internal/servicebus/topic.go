@@ -205,6 +205,9 @@ const reasonFilterException = "FilterException"
 // filterFailed is the copy of msg for a subscription that dead-letters a message its
 // filter cannot be evaluated for: the message as sent, in its dead-letter queue.
 func filterFailed(r route, msg messaging.Message, err error) messaging.Copy {
+	if !r.settings.RequiresSession {
+		msg.SessionID = "" // as any copy for such a subscription
+	}
 	return messaging.Copy{Queue: r.queue, Message: msg, DeadLetterReason: reasonFilterException,
 		DeadLetterDescription: lanyard.Clip(err.Error(), 1024)}
 }
