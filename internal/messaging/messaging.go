@@ -219,7 +219,8 @@ type Store interface {
 	// publication's first number, in the order of pubs. With topic.DuplicateDetectionWindow positive, a
 	// publication whose non-empty MessageID was accepted for topic within the window is
 	// accepted, none of its copies stored, and its number is 0 (as Send for a queue). A
-	// publication without copies (no rule matched) is accepted and dropped. An empty pubs,
+	// publication without copies (no rule matched) is accepted and dropped. A copy with
+	// a DeadLetterReason goes to its queue's dead-letter queue, numbered as the others. An empty pubs,
 	// or a copy for a queue of another namespace, is ErrInvalid.
 	Publish(ctx context.Context, topic Queue, pubs []Publication) ([]int64, error)
 	// ReceiveDeferred takes the deferred messages of q's sub-queue with the sequence

@@ -15,6 +15,21 @@ type Copy struct {
 	// Queue names the subscription's queue ("topic/Subscriptions/sub").
 	Queue   Queue
 	Message Message
+	// DeadLetterReason, when set, stores the copy in the subscription's dead-letter queue
+	// at once, with this reason and DeadLetterDescription, rather than in its active
+	// queue: the broker could not give it to the subscription (Service Bus dead-letters a
+	// copy without a session id for a session-enabled subscription so). Such a copy is
+	// never scheduled: it is enqueued at the Publish, whatever its ScheduledAt.
+	DeadLetterReason      string
+	DeadLetterDescription string
+}
+
+// Sub is the sub-queue c is stored in.
+func (c Copy) Sub() SubQueue {
+	if c.DeadLetterReason != "" {
+		return DeadLetter
+	}
+	return Active
 }
 
 // CheckPublish checks what Publish is given, as every backend must.
@@ -33,8 +48,11 @@ func CheckPublish(topic Queue, pubs []Publication) error {
 			if c.Queue.Namespace != topic.Namespace {
 				return Invalid("a copy for namespace %q in a publication to %q", c.Queue.Namespace, topic.Namespace)
 			}
-			if err := CheckRaw(c.Message.Raw, false); err != nil {
+			if err := CheckMessage(c.Message); err != nil {
 				return err
+			}
+			if c.DeadLetterReason == "" && c.DeadLetterDescription != "" {
+				return Invalid("a dead-letter description without a reason")
 			}
 		}
 	}

@@ -78,7 +78,10 @@ type Config struct {
 	RedeliveryPoll time.Duration
 	// MaxConnections caps open connections over all namespaces; 1000 when zero.
 	MaxConnections int
-	Now            func() time.Time
+	// MaxPublishBytes bounds the copies (their bytes, and a little per copy) one write of
+	// a topic's sends holds; DefaultMaxPublishBytes when zero.
+	MaxPublishBytes int64
+	Now             func() time.Time
 }
 
 // Broker serves the namespaces it is given by Sync, each on its own listener.
@@ -118,6 +121,9 @@ func New(cfg Config) (*Broker, error) {
 	}
 	if cfg.MaxConnections <= 0 {
 		cfg.MaxConnections = 1000
+	}
+	if cfg.MaxPublishBytes <= 0 {
+		cfg.MaxPublishBytes = DefaultMaxPublishBytes
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -242,7 +242,7 @@ func (c *connection) attachData(l *amqp.Link, a address, kind linkKind) *amqp.Er
 		// The SDKs ask for pre-settled deliveries in ReceiveAndDelete mode only.
 		lk.mode = messaging.ReceiveAndDelete
 	}
-	if kind == kindReceiver && q.RequiresSession {
+	if kind == kindReceiver && q.RequiresSession && a.sub == messaging.Active { // a dead-letter queue has no sessions
 		c.work.Go(func() { c.acceptSession(lk) }) // answers the attach once it holds a session
 		return amqp.AttachLater
 	}

@@ -83,6 +83,8 @@ func statusOf(err error) (int32, *amqp.Error) {
 		return http.StatusNotImplemented, e
 	case condServerBusy:
 		return http.StatusServiceUnavailable, e
+	case amqp.ErrResourceLimit:
+		return http.StatusRequestEntityTooLarge, e
 	}
 	return http.StatusInternalServerError, e
 }

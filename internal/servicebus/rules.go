@@ -153,17 +153,25 @@ const ruleNameProperty = "RuleName"
 // route is what one subscription takes of a message: one copy, as sent, if any rule
 // without an action selects it (they are ORed), and one copy per rule with an action
 // that selects it, changed by that action, as Service Bus does. A filter that cannot be
-// evaluated for the message selects nothing.
-func (b *Broker) route(r route, m *amqp.Message, raw []byte, props sbfilter.Properties) [][]byte {
+// evaluated for the message selects nothing, or, if the subscription dead-letters on
+// filter evaluation exceptions, stops the routing with its error: the subscription takes
+// the message in its dead-letter queue instead.
+func (b *Broker) route(r route, m *amqp.Message, raw []byte, props sbfilter.Properties) ([][]byte, error) {
 	var out [][]byte
 	plain := false
 	for _, rule := range r.rules {
-		if plain && rule.action == nil {
+		if plain && rule.action == nil && !r.deadLetterOnFilterError {
 			continue
 		}
 		ok, err := rule.match(props)
+		if err != nil && r.deadLetterOnFilterError {
+			return nil, err
+		}
 		if err != nil {
 			b.log.Debug("a subscription rule's filter cannot be evaluated for a message", "subscription", r.queue.Name, "rule", rule.name, "err", err)
+			continue
+		}
+		if plain && rule.action == nil {
 			continue
 		}
 		if !ok {
@@ -190,7 +198,7 @@ func (b *Broker) route(r route, m *amqp.Message, raw []byte, props sbfilter.Prop
 		}
 		out = append(out, enc)
 	}
-	return out
+	return out, nil
 }
 
 // propertiesOf is what rules see of a message sent at now.

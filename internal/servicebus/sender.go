@@ -39,11 +39,12 @@ func (c *connection) serveSends(lk *link) {
 	}
 }
 
-// pendingSend is one delivery's messages, decoded.
+// pendingSend is one delivery's messages, decoded, and what became of them.
 type pendingSend struct {
 	d      *amqp.Delivery
 	msgs   []messaging.Message
-	reject *amqp.Error
+	reject *amqp.Error // refused before the store
+	stored error       // the store's failure
 }
 
 func (c *connection) storeSends(lk *link, group []*amqp.Delivery) {
@@ -59,6 +60,9 @@ func (c *connection) storeSends(lk *link, group []*amqp.Delivery) {
 			if err == nil && lk.target != entityTopic { // a topic's copies are checked per subscription
 				err = applySessionRule(q, &msgs[j])
 			}
+			if err == nil && len(msgs[j].SessionID) > messaging.MaxSessionIDLength {
+				err = amqpError(amqp.ErrInvalidField, "The SessionId of a message is longer than %d characters.", messaging.MaxSessionIDLength)
+			}
 		}
 		if err != nil {
 			sends[i].reject = err
@@ -67,21 +71,25 @@ func (c *connection) storeSends(lk *link, group []*amqp.Delivery) {
 		sends[i].msgs = msgs
 		all = append(all, msgs...)
 	}
-	var stored error
 	switch {
 	case len(all) == 0:
 	case lk.target == entityTopic:
-		_, stored = c.b.publish(c.ctx, q, all)
+		c.publishSends(q, sends)
 	default:
-		_, stored = c.b.cfg.Store.Send(c.ctx, mq, all)
+		_, err := c.b.cfg.Store.Send(c.ctx, mq, all)
+		for i := range sends {
+			sends[i].stored = err
+		}
 	}
+	var failed error
 	for _, s := range sends {
 		state := amqp.DeliveryState(&amqp.Accepted{})
 		switch {
 		case s.reject != nil:
 			state = &amqp.Rejected{Error: s.reject}
-		case stored != nil:
-			state = &amqp.Rejected{Error: conditionOf(stored)}
+		case s.stored != nil:
+			state = &amqp.Rejected{Error: conditionOf(s.stored)}
+			failed = s.stored
 		default:
 			c.b.cfg.Metrics.sent(mq, len(s.msgs))
 		}
@@ -89,8 +97,8 @@ func (c *connection) storeSends(lk *link, group []*amqp.Delivery) {
 			_ = lk.amqp.Settle(s.d.ID(), true, state)
 		}
 	}
-	if stored != nil {
-		c.log.Warn("storing sent messages failed", "entity", lk.entity, "messages", len(all), "err", stored)
+	if failed != nil {
+		c.log.Warn("storing sent messages failed", "entity", lk.entity, "messages", len(all), "err", failed)
 	}
 }
 

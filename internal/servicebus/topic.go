@@ -105,6 +105,8 @@ type route struct {
 	queue    messaging.Queue
 	settings lanyard.ServiceBusQueue // the subscription's settings, as a queue's
 	rules    []*compiledRule
+	// deadLetterOnFilterError is the subscription's deadLetteringOnFilterEvaluationExceptions.
+	deadLetterOnFilterError bool
 }
 
 // routes reads the subscriptions of topic and their rules, on each call, so that a
@@ -122,7 +124,8 @@ func (b *Broker) routes(ctx context.Context, namespace, topic string) ([]route, 
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, route{queue: SubscriptionQueue(s), settings: subscriptionAsQueue(s), rules: rules})
+			out = append(out, route{queue: SubscriptionQueue(s), settings: subscriptionAsQueue(s), rules: rules,
+				deadLetterOnFilterError: s.DeadLetteringOnFilterEvaluationExceptions})
 		}
 		if len(page) < 500 {
 			break
@@ -132,6 +135,88 @@ func (b *Broker) routes(ctx context.Context, namespace, topic string) ([]route, 
 	return out, nil
 }
 
+// Service Bus's dead-letter reason and description for a message without a session id
+// routed to a session-enabled subscription: the send is accepted, that copy dead-lettered.
+const (
+	reasonSessionIDNull      = "Session id is null."
+	descriptionSessionIDNull = "Session enabled entity doesn't allow a message whose session identifier is null."
+)
+
+// DefaultMaxPublishBytes is the default bound on the copies one write of a topic's sends
+// holds (Config.MaxPublishBytes).
+const DefaultMaxPublishBytes = 64 << 20
+
+// copyOverhead is what a copy weighs in that bound besides its encoding: a row and its
+// indexes, so that many small copies count too.
+const copyOverhead = 256
+
+// fanOut is what msgs, sent to a topic, make for its subscriptions (routes): one
+// publication per message, and their weight (bytes of copies, see copyOverhead).
+func (b *Broker) fanOut(routes []route, msgs []messaging.Message, now time.Time) ([]messaging.Publication, int64, *amqp.Error) {
+	pubs := make([]messaging.Publication, len(msgs))
+	var weight int64
+	for i, msg := range msgs {
+		pubs[i].MessageID = msg.MessageID
+		if len(routes) == 0 {
+			continue
+		}
+		m, err := amqp.UnmarshalMessage(msg.Raw)
+		if err == nil {
+			msg.Raw, err = unmarked(m, msg.Raw)
+		}
+		if err != nil {
+			return nil, 0, amqpError(amqp.ErrDecode, "The message does not decode: %v", err)
+		}
+		props := propertiesOf(m, msg, now)
+		for _, r := range routes {
+			copies, filterErr := b.route(r, m, msg.Raw, props)
+			if filterErr != nil {
+				pubs[i].Copies = append(pubs[i].Copies, filterFailed(r, msg, filterErr))
+				weight += int64(len(msg.Raw)) + copyOverhead
+				continue
+			}
+			for j, raw := range copies {
+				if j > 0 {
+					if raw, err = markCopy(raw, j); err != nil {
+						return nil, 0, amqpError(amqp.ErrInternal, "A copy of the message does not encode: %v", err)
+					}
+				}
+				c := messaging.Copy{Queue: r.queue, Message: msg}
+				c.Message.Raw = raw
+				c.Message.ExpiresAt = expiryFor(msg, r.settings.DefaultMessageTimeToLive, now)
+				if err := applySessionRule(r.settings, &c.Message); err != nil {
+					if c.Message.SessionID != "" {
+						return nil, 0, err
+					}
+					c.DeadLetterReason, c.DeadLetterDescription = reasonSessionIDNull, descriptionSessionIDNull
+				}
+				pubs[i].Copies = append(pubs[i].Copies, c)
+				weight += int64(len(raw)) + copyOverhead
+			}
+		}
+	}
+	return pubs, weight, nil
+}
+
+// reasonFilterException is the dead-letter reason of a message whose filter could not be
+// evaluated: Service Bus gives the type name of the broker's exception.
+const reasonFilterException = "FilterException"
+
+// filterFailed is the copy of msg for a subscription that dead-letters a message its
+// filter cannot be evaluated for: the message as sent, in its dead-letter queue.
+func filterFailed(r route, msg messaging.Message, err error) messaging.Copy {
+	if !r.settings.RequiresSession {
+		msg.SessionID = "" // as any copy for such a subscription
+	}
+	return messaging.Copy{Queue: r.queue, Message: msg, DeadLetterReason: reasonFilterException,
+		DeadLetterDescription: lanyard.Clip(err.Error(), 1024)}
+}
+
+// tooBig refuses a send whose copies alone exceed the bound on one write.
+func tooBig(weight, limit int64) *amqp.Error {
+	return amqpError(amqp.ErrResourceLimit, "The message's copies for the topic's subscriptions come to %d bytes, over the limit of %d for one send: send smaller messages, or fewer at a time.", weight, limit)
+}
+
 // publish fans msgs, sent to topic t, out to its subscriptions whose rules let them
 // through, in one write, and returns their sequence numbers.
 func (b *Broker) publish(ctx context.Context, t lanyard.ServiceBusQueue, msgs []messaging.Message) ([]int64, error) {
@@ -139,31 +224,61 @@ func (b *Broker) publish(ctx context.Context, t lanyard.ServiceBusQueue, msgs []
 	if err != nil {
 		return nil, err
 	}
-	now := b.now()
-	pubs := make([]messaging.Publication, len(msgs))
-	for i, msg := range msgs {
-		pubs[i].MessageID = msg.MessageID
-		if len(routes) == 0 {
-			continue
-		}
-		m, err := amqp.UnmarshalMessage(msg.Raw)
-		if err != nil {
-			return nil, amqpError(amqp.ErrDecode, "The message does not decode: %v", err)
-		}
-		props := propertiesOf(m, msg, now)
-		for _, r := range routes {
-			for _, raw := range b.route(r, m, msg.Raw, props) {
-				c := messaging.Copy{Queue: r.queue, Message: msg}
-				c.Message.Raw = raw
-				c.Message.ExpiresAt = expiryFor(msg, r.settings.DefaultMessageTimeToLive, now)
-				if err := applySessionRule(r.settings, &c.Message); err != nil {
-					return nil, err
-				}
-				pubs[i].Copies = append(pubs[i].Copies, c)
-			}
-		}
+	pubs, weight, aerr := b.fanOut(routes, msgs, b.now())
+	if aerr != nil {
+		return nil, aerr
+	}
+	if weight > b.cfg.MaxPublishBytes {
+		return nil, tooBig(weight, b.cfg.MaxPublishBytes)
 	}
 	return b.cfg.Store.Publish(ctx, QueueOf(t), pubs)
+}
+
+// publishSends stores the deliveries of a topic's sender (those not refused already) in
+// as few writes as the bound on one write allows: each delivery's copies all in one, a
+// delivery too big alone refused. It notes each delivery's outcome in sends.
+func (c *connection) publishSends(t lanyard.ServiceBusQueue, sends []pendingSend) {
+	routes, err := c.b.routes(c.ctx, t.Namespace, t.Name)
+	if err != nil {
+		for i := range sends {
+			sends[i].stored = err
+		}
+		return
+	}
+	limit, now := c.b.cfg.MaxPublishBytes, c.b.now()
+	var (
+		chunk  []int
+		pubs   []messaging.Publication
+		weight int64
+	)
+	flush := func() {
+		if len(pubs) == 0 {
+			return
+		}
+		_, err := c.b.cfg.Store.Publish(c.ctx, QueueOf(t), pubs)
+		for _, i := range chunk {
+			sends[i].stored = err
+		}
+		chunk, pubs, weight = chunk[:0], nil, 0
+	}
+	for i := range sends {
+		if sends[i].reject != nil {
+			continue
+		}
+		p, w, aerr := c.b.fanOut(routes, sends[i].msgs, now)
+		switch {
+		case aerr != nil:
+			sends[i].reject = aerr
+			continue
+		case w > limit:
+			sends[i].reject = tooBig(w, limit)
+			continue
+		case weight+w > limit:
+			flush()
+		}
+		chunk, pubs, weight = append(chunk, i), append(pubs, p...), weight+w
+	}
+	flush()
 }
 
 // expiryFor is when msg's copy expires in a subscription: the message's own expiry, or
@@ -182,7 +297,8 @@ func expiryFor(msg messaging.Message, ttl time.Duration, now time.Time) time.Tim
 	return msg.ExpiresAt
 }
 
-// cancelScheduledAll cancels a topic's scheduled messages in each of its subscriptions.
+// cancelScheduledAll cancels a topic's scheduled messages in each of its subscriptions:
+// every copy of each, those its rules' actions made included.
 func (c *connection) cancelScheduledAll(t lanyard.ServiceBusQueue, body amqp.Map) response {
 	seqs, ok := sequenceNumbers(body)
 	if !ok {
@@ -193,8 +309,20 @@ func (c *connection) cancelScheduledAll(t lanyard.ServiceBusQueue, body amqp.Map
 		return failed(err)
 	}
 	for _, r := range routes {
-		if err := c.b.cfg.Store.CancelScheduled(c.ctx, r.queue, seqs); err != nil {
-			return failed(err)
+		var all []int64
+		for _, seq := range seqs {
+			copies, err := c.b.copiesOf(c.ctx, r.queue, seq)
+			if err != nil {
+				return failed(err)
+			}
+			all = append(all, copies...)
+		}
+		for len(all) > 0 {
+			n := min(len(all), messaging.MaxSequenceNumbers)
+			if err := c.b.cfg.Store.CancelScheduled(c.ctx, r.queue, all[:n]); err != nil {
+				return failed(err)
+			}
+			all = all[n:]
 		}
 	}
 	return response{status: 200}

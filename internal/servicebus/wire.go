@@ -87,6 +87,7 @@ func annotate(m *amqp.Message, s messaging.Stored, entity string) {
 		// AMQP counts failed deliveries before this one; Service Bus counts this one too.
 		m.Header.DeliveryCount = uint32(s.DeliveryCount - 1)
 	}
+	m.MessageAnnotations, _ = withoutKey(m.MessageAnnotations, annotationCopyOffset)
 	m.MessageAnnotations.Set(annotationSequenceNumber, s.SequenceNumber)
 	m.MessageAnnotations.Set(annotationEnqueuedTime, s.EnqueuedAt)
 	if !s.LockedUntil.IsZero() {

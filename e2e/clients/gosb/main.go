@@ -33,7 +33,8 @@
 //	              closes or, with -idle, after that long without a message
 //	session-send  send -n messages to each session of -sessions (a,b,...), interleaved;
 //	              bodies SESSION-0, SESSION-1, ...
-//	session-receive accept -session (or the next session when empty), receive up to -n
+//	session-receive accept -session (or the next session when empty) of the queue, or
+//	              of subscription -sub of the topic -queue, receive up to -n
 //	              messages and complete them, read the session's state, then set it to
 //	              -state if given
 package main

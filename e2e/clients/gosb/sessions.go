@@ -30,18 +30,26 @@ func sessionSend(ctx context.Context, client *azservicebus.Client, o options, en
 	return enc.Encode(map[string]any{"sent": sent})
 }
 
-// sessionReceive accepts a session (named, or the next available within -wait), receives
+// sessionReceive accepts a session (named, or the next available within -wait) of the
+// queue, or of subscription -sub of the topic -queue, receives
 // and completes up to -n of its messages, reads its state and sets it to -state.
 func sessionReceive(ctx context.Context, client *azservicebus.Client, o options, enc *json.Encoder) error {
 	var (
 		r   *azservicebus.SessionReceiver
 		err error
 	)
-	if o.session != "" {
+	switch {
+	case o.session != "" && o.sub != "":
+		r, err = client.AcceptSessionForSubscription(ctx, o.queue, o.sub, o.session, nil)
+	case o.session != "":
 		r, err = client.AcceptSessionForQueue(ctx, o.queue, o.session, nil)
-	} else {
+	default:
 		acceptCtx, cancel := context.WithTimeout(ctx, o.wait)
-		r, err = client.AcceptNextSessionForQueue(acceptCtx, o.queue, nil)
+		if o.sub != "" {
+			r, err = client.AcceptNextSessionForSubscription(acceptCtx, o.queue, o.sub, nil)
+		} else {
+			r, err = client.AcceptNextSessionForQueue(acceptCtx, o.queue, nil)
+		}
 		cancel()
 	}
 	if err != nil {

@@ -14,7 +14,8 @@
 //        remove-rule (--rule), list-rules: the rule manager (createRuleManager) of subscription --sub
 //   With --sub, receivers read subscription S of the topic --queue.
 //        session-send (--n messages to each session of --sessions a,b,..., interleaved; bodies SESSION-i),
-//        session-receive (acceptSession --session, or acceptNextSession within --wait; receive up to
+//        session-receive (acceptSession --session, or acceptNextSession within --wait, of the queue or
+//        of subscription --sub of the topic --queue; receive up to
 //        --n and complete them; getSessionState, then setSessionState --state if given; renewSessionLock)
 import { ManagedIdentityCredential } from "@azure/identity";
 import { ServiceBusClient } from "@azure/service-bus";
@@ -199,9 +200,11 @@ try {
     }
     case "session-receive": {
       const options = { maxAutoLockRenewalDurationInMs: 0 };
+      // With --sub: a session-enabled subscription of the topic --queue.
+      const entity = values.sub ? [values.queue, values.sub] : [values.queue];
       const receiver = values.session !== undefined
-        ? await client.acceptSession(values.queue, values.session, options)
-        : await client.acceptNextSession(values.queue, options);
+        ? await client.acceptSession(...entity, values.session, options)
+        : await client.acceptNextSession(...entity, options);
       const msgs = [];
       const deadline = Date.now() + waitMs;
       while (msgs.length < n && Date.now() < deadline) {

@@ -1,6 +1,7 @@
 package messagingtest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ var publishTests = []struct {
 	{"PublishArrivals", testPublishArrivals},
 	{"DeleteTopic", testDeleteTopic},
 	{"PublishSessions", testPublishSessions},
+	{"PublishDeadLetter", testPublishDeadLetter},
 }
 
 func topic(name string) messaging.Queue { return messaging.Queue{Namespace: "ns1", Name: name} }
@@ -202,5 +204,36 @@ func testPublishSessions(t *testing.T, e env) {
 	}
 	if len(got) != 1 || got[0].SequenceNumber != seqs[1] || got[0].SessionID != "s2" {
 		t.Fatalf("session s2 of %s gave %v, want #%d with session id s2", a.Name, seqsOf(got), seqs[1])
+	}
+}
+
+// A copy with a dead-letter reason is stored in its queue's dead-letter queue at once,
+// scheduled or not, under its publication's number, with its reason and description;
+// the publication's other copies are stored as usual.
+func testPublishDeadLetter(t *testing.T, e env) {
+	tq, a, b := topic("t1"), subscription("t1", "a"), subscription("t1", "b")
+	p := pub("m1", a, b)
+	p.Copies[0].DeadLetterReason, p.Copies[0].DeadLetterDescription = "Session id is null.", "no session"
+	p.Copies[0].Message.ScheduledAt = e.clock.Now().Add(time.Hour)
+	arrived := e.s.Arrivals(a, messaging.DeadLetter)
+	seqs := e.publish(t, tq, p)
+	select {
+	case <-arrived:
+	default:
+		t.Fatal("a dead-lettered copy did not signal its dead-letter queue's arrivals")
+	}
+	if got := e.receive(t, a, messaging.Active, messaging.ReceiveAndDelete, 10); len(got) != 0 {
+		t.Fatalf("%s's active queue holds %v, want nothing", a.Name, seqsOf(got))
+	}
+	got := e.receive(t, a, messaging.DeadLetter, messaging.ReceiveAndDelete, 10)
+	if len(got) != 1 || got[0].SequenceNumber != seqs[0] || got[0].DeadLetterReason != "Session id is null." ||
+		got[0].DeadLetterDescription != "no session" || string(got[0].Raw) != "m1@"+a.Name {
+		t.Fatalf("%s's dead-letter queue: %+v, want m1 #%d with its reason", a.Name, got, seqs[0])
+	}
+	e.expectRaws(t, b, seqs, "m1@"+b.Name)
+	bad := pub("m2", a)
+	bad.Copies[0].DeadLetterDescription = "a description without a reason"
+	if _, err := e.s.Publish(e.ctx, tq, []messaging.Publication{bad}); !errors.Is(err, messaging.ErrInvalid) {
+		t.Fatalf("Publish of a description without a reason: %v, want ErrInvalid", err)
 	}
 }

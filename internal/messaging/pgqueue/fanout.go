@@ -15,12 +15,14 @@ const (
 ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = k.last_seq + excluded.last_seq
 RETURNING last_seq`
 	// $1 namespace, $2 now, then one array per column: each copy's queue and number ($9:
-	// session ids). A copy scheduled after now is state 2, enqueued at its time.
+	// session ids; $10, $11: dead-letter reasons and descriptions). A copy scheduled after
+	// now is state 2, enqueued at its time; one with a reason is in sub-queue 1 at once.
 	insertCopiesSQL = `INSERT INTO queue_messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
 	enqueued_at, expires_at, message_id, dl_reason, dl_description, session_id, raw)
-SELECT $1, t.queue, 0, t.seq, CASE WHEN t.sched > $2 THEN 2 ELSE 0 END, NULL, 0, 0,
-	GREATEST(t.sched, $2), t.exp, t.mid, '', '', t.sid, t.raw
-FROM unnest($3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::bigint[], $8::bigint[], $9::text[]) AS t(queue, seq, raw, mid, exp, sched, sid)`
+SELECT $1, t.queue, CASE WHEN t.dlr <> '' THEN 1 ELSE 0 END, t.seq, CASE WHEN t.dlr = '' AND t.sched > $2 THEN 2 ELSE 0 END, NULL, 0, 0,
+	CASE WHEN t.dlr <> '' THEN $2 ELSE GREATEST(t.sched, $2) END, t.exp, t.mid, t.dlr, t.dld, t.sid, t.raw
+FROM unnest($3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[])
+	AS t(queue, seq, raw, mid, exp, sched, sid, dlr, dld)`
 )
 
 // Publish implements messaging.Store in one transaction: the topic's message ids first
@@ -33,7 +35,7 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 	}
 	var (
 		seqs    []int64
-		touched map[string]bool
+		touched map[messaging.ArrivalKey]bool
 	)
 	err := s.change(ctx, "publish", func(ctx context.Context) error {
 		now := micros(s.now())
@@ -60,7 +62,7 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 					n += k
 				}
 			}
-			seqs, touched = make([]int64, len(pubs)), map[string]bool{}
+			seqs, touched = make([]int64, len(pubs)), map[messaging.ArrivalKey]bool{}
 			if n == 0 {
 				return nil
 			}
@@ -71,6 +73,7 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 			next := last - n + 1
 			var (
 				queues, mids, sessions   []string
+				reasons, descriptions    []string
 				nums, expires, scheduled []int64
 				raws                     [][]byte
 			)
@@ -86,8 +89,9 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 					queues, nums, raws, mids = append(queues, c.Queue.Name), append(nums, seqs[i]+offsets[j]), append(raws, m.Raw), append(mids, m.MessageID)
 					expires, scheduled = append(expires, micros(m.ExpiresAt)), append(scheduled, micros(m.ScheduledAt))
 					sessions = append(sessions, m.SessionID)
-					if micros(m.ScheduledAt) <= now {
-						touched[c.Queue.Name] = true
+					reasons, descriptions = append(reasons, c.DeadLetterReason), append(descriptions, c.DeadLetterDescription)
+					if c.Sub() == messaging.DeadLetter || micros(m.ScheduledAt) <= now {
+						touched[messaging.ArrivalKey{Namespace: topic.Namespace, Queue: c.Queue.Name, Sub: c.Sub()}] = true
 					}
 				}
 			}
@@ -95,9 +99,9 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 				return nil
 			}
 			b := &pgx.Batch{}
-			b.Queue(insertCopiesSQL, topic.Namespace, now, queues, nums, raws, mids, expires, scheduled, sessions)
-			for name := range touched {
-				b.Queue(notifySQL, s.notifyArgs(messaging.Queue{Namespace: topic.Namespace, Name: name}, messaging.Active)...)
+			b.Queue(insertCopiesSQL, topic.Namespace, now, queues, nums, raws, mids, expires, scheduled, sessions, reasons, descriptions)
+			for k := range touched {
+				b.Queue(notifySQL, s.notifyArgs(messaging.Queue{Namespace: k.Namespace, Name: k.Queue}, k.Sub)...)
 			}
 			return sendBatch(ctx, tx, b)
 		})
@@ -105,8 +109,8 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 	if err != nil {
 		return nil, err
 	}
-	for name := range touched {
-		s.arrivals.Signal(messaging.ArrivalKey{Namespace: topic.Namespace, Queue: name, Sub: messaging.Active})
+	for k := range touched {
+		s.arrivals.Signal(k)
 	}
 	return seqs, nil
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // The fan-out crash test: workers publish to a topic with two subscriptions (every
-// message to a, odd ones to b too) until SIGKILL. After each kill, every acknowledged
+// message to a, odd ones to b too, some of those to b's dead-letter queue) until SIGKILL. After each kill, every acknowledged
 // publication is in each of its subscriptions under its number, and no publication is in
 // one of its subscriptions without the other (all or none, acknowledged or not).
 // Worker lines: "P seq id" a publication acknowledged.
@@ -62,6 +62,9 @@ func TestCrashPublish(t *testing.T) {
 // toB says whether publication id also went to subscription b.
 func toB(id string) bool { return id[len(id)-1]%2 == 1 }
 
+// deadInB says whether publication id's copy for b went to b's dead-letter queue.
+func deadInB(id string) bool { return id[len(id)-1]%4 == 3 }
+
 func verifyPublished(t *testing.T, dir string, acked map[string]int64) {
 	t.Helper()
 	s, err := sqlitequeue.Open(t.Context(), dir, sqlitequeue.Options{Logger: testLogger(t)})
@@ -71,16 +74,21 @@ func verifyPublished(t *testing.T, dir string, acked map[string]int64) {
 	defer s.Close()
 	held := map[string]map[string]int64{}
 	for _, q := range []messaging.Queue{crashSubA, crashSubB} {
-		ms, err := s.Peek(t.Context(), q, messaging.Active, 1, 1_000_000)
-		if err != nil {
-			t.Fatal(err)
-		}
 		held[q.Name] = map[string]int64{}
-		for _, m := range ms {
-			if !bytes.Equal(m.Raw, crashPayload(m.MessageID+q.Name)) {
-				t.Errorf("%s in %s: not the copy published", m.MessageID, q.Name)
+		for _, sub := range []messaging.SubQueue{messaging.Active, messaging.DeadLetter} {
+			ms, err := s.Peek(t.Context(), q, sub, 1, 1_000_000)
+			if err != nil {
+				t.Fatal(err)
 			}
-			held[q.Name][m.MessageID] = m.SequenceNumber
+			for _, m := range ms {
+				if !bytes.Equal(m.Raw, crashPayload(m.MessageID+q.Name)) {
+					t.Errorf("%s in %s: not the copy published", m.MessageID, q.Name)
+				}
+				if dead := q == crashSubB && deadInB(m.MessageID); dead != (sub == messaging.DeadLetter) || dead != (m.DeadLetterReason == "dead") {
+					t.Errorf("%s in %s's sub-queue %d, reason %q", m.MessageID, q.Name, sub, m.DeadLetterReason)
+				}
+				held[q.Name][m.MessageID] = m.SequenceNumber
+			}
 		}
 	}
 	a, b := held[crashSubA.Name], held[crashSubB.Name]
@@ -123,7 +131,11 @@ func publishWorker(dir string, seed uint64) error {
 						if q == crashSubB && !toB(id) {
 							continue
 						}
-						pubs[i].Copies = append(pubs[i].Copies, messaging.Copy{Queue: q, Message: messaging.Message{Raw: crashPayload(id + q.Name), MessageID: id}})
+						c := messaging.Copy{Queue: q, Message: messaging.Message{Raw: crashPayload(id + q.Name), MessageID: id}}
+						if q == crashSubB && deadInB(id) {
+							c.DeadLetterReason = "dead"
+						}
+						pubs[i].Copies = append(pubs[i].Copies, c)
 					}
 				}
 				seqs, err := s.Publish(ctx, crashTopic, pubs)

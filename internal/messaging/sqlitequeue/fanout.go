@@ -17,7 +17,7 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 	}
 	var (
 		seqs    []int64
-		touched map[string]bool
+		touched map[messaging.ArrivalKey]bool
 	)
 	err := s.w.do(ctx, func(ctx context.Context, tx wtx, now time.Time) error {
 		ids := make([]messaging.Message, len(pubs))
@@ -35,7 +35,7 @@ func (s *Store) Publish(ctx context.Context, topic messaging.Queue, pubs []messa
 				n += k
 			}
 		}
-		seqs, touched = make([]int64, len(pubs)), map[string]bool{}
+		seqs, touched = make([]int64, len(pubs)), map[messaging.ArrivalKey]bool{}
 		if n == 0 {
 			return nil
 		}
@@ -55,8 +55,8 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 		}
 		return insertCopies(ctx, tx, pubs, seqs, micros(now), touched)
 	}, func() {
-		for name := range touched {
-			s.arrivals.Signal(messaging.ArrivalKey{Namespace: topic.Namespace, Queue: name, Sub: messaging.Active})
+		for k := range touched {
+			s.arrivals.Signal(k)
 		}
 	})
 	if err != nil {
@@ -67,12 +67,13 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 
 // insertCopies inserts the copies of the publications numbered from seqs (0: a
 // duplicate, skipped), per subscription queue, in runs of consecutive numbers so that insertMessages
-// numbers them; it notes the queues it filled in touched.
-func insertCopies(ctx context.Context, tx wtx, pubs []messaging.Publication, seqs []int64, now int64, touched map[string]bool) error {
+// numbers them; it notes the sub-queues it filled in touched.
+func insertCopies(ctx context.Context, tx wtx, pubs []messaging.Publication, seqs []int64, now int64, touched map[messaging.ArrivalKey]bool) error {
 	type run struct {
-		q     messaging.Queue
-		first int64
-		msgs  []messaging.Message
+		q       messaging.Queue
+		first   int64
+		msgs    []messaging.Message
+		letters []letter
 	}
 	runs := map[string]*run{}
 	flush := func(r *run) error {
@@ -81,7 +82,7 @@ func insertCopies(ctx context.Context, tx wtx, pubs []messaging.Publication, seq
 			for n > len(r.msgs)-lo {
 				n /= 2
 			}
-			if err := insertMessages(ctx, tx, r.q, r.msgs[lo:lo+n], r.first+int64(lo), now); err != nil {
+			if err := insertMessages(ctx, tx, r.q, r.msgs[lo:lo+n], r.first+int64(lo), now, r.letters[lo:lo+n]); err != nil {
 				return fmt.Errorf("sqlitequeue: publish: %w", err)
 			}
 			lo += n
@@ -107,7 +108,8 @@ func insertCopies(ctx context.Context, tx wtx, pubs []messaging.Publication, seq
 				runs[c.Queue.Name] = r
 			}
 			r.msgs = append(r.msgs, c.Message)
-			touched[c.Queue.Name] = true
+			r.letters = append(r.letters, letter{reason: c.DeadLetterReason, description: c.DeadLetterDescription})
+			touched[messaging.ArrivalKey{Namespace: c.Queue.Namespace, Queue: c.Queue.Name, Sub: c.Sub()}] = true
 		}
 	}
 	for _, r := range runs {

@@ -63,7 +63,7 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 			for n > len(kept)-lo {
 				n /= 2
 			}
-			if err := insertMessages(ctx, tx, q, kept[lo:lo+n], first+int64(lo), micros(now)); err != nil {
+			if err := insertMessages(ctx, tx, q, kept[lo:lo+n], first+int64(lo), micros(now), nil); err != nil {
 				return fmt.Errorf("sqlitequeue: send: %w", err)
 			}
 			lo += n
@@ -85,23 +85,35 @@ ON CONFLICT (namespace, queue) DO UPDATE SET last_seq = last_seq + excluded.last
 	return seqs, nil
 }
 
+// letter is why a message is stored in the dead-letter queue; no reason: it is not.
+type letter struct{ reason, description string }
+
 // insertMessages inserts msgs with sequence numbers from first on: their rows, then their
 // bodies under the rows' ids.
-func insertMessages(ctx context.Context, tx wtx, q messaging.Queue, msgs []messaging.Message, first, now int64) error {
+// letters, if not nil, holds for each message a dead-letter reason and description: one
+// with a reason goes to the dead-letter queue at once (a topic's copy the broker could not
+// give its subscription).
+func insertMessages(ctx context.Context, tx wtx, q messaging.Queue, msgs []messaging.Message, first, now int64, letters []letter) error {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO messages (namespace, queue, sub, seq, state, lock_token, locked_until, delivery_count,
 	enqueued_at, expires_at, message_id, dl_reason, dl_description, session_id) VALUES `)
-	args := make([]any, 0, 8*len(msgs))
+	args := make([]any, 0, 11*len(msgs))
 	for i, m := range msgs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, 0, ?, ?, NULL, 0, 0, ?, ?, ?, '', '', ?)")
-		state, enqueued := stateAvailable, now
-		if at := micros(m.ScheduledAt); at > now {
+		b.WriteString("(?, ?, ?, ?, ?, NULL, 0, 0, ?, ?, ?, ?, ?, ?)")
+		var l letter
+		if letters != nil {
+			l = letters[i]
+		}
+		sub, state, enqueued := messaging.Active, stateAvailable, now
+		if l.reason != "" {
+			sub = messaging.DeadLetter
+		} else if at := micros(m.ScheduledAt); at > now {
 			state, enqueued = stateScheduled, at
 		}
-		args = append(args, q.Namespace, q.Name, first+int64(i), state, enqueued, micros(m.ExpiresAt), m.MessageID, m.SessionID)
+		args = append(args, q.Namespace, q.Name, sub, first+int64(i), state, enqueued, micros(m.ExpiresAt), m.MessageID, l.reason, l.description, m.SessionID)
 	}
 	b.WriteString(" RETURNING id, seq")
 	rows, err := tx.query(ctx, b.String(), args...)
