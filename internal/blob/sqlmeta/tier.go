@@ -7,7 +7,7 @@ import (
 	blobs "github.com/lanyard-id/lanyard/internal/blob"
 )
 
-// tierJSON is the tier column of blob_entries ('' when the tier was never set).
+// tierJSON is the tier column of blob_entries (” when the tier was never set).
 type tierJSON struct {
 	Tier     string `json:"t,omitempty"`
 	Changed  int64  `json:"c,omitempty"` // microseconds since the epoch; 0 for none
