@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+
 	"github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/blobapi"
 )
@@ -42,8 +44,8 @@ func TestSetBlobTier(t *testing.T) {
 		t.Fatalf("new blob tier headers %v", h)
 	}
 	e.must(t, tierReq("box/b", "cool"), http.StatusOK)
-	if a := e.auth.last(); a.Action != blobapi.ActionBlobsWrite {
-		t.Fatalf("Set Blob Tier authorized as %q", a.Action)
+	if a := e.auth.last(); a.Action != blobapi.ActionBlobsWrite || a.SubOperation != "Blob.Write.Tier" {
+		t.Fatalf("Set Blob Tier authorized as %q / %q", a.Action, a.SubOperation)
 	}
 	h = e.must(t, req{method: "HEAD", path: "/" + account + "/box/b"}, http.StatusOK).hdr
 	if h.Get("x-ms-access-tier") != "Cool" || h.Get("x-ms-access-tier-inferred") != "" || h.Get("x-ms-access-tier-change-time") == "" {
@@ -148,5 +150,19 @@ func TestArchiveRehydrate(t *testing.T) {
 	e.put(t, "box/b", "new", nil)
 	if got := e.must(t, req{method: "GET", path: p}, http.StatusOK).body; got != "new" {
 		t.Fatalf("read %q after overwriting an archived blob", got)
+	}
+}
+
+// A SAS sets a blob's tier with w, as Azure's permission table has it, and not with r.
+func TestSetBlobTierBySAS(t *testing.T) {
+	s := newSASEnv(t).seed(t)
+	cred := s.credential(t)
+	for perms, want := range map[string]int{"w": http.StatusOK, "r": http.StatusForbidden} {
+		url := s.sasURL(t, cred, sas.BlobSignatureValues{BlobName: "hello.txt", Permissions: perms})
+		res := s.do(t, req{method: "PUT", path: strings.TrimPrefix(url, s.srv.URL) + "&comp=tier", noAuth: true,
+			hdr: map[string]string{"x-ms-access-tier": "Cool"}})
+		if res.status != want {
+			t.Fatalf("Set Blob Tier by a SAS with %q: %d, want %d\n%s", perms, res.status, want, res.body)
+		}
 	}
 }
