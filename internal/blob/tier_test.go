@@ -151,3 +151,21 @@ func TestParseAccessTier(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseAccessTier: a tier or priority is accepted only as a case variant of a
+// canonical name, which is what comes out.
+func FuzzParseAccessTier(f *testing.F) {
+	for _, s := range []string{"Hot", "cool", "ARCHIVE", "Cold", "P10", "", "High", "standard", "Höt"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, ok := blob.ParseAccessTier(s); ok != (got != "") || ok && !strings.EqualFold(got, s) ||
+			ok && got != blob.TierHot && got != blob.TierCool && got != blob.TierCold && got != blob.TierArchive {
+			t.Fatalf("ParseAccessTier(%q) = %q, %v", s, got, ok)
+		}
+		if got, ok := blob.ParseRehydratePriority(s); ok && (got != blob.RehydrateStandard && got != blob.RehydrateHigh ||
+			s != "" && !strings.EqualFold(got, s)) || !ok && got != "" {
+			t.Fatalf("ParseRehydratePriority(%q) = %q, %v", s, got, ok)
+		}
+	})
+}
