@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -123,8 +124,16 @@ func TestGoSDKBlobBatch(t *testing.T) {
 	ok(t, "refused blob kept", s.goBlob(t, "writer", "-op", "get", "-container", "other", "-blob", "b00000"))
 	// A principal with no role at all is authenticated for the batch, refused each part.
 	wantSubs(t, "reader", s.goBatch(t, "reader", "-op", "delete", "-blobs", "data/b00004"), "403 AuthorizationPermissionMismatch")
-	// No access tiers yet: each Set Blob Tier answers as it does on its own.
-	wantSubs(t, "tier", s.goBatch(t, "writer", "-op", "tier", "-blobs", "data/b00005,other/b00005"), "501 NotImplemented", "501 NotImplemented")
+	// Set Blob Tier sub-requests, each authorized for its own blob as a write.
+	wantSubs(t, "tier", s.goBatch(t, "writer", "-op", "tier", "-blobs", "data/b00005,other/b00005"), "200", "200")
+	wantSubs(t, "scoped tier", s.goBatch(t, "scoped", "-op", "tier", "-blobs", "data/b00006,other/b00006,data/missing"),
+		"200", "403 AuthorizationPermissionMismatch", "404 BlobNotFound")
+	for blob, want := range map[string]string{"data/b00005": "Cool", "other/b00005": "Cool", "data/b00006": "Cool", "other/b00006": "Hot"} {
+		c, b, _ := strings.Cut(blob, "/")
+		if g := s.goBlob(t, "writer", "-op", "get-tier", "-container", c, "-blob", b); !g.OK || g.Data != want {
+			t.Fatalf("%s tier after the batches: %+v, want %s", blob, g, want)
+		}
+	}
 }
 
 // TestJavaScriptSDKBlobBatch: the unmodified @azure/storage-blob BlobBatchClient.
@@ -139,7 +148,14 @@ func TestJavaScriptSDKBlobBatch(t *testing.T) {
 		t.Fatalf("deleted blob: %+v", g)
 	}
 	ok(t, "refused blob kept", s.goBlob(t, "writer", "-op", "get", "-container", "other", "-blob", "b00000"))
-	wantSubs(t, "node tier", s.nodeBatch(t, "writer", "--op", "tier", "--blobs", "data/b00005"), "501 NotImplemented")
+	wantSubs(t, "node tier", s.nodeBatch(t, "scoped", "--op", "tier", "--blobs", "data/b00005,other/b00005"),
+		"200", "403 AuthorizationPermissionMismatch")
+	for blob, want := range map[string]string{"data/b00005": "Cool", "other/b00005": "Hot"} {
+		c, b, _ := strings.Cut(blob, "/")
+		if g := s.goBlob(t, "writer", "-op", "get-tier", "-container", c, "-blob", b); !g.OK || g.Data != want {
+			t.Fatalf("%s tier after the batch: %+v, want %s", blob, g, want)
+		}
+	}
 }
 
 // TestBlobBatchBenchmark (bench/batch.sh): LANYARD_BENCH_BATCH blobs deleted by batches

@@ -91,6 +91,8 @@ type PutBlockListInput struct {
 	Metadata   Metadata
 	Tags       Tags // x-ms-tags, validated
 	Conditions Conditions
+	// Tier is x-ms-access-tier, canonical (see ParseAccessTier); "" for none.
+	Tier string
 }
 
 // PutBlockList commits a blob made of the listed blocks, in order, without copying
@@ -149,7 +151,7 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 				Container: in.Key.Container, Name: in.Key.Name, Size: size,
 				HTTPHeaders: in.Headers, Metadata: md, Tags: in.Tags.Clone(),
 				ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
-				BlobType: BlobTypeBlock, Lease: leaseOf(cur),
+				BlobType: BlobTypeBlock, Lease: leaseOf(cur), Tier: uploadTier(in.Tier, now),
 			},
 			Extents: extents,
 		}

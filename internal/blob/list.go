@@ -142,7 +142,7 @@ scan:
 					continue scan
 				}
 			}
-			res.Entries = append(res.Entries, ListEntry{Blob: r.properties()})
+			res.Entries = append(res.Entries, ListEntry{Blob: s.settled(r.properties())})
 			after = r.Name
 		}
 		if exhausted {

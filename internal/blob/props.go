@@ -33,6 +33,9 @@ func (s *Service) updateProperties(ctx context.Context, key BlobKey, cond Condit
 		if err := cond.checkWriteBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
+		if err := refuseArchived(cur, s.now()); err != nil {
+			return BlobWrite{}, err
+		}
 		n := *cur
 		set(&n.BlobProperties)
 		now := s.timestamp()

@@ -21,6 +21,8 @@ type PutBlobInput struct {
 	ContentMD5   []byte
 	ContentCRC64 []byte
 	Conditions   Conditions
+	// Tier is x-ms-access-tier, canonical (see ParseAccessTier); "" for none.
+	Tier string
 }
 
 // PutBlobResult describes the blob Put Blob committed.
@@ -66,7 +68,7 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 			Container: in.Key.Container, Name: in.Key.Name, Size: w.size,
 			HTTPHeaders: h, Metadata: md, Tags: in.Tags.Clone(),
 			ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
-			BlobType: BlobTypeBlock, Lease: leaseOf(cur),
+			BlobType: BlobTypeBlock, Lease: leaseOf(cur), Tier: uploadTier(in.Tier, now),
 		}}
 		if w.id != "" {
 			next.Extents = []Extent{{Content: w.id, Size: w.size}}

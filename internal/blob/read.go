@@ -47,6 +47,9 @@ func (s *Service) openReader(ctx context.Context, key BlobKey, opts GetBlobOptio
 	if err := opts.Conditions.checkReadBlob(&rec, s.now()); err != nil {
 		return nil, err
 	}
+	if err := refuseArchived(&rec, s.now()); err != nil {
+		return nil, err
+	}
 	start, length := int64(0), rec.Size
 	if rg := opts.Range; rg != nil {
 		if rg.Start < 0 || rg.Start >= rec.Size || (rg.End >= 0 && rg.End < rg.Start) {
@@ -63,7 +66,7 @@ func (s *Service) openReader(ctx context.Context, key BlobKey, opts GetBlobOptio
 		extents = denseExtents(rec.Extents, rec.Size)
 	}
 	r := &BlobReader{
-		Properties: rec.properties(),
+		Properties: s.settled(rec.properties()),
 		Offset:     start,
 		Length:     length,
 		Partial:    opts.Range != nil,
@@ -93,7 +96,7 @@ func (s *Service) GetBlobProperties(ctx context.Context, key BlobKey, cond Condi
 	if err := cond.checkReadBlob(&rec, s.now()); err != nil {
 		return BlobProperties{}, err
 	}
-	return rec.properties(), nil
+	return s.settled(rec.properties()), nil
 }
 
 // denseExtents fills the gaps between a page blob's extents, and after the last one,

@@ -26,6 +26,9 @@ type Config struct {
 	// unreferenced files older than SharedOrphanAge, and freed content is deleted
 	// SharedDeleteDelay after it was freed.
 	SharedContent bool
+	// RehydrateDelay is how long a rehydration from Archive takes;
+	// DefaultRehydrateDelay when zero, none when negative.
+	RehydrateDelay time.Duration
 }
 
 // Safety margins for a content store several nodes share.
@@ -55,6 +58,8 @@ type Service struct {
 	reclaim  *reclaimer
 	shared   bool
 	combiner combiner
+	// rehydrateDelay: see Config.RehydrateDelay.
+	rehydrateDelay time.Duration
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -84,6 +89,12 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if s.blockTTL == 0 {
 		s.blockTTL = UncommittedBlockTTL
+	}
+	switch s.rehydrateDelay = cfg.RehydrateDelay; {
+	case s.rehydrateDelay == 0:
+		s.rehydrateDelay = DefaultRehydrateDelay
+	case s.rehydrateDelay < 0:
+		s.rehydrateDelay = 0
 	}
 	s.reclaim = newReclaimer(s.content, s.log)
 	s.shared = cfg.SharedContent

@@ -77,6 +77,9 @@ type BlobProperties struct {
 	Tags Tags
 	// Lease is the blob's lease; a write that replaces the blob keeps it.
 	Lease Lease
+	// Tier is a block blob's access tier state (see AccessTier.Settled); a write that
+	// replaces the blob resets it to what the write says.
+	Tier AccessTier
 }
 
 // BlockInfo describes one block of a block list.

@@ -332,15 +332,28 @@ func TestBatchJSFraming(t *testing.T) {
 	}
 }
 
-// TestBatchSetTier: Lanyard has no access tiers; a Set Blob Tier batch is taken and each
-// sub-request answered as Set Blob Tier is on its own: 501 NotImplemented.
+// TestBatchSetTier: each Set Blob Tier sub-request is served, and authorized, as Set Blob
+// Tier is on its own.
 func TestBatchSetTier(t *testing.T) {
 	e := newEnv(t)
 	e.container(t, "aaa")
 	e.put(t, "aaa/x", "1", nil)
-	subs, _ := e.submit(t, "/"+account+"/?comp=batch", batchBody(tier("aaa/x", "Cool"), tier("aaa/x", "Hot")))
-	wantSub(t, subs[0], "0", http.StatusNotImplemented, "NotImplemented")
-	wantSub(t, subs[1], "1", http.StatusNotImplemented, "NotImplemented")
+	e.put(t, "aaa/y", "1", nil)
+	subs, _ := e.submit(t, "/"+account+"/?comp=batch", batchBody(tier("aaa/x", "Cool"), tier("aaa/y", "Archive"),
+		tier("aaa/none", "Cool"), tier("aaa/x", "Premium")))
+	wantSub(t, subs[0], "0", http.StatusOK, "")
+	wantSub(t, subs[1], "1", http.StatusOK, "")
+	wantSub(t, subs[2], "2", http.StatusNotFound, "BlobNotFound")
+	wantSub(t, subs[3], "3", http.StatusBadRequest, "InvalidHeaderValue")
+	for path, want := range map[string]string{"aaa/x": "Cool", "aaa/y": "Archive"} {
+		if got := e.must(t, req{method: "HEAD", path: "/" + account + "/" + path}, http.StatusOK).hdr.Get("x-ms-access-tier"); got != want {
+			t.Fatalf("%s tier %q after the batch; want %s", path, got, want)
+		}
+	}
+	// Each sub-request is authorized for its own blob, as a write.
+	e.auth.denied[blobapi.ActionBlobsWrite] = true
+	subs, _ = e.submit(t, "/"+account+"/?comp=batch", batchBody(strings.Replace(tier("aaa/x", "Hot"), "Bearer token", "Bearer limited", 1)))
+	wantSub(t, subs[0], "0", http.StatusForbidden, "AuthorizationPermissionMismatch")
 }
 
 // TestBatchRequestErrors: what is wrong with the batch request itself is answered as any

@@ -56,6 +56,10 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	if err != nil {
 		return err
 	}
+	tier, err := uploadTierHeader(r.Header)
+	if err != nil {
+		return err
+	}
 	userCreateOnly := false
 	for _, e := range cond.IfNoneMatch {
 		userCreateOnly = userCreateOnly || e == "*"
@@ -65,7 +69,7 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	}
 	res, err := h.Service.PutBlob(r.Context(), blob.PutBlobInput{
 		Key: t.key(), Body: r.Body, Size: size, Headers: props, Metadata: metadata(r.Header), Tags: tags,
-		ContentMD5: md5sum, ContentCRC64: crc, Conditions: cond,
+		ContentMD5: md5sum, ContentCRC64: crc, Conditions: cond, Tier: tier,
 	})
 	if err != nil {
 		if t.createOnly && !userCreateOnly && lanyard.CodeOf(err) == blob.CodeBlobAlreadyExists {
@@ -101,10 +105,7 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 			hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(p.ContentMD5))
 		}
 		hdr.Set("Content-Length", itoa(p.Size))
-		if blobType(p) == blob.BlobTypeBlock {
-			hdr.Set("x-ms-access-tier", "Hot")
-			hdr.Set("x-ms-access-tier-inferred", "true")
-		}
+		setTierHeaders(hdr, p)
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}

@@ -64,6 +64,10 @@ func (h *Handler) putBlockList(w http.ResponseWriter, r *http.Request, t *target
 	if err != nil {
 		return err
 	}
+	tier, err := uploadTierHeader(r.Header)
+	if err != nil {
+		return err
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBlockListBody+1))
 	if err != nil {
 		return fmt.Errorf("blobapi: reading block list: %w", err)
@@ -83,7 +87,7 @@ func (h *Handler) putBlockList(w http.ResponseWriter, r *http.Request, t *target
 		return err
 	}
 	p, err := h.Service.PutBlockList(r.Context(), blob.PutBlockListInput{
-		Key: t.key(), Blocks: items, Headers: props, Metadata: metadata(r.Header), Tags: tags, Conditions: cond,
+		Key: t.key(), Blocks: items, Headers: props, Metadata: metadata(r.Header), Tags: tags, Conditions: cond, Tier: tier,
 	})
 	if err != nil {
 		return err

@@ -70,24 +70,6 @@ func TestDigestsAndDeleteConditions(t *testing.T) {
 	e.fails(t, req{method: "HEAD", path: p}, http.StatusNotFound, "BlobNotFound")
 }
 
-// An access tier other than Hot, which every blob has, is refused rather than dropped.
-func TestAccessTierOnUpload(t *testing.T) {
-	e := newEnv(t)
-	e.container(t, "box")
-	p := "/" + account + "/box/b"
-	for _, tier := range []string{"Cool", "Cold", "Archive", "P10"} {
-		e.fails(t, req{method: "PUT", path: p, body: "x", hdr: map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-access-tier": tier}},
-			http.StatusNotImplemented, "NotImplemented")
-		e.fails(t, req{method: "PUT", path: p + "?comp=blocklist", body: "<BlockList/>", hdr: map[string]string{"x-ms-access-tier": tier}},
-			http.StatusNotImplemented, "NotImplemented")
-	}
-	e.fails(t, req{method: "HEAD", path: p}, http.StatusNotFound, "BlobNotFound")
-	e.put(t, "box/b", "x", map[string]string{"x-ms-access-tier": "Hot"})
-	if h := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr; !strings.EqualFold(h.Get("x-ms-access-tier"), "Hot") {
-		t.Fatalf("tier after an upload with Hot: %v", h)
-	}
-}
-
 // include=uncommittedblobs lists a blob that has only staged blocks, as an empty block blob.
 func TestListUncommittedBlobs(t *testing.T) {
 	e := newEnv(t)

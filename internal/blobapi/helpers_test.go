@@ -77,7 +77,10 @@ type env struct {
 	svc  *blob.Service
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { return newEnvConfig(t, blob.Config{}) }
+
+// newEnvConfig is newEnv with the Service's clock and rehydrate delay taken from cfg.
+func newEnvConfig(t testing.TB, cfg blob.Config) *env {
 	dir := t.TempDir()
 	meta, err := fsmeta.Open(filepath.Join(dir, "meta"), fsmeta.Options{})
 	if err != nil {
@@ -87,7 +90,8 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := blob.Open(context.Background(), blob.Config{Meta: meta, Content: content, GCInterval: -1})
+	svc, err := blob.Open(context.Background(), blob.Config{Meta: meta, Content: content, GCInterval: -1,
+		Now: cfg.Now, RehydrateDelay: cfg.RehydrateDelay})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,9 +71,7 @@ func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta, withTags bool,
 		element(b, "x-ms-blob-sequence-number", strconv.FormatInt(p.SequenceNumber, 10))
 	}
 	element(b, "BlobType", blobType(p))
-	if blobType(p) == blob.BlobTypeBlock {
-		b.WriteString("<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>")
-	}
+	writeTierXML(b, p)
 	lease := viewLease(p.Lease, now)
 	element(b, "LeaseStatus", lease.status)
 	element(b, "LeaseState", lease.state)

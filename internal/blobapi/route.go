@@ -69,7 +69,7 @@ var (
 // which the SDKs do not retry, rather than 400, which would claim the request is wrong.
 var unsupportedComps = map[string]bool{
 	"acl": true, "lease": true, "snapshot": true, "copy": true,
-	"tier": true, "expiry": true, "undelete": true, "query": true,
+	"expiry": true, "undelete": true, "query": true,
 	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true,
 	"properties": true, "stats": true,
 	"rename": true,
@@ -144,7 +144,7 @@ func route(r *http.Request, t *target) (*operation, error) {
 		t.container, t.blob = "$root", t.container
 	}
 	if m == http.MethodPut && (comp == "" || comp == "blocklist") {
-		if err := refuseAccessTier(r.Header); err != nil {
+		if err := refuseAccessTier(r); err != nil {
 			return nil, err
 		}
 	}
@@ -178,6 +178,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobTags, http.MethodGet: opGetBlobTags})
 	case "lease":
 		return method(m, map[string]*operation{http.MethodPut: opLeaseBlob})
+	case "tier":
+		return method(m, map[string]*operation{http.MethodPut: opSetBlobTier})
 	}
 	if unsupportedComps[strings.ToLower(comp)] {
 		return nil, errNotImplemented("comp=" + comp)

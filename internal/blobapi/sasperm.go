@@ -25,6 +25,7 @@ var sasAllows = map[*operation]string{
 	opListBlobs:  "l",
 	// Leases are writes (acquire, renew, change, release, break), as Azure's table has them.
 	opLeaseBlob:   "w",
+	opSetBlobTier: "w",
 	opGetBlobTags: "t", opSetBlobTags: "t",
 	opFindBlobs: "f",
 }

@@ -242,6 +242,8 @@ func tagSubOperation(r *http.Request, op *operation) string {
 		return "Blob.List"
 	case writesTagHeader[op] && r.Header.Get("x-ms-tags") != "":
 		return "Blob.Write.WithTagHeaders"
+	case op == opSetBlobTier:
+		return "Blob.Write.Tier"
 	}
 	return ""
 }

@@ -40,6 +40,9 @@ type File struct {
 	// BlobContentDir holds blob content; nodes sharing a store must share it too.
 	// Default {home}/blob/content.
 	BlobContentDir string `json:"blobContentDir"`
+	// BlobRehydrateDelay is a Go duration: how long a blob's rehydration from the
+	// Archive tier takes (Azure: hours); default 10s, 0 for at once, at most 24h.
+	BlobRehydrateDelay string `json:"blobRehydrateDelay"`
 	// TLSNames are extra DNS names or IPs for the server certificate.
 	TLSNames []string `json:"tlsNames"`
 	// AllowNonLoopback must be set to listen on anything but loopback.
@@ -103,8 +106,10 @@ type Config struct {
 	PublicHost     string
 	PublicAPIURL   string
 	BlobContentDir string
-	TLSNames       []string
-	TrustedCAFile  string // federation.trustedCAFile
+	// BlobRehydrateDelay is blobRehydrateDelay (0: at once).
+	BlobRehydrateDelay time.Duration
+	TLSNames           []string
+	TrustedCAFile      string // federation.trustedCAFile
 	// AllowedIssuerNetworks is federation.allowedIssuerNetworks.
 	AllowedIssuerNetworks []netip.Prefix
 	Audit                 Audit
@@ -123,6 +128,10 @@ type Config struct {
 	ServiceBusDefaultListen string
 	ServiceBusBindHost      string
 }
+
+// DefaultBlobRehydrateDelay is blobRehydrateDelay's default: short, for Azure's hours
+// would only stall development and tests.
+const DefaultBlobRehydrateDelay = 10 * time.Second
 
 // DefaultServiceBusListen is where the first namespace listens: AMQPS's port.
 const DefaultServiceBusListen = "127.0.0.1:5671"
@@ -257,6 +266,14 @@ func (f File) Resolve() (Config, error) {
 		}
 		c.StoreGracePeriod = d
 	}
+	c.BlobRehydrateDelay = DefaultBlobRehydrateDelay
+	if f.BlobRehydrateDelay != "" {
+		d, err := time.ParseDuration(f.BlobRehydrateDelay)
+		if err != nil {
+			return c, fmt.Errorf("blobRehydrateDelay: %w", err)
+		}
+		c.BlobRehydrateDelay = d
+	}
 	if f.TokenLifetime != "" {
 		d, err := time.ParseDuration(f.TokenLifetime)
 		if err != nil {
@@ -271,6 +288,9 @@ func (f File) Resolve() (Config, error) {
 func (c Config) Validate(allowNonLoopback bool) error {
 	if c.TokenLifetime < 5*time.Minute || c.TokenLifetime > lanyard.MaxTokenLifetime {
 		return fmt.Errorf("tokenLifetime %s: must be between 5m and 24h", c.TokenLifetime)
+	}
+	if c.BlobRehydrateDelay < 0 || c.BlobRehydrateDelay > 24*time.Hour {
+		return fmt.Errorf("blobRehydrateDelay %s: must be between 0 and 24h", c.BlobRehydrateDelay)
 	}
 	for name, addr := range map[string]string{"listen.api": c.APIAddr, "listen.msi": c.MSIAddr, "listen.blob": c.BlobAddr} {
 		host, _, err := net.SplitHostPort(addr)

@@ -30,7 +30,8 @@ func TestResolveDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Home != "/data/lanyard" || c.APIAddr != DefaultAPIAddr || c.MSIAddr != DefaultMSIAddr || c.BlobAddr != DefaultBlobAddr ||
-		c.TokenLifetime != time.Hour || c.Store != "sqlite" || c.PublicHost != "127.0.0.1" {
+		c.TokenLifetime != time.Hour || c.Store != "sqlite" || c.PublicHost != "127.0.0.1" ||
+		c.BlobRehydrateDelay != DefaultBlobRehydrateDelay {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -43,6 +44,9 @@ func TestValidate(t *testing.T) {
 		{"lifetime too long", `{"tokenLifetime": "25h"}`, "between 5m and 24h"},
 		{"lifetime garbage", `{"tokenLifetime": "soon"}`, "tokenLifetime"},
 		{"bad tenant", `{"tenantId": "a/b"}`, "tenantId"},
+		{"negative rehydrate delay", `{"blobRehydrateDelay": "-1s"}`, "blobRehydrateDelay"},
+		{"rehydrate delay too long", `{"blobRehydrateDelay": "25h"}`, "blobRehydrateDelay"},
+		{"rehydrate delay garbage", `{"blobRehydrateDelay": "later"}`, "blobRehydrateDelay"},
 		{"bad store", `{"store": "mysql://x"}`, "store"},
 		{"bad log format", `{"log": {"format": "xml"}}`, "log.format"},
 		{"negative connection cap", `{"limits": {"maxConnections": {"blob": -1}}}`, "limits.maxConnections.blob"},
@@ -90,14 +94,14 @@ func TestMaxConnections(t *testing.T) {
 
 func TestLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lanyard.json")
-	if err := os.WriteFile(path, []byte(`{"home": "/srv/lanyard", "tokenLifetime": "2h", "listen": {"msi": "[::1]:9999"}}`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"home": "/srv/lanyard", "tokenLifetime": "2h", "blobRehydrateDelay": "0s", "listen": {"msi": "[::1]:9999"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Home != "/srv/lanyard" || c.TokenLifetime != 2*time.Hour || c.MSIAddr != "[::1]:9999" {
+	if c.Home != "/srv/lanyard" || c.TokenLifetime != 2*time.Hour || c.MSIAddr != "[::1]:9999" || c.BlobRehydrateDelay != 0 {
 		t.Fatalf("Load = %+v", c)
 	}
 }

@@ -23,8 +23,9 @@ import (
 
 // openBlob opens the Blob service: content in contentDir, metadata in sharedMeta when the
 // store is shared with other nodes (they must see each other's blobs), otherwise in a
-// journal under home/blob, which is faster for one node.
-func openBlob(ctx context.Context, home, contentDir string, sharedMeta blob.MetaStore, logger *slog.Logger) (*blob.Service, error) {
+// journal under home/blob, which is faster for one node. rehydrateDelay is how long a
+// rehydration from Archive takes (0: at once).
+func openBlob(ctx context.Context, home, contentDir string, sharedMeta blob.MetaStore, rehydrateDelay time.Duration, logger *slog.Logger) (*blob.Service, error) {
 	meta := sharedMeta
 	if meta == nil {
 		m, err := fsmeta.Open(filepath.Join(home, "blob", "meta"), fsmeta.Options{Logger: logger})
@@ -44,7 +45,11 @@ func openBlob(ctx context.Context, home, contentDir string, sharedMeta blob.Meta
 		// blob.SharedOrphanAge old (over a day); pooled files are used within an hour or not at all.
 		content.LimitPoolAge(time.Hour)
 	}
-	svc, err := blob.Open(ctx, blob.Config{Meta: meta, Content: content, Logger: logger, SharedContent: shared})
+	if rehydrateDelay == 0 {
+		rehydrateDelay = -1 // blob.Config: none
+	}
+	svc, err := blob.Open(ctx, blob.Config{Meta: meta, Content: content, Logger: logger, SharedContent: shared,
+		RehydrateDelay: rehydrateDelay})
 	if err != nil {
 		meta.Close()
 		content.Close()

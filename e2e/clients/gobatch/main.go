@@ -168,7 +168,13 @@ func submit(ctx context.Context, client *azblob.Client, op, scope string, refs [
 	}
 	out := make([]subResult, 0, len(items))
 	for _, it := range items {
+		// The SDK tells a success by the absence of an error only: it is the operation's
+		// status, 202 for Delete Blob, 200 for Set Blob Tier (which answers 202 only when
+		// it starts a rehydration, never here).
 		r := subResult{Status: 202}
+		if op == "tier" {
+			r.Status = 200
+		}
 		if it.ContentID != nil {
 			r.ContentID = *it.ContentID
 		}

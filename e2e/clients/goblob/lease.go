@@ -158,10 +158,10 @@ func leases(ctx context.Context, client *azblob.Client, cont string) (any, error
 	}
 	done["account-info"] = "ok"
 
-	// A tier Lanyard does not keep is refused, not dropped; CRC-64 computed by azblob
+	// A page blob tier on a block blob is refused, not dropped; CRC-64 computed by azblob
 	// is the server's; a delete is permanent.
-	err = ignore(cc.NewBlockBlobClient("cool.txt").UploadBuffer(ctx, []byte("x"), &blockblob.UploadBufferOptions{AccessTier: to.Ptr(blob.AccessTierCool)}))
-	if err := wantCode("cool upload", err, "NotImplemented"); err != nil {
+	err = ignore(cc.NewBlockBlobClient("p10.txt").UploadBuffer(ctx, []byte("x"), &blockblob.UploadBufferOptions{AccessTier: to.Ptr(blob.AccessTierP10)}))
+	if err := wantCode("P10 upload", err, "InvalidHeaderValue"); err != nil {
 		return nil, err
 	}
 	sb := cc.NewBlockBlobClient("crc.txt")

@@ -42,6 +42,7 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"Tags", testTags},
 		{"FindBlobs", testFindBlobs},
 		{"Leases", testLeases},
+		{"Tiers", testTiers},
 		{"ConcurrentLeaseAcquire", testConcurrentLeaseAcquire},
 		{"ListUncommitted", testListUncommitted},
 	}

@@ -98,7 +98,7 @@ func (b *insertBatcher) work() {
 // blobEntryTypes are the column types of blob_entries in blobEntryInsert's order: the
 // first row of a VALUES list carries them, and PostgreSQL types the others alike.
 var blobEntryTypes = []string{"TEXT", "TEXT", "TEXT", "BOOLEAN", "BIGINT", "BYTEA", "BYTEA", "BYTEA", "BYTEA", "BYTEA",
-	"BYTEA", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "INTEGER", "TEXT", "TEXT"}
+	"BYTEA", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "INTEGER", "TEXT", "TEXT", "TEXT"}
 
 // run inserts the rows of batch that share the first row's guard, one per key, and
 // returns each row's result; the others are reported not inserted.

@@ -662,21 +662,21 @@ type blobEntry struct {
 
 const blobEntryColumns = `e.name, e.committed, e.size, e.content_type, e.content_encoding, e.content_language,
 	e.content_disposition, e.cache_control, e.content_md5, e.metadata, e.etag, e.last_modified, e.created_at,
-	e.blob_type, e.extents, e.block_count, e.block_id_len, e.tags, e.lease`
+	e.blob_type, e.extents, e.block_count, e.block_id_len, e.tags, e.lease, e.tier`
 
 // scanBlobEntry scans blobEntryColumns, then extra. The columns are NULL where an outer
 // join found no row; found is then false.
 func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, found bool, err error) {
 	var (
 		name, md, etag, bt, ext        sql.NullString
-		tags, lease                    sql.NullString
+		tags, lease, tier              sql.NullString
 		committed                      sql.NullBool
 		size, modified, created, count sql.NullInt64
 		idLen                          sql.NullInt32
 		ct, ce, cl, cd, cc, md5        []byte
 	)
 	dest := append([]any{&name, &committed, &size, &ct, &ce, &cl, &cd, &cc, &md5, &md, &etag, &modified, &created,
-		&bt, &ext, &count, &idLen, &tags, &lease}, extra...)
+		&bt, &ext, &count, &idLen, &tags, &lease, &tier}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return e, false, err
 	}
@@ -703,6 +703,9 @@ func scanBlobEntry(r rowScanner, container string, extra ...any) (e blobEntry, f
 		return e, false, err
 	}
 	if rec.Lease, err = decodeLease(lease.String); err != nil {
+		return e, false, err
+	}
+	if rec.Tier, err = decodeTier(tier.String); err != nil {
 		return e, false, err
 	}
 	e.rec = rec
@@ -788,7 +791,7 @@ func (s sqlDB) lockBlobEntry(ctx context.Context, k blobs.BlobKey) (blobEntry, b
 func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, error) {
 	if rec == nil {
 		return []any{false, int64(0), []byte{}, []byte{}, []byte{}, []byte{}, []byte{}, nil, "{}", "", int64(0), int64(0), "", "[]",
-			blockCount, idLen, "", ""}, nil
+			blockCount, idLen, "", "", ""}, nil
 	}
 	if !utf8.ValidString(rec.ETag) || strings.IndexByte(rec.ETag, 0) >= 0 ||
 		!utf8.ValidString(rec.BlobType) || strings.IndexByte(rec.BlobType, 0) >= 0 {
@@ -810,6 +813,10 @@ func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, e
 	if err != nil {
 		return nil, err
 	}
+	tier, err := encodeTier(rec.Tier)
+	if err != nil {
+		return nil, err
+	}
 	bt := rec.BlobType
 	if bt == "" {
 		bt = blobs.BlobTypeBlock
@@ -817,12 +824,12 @@ func blobEntryArgs(rec *blobs.BlobRecord, blockCount int64, idLen int) ([]any, e
 	h := rec.HTTPHeaders
 	return []any{true, rec.Size, []byte(h.ContentType), []byte(h.ContentEncoding), []byte(h.ContentLanguage),
 		[]byte(h.ContentDisposition), []byte(h.CacheControl), nullBlob(h.ContentMD5), md, rec.ETag,
-		micros(rec.LastModified), micros(rec.CreatedAt), bt, ext, blockCount, idLen, tags, lease}, nil
+		micros(rec.LastModified), micros(rec.CreatedAt), bt, ext, blockCount, idLen, tags, lease, tier}, nil
 }
 
 const blobEntryInsert = `INSERT INTO blob_entries (account, container, name, committed, size, content_type, content_encoding,
 	content_language, content_disposition, cache_control, content_md5, metadata, etag, last_modified, created_at,
-	blob_type, extents, block_count, block_id_len, tags, lease) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	blob_type, extents, block_count, block_id_len, tags, lease, tier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // entryCond restricts a write of a blob's row outside a transaction: to one version of
 // the row (see sqlstore.Handle.RowVersion) and to the guard of blobOwner. The zero entryCond, for
@@ -896,7 +903,7 @@ func (s sqlDB) updateBlobEntry(ctx context.Context, k blobs.BlobKey, vals []any,
 	args := slices.Clone(vals)
 	cols := []string{"committed", "size", "content_type", "content_encoding", "content_language", "content_disposition",
 		"cache_control", "content_md5", "metadata", "etag", "last_modified", "created_at", "blob_type", "extents",
-		"block_count", "block_id_len", "tags", "lease"}
+		"block_count", "block_id_len", "tags", "lease", "tier"}
 	if keepExtents {
 		i := slices.Index(cols, "extents")
 		cols, args = slices.Delete(cols, i, i+1), slices.Delete(args, i, i+1)
