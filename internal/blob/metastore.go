@@ -32,7 +32,11 @@ import (
 //   - times round-trip with at least millisecond precision (in UTC);
 //   - a container's and a blob's Lease are part of its record: stored by every write of
 //     the record and returned by every read and listing of it (a lease is a lock between
-//     nodes, so an update that changes only the lease must be committed like any other).
+//     nodes, so an update that changes only the lease must be committed like any other);
+//   - so are a blob's Snapshots (BlobRecord.Snapshots, kept as EncodeSnapshots writes
+//     them): stored by every write of the record, even one that changes nothing else,
+//     returned by every read and listing, and in BlobResult.Prev; their extents' content
+//     counts as referenced (Contents, and DeleteContainer's result).
 type MetaStore interface {
 	// CreateContainer stores c, or fails with ContainerAlreadyExists.
 	CreateContainer(ctx context.Context, c Container) error

@@ -129,6 +129,10 @@ var statusByCode = map[string]int{
 	blob.CodeAppendPositionConditionNotMet:   http.StatusPreconditionFailed,
 	blob.CodeSequenceNumberConditionNotMet:   http.StatusPreconditionFailed,
 	blob.CodeInvalidPageRange:                http.StatusRequestedRangeNotSatisfiable,
+
+	// Snapshots.
+	blob.CodeSnapshotsPresent:      http.StatusConflict,
+	blob.CodeSnapshotCountExceeded: http.StatusConflict,
 }
 
 // kindDefaults gives a status and code to errors that carry a kind but no known code.
