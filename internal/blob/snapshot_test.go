@@ -144,3 +144,24 @@ func TestSnapshotContainerDeleteAndRecovery(t *testing.T) {
 		t.Fatalf("%d content files after Delete Container, want 0", n)
 	}
 }
+
+// FuzzParseSnapshotID: any query value either fails with InvalidQueryParameterValue or
+// gives a canonical id that parses to itself.
+func FuzzParseSnapshotID(f *testing.F) {
+	for _, s := range []string{"2026-12-03T10:38:00.1234567Z", "2024-01-01T00:00:00Z", "2026-12-03T10:38:00.123+02:00", "yesterday", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		id, err := blob.ParseSnapshotID(v)
+		if err != nil {
+			if blob.CodeOf(err) != blob.CodeInvalidQueryValue {
+				t.Fatalf("%q: %v", v, err)
+			}
+			return
+		}
+		again, err := blob.ParseSnapshotID(id)
+		if err != nil || again != id || len(id) != len(blob.SnapshotLayout) {
+			t.Fatalf("%q -> %q -> %q, %v", v, id, again, err)
+		}
+	})
+}
