@@ -74,7 +74,7 @@ func (h *Handler) snapshotBlob(w http.ResponseWriter, r *http.Request, t *target
 	hdr := w.Header()
 	hdr.Set("x-ms-snapshot", id)
 	setWritten(hdr, p.ETag, p.LastModified)
-	hdr.Set("x-ms-request-server-encrypted", "false")
+	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
 }
 

@@ -93,3 +93,30 @@ func TestSnapshots(t *testing.T) {
 	e.must(t, req{method: "DELETE", path: p, hdr: map[string]string{"x-ms-delete-snapshots": "include"}}, http.StatusAccepted)
 	e.fails(t, req{method: "GET", path: p}, http.StatusNotFound, "BlobNotFound")
 }
+
+// Get Page Ranges and Get Blob of a page blob's snapshot see the pages as they were.
+func TestPageBlobSnapshot(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/disk"
+	e.must(t, req{method: "PUT", path: p, hdr: map[string]string{"x-ms-blob-type": "PageBlob", "x-ms-blob-content-length": "4096"}}, http.StatusCreated)
+	write := func(rg, fill string) {
+		e.must(t, req{method: "PUT", path: p + "?comp=page", body: strings.Repeat(fill, 512),
+			hdr: map[string]string{"x-ms-page-write": "update", "x-ms-range": rg}}, http.StatusCreated)
+	}
+	write("bytes=0-511", "a")
+	snap := e.must(t, req{method: "PUT", path: p + "?comp=snapshot"}, http.StatusCreated).hdr.Get("x-ms-snapshot")
+	write("bytes=0-511", "b")
+	write("bytes=1024-1535", "c")
+	sp := p + "?snapshot=" + url.QueryEscape(snap)
+	ranges := e.must(t, req{method: "GET", path: sp + "&comp=pagelist"}, http.StatusOK)
+	if !strings.Contains(ranges.body, "<PageRange><Start>0</Start><End>511</End></PageRange><NextMarker") {
+		t.Fatalf("page ranges of the snapshot: %s", ranges.body)
+	}
+	got := e.must(t, req{method: "GET", path: sp, hdr: map[string]string{"x-ms-range": "bytes=0-1535"}}, http.StatusPartialContent)
+	if got.body != strings.Repeat("a", 512)+strings.Repeat("\x00", 1024) {
+		t.Fatalf("snapshot pages read %q...", got.body[:8])
+	}
+	e.fails(t, req{method: "PUT", path: sp + "&comp=page", body: strings.Repeat("d", 512),
+		hdr: map[string]string{"x-ms-page-write": "update", "x-ms-range": "bytes=0-511"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
+}
