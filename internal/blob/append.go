@@ -33,7 +33,7 @@ func (s *Service) createEmpty(ctx context.Context, in CreateBlobInput, blobType 
 		return BlobProperties{}, err
 	}
 	var next *BlobRecord
-	res, err := s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
+	res, err := s.updateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
@@ -171,7 +171,7 @@ func (s *Service) SealAppendBlob(ctx context.Context, key BlobKey, cond Conditio
 		return BlobProperties{}, notFoundForRead(err)
 	}
 	var next *BlobRecord
-	_, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
+	_, err := s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()

@@ -115,7 +115,7 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 		}
 	}
 	var next *BlobRecord
-	res, err := s.meta.UpdateBlob(ctx, in.Key, true, func(st BlobState) (BlobWrite, error) {
+	res, err := s.updateBlob(ctx, in.Key, true, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
@@ -197,11 +197,20 @@ type BlockList struct {
 // GetBlockList returns a blob's block lists. A blob with neither a committed version
 // nor (when asked for) staged blocks is not found.
 func (s *Service) GetBlockList(ctx context.Context, key BlobKey, which BlockListType) (BlockList, error) {
+	return s.GetBlockListAt(ctx, key, "", which)
+}
+
+// GetBlockListAt is GetBlockList of a snapshot of the blob ("" for the blob itself);
+// a snapshot has only committed blocks.
+func (s *Service) GetBlockListAt(ctx context.Context, key BlobKey, snapshot string, which BlockListType) (BlockList, error) {
 	if err := s.validateKey(key); err != nil {
 		return BlockList{}, err
 	}
+	if snapshot != "" {
+		which = ListCommitted
+	}
 	var bl BlockList
-	rec, err := s.meta.GetBlob(ctx, key)
+	rec, err := s.readRecord(ctx, key, snapshot)
 	switch {
 	case err == nil:
 		p := rec.BlobProperties

@@ -109,7 +109,7 @@ func (s *Service) commitCombined(ctx context.Context, key BlobKey, batch []*comb
 		}
 	}
 	var last *BlobRecord
-	res, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
+	res, err := s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur, changed := st.Blob, false
 		for _, w := range batch {
 			if w.data != nil && w.content == "" {

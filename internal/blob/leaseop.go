@@ -59,7 +59,7 @@ func (s *Service) LeaseBlob(ctx context.Context, key BlobKey, req LeaseRequest) 
 		return LeaseResult{}, err
 	}
 	var out LeaseResult
-	_, err = s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
+	_, err = s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()

@@ -28,6 +28,9 @@ type ListBlobsOptions struct {
 	// Uncommitted also lists blobs that have only uncommitted blocks
 	// (include=uncommittedblobs), as empty block blobs without an ETag.
 	Uncommitted bool
+	// Snapshots also lists each blob's snapshots (include=snapshots), oldest first,
+	// before the blob. A blob and its snapshots are never split across pages.
+	Snapshots bool
 }
 
 // ListEntry is a blob or, in a hierarchical listing, a prefix (BlobPrefix) standing for
@@ -35,6 +38,8 @@ type ListBlobsOptions struct {
 type ListEntry struct {
 	Prefix string // set for a BlobPrefix entry
 	Blob   BlobProperties
+	// Snapshot is set on an entry that is a snapshot of Blob.Name.
+	Snapshot string
 }
 
 // ListBlobsResult is one page of a listing in name order. BlobPrefix entries count
@@ -141,6 +146,13 @@ scan:
 					after = skipPast(p)
 					continue scan
 				}
+			}
+			if opts.Snapshots && len(r.Snapshots) > 0 {
+				if len(res.Entries) > 0 && len(res.Entries)+len(r.Snapshots) >= limit {
+					more = true
+					break scan
+				}
+				res.Entries = append(res.Entries, snapshotEntries(&r)...)
 			}
 			res.Entries = append(res.Entries, ListEntry{Blob: s.settled(r.properties())})
 			after = r.Name

@@ -35,6 +35,10 @@ import (
 //     nodes, so an update that changes only the lease must be committed like any other);
 //   - so is a blob's Tier, stored as given (a pending rehydration included: the store
 //     does not settle it), by every write and returned by every read and listing.
+//   - so are a blob's Snapshots (BlobRecord.Snapshots, kept as EncodeSnapshots writes
+//     them): stored by every write of the record, even one that changes nothing else,
+//     returned by every read and listing, and in BlobResult.Prev; their extents' content
+//     counts as referenced (Contents, and DeleteContainer's result).
 type MetaStore interface {
 	// CreateContainer stores c, or fails with ContainerAlreadyExists.
 	CreateContainer(ctx context.Context, c Container) error

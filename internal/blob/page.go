@@ -167,10 +167,15 @@ type PageRange struct {
 // GetPageRanges returns the written page ranges of a page blob, adjacent ones merged,
 // within rg when it is not nil.
 func (s *Service) GetPageRanges(ctx context.Context, key BlobKey, rg *Range, cond Conditions) (BlobProperties, []PageRange, error) {
+	return s.GetPageRangesAt(ctx, key, "", rg, cond)
+}
+
+// GetPageRangesAt is GetPageRanges of a snapshot of the blob ("" for the blob itself).
+func (s *Service) GetPageRangesAt(ctx context.Context, key BlobKey, snapshot string, rg *Range, cond Conditions) (BlobProperties, []PageRange, error) {
 	if err := s.validateKey(key); err != nil {
 		return BlobProperties{}, nil, notFoundForRead(err)
 	}
-	rec, err := s.meta.GetBlob(ctx, key)
+	rec, err := s.readRecord(ctx, key, snapshot)
 	if err != nil {
 		return BlobProperties{}, nil, err
 	}
@@ -240,7 +245,7 @@ func (s *Service) UpdatePageBlob(ctx context.Context, key BlobKey, u PageBlobUpd
 		return BlobProperties{}, errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format.")
 	}
 	var next *BlobRecord
-	res, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
+	res, err := s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()

@@ -25,7 +25,7 @@ func (s *Service) updateProperties(ctx context.Context, key BlobKey, cond Condit
 		return BlobProperties{}, notFoundForRead(err)
 	}
 	var next *BlobRecord
-	_, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
+	_, err := s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()
@@ -57,7 +57,7 @@ func (s *Service) DeleteBlob(ctx context.Context, key BlobKey, cond Conditions) 
 	// Azure deletes an existing blob despite If-None-Match: *, which only means "create
 	// only" to writes that create.
 	cond.IfNoneMatch = slices.DeleteFunc(slices.Clone(cond.IfNoneMatch), func(t string) bool { return unquote(t) == "*" })
-	res, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
+	res, err := s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()

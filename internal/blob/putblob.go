@@ -58,7 +58,7 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 		h.ContentMD5 = w.md5
 	}
 	var next *BlobRecord
-	res, err := s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
+	res, err := s.updateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err

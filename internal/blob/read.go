@@ -18,6 +18,8 @@ type Range struct {
 type GetBlobOptions struct {
 	Range      *Range
 	Conditions Conditions
+	// Snapshot reads that snapshot of the blob; "" reads the blob.
+	Snapshot string
 }
 
 // GetBlob opens a blob, or the requested range of it, for reading. The reader sees the
@@ -40,7 +42,7 @@ func (s *Service) GetBlob(ctx context.Context, key BlobKey, opts GetBlobOptions)
 }
 
 func (s *Service) openReader(ctx context.Context, key BlobKey, opts GetBlobOptions, epoch uint64) (*BlobReader, error) {
-	rec, err := s.meta.GetBlob(ctx, key)
+	rec, err := s.readRecord(ctx, key, opts.Snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -86,10 +88,16 @@ func (s *Service) openReader(ctx context.Context, key BlobKey, opts GetBlobOptio
 
 // GetBlobProperties returns a blob's properties after checking read conditions.
 func (s *Service) GetBlobProperties(ctx context.Context, key BlobKey, cond Conditions) (BlobProperties, error) {
+	return s.GetBlobPropertiesAt(ctx, key, "", cond)
+}
+
+// GetBlobPropertiesAt is GetBlobProperties of a snapshot of the blob ("" for the blob
+// itself).
+func (s *Service) GetBlobPropertiesAt(ctx context.Context, key BlobKey, snapshot string, cond Conditions) (BlobProperties, error) {
 	if err := s.validateKey(key); err != nil {
 		return BlobProperties{}, notFoundForRead(err)
 	}
-	rec, err := s.meta.GetBlob(ctx, key)
+	rec, err := s.readRecord(ctx, key, snapshot)
 	if err != nil {
 		return BlobProperties{}, err
 	}

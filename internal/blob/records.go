@@ -32,6 +32,9 @@ type Extent struct {
 type BlobRecord struct {
 	BlobProperties
 	Extents []Extent
+	// Snapshots are the blob's snapshots, oldest first: part of the record, stored by
+	// every write of it and returned by every read and listing of it.
+	Snapshots []Snapshot
 }
 
 // Block is an uncommitted block: staged by Put Block, waiting for Put Block List.

@@ -247,6 +247,14 @@ func (s *Service) release(res BlobResult, next *BlobRecord) {
 	for i := 0; i < len(cur) && len(candidates) > 0; i++ {
 		delete(candidates, cur[i].Content)
 	}
+	// Or by a snapshot, which a write of the blob keeps.
+	if res.Prev != nil {
+		for i := 0; i < len(res.Prev.Snapshots) && len(candidates) > 0; i++ {
+			for _, e := range res.Prev.Snapshots[i].Record.Extents {
+				delete(candidates, e.Content)
+			}
+		}
+	}
 	if len(candidates) == 0 {
 		return
 	}

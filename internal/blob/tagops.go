@@ -82,7 +82,7 @@ func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond 
 	if err := s.validateKey(key); err != nil {
 		return notFoundForRead(err)
 	}
-	_, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
+	_, err := s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()

@@ -146,7 +146,7 @@ func (s *Service) SetBlobTier(ctx context.Context, in SetBlobTierInput) (accepte
 	if _, ok := ParseAccessTier(in.Tier); !ok {
 		return false, lanyard.Errorf(lanyard.KindInvalid, "The value for one of the HTTP headers is not in the correct format.").WithCode(CodeInvalidHeaderValue)
 	}
-	_, err = s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
+	_, err = s.updateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()

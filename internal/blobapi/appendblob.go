@@ -54,7 +54,7 @@ func routeAppendPage(r *http.Request, comp string) (*operation, error) {
 	case "pagelist":
 		q := r.URL.Query()
 		if q.Has("prevsnapshot") || r.Header.Get("x-ms-previous-snapshot-url") != "" {
-			return nil, errNotImplemented("page range diffs (Lanyard keeps no snapshots)")
+			return nil, errNotImplemented("page range diffs")
 		}
 		return method(m, map[string]*operation{http.MethodGet: opGetPageRanges})
 	case "properties":

@@ -96,7 +96,7 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	}
 	hdr := w.Header()
 	if r.Method == http.MethodHead {
-		p, err := h.Service.GetBlobProperties(r.Context(), t.key(), cond)
+		p, err := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.snapshot, cond)
 		if err != nil {
 			return h.notModified(w, r, t, err)
 		}
@@ -120,10 +120,10 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 		return &apiError{status: http.StatusBadRequest, code: "InvalidInput",
 			message: "One of the request inputs is not valid."}
 	}
-	br, err := h.Service.GetBlob(r.Context(), t.key(), blob.GetBlobOptions{Range: rg, Conditions: cond})
+	br, err := h.Service.GetBlob(r.Context(), t.key(), blob.GetBlobOptions{Range: rg, Conditions: cond, Snapshot: t.snapshot})
 	if err != nil {
 		if lanyard.CodeOf(err) == blob.CodeInvalidRange {
-			if p, perr := h.Service.GetBlobProperties(r.Context(), t.key(), blob.Conditions{}); perr == nil {
+			if p, perr := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.snapshot, blob.Conditions{}); perr == nil {
 				hdr.Set("Content-Range", "bytes */"+itoa(p.Size))
 			}
 		}
@@ -185,7 +185,7 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return
 // notModified adds, to a 304, the validators the client compares with.
 func (h *Handler) notModified(w http.ResponseWriter, r *http.Request, t *target, err error) error {
 	if errors.Is(err, blob.ErrNotModified) {
-		if p, perr := h.Service.GetBlobProperties(r.Context(), t.key(), blob.Conditions{}); perr == nil {
+		if p, perr := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.snapshot, blob.Conditions{}); perr == nil {
 			setWritten(w.Header(), p.ETag, p.LastModified)
 		}
 	}
@@ -197,7 +197,7 @@ func (h *Handler) getBlobMetadata(w http.ResponseWriter, r *http.Request, t *tar
 	if err != nil {
 		return err
 	}
-	p, err := h.Service.GetBlobProperties(r.Context(), t.key(), cond)
+	p, err := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.snapshot, cond)
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,11 @@ func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, t *target) 
 	if err != nil {
 		return err
 	}
-	if err := h.Service.DeleteBlob(r.Context(), t.key(), cond); err != nil {
+	opts, err := deleteOptions(r, t, cond)
+	if err != nil {
+		return err
+	}
+	if err := h.Service.DeleteBlobWith(r.Context(), t.key(), opts); err != nil {
 		return err
 	}
 	// Without soft delete, every delete is permanent; the SDKs read the header.

@@ -128,7 +128,7 @@ func (h *Handler) getBlockList(w http.ResponseWriter, r *http.Request, t *target
 	if err != nil {
 		return err
 	}
-	bl, err := h.Service.GetBlockList(r.Context(), t.key(), which)
+	bl, err := h.Service.GetBlockListAt(r.Context(), t.key(), t.snapshot, which)
 	if err == nil && ifTags != nil {
 		var tags blob.Tags
 		if bl.Blob != nil {

@@ -133,6 +133,9 @@ var statusByCode = map[string]int{
 	// Access tiers.
 	blob.CodeBlobArchived:        http.StatusConflict,
 	blob.CodeBlobBeingRehydrated: http.StatusConflict,
+	// Snapshots.
+	blob.CodeSnapshotsPresent:      http.StatusConflict,
+	blob.CodeSnapshotCountExceeded: http.StatusConflict,
 }
 
 // kindDefaults gives a status and code to errors that carry a kind but no known code.

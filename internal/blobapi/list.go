@@ -29,6 +29,7 @@ type listParams struct {
 	includeMetadata           bool
 	includeTags               bool
 	includeUncommitted        bool
+	includeSnapshots          bool
 }
 
 func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
@@ -60,6 +61,7 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 			p.includeMetadata = p.includeMetadata || inc == "metadata"
 			p.includeTags = p.includeTags || inc == "tags"
 			p.includeUncommitted = p.includeUncommitted || inc == "uncommittedblobs"
+			p.includeSnapshots = p.includeSnapshots || inc == "snapshots"
 			if inc == "snapshots" && p.hasDelimiter {
 				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
 			}
@@ -68,8 +70,8 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 	return p, nil
 }
 
-// Values Azure allows for include. Only metadata, tags and uncommittedblobs change the
-// output: Lanyard has no snapshots, versions, soft delete or copies to list.
+// Values Azure allows for include. Only metadata, tags, uncommittedblobs and snapshots
+// change the output: Lanyard has no versions, soft delete or copies to list.
 var (
 	containerIncludes = map[string]bool{"metadata": true, "deleted": true, "system": true}
 	blobIncludes      = map[string]bool{"metadata": true, "snapshots": true, "uncommittedblobs": true,
@@ -207,6 +209,7 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 	}
 	res, err := h.Service.ListBlobs(r.Context(), t.account, t.container, blob.ListBlobsOptions{
 		Prefix: p.prefix, Delimiter: p.delimiter, Marker: p.marker, MaxResults: p.max, Uncommitted: p.includeUncommitted,
+		Snapshots: p.includeSnapshots,
 	})
 	if err != nil {
 		return err

@@ -40,20 +40,24 @@ func appendBlobsPage(b *bytes.Buffer, pg blobsPage) {
 			b.WriteString("</BlobPrefix>")
 			continue
 		}
-		appendBlob(b, en.Blob, pg.Blobs.withMeta, pg.Blobs.withTags, pg.Blobs.now)
+		appendBlob(b, en, pg.Blobs.withMeta, pg.Blobs.withTags, pg.Blobs.now)
 	}
 	b.WriteString("</Blobs>")
 	element(b, "NextMarker", pg.NextMarker)
 	b.WriteString("</EnumerationResults>")
 }
 
-func appendBlob(b *bytes.Buffer, p blob.BlobProperties, withMeta, withTags bool, now time.Time) {
+func appendBlob(b *bytes.Buffer, en blob.ListEntry, withMeta, withTags bool, now time.Time) {
+	p := en.Blob
 	ct := p.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
 	b.WriteString("<Blob>")
 	element(b, "Name", p.Name)
+	if en.Snapshot != "" {
+		element(b, "Snapshot", en.Snapshot)
+	}
 	b.WriteString("<Properties>")
 	element(b, "Creation-Time", httpTime(p.CreatedAt))
 	element(b, "Last-Modified", httpTime(p.LastModified))

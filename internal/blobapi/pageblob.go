@@ -148,7 +148,7 @@ func (h *Handler) getPageRanges(w http.ResponseWriter, r *http.Request, t *targe
 	if err != nil {
 		return err
 	}
-	p, ranges, err := h.Service.GetPageRanges(r.Context(), t.key(), rg, cond)
+	p, ranges, err := h.Service.GetPageRangesAt(r.Context(), t.key(), t.snapshot, rg, cond)
 	if err != nil {
 		return h.notModified(w, r, t, err)
 	}

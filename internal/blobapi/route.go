@@ -19,6 +19,8 @@ type target struct {
 	createOnly bool
 	// tags are the index tags the request writes, once read (see requestTags).
 	tags *requestTags
+	// snapshot is the snapshot a read or delete addresses (?snapshot=), canonical.
+	snapshot string
 }
 
 // operation is one REST operation: how to authorize it and how to run it.
@@ -68,7 +70,7 @@ var (
 // unsupportedComps are operations Azure has and Lanyard does not (yet): answered 501,
 // which the SDKs do not retry, rather than 400, which would claim the request is wrong.
 var unsupportedComps = map[string]bool{
-	"acl": true, "lease": true, "snapshot": true, "copy": true,
+	"acl": true, "lease": true, "copy": true,
 	"expiry": true, "undelete": true, "query": true,
 	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true,
 	"properties": true, "stats": true,
@@ -80,8 +82,11 @@ var unsupportedComps = map[string]bool{
 func route(r *http.Request, t *target) (*operation, error) {
 	q := t.query
 	comp, restype := q.Get("comp"), q.Get("restype")
-	if q.Has("snapshot") || q.Has("versionid") {
-		return nil, errNotImplemented("blob snapshots and versions")
+	if q.Has("versionid") {
+		return nil, errNotImplemented("blob versions")
+	}
+	if q.Has("snapshot") {
+		return routeSnapshot(r, t)
 	}
 	if restype == "account" {
 		return routeAccount(r, t)
@@ -180,6 +185,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 		return method(m, map[string]*operation{http.MethodPut: opLeaseBlob})
 	case "tier":
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobTier})
+	case "snapshot":
+		return method(m, map[string]*operation{http.MethodPut: opSnapshotBlob})
 	}
 	if unsupportedComps[strings.ToLower(comp)] {
 		return nil, errNotImplemented("comp=" + comp)

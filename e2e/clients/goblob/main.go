@@ -33,7 +33,7 @@ import (
 func main() {
 	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
 	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
-	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, lock-acquire, lock-release (-data: the lease id)")
+	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, snapshots, lock-acquire, lock-release (-data: the lease id)")
 	cont := flag.String("container", "data", "container")
 	name := flag.String("blob", "hello.txt", "blob name")
 	data := flag.String("data", "hello", "content for put")
@@ -117,6 +117,8 @@ func main() {
 	case "set-tier":
 		_, err = client.ServiceClient().NewContainerClient(*cont).NewBlobClient(*name).SetTier(ctx, blob.AccessTier(*data), nil)
 		result = map[string]any{"ok": err == nil}
+	case "snapshots":
+		result, err = snapshots(ctx, client, *cont)
 	case "lock-acquire", "lock-release":
 		result, err = lock(ctx, client, *cont, *name, strings.TrimPrefix(*op, "lock-"), *data)
 	case "acl-cors":

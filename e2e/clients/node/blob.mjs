@@ -2,7 +2,7 @@
 // BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
 // prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
 //
-// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|tags|leases|tiers|make-sas|acl-cors [--container C] [--blob B] [--data D] [--perms P]
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|tags|leases|tiers|snapshots|make-sas|acl-cors [--container C] [--blob B] [--data D] [--perms P]
 //        node blob.mjs --op sas-get --sas-url URL (no credential)
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -11,6 +11,7 @@ import { appendPage } from "./appendpage.mjs";
 import { blobTags } from "./blobtags.mjs";
 import { leases } from "./lease.mjs";
 import { tiers } from "./tier.mjs";
+import { snapshots } from "./snapshot.mjs";
 import { makeSAS, sasGet } from "./sas.mjs";
 import { aclCors } from "./aclcors.mjs";
 
@@ -61,6 +62,9 @@ try {
       break;
     case "tiers":
       result.data = await tiers(container);
+      break;
+    case "snapshots":
+      result.data = await snapshots(container);
       break;
     case "acl-cors":
       result.data = await aclCors(service, container, values["account-url"], values.data);

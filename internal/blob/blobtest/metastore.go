@@ -45,6 +45,7 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"Tiers", testTiers},
 		{"ConcurrentLeaseAcquire", testConcurrentLeaseAcquire},
 		{"ListUncommitted", testListUncommitted},
+		{"Snapshots", testSnapshots},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -146,6 +146,8 @@ type diskBlob struct {
 	Tags        map[string]string `json:"tg,omitempty"`
 	Lease       *diskLease        `json:"ls,omitempty"`
 	Tier        *diskTier         `json:"tr,omitempty"`
+	// Snaps are the blob's snapshots, as blob.EncodeSnapshots writes them.
+	Snaps json.RawMessage `json:"snaps,omitempty"`
 }
 
 type diskExtent struct {
@@ -188,6 +190,11 @@ func encode(m mutation) ([]byte, error) {
 		if b.BlobType != blob.BlobTypeBlock && b.BlobType != "" {
 			d.BlobType = b.BlobType
 		}
+		snaps, err := blob.EncodeSnapshots(b.Snapshots)
+		if err != nil {
+			return nil, err
+		}
+		d.Snaps = snaps
 		if m.splice != nil {
 			d.Extents = nil
 			r.Sp = &diskSplice{From: m.splice.from, Del: m.splice.del, Ins: diskExtents(m.splice.ins)}
@@ -254,6 +261,10 @@ func decode(p []byte) (mutation, error) {
 			b.BlobType = d.BlobType
 		}
 		b.Extents = extentsOf(d.Extents)
+		var err error
+		if b.Snapshots, err = blob.DecodeSnapshots(d.Snaps); err != nil {
+			return mutation{}, fmt.Errorf("record %s: %w", r.Op, err)
+		}
 		m.blob = b
 		if r.Op == opSpliceBlob {
 			if r.Sp == nil {

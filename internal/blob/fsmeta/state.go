@@ -168,6 +168,7 @@ func (e *entry) contents() []blob.ContentID {
 				ids = append(ids, x.Content)
 			}
 		}
+		ids = append(ids, blob.SnapshotContents(e.rec.Snapshots)...)
 	}
 	for _, b := range e.blocks {
 		if b.Content != "" {

@@ -257,6 +257,9 @@ type layoutJSON struct {
 	X      []extentJSON `json:"x"`
 	Sealed bool         `json:"seal,omitempty"`
 	Seq    int64        `json:"seq,omitempty"`
+	// Snaps are the blob's snapshots (blob.EncodeSnapshots); a block blob with
+	// snapshots takes this form too.
+	Snaps json.RawMessage `json:"snaps,omitempty"`
 }
 
 // encodeLayout encodes the extents column of rec.
@@ -268,10 +271,14 @@ func encodeLayout(rec *blobs.BlobRecord) (string, error) {
 		}
 		js[i] = extentJSON{B: x.BlockID, C: string(x.Content), S: x.Size, O: x.Offset, CO: x.ContentOffset}
 	}
+	snaps, err := blobs.EncodeSnapshots(rec.Snapshots)
+	if err != nil {
+		return "", err
+	}
 	var v any = js
 	switch {
-	case rec.BlobType != "" && rec.BlobType != blobs.BlobTypeBlock:
-		v = layoutJSON{X: js, Sealed: rec.Sealed, Seq: rec.SequenceNumber}
+	case (rec.BlobType != "" && rec.BlobType != blobs.BlobTypeBlock) || snaps != nil:
+		v = layoutJSON{X: js, Sealed: rec.Sealed, Seq: rec.SequenceNumber, Snaps: snaps}
 	case len(js) == 0:
 		return "[]", nil
 	}
@@ -293,6 +300,10 @@ func decodeLayout(s string, rec *blobs.BlobRecord) error {
 			return fmt.Errorf("decode extents: %w", err)
 		}
 		js, rec.Sealed, rec.SequenceNumber = l.X, l.Sealed, l.Seq
+		var err error
+		if rec.Snapshots, err = blobs.DecodeSnapshots(l.Snaps); err != nil {
+			return err
+		}
 	default:
 		if err := json.Unmarshal([]byte(s), &js); err != nil {
 			return fmt.Errorf("decode extents: %w", err)
@@ -313,7 +324,8 @@ func decodeLayout(s string, rec *blobs.BlobRecord) error {
 // then leaves as it is.
 func sameLayout(a, b *blobs.BlobRecord) bool {
 	return a != nil && b != nil && slices.Equal(a.Extents, b.Extents) && a.BlobType == b.BlobType &&
-		a.Sealed == b.Sealed && a.SequenceNumber == b.SequenceNumber
+		a.Sealed == b.Sealed && a.SequenceNumber == b.SequenceNumber &&
+		slices.EqualFunc(a.Snapshots, b.Snapshots, func(x, y blobs.Snapshot) bool { return x.ID == y.ID })
 }
 
 // ---- containers ----
@@ -607,6 +619,11 @@ func (s sqlDB) blobContents(ctx context.Context, q string, args []any, fn func(b
 		}
 		for _, x := range rec.Extents {
 			if err := emit(x.Content); err != nil {
+				return nil, err
+			}
+		}
+		for _, id := range blobs.SnapshotContents(rec.Snapshots) {
+			if err := emit(id); err != nil {
 				return nil, err
 			}
 		}

@@ -1,0 +1,56 @@
+// Blob snapshots through the unmodified @azure/storage-blob: createSnapshot, reads through
+// withSnapshot, listBlobsFlat({ includeSnapshots }), deleting one snapshot and the blob
+// with its snapshots. Used by blob.mjs --op snapshots; returns the steps that passed.
+
+function codeOf(err) {
+  return err?.details?.errorCode ?? err?.code;
+}
+
+async function expectCode(what, code, fn) {
+  try {
+    await fn();
+  } catch (err) {
+    if (codeOf(err) === code) return;
+    throw new Error(`${what}: got ${codeOf(err)} (${err.statusCode}), want ${code}`);
+  }
+  throw new Error(`${what}: succeeded, want ${code}`);
+}
+
+function check(what, cond, detail) {
+  if (!cond) throw new Error(`${what}: ${JSON.stringify(detail)}`);
+}
+
+export async function snapshots(container) {
+  const steps = [];
+  await container.create();
+  const blob = container.getBlockBlobClient("snap.txt");
+  await blob.upload("version one", 11, { metadata: { v: "1" } });
+  const snap = await blob.createSnapshot();
+  check("createSnapshot", typeof snap.snapshot === "string" && snap.etag, snap);
+  steps.push("create");
+  await blob.upload("version two", 11);
+
+  const old = blob.withSnapshot(snap.snapshot);
+  const body = (await old.downloadToBuffer()).toString();
+  check("download", body === "version one", body);
+  const props = await old.getProperties();
+  check("properties", props.metadata.v === "1", props.metadata);
+  steps.push("read");
+
+  await expectCode("delete with snapshots", "SnapshotsPresent", () => blob.delete());
+  const listed = [];
+  for await (const item of container.listBlobsFlat({ includeSnapshots: true })) {
+    listed.push(item.snapshot ? `${item.name}@${item.snapshot}` : item.name);
+  }
+  check("list", listed.length === 2 && listed[0] === `snap.txt@${snap.snapshot}` && listed[1] === "snap.txt", listed);
+  steps.push("list");
+
+  await old.delete();
+  await expectCode("deleted snapshot", "BlobNotFound", () => old.getProperties());
+  await blob.createSnapshot();
+  const res = await blob.deleteIfExists({ deleteSnapshots: "include" });
+  check("deleteIfExists", res.succeeded, res);
+  check("gone", !(await blob.exists()), null);
+  steps.push("delete");
+  return steps.join(",");
+}

@@ -1,0 +1,101 @@
+package blobapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
+)
+
+// opSnapshotBlob serves Snapshot Blob (PUT comp=snapshot): a write of the blob.
+var opSnapshotBlob = &operation{"SnapshotBlob", ActionBlobsWrite, true, (*Handler).snapshotBlob}
+
+// routeSnapshot routes a request that addresses a snapshot (?snapshot=): reads and Delete
+// Blob, as Azure serves them; every write is refused, since a snapshot is read-only.
+func routeSnapshot(r *http.Request, t *target) (*operation, error) {
+	v := t.query.Get("snapshot")
+	id, err := blob.ParseSnapshotID(v)
+	if err != nil {
+		return nil, errInvalidQuery("snapshot", v, "")
+	}
+	if t.blob == "" && t.query.Get("restype") == "" {
+		// /{account}/{name}: a blob of the root container, as route treats it.
+		t.container, t.blob = "$root", t.container
+	}
+	if t.blob == "" {
+		return nil, errInvalidQuery("snapshot", v, "")
+	}
+	t.snapshot = id
+	m := r.Method
+	switch comp := t.query.Get("comp"); comp {
+	case "":
+		if m == http.MethodPut {
+			return nil, errInvalidQuery("snapshot", v, "a snapshot is read-only")
+		}
+		return method(m, map[string]*operation{http.MethodGet: opGetBlob, http.MethodHead: opGetBlobProps,
+			http.MethodDelete: opDeleteBlob})
+	case "metadata":
+		if m == http.MethodPut {
+			return nil, errInvalidQuery("snapshot", v, "a snapshot is read-only")
+		}
+		return method(m, map[string]*operation{http.MethodGet: opGetBlobMeta, http.MethodHead: opGetBlobMeta})
+	case "blocklist":
+		if m == http.MethodGet {
+			return opGetBlockList, nil
+		}
+	case "pagelist":
+		if m == http.MethodGet {
+			if t.query.Has("prevsnapshot") || r.Header.Get("x-ms-previous-snapshot-url") != "" {
+				return nil, errNotImplemented("page range diffs")
+			}
+			return opGetPageRanges, nil
+		}
+	case "tags", "copy", "tier":
+		if m == http.MethodGet || m == http.MethodHead {
+			return nil, errNotImplemented("comp=" + comp + " of a blob snapshot")
+		}
+	}
+	if m == http.MethodGet || m == http.MethodHead {
+		return nil, errInvalidQuery("comp", t.query.Get("comp"), "")
+	}
+	return nil, errInvalidQuery("snapshot", v, "a snapshot is read-only")
+}
+
+func (h *Handler) snapshotBlob(w http.ResponseWriter, r *http.Request, t *target) error {
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	id, p, err := h.Service.SnapshotBlob(r.Context(), t.key(), blob.SnapshotBlobOptions{
+		Metadata: metadata(r.Header), Conditions: cond})
+	if err != nil {
+		return err
+	}
+	hdr := w.Header()
+	hdr.Set("x-ms-snapshot", id)
+	setWritten(hdr, p.ETag, p.LastModified)
+	hdr.Set("x-ms-request-server-encrypted", "true")
+	return noContent(w, http.StatusCreated)
+}
+
+// deleteOptions reads Delete Blob's snapshot options: the snapshot addressed, or what
+// x-ms-delete-snapshots says to do with the blob's.
+func deleteOptions(r *http.Request, t *target, cond blob.Conditions) (blob.DeleteBlobOptions, error) {
+	opts := blob.DeleteBlobOptions{Snapshot: t.snapshot, Conditions: cond}
+	v := r.Header.Get("x-ms-delete-snapshots")
+	switch strings.ToLower(v) {
+	case "":
+		return opts, nil
+	case "include":
+		opts.Snapshots = blob.DeleteSnapshotsInclude
+	case "only":
+		opts.Snapshots = blob.DeleteSnapshotsOnly
+	default:
+		return opts, errInvalidHeader("x-ms-delete-snapshots", v)
+	}
+	if t.snapshot != "" {
+		// Azure: the header on a request that deletes one snapshot is a bad request.
+		return opts, errInvalidHeader("x-ms-delete-snapshots", v)
+	}
+	return opts, nil
+}

@@ -1,0 +1,122 @@
+package blobapi_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/lanyard-id/lanyard/internal/blobapi"
+)
+
+// Snapshot Blob and the operations on a snapshot over HTTP: statuses, headers, Azure's
+// error codes, and what RBAC is asked.
+func TestSnapshots(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	put := e.put(t, "box/b", "first", map[string]string{"x-ms-meta-k": "v1"})
+	p := "/" + account + "/box/b"
+
+	res := e.must(t, req{method: "PUT", path: p + "?comp=snapshot"}, http.StatusCreated)
+	if got := e.auth.last(); got.Action != blobapi.ActionBlobsWrite || !got.DataAction || got.Operation != "SnapshotBlob" {
+		t.Fatalf("Snapshot Blob asked RBAC for %+v; want blobs/write", got)
+	}
+	snap := res.hdr.Get("x-ms-snapshot")
+	if len(snap) != len("2026-12-03T10:38:00.1234567Z") || res.hdr.Get("ETag") != put.hdr.Get("ETag") || res.hdr.Get("Last-Modified") == "" {
+		t.Fatalf("Snapshot Blob answered %v", res.hdr)
+	}
+	sp := p + "?snapshot=" + url.QueryEscape(snap)
+	e.put(t, "box/b", "second", nil)
+
+	got := e.must(t, req{method: "GET", path: sp}, http.StatusOK)
+	if got.body != "first" {
+		t.Fatalf("Get Blob of the snapshot: %q", got.body)
+	}
+	if got := e.auth.last(); got.Action != blobapi.ActionBlobsRead || got.Operation != "GetBlob" {
+		t.Fatalf("reading a snapshot asked RBAC for %+v", got)
+	}
+	head := e.must(t, req{method: "HEAD", path: sp}, http.StatusOK)
+	if head.hdr.Get("x-ms-meta-k") != "v1" || head.hdr.Get("Content-Length") != "5" {
+		t.Fatalf("Get Blob Properties of the snapshot: %v", head.hdr)
+	}
+	md := e.must(t, req{method: "GET", path: sp + "&comp=metadata"}, http.StatusOK)
+	if md.hdr.Get("x-ms-meta-k") != "v1" {
+		t.Fatalf("Get Blob Metadata of the snapshot: %v", md.hdr)
+	}
+	bl := e.must(t, req{method: "GET", path: sp + "&comp=blocklist&blocklisttype=all"}, http.StatusOK)
+	if !strings.Contains(bl.body, "<CommittedBlocks") {
+		t.Fatalf("Get Block List of the snapshot: %s", bl.body)
+	}
+	// The snapshot's own metadata, given with the request.
+	res = e.must(t, req{method: "PUT", path: p + "?comp=snapshot", hdr: map[string]string{"x-ms-meta-own": "yes"}}, http.StatusCreated)
+	snap2 := res.hdr.Get("x-ms-snapshot")
+	md = e.must(t, req{method: "HEAD", path: p + "?snapshot=" + url.QueryEscape(snap2)}, http.StatusOK)
+	if md.hdr.Get("x-ms-meta-own") != "yes" || md.hdr.Get("x-ms-meta-k") != "" || md.hdr.Get("Content-Length") != "6" {
+		t.Fatalf("snapshot with its own metadata: %v", md.hdr)
+	}
+
+	list := e.must(t, req{method: "GET", path: "/" + account + "/box?restype=container&comp=list&include=snapshots"}, http.StatusOK)
+	i1, i2, ib := strings.Index(list.body, "<Snapshot>"+snap+"</Snapshot>"), strings.Index(list.body, "<Snapshot>"+snap2+"</Snapshot>"),
+		strings.Index(list.body, "<Name>b</Name><Properties>")
+	if i1 < 0 || i2 < i1 || ib < i2 {
+		t.Fatalf("listing with snapshots, oldest first then the blob:\n%s", list.body)
+	}
+	list = e.must(t, req{method: "GET", path: "/" + account + "/box?restype=container&comp=list"}, http.StatusOK)
+	if strings.Contains(list.body, "<Snapshot>") {
+		t.Fatalf("listing without include=snapshots shows them:\n%s", list.body)
+	}
+
+	// Errors.
+	e.fails(t, req{method: "GET", path: p + "?snapshot=2000-01-01T00:00:00.0000000Z"}, http.StatusNotFound, "BlobNotFound")
+	e.fails(t, req{method: "GET", path: p + "?snapshot=yesterday"}, http.StatusBadRequest, "InvalidQueryParameterValue")
+	e.fails(t, req{method: "PUT", path: sp, body: "x", hdr: map[string]string{"x-ms-blob-type": "BlockBlob"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
+	e.fails(t, req{method: "PUT", path: sp + "&comp=metadata", hdr: map[string]string{"x-ms-meta-a": "b"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
+	e.fails(t, req{method: "GET", path: p + "?versionid=" + url.QueryEscape(snap)}, http.StatusNotImplemented, "NotImplemented")
+	e.fails(t, req{method: "GET", path: sp + "&comp=pagelist&prevsnapshot=" + url.QueryEscape(snap)}, http.StatusNotImplemented, "NotImplemented")
+	e.fails(t, req{method: "PUT", path: "/" + account + "/box/missing?comp=snapshot"}, http.StatusNotFound, "BlobNotFound")
+	e.fails(t, req{method: "PUT", path: p + "?comp=snapshot", hdr: map[string]string{"If-Match": `"0x1"`}}, http.StatusPreconditionFailed, "ConditionNotMet")
+	e.fails(t, req{method: "DELETE", path: p}, http.StatusConflict, "SnapshotsPresent")
+	e.fails(t, req{method: "DELETE", path: p, hdr: map[string]string{"x-ms-delete-snapshots": "some"}}, http.StatusBadRequest, "InvalidHeaderValue")
+	e.fails(t, req{method: "DELETE", path: sp, hdr: map[string]string{"x-ms-delete-snapshots": "include"}}, http.StatusBadRequest, "InvalidHeaderValue")
+
+	// Deleting one snapshot, then the others, then the blob with "include".
+	e.must(t, req{method: "DELETE", path: sp}, http.StatusAccepted)
+	if got := e.auth.last(); got.Action != blobapi.ActionBlobsDelete || got.Operation != "DeleteBlob" {
+		t.Fatalf("deleting a snapshot asked RBAC for %+v", got)
+	}
+	e.fails(t, req{method: "GET", path: sp}, http.StatusNotFound, "BlobNotFound")
+	e.must(t, req{method: "DELETE", path: p, hdr: map[string]string{"x-ms-delete-snapshots": "only"}}, http.StatusAccepted)
+	if got := e.must(t, req{method: "GET", path: p}, http.StatusOK); got.body != "second" {
+		t.Fatalf("deleting only the snapshots changed the blob: %q", got.body)
+	}
+	e.must(t, req{method: "PUT", path: p + "?comp=snapshot"}, http.StatusCreated)
+	e.must(t, req{method: "DELETE", path: p, hdr: map[string]string{"x-ms-delete-snapshots": "include"}}, http.StatusAccepted)
+	e.fails(t, req{method: "GET", path: p}, http.StatusNotFound, "BlobNotFound")
+}
+
+// Get Page Ranges and Get Blob of a page blob's snapshot see the pages as they were.
+func TestPageBlobSnapshot(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/disk"
+	e.must(t, req{method: "PUT", path: p, hdr: map[string]string{"x-ms-blob-type": "PageBlob", "x-ms-blob-content-length": "4096"}}, http.StatusCreated)
+	write := func(rg, fill string) {
+		e.must(t, req{method: "PUT", path: p + "?comp=page", body: strings.Repeat(fill, 512),
+			hdr: map[string]string{"x-ms-page-write": "update", "x-ms-range": rg}}, http.StatusCreated)
+	}
+	write("bytes=0-511", "a")
+	snap := e.must(t, req{method: "PUT", path: p + "?comp=snapshot"}, http.StatusCreated).hdr.Get("x-ms-snapshot")
+	write("bytes=0-511", "b")
+	write("bytes=1024-1535", "c")
+	sp := p + "?snapshot=" + url.QueryEscape(snap)
+	ranges := e.must(t, req{method: "GET", path: sp + "&comp=pagelist"}, http.StatusOK)
+	if !strings.Contains(ranges.body, "<PageRange><Start>0</Start><End>511</End></PageRange><NextMarker") {
+		t.Fatalf("page ranges of the snapshot: %s", ranges.body)
+	}
+	got := e.must(t, req{method: "GET", path: sp, hdr: map[string]string{"x-ms-range": "bytes=0-1535"}}, http.StatusPartialContent)
+	if got.body != strings.Repeat("a", 512)+strings.Repeat("\x00", 1024) {
+		t.Fatalf("snapshot pages read %q...", got.body[:8])
+	}
+	e.fails(t, req{method: "PUT", path: sp + "&comp=page", body: strings.Repeat("d", 512),
+		hdr: map[string]string{"x-ms-page-write": "update", "x-ms-range": "bytes=0-511"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
+}
