@@ -41,5 +41,7 @@ print("|---|---|---|---|")
 for r in range(1, n + 1):
     l, b = d[f"lanyard_MBps_{r}"], d[f"bare_MBps_{r}"]
     print(f"| {r} | {l:.0f} MB/s | {b:.0f} MB/s | {100*l/b:.0f}% |")
+med = lambda k: sorted(d[f"{k}_MBps_{r}"] for r in range(1, n + 1))[n // 2]
+print(f"| median of {n} | {med('lanyard'):.0f} MB/s | {med('bare'):.0f} MB/s | {100*med('lanyard')/med('bare'):.0f}% |")
 print(f"| Download {mib} MiB (`DownloadBuffer`, {block} MiB blocks, 16 concurrent), mean of {n} | {d['lanyard_MBps']:.0f} MB/s | {d['bare_MBps']:.0f} MB/s | **{100*d['ratio']:.0f}%** |")
 PY
