@@ -15,7 +15,7 @@ start_lanyard() {
   L() { LANYARD_HOME="$home" "$work/lanyard" "$@"; }
   L group create -n bench >/dev/null
   L identity create -g bench -n loader >/dev/null
-  L app create -g bench -n loader --identities loader >/dev/null
+  L app create -g bench -n loader --identities loader --default-identity loader >/dev/null
   L storage account create -g bench -n benchacct >/dev/null
   client_id=$(L identity show -g bench -n loader | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientId"])')
   local scope

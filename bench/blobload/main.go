@@ -11,6 +11,7 @@
 //	blobload -target azurite -url https://127.0.0.1:PORT/devstoreaccount1
 //	blobload -target lanyard -url https://127.0.0.1:PORT/acct   (run under `lanyard app run`)
 //	blobload -target disk -dir DIR
+//	blobload -workload download -url https://127.0.0.1:PORT/acct -bare-url https://127.0.0.1:PORT2/acct
 package main
 
 import (
@@ -47,7 +48,10 @@ func main() {
 	conc := flag.Int("concurrency", 16, "concurrent small operations")
 	bigMiB := flag.Int("big-mib", 256, "size of the large upload and download")
 	listN := flag.Int("list", 2000, "blobs in the listing phase")
-	workload := flag.String("workload", "block", "block (the default phases) or appendpage (Append Block and Put Page)")
+	workload := flag.String("workload", "block", "block (the default phases), appendpage (Append Block and Put Page) or download (against -bare-url)")
+	bareURL := flag.String("bare-url", "", "with -workload download: bench/bareblob's account URL")
+	blockMiB := flag.Int("block-mib", 8, "with -workload download: DownloadBuffer's block size")
+	rounds := flag.Int("rounds", 3, "with -workload download: downloads from each server, alternating")
 	flag.Parse()
 
 	var (
@@ -57,6 +61,8 @@ func main() {
 	switch {
 	case *target == "disk":
 		res, err = disk(*dir, *bigMiB)
+	case *workload == "download":
+		res, err = download(*url, *bareURL, *bigMiB, *blockMiB, *conc, *rounds)
 	case *workload == "appendpage":
 		res, err = appendPage(*target, *url, *duration, *conc)
 	default:

@@ -172,7 +172,9 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	}
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
-	if _, err := io.CopyBuffer(w, body, *buf); err != nil {
+	// Writer only: http.ResponseWriter's ReadFrom, over TLS, would copy through its own
+	// 32 KiB buffer instead of this one.
+	if _, err := io.CopyBuffer(struct{ io.Writer }{w}, body, *buf); err != nil {
 		return fmt.Errorf("blobapi: sending blob: %w", err)
 	}
 	return nil
