@@ -44,6 +44,7 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"Leases", testLeases},
 		{"ConcurrentLeaseAcquire", testConcurrentLeaseAcquire},
 		{"ListUncommitted", testListUncommitted},
+		{"CopyProperties", testCopyProperties},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -145,6 +145,7 @@ type diskBlob struct {
 	Seq         int64             `json:"seq,omitempty"`
 	Tags        map[string]string `json:"tg,omitempty"`
 	Lease       *diskLease        `json:"ls,omitempty"`
+	Copy        *blob.CopyInfo    `json:"cp,omitempty"`
 }
 
 type diskExtent struct {
@@ -181,7 +182,7 @@ func encode(m mutation) ([]byte, error) {
 			Size: b.Size, Type: b.ContentType, Encoding: b.ContentEncoding, Language: b.ContentLanguage,
 			Disposition: b.ContentDisposition, Cache: b.CacheControl, MD5: b.ContentMD5, Meta: b.Metadata,
 			ETag: b.ETag, Modified: b.LastModified, Created: b.CreatedAt,
-			Sealed: b.Sealed, Seq: b.SequenceNumber, Tags: b.Tags, Lease: encodeLease(b.Lease),
+			Sealed: b.Sealed, Seq: b.SequenceNumber, Tags: b.Tags, Lease: encodeLease(b.Lease), Copy: b.Copy,
 		}
 		if b.BlobType != blob.BlobTypeBlock && b.BlobType != "" {
 			d.BlobType = b.BlobType
@@ -246,7 +247,7 @@ func decode(p []byte) (mutation, error) {
 				ContentDisposition: d.Disposition, CacheControl: d.Cache, ContentMD5: d.MD5},
 			Metadata: d.Meta, ETag: d.ETag, LastModified: d.Modified.UTC(), CreatedAt: d.Created.UTC(),
 			BlobType: blob.BlobTypeBlock, Sealed: d.Sealed, SequenceNumber: d.Seq, Tags: d.Tags,
-			Lease: decodeLease(d.Lease),
+			Lease: decodeLease(d.Lease), Copy: d.Copy,
 		}}
 		if d.BlobType != "" {
 			b.BlobType = d.BlobType

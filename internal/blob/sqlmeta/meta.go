@@ -257,6 +257,8 @@ type layoutJSON struct {
 	X      []extentJSON `json:"x"`
 	Sealed bool         `json:"seal,omitempty"`
 	Seq    int64        `json:"seq,omitempty"`
+	// Copy is the record's x-ms-copy-* properties, kept here to need no column of its own.
+	Copy *blobs.CopyInfo `json:"cp,omitempty"`
 }
 
 // encodeLayout encodes the extents column of rec.
@@ -270,8 +272,8 @@ func encodeLayout(rec *blobs.BlobRecord) (string, error) {
 	}
 	var v any = js
 	switch {
-	case rec.BlobType != "" && rec.BlobType != blobs.BlobTypeBlock:
-		v = layoutJSON{X: js, Sealed: rec.Sealed, Seq: rec.SequenceNumber}
+	case rec.BlobType != "" && rec.BlobType != blobs.BlobTypeBlock, rec.Copy != nil:
+		v = layoutJSON{X: js, Sealed: rec.Sealed, Seq: rec.SequenceNumber, Copy: rec.Copy}
 	case len(js) == 0:
 		return "[]", nil
 	}
@@ -292,7 +294,7 @@ func decodeLayout(s string, rec *blobs.BlobRecord) error {
 		if err := json.Unmarshal([]byte(s), &l); err != nil {
 			return fmt.Errorf("decode extents: %w", err)
 		}
-		js, rec.Sealed, rec.SequenceNumber = l.X, l.Sealed, l.Seq
+		js, rec.Sealed, rec.SequenceNumber, rec.Copy = l.X, l.Sealed, l.Seq, l.Copy
 	default:
 		if err := json.Unmarshal([]byte(s), &js); err != nil {
 			return fmt.Errorf("decode extents: %w", err)
@@ -313,7 +315,7 @@ func decodeLayout(s string, rec *blobs.BlobRecord) error {
 // then leaves as it is.
 func sameLayout(a, b *blobs.BlobRecord) bool {
 	return a != nil && b != nil && slices.Equal(a.Extents, b.Extents) && a.BlobType == b.BlobType &&
-		a.Sealed == b.Sealed && a.SequenceNumber == b.SequenceNumber
+		a.Sealed == b.Sealed && a.SequenceNumber == b.SequenceNumber && a.Copy == b.Copy
 }
 
 // ---- containers ----
