@@ -1,14 +1,22 @@
 package blob
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-// CodeSourceConditionNotMet is the 412 of a copy whose x-ms-source-if-* conditions fail.
-const CodeSourceConditionNotMet = "SourceConditionNotMet"
+// Codes of a copy's source: its x-ms-source-if-* conditions fail (412); it cannot be
+// read, here because it does not exist (404).
+const (
+	CodeSourceConditionNotMet  = "SourceConditionNotMet"
+	CodeCannotVerifyCopySource = "CannotVerifyCopySource"
+)
 
 // CopyBlobInput is a copy of one blob of this service onto another (Copy Blob, Copy
 // Blob From URL, Put Blob From URL).
@@ -30,6 +38,9 @@ type CopyBlobInput struct {
 	BlockBlob bool
 	// MaxSize bounds the source's size; 0 for no bound.
 	MaxSize int64
+	// SourceContentMD5, when set, is the MD5 the copied bytes must have
+	// (x-ms-source-content-md5); only for BlockBlob copies, whose extents are all bytes.
+	SourceContentMD5 []byte
 	// Copy is recorded on the destination; nil records nothing (Put Blob From URL).
 	Copy *CopyInfo
 }
@@ -39,7 +50,7 @@ type CopyBlobInput struct {
 // given, metadata and tags. The destination replaces what was there, keeping its lease.
 func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobProperties, error) {
 	if err := s.validateKey(in.Source); err != nil {
-		return BlobProperties{}, notFoundForRead(err)
+		return BlobProperties{}, lanyard.Errorf(lanyard.KindNotFound, "The specified blob does not exist.").WithCode(CodeCannotVerifyCopySource)
 	}
 	if err := s.validateKey(in.Dest); err != nil {
 		return BlobProperties{}, err
@@ -52,6 +63,9 @@ func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobPropertie
 	defer s.reclaim.leave(epoch)
 	src, err := s.meta.GetBlob(ctx, in.Source)
 	if err != nil {
+		if lanyard.KindOf(err) == lanyard.KindNotFound {
+			return BlobProperties{}, lanyard.Errorf(lanyard.KindNotFound, "The specified blob does not exist.").WithCode(CodeCannotVerifyCopySource)
+		}
 		return BlobProperties{}, err
 	}
 	if err := in.SourceConditions.checkReadBlob(&src, s.now()); err != nil {
@@ -71,9 +85,16 @@ func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobPropertie
 	if err := s.precheck(ctx, in.Dest, in.Conditions, true); err != nil {
 		return BlobProperties{}, err
 	}
-	extents, err := s.copyExtents(ctx, src.Extents)
+	sum := md5.New()
+	extents, err := s.copyExtents(ctx, src.Extents, sum)
 	if err != nil {
 		return BlobProperties{}, err
+	}
+	if len(in.SourceContentMD5) > 0 && !bytes.Equal(sum.Sum(nil), in.SourceContentMD5) {
+		for _, x := range extents {
+			s.discard(x.Content, ErrUnchanged)
+		}
+		return BlobProperties{}, errInvalid(CodeMd5Mismatch, "The MD5 value specified in the request did not match with the MD5 value calculated by the server.")
 	}
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, in.Dest, false, func(st BlobState) (BlobWrite, error) {
@@ -128,7 +149,7 @@ func progressOf(size int64) string {
 // copyExtents writes each extent's bytes into a new content file and returns the
 // extents that reference them, in the same layout (block ids, page offsets). On error
 // the files written so far are removed.
-func (s *Service) copyExtents(ctx context.Context, xs []Extent) (out []Extent, err error) {
+func (s *Service) copyExtents(ctx context.Context, xs []Extent, sum io.Writer) (out []Extent, err error) {
 	out = make([]Extent, 0, len(xs))
 	defer func() {
 		if err != nil {
@@ -147,7 +168,7 @@ func (s *Service) copyExtents(ctx context.Context, xs []Extent) (out []Extent, e
 			if err != nil {
 				return out, fmt.Errorf("blob: copy: open content: %w", err)
 			}
-			w, err := s.writeContent(ctx, io.NewSectionReader(f, x.ContentOffset, x.Size), x.Size, nil, nil)
+			w, err := s.writeContent(ctx, io.TeeReader(io.NewSectionReader(f, x.ContentOffset, x.Size), sum), x.Size, nil, nil)
 			_ = f.Close()
 			if err != nil {
 				return out, err

@@ -91,7 +91,7 @@ func TestCopyBlobTypesAndErrors(t *testing.T) {
 	_, err = s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("log"), Dest: key("x"), BlockBlob: true})
 	wantCode(t, err, blob.CodeInvalidBlobType)
 	_, err = s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("missing"), Dest: key("x")})
-	wantCode(t, err, blob.CodeBlobNotFound)
+	wantCode(t, err, blob.CodeCannotVerifyCopySource)
 	_, err = s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("log"), Dest: key("x"),
 		SourceConditions: blob.Conditions{IfMatch: []string{"0x1"}}})
 	wantCode(t, err, blob.CodeSourceConditionNotMet)

@@ -23,7 +23,8 @@ var (
 // addAllowed are the operations Azure also allows with blobs/add/action, the right to
 // add data but not to replace it: Put Blob only when it creates the blob, Append Block
 // always.
-var addAllowed = map[*operation]bool{opPutBlob: true, opCreateAppend: true, opCreatePage: true, opAppendBlock: true}
+var addAllowed = map[*operation]bool{opPutBlob: true, opCreateAppend: true, opCreatePage: true, opAppendBlock: true,
+	opCopyBlob: true, opCopyBlobFromURL: true, opPutBlobFromURL: true}
 
 // routeAppendPage picks the append and page blob operations on a blob; nil when the
 // request is none of them.

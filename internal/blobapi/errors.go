@@ -129,6 +129,11 @@ var statusByCode = map[string]int{
 	blob.CodeAppendPositionConditionNotMet:   http.StatusPreconditionFailed,
 	blob.CodeSequenceNumberConditionNotMet:   http.StatusPreconditionFailed,
 	blob.CodeInvalidPageRange:                http.StatusRequestedRangeNotSatisfiable,
+
+	// Copies.
+	blob.CodeSourceConditionNotMet:  http.StatusPreconditionFailed,
+	blob.CodeCannotVerifyCopySource: http.StatusNotFound,
+	"NoPendingCopyOperation":        http.StatusConflict,
 }
 
 // kindDefaults gives a status and code to errors that carry a kind but no known code.

@@ -29,6 +29,7 @@ type listParams struct {
 	includeMetadata           bool
 	includeTags               bool
 	includeUncommitted        bool
+	includeCopy               bool
 }
 
 func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
@@ -60,6 +61,7 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 			p.includeMetadata = p.includeMetadata || inc == "metadata"
 			p.includeTags = p.includeTags || inc == "tags"
 			p.includeUncommitted = p.includeUncommitted || inc == "uncommittedblobs"
+			p.includeCopy = p.includeCopy || inc == "copy"
 			if inc == "snapshots" && p.hasDelimiter {
 				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
 			}
@@ -68,8 +70,8 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 	return p, nil
 }
 
-// Values Azure allows for include. Only metadata, tags and uncommittedblobs change the
-// output: Lanyard has no snapshots, versions, soft delete or copies to list.
+// Values Azure allows for include. Only metadata, tags, uncommittedblobs and copy change
+// the output: Lanyard has no snapshots, versions or soft delete to list.
 var (
 	containerIncludes = map[string]bool{"metadata": true, "deleted": true, "system": true}
 	blobIncludes      = map[string]bool{"metadata": true, "snapshots": true, "uncommittedblobs": true,
@@ -185,6 +187,7 @@ type blobEntries struct {
 	entries  []blob.ListEntry
 	withMeta bool
 	withTags bool
+	withCopy bool
 	now      time.Time // for the state of leases
 }
 
@@ -212,7 +215,7 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 		return err
 	}
 	page := blobsPage{ServiceEndpoint: serviceEndpoint(r, t.account), ContainerName: t.container,
-		Blobs:      blobEntries{entries: res.Entries, withMeta: p.includeMetadata, withTags: p.includeTags, now: h.Service.Now()},
+		Blobs:      blobEntries{entries: res.Entries, withMeta: p.includeMetadata, withTags: p.includeTags, withCopy: p.includeCopy, now: h.Service.Now()},
 		NextMarker: res.NextMarker}
 	page.Prefix, page.Marker, page.MaxResults = p.echo()
 	if p.hasDelimiter {
