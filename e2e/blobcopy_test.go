@@ -3,8 +3,9 @@ package e2e
 import "testing"
 
 // TestGoSDKBlobCopyBetweenAccounts: an app copies between two storage accounts it holds
-// Storage Blob Data Contributor on, with every copy call of the Go SDK; an identity with
-// the role on the destination only is refused the source's read (403).
+// Storage Blob Data Contributor on, with every copy call of the Go SDK and of the
+// JavaScript SDK; an identity with the role on the destination only is refused the
+// source's read (403).
 func TestGoSDKBlobCopyBetweenAccounts(t *testing.T) {
 	s := blobFlow(t)
 	var acct2 map[string]any
@@ -23,6 +24,13 @@ func TestGoSDKBlobCopyBetweenAccounts(t *testing.T) {
 	}
 	if r := s.goBlob(t, "writer", "-op", "get", "-container", "archive", "-blob", "q3.csv"); !r.OK || r.Data != "quarter,total\nq3,42\n" {
 		t.Fatalf("read the copy: %+v", r)
+	}
+	// The same with @azure/storage-blob.
+	if r := s.nodeBlob(t, "writer", "--op", "copy", "--container", "archive", "--blob", "js-q3.csv", "--source-url", source); !r.OK || r.Data != "quarter,total\nq3,42\n" {
+		t.Fatalf("node copy between accounts: %+v", r)
+	}
+	if r := s.nodeBlob(t, "scoped", "--op", "copy", "--container", "archive", "--blob", "js-stolen.csv", "--source-url", source); r.OK || r.Status != 403 || r.Code != "CannotVerifyCopySource" {
+		t.Fatalf("node copy without read on the source: %+v, want 403 CannotVerifyCopySource", r)
 	}
 	// Write on the destination, nothing on the source's account.
 	if r := s.goBlob(t, "scoped", "-op", "copy", "-container", "archive", "-blob", "stolen.csv", "-source-url", source); r.OK || r.Status != 403 || r.Code != "CannotVerifyCopySource" {
