@@ -195,3 +195,12 @@ func setCopyHeaders(h http.Header, c *blob.CopyInfo) {
 	h.Set("x-ms-copy-progress", c.Progress)
 	h.Set("x-ms-copy-completion-time", httpTime(c.CompletionTime))
 }
+
+// The copies join the SAS and ABAC tables here rather than in their literals, which the
+// copies' own code reaches: that would be an initialization cycle.
+func init() {
+	for _, op := range []*operation{opCopyBlob, opCopyBlobFromURL, opPutBlobFromURL} {
+		sasAllows[op], sasCreateOnly[op], writesTagHeader[op] = "cw", true, true
+	}
+	sasAllows[opPutBlockFromURL], sasAllows[opAbortCopy] = "w", "w"
+}

@@ -267,6 +267,12 @@ func TestCopySourceSAS(t *testing.T) {
 	if h := s.must(t, req{method: "HEAD", path: "/" + account + "/data/copy"}, http.StatusOK).hdr; strings.Contains(h.Get("x-ms-copy-source"), "sig=") {
 		t.Fatalf("x-ms-copy-source shows the SAS: %q", h.Get("x-ms-copy-source"))
 	}
+	// A destination SAS (c or w) copies from a source with its own SAS, not from a bare one.
+	dstSAS := s.sasURL(t, cred, sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPS, BlobName: "by-sas", Permissions: (&sas.BlobPermissions{Create: true}).String()})
+	byPath := strings.TrimPrefix(dstSAS, s.srv.URL)
+	s.must(t, req{method: "PUT", path: byPath, noAuth: true, hdr: map[string]string{"x-ms-copy-source": srcSAS}}, http.StatusAccepted)
+	s.fails(t, req{method: "PUT", path: byPath, noAuth: true, hdr: map[string]string{"x-ms-copy-source": srcSAS}}, http.StatusForbidden, "AuthorizationPermissionMismatch")
+	s.fails(t, req{method: "PUT", path: byPath, noAuth: true, hdr: map[string]string{"x-ms-copy-source": s.blobURL("data/hello.txt")}}, http.StatusNotFound, "CannotVerifyCopySource")
 	// The SAS's principal may no longer read: refused.
 	s.auth.denied[blobapi.ActionBlobsRead] = true
 	s.fails(t, s.copyReq("data/copy", srcSAS, nil), http.StatusForbidden, "CannotVerifyCopySource")
