@@ -32,7 +32,9 @@ import (
 //   - times round-trip with at least millisecond precision (in UTC);
 //   - a container's and a blob's Lease are part of its record: stored by every write of
 //     the record and returned by every read and listing of it (a lease is a lock between
-//     nodes, so an update that changes only the lease must be committed like any other).
+//     nodes, so an update that changes only the lease must be committed like any other);
+//   - so is a blob's Copy (the x-ms-copy-* properties of the copy that made it), nil
+//     when none: kept by every write of the record, returned by every read and listing.
 type MetaStore interface {
 	// CreateContainer stores c, or fails with ContainerAlreadyExists.
 	CreateContainer(ctx context.Context, c Container) error
