@@ -7,7 +7,8 @@ import (
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
 
-// testCopyProperties: a record's Copy (x-ms-copy-*) round-trips for every blob type, is
+// testCopyProperties: a record's Copy (x-ms-copy-*) round-trips for every blob type (read
+// and listed), is
 // kept by an update that leaves it, and goes when an update drops it.
 func testCopyProperties(t *testing.T, s blob.MetaStore) {
 	ctx := t.Context()
@@ -23,6 +24,11 @@ func testCopyProperties(t *testing.T, s blob.MetaStore) {
 		must(t, err)
 		if !reflect.DeepEqual(&got, want) {
 			t.Fatalf("%s: round trip:\n got %+v\nwant %+v", bt, got, *want)
+		}
+		listed, err := s.ListBlobs(ctx, acct, "c", k.Name, "", 1)
+		must(t, err)
+		if len(listed) != 1 || listed[0].Copy == nil || *listed[0].Copy != *info {
+			t.Fatalf("%s: listed %+v", bt, listed)
 		}
 		// A metadata change keeps the copy properties...
 		n := got
