@@ -8,8 +8,7 @@ import (
 )
 
 // testCopyProperties: a record's Copy (x-ms-copy-*) round-trips for every blob type (read
-// and listed), is
-// kept by an update that leaves it, and goes when an update drops it.
+// and listed), is kept by an update that leaves it, and goes when an update drops it.
 func testCopyProperties(t *testing.T, s blob.MetaStore) {
 	ctx := t.Context()
 	mkContainer(t, s, "c")
