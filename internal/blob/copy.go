@@ -102,6 +102,10 @@ func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobPropertie
 		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
+		// Azure: a destination that exists must be of the source's type.
+		if cur != nil && cur.BlobType != src.BlobType {
+			return BlobWrite{}, errInvalidBlobType()
+		}
 		now := s.timestamp()
 		p := src.BlobProperties
 		p.Container, p.Name = in.Dest.Container, in.Dest.Name

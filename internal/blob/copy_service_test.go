@@ -87,6 +87,10 @@ func TestCopyBlobTypesAndErrors(t *testing.T) {
 	if err != nil || p.BlobType != blob.BlobTypeAppend || p.CommittedBlockCount != 1 {
 		t.Fatalf("append copy %+v %v", p, err)
 	}
+	// An existing destination must be of the source's type.
+	putBlob(t, s, "block", []byte("b"))
+	_, err = s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("log"), Dest: key("block")})
+	wantCode(t, err, blob.CodeInvalidBlobType)
 	// A synchronous copy takes block blobs only.
 	_, err = s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("log"), Dest: key("x"), BlockBlob: true})
 	wantCode(t, err, blob.CodeInvalidBlobType)
