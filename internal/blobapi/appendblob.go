@@ -41,9 +41,6 @@ func routeAppendPage(r *http.Request, comp string) (*operation, error) {
 			}
 		}
 	case "appendblock":
-		if r.Header.Get("x-ms-copy-source") != "" {
-			return nil, errNotImplemented("Append Block From URL")
-		}
 		return method(m, map[string]*operation{http.MethodPut: opAppendBlock})
 	case "seal":
 		return method(m, map[string]*operation{http.MethodPut: opSealBlob})

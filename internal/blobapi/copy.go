@@ -26,6 +26,8 @@ var (
 	opPutBlobFromURL  = &operation{"PutBlobFromURL", ActionBlobsWrite, true, (*Handler).putBlobFromURL}
 	opPutBlockFromURL = &operation{"PutBlockFromURL", ActionBlobsWrite, true, (*Handler).putBlockFromURL}
 	opAbortCopy       = &operation{"AbortCopyBlob", ActionBlobsWrite, true, (*Handler).abortCopy}
+
+	opAppendBlockFromURL = &operation{"AppendBlockFromURL", ActionBlobsWrite, true, (*Handler).appendBlockFromURL}
 )
 
 // routeCopy picks the copy operations on a blob; nil when the request is none of them.
@@ -38,6 +40,8 @@ func routeCopy(r *http.Request, comp string) (*operation, error) {
 		return nil, nil
 	case comp == "block":
 		return opPutBlockFromURL, nil
+	case comp == "appendblock":
+		return opAppendBlockFromURL, nil
 	case comp != "":
 		return nil, nil
 	case strings.EqualFold(r.Header.Get("x-ms-requires-sync"), "true"):
@@ -203,4 +207,6 @@ func init() {
 		sasAllows[op], sasCreateOnly[op], writesTagHeader[op] = "cw", true, true
 	}
 	sasAllows[opPutBlockFromURL], sasAllows[opAbortCopy] = "w", "w"
+	// Appending is adding: Append Block From URL is allowed as Append Block is.
+	sasAllows[opAppendBlockFromURL], addAllowed[opAppendBlockFromURL] = "aw", true
 }

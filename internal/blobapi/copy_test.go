@@ -244,6 +244,21 @@ func TestSyncCopyAndFromURL(t *testing.T) {
 	if got := e.must(t, req{method: "GET", path: "/" + account + "/box/blocks"}, http.StatusOK); got.body != "5678901234" {
 		t.Fatalf("blocks from URL %q", got.body)
 	}
+
+	// Append Block From URL, with an append position condition.
+	e.must(t, req{method: "PUT", path: "/" + account + "/box/appended", hdr: map[string]string{"x-ms-blob-type": "AppendBlob"}}, http.StatusCreated)
+	res = e.must(t, e.copyReq("box/appended?comp=appendblock", src, map[string]string{"x-ms-source-range": "bytes=0-2"}), http.StatusCreated)
+	if res.hdr.Get("x-ms-blob-append-offset") != "0" || res.hdr.Get("x-ms-blob-committed-block-count") != "1" {
+		t.Fatalf("append from URL %v", res.hdr)
+	}
+	e.must(t, e.copyReq("box/appended?comp=appendblock", src, map[string]string{"x-ms-blob-condition-appendpos": "3"}), http.StatusCreated)
+	e.fails(t, e.copyReq("box/appended?comp=appendblock", src, map[string]string{"x-ms-blob-condition-appendpos": "3"}), http.StatusPreconditionFailed, "AppendPositionConditionNotMet")
+	e.fails(t, e.copyReq("box/put?comp=appendblock", src, nil), http.StatusConflict, "InvalidBlobType")
+	if got := e.must(t, req{method: "GET", path: "/" + account + "/box/appended"}, http.StatusOK); got.body != "0120123456789" {
+		t.Fatalf("appended from URL %q", got.body)
+	}
+	// Put Page From URL is not served.
+	e.fails(t, e.copyReq("box/pages?comp=page", src, map[string]string{"x-ms-range": "bytes=0-511", "x-ms-page-write": "update"}), http.StatusNotImplemented, "NotImplemented")
 }
 
 // TestCopySourceSAS: a user delegation SAS in the source URL authorizes reading it, as

@@ -3,6 +3,7 @@ package blobapi
 import (
 	"encoding/base64"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
@@ -105,13 +106,9 @@ func (h *Handler) putBlockFromURL(w http.ResponseWriter, r *http.Request, t *tar
 	if err != nil {
 		return err
 	}
-	var rg *blob.Range
-	if v := r.Header.Get("x-ms-source-range"); v != "" {
-		parsed, ok := parseRange(v)
-		if !ok {
-			return errInvalidHeader("x-ms-source-range", v)
-		}
-		rg = &parsed
+	rg, err := sourceRange(r)
+	if err != nil {
+		return err
 	}
 	leaseID, err := leaseIDHeader(r.Header, "x-ms-lease-id")
 	if err != nil {
@@ -136,4 +133,65 @@ func (h *Handler) putBlockFromURL(w http.ResponseWriter, r *http.Request, t *tar
 	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
 	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
+}
+
+// appendBlockFromURL serves Append Block From URL: the source's bytes, or the range
+// x-ms-source-range names, appended as one block.
+func (h *Handler) appendBlockFromURL(w http.ResponseWriter, r *http.Request, t *target) error {
+	if err := noBody(r); err != nil {
+		return err
+	}
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	var ac blob.AppendConditions
+	if ac.MaxSize, err = intHeader(r.Header, "x-ms-blob-condition-maxsize"); err != nil {
+		return err
+	}
+	if ac.AppendPosition, err = intHeader(r.Header, "x-ms-blob-condition-appendpos"); err != nil {
+		return err
+	}
+	srcMD5, err := sourceMD5(r)
+	if err != nil {
+		return err
+	}
+	rg, err := sourceRange(r)
+	if err != nil {
+		return err
+	}
+	br, err := h.openCopySource(w, r, t, rg)
+	if err != nil {
+		return err
+	}
+	defer br.Close()
+	if br.Length > blob.MaxAppendBlockSize {
+		return errBodyTooLarge()
+	}
+	res, err := h.Service.AppendBlock(r.Context(), blob.AppendBlockInput{
+		Key: t.key(), Body: br, Size: br.Length, ContentMD5: srcMD5, Conditions: cond, Append: ac,
+	})
+	if err != nil {
+		return err
+	}
+	hdr := w.Header()
+	setWritten(hdr, res.ETag, res.LastModified)
+	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
+	hdr.Set("x-ms-blob-append-offset", itoa(res.Offset))
+	hdr.Set("x-ms-blob-committed-block-count", strconv.Itoa(res.CommittedBlockCount))
+	hdr.Set("x-ms-request-server-encrypted", "true")
+	return noContent(w, http.StatusCreated)
+}
+
+// sourceRange reads x-ms-source-range; nil when absent.
+func sourceRange(r *http.Request) (*blob.Range, error) {
+	v := r.Header.Get("x-ms-source-range")
+	if v == "" {
+		return nil, nil
+	}
+	rg, ok := parseRange(v)
+	if !ok {
+		return nil, errInvalidHeader("x-ms-source-range", v)
+	}
+	return &rg, nil
 }
