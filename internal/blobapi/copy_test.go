@@ -105,6 +105,7 @@ func TestCopyForeignSourceRefused(t *testing.T) {
 		e.copyReq("box/dst", foreign, map[string]string{"x-ms-requires-sync": "true"}),
 		e.copyReq("box/dst", foreign, map[string]string{"x-ms-blob-type": "BlockBlob"}),
 		e.copyReq("box/dst?comp=block&blockid=QUFBQQ==", foreign, nil),
+		e.copyReq("box/dst?comp=appendblock", foreign, nil),
 	} {
 		e.fails(t, r, http.StatusForbidden, "CannotVerifyCopySource")
 	}
