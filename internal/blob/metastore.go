@@ -39,6 +39,8 @@ import (
 //     them): stored by every write of the record, even one that changes nothing else,
 //     returned by every read and listing, and in BlobResult.Prev; their extents' content
 //     counts as referenced (Contents, and DeleteContainer's result).
+//   - so is a blob's Copy (the x-ms-copy-* properties of the copy that made it), nil
+//     when none: kept by every write of the record, returned by every read and listing.
 type MetaStore interface {
 	// CreateContainer stores c, or fails with ContainerAlreadyExists.
 	CreateContainer(ctx context.Context, c Container) error

@@ -17,7 +17,8 @@ func (s *Service) SetBlobMetadata(ctx context.Context, key BlobKey, md Metadata,
 // SetBlobHTTPHeaders replaces a blob's HTTP headers; those not given are cleared, as
 // Set Blob Properties does.
 func (s *Service) SetBlobHTTPHeaders(ctx context.Context, key BlobKey, h HTTPHeaders, cond Conditions) (BlobProperties, error) {
-	return s.updateProperties(ctx, key, cond, func(p *BlobProperties) { p.HTTPHeaders = h })
+	// Azure drops the x-ms-copy-* properties of a blob whose properties are set.
+	return s.updateProperties(ctx, key, cond, func(p *BlobProperties) { p.HTTPHeaders, p.Copy = h, nil })
 }
 
 func (s *Service) updateProperties(ctx context.Context, key BlobKey, cond Conditions, set func(*BlobProperties)) (BlobProperties, error) {

@@ -80,7 +80,23 @@ type BlobProperties struct {
 	// Tier is a block blob's access tier state (see AccessTier.Settled); a write that
 	// replaces the blob resets it to what the write says.
 	Tier AccessTier
+	// Copy describes the Copy Blob that made the blob; nil when none did, or when a
+	// later write (Put Blob, Put Block List, Set Blob Properties) replaced its outcome.
+	Copy *CopyInfo
 }
+
+// CopyInfo is what a blob keeps of the copy that made it (x-ms-copy-* properties).
+type CopyInfo struct {
+	ID       string `json:"id"`           // x-ms-copy-id, a GUID
+	Source   string `json:"src"`          // x-ms-copy-source: the source URL, without its query
+	Status   string `json:"st"`           // CopyStatusSuccess: copies within Lanyard complete synchronously
+	Progress string `json:"pr,omitempty"` // "copied/total" bytes
+	// CompletionTime is when the copy finished.
+	CompletionTime time.Time `json:"end"`
+}
+
+// CopyStatusSuccess is the x-ms-copy-status of a finished copy.
+const CopyStatusSuccess = "success"
 
 // BlockInfo describes one block of a block list.
 type BlockInfo struct {

@@ -23,7 +23,8 @@ var (
 // addAllowed are the operations Azure also allows with blobs/add/action, the right to
 // add data but not to replace it: Put Blob only when it creates the blob, Append Block
 // always.
-var addAllowed = map[*operation]bool{opPutBlob: true, opCreateAppend: true, opCreatePage: true, opAppendBlock: true}
+var addAllowed = map[*operation]bool{opPutBlob: true, opCreateAppend: true, opCreatePage: true, opAppendBlock: true,
+	opCopyBlob: true, opCopyBlobFromURL: true, opPutBlobFromURL: true}
 
 // routeAppendPage picks the append and page blob operations on a blob; nil when the
 // request is none of them.
@@ -40,9 +41,6 @@ func routeAppendPage(r *http.Request, comp string) (*operation, error) {
 			}
 		}
 	case "appendblock":
-		if r.Header.Get("x-ms-copy-source") != "" {
-			return nil, errNotImplemented("Append Block From URL")
-		}
 		return method(m, map[string]*operation{http.MethodPut: opAppendBlock})
 	case "seal":
 		return method(m, map[string]*operation{http.MethodPut: opSealBlob})

@@ -43,8 +43,9 @@ func TestAppendBlobAPI(t *testing.T) {
 	e.fails(t, req{method: "PUT", path: p + "?comp=appendblock", body: strings.Repeat("x", blob.MaxAppendBlockSize+1)},
 		http.StatusRequestEntityTooLarge, "RequestBodyTooLarge")
 	e.fails(t, req{method: "PUT", path: p + "?comp=appendblock"}, http.StatusBadRequest, "InvalidHeaderValue")
+	// Append Block From URL takes no body (see TestSyncCopyAndFromURL).
 	e.fails(t, req{method: "PUT", path: p + "?comp=appendblock", body: "x", hdr: map[string]string{"x-ms-copy-source": "https://127.0.0.1/a/b/c"}},
-		http.StatusNotImplemented, "NotImplemented")
+		http.StatusBadRequest, "InvalidHeaderValue")
 	e.fails(t, req{method: "PUT", path: "/" + account + "/box/missing?comp=appendblock", body: "x"}, http.StatusNotFound, "BlobNotFound")
 	e.fails(t, req{method: "GET", path: p + "?comp=appendblock"}, http.StatusMethodNotAllowed, "UnsupportedHttpVerb")
 	// Put Blob of an append blob takes no body.

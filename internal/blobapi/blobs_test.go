@@ -118,7 +118,7 @@ func TestPutBlobErrors(t *testing.T) {
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-meta-bad-name": "v"})}, http.StatusBadRequest, "InvalidMetadata")
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-meta-big": strings.Repeat("v", 9000)})}, http.StatusBadRequest, "MetadataTooLarge")
 	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-blob-content-md5": "short"})}, http.StatusBadRequest, "InvalidMd5")
-	e.fails(t, req{method: "PUT", path: p, body: "x", hdr: bt(map[string]string{"x-ms-copy-source": "https://x/y"})}, http.StatusNotImplemented, "NotImplemented")
+	e.fails(t, req{method: "PUT", path: p, hdr: bt(map[string]string{"x-ms-copy-source": "https://x/y"})}, http.StatusForbidden, "CannotVerifyCopySource")
 	e.fails(t, req{method: "PUT", path: "/" + account + "/box/" + strings.Repeat("n", 1025), body: "x", hdr: bt(map[string]string{})}, http.StatusBadRequest, "OutOfRangeInput")
 	// The right CRC-64 (the Go SDK's: CRC-64/NVME, little-endian) is accepted and echoed.
 	crc := base64.StdEncoding.EncodeToString(blob.CRC64Bytes(blob.CRC64([]byte("x"))))

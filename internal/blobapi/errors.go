@@ -136,6 +136,10 @@ var statusByCode = map[string]int{
 	// Snapshots.
 	blob.CodeSnapshotsPresent:      http.StatusConflict,
 	blob.CodeSnapshotCountExceeded: http.StatusConflict,
+	// Copies.
+	blob.CodeSourceConditionNotMet:  http.StatusPreconditionFailed,
+	blob.CodeCannotVerifyCopySource: http.StatusNotFound,
+	"NoPendingCopyOperation":        http.StatusConflict,
 }
 
 // kindDefaults gives a status and code to errors that carry a kind but no known code.

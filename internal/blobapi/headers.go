@@ -188,6 +188,7 @@ func setBlobHeaders(h http.Header, p blob.BlobProperties, now time.Time) {
 	h.Set("x-ms-server-encrypted", "true")
 	setLeaseHeaders(h, p.Lease, now)
 	setMetadata(h, p.Metadata)
+	setCopyHeaders(h, p.Copy)
 	if n := tagCount(p); n != "" {
 		h.Set("x-ms-tag-count", n)
 	}

@@ -30,6 +30,7 @@ type listParams struct {
 	includeTags               bool
 	includeUncommitted        bool
 	includeSnapshots          bool
+	includeCopy               bool
 }
 
 func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
@@ -62,6 +63,7 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 			p.includeTags = p.includeTags || inc == "tags"
 			p.includeUncommitted = p.includeUncommitted || inc == "uncommittedblobs"
 			p.includeSnapshots = p.includeSnapshots || inc == "snapshots"
+			p.includeCopy = p.includeCopy || inc == "copy"
 			if inc == "snapshots" && p.hasDelimiter {
 				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
 			}
@@ -70,8 +72,8 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 	return p, nil
 }
 
-// Values Azure allows for include. Only metadata, tags, uncommittedblobs and snapshots
-// change the output: Lanyard has no versions, soft delete or copies to list.
+// Values Azure allows for include. Only metadata, tags, uncommittedblobs, snapshots and
+// copy change the output: Lanyard has no versions or soft delete to list.
 var (
 	containerIncludes = map[string]bool{"metadata": true, "deleted": true, "system": true}
 	blobIncludes      = map[string]bool{"metadata": true, "snapshots": true, "uncommittedblobs": true,
@@ -187,6 +189,7 @@ type blobEntries struct {
 	entries  []blob.ListEntry
 	withMeta bool
 	withTags bool
+	withCopy bool
 	now      time.Time // for the state of leases
 }
 
@@ -215,7 +218,7 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 		return err
 	}
 	page := blobsPage{ServiceEndpoint: serviceEndpoint(r, t.account), ContainerName: t.container,
-		Blobs:      blobEntries{entries: res.Entries, withMeta: p.includeMetadata, withTags: p.includeTags, now: h.Service.Now()},
+		Blobs:      blobEntries{entries: res.Entries, withMeta: p.includeMetadata, withTags: p.includeTags, withCopy: p.includeCopy, now: h.Service.Now()},
 		NextMarker: res.NextMarker}
 	page.Prefix, page.Marker, page.MaxResults = p.echo()
 	if p.hasDelimiter {

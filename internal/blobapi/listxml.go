@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
@@ -40,15 +39,16 @@ func appendBlobsPage(b *bytes.Buffer, pg blobsPage) {
 			b.WriteString("</BlobPrefix>")
 			continue
 		}
-		appendBlob(b, en, pg.Blobs.withMeta, pg.Blobs.withTags, pg.Blobs.now)
+		appendBlob(b, en, pg.Blobs)
 	}
 	b.WriteString("</Blobs>")
 	element(b, "NextMarker", pg.NextMarker)
 	b.WriteString("</EnumerationResults>")
 }
 
-func appendBlob(b *bytes.Buffer, en blob.ListEntry, withMeta, withTags bool, now time.Time) {
+func appendBlob(b *bytes.Buffer, en blob.ListEntry, opts blobEntries) {
 	p := en.Blob
+	withMeta, withTags, now := opts.withMeta, opts.withTags, opts.now
 	ct := p.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -80,6 +80,13 @@ func appendBlob(b *bytes.Buffer, en blob.ListEntry, withMeta, withTags bool, now
 	element(b, "LeaseStatus", lease.status)
 	element(b, "LeaseState", lease.state)
 	optional(b, "LeaseDuration", lease.duration)
+	if c := p.Copy; opts.withCopy && c != nil {
+		element(b, "CopyId", c.ID)
+		element(b, "CopySource", c.Source)
+		element(b, "CopyStatus", c.Status)
+		element(b, "CopyProgress", c.Progress)
+		element(b, "CopyCompletionTime", httpTime(c.CompletionTime))
+	}
 	b.WriteString("<ServerEncrypted>true</ServerEncrypted>")
 	if withTags && len(p.Tags) > 0 {
 		element(b, "TagCount", strconv.Itoa(len(p.Tags)))

@@ -153,15 +153,15 @@ func route(r *http.Request, t *target) (*operation, error) {
 			return nil, err
 		}
 	}
+	if op, err := routeCopy(r, comp); op != nil || err != nil {
+		return op, err
+	}
 	if op, err := routeAppendPage(r, comp); op != nil || err != nil {
 		return op, err
 	}
 	switch comp {
 	case "":
 		if m == http.MethodPut {
-			if r.Header.Get("x-ms-copy-source") != "" {
-				return nil, errNotImplemented("Copy Blob")
-			}
 			switch bt := r.Header.Get("x-ms-blob-type"); {
 			case bt == "":
 				return nil, errMissingHeader("x-ms-blob-type")

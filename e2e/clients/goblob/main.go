@@ -33,7 +33,7 @@ import (
 func main() {
 	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
 	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
-	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, snapshots, lock-acquire, lock-release (-data: the lease id)")
+	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, snapshots, lock-acquire, lock-release (-data: the lease id), copy (-source-url)")
 	cont := flag.String("container", "data", "container")
 	name := flag.String("blob", "hello.txt", "blob name")
 	data := flag.String("data", "hello", "content for put")
@@ -42,6 +42,7 @@ func main() {
 	tags := flag.String("tags", "", "put: index tags, k=v,k2=v2")
 	perms := flag.String("perms", "r", "make-sas: the SAS's permissions")
 	sasURL := flag.String("sas-url", "", "sas-get: the blob URL with its SAS")
+	sourceURL := flag.String("source-url", "", "copy: the blob to copy")
 	flag.Parse()
 	if *op == "sas-get" {
 		// No credential of any kind: the SAS is all this process has.
@@ -123,6 +124,8 @@ func main() {
 		result, err = lock(ctx, client, *cont, *name, strings.TrimPrefix(*op, "lock-"), *data)
 	case "acl-cors":
 		result, err = aclCORS(ctx, client, *accountURL, *cont, *data)
+	case "copy":
+		result, err = copyBattery(ctx, client, *cont, *name, *sourceURL)
 	case "make-sas":
 		result, err = makeSAS(ctx, client, *cont, *name, *perms)
 	default:

@@ -2,7 +2,7 @@
 // BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
 // prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
 //
-// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|tags|leases|tiers|snapshots|make-sas|acl-cors [--container C] [--blob B] [--data D] [--perms P]
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|tags|leases|tiers|snapshots|make-sas|acl-cors|copy [--container C] [--blob B] [--data D] [--perms P] [--source-url U]
 //        node blob.mjs --op sas-get --sas-url URL (no credential)
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -14,6 +14,7 @@ import { tiers } from "./tier.mjs";
 import { snapshots } from "./snapshot.mjs";
 import { makeSAS, sasGet } from "./sas.mjs";
 import { aclCors } from "./aclcors.mjs";
+import { copyBlob } from "./copy.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     data: { type: "string", default: "hello" },
     perms: { type: "string", default: "r" },
     "sas-url": { type: "string" },
+    "source-url": { type: "string" },
   },
 });
 
@@ -68,6 +70,9 @@ try {
       break;
     case "acl-cors":
       result.data = await aclCors(service, container, values["account-url"], values.data);
+      break;
+    case "copy":
+      result.data = await copyBlob(container, values.blob, values["source-url"]);
       break;
     case "make-sas":
       result.data = await makeSAS(service, values["account-url"], values.container, values.blob, values.perms);

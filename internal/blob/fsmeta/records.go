@@ -148,6 +148,7 @@ type diskBlob struct {
 	Tier        *diskTier         `json:"tr,omitempty"`
 	// Snaps are the blob's snapshots, as blob.EncodeSnapshots writes them.
 	Snaps json.RawMessage `json:"snaps,omitempty"`
+	Copy  *blob.CopyInfo  `json:"cp,omitempty"`
 }
 
 type diskExtent struct {
@@ -185,7 +186,7 @@ func encode(m mutation) ([]byte, error) {
 			Disposition: b.ContentDisposition, Cache: b.CacheControl, MD5: b.ContentMD5, Meta: b.Metadata,
 			ETag: b.ETag, Modified: b.LastModified, Created: b.CreatedAt,
 			Sealed: b.Sealed, Seq: b.SequenceNumber, Tags: b.Tags, Lease: encodeLease(b.Lease),
-			Tier: encodeTier(b.Tier),
+			Tier: encodeTier(b.Tier), Copy: b.Copy,
 		}
 		if b.BlobType != blob.BlobTypeBlock && b.BlobType != "" {
 			d.BlobType = b.BlobType
@@ -255,7 +256,7 @@ func decode(p []byte) (mutation, error) {
 				ContentDisposition: d.Disposition, CacheControl: d.Cache, ContentMD5: d.MD5},
 			Metadata: d.Meta, ETag: d.ETag, LastModified: d.Modified.UTC(), CreatedAt: d.Created.UTC(),
 			BlobType: blob.BlobTypeBlock, Sealed: d.Sealed, SequenceNumber: d.Seq, Tags: d.Tags,
-			Lease: decodeLease(d.Lease), Tier: decodeTier(d.Tier),
+			Lease: decodeLease(d.Lease), Tier: decodeTier(d.Tier), Copy: d.Copy,
 		}}
 		if d.BlobType != "" {
 			b.BlobType = d.BlobType

@@ -260,6 +260,8 @@ type layoutJSON struct {
 	// Snaps are the blob's snapshots (blob.EncodeSnapshots); a block blob with
 	// snapshots takes this form too.
 	Snaps json.RawMessage `json:"snaps,omitempty"`
+	// Copy is the record's x-ms-copy-* properties, kept here to need no column of its own.
+	Copy *blobs.CopyInfo `json:"cp,omitempty"`
 }
 
 // encodeLayout encodes the extents column of rec.
@@ -277,8 +279,8 @@ func encodeLayout(rec *blobs.BlobRecord) (string, error) {
 	}
 	var v any = js
 	switch {
-	case (rec.BlobType != "" && rec.BlobType != blobs.BlobTypeBlock) || snaps != nil:
-		v = layoutJSON{X: js, Sealed: rec.Sealed, Seq: rec.SequenceNumber, Snaps: snaps}
+	case (rec.BlobType != "" && rec.BlobType != blobs.BlobTypeBlock) || snaps != nil || rec.Copy != nil:
+		v = layoutJSON{X: js, Sealed: rec.Sealed, Seq: rec.SequenceNumber, Snaps: snaps, Copy: rec.Copy}
 	case len(js) == 0:
 		return "[]", nil
 	}
@@ -299,7 +301,7 @@ func decodeLayout(s string, rec *blobs.BlobRecord) error {
 		if err := json.Unmarshal([]byte(s), &l); err != nil {
 			return fmt.Errorf("decode extents: %w", err)
 		}
-		js, rec.Sealed, rec.SequenceNumber = l.X, l.Sealed, l.Seq
+		js, rec.Sealed, rec.SequenceNumber, rec.Copy = l.X, l.Sealed, l.Seq, l.Copy
 		var err error
 		if rec.Snapshots, err = blobs.DecodeSnapshots(l.Snaps); err != nil {
 			return err
@@ -324,7 +326,7 @@ func decodeLayout(s string, rec *blobs.BlobRecord) error {
 // then leaves as it is.
 func sameLayout(a, b *blobs.BlobRecord) bool {
 	return a != nil && b != nil && slices.Equal(a.Extents, b.Extents) && a.BlobType == b.BlobType &&
-		a.Sealed == b.Sealed && a.SequenceNumber == b.SequenceNumber &&
+		a.Sealed == b.Sealed && a.SequenceNumber == b.SequenceNumber && a.Copy == b.Copy &&
 		slices.EqualFunc(a.Snapshots, b.Snapshots, func(x, y blobs.Snapshot) bool { return x.ID == y.ID })
 }
 
