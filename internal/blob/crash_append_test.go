@@ -30,17 +30,10 @@ import (
 // last acknowledged write or a write that was in flight.
 func TestCrashAppendAndPages(t *testing.T) {
 	crashtest.Worker("TestCrashAppendAndPages", crashAppendWriter)
-	rounds := 4
-	if testing.Short() {
-		rounds = 2
-	}
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
-	for round := range rounds {
-		crashtest.Kill(t, "TestCrashAppendAndPages", dir, uint64(round+1), time.Duration(300+rng.IntN(1000))*time.Millisecond)
+	crashtest.Rounds(t, "TestCrashAppendAndPages", 4, 300*time.Millisecond, 1000*time.Millisecond, func(dir string) string {
 		blocks, pageWrites := verifyAppendAfterCrash(t, dir)
-		t.Logf("round %d: %d acknowledged blocks, %d acknowledged page writes verified", round, blocks, pageWrites)
-	}
+		return fmt.Sprintf("%d acknowledged blocks, %d acknowledged page writes verified", blocks, pageWrites)
+	})
 }
 
 const (

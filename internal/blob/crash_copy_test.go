@@ -23,17 +23,9 @@ import (
 // (none of its content files was lost to recovery or to the source's replacement).
 func TestCrashCopy(t *testing.T) {
 	crashtest.Worker("TestCrashCopy", crashCopyWriter)
-	rounds := 4
-	if testing.Short() {
-		rounds = 2
-	}
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 12))
-	for round := range rounds {
-		crashtest.Kill(t, "TestCrashCopy", dir, uint64(round+1), time.Duration(200+rng.IntN(800))*time.Millisecond)
-		n := verifyCopiesAfterCrash(t, dir)
-		t.Logf("round %d: %d ledger operations verified", round, n)
-	}
+	crashtest.Rounds(t, "TestCrashCopy", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string) string {
+		return fmt.Sprintf("%d ledger operations verified", verifyCopiesAfterCrash(t, dir))
+	})
 }
 
 // copyPayload is the source content of write seq: a few KiB that name it.

@@ -25,17 +25,9 @@ import (
 // came in between) is either gone or reads that data.
 func TestCrashSnapshots(t *testing.T) {
 	crashtest.Worker("TestCrashSnapshots", crashSnapshotWriter)
-	rounds := 4
-	if testing.Short() {
-		rounds = 2
-	}
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 13))
-	for round := range rounds {
-		crashtest.Kill(t, "TestCrashSnapshots", dir, uint64(round+1), time.Duration(200+rng.IntN(800))*time.Millisecond)
-		n := verifySnapshotsAfterCrash(t, dir)
-		t.Logf("round %d: %d snapshots verified", round, n)
-	}
+	crashtest.Rounds(t, "TestCrashSnapshots", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string) string {
+		return fmt.Sprintf("%d snapshots verified", verifySnapshotsAfterCrash(t, dir))
+	})
 }
 
 // snapshotPayload is what blob name holds at write seq: large enough for a content

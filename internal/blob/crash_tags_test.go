@@ -24,17 +24,9 @@ import (
 // index agrees with the records: Find returns exactly the blobs whose tags match.
 func TestCrashTags(t *testing.T) {
 	crashtest.Worker("TestCrashTags", crashTagsWriter)
-	rounds := 4
-	if testing.Short() {
-		rounds = 2
-	}
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
-	for round := range rounds {
-		crashtest.Kill(t, "TestCrashTags", dir, uint64(round+1), time.Duration(200+rng.IntN(800))*time.Millisecond)
-		n := verifyTagsAfterCrash(t, dir)
-		t.Logf("round %d: %d ledger operations verified", round, n)
-	}
+	crashtest.Rounds(t, "TestCrashTags", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string) string {
+		return fmt.Sprintf("%d ledger operations verified", verifyTagsAfterCrash(t, dir))
+	})
 }
 
 func openCrashService(ctx context.Context, dir string) (*blob.Service, error) {

@@ -36,17 +36,9 @@ import (
 
 func TestCrashRecovery(t *testing.T) {
 	crashtest.Worker("TestCrashRecovery", crashWriter)
-	rounds := 6
-	if testing.Short() {
-		rounds = 2
-	}
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	for round := range rounds {
-		crashtest.Kill(t, "TestCrashRecovery", dir, uint64(round+1), time.Duration(200+rng.IntN(1000))*time.Millisecond)
-		n := verifyAfterCrash(t, dir)
-		t.Logf("round %d: %d ledger operations verified", round, n)
-	}
+	crashtest.Rounds(t, "TestCrashRecovery", 6, 200*time.Millisecond, 1000*time.Millisecond, func(dir string) string {
+		return fmt.Sprintf("%d ledger operations verified", verifyAfterCrash(t, dir))
+	})
 }
 
 // ledger entries.

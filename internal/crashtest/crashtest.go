@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -87,4 +88,20 @@ func Kill(t testing.TB, test, dir string, seed uint64, d time.Duration) []string
 		t.Fatalf("seed %d: the worker ended on its own (%v): %s", seed, err, stderr.String())
 	}
 	return lines
+}
+
+// Rounds runs a crash test's rounds in one directory: each starts the worker, kills it
+// after a random moment in [least, least+spread) and hands the directory to verify, which
+// checks what survived and returns what to log. -short runs 2 rounds.
+func Rounds(t *testing.T, test string, rounds int, least, spread time.Duration, verify func(dir string) string) {
+	t.Helper()
+	if testing.Short() {
+		rounds = min(rounds, 2)
+	}
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(len(test))))
+	for round := range rounds {
+		Kill(t, test, dir, uint64(round+1), least+time.Duration(rng.Int64N(int64(spread))))
+		t.Logf("round %d: %s", round, verify(dir))
+	}
 }

@@ -1,23 +1,6 @@
 // The append and page blob calls of the unmodified @azure/storage-blob, checked against
 // what Azure answers. Used by blob.mjs --op appendpage; returns the steps that passed.
-
-function codeOf(err) {
-  return err?.details?.errorCode ?? err?.code;
-}
-
-async function expectCode(what, code, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    if (codeOf(err) === code) return;
-    throw new Error(`${what}: got ${codeOf(err)} (${err.statusCode}), want ${code}`);
-  }
-  throw new Error(`${what}: succeeded, want ${code}`);
-}
-
-function check(what, cond, detail) {
-  if (!cond) throw new Error(`${what}: ${JSON.stringify(detail)}`);
-}
+import { expectCode, check } from "./expect.mjs";
 
 export async function appendPage(container) {
   const steps = [];

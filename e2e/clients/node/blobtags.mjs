@@ -1,24 +1,7 @@
 // Blob index tags through the unmodified @azure/storage-blob: tags on upload, setTags and
 // getTags, tag conditions (tagConditions), findBlobsByTags at the service and the
 // container, paged. Used by blob.mjs --op tags; returns the steps that passed.
-
-function codeOf(err) {
-  return err?.details?.errorCode ?? err?.code;
-}
-
-async function expectCode(what, code, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    if (codeOf(err) === code) return;
-    throw new Error(`${what}: got ${codeOf(err)} (${err.statusCode}), want ${code}`);
-  }
-  throw new Error(`${what}: succeeded, want ${code}`);
-}
-
-function check(what, cond, detail) {
-  if (!cond) throw new Error(`${what}: ${JSON.stringify(detail)}`);
-}
+import { expectCode, check } from "./expect.mjs";
 
 export async function blobTags(service, container) {
   const steps = [];

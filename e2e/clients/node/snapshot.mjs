@@ -1,24 +1,7 @@
 // Blob snapshots through the unmodified @azure/storage-blob: createSnapshot, reads through
 // withSnapshot, listBlobsFlat({ includeSnapshots }), deleting one snapshot and the blob
 // with its snapshots. Used by blob.mjs --op snapshots; returns the steps that passed.
-
-function codeOf(err) {
-  return err?.details?.errorCode ?? err?.code;
-}
-
-async function expectCode(what, code, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    if (codeOf(err) === code) return;
-    throw new Error(`${what}: got ${codeOf(err)} (${err.statusCode}), want ${code}`);
-  }
-  throw new Error(`${what}: succeeded, want ${code}`);
-}
-
-function check(what, cond, detail) {
-  if (!cond) throw new Error(`${what}: ${JSON.stringify(detail)}`);
-}
+import { expectCode, check } from "./expect.mjs";
 
 export async function snapshots(container) {
   const steps = [];
