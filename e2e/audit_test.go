@@ -685,7 +685,7 @@ func TestAuditFailClosed(t *testing.T) {
 	}
 	for i := range 2 {
 		time.Sleep(1100 * time.Millisecond) // past the breaker's probe interval, so a write is really tried
-		out, errOut, err := s.run(t, gotokenBin, "-resource", storage, "-client-id", s.clientID("writer"))
+		out, errOut, err := s.run(t, gotokenBin, "-resource", storage, "-client-id", s.clientID("writer"), "-timeout", "2m")
 		if err == nil {
 			t.Fatalf("attempt %d: a token was issued while the audit sink is unwritable: %s", i, out)
 		}

@@ -27,15 +27,18 @@ func main() {
 	clientID := flag.String("client-id", "", "user-assigned identity by client id")
 	resourceID := flag.String("resource-id", "", "user-assigned identity by resource id")
 	objectID := flag.String("object-id", "", "user-assigned identity by object id")
+	// The SDK retries a 503 from the endpoint with backoff for about 25 s in all; a refusal
+	// only reaches the caller, with its reason, if the deadline leaves room for that.
+	timeout := flag.Duration("timeout", 30*time.Second, "how long to wait for the token, the SDK's retries included")
 	flag.Parse()
-	if err := run(*resource, *clientID, *resourceID, *objectID); err != nil {
+	if err := run(*timeout, *resource, *clientID, *resourceID, *objectID); err != nil {
 		fmt.Fprintln(os.Stderr, "gotoken:", err)
 		os.Exit(1)
 	}
 }
 
-func run(resource, clientID, resourceID, objectID string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+func run(timeout time.Duration, resource, clientID, resourceID, objectID string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
 	opts := &azidentity.ManagedIdentityCredentialOptions{}
