@@ -23,3 +23,22 @@ start_lanyard() {
   L role assignment create --assignee "$client_id" --role "Storage Blob Data Owner" --scope "$scope" >/dev/null
   blob_url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["blobUrl"])' "$home/lanyard.json")
 }
+
+# json EXPR prints a Python expression over the JSON document on stdin, named v.
+json() { python3 -c "import json,sys; v=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+
+# start_servicebus HOME starts `lanyard up` in HOME on loopback ports, Service Bus included
+# (its pid in lanyard_pid, its CLI as L), with the namespace "benchns" in the group "bench";
+# sets ns, the namespace's host:port as the SDKs take it, and lanyard_home.
+start_servicebus() {
+  local endpoint
+  lanyard_home=$1
+  LANYARD_HOME="$lanyard_home" "$work/lanyard" up --api-addr 127.0.0.1:0 --msi-addr 127.0.0.1:0 --blob-addr 127.0.0.1:0 \
+    --servicebus-addr 127.0.0.1:0 --log-level warn >/dev/null &
+  lanyard_pid=$!
+  for _ in $(seq 1 300); do [ -f "$lanyard_home/lanyard.json" ] && break; sleep 0.05; done
+  L() { LANYARD_HOME="$lanyard_home" "$work/lanyard" "$@"; }
+  L group create -n bench >/dev/null
+  endpoint=$(L servicebus namespace create -g bench -n benchns -o json | json 'v["serviceBusEndpoint"]')
+  ns=${endpoint#https://}; ns=${ns%/}
+}

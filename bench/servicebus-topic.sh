@@ -21,19 +21,9 @@ trap cleanup EXIT
 
 CGO_ENABLED=0 go build -o "$work/lanyard" ./cmd/lanyard
 (cd bench/sbload && go build -o "$work/sbload" .)
-json() { python3 -c "import json,sys; v=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
-
-home="$work/home"
-export LANYARD_HOME="$home"
-"$work/lanyard" up --api-addr 127.0.0.1:0 --msi-addr 127.0.0.1:0 --blob-addr 127.0.0.1:0 \
-  --servicebus-addr 127.0.0.1:0 --log-level warn >/dev/null &
-lanyard_pid=$!
+source bench/lib.sh
+start_servicebus "$work/home"
 pids+=("$lanyard_pid")
-for _ in $(seq 1 300); do [ -f "$home/lanyard.json" ] && break; sleep 0.05; done
-L() { "$work/lanyard" "$@"; }
-L group create -n bench >/dev/null
-endpoint=$(L servicebus namespace create -g bench -n benchns -o json | json 'v["serviceBusEndpoint"]')
-ns=${endpoint#https://}; ns=${ns%/}
 topic_id=$(L servicebus topic create -g bench --namespace-name benchns -n t1 -o json | json 'v["id"]')
 where=(-g bench --namespace-name benchns --topic-name t1)
 for i in $(seq 0 $((S - 1))); do

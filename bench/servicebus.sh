@@ -28,19 +28,9 @@ trap cleanup EXIT
 
 CGO_ENABLED=0 go build -o "$work/lanyard" ./cmd/lanyard
 (cd bench/sbload && go build -o "$work/sbload" .)
-json() { python3 -c "import json,sys; v=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
-
-home="$work/home"
-export LANYARD_HOME="$home"
-"$work/lanyard" up --api-addr 127.0.0.1:0 --msi-addr 127.0.0.1:0 --blob-addr 127.0.0.1:0 \
-  --servicebus-addr 127.0.0.1:0 --log-level warn >/dev/null &
-lanyard_pid=$!
+source bench/lib.sh
+start_servicebus "$work/home"
 pids+=("$lanyard_pid")
-for _ in $(seq 1 300); do [ -f "$home/lanyard.json" ] && break; sleep 0.05; done
-L() { "$work/lanyard" "$@"; }
-L group create -n bench >/dev/null
-endpoint=$(L servicebus namespace create -g bench -n benchns -o json | json 'v["serviceBusEndpoint"]')
-ns=${endpoint#https://}; ns=${ns%/}
 queue_id=$(L servicebus queue create -g bench --namespace-name benchns -n q1 -o json | json 'v["id"]')
 L app create -g bench -n loader --system-assigned >/dev/null
 L role assignment create -g bench --assignee loader --role "Azure Service Bus Data Owner" --scope "$queue_id" >/dev/null
