@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -84,14 +83,7 @@ func verifyCopiesAfterCrash(t *testing.T, dir string) int {
 // crashCopyWriter runs until killed.
 func crashCopyWriter(dir string, seed uint64) error {
 	ctx := context.Background()
-	s, err := openCrashService(ctx, dir)
-	if err != nil {
-		return err
-	}
-	if _, err := s.CreateContainer(ctx, "acct", "crash", nil); err != nil && blob.CodeOf(err) != blob.CodeContainerAlreadyExists {
-		return err
-	}
-	ledger, err := os.OpenFile(filepath.Join(dir, "ledger"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	s, ledger, err := openCrashWriter(ctx, dir, "ledger")
 	if err != nil {
 		return err
 	}

@@ -114,14 +114,7 @@ func verifySnapshotsAfterCrash(t *testing.T, dir string) int {
 // crashSnapshotWriter runs until killed.
 func crashSnapshotWriter(dir string, seed uint64) error {
 	ctx := context.Background()
-	s, err := openCrashService(ctx, dir)
-	if err != nil {
-		return err
-	}
-	if _, err := s.CreateContainer(ctx, "acct", "crash", nil); err != nil && blob.CodeOf(err) != blob.CodeContainerAlreadyExists {
-		return err
-	}
-	ledger, err := os.OpenFile(filepath.Join(dir, "snapledger"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	s, ledger, err := openCrashWriter(ctx, dir, "snapledger")
 	if err != nil {
 		return err
 	}

@@ -5,17 +5,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/lanyard-id/lanyard/internal/crashtest"
-
 	"github.com/lanyard-id/lanyard/internal/blob"
-	"github.com/lanyard-id/lanyard/internal/blob/fscontent"
-	"github.com/lanyard-id/lanyard/internal/blob/fsmeta"
+	"github.com/lanyard-id/lanyard/internal/crashtest"
 )
 
 // TestCrashTags is TestCrashRecovery for blob index tags: a writer sets tags (Set Blob
@@ -27,18 +23,6 @@ func TestCrashTags(t *testing.T) {
 	crashtest.Rounds(t, "TestCrashTags", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string) string {
 		return fmt.Sprintf("%d ledger operations verified", verifyTagsAfterCrash(t, dir))
 	})
-}
-
-func openCrashService(ctx context.Context, dir string) (*blob.Service, error) {
-	meta, err := fsmeta.Open(filepath.Join(dir, "meta"), fsmeta.Options{CompactBytes: 64 << 10})
-	if err != nil {
-		return nil, err
-	}
-	content, err := fscontent.Open(filepath.Join(dir, "data"))
-	if err != nil {
-		return nil, err
-	}
-	return blob.Open(ctx, blob.Config{Meta: meta, Content: content, GCInterval: -1})
 }
 
 func verifyTagsAfterCrash(t *testing.T, dir string) int {
@@ -101,14 +85,7 @@ func mustQuery(t *testing.T, where string) *blob.TagQuery {
 // crashTagsWriter runs until killed.
 func crashTagsWriter(dir string, seed uint64) error {
 	ctx := context.Background()
-	s, err := openCrashService(ctx, dir)
-	if err != nil {
-		return err
-	}
-	if _, err := s.CreateContainer(ctx, "acct", "crash", nil); err != nil && blob.CodeOf(err) != blob.CodeContainerAlreadyExists {
-		return err
-	}
-	ledger, err := os.OpenFile(filepath.Join(dir, "ledger"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	s, ledger, err := openCrashWriter(ctx, dir, "ledger")
 	if err != nil {
 		return err
 	}
