@@ -30,7 +30,7 @@ import (
 // last acknowledged write or a write that was in flight.
 func TestCrashAppendAndPages(t *testing.T) {
 	crashtest.Worker("TestCrashAppendAndPages", crashAppendWriter)
-	crashtest.Rounds(t, "TestCrashAppendAndPages", 4, 300*time.Millisecond, 1000*time.Millisecond, func(dir string) string {
+	crashtest.Rounds(t, "TestCrashAppendAndPages", 4, 300*time.Millisecond, 1000*time.Millisecond, func(dir string, _ []string) string {
 		blocks, pageWrites := verifyAppendAfterCrash(t, dir)
 		return fmt.Sprintf("%d acknowledged blocks, %d acknowledged page writes verified", blocks, pageWrites)
 	})

@@ -22,7 +22,7 @@ import (
 // (none of its content files was lost to recovery or to the source's replacement).
 func TestCrashCopy(t *testing.T) {
 	crashtest.Worker("TestCrashCopy", crashCopyWriter)
-	crashtest.Rounds(t, "TestCrashCopy", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string) string {
+	crashtest.Rounds(t, "TestCrashCopy", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string, _ []string) string {
 		return fmt.Sprintf("%d ledger operations verified", verifyCopiesAfterCrash(t, dir))
 	})
 }

@@ -25,7 +25,7 @@ import (
 // came in between) is either gone or reads that data.
 func TestCrashSnapshots(t *testing.T) {
 	crashtest.Worker("TestCrashSnapshots", crashSnapshotWriter)
-	crashtest.Rounds(t, "TestCrashSnapshots", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string) string {
+	crashtest.Rounds(t, "TestCrashSnapshots", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string, _ []string) string {
 		return fmt.Sprintf("%d snapshots verified", verifySnapshotsAfterCrash(t, dir))
 	})
 }

@@ -20,7 +20,7 @@ import (
 // index agrees with the records: Find returns exactly the blobs whose tags match.
 func TestCrashTags(t *testing.T) {
 	crashtest.Worker("TestCrashTags", crashTagsWriter)
-	crashtest.Rounds(t, "TestCrashTags", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string) string {
+	crashtest.Rounds(t, "TestCrashTags", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string, _ []string) string {
 		return fmt.Sprintf("%d ledger operations verified", verifyTagsAfterCrash(t, dir))
 	})
 }

@@ -36,7 +36,7 @@ import (
 
 func TestCrashRecovery(t *testing.T) {
 	crashtest.Worker("TestCrashRecovery", crashWriter)
-	crashtest.Rounds(t, "TestCrashRecovery", 6, 200*time.Millisecond, 1000*time.Millisecond, func(dir string) string {
+	crashtest.Rounds(t, "TestCrashRecovery", 6, 200*time.Millisecond, 1000*time.Millisecond, func(dir string, _ []string) string {
 		return fmt.Sprintf("%d ledger operations verified", verifyAfterCrash(t, dir))
 	})
 }

@@ -91,9 +91,10 @@ func Kill(t testing.TB, test, dir string, seed uint64, d time.Duration) []string
 }
 
 // Rounds runs a crash test's rounds in one directory: each starts the worker, kills it
-// after a random moment in [least, least+spread) and hands the directory to verify, which
-// checks what survived and returns what to log. -short runs 2 rounds.
-func Rounds(t *testing.T, test string, rounds int, least, spread time.Duration, verify func(dir string) string) {
+// after a random moment in [least, least+spread) and hands verify the directory and the
+// lines the worker printed (as Kill returns them); verify checks what survived and returns
+// what to log. -short runs 2 rounds.
+func Rounds(t *testing.T, test string, rounds int, least, spread time.Duration, verify func(dir string, lines []string) string) {
 	t.Helper()
 	if testing.Short() {
 		rounds = min(rounds, 2)
@@ -101,7 +102,7 @@ func Rounds(t *testing.T, test string, rounds int, least, spread time.Duration, 
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(len(test))))
 	for round := range rounds {
-		Kill(t, test, dir, uint64(round+1), least+time.Duration(rng.Int64N(int64(spread))))
-		t.Logf("round %d: %s", round, verify(dir))
+		lines := Kill(t, test, dir, uint64(round+1), least+time.Duration(rng.Int64N(int64(spread))))
+		t.Logf("round %d: %s", round, verify(dir, lines))
 	}
 }

@@ -31,15 +31,8 @@ var (
 
 func TestCrashPublish(t *testing.T) {
 	crashtest.Worker("TestCrashPublish", publishWorker)
-	rounds := 4
-	if testing.Short() {
-		rounds = 2
-	}
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 12))
 	acked := map[string]int64{}
-	for round := range rounds {
-		lines := crashtest.Kill(t, "TestCrashPublish", dir, uint64(round+1), time.Duration(200+rng.IntN(1000))*time.Millisecond)
+	crashtest.Rounds(t, "TestCrashPublish", 4, 200*time.Millisecond, time.Second, func(dir string, lines []string) string {
 		for _, line := range lines {
 			f := strings.Fields(line)
 			if len(f) != 3 || f[0] != "P" {
@@ -52,8 +45,8 @@ func TestCrashPublish(t *testing.T) {
 			acked[f[2]] = seq
 		}
 		verifyPublished(t, dir, acked)
-		t.Logf("round %d: %d publications acknowledged so far", round, len(acked))
-	}
+		return fmt.Sprintf("%d publications acknowledged so far", len(acked))
+	})
 	if len(acked) == 0 {
 		t.Fatal("no publication was acknowledged: the test checked nothing")
 	}

@@ -40,27 +40,20 @@ var crashQueue = messaging.Queue{Namespace: "ns", Name: "crash", LockDuration: 3
 
 func TestCrashRecovery(t *testing.T) {
 	crashtest.Worker("TestCrashRecovery", crashWorker)
-	rounds := 6
-	if testing.Short() {
-		rounds = 2
-	}
-	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
 	l := &ledger{sent: map[string]int64{}, seqs: map[int64]string{}, removed: map[string]bool{}, deadLettered: map[string]bool{},
 		states: map[string]string{}}
-	for round := range rounds {
-		lines := crashtest.Kill(t, "TestCrashRecovery", dir, uint64(round+1), time.Duration(200+rng.IntN(1200))*time.Millisecond)
+	crashtest.Rounds(t, "TestCrashRecovery", 6, 200*time.Millisecond, 1200*time.Millisecond, func(dir string, lines []string) string {
 		maxBefore := l.maxSeq
 		l.startRound()
 		for _, line := range lines {
 			if err := l.apply(line, maxBefore); err != nil {
-				t.Fatalf("round %d: %v", round, err)
+				t.Fatal(err)
 			}
 		}
 		verifyCrashStore(t, dir, l)
-		t.Logf("round %d: %d acknowledgements; %d messages sent so far, %d removed, %d dead-lettered",
-			round, len(lines), len(l.sent), len(l.removed), len(l.deadLettered))
-	}
+		return fmt.Sprintf("%d acknowledgements; %d messages sent so far, %d removed, %d dead-lettered",
+			len(lines), len(l.sent), len(l.removed), len(l.deadLettered))
+	})
 	if len(l.removed) == 0 || len(l.deadLettered) == 0 || len(l.states) == 0 {
 		t.Fatalf("the workers acknowledged %d removals, %d dead-letterings and %d session states: the test checked too little",
 			len(l.removed), len(l.deadLettered), len(l.states))
