@@ -2,8 +2,8 @@ package blob
 
 import (
 	"crypto/subtle"
-	"encoding/hex"
-	"strings"
+
+	"github.com/google/uuid"
 )
 
 // ParseLeaseID parses a lease id, a GUID in any of the forms .NET's Guid.Parse reads (and
@@ -11,27 +11,17 @@ import (
 // parentheses. It returns the canonical form (lower-case, hyphenated) that leases are
 // stored and compared in; ok is false for anything else.
 func ParseLeaseID(s string) (canonical string, ok bool) {
-	if len(s) == 38 && (s[0] == '{' && s[37] == '}' || s[0] == '(' && s[37] == ')') {
+	switch {
+	case len(s) == 38 && (s[0] == '{' && s[37] == '}' || s[0] == '(' && s[37] == ')'):
 		s = s[1:37]
+	case len(s) != 32 && len(s) != 36:
+		return "", false // uuid.Parse also reads urn:uuid: forms, which .NET does not
 	}
-	var digits string
-	switch len(s) {
-	case 32:
-		digits = s
-	case 36:
-		if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-			return "", false
-		}
-		digits = s[:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
-	default:
+	u, err := uuid.Parse(s)
+	if err != nil {
 		return "", false
 	}
-	var b [16]byte
-	if _, err := hex.Decode(b[:], []byte(digits)); err != nil {
-		return "", false
-	}
-	h := hex.EncodeToString(b[:])
-	return strings.Join([]string{h[:8], h[8:12], h[12:16], h[16:20], h[20:]}, "-"), true
+	return u.String(), true
 }
 
 // SameLeaseID reports whether two lease ids name the same GUID (case-insensitively, in
