@@ -699,17 +699,12 @@ func (b *ServiceBus) PutRule(ctx context.Context, group string, r lanyard.Servic
 		created bool
 	)
 	err := b.store().InTx(ctx, func(tx store.Store) error {
-		t, err := b.topic(ctx, tx, group, r.Namespace, r.Topic)
-		if err != nil {
+		if err := b.ruleSubscription(ctx, tx, group, &r); err != nil {
 			return err
 		}
-		s, err := tx.GetServiceBusSubscription(ctx, t.Namespace, t.Name, r.Subscription)
-		if err != nil {
-			return err
-		}
-		r.Namespace, r.Topic, r.Subscription = s.Namespace, s.Topic, s.Name
 		now := b.Directory.clock()
-		out, err = tx.UpdateServiceBusRule(ctx, s.Namespace, s.Topic, s.Name, r.Name, func(old lanyard.ServiceBusRule) (lanyard.ServiceBusRule, error) {
+		var err error
+		out, err = tx.UpdateServiceBusRule(ctx, r.Namespace, r.Topic, r.Subscription, r.Name, func(old lanyard.ServiceBusRule) (lanyard.ServiceBusRule, error) {
 			nr := r
 			nr.Name, nr.CreatedAt, nr.UpdatedAt = old.Name, old.CreatedAt, now
 			return nr, nil
@@ -724,8 +719,27 @@ func (b *ServiceBus) PutRule(ctx context.Context, group string, r lanyard.Servic
 	if err != nil {
 		return out, false, err
 	}
-	b.changed(ServiceBusChange{Namespace: out.Namespace, Entity: out.Topic + "/Subscriptions/" + out.Subscription + "/Rules/" + out.Name})
+	b.ruleChanged(out)
 	return out, created, nil
+}
+
+// ruleSubscription checks that rule r's subscription exists in group and gives r the
+// names its namespace, topic and subscription are stored under.
+func (b *ServiceBus) ruleSubscription(ctx context.Context, tx store.Store, group string, r *lanyard.ServiceBusRule) error {
+	t, err := b.topic(ctx, tx, group, r.Namespace, r.Topic)
+	if err != nil {
+		return err
+	}
+	s, err := tx.GetServiceBusSubscription(ctx, t.Namespace, t.Name, r.Subscription)
+	if err != nil {
+		return err
+	}
+	r.Namespace, r.Topic, r.Subscription = s.Namespace, s.Topic, s.Name
+	return nil
+}
+
+func (b *ServiceBus) ruleChanged(r lanyard.ServiceBusRule) {
+	b.changed(ServiceBusChange{Namespace: r.Namespace, Entity: r.Topic + "/Subscriptions/" + r.Subscription + "/Rules/" + r.Name})
 }
 
 // GetRule returns rule name of a subscription.

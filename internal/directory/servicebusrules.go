@@ -15,15 +15,9 @@ func (b *ServiceBus) AddRule(ctx context.Context, group string, r lanyard.Servic
 		return r, err
 	}
 	err := b.store().InTx(ctx, func(tx store.Store) error {
-		t, err := b.topic(ctx, tx, group, r.Namespace, r.Topic)
-		if err != nil {
+		if err := b.ruleSubscription(ctx, tx, group, &r); err != nil {
 			return err
 		}
-		s, err := tx.GetServiceBusSubscription(ctx, t.Namespace, t.Name, r.Subscription)
-		if err != nil {
-			return err
-		}
-		r.Namespace, r.Topic, r.Subscription = s.Namespace, s.Topic, s.Name
 		now := b.Directory.clock()
 		r.CreatedAt, r.UpdatedAt = now, now
 		return tx.CreateServiceBusRule(ctx, r)
@@ -34,6 +28,6 @@ func (b *ServiceBus) AddRule(ctx context.Context, group string, r lanyard.Servic
 	if err != nil {
 		return r, err
 	}
-	b.changed(ServiceBusChange{Namespace: r.Namespace, Entity: r.Topic + "/Subscriptions/" + r.Subscription + "/Rules/" + r.Name})
+	b.ruleChanged(r)
 	return r, nil
 }
