@@ -185,29 +185,44 @@ func (s *Service) GetPageRangesAt(ctx context.Context, key BlobKey, snapshot str
 	if err := cond.checkReadBlob(&rec, s.now()); err != nil {
 		return BlobProperties{}, nil, err
 	}
-	from, to := int64(0), rec.Size // [from, to)
+	from, to, err := pageWindow(rg, rec.Size)
+	if err != nil {
+		return BlobProperties{}, nil, err
+	}
+	ranges := []PageRange{}
+	for _, e := range rec.Extents {
+		ranges = appendPageRange(ranges, max(e.Offset, from), min(e.Offset+e.Size, to))
+	}
+	return rec.properties(), ranges, nil
+}
+
+// pageWindow is the window [from, to) of a page blob of size bytes that Get Page Ranges
+// lists: all of it, or what rg names.
+func pageWindow(rg *Range, size int64) (from, to int64, err error) {
+	from, to = 0, size
 	if rg != nil {
 		if rg.Start < 0 || (rg.End >= 0 && rg.End < rg.Start) {
-			return BlobProperties{}, nil, errInvalidRange()
+			return 0, 0, errInvalidRange()
 		}
 		from = rg.Start
 		if rg.End >= 0 && rg.End+1 < to {
 			to = rg.End + 1
 		}
 	}
-	ranges := []PageRange{}
-	for _, e := range rec.Extents {
-		a, b := max(e.Offset, from), min(e.Offset+e.Size, to)
-		if a >= b {
-			continue
-		}
-		if n := len(ranges); n > 0 && ranges[n-1].End+1 == a {
-			ranges[n-1].End = b - 1
-			continue
-		}
-		ranges = append(ranges, PageRange{Start: a, End: b - 1})
+	return from, to, nil
+}
+
+// appendPageRange adds the bytes [a, b) to ranges, merged with the last range when they
+// touch; an empty span adds nothing.
+func appendPageRange(ranges []PageRange, a, b int64) []PageRange {
+	if a >= b {
+		return ranges
 	}
-	return rec.properties(), ranges, nil
+	if n := len(ranges); n > 0 && ranges[n-1].End+1 == a {
+		ranges[n-1].End = b - 1
+		return ranges
+	}
+	return append(ranges, PageRange{Start: a, End: b - 1})
 }
 
 // Sequence number actions of Set Blob Properties (x-ms-sequence-number-action).

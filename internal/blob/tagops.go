@@ -99,10 +99,16 @@ func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond 
 
 // GetBlobTags returns a blob's tags. Every condition failing is 412, none is 304.
 func (s *Service) GetBlobTags(ctx context.Context, key BlobKey, cond Conditions) (Tags, error) {
+	return s.GetBlobTagsAt(ctx, key, "", cond)
+}
+
+// GetBlobTagsAt is GetBlobTags of a snapshot of the blob ("" for the blob itself): the
+// tags the blob had when the snapshot was taken.
+func (s *Service) GetBlobTagsAt(ctx context.Context, key BlobKey, snapshot string, cond Conditions) (Tags, error) {
 	if err := s.validateKey(key); err != nil {
 		return nil, notFoundForRead(err)
 	}
-	rec, err := s.meta.GetBlob(ctx, key)
+	rec, err := s.readRecord(ctx, key, snapshot)
 	if err != nil {
 		return nil, err
 	}
