@@ -45,14 +45,10 @@ func routeAppendPage(r *http.Request, comp string) (*operation, error) {
 	case "seal":
 		return method(m, map[string]*operation{http.MethodPut: opSealBlob})
 	case "page":
-		if r.Header.Get("x-ms-copy-source") != "" {
-			return nil, errNotImplemented("Put Page From URL")
-		}
 		return method(m, map[string]*operation{http.MethodPut: opPutPage})
 	case "pagelist":
-		q := r.URL.Query()
-		if q.Has("prevsnapshot") || r.Header.Get("x-ms-previous-snapshot-url") != "" {
-			return nil, errNotImplemented("page range diffs")
+		if err := refusePreviousSnapshotURL(r); err != nil {
+			return nil, err
 		}
 		return method(m, map[string]*operation{http.MethodGet: opGetPageRanges})
 	case "properties":
@@ -61,6 +57,15 @@ func routeAppendPage(r *http.Request, comp string) (*operation, error) {
 		}
 	}
 	return nil, nil
+}
+
+// refusePreviousSnapshotURL answers 501 to the diff against a managed disk's snapshot
+// (x-ms-previous-snapshot-url), which Lanyard does not serve; prevsnapshot it does.
+func refusePreviousSnapshotURL(r *http.Request) error {
+	if r.Header.Get("x-ms-previous-snapshot-url") != "" {
+		return errNotImplemented("x-ms-previous-snapshot-url (managed disk snapshots)")
+	}
+	return nil
 }
 
 // createOnly adds If-None-Match: * when the caller may only add blobs; userSet reports

@@ -28,6 +28,7 @@ var (
 	opAbortCopy       = &operation{"AbortCopyBlob", ActionBlobsWrite, true, (*Handler).abortCopy}
 
 	opAppendBlockFromURL = &operation{"AppendBlockFromURL", ActionBlobsWrite, true, (*Handler).appendBlockFromURL}
+	opPutPageFromURL     = &operation{"PutPageFromURL", ActionBlobsWrite, true, (*Handler).putPageFromURL}
 )
 
 // routeCopy picks the copy operations on a blob; nil when the request is none of them.
@@ -42,6 +43,8 @@ func routeCopy(r *http.Request, comp string) (*operation, error) {
 		return opPutBlockFromURL, nil
 	case comp == "appendblock":
 		return opAppendBlockFromURL, nil
+	case comp == "page":
+		return opPutPageFromURL, nil
 	case comp != "":
 		return nil, nil
 	case strings.EqualFold(r.Header.Get("x-ms-requires-sync"), "true"):
@@ -162,6 +165,20 @@ func sourceMD5(r *http.Request) ([]byte, error) {
 	b, err := base64.StdEncoding.DecodeString(v)
 	if err != nil || len(b) != 16 {
 		return nil, errInvalidHeader("x-ms-source-content-md5", v)
+	}
+	return b, nil
+}
+
+// sourceCRC64 reads x-ms-source-content-crc64: the CRC-64 the source bytes copied must
+// have; nil when absent.
+func sourceCRC64(r *http.Request) ([]byte, error) {
+	v := r.Header.Get("x-ms-source-content-crc64")
+	if v == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) != 8 {
+		return nil, errInvalidHeader("x-ms-source-content-crc64", v)
 	}
 	return b, nil
 }

@@ -106,6 +106,7 @@ func TestCopyForeignSourceRefused(t *testing.T) {
 		e.copyReq("box/dst", foreign, map[string]string{"x-ms-blob-type": "BlockBlob"}),
 		e.copyReq("box/dst?comp=block&blockid=QUFBQQ==", foreign, nil),
 		e.copyReq("box/dst?comp=appendblock", foreign, nil),
+		e.copyReq("box/dst?comp=page", foreign, map[string]string{"x-ms-page-write": "update", "x-ms-range": "bytes=0-511", "x-ms-source-range": "bytes=0-511"}),
 	} {
 		e.fails(t, r, http.StatusForbidden, "CannotVerifyCopySource")
 	}
@@ -258,8 +259,6 @@ func TestSyncCopyAndFromURL(t *testing.T) {
 	if got := e.must(t, req{method: "GET", path: "/" + account + "/box/appended"}, http.StatusOK); got.body != "0120123456789" {
 		t.Fatalf("appended from URL %q", got.body)
 	}
-	// Put Page From URL is not served.
-	e.fails(t, e.copyReq("box/pages?comp=page", src, map[string]string{"x-ms-range": "bytes=0-511", "x-ms-page-write": "update"}), http.StatusNotImplemented, "NotImplemented")
 }
 
 // TestCopySourceSAS: a user delegation SAS in the source URL authorizes reading it, as

@@ -106,6 +106,10 @@ func (h *Handler) putBlockFromURL(w http.ResponseWriter, r *http.Request, t *tar
 	if err != nil {
 		return err
 	}
+	srcCRC, err := sourceCRC64(r)
+	if err != nil {
+		return err
+	}
 	rg, err := sourceRange(r)
 	if err != nil {
 		return err
@@ -125,12 +129,15 @@ func (h *Handler) putBlockFromURL(w http.ResponseWriter, r *http.Request, t *tar
 	if br.Length > blob.MaxBlockSize {
 		return errBodyTooLarge()
 	}
-	res, err := h.Service.PutBlock(r.Context(), t.key(), t.query.Get("blockid"), br, br.Length, srcMD5, nil)
+	res, err := h.Service.PutBlock(r.Context(), t.key(), t.query.Get("blockid"), br, br.Length, srcMD5, srcCRC)
 	if err != nil {
 		return err
 	}
 	hdr := w.Header()
 	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
+	if len(srcCRC) > 0 {
+		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
+	}
 	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
 }
@@ -156,6 +163,10 @@ func (h *Handler) appendBlockFromURL(w http.ResponseWriter, r *http.Request, t *
 	if err != nil {
 		return err
 	}
+	srcCRC, err := sourceCRC64(r)
+	if err != nil {
+		return err
+	}
 	rg, err := sourceRange(r)
 	if err != nil {
 		return err
@@ -169,7 +180,7 @@ func (h *Handler) appendBlockFromURL(w http.ResponseWriter, r *http.Request, t *
 		return errBodyTooLarge()
 	}
 	res, err := h.Service.AppendBlock(r.Context(), blob.AppendBlockInput{
-		Key: t.key(), Body: br, Size: br.Length, ContentMD5: srcMD5, Conditions: cond, Append: ac,
+		Key: t.key(), Body: br, Size: br.Length, ContentMD5: srcMD5, ContentCRC64: srcCRC, Conditions: cond, Append: ac,
 	})
 	if err != nil {
 		return err
@@ -177,8 +188,89 @@ func (h *Handler) appendBlockFromURL(w http.ResponseWriter, r *http.Request, t *
 	hdr := w.Header()
 	setWritten(hdr, res.ETag, res.LastModified)
 	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
+	if len(srcCRC) > 0 {
+		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
+	}
 	hdr.Set("x-ms-blob-append-offset", itoa(res.Offset))
 	hdr.Set("x-ms-blob-committed-block-count", strconv.Itoa(res.CommittedBlockCount))
+	hdr.Set("x-ms-request-server-encrypted", "true")
+	return noContent(w, http.StatusCreated)
+}
+
+// putPageFromURL serves Put Page From URL: the pages x-ms-range names written with the
+// bytes x-ms-source-range names in the source, a range of the same length.
+func (h *Handler) putPageFromURL(w http.ResponseWriter, r *http.Request, t *target) error {
+	if err := noBody(r); err != nil {
+		return err
+	}
+	switch mode := r.Header.Get("x-ms-page-write"); mode {
+	case "update":
+	case "":
+		return errMissingHeader("x-ms-page-write")
+	default:
+		// Clearing takes no source: Put Page does it.
+		return errInvalidHeader("x-ms-page-write", mode)
+	}
+	rg, err := pageRange(r.Header)
+	if err != nil {
+		return err
+	}
+	src, err := sourceRange(r)
+	if err != nil {
+		return err
+	}
+	if src == nil {
+		return errMissingHeader("x-ms-source-range")
+	}
+	if rg.End < rg.Start {
+		return errInvalidHeader("x-ms-range", r.Header.Get("x-ms-range"))
+	}
+	size := rg.End - rg.Start + 1
+	if src.End < 0 || src.End-src.Start+1 != size {
+		return errInvalidHeader("x-ms-source-range", r.Header.Get("x-ms-source-range"))
+	}
+	if size > blob.MaxPageWrite {
+		return errBodyTooLarge()
+	}
+	cond, err := conditions(r)
+	if err != nil {
+		return err
+	}
+	seq, err := sequenceConditions(r.Header)
+	if err != nil {
+		return err
+	}
+	srcMD5, err := sourceMD5(r)
+	if err != nil {
+		return err
+	}
+	srcCRC, err := sourceCRC64(r)
+	if err != nil {
+		return err
+	}
+	br, err := h.openCopySource(w, r, t, src)
+	if err != nil {
+		return err
+	}
+	defer br.Close()
+	if br.Length != size {
+		// The source ends inside the range.
+		return errInvalidHeader("x-ms-source-range", r.Header.Get("x-ms-source-range"))
+	}
+	res, err := h.Service.PutPages(r.Context(), blob.PutPagesInput{
+		Key: t.key(), Start: rg.Start, End: rg.End, Body: br, ContentMD5: srcMD5, ContentCRC64: srcCRC,
+		Conditions: cond, Sequence: seq,
+	})
+	if err != nil {
+		return err
+	}
+	hdr := w.Header()
+	setWritten(hdr, res.ETag, res.LastModified)
+	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
+	if len(srcCRC) > 0 {
+		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
+	}
+	hdr.Set("x-ms-blob-sequence-number", itoa(res.SequenceNumber))
 	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
 }

@@ -136,6 +136,10 @@ var statusByCode = map[string]int{
 	// Snapshots.
 	blob.CodeSnapshotsPresent:      http.StatusConflict,
 	blob.CodeSnapshotCountExceeded: http.StatusConflict,
+	// Page range diffs.
+	blob.CodePreviousSnapshotNotFound:              http.StatusConflict,
+	blob.CodePreviousSnapshotCannotBeNewer:         http.StatusBadRequest,
+	blob.CodePreviousSnapshotOperationNotSupported: http.StatusConflict,
 	// Copies.
 	blob.CodeSourceConditionNotMet:  http.StatusPreconditionFailed,
 	blob.CodeCannotVerifyCopySource: http.StatusNotFound,

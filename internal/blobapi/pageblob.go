@@ -148,20 +148,48 @@ func (h *Handler) getPageRanges(w http.ResponseWriter, r *http.Request, t *targe
 	if err != nil {
 		return err
 	}
-	p, ranges, err := h.Service.GetPageRangesAt(r.Context(), t.key(), t.snapshot, rg, cond)
+	var (
+		p    blob.BlobProperties
+		diff blob.PageDiff
+	)
+	if t.query.Has("prevsnapshot") {
+		v := t.query.Get("prevsnapshot")
+		prev, perr := blob.ParseSnapshotID(v)
+		if perr != nil {
+			return errInvalidQuery("prevsnapshot", v, "")
+		}
+		p, diff, err = h.Service.GetPageRangesDiff(r.Context(), t.key(), t.snapshot, prev, rg, cond)
+	} else {
+		p, diff.Changed, err = h.Service.GetPageRangesAt(r.Context(), t.key(), t.snapshot, rg, cond)
+	}
 	if err != nil {
 		return h.notModified(w, r, t, err)
 	}
 	var b bytes.Buffer
 	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><PageList>`)
-	for _, pr := range ranges {
-		b.WriteString("<PageRange><Start>" + itoa(pr.Start) + "</Start><End>" + itoa(pr.End) + "</End></PageRange>")
-	}
+	writePageList(&b, diff)
 	b.WriteString("<NextMarker /></PageList>")
 	hdr := w.Header()
 	setWritten(hdr, p.ETag, p.LastModified)
 	hdr.Set("x-ms-blob-content-length", itoa(p.Size))
 	return writeXMLBody(w, b.Bytes())
+}
+
+// writePageList writes the PageRange and ClearRange elements of a page list in the
+// order of their offsets, as Azure lists them.
+func writePageList(b *bytes.Buffer, d blob.PageDiff) {
+	i, j := 0, 0
+	for i < len(d.Changed) || j < len(d.Cleared) {
+		name, pr := "PageRange", blob.PageRange{}
+		if j == len(d.Cleared) || (i < len(d.Changed) && d.Changed[i].Start < d.Cleared[j].Start) {
+			pr = d.Changed[i]
+			i++
+		} else {
+			name, pr = "ClearRange", d.Cleared[j]
+			j++
+		}
+		b.WriteString("<" + name + "><Start>" + itoa(pr.Start) + "</Start><End>" + itoa(pr.End) + "</End></" + name + ">")
+	}
 }
 
 // setPageBlobProperties serves Set Blob Properties when it resizes a page blob or sets

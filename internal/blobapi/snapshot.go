@@ -45,12 +45,19 @@ func routeSnapshot(r *http.Request, t *target) (*operation, error) {
 		}
 	case "pagelist":
 		if m == http.MethodGet {
-			if t.query.Has("prevsnapshot") || r.Header.Get("x-ms-previous-snapshot-url") != "" {
-				return nil, errNotImplemented("page range diffs")
+			if err := refusePreviousSnapshotURL(r); err != nil {
+				return nil, err
 			}
 			return opGetPageRanges, nil
 		}
-	case "tags", "copy", "tier":
+	case "tags":
+		// A snapshot keeps the tags its blob had. Whether Azure lets them be set
+		// afterwards is not settled (its documentation has said both), so it is not served.
+		if m == http.MethodPut {
+			return nil, errNotImplemented("Set Blob Tags of a blob snapshot")
+		}
+		return method(m, map[string]*operation{http.MethodGet: opGetBlobTags})
+	case "copy", "tier":
 		if m == http.MethodGet || m == http.MethodHead {
 			return nil, errNotImplemented("comp=" + comp + " of a blob snapshot")
 		}

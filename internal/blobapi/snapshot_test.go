@@ -72,7 +72,6 @@ func TestSnapshots(t *testing.T) {
 	e.fails(t, req{method: "PUT", path: sp, body: "x", hdr: map[string]string{"x-ms-blob-type": "BlockBlob"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
 	e.fails(t, req{method: "PUT", path: sp + "&comp=metadata", hdr: map[string]string{"x-ms-meta-a": "b"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
 	e.fails(t, req{method: "GET", path: p + "?versionid=" + url.QueryEscape(snap)}, http.StatusNotImplemented, "NotImplemented")
-	e.fails(t, req{method: "GET", path: sp + "&comp=pagelist&prevsnapshot=" + url.QueryEscape(snap)}, http.StatusNotImplemented, "NotImplemented")
 	e.fails(t, req{method: "PUT", path: "/" + account + "/box/missing?comp=snapshot"}, http.StatusNotFound, "BlobNotFound")
 	e.fails(t, req{method: "PUT", path: p + "?comp=snapshot", hdr: map[string]string{"If-Match": `"0x1"`}}, http.StatusPreconditionFailed, "ConditionNotMet")
 	e.fails(t, req{method: "DELETE", path: p}, http.StatusConflict, "SnapshotsPresent")
@@ -119,4 +118,43 @@ func TestPageBlobSnapshot(t *testing.T) {
 	}
 	e.fails(t, req{method: "PUT", path: sp + "&comp=page", body: strings.Repeat("d", 512),
 		hdr: map[string]string{"x-ms-page-write": "update", "x-ms-range": "bytes=0-511"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
+}
+
+// A snapshot keeps the tags its blob had: Get Blob Tags, Get Blob Properties and List
+// Blobs (include=snapshots,tags) of the snapshot show them. Setting them is not served.
+func TestSnapshotTags(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	p := "/" + account + "/box/b"
+	e.put(t, "box/b", "x", map[string]string{"x-ms-tags": "stage=raw"})
+	snap := e.snapshotOf(t, "box/b")
+	e.must(t, req{method: "PUT", path: p + "?comp=tags", body: `<Tags><TagSet><Tag><Key>stage</Key><Value>done</Value></Tag><Tag><Key>n</Key><Value>2</Value></Tag></TagSet></Tags>`}, http.StatusNoContent)
+	sp := p + "?snapshot=" + url.QueryEscape(snap)
+
+	res := e.must(t, req{method: "GET", path: sp + "&comp=tags"}, http.StatusOK)
+	if !strings.Contains(res.body, "<TagSet><Tag><Key>stage</Key><Value>raw</Value></Tag></TagSet>") {
+		t.Fatalf("tags of the snapshot: %s", res.body)
+	}
+	if got := e.auth.last(); got.Operation != "GetBlobTags" || got.Action != blobapi.ActionBlobTagsRead {
+		t.Fatalf("Get Blob Tags of a snapshot asked RBAC for %+v", got)
+	}
+	if res := e.must(t, req{method: "GET", path: p + "?comp=tags"}, http.StatusOK); !strings.Contains(res.body, "<Key>stage</Key><Value>done</Value>") {
+		t.Fatalf("tags of the blob: %s", res.body)
+	}
+	if h := e.must(t, req{method: "HEAD", path: sp}, http.StatusOK).hdr; h.Get("x-ms-tag-count") != "1" {
+		t.Fatalf("snapshot properties: tag count %q", h.Get("x-ms-tag-count"))
+	}
+	list := e.must(t, req{method: "GET", path: "/" + account + "/box?restype=container&comp=list&include=snapshots,tags"}, http.StatusOK)
+	if !strings.Contains(list.body, "<Snapshot>"+snap+"</Snapshot>") || !strings.Contains(list.body, "<Key>stage</Key><Value>raw</Value>") ||
+		!strings.Contains(list.body, "<Key>stage</Key><Value>done</Value>") {
+		t.Fatalf("listing with snapshots and tags:\n%s", list.body)
+	}
+	// x-ms-if-tags is tested against the snapshot's tags.
+	e.must(t, req{method: "GET", path: sp + "&comp=tags", hdr: map[string]string{"x-ms-if-tags": `"stage" = 'raw'`}}, http.StatusOK)
+	e.fails(t, req{method: "GET", path: sp + "&comp=tags", hdr: map[string]string{"x-ms-if-tags": `"stage" = 'done'`}}, http.StatusPreconditionFailed, "ConditionNotMet")
+	e.fails(t, req{method: "GET", path: p + "?snapshot=2001-01-01T00:00:00.0000000Z&comp=tags"}, http.StatusNotFound, "BlobNotFound")
+	e.fails(t, req{method: "PUT", path: sp + "&comp=tags", body: `<Tags><TagSet></TagSet></Tags>`}, http.StatusNotImplemented, "NotImplemented")
+	if res := e.must(t, req{method: "GET", path: sp + "&comp=tags"}, http.StatusOK); !strings.Contains(res.body, "<Value>raw</Value>") {
+		t.Fatalf("a refused Set Blob Tags changed the snapshot's tags: %s", res.body)
+	}
 }

@@ -104,7 +104,7 @@ func (h *Handler) getBlobTags(w http.ResponseWriter, r *http.Request, t *target)
 	if err != nil {
 		return err
 	}
-	tags, err := h.Service.GetBlobTags(r.Context(), t.key(), cond)
+	tags, err := h.Service.GetBlobTagsAt(r.Context(), t.key(), t.snapshot, cond)
 	if err != nil {
 		return err
 	}
