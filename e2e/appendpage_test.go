@@ -91,3 +91,36 @@ func TestJavaScriptSDKAppendAndPageBlobs(t *testing.T) {
 		t.Fatalf("node append/page battery: %+v", r)
 	}
 }
+
+// TestGoSDKPageDiffsAndPagesFromURL runs UploadPagesFromURL and NewGetPageRangesDiffPager
+// (of the blob and of a snapshot, with a range, and their errors) through azblob.
+func TestGoSDKPageDiffsAndPagesFromURL(t *testing.T) {
+	s := blobFlow(t)
+	s.assign(t, "writer", contributor, s.account["id"].(string))
+	out, errOut, err := s.runAs(t, buildGoblob(t), "-account-url", s.accountURL, "-client-id", s.ids["writer"]["clientId"].(string),
+		"-op", "pagediff", "-container", "pagediff")
+	if err != nil {
+		t.Fatalf("page diff battery: %v\n%s\n%s\nserver log:\n%s", err, out, errOut, s.inst.stderr)
+	}
+	var steps map[string]string
+	if err := json.Unmarshal([]byte(out), &steps); err != nil {
+		t.Fatalf("battery output: %v\n%s", err, out)
+	}
+	for _, step := range []string{"from-url", "diff", "snapshot-diff", "diff-errors"} {
+		if steps[step] != "ok" {
+			t.Errorf("step %s did not run: %v", step, steps)
+		}
+	}
+}
+
+// TestJavaScriptSDKPageDiffsAndPagesFromURL runs uploadPagesFromURL, getPageRangesDiff
+// and listPageRangesDiff from @azure/storage-blob.
+func TestJavaScriptSDKPageDiffsAndPagesFromURL(t *testing.T) {
+	requireNode(t)
+	s := blobFlow(t)
+	s.assign(t, "writer", contributor, s.account["id"].(string))
+	r := s.nodeBlob(t, "writer", "--op", "pagediff", "--container", "jspagediff")
+	if !r.OK || r.Data != "from-url,diff,snapshot-diff,diff-errors" {
+		t.Fatalf("node page diff battery: %+v", r)
+	}
+}

@@ -18,7 +18,7 @@ func TestGoSDKBlobSnapshots(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &steps); err != nil {
 		t.Fatalf("snapshots output: %v\n%s", err, out)
 	}
-	for _, step := range []string{"create", "read", "errors", "list", "delete"} {
+	for _, step := range []string{"create", "read", "tags", "errors", "list", "delete"} {
 		if steps[step] == "" {
 			t.Errorf("step %s did not run: %v", step, steps)
 		}
@@ -31,7 +31,7 @@ func TestJavaScriptSDKBlobSnapshots(t *testing.T) {
 	s := blobFlow(t)
 	s.assign(t, "writer", "Storage Blob Data Owner", s.account["id"].(string))
 	r := s.nodeBlob(t, "writer", "--op", "snapshots", "--container", "jssnaps")
-	if !r.OK || r.Data != "create,read,list,delete" {
+	if !r.OK || r.Data != "create,read,tags,list,delete" {
 		t.Fatalf("node snapshots = %+v", r)
 	}
 }

@@ -33,7 +33,7 @@ import (
 func main() {
 	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
 	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
-	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, snapshots, lock-acquire, lock-release (-data: the lease id), copy (-source-url)")
+	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, pagediff, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, snapshots, lock-acquire, lock-release (-data: the lease id), copy (-source-url)")
 	cont := flag.String("container", "data", "container")
 	name := flag.String("blob", "hello.txt", "blob name")
 	data := flag.String("data", "hello", "content for put")
@@ -99,6 +99,8 @@ func main() {
 		result, err = appendMany(ctx, client, *cont, *name, *data, *count)
 	case "appendpage":
 		result, err = appendPage(ctx, client, *cont)
+	case "pagediff":
+		result, err = pageDiffs(ctx, client, *cont)
 	case "tags":
 		result, err = tagsBattery(ctx, client, *cont)
 	case "list":

@@ -21,7 +21,8 @@ func snapshots(ctx context.Context, client *azblob.Client, cont string) (any, er
 		return nil, err
 	}
 	bb := cc.NewBlockBlobClient("snap.txt")
-	if _, err := bb.UploadBuffer(ctx, []byte("version one"), &azblob.UploadBufferOptions{Metadata: map[string]*string{"v": to.Ptr("1")}}); err != nil {
+	if _, err := bb.UploadBuffer(ctx, []byte("version one"), &azblob.UploadBufferOptions{Metadata: map[string]*string{"v": to.Ptr("1")},
+		Tags: map[string]string{"stage": "raw"}}); err != nil {
 		return nil, err
 	}
 	snap, err := bb.CreateSnapshot(ctx, nil)
@@ -52,6 +53,22 @@ func snapshots(ctx context.Context, client *azblob.Client, cont string) (any, er
 		return nil, done.fail("properties", "err=%v metadata=%v", err, props.Metadata)
 	}
 	done["read"] = "ok"
+
+	// The snapshot keeps the tags the blob had; they cannot be set on it.
+	if _, err := bb.SetTags(ctx, map[string]string{"stage": "done"}, nil); err != nil {
+		return nil, err
+	}
+	tags, err := old.GetTags(ctx, nil)
+	if err != nil || len(tags.BlobTagSet) != 1 || *tags.BlobTagSet[0].Key != "stage" || *tags.BlobTagSet[0].Value != "raw" {
+		return nil, done.fail("snapshot tags", "err=%v tags=%+v", err, tags.BlobTagSet)
+	}
+	if props.TagCount == nil || *props.TagCount != 1 {
+		return nil, done.fail("snapshot tag count", "%v", props.TagCount)
+	}
+	if err := wantCode("set snapshot tags", ignore(old.SetTags(ctx, map[string]string{"stage": "x"}, nil)), "NotImplemented"); err != nil {
+		return nil, err
+	}
+	done["tags"] = "ok"
 
 	missing, _ := bb.WithSnapshot("2000-01-01T00:00:00.0000000Z")
 	if err := wantCode("missing snapshot", ignore(missing.GetProperties(ctx, nil)), bloberror.BlobNotFound); err != nil {

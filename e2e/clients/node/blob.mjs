@@ -2,12 +2,13 @@
 // BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
 // prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
 //
-// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|tags|leases|tiers|snapshots|make-sas|acl-cors|copy [--container C] [--blob B] [--data D] [--perms P] [--source-url U]
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|pagediff|tags|leases|tiers|snapshots|make-sas|acl-cors|copy [--container C] [--blob B] [--data D] [--perms P] [--source-url U]
 //        node blob.mjs --op sas-get --sas-url URL (no credential)
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseArgs } from "node:util";
 import { appendPage } from "./appendpage.mjs";
+import { pageDiff } from "./pagediff.mjs";
 import { blobTags } from "./blobtags.mjs";
 import { leases } from "./lease.mjs";
 import { tiers } from "./tier.mjs";
@@ -55,6 +56,9 @@ try {
     }
     case "appendpage":
       result.data = await appendPage(container);
+      break;
+    case "pagediff":
+      result.data = await pageDiff(container);
       break;
     case "tags":
       result.data = await blobTags(service, container);

@@ -1,5 +1,5 @@
 // Blob snapshots through the unmodified @azure/storage-blob: createSnapshot, reads through
-// withSnapshot, listBlobsFlat({ includeSnapshots }), deleting one snapshot and the blob
+// withSnapshot (tags included), listBlobsFlat({ includeSnapshots }), deleting one snapshot and the blob
 // with its snapshots. Used by blob.mjs --op snapshots; returns the steps that passed.
 import { expectCode, check } from "./expect.mjs";
 
@@ -7,7 +7,7 @@ export async function snapshots(container) {
   const steps = [];
   await container.create();
   const blob = container.getBlockBlobClient("snap.txt");
-  await blob.upload("version one", 11, { metadata: { v: "1" } });
+  await blob.upload("version one", 11, { metadata: { v: "1" }, tags: { stage: "raw" } });
   const snap = await blob.createSnapshot();
   check("createSnapshot", typeof snap.snapshot === "string" && snap.etag, snap);
   steps.push("create");
@@ -19,6 +19,14 @@ export async function snapshots(container) {
   const props = await old.getProperties();
   check("properties", props.metadata.v === "1", props.metadata);
   steps.push("read");
+
+  // The snapshot keeps the tags the blob had; they cannot be set on it.
+  await blob.setTags({ stage: "done" });
+  const tags = (await old.getTags()).tags;
+  check("snapshot tags", Object.keys(tags).length === 1 && tags.stage === "raw", tags);
+  check("snapshot tag count", props.tagCount === 1, props.tagCount);
+  await expectCode("set snapshot tags", "NotImplemented", () => old.setTags({ stage: "x" }));
+  steps.push("tags");
 
   await expectCode("delete with snapshots", "SnapshotsPresent", () => blob.delete());
   const listed = [];
