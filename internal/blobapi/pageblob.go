@@ -175,8 +175,8 @@ func (h *Handler) getPageRanges(w http.ResponseWriter, r *http.Request, t *targe
 	return writeXMLBody(w, b.Bytes())
 }
 
-// writePageList writes the PageRange and ClearRange elements of a page list in the
-// order of their offsets, as Azure lists them.
+// writePageList writes the PageRange and ClearRange elements of a page list, merged in
+// the order of their offsets (both SDKs collect each kind wherever it appears).
 func writePageList(b *bytes.Buffer, d blob.PageDiff) {
 	i, j := 0, 0
 	for i < len(d.Changed) || j < len(d.Cleared) {
