@@ -258,7 +258,11 @@ func TestUserDelegationSASStopsWorking(t *testing.T) {
 		t.Fatalf("a key made after the revocation: %v", err)
 	}
 
+	// Used once before, so that the key is one the Handler has derived already.
 	url = s.sasURL(t, s.credential(t), sas.BlobSignatureValues{BlobName: "hello.txt", Permissions: "r"})
+	if _, _, err := s.download(t, url); err != nil {
+		t.Fatal(err)
+	}
 	s.gens.mu.Lock()
 	s.gens.gen++
 	s.gens.mu.Unlock()
