@@ -263,10 +263,16 @@ func (h *Handler) serveSAS(w http.ResponseWriter, r *http.Request, t *target, op
 	if !ok {
 		return errKeyBased()
 	}
+	// What ABAC conditions may ask, as for a bearer token: the principal's conditions
+	// bind its SAS too.
 	req := AccessRequest{
 		Account: t.account, Container: t.container, Blob: t.blob,
 		Operation: op.name, Action: op.action, DataAction: op.data,
 		Scope: scopeOf(t.container, t.blob), Credential: CredentialUserDelegationSAS,
+		SubOperation: tagSubOperation(r, op),
+	}
+	if t.blob != "" {
+		req.Attributes = h.blobTagAttributes(r, t, op)
 	}
 	err = authorizeOrAdd(req, t, op, func(req AccessRequest) error { return da.AuthorizeDelegated(ctx, g.principal, req) })
 	if err != nil {
