@@ -122,18 +122,18 @@ func (u *UserDelegation) checkSignature(ctx context.Context, r *http.Request, t 
 	sig, decErr := base64.StdEncoding.DecodeString(p.sig)
 	m := hmac.New(sha256.New, key)
 	var mac [sha256.Size]byte
-	// Room for the string-to-sign and the alternative below in one allocation.
-	sts := p.appendStringToSign(make([]byte, 0, 1024), t.account, t.container, t.blob)
+	sts := p.appendStringToSign(make([]byte, 0, 512), t.account, t.container, t.blob)
 	m.Write(sts)
 	ok := decErr == nil && hmac.Equal(sig, m.Sum(mac[:0]))
 	// The Go SDK names the account after the first label of the host, "127" for a
 	// path-style URL on 127.0.0.1; the key is the account's all the same.
 	if label, _, _ := strings.Cut(r.Host, "."); !ok && decErr == nil && label != t.account {
 		m.Reset()
-		m.Write(p.appendStringToSign(sts[len(sts):], label, t.container, t.blob))
+		m.Write(p.appendStringToSign(sts[:0], label, t.container, t.blob))
 		ok = hmac.Equal(sig, m.Sum(mac[:0]))
 	}
 	if !ok {
+		sts = p.appendStringToSign(nil, t.account, t.container, t.blob)
 		return sasFailed("Signature did not match. String to sign used was " + string(sts))
 	}
 	if !cached {
