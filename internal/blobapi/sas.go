@@ -3,7 +3,6 @@ package blobapi
 import (
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -26,49 +25,100 @@ type sasParams struct {
 	accountSAS bool
 }
 
-// sasFields are the SAS query parameters and where they go.
-var sasFields = []struct {
-	name string
-	of   func(*sasParams) *string
-}{
-	{"sv", func(p *sasParams) *string { return &p.version }}, {"sr", func(p *sasParams) *string { return &p.resource }},
-	{"sp", func(p *sasParams) *string { return &p.permissions }}, {"st", func(p *sasParams) *string { return &p.start }},
-	{"se", func(p *sasParams) *string { return &p.expiry }}, {"sip", func(p *sasParams) *string { return &p.ip }},
-	{"spr", func(p *sasParams) *string { return &p.protocol }}, {"sig", func(p *sasParams) *string { return &p.sig }},
-	{"si", func(p *sasParams) *string { return &p.identifier }},
-	{"skoid", func(p *sasParams) *string { return &p.keyOID }}, {"sktid", func(p *sasParams) *string { return &p.keyTID }},
-	{"skt", func(p *sasParams) *string { return &p.keyStart }}, {"ske", func(p *sasParams) *string { return &p.keyExpiry }},
-	{"sks", func(p *sasParams) *string { return &p.keyService }}, {"skv", func(p *sasParams) *string { return &p.keyVersion }},
-	{"skdutid", func(p *sasParams) *string { return &p.keyDelegatedTID }}, {"sduoid", func(p *sasParams) *string { return &p.delegatedOID }},
-	{"saoid", func(p *sasParams) *string { return &p.authorizedOID }}, {"suoid", func(p *sasParams) *string { return &p.unauthorizedOID }},
-	{"scid", func(p *sasParams) *string { return &p.correlationID }}, {"ses", func(p *sasParams) *string { return &p.encryptionScope }},
-	{"sdd", func(p *sasParams) *string { return &p.directoryDepth }}, {"snapshot", func(p *sasParams) *string { return &p.snapshot }},
-	{"srh", func(p *sasParams) *string { return &p.requestHeaders }}, {"srq", func(p *sasParams) *string { return &p.requestQuery }},
-	{"rscc", func(p *sasParams) *string { return &p.cacheControl }}, {"rscd", func(p *sasParams) *string { return &p.contentDisposition }},
-	{"rsce", func(p *sasParams) *string { return &p.contentEncoding }}, {"rscl", func(p *sasParams) *string { return &p.contentLanguage }},
-	{"rsct", func(p *sasParams) *string { return &p.contentType }},
+// field returns where the SAS query parameter name goes, nil for a parameter that is
+// not one. (A switch rather than a table of functions, so that parsing leaves p where
+// its caller has it, off the heap.)
+func (p *sasParams) field(name string) *string {
+	switch name {
+	case "sv":
+		return &p.version
+	case "sr":
+		return &p.resource
+	case "sp":
+		return &p.permissions
+	case "st":
+		return &p.start
+	case "se":
+		return &p.expiry
+	case "sip":
+		return &p.ip
+	case "spr":
+		return &p.protocol
+	case "sig":
+		return &p.sig
+	case "si":
+		return &p.identifier
+	case "skoid":
+		return &p.keyOID
+	case "sktid":
+		return &p.keyTID
+	case "skt":
+		return &p.keyStart
+	case "ske":
+		return &p.keyExpiry
+	case "sks":
+		return &p.keyService
+	case "skv":
+		return &p.keyVersion
+	case "skdutid":
+		return &p.keyDelegatedTID
+	case "sduoid":
+		return &p.delegatedOID
+	case "saoid":
+		return &p.authorizedOID
+	case "suoid":
+		return &p.unauthorizedOID
+	case "scid":
+		return &p.correlationID
+	case "ses":
+		return &p.encryptionScope
+	case "sdd":
+		return &p.directoryDepth
+	case "snapshot":
+		return &p.snapshot
+	case "srh":
+		return &p.requestHeaders
+	case "srq":
+		return &p.requestQuery
+	case "rscc":
+		return &p.cacheControl
+	case "rscd":
+		return &p.contentDisposition
+	case "rsce":
+		return &p.contentEncoding
+	case "rscl":
+		return &p.contentLanguage
+	case "rsct":
+		return &p.contentType
+	}
+	return nil
 }
 
 // maxSASParam bounds each SAS parameter: the longest legitimate ones (overrides) are
 // header values, which no client makes kilobytes long.
 const maxSASParam = 2048
 
-// parseSAS reads the SAS parameters of q, which has sig. A parameter given twice, or
-// too long, makes the SAS malformed.
-func parseSAS(q url.Values) (*sasParams, error) {
-	p := &sasParams{}
-	for _, f := range sasFields {
-		vs, ok := q[f.name]
-		if !ok {
-			continue
+// parse reads the SAS parameters of q, which has sig, into p. A parameter given twice, or
+// too long, makes the SAS malformed (the first such by name is the one answered).
+func (p *sasParams) parse(q url.Values) error {
+	bad := ""
+	for name, vs := range q {
+		dst := p.field(name)
+		switch {
+		case dst == nil:
+		case len(vs) != 1 || len(vs[0]) > maxSASParam:
+			if bad == "" || name < bad {
+				bad = name
+			}
+		default:
+			*dst = vs[0]
 		}
-		if len(vs) != 1 || len(vs[0]) > maxSASParam {
-			return nil, sasFailed("The value of query parameter " + f.name + " is not valid.")
-		}
-		*f.of(p) = vs[0]
+	}
+	if bad != "" {
+		return sasFailed("The value of query parameter " + bad + " is not valid.")
 	}
 	p.accountSAS = q.Has("ss") || q.Has("srt")
-	return p, nil
+	return nil
 }
 
 // sasFailed is Azure's answer to a SAS that does not authenticate.
@@ -91,30 +141,47 @@ const (
 	sasRequestVersion   = "2026-04-06" // signed request headers and query parameters
 )
 
-// canonicalResource is the SAS's signed resource name: /blob/{account}/{container}[/{blob}].
-func canonicalResource(account, container, blobName, resource string) string {
-	s := "/blob/" + account + "/" + container
-	if resource != "c" {
-		s += "/" + blobName
+// appendStringToSign appends to b the user delegation SAS string-to-sign of p's service
+// version for blob (or container, by p.resource) of account, whose canonical name is
+// /blob/{account}/{container}[/{blob}]. It is built in one buffer, as it is on every SAS
+// request, sometimes twice.
+func (p *sasParams) appendStringToSign(b []byte, account, container, blobName string) []byte {
+	b = append(b, p.permissions...)
+	b = append(b, '\n')
+	b = append(b, p.start...)
+	b = append(b, '\n')
+	b = append(b, p.expiry...)
+	b = append(b, "\n/blob/"...)
+	b = append(b, account...)
+	b = append(b, '/')
+	b = append(b, container...)
+	if p.resource != "c" {
+		b = append(b, '/')
+		b = append(b, blobName...)
 	}
-	return s
-}
-
-// stringToSign is the user delegation SAS string-to-sign of p's service version, for the
-// canonical resource name.
-func (p *sasParams) stringToSign(canonical string) string {
-	f := []string{p.permissions, p.start, p.expiry, canonical,
-		p.keyOID, p.keyTID, p.keyStart, p.keyExpiry, p.keyService, p.keyVersion,
-		p.authorizedOID, p.unauthorizedOID, p.correlationID}
+	field := func(s string) {
+		b = append(b, '\n')
+		b = append(b, s...)
+	}
+	for _, s := range [...]string{p.keyOID, p.keyTID, p.keyStart, p.keyExpiry, p.keyService, p.keyVersion,
+		p.authorizedOID, p.unauthorizedOID, p.correlationID} {
+		field(s)
+	}
 	if p.version >= sasDelegatedVersion {
-		f = append(f, p.keyDelegatedTID, p.delegatedOID)
+		field(p.keyDelegatedTID)
+		field(p.delegatedOID)
 	}
-	f = append(f, p.ip, p.protocol, p.version, p.resource, p.snapshot, p.encryptionScope)
+	for _, s := range [...]string{p.ip, p.protocol, p.version, p.resource, p.snapshot, p.encryptionScope} {
+		field(s)
+	}
 	if p.version >= sasRequestVersion {
-		f = append(f, p.requestHeaders, p.requestQuery)
+		field(p.requestHeaders)
+		field(p.requestQuery)
 	}
-	f = append(f, p.cacheControl, p.contentDisposition, p.contentEncoding, p.contentLanguage, p.contentType)
-	return strings.Join(f, "\n")
+	for _, s := range [...]string{p.cacheControl, p.contentDisposition, p.contentEncoding, p.contentLanguage, p.contentType} {
+		field(s)
+	}
+	return b
 }
 
 // sasTimeLayouts are the ISO 8601 forms Azure accepts in SAS times.

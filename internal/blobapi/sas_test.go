@@ -258,7 +258,11 @@ func TestUserDelegationSASStopsWorking(t *testing.T) {
 		t.Fatalf("a key made after the revocation: %v", err)
 	}
 
+	// Used once before, so that the key is one the Handler has derived already.
 	url = s.sasURL(t, s.credential(t), sas.BlobSignatureValues{BlobName: "hello.txt", Permissions: "r"})
+	if _, _, err := s.download(t, url); err != nil {
+		t.Fatal(err)
+	}
 	s.gens.mu.Lock()
 	s.gens.gen++
 	s.gens.mu.Unlock()
@@ -313,4 +317,41 @@ func TestSASRefusals(t *testing.T) {
 	s.auth.denied[blobapi.ActionGenerateUserDelegationKey] = true
 	s.fails(t, req{method: "POST", path: "/" + account + "?restype=service&comp=userdelegationkey", hdr: map[string]string{"Authorization": "Bearer limited"},
 		body: "<KeyInfo><Expiry>" + f(now.Add(time.Hour)) + "</Expiry></KeyInfo>"}, http.StatusForbidden, "AuthorizationPermissionMismatch")
+}
+
+// TestSASAccessRequests: a SAS request asks RBAC, as its principal, what a bearer
+// request would ask, with the sub-operation and tag attributes ABAC conditions read, so
+// that a condition on the principal's role binds its SAS too.
+func TestSASAccessRequests(t *testing.T) {
+	s := newSASEnv(t).seed(t)
+	cred := s.credential(t)
+	const tagAttr = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags:Project<$key_case_sensitive$>"
+	last := func() blobapi.AccessRequest {
+		s.auth.mu.Lock()
+		defer s.auth.mu.Unlock()
+		return s.auth.delegated[len(s.auth.delegated)-1]
+	}
+	blobSAS := strings.TrimPrefix(s.sasURL(t, cred, sas.BlobSignatureValues{BlobName: "tagged", Permissions: "rw"}), s.srv.URL)
+	s.must(t, req{method: "PUT", path: blobSAS, body: "x", noAuth: true,
+		hdr: map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-tags": "Project=Cascade"}}, http.StatusCreated)
+	got := last()
+	if got.SubOperation != "Blob.Write.WithTagHeaders" || got.Credential != blobapi.CredentialUserDelegationSAS {
+		t.Fatalf("Put Blob with tags by SAS asked %+v", got)
+	}
+	if vs, ok := got.Attributes("Request", tagAttr); !ok || len(vs) != 1 || vs[0] != "Cascade" {
+		t.Fatalf("request tag = %v %v", vs, ok)
+	}
+	s.must(t, req{method: "GET", path: blobSAS, noAuth: true}, http.StatusOK)
+	if vs, ok := last().Attributes("Resource", tagAttr); !ok || len(vs) != 1 || vs[0] != "Cascade" {
+		t.Fatalf("resource tag = %v %v", vs, ok)
+	}
+	s.must(t, req{method: "PUT", path: blobSAS + "&comp=tier", noAuth: true, hdr: map[string]string{"x-ms-access-tier": "Cool"}}, http.StatusOK)
+	if got := last(); got.SubOperation != "Blob.Write.Tier" {
+		t.Fatalf("Set Blob Tier by SAS asked %+v", got)
+	}
+	list := strings.TrimPrefix(s.sasURL(t, cred, sas.BlobSignatureValues{Permissions: "l"}), s.srv.URL)
+	s.must(t, req{method: "GET", path: list + "&restype=container&comp=list", noAuth: true}, http.StatusOK)
+	if got := last(); got.SubOperation != "Blob.List" || got.Attributes != nil {
+		t.Fatalf("List Blobs by SAS asked %+v", got)
+	}
 }

@@ -29,50 +29,55 @@ const CredentialUserDelegationSAS = "userDelegationSas"
 // verifySAS verifies the user delegation SAS of a request for op at t: its form, its
 // signature (with the key derived again), its times, address and protocol, and that it
 // permits op. RBAC as the delegating principal is the caller's next step.
-func (h *Handler) verifySAS(ctx context.Context, r *http.Request, t *target, op *operation) (*sasGrant, error) {
-	p, err := parseSAS(t.query)
-	if err != nil {
-		return nil, err
+func (h *Handler) verifySAS(ctx context.Context, r *http.Request, t *target, op *operation) (sasGrant, error) {
+	var p sasParams
+	if err := p.parse(t.query); err != nil {
+		return sasGrant{}, err
 	}
 	u := h.UserDelegation
 	if p.accountSAS || p.keyOID == "" || u == nil {
-		return nil, errKeyBased()
+		return sasGrant{}, errKeyBased()
 	}
 	for _, m := range []struct{ name, v string }{{"sv", p.version}, {"sr", p.resource}, {"sp", p.permissions}, {"se", p.expiry},
 		{"sktid", p.keyTID}, {"skt", p.keyStart}, {"ske", p.keyExpiry}, {"sks", p.keyService}, {"skv", p.keyVersion}} {
 		if m.v == "" {
-			return nil, sasFailed(m.name + " is mandatory. Cannot be empty")
+			return sasGrant{}, sasFailed(m.name + " is mandatory. Cannot be empty")
 		}
 	}
 	if p.version < sasMinVersion {
-		return nil, sasFailed("Lanyard serves user delegation SAS of service version " + sasMinVersion + " and later; this one has sv=" + truncate(p.version, 32) + ".")
+		return sasGrant{}, sasFailed("Lanyard serves user delegation SAS of service version " + sasMinVersion + " and later; this one has sv=" + truncate(p.version, 32) + ".")
 	}
 	if err := p.unsupported(); err != nil {
-		return nil, err
+		return sasGrant{}, err
 	}
 	if !validPermissions(p.permissions) {
-		return nil, sasFailed("Signed permissions are not valid: sp=" + truncate(p.permissions, 32) + ".")
+		return sasGrant{}, sasFailed("Signed permissions are not valid: sp=" + truncate(p.permissions, 32) + ".")
 	}
 	switch {
 	case p.resource != "b" && p.resource != "c":
-		return nil, sasFailed("Signed resource " + truncate(p.resource, 8) + " is not served: only b (blob) and c (container).")
+		return sasGrant{}, sasFailed("Signed resource " + truncate(p.resource, 8) + " is not served: only b (blob) and c (container).")
 	case p.resource == "b" && t.blob == "", t.container == "":
-		return nil, errSASResourceType()
+		return sasGrant{}, errSASResourceType()
 	}
-	if err := u.checkSignature(ctx, r, t, p); err != nil {
-		return nil, err
+	ks, okS := parseSASTime(p.keyStart)
+	ke, okE := parseSASTime(p.keyExpiry)
+	if !okS || !okE {
+		return sasGrant{}, sasFailed("The user delegation key's signed start or expiry (skt, ske) is not a valid time.")
 	}
-	if err := p.checkTimes(u.now(), u.TenantID); err != nil {
-		return nil, err
+	if err := u.checkSignature(ctx, r, t, &p, ks, ke); err != nil {
+		return sasGrant{}, err
+	}
+	if err := p.checkTimes(u.now(), u.TenantID, ks, ke); err != nil {
+		return sasGrant{}, err
 	}
 	if err := p.checkClient(r); err != nil {
-		return nil, err
+		return sasGrant{}, err
 	}
 	createOnly, err := sasPermits(op, p.permissions)
 	if err != nil {
-		return nil, err
+		return sasGrant{}, err
 	}
-	g := &sasGrant{principal: p.keyOID, createOnly: createOnly}
+	g := sasGrant{principal: p.keyOID, createOnly: createOnly}
 	for _, o := range [][2]string{{"Cache-Control", p.cacheControl}, {"Content-Disposition", p.contentDisposition},
 		{"Content-Encoding", p.contentEncoding}, {"Content-Language", p.contentLanguage}, {"Content-Type", p.contentType}} {
 		if o[1] != "" {
@@ -100,49 +105,52 @@ func (p *sasParams) unsupported() error {
 	return nil
 }
 
-// checkSignature derives the key again and compares the signature in constant time.
-func (u *UserDelegation) checkSignature(ctx context.Context, r *http.Request, t *target, p *sasParams) error {
-	ks, okS := parseSASTime(p.keyStart)
-	ke, okE := parseSASTime(p.keyExpiry)
-	if !okS || !okE {
-		return sasFailed("The user delegation key's signed start or expiry (skt, ske) is not a valid time.")
-	}
-	key, err := u.key(ctx, t.account, keyFields{oid: p.keyOID, tid: p.keyTID,
-		start: ks.UTC().Format(time.RFC3339), expiry: ke.UTC().Format(time.RFC3339), version: p.keyVersion})
+// checkSignature derives the key again (or finds it derived for an earlier request) and
+// compares the signature in constant time. ks and ke are the key's times, parsed.
+func (u *UserDelegation) checkSignature(ctx context.Context, r *http.Request, t *target, p *sasParams, ks, ke time.Time) error {
+	d, err := u.derivation(ctx, t.account, keyFields{oid: p.keyOID, tid: p.keyTID, start: p.keyStart, expiry: p.keyExpiry, version: p.keyVersion})
 	if err != nil {
 		return err
 	}
-	sig, decErr := base64.StdEncoding.DecodeString(p.sig)
-	sts := p.stringToSign(canonicalResource(t.account, t.container, t.blob, p.resource))
-	if decErr == nil && hmac.Equal(sig, sign(key, sts)) {
-		return nil
+	key, cached := u.derived.get(d)
+	if !cached {
+		// Derived from the times as Get User Delegation Key gave them out.
+		given := d
+		given.start, given.expiry = ks.UTC().Format(time.RFC3339), ke.UTC().Format(time.RFC3339)
+		key = u.derive(given)
 	}
+	sig, decErr := base64.StdEncoding.DecodeString(p.sig)
+	m := hmac.New(sha256.New, key)
+	var mac [sha256.Size]byte
+	sts := p.appendStringToSign(make([]byte, 0, 512), t.account, t.container, t.blob)
+	m.Write(sts)
+	ok := decErr == nil && hmac.Equal(sig, m.Sum(mac[:0]))
 	// The Go SDK names the account after the first label of the host, "127" for a
 	// path-style URL on 127.0.0.1; the key is the account's all the same.
-	if label, _, _ := strings.Cut(r.Host, "."); decErr == nil && label != t.account {
-		if alt := p.stringToSign(canonicalResource(label, t.container, t.blob, p.resource)); hmac.Equal(sig, sign(key, alt)) {
-			return nil
-		}
+	if label, _, _ := strings.Cut(r.Host, "."); !ok && decErr == nil && label != t.account {
+		m.Reset()
+		m.Write(p.appendStringToSign(sts[:0], label, t.container, t.blob))
+		ok = hmac.Equal(sig, m.Sum(mac[:0]))
 	}
-	return sasFailed("Signature did not match. String to sign used was " + sts)
+	if !ok {
+		sts = p.appendStringToSign(nil, t.account, t.container, t.blob)
+		return sasFailed("Signature did not match. String to sign used was " + string(sts))
+	}
+	if !cached {
+		u.derived.put(d, key)
+	}
+	return nil
 }
 
-func sign(key []byte, s string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(s))
-	return m.Sum(nil)
-}
-
-// checkTimes checks the SAS's and its key's validity at now, in Azure's words.
-func (p *sasParams) checkTimes(now time.Time, tenant string) error {
+// checkTimes checks the SAS's and its key's validity (from ks to ke) at now, in Azure's
+// words.
+func (p *sasParams) checkTimes(now time.Time, tenant string, ks, ke time.Time) error {
 	if !strings.EqualFold(p.keyTID, tenant) {
 		return sasFailed("The user delegation key was issued by another tenant (sktid).")
 	}
 	if p.keyService != "b" {
 		return sasFailed("The user delegation key is for another service (sks=" + truncate(p.keyService, 8) + ").")
 	}
-	ks, _ := parseSASTime(p.keyStart)
-	ke, _ := parseSASTime(p.keyExpiry)
 	if now.Before(ks) || !now.Before(ke) {
 		return sasFailed("The user delegation key is not valid at this time: Start [" + httpDate(ks) + "] - Expiry [" + httpDate(ke) + "] - Current [" + httpDate(now) + "]")
 	}
@@ -255,10 +263,16 @@ func (h *Handler) serveSAS(w http.ResponseWriter, r *http.Request, t *target, op
 	if !ok {
 		return errKeyBased()
 	}
+	// What ABAC conditions may ask, as for a bearer token: the principal's conditions
+	// bind its SAS too.
 	req := AccessRequest{
 		Account: t.account, Container: t.container, Blob: t.blob,
 		Operation: op.name, Action: op.action, DataAction: op.data,
 		Scope: scopeOf(t.container, t.blob), Credential: CredentialUserDelegationSAS,
+		SubOperation: tagSubOperation(r, op),
+	}
+	if t.blob != "" {
+		req.Attributes = h.blobTagAttributes(r, t, op)
 	}
 	err = authorizeOrAdd(req, t, op, func(req AccessRequest) error { return da.AuthorizeDelegated(ctx, g.principal, req) })
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -36,6 +37,8 @@ type UserDelegation struct {
 	Revocations DelegationRevocations
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+
+	derived derivedKeys
 }
 
 // DelegationAccounts tells the key generation of an account;
@@ -74,22 +77,66 @@ func (u *UserDelegation) now() time.Time {
 // keyFields identify a user delegation key, as given out and as presented (verbatim).
 type keyFields struct{ oid, tid, start, expiry, version string }
 
-// key derives the key of k for account.
-func (u *UserDelegation) key(ctx context.Context, account string, k keyFields) ([]byte, error) {
+// derivation is everything a key is derived from besides the server secret: the account,
+// the key's fields, and the two values that change to invalidate it.
+type derivation struct {
+	account string
+	keyFields
+	generation, notBefore int64
+}
+
+// derivation reads what the key of k for account is derived from now.
+func (u *UserDelegation) derivation(ctx context.Context, account string, k keyFields) (derivation, error) {
 	gen, err := u.Accounts.UserDelegationKeyGeneration(ctx, account)
 	if err != nil {
-		return nil, fmt.Errorf("blobapi: user delegation key generation: %w", err)
+		return derivation{}, fmt.Errorf("blobapi: user delegation key generation: %w", err)
 	}
+	return derivation{account: account, keyFields: k, generation: gen, notBefore: u.Revocations.NotBefore(k.oid).UnixNano()}, nil
+}
+
+// derive computes the key of d.
+func (u *UserDelegation) derive(d derivation) []byte {
 	m := hmac.New(sha256.New, u.Secret)
 	var n [8]byte
 	// Each field length-prefixed, so no two field lists hash alike.
-	for _, f := range []string{"lanyard user delegation key v1", account, k.oid, k.tid, k.start, k.expiry, k.version,
-		strconv.FormatInt(gen, 10), strconv.FormatInt(u.Revocations.NotBefore(k.oid).UnixNano(), 10)} {
+	for _, f := range []string{"lanyard user delegation key v1", d.account, d.oid, d.tid, d.start, d.expiry, d.version,
+		strconv.FormatInt(d.generation, 10), strconv.FormatInt(d.notBefore, 10)} {
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
 		m.Write(n[:])
 		m.Write([]byte(f))
 	}
-	return m.Sum(nil), nil
+	return m.Sum(nil)
+}
+
+// derivedKeys remembers the keys of SAS that verified, by their derivation as presented,
+// so that the requests of one SAS (or of one key) derive it once. An entry is found only
+// by a derivation read at request time: a revocation changes the generation or the
+// revocation time, and with them the entry looked up, so the cache never keeps a revoked
+// key working. Only keys whose signature verified are kept, so a caller cannot fill it
+// with made-up keys for free. The Secret must not change once keys are derived.
+type derivedKeys struct {
+	mu sync.RWMutex
+	m  map[derivation][]byte
+}
+
+// maxDerivedKeys bounds the cache: one entry per SAS key in use (an app's key serves all
+// its SAS until it expires, within seven days).
+const maxDerivedKeys = 4096
+
+func (c *derivedKeys) get(d derivation) ([]byte, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	k, ok := c.m[d]
+	return k, ok
+}
+
+func (c *derivedKeys) put(d derivation, key []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxDerivedKeys {
+		c.m = make(map[derivation][]byte) // full of keys in use: start over rather than grow
+	}
+	c.m[d] = key
 }
 
 // principalNote carries the authorized principal out of Authorize, for Get User
@@ -163,10 +210,11 @@ func (h *Handler) getUserDelegationKey(w http.ResponseWriter, r *http.Request, t
 	// The times as the SDKs echo them in skt and ske (second precision, Z).
 	k := keyFields{oid: n.oid, tid: n.tid, start: start.UTC().Format(time.RFC3339), expiry: expiry.UTC().Format(time.RFC3339),
 		version: w.Header().Get("x-ms-version")}
-	key, err := u.key(r.Context(), t.account, k)
+	d, err := u.derivation(r.Context(), t.account, k)
 	if err != nil {
 		return err
 	}
+	key := u.derive(d)
 	out := struct {
 		XMLName       xml.Name `xml:"UserDelegationKey"`
 		SignedOid     string

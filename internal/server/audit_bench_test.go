@@ -27,12 +27,12 @@ import (
 )
 
 // blobBench is the Blob endpoint as server.New wires it (token verification, revocation
-// check, live RBAC, the engine with its fsynced journal and content), with or without the
-// audit trail and the request instrumentation, over loopback HTTP.
+// check, live RBAC, user delegation SAS, the engine with its fsynced journal and content),
+// with or without the audit trail and the request instrumentation, over loopback HTTP.
 type blobBench struct {
-	url   string
-	token string
-	obs   *observability
+	account, url string
+	token        string
+	obs          *observability
 }
 
 func newBlobBench(b *testing.B, audited bool) *blobBench {
@@ -85,7 +85,7 @@ func newBlobBench(b *testing.B, audited bool) *blobBench {
 	bb := &blobBench{token: tok.Raw}
 	authz := &access.Authorizer{Access: acc, Resources: directory.StorageAccounts{Directory: dir}, Service: "blob",
 		Verifier: &token.Verifier{Keys: ring, Issuers: []string{issuerURL}, MatchAudience: token.SameResource, Cache: token.NewSignatureCache(10_000)}}
-	var h http.Handler = &blobapi.Handler{Service: svc, Accounts: directory.StorageAccounts{Directory: dir}, Auth: &blobapi.Bearer{Access: authz, BaseURL: "http://bench"}, Logger: logger}
+	bh := &blobapi.Handler{Service: svc, Accounts: directory.StorageAccounts{Directory: dir}, Auth: &blobapi.Bearer{Access: authz, BaseURL: "http://bench"}, Logger: logger}
 	// Both modes run what is always on (request ids, metrics, revocation checks); only
 	// the audit records differ, so the comparison is of auditing alone.
 	sink := ""
@@ -96,13 +96,16 @@ func newBlobBench(b *testing.B, audited bool) *blobBench {
 	must(err)
 	b.Cleanup(bb.obs.close)
 	acc.SetRevocations(bb.obs.revs)
+	bh.UserDelegation = &blobapi.UserDelegation{Secret: bytes.Repeat([]byte{7}, 32), TenantID: tenant.ID,
+		Accounts: directory.StorageAccounts{Directory: dir}, Revocations: bb.obs.revs}
 	if audited {
 		authz.Recorder = bb.obs
 	}
-	h = bb.obs.instrument("blob", h)
+	h := bb.obs.instrument("blob", bh)
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
-	bb.url = srv.URL + "/benchacct/bench"
+	bb.account = srv.URL + "/benchacct"
+	bb.url = bb.account + "/bench"
 	bb.do(b, http.DefaultClient, "PUT", bb.url+"?restype=container", nil, nil, http.StatusCreated)
 	return bb
 }
@@ -119,6 +122,10 @@ func (bb *blobBench) do(b *testing.B, c *http.Client, method, url string, body [
 	r.Header.Set("Authorization", "Bearer "+bb.token)
 	r.Header.Set("x-ms-version", "2026-12-06")
 	for k, v := range hdr {
+		if v == "" {
+			r.Header.Del(k)
+			continue
+		}
 		r.Header.Set(k, v)
 	}
 	res, err := c.Do(r)
