@@ -47,6 +47,8 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"ListUncommitted", testListUncommitted},
 		{"Snapshots", testSnapshots},
 		{"CopyProperties", testCopyProperties},
+		{"MoveContainer", testMoveContainer},
+		{"ContainerDeletionTimes", testContainerDeletionTimes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
