@@ -112,14 +112,23 @@ func (s *Service) RestoreContainer(ctx context.Context, account, name, version s
 		return Container{}, errContainerNotFound()
 	}
 	now := s.now()
-	return s.meta.MoveContainer(ctx, deletedAccount, deletedName(account, name, version), func(c Container) (Container, error) {
-		if !now.Before(c.RetainUntil) {
-			return Container{}, errContainerNotFound() // expired: the purge is due
+	stored := deletedName(account, name, version)
+	expired := false
+	c, err := s.meta.MoveContainer(ctx, deletedAccount, stored, func(c Container) (Container, error) {
+		if expired = !now.Before(c.RetainUntil); expired {
+			return Container{}, errContainerNotFound()
 		}
 		c.Account, c.Name = account, name
 		c.DeletedTime, c.RetainUntil = time.Time{}, time.Time{}
 		return c, nil
 	})
+	if expired {
+		// Its purge is due: do it now rather than at the next collection.
+		if perr := s.purgeDeleted(ctx, stored, now); perr != nil {
+			s.log.Warn("blob: purging an expired deleted container", "container", stored, "err", perr)
+		}
+	}
+	return c, err
 }
 
 // listDeleted returns up to limit soft-deleted containers of account, in the client's
