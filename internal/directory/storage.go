@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"regexp"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/store"
@@ -192,6 +193,13 @@ func (a StorageAccounts) SetBlobCORS(ctx context.Context, name string, rules []l
 		return acct, nil
 	})
 	return err
+}
+
+// ContainerDeleteRetention returns how long account name keeps a deleted container; 0
+// when it does not.
+func (a StorageAccounts) ContainerDeleteRetention(ctx context.Context, name string) (time.Duration, error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	return time.Duration(acct.ContainerDeleteRetentionDays) * 24 * time.Hour, err
 }
 
 // AccountExists reports whether account name exists. Only the account's own name, not
