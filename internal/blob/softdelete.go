@@ -209,3 +209,13 @@ func (s *Service) purgeDeleted(ctx context.Context, prefix string, now time.Time
 		after = page[len(page)-1].Name
 	}
 }
+
+// RemainingRetentionDays is how many days, started days counted, a soft-deleted
+// container is still kept at now (List Containers' RemainingRetentionDays).
+func (c Container) RemainingRetentionDays(now time.Time) int {
+	left := c.RetainUntil.Sub(now)
+	if left <= 0 {
+		return 0
+	}
+	return int((left + 24*time.Hour - 1) / (24 * time.Hour))
+}

@@ -97,6 +97,22 @@ func (s *Service) RevokeUserDelegationKeys(ctx context.Context, group, name stri
 	return err
 }
 
+// SetContainerDeleteRetention sets how many days account name in group keeps deleted
+// containers (0: none; the caller checks the range).
+func (s *Service) SetContainerDeleteRetention(ctx context.Context, group, name string, days int) (lanyard.StorageAccount, error) {
+	if _, err := s.GetStorageAccount(ctx, group, name); err != nil {
+		return lanyard.StorageAccount{}, err
+	}
+	a, err := s.store.UpdateStorageAccount(ctx, name, func(a lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+		a.ContainerDeleteRetentionDays = days
+		return a, nil
+	})
+	if lanyard.IsNotFound(err) {
+		return a, accountNotFound(name)
+	}
+	return a, err
+}
+
 // GetStorageAccount returns account name, which must be in group ("" for any group).
 func (s *Service) GetStorageAccount(ctx context.Context, group, name string) (lanyard.StorageAccount, error) {
 	a, err := s.store.GetStorageAccount(ctx, name)
