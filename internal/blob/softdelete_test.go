@@ -207,4 +207,3 @@ func TestContainerSoftDeleteLeaseAndPurge(t *testing.T) {
 		t.Fatalf("after the account's purge: %q", got)
 	}
 }
-

@@ -45,12 +45,12 @@ func blobService(acct lanyard.StorageAccount) blobServiceJSON {
 	return blobServiceJSON{
 		ID: acct.ResourceID + "/blobServices/default", Name: "default", Type: blobServiceType,
 		Properties: map[string]any{
-			"cors":                           map[string]any{"corsRules": []any{}},
-			"deleteRetentionPolicy":          off,
-			containerRetentionProperty:       containerRetention(acct),
-			"changeFeed":                     off,
-			"restorePolicy":                  off,
-			"isVersioningEnabled":            false,
+			"cors":                     map[string]any{"corsRules": []any{}},
+			"deleteRetentionPolicy":    off,
+			containerRetentionProperty: containerRetention(acct),
+			"changeFeed":               off,
+			"restorePolicy":            off,
+			"isVersioningEnabled":      false,
 		},
 	}
 }
