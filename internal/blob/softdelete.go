@@ -73,14 +73,15 @@ func (s *Service) checkDelete(c Container, cond Conditions) error {
 }
 
 // SoftDeleteContainer deletes a container like DeleteContainer but keeps it, with its
-// blobs, as a deleted version for retain (DeleteContainer when retain is not positive).
-// The version loses its lease, as a deleted container can hold none.
-func (s *Service) SoftDeleteContainer(ctx context.Context, account, name string, cond Conditions, retain time.Duration) error {
+// blobs, as a deleted version for retain (DeleteContainer when retain is not positive),
+// and returns that version as listings show it. The version loses its lease, as a
+// deleted container can hold none.
+func (s *Service) SoftDeleteContainer(ctx context.Context, account, name string, cond Conditions, retain time.Duration) (Container, error) {
 	if retain <= 0 {
-		return s.DeleteContainer(ctx, account, name, cond)
+		return Container{}, s.DeleteContainer(ctx, account, name, cond)
 	}
 	if err := ValidateContainerName(name); err != nil {
-		return errContainerNotFound()
+		return Container{}, errContainerNotFound()
 	}
 	now := s.now()
 	deleted := s.timestamp()
@@ -88,7 +89,7 @@ func (s *Service) SoftDeleteContainer(ctx context.Context, account, name string,
 		// Two deletions of one name within a file-time tick would share a version: the
 		// second moves on to the next tick.
 		version := containerVersion(now.Add(time.Duration(attempt) * 100))
-		_, err := s.meta.MoveContainer(ctx, account, name, func(c Container) (Container, error) {
+		c, err := s.meta.MoveContainer(ctx, account, name, func(c Container) (Container, error) {
 			if err := s.checkDelete(c, cond); err != nil {
 				return Container{}, err
 			}
@@ -100,7 +101,11 @@ func (s *Service) SoftDeleteContainer(ctx context.Context, account, name string,
 		if attempt < 3 && lanyard.CodeOf(err) == CodeContainerAlreadyExists {
 			continue
 		}
-		return err
+		if err != nil {
+			return Container{}, err
+		}
+		v, _ := deletedView(c)
+		return v, nil
 	}
 }
 

@@ -58,7 +58,7 @@ func TestContainerSoftDeleteAndRestore(t *testing.T) {
 	}
 	data := bytes.Repeat([]byte("kept"), 1<<14)
 	putBlob(t, s, "b", data)
-	if err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, 7*24*time.Hour); err != nil {
+	if _, err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, 7*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.GetContainer(ctx, acct, "ctr")
@@ -86,7 +86,7 @@ func TestContainerSoftDeleteAndRestore(t *testing.T) {
 	_, err = s.RestoreContainer(ctx, acct, "ctr", v1)
 	wantCodeOf(t, err, blob.CodeContainerAlreadyExists)
 	clk.advance(time.Hour)
-	if err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, time.Hour); err != nil {
+	if _, err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.CreateContainer(ctx, acct, "ctr", nil); err != nil {
@@ -156,7 +156,7 @@ func TestContainerSoftDeleteAndRestore(t *testing.T) {
 		Body: bytes.NewReader(data), Size: int64(len(data))}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SoftDeleteContainer(ctx, acct, "ctr-2", blob.Conditions{}, time.Minute); err != nil {
+	if _, err := s.SoftDeleteContainer(ctx, acct, "ctr-2", blob.Conditions{}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	_, all = listAll(t, s, 0)
@@ -177,9 +177,9 @@ func TestContainerSoftDeleteLeaseAndPurge(t *testing.T) {
 	if _, err := s.LeaseContainer(ctx, acct, "ctr", blob.LeaseRequest{Action: blob.LeaseAcquire, ProposedID: id, Duration: -1}); err != nil {
 		t.Fatal(err)
 	}
-	err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, time.Hour)
+	_, err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, time.Hour)
 	wantCodeOf(t, err, "LeaseIdMissing")
-	if err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{LeaseID: id}, time.Hour); err != nil {
+	if _, err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{LeaseID: id}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	_, all := listAll(t, s, 0)
@@ -190,7 +190,7 @@ func TestContainerSoftDeleteLeaseAndPurge(t *testing.T) {
 	if err != nil || !c.Lease.IsZero() {
 		t.Fatalf("restored %+v, %v", c, err)
 	}
-	if err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, time.Hour); err != nil {
+	if _, err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	clk.advance(time.Minute)

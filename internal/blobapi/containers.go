@@ -67,7 +67,7 @@ func (h *Handler) deleteContainer(w http.ResponseWriter, r *http.Request, t *tar
 			return err
 		}
 	}
-	if err := h.Service.SoftDeleteContainer(r.Context(), t.account, t.container, cond, retain); err != nil {
+	if _, err := h.Service.SoftDeleteContainer(r.Context(), t.account, t.container, cond, retain); err != nil {
 		return err
 	}
 	return noContent(w, http.StatusAccepted)

@@ -27,7 +27,7 @@ type Containers interface {
 	CreateContainer(ctx context.Context, account, name string, md blob.Metadata) (blob.Container, error)
 	GetContainer(ctx context.Context, account, name string) (blob.Container, error)
 	SetContainerMetadata(ctx context.Context, account, name string, md blob.Metadata, cond blob.Conditions) (blob.Container, error)
-	SoftDeleteContainer(ctx context.Context, account, name string, cond blob.Conditions, retain time.Duration) error
+	SoftDeleteContainer(ctx context.Context, account, name string, cond blob.Conditions, retain time.Duration) (blob.Container, error)
 	ListContainers(ctx context.Context, account string, opts blob.ListContainersOptions) (blob.ListContainersResult, error)
 }
 
@@ -314,7 +314,7 @@ func (h *Handler) deleteContainer(w http.ResponseWriter, r *http.Request, args [
 		return err
 	}
 	retain := time.Duration(acct.ContainerDeleteRetentionDays) * 24 * time.Hour
-	err = h.Containers.SoftDeleteContainer(r.Context(), acct.Name, args[4], blob.Conditions{}, retain)
+	_, err = h.Containers.SoftDeleteContainer(r.Context(), acct.Name, args[4], blob.Conditions{}, retain)
 	if lanyard.CodeOf(err) == blob.CodeContainerNotFound {
 		w.WriteHeader(http.StatusNoContent) // ARM: deleting what is not there is not an error
 		return nil
