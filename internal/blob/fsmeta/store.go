@@ -227,7 +227,7 @@ func (s *Store) MoveContainer(ctx context.Context, account, name string, fn func
 		unlock := s.lockPair(s.ctrLock(account, name), s.ctrLock(guess.Account, guess.Name))
 		next, err := s.moveLocked(ctx, account, name, guess, fn)
 		unlock()
-		if err != errMoveTargetChanged {
+		if !errors.Is(err, errMoveTargetChanged) {
 			return next, err
 		}
 		guess = next
