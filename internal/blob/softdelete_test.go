@@ -2,7 +2,9 @@ package blob_test
 
 import (
 	"bytes"
+	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,4 +208,44 @@ func TestContainerSoftDeleteLeaseAndPurge(t *testing.T) {
 	if got, _ := listAll(t, s, 0); len(got) != 0 {
 		t.Fatalf("after the account's purge: %q", got)
 	}
+}
+
+// FuzzRestoreContainerVersion: any x-ms-deleted-container-version restores the one
+// deleted version it names exactly, or answers ContainerNotFound; none reaches another
+// container.
+func FuzzRestoreContainerVersion(f *testing.F) {
+	s := openService(f, f.TempDir(), nil)
+	defer s.Close()
+	ctx := context.Background()
+	for _, name := range []string{"ctr", "ctr-2"} {
+		if _, err := s.CreateContainer(ctx, acct, name, nil); err != nil {
+			f.Fatal(err)
+		}
+	}
+	del, err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := s.SoftDeleteContainer(ctx, acct, "ctr-2", blob.Conditions{}, time.Hour); err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{del.Version, strings.ToLower(del.Version), "", "0", "0000000000000000", "../ctr-2", "FFFFFFFFFFFFFFFF",
+		del.Version + "0", "+" + del.Version[1:], "0x" + del.Version[2:], "ctr-2!" + del.Version, "/"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, version string) {
+		c, err := s.RestoreContainer(ctx, acct, "ctr", version)
+		if version != del.Version {
+			if blob.CodeOf(err) != blob.CodeContainerNotFound {
+				t.Fatalf("version %q: got %+v, %v; want ContainerNotFound", version, c, err)
+			}
+			return
+		}
+		if err != nil || c.Name != "ctr" {
+			t.Fatalf("the version itself: %+v, %v", c, err)
+		}
+		if del, err = s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
