@@ -62,10 +62,7 @@ func (s *Service) DeleteContainer(ctx context.Context, account, name string, con
 		return errContainerNotFound()
 	}
 	ids, err := s.meta.DeleteContainer(ctx, account, name, func(c Container) error {
-		if err := c.Lease.checkUse(cond.LeaseID, true, s.now(), onContainer); err != nil {
-			return err
-		}
-		return cond.checkWrite(true, c.ETag, c.LastModified)
+		return s.checkDelete(c, cond)
 	})
 	if err != nil {
 		return err

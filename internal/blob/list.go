@@ -11,6 +11,9 @@ type ListContainersOptions struct {
 	Prefix     string
 	Marker     string // NextMarker of the previous page
 	MaxResults int    // 0 means MaxListResults; larger values are capped to it
+	// Deleted also lists soft-deleted containers (include=deleted), each with its
+	// Version, after the live container of its name.
+	Deleted bool
 }
 
 // ListContainersResult is one page of containers in name order.
@@ -95,13 +98,33 @@ func (s *Service) ListContainers(ctx context.Context, account string, opts ListC
 	if err != nil {
 		return ListContainersResult{}, err
 	}
+	if opts.Deleted {
+		deleted, err := s.listDeleted(ctx, account, opts.Prefix, after, limit+1)
+		if err != nil {
+			return ListContainersResult{}, err
+		}
+		cs = mergeContainers(cs, deleted)
+	}
 	var res ListContainersResult
 	if len(cs) > limit {
 		cs = cs[:limit]
-		res.NextMarker = encodeMarker(cs[limit-1].Name)
+		res.NextMarker = encodeMarker(listKey(cs[limit-1]))
 	}
 	res.Containers = cs
 	return res, nil
+}
+
+// mergeContainers merges two lists ordered by listKey.
+func mergeContainers(a, b []Container) []Container {
+	out := make([]Container, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if listKey(a[0]) < listKey(b[0]) {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // skipPast sorts after every name that starts with prefix p: no UTF-8 text contains the

@@ -39,6 +39,8 @@ import (
 //     them): stored by every write of the record, even one that changes nothing else,
 //     returned by every read and listing, and in BlobResult.Prev; their extents' content
 //     counts as referenced (Contents, and DeleteContainer's result).
+//   - so are a container's DeletedTime and RetainUntil: stored by every write of the
+//     container record (MoveContainer's included), returned by every read and listing.
 //   - so is a blob's Copy (the x-ms-copy-* properties of the copy that made it), nil
 //     when none: kept by every write of the record, returned by every read and listing.
 type MetaStore interface {
@@ -53,6 +55,13 @@ type MetaStore interface {
 	// one step, if fn (given the container) returns nil. It returns the content ids the
 	// removed records referenced, for the caller to release.
 	DeleteContainer(ctx context.Context, account, name string, fn func(Container) error) ([]ContentID, error)
+	// MoveContainer gives the container account/name, with all its blobs and
+	// uncommitted blocks, the account and name of the record fn returns (given the
+	// container), and stores that record, in one step. ContainerNotFound when the
+	// container does not exist, ContainerAlreadyExists when the target does (then fn's
+	// record is not stored). The blobs keep their records and content; read from the
+	// target, they name it. Container soft delete and restore are such moves.
+	MoveContainer(ctx context.Context, account, name string, fn func(Container) (Container, error)) (Container, error)
 	// ListContainers returns up to limit containers of account whose names start with
 	// prefix and sort strictly after after.
 	ListContainers(ctx context.Context, account, prefix, after string, limit int) ([]Container, error)

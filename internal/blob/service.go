@@ -188,13 +188,17 @@ func (s *Service) recover(ctx context.Context) error {
 	return nil
 }
 
-// CollectGarbage drops uncommitted blocks older than the block TTL.
+// CollectGarbage drops uncommitted blocks older than the block TTL, and soft-deleted
+// containers whose retention has ended.
 func (s *Service) CollectGarbage(ctx context.Context) error {
 	blocks, err := s.meta.ExpireBlocks(ctx, s.now().Add(-s.blockTTL))
 	if err != nil {
 		return fmt.Errorf("blob: expiring blocks: %w", err)
 	}
 	s.reclaim.free(blockContents(blocks))
+	if err := s.purgeDeleted(ctx, "", s.now()); err != nil {
+		return fmt.Errorf("blob: purging deleted containers: %w", err)
+	}
 	return nil
 }
 

@@ -23,6 +23,13 @@ type Container struct {
 	// AccessPolicies are the container's stored access policies (Set Container ACL), in
 	// the order set; a slice is replaced, never modified in place.
 	AccessPolicies []AccessPolicy
+	// DeletedTime and RetainUntil are set on a soft-deleted container only (see
+	// SoftDeleteContainer): when it was deleted, and when its retention ends.
+	DeletedTime time.Time
+	RetainUntil time.Time
+	// Version is a soft-deleted container's version id, in listings; it is the store
+	// name's suffix, not a stored field.
+	Version string
 }
 
 // AccessPolicy is a stored access policy: a signed identifier and what a SAS naming it

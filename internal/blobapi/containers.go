@@ -2,6 +2,7 @@ package blobapi
 
 import (
 	"net/http"
+	"time"
 )
 
 func (h *Handler) createContainer(w http.ResponseWriter, r *http.Request, t *target) error {
@@ -60,8 +61,36 @@ func (h *Handler) deleteContainer(w http.ResponseWriter, r *http.Request, t *tar
 	if err != nil {
 		return err
 	}
-	if err := h.Service.DeleteContainer(r.Context(), t.account, t.container, cond); err != nil {
+	var retain time.Duration
+	if h.Settings != nil {
+		if retain, err = h.Settings.ContainerDeleteRetention(r.Context(), t.account); err != nil {
+			return err
+		}
+	}
+	if _, err := h.Service.SoftDeleteContainer(r.Context(), t.account, t.container, cond, retain); err != nil {
 		return err
 	}
 	return noContent(w, http.StatusAccepted)
+}
+
+// restoreContainer is Restore Container (PUT ?restype=container&comp=undelete): the
+// deleted version named by the headers comes back under the request's container name,
+// which must be its own (Azure no longer restores under another name).
+func (h *Handler) restoreContainer(w http.ResponseWriter, r *http.Request, t *target) error {
+	const nameHeader, versionHeader = "x-ms-deleted-container-name", "x-ms-deleted-container-version"
+	name, version := r.Header.Get(nameHeader), r.Header.Get(versionHeader)
+	switch {
+	case name == "":
+		return errMissingHeader(nameHeader)
+	case version == "":
+		return errMissingHeader(versionHeader)
+	case name != t.container:
+		return errInvalidHeader(nameHeader, name)
+	}
+	c, err := h.Service.RestoreContainer(r.Context(), t.account, name, version)
+	if err != nil {
+		return err
+	}
+	setWritten(w.Header(), c.ETag, c.LastModified)
+	return noContent(w, http.StatusCreated)
 }

@@ -34,8 +34,9 @@ type Handler struct {
 	// UserDelegation serves Get User Delegation Key and the SAS signed with its keys, which
 	// Auth must then authorize (a DelegatedAuthorizer); nil refuses both.
 	UserDelegation *UserDelegation
-	// Settings keeps the accounts' Blob service settings (CORS); nil answers Get and Set
-	// Blob Service Properties 501 and applies no CORS rules.
+	// Settings keeps the accounts' Blob service settings (CORS, container soft delete);
+	// nil answers Get and Set Blob Service Properties 501, applies no CORS rules and
+	// keeps no deleted containers.
 	Settings ServiceSettings
 }
 

@@ -31,6 +31,7 @@ type listParams struct {
 	includeUncommitted        bool
 	includeSnapshots          bool
 	includeCopy               bool
+	includeDeleted            bool
 }
 
 func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
@@ -64,6 +65,7 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 			p.includeUncommitted = p.includeUncommitted || inc == "uncommittedblobs"
 			p.includeSnapshots = p.includeSnapshots || inc == "snapshots"
 			p.includeCopy = p.includeCopy || inc == "copy"
+			p.includeDeleted = p.includeDeleted || inc == "deleted"
 			if inc == "snapshots" && p.hasDelimiter {
 				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
 			}
@@ -102,7 +104,10 @@ func (m metadataXML) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 }
 
 type containerXML struct {
-	Name       string        `xml:"Name"`
+	Name string `xml:"Name"`
+	// Deleted and Version: a soft-deleted container (include=deleted).
+	Deleted    bool          `xml:"Deleted,omitempty"`
+	Version    string        `xml:"Version,omitempty"`
 	Properties containerProp `xml:"Properties"`
 	Metadata   *metadataXML  `xml:"Metadata"`
 }
@@ -117,6 +122,9 @@ type containerProp struct {
 	DenyEncryptionOvr     bool   `xml:"DenyEncryptionScopeOverride"`
 	HasImmutabilityPolicy bool   `xml:"HasImmutabilityPolicy"`
 	HasLegalHold          bool   `xml:"HasLegalHold"`
+	// A soft-deleted container's.
+	DeletedTime            string `xml:"DeletedTime,omitempty"`
+	RemainingRetentionDays int    `xml:"RemainingRetentionDays,omitempty"`
 }
 
 type containersPage struct {
@@ -158,7 +166,7 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, t *targ
 		return err
 	}
 	res, err := h.Service.ListContainers(r.Context(), t.account, blob.ListContainersOptions{
-		Prefix: p.prefix, Marker: p.marker, MaxResults: p.max,
+		Prefix: p.prefix, Marker: p.marker, MaxResults: p.max, Deleted: p.includeDeleted,
 	})
 	if err != nil {
 		return err
@@ -174,6 +182,11 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, t *targ
 			LeaseStatus: lease.status, LeaseState: lease.state, LeaseDuration: lease.duration,
 			DefaultEncryption: "$account-encryption-key",
 		}}
+		if c.Version != "" {
+			x.Deleted, x.Version = true, c.Version
+			x.Properties.DeletedTime = httpTime(c.DeletedTime)
+			x.Properties.RemainingRetentionDays = c.RemainingRetentionDays(now)
+		}
 		if p.includeMetadata {
 			md := metadataXML(c.Metadata)
 			x.Metadata = &md

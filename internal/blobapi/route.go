@@ -54,6 +54,7 @@ var (
 	opGetContainerMeta = &operation{"GetContainerMetadata", ActionContainersRead, false, (*Handler).getContainer}
 	opSetContainerMeta = &operation{"SetContainerMetadata", ActionContainersWrite, false, (*Handler).setContainerMetadata}
 	opDeleteContainer  = &operation{"DeleteContainer", ActionContainersDelete, false, (*Handler).deleteContainer}
+	opRestoreContainer = &operation{"RestoreContainer", ActionContainersWrite, false, (*Handler).restoreContainer}
 	opListBlobs        = &operation{"ListBlobs", ActionBlobsRead, true, (*Handler).listBlobs}
 	opPutBlob          = &operation{"PutBlob", ActionBlobsWrite, true, (*Handler).putBlob}
 	opPutBlock         = &operation{"PutBlock", ActionBlobsWrite, true, (*Handler).putBlock}
@@ -135,6 +136,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 			return method(m, map[string]*operation{http.MethodGet: opFindBlobs})
 		case "lease":
 			return method(m, map[string]*operation{http.MethodPut: opLeaseContainer})
+		case "undelete":
+			return method(m, map[string]*operation{http.MethodPut: opRestoreContainer})
 		}
 		if unsupportedComps[strings.ToLower(comp)] {
 			return nil, errNotImplemented("comp=" + comp)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
@@ -20,6 +21,8 @@ import (
 type ServiceSettings interface {
 	BlobCORS(ctx context.Context, account string) ([]lanyard.CORSRule, error)
 	SetBlobCORS(ctx context.Context, account string, rules []lanyard.CORSRule) error
+	// ContainerDeleteRetention is how long a deleted container is kept; 0: not kept.
+	ContainerDeleteRetention(ctx context.Context, account string) (time.Duration, error)
 }
 
 // RBAC actions of the service properties operations.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -15,8 +16,13 @@ import (
 )
 
 type settings struct {
-	mu    sync.Mutex
-	rules map[string][]lanyard.CORSRule
+	mu     sync.Mutex
+	rules  map[string][]lanyard.CORSRule
+	retain time.Duration // every account's container delete retention
+}
+
+func (s *settings) ContainerDeleteRetention(context.Context, string) (time.Duration, error) {
+	return s.retain, nil
 }
 
 func (s *settings) BlobCORS(_ context.Context, account string) ([]lanyard.CORSRule, error) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"regexp"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/store"
@@ -94,6 +95,22 @@ func (s *Service) RevokeUserDelegationKeys(ctx context.Context, group, name stri
 		return accountNotFound(name)
 	}
 	return err
+}
+
+// SetContainerDeleteRetention sets how many days account name in group keeps deleted
+// containers (0: none; the caller checks the range).
+func (s *Service) SetContainerDeleteRetention(ctx context.Context, group, name string, days int) (lanyard.StorageAccount, error) {
+	if _, err := s.GetStorageAccount(ctx, group, name); err != nil {
+		return lanyard.StorageAccount{}, err
+	}
+	a, err := s.store.UpdateStorageAccount(ctx, name, func(a lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+		a.ContainerDeleteRetentionDays = days
+		return a, nil
+	})
+	if lanyard.IsNotFound(err) {
+		return a, accountNotFound(name)
+	}
+	return a, err
 }
 
 // GetStorageAccount returns account name, which must be in group ("" for any group).
@@ -192,6 +209,13 @@ func (a StorageAccounts) SetBlobCORS(ctx context.Context, name string, rules []l
 		return acct, nil
 	})
 	return err
+}
+
+// ContainerDeleteRetention returns how long account name keeps a deleted container; 0
+// when it does not.
+func (a StorageAccounts) ContainerDeleteRetention(ctx context.Context, name string) (time.Duration, error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	return time.Duration(acct.ContainerDeleteRetentionDays) * 24 * time.Hour, err
 }
 
 // AccountExists reports whether account name exists. Only the account's own name, not

@@ -103,6 +103,9 @@ type StorageAccount struct {
 	UserDelegationKeyGeneration int64
 	// BlobCORS are the Blob service's CORS rules (Set Blob Service Properties), in order.
 	BlobCORS []CORSRule
+	// ContainerDeleteRetentionDays is how long a deleted container is kept for restore
+	// (the Blob service's containerDeleteRetentionPolicy); 0: not kept.
+	ContainerDeleteRetentionDays int
 }
 
 // CORSRule is one CORS rule of a storage service: requests from AllowedOrigins with

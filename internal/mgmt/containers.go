@@ -27,7 +27,7 @@ type Containers interface {
 	CreateContainer(ctx context.Context, account, name string, md blob.Metadata) (blob.Container, error)
 	GetContainer(ctx context.Context, account, name string) (blob.Container, error)
 	SetContainerMetadata(ctx context.Context, account, name string, md blob.Metadata, cond blob.Conditions) (blob.Container, error)
-	DeleteContainer(ctx context.Context, account, name string, cond blob.Conditions) error
+	SoftDeleteContainer(ctx context.Context, account, name string, cond blob.Conditions, retain time.Duration) (blob.Container, error)
 	ListContainers(ctx context.Context, account string, opts blob.ListContainersOptions) (blob.ListContainersResult, error)
 }
 
@@ -45,12 +45,12 @@ func blobService(acct lanyard.StorageAccount) blobServiceJSON {
 	return blobServiceJSON{
 		ID: acct.ResourceID + "/blobServices/default", Name: "default", Type: blobServiceType,
 		Properties: map[string]any{
-			"cors":                           map[string]any{"corsRules": []any{}},
-			"deleteRetentionPolicy":          off,
-			"containerDeleteRetentionPolicy": off,
-			"changeFeed":                     off,
-			"restorePolicy":                  off,
-			"isVersioningEnabled":            false,
+			"cors":                     map[string]any{"corsRules": []any{}},
+			"deleteRetentionPolicy":    off,
+			containerRetentionProperty: containerRetention(acct),
+			"changeFeed":               off,
+			"restorePolicy":            off,
+			"isVersioningEnabled":      false,
 		},
 	}
 }
@@ -96,6 +96,10 @@ func (h *Handler) putBlobService(w http.ResponseWriter, r *http.Request, args []
 	if err := decode(r, &body); err != nil {
 		return err
 	}
+	retentionDays, setRetention, err := takeContainerRetention(body.Properties)
+	if err != nil {
+		return err
+	}
 	var unsupported []string
 	for k, v := range body.Properties {
 		if !switchedOff(v) {
@@ -105,6 +109,11 @@ func (h *Handler) putBlobService(w http.ResponseWriter, r *http.Request, args []
 	if len(unsupported) > 0 {
 		slices.Sort(unsupported)
 		return apiError(http.StatusBadRequest, "FeatureNotSupported", "Lanyard's Blob endpoint does not support the blob service properties "+clip(strings.Join(unsupported, ", "))+"; leave them out, or disabled.")
+	}
+	if setRetention {
+		if acct, err = h.Directory.SetContainerDeleteRetention(r.Context(), args[1], args[2], retentionDays); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, blobService(acct))
 	return nil
@@ -161,6 +170,10 @@ type containerProperties struct {
 	HasImmutabilityPolicy bool              `json:"hasImmutabilityPolicy"`
 	HasLegalHold          bool              `json:"hasLegalHold"`
 	Deleted               bool              `json:"deleted"`
+	// Set on a soft-deleted container ($include=deleted).
+	DeletedTime            *time.Time `json:"deletedTime,omitempty"`
+	RemainingRetentionDays int        `json:"remainingRetentionDays,omitempty"`
+	Version                string     `json:"version,omitempty"`
 }
 
 func container(acct lanyard.StorageAccount, c blob.Container) containerJSON {
@@ -197,13 +210,24 @@ func (h *Handler) listContainers(w http.ResponseWriter, r *http.Request, args []
 		return err
 	}
 	// The token carries Blob's own marker, where the next page starts.
-	res, err := h.Containers.ListContainers(r.Context(), acct.Name, blob.ListContainersOptions{Marker: p.after, MaxResults: p.top})
+	include, _ := queryValue(r.URL.Query(), "$include")
+	if include != "" && !strings.EqualFold(include, "deleted") {
+		return lanyard.Errorf(lanyard.KindInvalid, "The value '%s' of $include is not valid; the one value is 'deleted'.", clip(include)).WithCode("InvalidQueryParameterValue")
+	}
+	res, err := h.Containers.ListContainers(r.Context(), acct.Name, blob.ListContainersOptions{Marker: p.after, MaxResults: p.top, Deleted: include != ""})
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	out := make([]containerJSON, 0, len(res.Containers))
 	for _, c := range res.Containers {
-		out = append(out, container(acct, c))
+		cj := container(acct, c)
+		if c.Version != "" {
+			deleted := c.DeletedTime
+			cj.Properties.Deleted, cj.Properties.DeletedTime, cj.Properties.Version = true, &deleted, c.Version
+			cj.Properties.RemainingRetentionDays = c.RemainingRetentionDays(now)
+		}
+		out = append(out, cj)
 	}
 	writePage(w, r, p, out, res.NextMarker)
 	return nil
@@ -289,7 +313,8 @@ func (h *Handler) deleteContainer(w http.ResponseWriter, r *http.Request, args [
 	if err != nil {
 		return err
 	}
-	err = h.Containers.DeleteContainer(r.Context(), acct.Name, args[4], blob.Conditions{})
+	retain := time.Duration(acct.ContainerDeleteRetentionDays) * 24 * time.Hour
+	_, err = h.Containers.SoftDeleteContainer(r.Context(), acct.Name, args[4], blob.Conditions{}, retain)
 	if lanyard.CodeOf(err) == blob.CodeContainerNotFound {
 		w.WriteHeader(http.StatusNoContent) // ARM: deleting what is not there is not an error
 		return nil

@@ -116,8 +116,12 @@ func unavailableBlob(reason string) http.Handler {
 	})
 }
 
-// deleteAccountData removes every container of a deleted storage account.
+// deleteAccountData removes every container of a deleted storage account, soft-deleted
+// ones included.
 func deleteAccountData(ctx context.Context, svc *blob.Service, account string, logger *slog.Logger) {
+	if err := svc.PurgeDeletedContainers(ctx, account); err != nil {
+		logger.Error("could not purge the deleted containers of a deleted storage account", "account", account, "err", err)
+	}
 	marker := ""
 	for {
 		page, err := svc.ListContainers(ctx, account, blob.ListContainersOptions{Marker: marker})

@@ -315,6 +315,29 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 		res, err := blobServices.SetServiceProperties(ctx, rg, account, armstorage.BlobServiceProperties{BlobServiceProperties: &armstorage.BlobServicePropertiesProperties{}}, nil)
 		return deref(res.Name), err
 	})
+	r.step("blob-service-container-retention", func() (any, error) {
+		res, err := blobServices.SetServiceProperties(ctx, rg, account, armstorage.BlobServiceProperties{BlobServiceProperties: &armstorage.BlobServicePropertiesProperties{
+			ContainerDeleteRetentionPolicy: &armstorage.DeleteRetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](7)},
+		}}, nil)
+		if err != nil {
+			return nil, err
+		}
+		return deref(res.BlobServiceProperties.BlobServiceProperties.ContainerDeleteRetentionPolicy.Days), nil
+	})
+	r.step("blob-service-container-retention-get", func() (any, error) {
+		res, err := blobServices.GetServiceProperties(ctx, rg, account, nil)
+		if err != nil {
+			return nil, err
+		}
+		p := res.BlobServiceProperties.BlobServiceProperties.ContainerDeleteRetentionPolicy
+		return map[string]any{"enabled": deref(p.Enabled), "days": deref(p.Days)}, nil
+	})
+	r.step("blob-service-container-retention-invalid", func() (any, error) {
+		_, err := blobServices.SetServiceProperties(ctx, rg, account, armstorage.BlobServiceProperties{BlobServiceProperties: &armstorage.BlobServicePropertiesProperties{
+			ContainerDeleteRetentionPolicy: &armstorage.DeleteRetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](366)},
+		}}, nil)
+		return nil, err
+	})
 	r.step("container-create", func() (any, error) {
 		res, err := containers.Create(ctx, rg, account, "deploy", armstorage.BlobContainer{ContainerProperties: &armstorage.ContainerProperties{Metadata: map[string]*string{"owner": to.Ptr("platform")}}}, nil)
 		return deref(res.Name), err
@@ -539,6 +562,23 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 	r.step("container-delete-again", func() (any, error) {
 		_, err := containers.Delete(ctx, rg, account, "deploy", nil)
 		return nil, err
+	})
+	// The account keeps deleted containers (blob-service-container-retention).
+	r.step("container-list-deleted", func() (any, error) {
+		var deleted []string
+		pager := containers.NewListPager(rg, account, &armstorage.BlobContainersClientListOptions{Include: to.Ptr(armstorage.ListContainersIncludeDeleted)})
+		for pager.More() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range page.Value {
+				if p := c.Properties; p != nil && deref(p.Deleted) && deref(p.RemainingRetentionDays) == 7 && len(deref(p.Version)) == 16 && p.DeletedTime != nil {
+					deleted = append(deleted, deref(c.Name))
+				}
+			}
+		}
+		return deleted, nil
 	})
 	// PostgreSQL flexible servers: created with the generic client (Lanyard's server takes
 	// the upstream it fronts, which Azure's model has no field for), then read, listed and

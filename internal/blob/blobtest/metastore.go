@@ -48,6 +48,8 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"Snapshots", testSnapshots},
 		{"PageSnapshots", testPageSnapshots},
 		{"CopyProperties", testCopyProperties},
+		{"MoveContainer", testMoveContainer},
+		{"ContainerDeletionTimes", testContainerDeletionTimes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 const (
 	opPutContainer = "c+" // create or replace a container
 	opDelContainer = "c-" // delete a container with everything in it
+	opMovContainer = "c>" // move a container with everything in it, and replace its record
 	opPutBlob      = "b+" // commit a blob version
 	opSpliceBlob   = "b~" // commit a blob version given as a change of the current one's extents
 	opDelBlob      = "b-" // delete a committed blob
@@ -26,8 +27,8 @@ const (
 // terms. Values in a mutation are owned by the store (callers' values are copied in).
 type mutation struct {
 	op        string
-	container blob.Container   // opPutContainer
-	key       blob.BlobKey     // blob and block ops; Account+Container for opDelContainer
+	container blob.Container   // opPutContainer; opMovContainer: the record at the target
+	key       blob.BlobKey     // blob and block ops; Account+Container for opDelContainer and opMovContainer (the source)
 	blob      *blob.BlobRecord // opPutBlob
 	drop      bool             // opPutBlob, opDelBlob: drop every staged block too
 	block     blob.Block       // opPutBlock
@@ -77,6 +78,8 @@ type diskRecord struct {
 	C     string         `json:"c,omitempty"` // container
 	N     string         `json:"n,omitempty"` // blob
 	Ctr   *diskContainer `json:"ctr,omitempty"`
+	ToA   string         `json:"ta,omitempty"` // opMovContainer: the target's account
+	ToC   string         `json:"tc,omitempty"` // and name
 	Blob  *diskBlob      `json:"blob,omitempty"`
 	Drop  bool           `json:"drop,omitempty"`
 	Block *diskBlock     `json:"blk,omitempty"`
@@ -99,6 +102,27 @@ type diskContainer struct {
 	Lease    *diskLease        `json:"ls,omitempty"`
 	// ACL is the container's stored access policies.
 	ACL []blob.AccessPolicy `json:"acl,omitempty"`
+	// Deleted and Retain are a soft-deleted container's DeletedTime and RetainUntil.
+	Deleted time.Time `json:"del,omitzero"`
+	Retain  time.Time `json:"ret,omitzero"`
+}
+
+func encodeContainer(c blob.Container) *diskContainer {
+	return &diskContainer{Meta: c.Metadata, ETag: c.ETag, Modified: c.LastModified, Created: c.CreatedAt,
+		Lease: encodeLease(c.Lease), ACL: c.AccessPolicies, Deleted: c.DeletedTime, Retain: c.RetainUntil}
+}
+
+func decodeContainer(account, name string, d *diskContainer) blob.Container {
+	c := blob.Container{Account: account, Name: name, Metadata: d.Meta, ETag: d.ETag,
+		LastModified: d.Modified.UTC(), CreatedAt: d.Created.UTC(), Lease: decodeLease(d.Lease),
+		AccessPolicies: d.ACL}
+	if !d.Deleted.IsZero() {
+		c.DeletedTime = d.Deleted.UTC()
+	}
+	if !d.Retain.IsZero() {
+		c.RetainUntil = d.Retain.UTC()
+	}
+	return c
 }
 
 // diskLease is a blob's or container's lease; absent when there is none.
@@ -172,8 +196,11 @@ func encode(m mutation) ([]byte, error) {
 	case opPutContainer:
 		c := m.container
 		r.A, r.C = c.Account, c.Name
-		r.Ctr = &diskContainer{Meta: c.Metadata, ETag: c.ETag, Modified: c.LastModified, Created: c.CreatedAt,
-			Lease: encodeLease(c.Lease), ACL: c.AccessPolicies}
+		r.Ctr = encodeContainer(c)
+	case opMovContainer:
+		r.A, r.C = m.key.Account, m.key.Container
+		r.ToA, r.ToC = m.container.Account, m.container.Name
+		r.Ctr = encodeContainer(m.container)
 	case opDelContainer:
 		r.A, r.C = m.key.Account, m.key.Container
 	case opPutBlob, opSpliceBlob, opDelBlob, opPutBlock, opDropBlocks:
@@ -242,9 +269,12 @@ func decode(p []byte) (mutation, error) {
 		if r.Ctr == nil {
 			return mutation{}, fmt.Errorf("record %s without container", r.Op)
 		}
-		m.container = blob.Container{Account: r.A, Name: r.C, Metadata: r.Ctr.Meta, ETag: r.Ctr.ETag,
-			LastModified: r.Ctr.Modified.UTC(), CreatedAt: r.Ctr.Created.UTC(), Lease: decodeLease(r.Ctr.Lease),
-			AccessPolicies: r.Ctr.ACL}
+		m.container = decodeContainer(r.A, r.C, r.Ctr)
+	case opMovContainer:
+		if r.Ctr == nil || r.ToA == "" || r.ToC == "" {
+			return mutation{}, fmt.Errorf("record %s without target", r.Op)
+		}
+		m.container = decodeContainer(r.ToA, r.ToC, r.Ctr)
 	case opPutBlob, opSpliceBlob:
 		d := r.Blob
 		if d == nil {

@@ -65,6 +65,8 @@ func (s *state) apply(m mutation) {
 		}
 		a.containers[m.container.Name] = &container{c: m.container, blobs: map[string]*entry{}}
 		a.names.insert(m.container.Name)
+	case opMovContainer:
+		s.move(m.key.Account, m.key.Container, m.container)
 	case opDelContainer:
 		a := s.accounts[m.key.Account]
 		if a == nil {
@@ -141,6 +143,38 @@ func (s *state) apply(m mutation) {
 			e.blocks, e.idLen = nil, 0
 		}
 		c.gc(m.key.Name, e)
+	}
+}
+
+// move gives the container acct/name, with its blobs and blocks, to's account and name,
+// and to as its record. A missing source or an existing target cannot happen live (the
+// store checks under the containers' locks) nor on replay (the record was valid then).
+func (s *state) move(acct, name string, to blob.Container) {
+	c := s.container(acct, name)
+	if c == nil || s.container(to.Account, to.Name) != nil {
+		return
+	}
+	s.untagContainer(acct, name)
+	a := s.accounts[acct]
+	delete(a.containers, name)
+	a.names.remove(name)
+	ta := s.accounts[to.Account]
+	if ta == nil {
+		ta = &account{containers: map[string]*container{}}
+		s.accounts[to.Account] = ta
+	}
+	c.c = to
+	ta.containers[to.Name] = c
+	ta.names.insert(to.Name)
+	for n, e := range c.blobs {
+		if e.rec == nil {
+			continue
+		}
+		// Records handed out are snapshots: the moved blob gets a new one.
+		r := *e.rec
+		r.Container = to.Name
+		e.rec = &r
+		s.retag(blob.BlobKey{Account: to.Account, Container: to.Name, Name: n}, nil, e.rec)
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -208,6 +209,91 @@ func (s *Store) DeleteContainer(ctx context.Context, account, name string, fn fu
 		return nil, err
 	}
 	return ids, nil
+}
+
+// MoveContainer implements blob.MetaStore. It holds the locks of both names, taken in
+// one order so that opposite moves cannot deadlock; since fn names the target, it runs
+// once to learn it, and again under both locks.
+func (s *Store) MoveContainer(ctx context.Context, account, name string, fn func(blob.Container) (blob.Container, error)) (blob.Container, error) {
+	cur, err := s.GetContainer(ctx, account, name)
+	if err != nil {
+		return blob.Container{}, err
+	}
+	guess, err := fn(cur)
+	if err != nil {
+		return blob.Container{}, err
+	}
+	for {
+		unlock := s.lockPair(s.ctrLock(account, name), s.ctrLock(guess.Account, guess.Name))
+		next, err := s.moveLocked(ctx, account, name, guess, fn)
+		unlock()
+		if !errors.Is(err, errMoveTargetChanged) {
+			return next, err
+		}
+		guess = next
+	}
+}
+
+// errMoveTargetChanged: fn named another target under the locks than before them.
+var errMoveTargetChanged = errors.New("fsmeta: the move's target changed")
+
+func (s *Store) moveLocked(ctx context.Context, account, name string, guess blob.Container, fn func(blob.Container) (blob.Container, error)) (blob.Container, error) {
+	s.mu.RLock()
+	c := s.st.container(account, name)
+	var cur blob.Container
+	if c != nil {
+		cur = c.c
+	}
+	s.mu.RUnlock()
+	if c == nil {
+		return blob.Container{}, blob.ErrContainerNotFound()
+	}
+	next, err := fn(cur)
+	if err != nil {
+		return blob.Container{}, err
+	}
+	if next.Account != guess.Account || next.Name != guess.Name {
+		return next, errMoveTargetChanged
+	}
+	s.mu.RLock()
+	taken := s.st.container(next.Account, next.Name) != nil
+	s.mu.RUnlock()
+	if taken || (next.Account == account && next.Name == name) {
+		return blob.Container{}, blob.ErrContainerExists()
+	}
+	if err := ctx.Err(); err != nil {
+		return blob.Container{}, err
+	}
+	next.Metadata, next.AccessPolicies = next.Metadata.Clone(), slices.Clone(next.AccessPolicies)
+	next.LastModified, next.CreatedAt = next.LastModified.UTC(), next.CreatedAt.UTC()
+	if err := s.commit(ctx, mutation{op: opMovContainer, key: blob.BlobKey{Account: account, Container: name}, container: next}); err != nil {
+		return blob.Container{}, err
+	}
+	return next, nil
+}
+
+// lockPair locks two container locks (one, when they are the same) in the order of
+// their place in ctrLocks, and returns their unlock.
+func (s *Store) lockPair(a, b *sync.RWMutex) func() {
+	if a == b {
+		a.Lock()
+		return a.Unlock
+	}
+	if s.lockIndex(b) < s.lockIndex(a) {
+		a, b = b, a
+	}
+	a.Lock()
+	b.Lock()
+	return func() { b.Unlock(); a.Unlock() }
+}
+
+func (s *Store) lockIndex(l *sync.RWMutex) int {
+	for i := range s.ctrLocks {
+		if &s.ctrLocks[i] == l {
+			return i
+		}
+	}
+	return -1
 }
 
 // ListContainers implements blob.MetaStore.

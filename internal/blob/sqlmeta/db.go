@@ -44,6 +44,21 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
 
+// optMicros and fromOptMicros store a time that may be unset as 0.
+func optMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return micros(t)
+}
+
+func fromOptMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return fromMicros(v)
+}
+
 // nullBlob stores an empty byte string as NULL.
 func nullBlob(b []byte) []byte {
 	if len(b) == 0 {

@@ -359,15 +359,16 @@ func decodeAccessPolicies(s string) ([]blobs.AccessPolicy, error) {
 	return ps, nil
 }
 
-const blobContainerColumns = "c.account, c.name, c.metadata, c.etag, c.last_modified, c.created_at, c.lease, c.access_policies"
+const blobContainerColumns = "c.account, c.name, c.metadata, c.etag, c.last_modified, c.created_at, c.lease, c.access_policies, c.deleted_time, c.retain_until"
 
 func scanBlobContainer(r rowScanner) (blobs.Container, error) {
 	var (
 		c                 blobs.Container
 		md, lease, acl    string
 		modified, created int64
+		deleted, retain   int64
 	)
-	if err := r.Scan(&c.Account, &c.Name, &md, &c.ETag, &modified, &created, &lease, &acl); err != nil {
+	if err := r.Scan(&c.Account, &c.Name, &md, &c.ETag, &modified, &created, &lease, &acl, &deleted, &retain); err != nil {
 		return c, err
 	}
 	var err error
@@ -381,6 +382,7 @@ func scanBlobContainer(r rowScanner) (blobs.Container, error) {
 		return c, err
 	}
 	c.LastModified, c.CreatedAt = fromMicros(modified), fromMicros(created)
+	c.DeletedTime, c.RetainUntil = fromOptMicros(deleted), fromOptMicros(retain)
 	return c, nil
 }
 
@@ -443,14 +445,21 @@ func (m *blobMeta) CreateContainer(ctx context.Context, c blobs.Container) error
 		defer m.containerCache.end(ck, t, 0, nil)
 	}
 	err = m.write(ctx, func(tx sqlDB) error {
-		_, err := tx.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at, lease, access_policies)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt), lease, acl)
-		if err != nil && tx.h.IsUniqueViolation(err) {
-			return blobs.ErrContainerExists()
-		}
-		return err
+		return tx.insertBlobContainer(ctx, c, md, lease, acl)
 	})
 	return m.result("create container", err)
+}
+
+// insertBlobContainer inserts c's row (md, lease and acl encoded), or fails with
+// ContainerAlreadyExists.
+func (s sqlDB) insertBlobContainer(ctx context.Context, c blobs.Container, md, lease, acl string) error {
+	_, err := s.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at, lease, access_policies, deleted_time, retain_until)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt), lease, acl,
+		optMicros(c.DeletedTime), optMicros(c.RetainUntil))
+	if err != nil && s.h.IsUniqueViolation(err) {
+		return blobs.ErrContainerExists()
+	}
+	return err
 }
 
 // GetContainer implements blob.MetaStore.
@@ -514,14 +523,16 @@ func (m *blobMeta) UpdateContainer(ctx context.Context, account, name string, fn
 		if err != nil {
 			return err
 		}
-		if _, err := tx.exec(ctx, `UPDATE blob_containers SET metadata = ?, etag = ?, last_modified = ?, created_at = ?, lease = ?, access_policies = ?
-	WHERE account = ? AND name = ?`, md, next.ETag, micros(next.LastModified), micros(next.CreatedAt), lease, acl, account, name); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE blob_containers SET metadata = ?, etag = ?, last_modified = ?, created_at = ?, lease = ?, access_policies = ?,
+	deleted_time = ?, retain_until = ? WHERE account = ? AND name = ?`, md, next.ETag, micros(next.LastModified), micros(next.CreatedAt), lease, acl,
+			optMicros(next.DeletedTime), optMicros(next.RetainUntil), account, name); err != nil {
 			return err
 		}
 		// What a read gives back from now on.
 		out = blobs.Container{Account: account, Name: name, Metadata: next.Metadata.Clone(), ETag: next.ETag,
 			LastModified: fromMicros(micros(next.LastModified)), CreatedAt: fromMicros(micros(next.CreatedAt)),
-			AccessPolicies: slices.Clone(next.AccessPolicies)}
+			AccessPolicies: slices.Clone(next.AccessPolicies),
+			DeletedTime:    fromOptMicros(optMicros(next.DeletedTime)), RetainUntil: fromOptMicros(optMicros(next.RetainUntil))}
 		if len(out.AccessPolicies) == 0 {
 			out.AccessPolicies = nil
 		}

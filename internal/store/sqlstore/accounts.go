@@ -10,7 +10,8 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at, s.user_delegation_generation, s.blob_cors"
+const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at, s.user_delegation_generation, s.blob_cors" +
+	", s.container_delete_retention_days"
 
 func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 	var (
@@ -18,7 +19,8 @@ func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 		tags, cors       string
 		created, updated int64
 	)
-	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated, &a.UserDelegationKeyGeneration, &cors); err != nil {
+	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated, &a.UserDelegationKeyGeneration, &cors,
+		&a.ContainerDeleteRetentionDays); err != nil {
 		return a, err
 	}
 	var err error
@@ -64,7 +66,10 @@ func (s *Store) CreateStorageAccount(ctx context.Context, a lanyard.StorageAccou
 	tags, created_at, updated_at, user_delegation_generation, blob_cors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(a.Name), a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
 			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors)
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.setContainerDeleteRetention(ctx, a)
 	})
 	return s.wrapErrCode("create storage account", err, "StorageAccountAlreadyTaken",
 		fmt.Sprintf("The storage account named %s is already taken.", a.Name))
@@ -156,10 +161,20 @@ func (s *Store) UpdateStorageAccount(ctx context.Context, name string, fn func(l
 			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors, k); err != nil {
 			return err
 		}
+		if err := tx.setContainerDeleteRetention(ctx, a); err != nil {
+			return err
+		}
 		out, err = tx.getStorageAccount(ctx, cur.Name, false)
 		return err
 	})
 	return out, s.wrapErr("update storage account", err, "The storage account changed concurrently.")
+}
+
+// setContainerDeleteRetention stores a's container soft delete retention.
+func (s *Store) setContainerDeleteRetention(ctx context.Context, a lanyard.StorageAccount) error {
+	_, err := s.exec(ctx, "UPDATE storage_accounts SET container_delete_retention_days = ? WHERE name_key = ?",
+		a.ContainerDeleteRetentionDays, key(a.Name))
+	return err
 }
 
 func (s *Store) DeleteStorageAccount(ctx context.Context, name string) error {

@@ -181,7 +181,8 @@ func newStorageAccount(group, name string) lanyard.StorageAccount {
 		CreatedAt:     at(10 * time.Minute),
 		UpdatedAt:     at(11 * time.Minute),
 		// Kept as is by every write.
-		UserDelegationKeyGeneration: 3,
+		UserDelegationKeyGeneration:  3,
+		ContainerDeleteRetentionDays: 7,
 	}
 }
 
