@@ -96,6 +96,27 @@ func (s *Service) RevokeUserDelegationKeys(ctx context.Context, group, name stri
 	return err
 }
 
+// SetBlobDataProtection changes the blob versioning and soft delete settings of account
+// name in group ("" for any group); a nil argument leaves its setting as it is.
+func (s *Service) SetBlobDataProtection(ctx context.Context, group, name string, versioning *bool, retentionDays *int) (lanyard.StorageAccount, error) {
+	if _, err := s.GetStorageAccount(ctx, group, name); err != nil {
+		return lanyard.StorageAccount{}, err
+	}
+	acct, err := s.store.UpdateStorageAccount(ctx, name, func(a lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+		if versioning != nil {
+			a.BlobVersioning = *versioning
+		}
+		if retentionDays != nil {
+			a.BlobDeleteRetentionDays = *retentionDays
+		}
+		return a, nil
+	})
+	if lanyard.IsNotFound(err) {
+		return acct, accountNotFound(name)
+	}
+	return acct, err
+}
+
 // GetStorageAccount returns account name, which must be in group ("" for any group).
 func (s *Service) GetStorageAccount(ctx context.Context, group, name string) (lanyard.StorageAccount, error) {
 	a, err := s.store.GetStorageAccount(ctx, name)
@@ -191,6 +212,20 @@ func (a StorageAccounts) SetBlobCORS(ctx context.Context, name string, rules []l
 		acct.BlobCORS = rules
 		return acct, nil
 	})
+	return err
+}
+
+// BlobDataProtection returns account name's blob versioning setting and its blob soft
+// delete retention in days (0: off).
+func (a StorageAccounts) BlobDataProtection(ctx context.Context, name string) (versioning bool, retentionDays int, err error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	return acct.BlobVersioning, acct.BlobDeleteRetentionDays, err
+}
+
+// SetBlobDataProtection changes account name's blob versioning and soft delete settings;
+// a nil argument leaves its setting as it is.
+func (a StorageAccounts) SetBlobDataProtection(ctx context.Context, name string, versioning *bool, retentionDays *int) error {
+	_, err := a.Directory.SetBlobDataProtection(ctx, "", name, versioning, retentionDays)
 	return err
 }
 

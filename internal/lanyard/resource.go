@@ -103,6 +103,11 @@ type StorageAccount struct {
 	UserDelegationKeyGeneration int64
 	// BlobCORS are the Blob service's CORS rules (Set Blob Service Properties), in order.
 	BlobCORS []CORSRule
+	// BlobVersioning keeps every earlier state of a blob as a version (isVersioningEnabled).
+	BlobVersioning bool
+	// BlobDeleteRetentionDays is how long deleted blobs are kept soft-deleted (blob
+	// deleteRetentionPolicy); 0 when soft delete is off.
+	BlobDeleteRetentionDays int
 }
 
 // CORSRule is one CORS rule of a storage service: requests from AllowedOrigins with

@@ -32,7 +32,8 @@ type Containers interface {
 }
 
 // blobServiceJSON is the account's blob service. Its properties say what Lanyard's Blob
-// endpoint does: no soft delete, versions, change feed, CORS or restore.
+// endpoint does: blob versioning and blob soft delete as the account has them; no
+// container soft delete, change feed, or restore.
 type blobServiceJSON struct {
 	ID         string         `json:"id"`
 	Name       string         `json:"name"`
@@ -42,15 +43,19 @@ type blobServiceJSON struct {
 
 func blobService(acct lanyard.StorageAccount) blobServiceJSON {
 	off := map[string]any{"enabled": false}
+	retention := off
+	if acct.BlobDeleteRetentionDays > 0 {
+		retention = map[string]any{"enabled": true, "days": acct.BlobDeleteRetentionDays}
+	}
 	return blobServiceJSON{
 		ID: acct.ResourceID + "/blobServices/default", Name: "default", Type: blobServiceType,
 		Properties: map[string]any{
 			"cors":                           map[string]any{"corsRules": []any{}},
-			"deleteRetentionPolicy":          off,
+			"deleteRetentionPolicy":          retention,
 			"containerDeleteRetentionPolicy": off,
 			"changeFeed":                     off,
 			"restorePolicy":                  off,
-			"isVersioningEnabled":            false,
+			"isVersioningEnabled":            acct.BlobVersioning,
 		},
 	}
 }
@@ -82,12 +87,13 @@ func (h *Handler) getBlobService(w http.ResponseWriter, r *http.Request, args []
 	return h.reply(w, http.StatusOK, blobService(acct), err)
 }
 
-// putBlobService accepts the properties Lanyard's Blob endpoint already has (every policy
-// off, no CORS rules) and refuses any other, rather than answering a setting it would
-// not keep.
+// putBlobService sets blob versioning (isVersioningEnabled) and blob soft delete
+// (deleteRetentionPolicy); a property left out keeps its value, as in Azure. Every other
+// property must ask for what Lanyard's Blob endpoint already has (off, no CORS rules):
+// any other is refused, rather than answered as a setting Lanyard would not keep.
+// PATCH does the same.
 func (h *Handler) putBlobService(w http.ResponseWriter, r *http.Request, args []string) error {
-	acct, err := h.serviceAccount(r.Context(), args)
-	if err != nil {
+	if _, err := h.serviceAccount(r.Context(), args); err != nil {
 		return err
 	}
 	var body struct {
@@ -96,9 +102,13 @@ func (h *Handler) putBlobService(w http.ResponseWriter, r *http.Request, args []
 	if err := decode(r, &body); err != nil {
 		return err
 	}
+	versioning, days, err := dataProtection(body.Properties)
+	if err != nil {
+		return err
+	}
 	var unsupported []string
 	for k, v := range body.Properties {
-		if !switchedOff(v) {
+		if k != "isVersioningEnabled" && k != "deleteRetentionPolicy" && !switchedOff(v) {
 			unsupported = append(unsupported, k)
 		}
 	}
@@ -106,8 +116,48 @@ func (h *Handler) putBlobService(w http.ResponseWriter, r *http.Request, args []
 		slices.Sort(unsupported)
 		return apiError(http.StatusBadRequest, "FeatureNotSupported", "Lanyard's Blob endpoint does not support the blob service properties "+clip(strings.Join(unsupported, ", "))+"; leave them out, or disabled.")
 	}
+	acct, err := h.Directory.SetBlobDataProtection(r.Context(), args[1], args[2], versioning, days)
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, blobService(acct))
 	return nil
+}
+
+// Azure's bounds on a blob soft delete retention.
+const (
+	minRetentionDays = 1
+	maxRetentionDays = 365
+)
+
+// dataProtection reads isVersioningEnabled and deleteRetentionPolicy from a blob
+// service's properties; nil for what is not given. A retention turned off is 0 days.
+func dataProtection(props map[string]json.RawMessage) (versioning *bool, days *int, err error) {
+	if raw, ok := props["isVersioningEnabled"]; ok && string(raw) != "null" {
+		var v bool
+		if json.Unmarshal(raw, &v) != nil {
+			return nil, nil, apiError(http.StatusBadRequest, "InvalidRequestPropertyValue", "isVersioningEnabled must be true or false.")
+		}
+		versioning = &v
+	}
+	if raw, ok := props["deleteRetentionPolicy"]; ok && string(raw) != "null" {
+		var p struct {
+			Enabled *bool `json:"enabled"`
+			Days    *int  `json:"days"`
+		}
+		if json.Unmarshal(raw, &p) != nil || p.Enabled == nil {
+			return nil, nil, apiError(http.StatusBadRequest, "InvalidRequestPropertyValue", "deleteRetentionPolicy needs enabled (true or false) and, when enabled, days.")
+		}
+		d := 0
+		if *p.Enabled {
+			if p.Days == nil || *p.Days < minRetentionDays || *p.Days > maxRetentionDays {
+				return nil, nil, apiError(http.StatusBadRequest, "InvalidRequestPropertyValue", "deleteRetentionPolicy.days must be between 1 and 365.")
+			}
+			d = *p.Days
+		}
+		days = &d
+	}
+	return versioning, days, nil
 }
 
 // switchedOff reports whether a property value asks for nothing: null, false, empty, an

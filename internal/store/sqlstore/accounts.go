@@ -10,7 +10,8 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at, s.user_delegation_generation, s.blob_cors"
+const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at, s.user_delegation_generation, s.blob_cors, " +
+	"s.blob_versioning, s.blob_delete_retention_days"
 
 func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 	var (
@@ -18,7 +19,8 @@ func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 		tags, cors       string
 		created, updated int64
 	)
-	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated, &a.UserDelegationKeyGeneration, &cors); err != nil {
+	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated, &a.UserDelegationKeyGeneration, &cors,
+		&a.BlobVersioning, &a.BlobDeleteRetentionDays); err != nil {
 		return a, err
 	}
 	var err error
@@ -61,9 +63,10 @@ func (s *Store) CreateStorageAccount(ctx context.Context, a lanyard.StorageAccou
 			return err
 		}
 		_, err = tx.exec(ctx, `INSERT INTO storage_accounts (name_key, name, resource_group, resource_group_key, resource_id, location,
-	tags, created_at, updated_at, user_delegation_generation, blob_cors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	tags, created_at, updated_at, user_delegation_generation, blob_cors, blob_versioning, blob_delete_retention_days)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(a.Name), a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
-			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors)
+			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors, a.BlobVersioning, a.BlobDeleteRetentionDays)
 		return err
 	})
 	return s.wrapErrCode("create storage account", err, "StorageAccountAlreadyTaken",
@@ -151,9 +154,11 @@ func (s *Store) UpdateStorageAccount(ctx context.Context, name string, fn func(l
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE storage_accounts SET name = ?, resource_group = ?, resource_group_key = ?, resource_id = ?,
-	location = ?, tags = ?, created_at = ?, updated_at = ?, user_delegation_generation = ?, blob_cors = ? WHERE name_key = ?`,
+	location = ?, tags = ?, created_at = ?, updated_at = ?, user_delegation_generation = ?, blob_cors = ?,
+	blob_versioning = ?, blob_delete_retention_days = ? WHERE name_key = ?`,
 			a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
-			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors, k); err != nil {
+			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors,
+			a.BlobVersioning, a.BlobDeleteRetentionDays, k); err != nil {
 			return err
 		}
 		out, err = tx.getStorageAccount(ctx, cur.Name, false)

@@ -80,6 +80,7 @@ func testStorageAccounts(t *testing.T, s store.Store) {
 		acc.UpdatedAt = at(3 * time.Hour)
 		acc.UserDelegationKeyGeneration = 1<<40 + 7
 		acc.BlobCORS = corsRules
+		acc.BlobVersioning, acc.BlobDeleteRetentionDays = true, 7
 		return acc, nil
 	})
 	must(t, "UpdateStorageAccount", err)
@@ -88,6 +89,7 @@ func testStorageAccounts(t *testing.T, s store.Store) {
 	want.Tags, want.Location, want.UpdatedAt = map[string]string{"data": "logs", "new": "tag"}, "westus3", at(3*time.Hour)
 	want.UserDelegationKeyGeneration = 1<<40 + 7
 	want.BlobCORS = corsRules
+	want.BlobVersioning, want.BlobDeleteRetentionDays = true, 7
 	same(t, "UpdateStorageAccount result", updated, want, normStorageAccount)
 	got, err = s.GetStorageAccount(ctx, "stalpha")
 	must(t, "GetStorageAccount after update", err)
