@@ -87,8 +87,8 @@ func TestServicePropertiesAndCORSWithGoSDK(t *testing.T) {
 		t.Fatalf("GetProperties = %+v", props)
 	}
 	for name, opts := range map[string]*service.SetPropertiesOptions{
-		"static website":   {StaticWebsite: &service.StaticWebsite{Enabled: to.Ptr(true)}},
-		"metrics":          {HourMetrics: &service.Metrics{Enabled: to.Ptr(true), IncludeAPIs: to.Ptr(true), RetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(false)}}},
+		"static website": {StaticWebsite: &service.StaticWebsite{Enabled: to.Ptr(true)}},
+		"metrics":        {HourMetrics: &service.Metrics{Enabled: to.Ptr(true), IncludeAPIs: to.Ptr(true), RetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(false)}}},
 	} {
 		_, err := c.SetProperties(ctx, opts)
 		wantCode(t, name, err, http.StatusNotImplemented, "NotImplemented")
