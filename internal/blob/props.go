@@ -48,4 +48,3 @@ func (s *Service) updateProperties(ctx context.Context, key BlobKey, cond Condit
 	}
 	return next.properties(), nil
 }
-

@@ -22,7 +22,7 @@ var sasAllows = map[*operation]string{
 	opAppendBlock: "aw",
 	opSetBlobMeta: "w", opSetBlobProps: "w", opSetPageBlobProps: "w",
 	opDeleteBlob: "d", opDeleteBlobVersion: "x",
-	opListBlobs:  "l",
+	opListBlobs: "l",
 	// Leases are writes (acquire, renew, change, release, break), as Azure's table has them.
 	opLeaseBlob:   "w",
 	opSetBlobTier: "w",
