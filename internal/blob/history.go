@@ -3,6 +3,7 @@ package blob
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"time"
 )
@@ -424,6 +425,10 @@ func (s *Service) UndeleteBlob(ctx context.Context, key BlobKey) error {
 	if err := s.validateKey(key); err != nil {
 		return notFoundForRead(err)
 	}
+	// Expired states are not restored: purge them first.
+	if _, err := s.getRecord(ctx, key); err != nil {
+		return err
+	}
 	var next *BlobRecord
 	res, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		if st.Blob == nil {
@@ -507,4 +512,40 @@ func (s *Service) setVersionTags(ctx context.Context, key BlobKey, version strin
 // Policy returns the account's blob versioning and soft delete settings.
 func (s *Service) Policy(ctx context.Context, account string) (Policy, error) {
 	return s.policy(ctx, account)
+}
+
+// errNothingExpired stops a purge that finds nothing to do.
+var errNothingExpired = errors.New("blob: no expired states")
+
+// purge drops the blob's expired soft-deleted states, and the record with them when it
+// is a tombstone with nothing else, freeing what only they used. Reads that come across
+// expired states call it, so that a blob nobody writes again does not keep them.
+func (s *Service) purge(ctx context.Context, key BlobKey) {
+	var next *BlobRecord
+	res, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
+		if st.Blob == nil {
+			return BlobWrite{}, errNothingExpired
+		}
+		kept, purged := purgeExpired(st.Blob.Snapshots, s.now())
+		if len(purged) == 0 {
+			return BlobWrite{}, errNothingExpired
+		}
+		n := *st.Blob
+		n.Snapshots = kept
+		next = s.leftOf(&n)
+		return BlobWrite{Blob: next, DropBlocks: next == nil}, nil
+	})
+	if err != nil {
+		if !errors.Is(err, errNothingExpired) && !refused(err) {
+			s.log.Warn("blob: purging expired soft-deleted states", "blob", key.Name, "err", err)
+		}
+		return
+	}
+	s.releaseAll(res, next)
+}
+
+// hasExpired reports whether rec has soft-deleted states whose retention has ended.
+func (s *Service) hasExpired(rec *BlobRecord) bool {
+	now := s.now()
+	return slices.ContainsFunc(rec.Snapshots, func(sn Snapshot) bool { return sn.Deleted != nil && !now.Before(sn.Deleted.Until) })
 }

@@ -141,11 +141,22 @@ func snapshotOf(rec *BlobRecord, id string) (*BlobRecord, error) {
 
 // getBlob is MetaStore.GetBlob for the blob itself: a tombstone is no blob.
 func (s *Service) getBlob(ctx context.Context, key BlobKey) (BlobRecord, error) {
-	rec, err := s.meta.GetBlob(ctx, key)
+	rec, err := s.getRecord(ctx, key)
 	if err == nil && rec.Tombstone {
 		return BlobRecord{}, errBlobNotFound()
 	}
 	return rec, err
+}
+
+// getRecord is MetaStore.GetBlob, purging the expired soft-deleted states it comes
+// across (which no read shows) before it returns.
+func (s *Service) getRecord(ctx context.Context, key BlobKey) (BlobRecord, error) {
+	rec, err := s.meta.GetBlob(ctx, key)
+	if err != nil || !s.hasExpired(&rec) {
+		return rec, err
+	}
+	s.purge(ctx, key)
+	return s.meta.GetBlob(ctx, key)
 }
 
 // readRecord returns the blob's record, or the snapshot or version at names.
@@ -153,7 +164,7 @@ func (s *Service) readRecord(ctx context.Context, key BlobKey, at At) (BlobRecor
 	if at == (At{}) {
 		return s.getBlob(ctx, key)
 	}
-	rec, err := s.meta.GetBlob(ctx, key)
+	rec, err := s.getRecord(ctx, key)
 	if err != nil {
 		return rec, err
 	}
