@@ -46,6 +46,7 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"ConcurrentLeaseAcquire", testConcurrentLeaseAcquire},
 		{"ListUncommitted", testListUncommitted},
 		{"Snapshots", testSnapshots},
+		{"History", testHistory},
 		{"CopyProperties", testCopyProperties},
 	}
 	for _, tt := range tests {
