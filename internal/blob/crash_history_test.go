@@ -56,7 +56,7 @@ func verifyHistoryAfterCrash(t *testing.T, dir string) int {
 		sure bool // no deletion started since it was last known to be there
 	}
 	versions := map[string]*version{} // by name+"/"+id
-	gone := map[string]bool{}          // the blob's last acknowledged operation is its deletion
+	gone := map[string]bool{}         // the blob's last acknowledged operation is its deletion
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
