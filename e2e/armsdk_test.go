@@ -65,6 +65,7 @@ func TestARMSDKDeployment(t *testing.T) {
 		"account-list-keys":                {403, "KeyBasedAuthenticationNotPermitted", ""},
 		"blob-service-get":                 {200, "", `"default"`},
 		"blob-service-set":                 {200, "", `"default"`},
+		"blob-service-protect":             {200, "", `"versioning=true days=7"`},
 		"container-create":                 {201, "", `"deploy"`},
 		"container-create-again":           {200, "", `"deploy"`},
 		"container-get":                    {200, "", `"platform"`},

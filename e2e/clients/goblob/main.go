@@ -120,6 +120,8 @@ func main() {
 		result = map[string]any{"ok": err == nil}
 	case "snapshots":
 		result, err = snapshots(ctx, client, *cont)
+	case "versions":
+		result, err = versions(ctx, client, *cont)
 	case "lock-acquire", "lock-release":
 		result, err = lock(ctx, client, *cont, *name, strings.TrimPrefix(*op, "lock-"), *data)
 	case "acl-cors":
