@@ -33,6 +33,7 @@ func TestProtocolErrors(t *testing.T) {
 		{req{method: "PUT", path: "/" + account + "/box/b?versionid=2024-01-01T00:00:00Z&comp=tier"}, 501, "NotImplemented"},
 		{req{method: "PUT", path: "/" + account + "/box/b?versionid=2024-01-01T00:00:00Z&comp=metadata"}, 400, "InvalidQueryParameterValue"},
 		{req{method: "GET", path: "/" + account + "/box/b?versionid=soon"}, 400, "InvalidQueryParameterValue"},
+		{req{method: "DELETE", path: "/" + account + "/box/b?versionid=2024-01-01T00:00:00Z&deletetype=permanent"}, 501, "NotImplemented"},
 		{req{method: "GET", path: "/" + account + "/box/b?restype=container"}, 400, "InvalidQueryParameterValue"},
 		{req{method: "POST", path: "/" + account + "/box/b"}, 405, "UnsupportedHttpVerb"},
 		{req{method: "PATCH", path: "/" + account + "/box?restype=container"}, 405, "UnsupportedHttpVerb"},

@@ -82,6 +82,11 @@ func (h *Handler) snapshotBlob(w http.ResponseWriter, r *http.Request, t *target
 // x-ms-delete-snapshots says to do with the blob's.
 func deleteOptions(r *http.Request, t *target, cond blob.Conditions) (blob.DeleteBlobOptions, error) {
 	opts := blob.DeleteBlobOptions{Snapshot: t.snapshot, Version: t.version, Conditions: cond}
+	if t.query.Has("deletetype") {
+		// Permanent delete of soft-deleted snapshots and versions is an account setting
+		// Lanyard does not have.
+		return opts, errNotImplemented("Delete Blob with deletetype=" + truncate(t.query.Get("deletetype"), 16))
+	}
 	v := r.Header.Get("x-ms-delete-snapshots")
 	switch strings.ToLower(v) {
 	case "":
