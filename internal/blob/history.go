@@ -1,7 +1,6 @@
 package blob
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -359,26 +358,26 @@ func (s *Service) deleted(cur *BlobRecord, opts DeleteBlobOptions, cond Conditio
 		}
 		n.Snapshots = out
 	}
-	if opts.Snapshot != "" || opts.Version != "" {
+	// The current version, named by its id, is deleted as the blob is.
+	current := opts.Version != "" && !cur.Tombstone && cur.VersionID == opts.Version
+	if (opts.Snapshot != "" || opts.Version != "") && !current {
 		at := At{Snapshot: opts.Snapshot, Version: opts.Version}
-		if opts.Version != "" && !cur.Tombstone && cur.VersionID == opts.Version {
-			// The current version is deleted as the blob is.
-			at = At{}
-		} else {
-			st, err := stateOf(cur, at)
-			if err != nil {
-				return nil, err
-			}
-			// A state has no lease and its own conditions: they apply to it.
-			c := cond
-			c.LeaseID = ""
-			if err := c.checkWriteBlob(st, now); err != nil {
-				return nil, err
-			}
-			id := cmp.Or(opts.Snapshot, opts.Version)
-			drop(func(sn *Snapshot) bool { return sn.ID == id && sn.Kind != KindBase })
-			return s.leftOf(&n), nil
+		st, err := stateOf(cur, at)
+		if err != nil {
+			return nil, err
 		}
+		// A state has no lease and its own conditions: they apply to it.
+		c := cond
+		c.LeaseID = ""
+		if err := c.checkWriteBlob(st, now); err != nil {
+			return nil, err
+		}
+		id, kind := opts.Snapshot, KindSnapshot
+		if opts.Version != "" {
+			id, kind = opts.Version, KindVersion
+		}
+		drop(func(sn *Snapshot) bool { return sn.ID == id && sn.Kind == kind })
+		return s.leftOf(&n), nil
 	}
 	if cur.Tombstone {
 		return nil, errBlobNotFound()

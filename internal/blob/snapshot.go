@@ -134,11 +134,6 @@ func stateOf(rec *BlobRecord, at At) (*BlobRecord, error) {
 	return nil, errBlobNotFound()
 }
 
-// snapshotOf finds a live snapshot of rec; BlobNotFound when there is none.
-func snapshotOf(rec *BlobRecord, id string) (*BlobRecord, error) {
-	return stateOf(rec, At{Snapshot: id})
-}
-
 // getBlob is MetaStore.GetBlob for the blob itself: a tombstone is no blob.
 func (s *Service) getBlob(ctx context.Context, key BlobKey) (BlobRecord, error) {
 	rec, err := s.getRecord(ctx, key)
