@@ -129,6 +129,9 @@ func (s *Service) commit(ctx context.Context, key BlobKey, withBlocks bool, ch c
 		return res, err
 	}
 	s.freePurged(purged, res.Prev, next)
+	if next != nil {
+		s.purges.note(key, next.Snapshots)
+	}
 	if res.Prev != nil {
 		prev := *res.Prev
 		prev.Snapshots = nil
@@ -336,6 +339,9 @@ func (s *Service) DeleteBlobWith(ctx context.Context, key BlobKey, opts DeleteBl
 		return err
 	}
 	s.releaseAll(res, next)
+	if next != nil {
+		s.purges.note(key, next.Snapshots)
+	}
 	return nil
 }
 
@@ -541,6 +547,9 @@ func (s *Service) purge(ctx context.Context, key BlobKey) {
 		return
 	}
 	s.releaseAll(res, next)
+	if next != nil {
+		s.purges.note(key, next.Snapshots)
+	}
 }
 
 // hasExpired reports whether rec has soft-deleted states whose retention has ended.

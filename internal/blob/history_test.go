@@ -317,3 +317,30 @@ func TestVersioningWithSoftDelete(t *testing.T) {
 		}
 	}
 }
+
+// Garbage collection purges expired soft-deleted states, and frees their content, with
+// no access to their blob.
+func TestSoftDeletePurgedByGarbageCollection(t *testing.T) {
+	s := newProtected(t, blob.Policy{RetentionDays: 1})
+	ctx := t.Context()
+	putBlob(t, s.Service, "b", bytes.Repeat([]byte("gone"), 1<<14))
+	if err := s.DeleteBlob(ctx, key("b"), blob.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CollectGarbage(ctx))
+	if n := contentFiles(t, s.dir); n != 1 {
+		t.Fatalf("%d content files within the retention, want 1", n)
+	}
+	s.advance(25 * time.Hour)
+	must(s.CollectGarbage(ctx))
+	if n := contentFiles(t, s.dir); n != 0 {
+		t.Fatalf("%d content files after the retention and a collection, want 0", n)
+	}
+	wantCode(t, s.UndeleteBlob(ctx, key("b")), blob.CodeBlobNotFound)
+}

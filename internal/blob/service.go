@@ -64,6 +64,7 @@ type Service struct {
 	// rehydrateDelay: see Config.RehydrateDelay.
 	rehydrateDelay time.Duration
 	policyOf       func(ctx context.Context, account string) (Policy, error)
+	purges         purgeQueue
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -193,13 +194,15 @@ func (s *Service) recover(ctx context.Context) error {
 	return nil
 }
 
-// CollectGarbage drops uncommitted blocks older than the block TTL.
+// CollectGarbage drops uncommitted blocks older than the block TTL, and purges the
+// soft-deleted states this process knows to have expired.
 func (s *Service) CollectGarbage(ctx context.Context) error {
 	blocks, err := s.meta.ExpireBlocks(ctx, s.now().Add(-s.blockTTL))
 	if err != nil {
 		return fmt.Errorf("blob: expiring blocks: %w", err)
 	}
 	s.reclaim.free(blockContents(blocks))
+	s.purgeDue(ctx)
 	return nil
 }
 
