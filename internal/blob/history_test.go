@@ -150,6 +150,9 @@ func TestVersioning(t *testing.T) {
 	if list := listAll(t, s.Service, blob.ListBlobsOptions{Versions: true, Delimiter: "/"}); len(list) != 3 || list[2].IsCurrentVersion {
 		t.Fatalf("versions after the delete: %+v", list)
 	}
+	if list := listAll(t, s.Service, blob.ListBlobsOptions{DeletedWithVersions: true}); len(list) != 1 || !list[0].HasVersionsOnly || list[0].Blob.Metadata["k"] != "v" {
+		t.Fatalf("deleted with versions: %+v", list)
+	}
 	if _, err := s.GetBlobTags(ctx, key("b"), blob.Conditions{}); blob.CodeOf(err) != blob.CodeBlobNotFound {
 		t.Fatalf("tags of a deleted blob: %v", err)
 	}

@@ -38,6 +38,9 @@ type ListBlobsOptions struct {
 	// Deleted also lists soft-deleted blobs, and with Snapshots or Versions
 	// soft-deleted snapshots and versions (include=deleted).
 	Deleted bool
+	// DeletedWithVersions also lists each deleted blob that has versions, as its latest
+	// version with HasVersionsOnly (include=deletedwithversions).
+	DeletedWithVersions bool
 }
 
 // ListEntry is a blob or, in a hierarchical listing, a prefix (BlobPrefix) standing for
@@ -53,6 +56,8 @@ type ListEntry struct {
 	IsCurrentVersion bool
 	// Deleted is set on a soft-deleted entry.
 	Deleted *Deletion
+	// HasVersionsOnly marks a deleted blob listed for its versions.
+	HasVersionsOnly bool
 }
 
 // ListBlobsResult is one page of a listing in name order. BlobPrefix entries count
@@ -256,6 +261,26 @@ func (s *Service) entriesOf(rec *BlobRecord, opts ListBlobsOptions) []ListEntry 
 		out = append(out, e)
 	case base != nil:
 		out = append(out, *base)
+	case opts.DeletedWithVersions:
+		if v := latestVersion(rec); v != nil {
+			out = append(out, ListEntry{Blob: v.properties(), HasVersionsOnly: true})
+		}
 	}
 	return out
+}
+
+// latestVersion is rec's newest live previous version, with rec's name; nil when none.
+func latestVersion(rec *BlobRecord) *BlobRecord {
+	var latest *Snapshot
+	for i := range rec.Snapshots {
+		if sn := &rec.Snapshots[i]; sn.Kind == KindVersion && sn.Deleted == nil && (latest == nil || sn.ID > latest.ID) {
+			latest = sn
+		}
+	}
+	if latest == nil {
+		return nil
+	}
+	r := latest.Record
+	r.Container, r.Name = rec.Container, rec.Name
+	return &r
 }

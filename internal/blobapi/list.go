@@ -33,6 +33,7 @@ type listParams struct {
 	includeCopy               bool
 	includeVersions           bool
 	includeDeleted            bool
+	includeDeletedVersions    bool
 }
 
 func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
@@ -68,6 +69,7 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 			p.includeCopy = p.includeCopy || inc == "copy"
 			p.includeVersions = p.includeVersions || inc == "versions"
 			p.includeDeleted = p.includeDeleted || inc == "deleted"
+			p.includeDeletedVersions = p.includeDeletedVersions || inc == "deletedwithversions"
 			if inc == "snapshots" && p.hasDelimiter {
 				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
 			}
@@ -77,8 +79,7 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 }
 
 // Values Azure allows for include. Those Lanyard has nothing for (a container's
-// deleted, system; a blob's deletedwithversions, immutabilitypolicy, legalhold,
-// permissions) change nothing.
+// deleted, system; a blob's immutabilitypolicy, legalhold, permissions) change nothing.
 var (
 	containerIncludes = map[string]bool{"metadata": true, "deleted": true, "system": true}
 	blobIncludes      = map[string]bool{"metadata": true, "snapshots": true, "uncommittedblobs": true,
@@ -218,6 +219,7 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 	res, err := h.Service.ListBlobs(r.Context(), t.account, t.container, blob.ListBlobsOptions{
 		Prefix: p.prefix, Delimiter: p.delimiter, Marker: p.marker, MaxResults: p.max, Uncommitted: p.includeUncommitted,
 		Snapshots: p.includeSnapshots, Versions: p.includeVersions, Deleted: p.includeDeleted,
+		DeletedWithVersions: p.includeDeletedVersions,
 	})
 	if err != nil {
 		return err

@@ -66,6 +66,9 @@ func appendBlob(b *bytes.Buffer, en blob.ListEntry, opts blobEntries) {
 		element(b, "VersionId", en.Version)
 		element(b, "IsCurrentVersion", strconv.FormatBool(en.IsCurrentVersion))
 	}
+	if en.HasVersionsOnly {
+		b.WriteString("<HasVersionsOnly>true</HasVersionsOnly>")
+	}
 	b.WriteString("<Properties>")
 	element(b, "Creation-Time", httpTime(p.CreatedAt))
 	element(b, "Last-Modified", httpTime(p.LastModified))

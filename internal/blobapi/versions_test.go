@@ -117,6 +117,11 @@ func TestBlobVersionsWithGoSDK(t *testing.T) {
 	if l := listed(container.ListBlobsInclude{Versions: true}); len(l) != 2 {
 		t.Fatalf("versions after the delete: %v", l)
 	}
+	page, err := c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Include: container.ListBlobsInclude{DeletedWithVersions: true}}).NextPage(ctx)
+	must(t, err)
+	if items := page.Segment.BlobItems; len(items) != 1 || items[0].HasVersionsOnly == nil || !*items[0].HasVersionsOnly || items[0].VersionID != nil {
+		t.Fatalf("listing with deletedwithversions: %+v", items)
+	}
 
 	// Promote version 1.
 	_, err = bb.StartCopyFromURL(ctx, v1.URL(), nil)
