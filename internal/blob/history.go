@@ -557,3 +557,46 @@ func (s *Service) hasExpired(rec *BlobRecord) bool {
 	now := s.now()
 	return slices.ContainsFunc(rec.Snapshots, func(sn Snapshot) bool { return sn.Deleted != nil && !now.Before(sn.Deleted.Until) })
 }
+
+// ErrRehydrateVersion refuses taking a previous version out of Archive, which Lanyard
+// does not serve (a version keeps a tier, not a rehydration).
+var ErrRehydrateVersion = errors.New("blob: rehydrating a previous version is not served")
+
+// setVersionTier is Set Blob Tier of a version: the version named by its id, current
+// or previous. A previous version keeps its tier, not a rehydration: taking one out of
+// Archive is not served.
+func (s *Service) setVersionTier(ctx context.Context, in SetBlobTierInput) (accepted bool, err error) {
+	_, err = s.meta.UpdateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
+		cur := st.Blob
+		if cur == nil {
+			return BlobWrite{}, errBlobNotFound()
+		}
+		if !cur.Tombstone && cur.VersionID == in.Version {
+			next, acc, err := s.retiered(cur, in, in.Conditions)
+			accepted = acc
+			return BlobWrite{Blob: next}, err
+		}
+		ver, err := stateOf(cur, At{Version: in.Version})
+		if err != nil {
+			return BlobWrite{}, err
+		}
+		c := in.Conditions
+		c.LeaseID = "" // a version has no lease
+		next, acc, err := s.retiered(ver, in, c)
+		if err != nil {
+			return BlobWrite{}, err
+		}
+		if acc {
+			return BlobWrite{}, ErrRehydrateVersion
+		}
+		n := *cur
+		n.Snapshots = slices.Clone(cur.Snapshots)
+		for i := range n.Snapshots {
+			if sn := &n.Snapshots[i]; sn.ID == in.Version && sn.Kind == KindVersion {
+				sn.Record.Tier = AccessTier{Tier: next.Tier.Tier, ChangedAt: next.Tier.ChangedAt}
+			}
+		}
+		return BlobWrite{Blob: &n}, nil
+	})
+	return accepted, err
+}

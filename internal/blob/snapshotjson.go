@@ -107,11 +107,12 @@ func DecodeHistory(b []byte, rec *BlobRecord) error {
 // SameHistory reports whether a and b have the same history (EncodeHistory), which a
 // MetaStore need not rewrite then: the same states, each with the same deletion, and
 // the same version id and tombstone flag. States are immutable but for their deletion
-// and a version's tags.
+// and a version's tags and tier.
 func SameHistory(a, b *BlobRecord) bool {
 	return a.VersionID == b.VersionID && a.Tombstone == b.Tombstone &&
 		slices.EqualFunc(a.Snapshots, b.Snapshots, func(x, y Snapshot) bool {
-			return x.ID == y.ID && x.Kind == y.Kind && x.Deleted.equal(y.Deleted) && maps.Equal(x.Record.Tags, y.Record.Tags)
+			return x.ID == y.ID && x.Kind == y.Kind && x.Deleted.equal(y.Deleted) && maps.Equal(x.Record.Tags, y.Record.Tags) &&
+				x.Record.Tier.Tier == y.Record.Tier.Tier
 		})
 }
 

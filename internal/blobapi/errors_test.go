@@ -30,7 +30,7 @@ func TestProtocolErrors(t *testing.T) {
 		{req{method: "HEAD", path: "/" + account + "/box/b?comp=lease"}, 405, "UnsupportedHttpVerb"},
 		{req{method: "GET", path: "/" + account + "/box/b?comp=bogus"}, 400, "InvalidQueryParameterValue"},
 		{req{method: "GET", path: "/" + account + "/box/b?versionid=2024-01-01T00:00:00Z"}, 404, "BlobNotFound"},
-		{req{method: "PUT", path: "/" + account + "/box/b?versionid=2024-01-01T00:00:00Z&comp=tier"}, 501, "NotImplemented"},
+		{req{method: "GET", path: "/" + account + "/box/b?versionid=2024-01-01T00:00:00Z&comp=blocklist"}, 501, "NotImplemented"},
 		{req{method: "PUT", path: "/" + account + "/box/b?versionid=2024-01-01T00:00:00Z&comp=metadata"}, 400, "InvalidQueryParameterValue"},
 		{req{method: "GET", path: "/" + account + "/box/b?versionid=soon"}, 400, "InvalidQueryParameterValue"},
 		{req{method: "DELETE", path: "/" + account + "/box/b?versionid=2024-01-01T00:00:00Z&deletetype=permanent"}, 501, "NotImplemented"},

@@ -20,7 +20,7 @@ var (
 )
 
 // routeVersion routes a request that addresses a version (?versionid=): reads, Delete
-// Blob and the version's tags, as Azure serves them; every other write is refused, since
+// Blob, the version's tags and tier, as Azure serves them; every other write is refused, since
 // a version is read-only.
 func routeVersion(r *http.Request, t *target) (*operation, error) {
 	v := t.query.Get("versionid")
@@ -51,7 +51,9 @@ func routeVersion(r *http.Request, t *target) (*operation, error) {
 		return method(m, map[string]*operation{http.MethodGet: opGetBlobMeta, http.MethodHead: opGetBlobMeta})
 	case "tags":
 		return method(m, map[string]*operation{http.MethodGet: opGetBlobTags, http.MethodPut: opSetBlobTags})
-	case "tier", "blocklist", "pagelist", "copy":
+	case "tier":
+		return method(m, map[string]*operation{http.MethodPut: opSetBlobTier})
+	case "blocklist", "pagelist", "copy":
 		return nil, errNotImplemented("comp=" + comp + " of a blob version")
 	}
 	if m == http.MethodGet || m == http.MethodHead {

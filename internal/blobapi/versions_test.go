@@ -141,11 +141,24 @@ func TestBlobVersionsWithGoSDK(t *testing.T) {
 	_, err = v2.GetProperties(ctx, nil)
 	wantCode(t, "a deleted version", err, http.StatusNotFound, "BlobNotFound")
 
-	// A version is read-only, and Set Blob Tier of one is not served.
+	// A version is read-only but for its tags and tier; taking one out of Archive is not
+	// served.
 	_, err = v1.SetMetadata(ctx, map[string]*string{"a": to.Ptr("b")}, nil)
 	wantCode(t, "metadata of a version", err, http.StatusBadRequest, "InvalidQueryParameterValue")
 	_, err = v1.SetTier(ctx, "Cool", nil)
-	wantCode(t, "tier of a version", err, http.StatusNotImplemented, "NotImplemented")
+	must(t, err)
+	if p, err := v1.GetProperties(ctx, nil); err != nil || p.AccessTier == nil || *p.AccessTier != "Cool" {
+		t.Fatalf("version tier after Set Blob Tier: %v, %v", p.AccessTier, err)
+	}
+	if p, err := bb.GetProperties(ctx, nil); err != nil || p.AccessTier == nil || *p.AccessTier != "Hot" {
+		t.Fatalf("blob tier after a version's Set Blob Tier: %v, %v", p.AccessTier, err)
+	}
+	_, err = v1.SetTier(ctx, "Archive", nil)
+	must(t, err)
+	_, err = v1.DownloadStream(ctx, nil)
+	wantCode(t, "an archived version", err, http.StatusConflict, "BlobArchived")
+	_, err = v1.SetTier(ctx, "Hot", nil)
+	wantCode(t, "rehydrating a version", err, http.StatusNotImplemented, "NotImplemented")
 }
 
 // TestSoftDeleteWithGoSDK: with soft delete on, a deleted blob and its snapshots are

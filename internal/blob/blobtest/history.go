@@ -2,6 +2,7 @@ package blobtest
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 // A blob's history beyond snapshots is part of its record too: versions and soft-deleted
 // states (Snapshot.Kind, Snapshot.Deleted), the current version id and the tombstone
 // flag are stored by every write (also one that changes only a state's deletion or a
-// version's tags) and returned by Get and List. A store keeps and lists tombstones like
+// version's tags or tier) and returned by Get and List. A store keeps and lists tombstones like
 // any record: hiding them is the Service's job. Their states' content is referenced.
 func testHistory(t *testing.T, s blob.MetaStore) {
 	ctx := t.Context()
@@ -77,6 +78,16 @@ func testHistory(t *testing.T, s blob.MetaStore) {
 	want.Snapshots = []blob.Snapshot{version, want.Snapshots[1]}
 	want.Snapshots[0].Record.Tags = blob.Tags{"v": "1"}
 	check("a version's tags changed", &want)
+	_, err = s.UpdateBlob(ctx, k, false, func(st blob.BlobState) (blob.BlobWrite, error) {
+		n := *st.Blob
+		n.Snapshots = slices.Clone(want.Snapshots)
+		n.Snapshots[0].Record.Tier = blob.AccessTier{Tier: blob.TierCool}
+		return blob.BlobWrite{Blob: &n}, nil
+	})
+	must(t, err)
+	want.Snapshots = slices.Clone(want.Snapshots)
+	want.Snapshots[0].Record.Tier = blob.AccessTier{Tier: blob.TierCool}
+	check("a version's tier changed", &want)
 
 	// A write over the tombstone makes it a blob again.
 	rec2 := record(k, "0x2", blob.Extent{Content: "h2", Size: 3})
