@@ -22,11 +22,13 @@ var crashPolicy = blob.Policy{Versioning: true, RetentionDays: 7}
 
 // TestCrashHistory is TestCrashRecovery for versions, soft delete and Undelete Blob: a
 // writer overwrites blobs (each write a version), deletes blobs (leaving their versions)
-// and versions (soft-deleting them), undeletes blobs (restoring their versions), and is
-// killed with SIGKILL. Afterwards every acknowledged version whose deletion was not
+// and versions (soft-deleting them), undeletes blobs (restoring their versions), tags
+// versions, and is killed with SIGKILL. Afterwards every acknowledged version whose deletion was not
 // started, or was followed by an acknowledged undelete, reads its data; one whose
 // deletion was started and not undone is either gone or reads its data; a blob whose
-// last acknowledged operation was its deletion, with no write started after, is gone.
+// last acknowledged operation was its deletion, with no write started after, is gone;
+// a version read has the tags last acknowledged for it, or ones a later started tagging
+// gave it.
 func TestCrashHistory(t *testing.T) {
 	crashtest.Worker("TestCrashHistory", crashHistoryWriter)
 	crashtest.Rounds(t, "TestCrashHistory", 4, 200*time.Millisecond, 800*time.Millisecond, func(dir string, _ []string) string {
@@ -54,6 +56,7 @@ func verifyHistoryAfterCrash(t *testing.T, dir string) int {
 		name string
 		seq  int
 		sure bool // no deletion started since it was last known to be there
+		tags map[string]bool // the values its "n" tag may have: acknowledged, or started after
 	}
 	versions := map[string]*version{} // by name+"/"+id
 	gone := map[string]bool{}         // the blob's last acknowledged operation is its deletion
@@ -68,7 +71,15 @@ func verifyHistoryAfterCrash(t *testing.T, dir string) int {
 			if _, err := fmt.Sscan(fields[3], &seq); err != nil {
 				continue // a line the kill cut short
 			}
-			versions[fields[1]+"/"+fields[2]] = &version{name: fields[1], seq: seq, sure: true}
+			versions[fields[1]+"/"+fields[2]] = &version{name: fields[1], seq: seq, sure: true, tags: map[string]bool{"": true}}
+		case len(fields) == 4 && fields[0] == "t":
+			if v := versions[fields[1]+"/"+fields[2]]; v != nil {
+				v.tags[fields[3]] = true
+			}
+		case len(fields) == 4 && fields[0] == "T":
+			if v := versions[fields[1]+"/"+fields[2]]; v != nil {
+				v.tags = map[string]bool{fields[3]: true}
+			}
 		case len(fields) == 2 && fields[0] == "D":
 			gone[fields[1]] = true
 		case len(fields) == 3 && fields[0] == "q":
@@ -98,6 +109,9 @@ func verifyHistoryAfterCrash(t *testing.T, dir string) int {
 		r.Close()
 		if err != nil || !bytes.Equal(got, snapshotPayload(v.name, v.seq)) {
 			t.Errorf("version %s: read %d bytes (%v), not write %d", id, len(got), err, v.seq)
+		}
+		if tag := r.Properties.Tags["n"]; !v.tags[tag] {
+			t.Errorf("version %s: tag %q, want one of %v", id, tag, v.tags)
 		}
 		n++
 	}
@@ -165,6 +179,24 @@ func crashHistoryWriter(dir string, seed uint64) error {
 			}
 			if err := s.DeleteBlobWith(ctx, k, blob.DeleteBlobOptions{Version: id}); err != nil && blob.CodeOf(err) != blob.CodeBlobNotFound {
 				return fmt.Errorf("delete version %s of %s: %w", id, name, err)
+			}
+		case op < 9:
+			continue
+		case op == 9 && rng.IntN(2) == 0 && len(written[name]) > 0:
+			id := written[name][rng.IntN(len(written[name]))]
+			tag := fmt.Sprint(seq)
+			if err := log("t %s %s %s", name, id, tag); err != nil {
+				return err
+			}
+			err := s.SetBlobTagsAt(ctx, k, id, blob.Tags{"n": tag}, blob.Conditions{})
+			if blob.CodeOf(err) == blob.CodeBlobNotFound {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return fmt.Errorf("tag version %s of %s: %w", id, name, err)
+			}
+			if err := log("T %s %s %s", name, id, tag); err != nil {
+				return err
 			}
 		case op == 9:
 			err := s.UndeleteBlob(ctx, k)
