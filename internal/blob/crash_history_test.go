@@ -55,7 +55,7 @@ func verifyHistoryAfterCrash(t *testing.T, dir string) int {
 	type version struct {
 		name string
 		seq  int
-		sure bool // no deletion started since it was last known to be there
+		sure bool            // no deletion started since it was last known to be there
 		tags map[string]bool // the values its "n" tag may have: acknowledged, or started after
 	}
 	versions := map[string]*version{} // by name+"/"+id
