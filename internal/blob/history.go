@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 	"time"
+
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 // A blob's history: its snapshots, previous versions and soft-deleted states, all kept
@@ -35,6 +37,13 @@ func (p Policy) softDelete(now time.Time) *Deletion {
 // CodeTooManyStates refuses a write that would keep more than MaxStatesPerBlob earlier
 // states of a blob.
 const CodeTooManyStates = "BlobVersionCountExceeded"
+
+// CodeNotOnRootBlob refuses deleting the current version by its id.
+const CodeNotOnRootBlob = "OperationNotAllowedOnRootBlob"
+
+func errNotOnRootBlob() error {
+	return lanyard.Errorf(lanyard.KindPermissionDenied, "This operation is not allowed on the root blob: delete the blob itself.").WithCode(CodeNotOnRootBlob)
+}
 
 func errTooManyStates() error {
 	return lanyardConflict(CodeTooManyStates, "The blob has too many versions and soft-deleted states; delete some of its versions first.")
@@ -364,9 +373,11 @@ func (s *Service) deleted(cur *BlobRecord, opts DeleteBlobOptions, cond Conditio
 		}
 		n.Snapshots = out
 	}
-	// The current version, named by its id, is deleted as the blob is.
-	current := opts.Version != "" && !cur.Tombstone && cur.VersionID == opts.Version
-	if (opts.Snapshot != "" || opts.Version != "") && !current {
+	if opts.Version != "" && !cur.Tombstone && cur.VersionID == opts.Version {
+		// Azure deletes the current version only as the blob (without versionid).
+		return nil, errNotOnRootBlob()
+	}
+	if opts.Snapshot != "" || opts.Version != "" {
 		at := At{Snapshot: opts.Snapshot, Version: opts.Version}
 		st, err := stateOf(cur, at)
 		if err != nil {

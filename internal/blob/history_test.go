@@ -157,7 +157,8 @@ func TestVersioning(t *testing.T) {
 		t.Fatalf("tags of a deleted blob: %v", err)
 	}
 
-	// Promote version 1 by copying it over the blob.
+	// Promote version 1 by copying it over the blob; the new current version is not
+	// deleted by its id.
 	cp, err := s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("b"), SourceAt: blob.At{Version: r1.VersionID}, Dest: key("b")})
 	if err != nil || cp.VersionID <= p3.VersionID {
 		t.Fatalf("copy of a version: %+v, %v", cp, err)
@@ -165,6 +166,7 @@ func TestVersioning(t *testing.T) {
 	if got, _ := readState(t, s.Service, "b", blob.GetBlobOptions{}); !bytes.Equal(got, v1) {
 		t.Fatal("the promoted blob is not version 1")
 	}
+	wantCode(t, s.DeleteBlobWith(ctx, key("b"), blob.DeleteBlobOptions{Version: cp.VersionID}), blob.CodeNotOnRootBlob)
 
 	// A version's tags are its own.
 	if err := s.SetBlobTagsAt(ctx, key("b"), r2.VersionID, blob.Tags{"v": "2"}, blob.Conditions{}); err != nil {

@@ -126,9 +126,15 @@ func TestBlobVersionsWithGoSDK(t *testing.T) {
 	// Promote version 1.
 	_, err = bb.StartCopyFromURL(ctx, v1.URL(), nil)
 	must(t, err)
-	if got, _ := download(t, bb.BlobClient()); got != "one" {
-		t.Fatalf("promoted blob reads %q", got)
+	got, res = download(t, bb.BlobClient())
+	if got != "one" || res.VersionID == nil {
+		t.Fatalf("promoted blob reads %q, version %v", got, res.VersionID)
 	}
+	// The current version is deleted as the blob, not by its id.
+	current, err := bb.WithVersionID(*res.VersionID)
+	must(t, err)
+	_, err = current.Delete(ctx, nil)
+	wantCode(t, "delete of the current version by its id", err, http.StatusForbidden, "OperationNotAllowedOnRootBlob")
 
 	// Deleting a version is its own action.
 	v2, err := bb.WithVersionID(*up2.VersionID)
