@@ -136,6 +136,8 @@ var statusByCode = map[string]int{
 	// Snapshots.
 	blob.CodeSnapshotsPresent:      http.StatusConflict,
 	blob.CodeSnapshotCountExceeded: http.StatusConflict,
+	blob.CodeTooManyStates:         http.StatusConflict,
+	blob.CodeNotOnRootBlob:         http.StatusForbidden,
 	// Copies.
 	blob.CodeSourceConditionNotMet:  http.StatusPreconditionFailed,
 	blob.CodeCannotVerifyCopySource: http.StatusNotFound,
