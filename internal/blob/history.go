@@ -121,9 +121,14 @@ func (s *Service) commit(ctx context.Context, key BlobKey, withBlocks bool, ch c
 			}
 			return BlobWrite{Blob: next, DropBlocks: w.DropBlocks}, nil
 		}
-		// fn's record is its own: completing it in place lets the caller see the
-		// version id it got.
+		// A record fn made is its own: completing it in place lets the caller see the
+		// version id it got. The store's own record (fn changing nothing) is copied.
 		n := w.Blob
+		if n == st.Blob {
+			c := *n
+			n = &c
+			w.Blob = n
+		}
 		n.Tombstone = false
 		if n.Snapshots, n.VersionID, err = keepReplaced(live, history, ch, pol, now); err != nil {
 			return BlobWrite{}, err
@@ -394,7 +399,7 @@ func (s *Service) deleted(cur *BlobRecord, opts DeleteBlobOptions, cond Conditio
 			id, kind = opts.Version, KindVersion
 		}
 		drop(func(sn *Snapshot) bool { return sn.ID == id && sn.Kind == kind })
-		return s.leftOf(&n), nil
+		return leftOf(&n), nil
 	}
 	if cur.Tombstone {
 		return nil, errBlobNotFound()
@@ -420,11 +425,11 @@ func (s *Service) deleted(cur *BlobRecord, opts DeleteBlobOptions, cond Conditio
 		return nil, errTooManyStates()
 	}
 	n.Tombstone = true
-	return s.leftOf(&n), nil
+	return leftOf(&n), nil
 }
 
 // leftOf is n as a record to commit: a tombstone without states is no record.
-func (s *Service) leftOf(n *BlobRecord) *BlobRecord {
+func leftOf(n *BlobRecord) *BlobRecord {
 	if !n.Tombstone {
 		return n
 	}
@@ -548,7 +553,7 @@ func (s *Service) purge(ctx context.Context, key BlobKey) {
 		}
 		n := *st.Blob
 		n.Snapshots = kept
-		next = s.leftOf(&n)
+		next = leftOf(&n)
 		return BlobWrite{Blob: next, DropBlocks: next == nil}, nil
 	})
 	if err != nil {
