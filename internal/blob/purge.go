@@ -19,8 +19,9 @@ type purgeQueue struct {
 	due map[BlobKey]time.Time
 }
 
-// note records when key's first soft-deleted state among states expires; it forgets
-// key when there is none.
+// note records when key's first soft-deleted state among states expires. A blob with
+// none (most writes) takes no lock; an entry it leaves behind only costs a purge that
+// finds nothing.
 func (q *purgeQueue) note(key BlobKey, states []Snapshot) {
 	var first time.Time
 	for _, sn := range states {
@@ -28,12 +29,11 @@ func (q *purgeQueue) note(key BlobKey, states []Snapshot) {
 			first = sn.Deleted.Until
 		}
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
 	if first.IsZero() {
-		delete(q.due, key)
 		return
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	if q.due == nil {
 		q.due = map[BlobKey]time.Time{}
 	}
