@@ -68,6 +68,7 @@ func TestARMSDKDeployment(t *testing.T) {
 		"blob-service-container-retention":     {200, "", `7`},
 		"blob-service-container-retention-get": {200, "", `{"days":7,"enabled":true}`},
 		"blob-service-container-retention-invalid": {400, "InvalidRequestPropertyValue", ""},
+		"blob-service-protect":                     {200, "", `"versioning=true days=7 containerDays=7"`},
 		"container-create":                         {201, "", `"deploy"`},
 		"container-create-again":                   {200, "", `"deploy"`},
 		"container-get":                            {200, "", `"platform"`},

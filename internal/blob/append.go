@@ -33,7 +33,7 @@ func (s *Service) createEmpty(ctx context.Context, in CreateBlobInput, blobType 
 		return BlobProperties{}, err
 	}
 	var next *BlobRecord
-	res, err := s.updateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
+	res, err := s.writeBlob(ctx, in.Key, false, changeContent, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err

@@ -28,7 +28,7 @@ func (s *Service) PutBlock(ctx context.Context, key BlobKey, id string, body io.
 	}
 	// Blocks are staged for a block blob only; the check is advisory, as Put Block List
 	// checks the type again when it commits.
-	switch rec, err := s.meta.GetBlob(ctx, key); {
+	switch rec, err := s.getBlob(ctx, key); {
 	case err == nil && rec.BlobType != BlobTypeBlock:
 		return PutBlockResult{}, errInvalidBlobType()
 	case err != nil && CodeOf(err) != CodeBlobNotFound:
@@ -115,7 +115,7 @@ func (s *Service) PutBlockList(ctx context.Context, in PutBlockListInput) (BlobP
 		}
 	}
 	var next *BlobRecord
-	res, err := s.updateBlob(ctx, in.Key, true, func(st BlobState) (BlobWrite, error) {
+	res, err := s.writeBlob(ctx, in.Key, true, changeContent, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
@@ -210,7 +210,7 @@ func (s *Service) GetBlockListAt(ctx context.Context, key BlobKey, snapshot stri
 		which = ListCommitted
 	}
 	var bl BlockList
-	rec, err := s.readRecord(ctx, key, snapshot)
+	rec, err := s.readRecord(ctx, key, At{Snapshot: snapshot})
 	switch {
 	case err == nil:
 		p := rec.BlobProperties

@@ -22,6 +22,8 @@ const (
 // Blob From URL, Put Blob From URL).
 type CopyBlobInput struct {
 	Source, Dest BlobKey
+	// SourceAt names a snapshot or version of the source to copy; At{} the source.
+	SourceAt At
 	// SourceConditions are the x-ms-source-if-* headers (and x-ms-source-lease-id).
 	SourceConditions Conditions
 	// Conditions are the destination's (If-*, x-ms-if-tags, x-ms-lease-id).
@@ -61,7 +63,7 @@ func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobPropertie
 	}
 	epoch := s.reclaim.enter()
 	defer s.reclaim.leave(epoch)
-	src, err := s.meta.GetBlob(ctx, in.Source)
+	src, err := s.readRecord(ctx, in.Source, in.SourceAt)
 	if err != nil {
 		if lanyard.KindOf(err) == lanyard.KindNotFound {
 			return BlobProperties{}, lanyard.Errorf(lanyard.KindNotFound, "The specified blob does not exist.").WithCode(CodeCannotVerifyCopySource)
@@ -99,7 +101,7 @@ func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobPropertie
 		return BlobProperties{}, errInvalid(CodeMd5Mismatch, "The MD5 value specified in the request did not match with the MD5 value calculated by the server.")
 	}
 	var next *BlobRecord
-	res, err := s.updateBlob(ctx, in.Dest, false, func(st BlobState) (BlobWrite, error) {
+	res, err := s.writeBlob(ctx, in.Dest, false, changeContent, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err

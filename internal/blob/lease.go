@@ -141,7 +141,7 @@ func (s *Service) CheckBlobLease(ctx context.Context, key BlobKey, leaseID strin
 	if err := s.validateKey(key); err != nil {
 		return err
 	}
-	rec, err := s.meta.GetBlob(ctx, key)
+	rec, err := s.getBlob(ctx, key)
 	var cur *BlobRecord
 	switch {
 	case err == nil:

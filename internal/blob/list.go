@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"encoding/base64"
+	"slices"
 	"strings"
 )
 
@@ -34,6 +35,15 @@ type ListBlobsOptions struct {
 	// Snapshots also lists each blob's snapshots (include=snapshots), oldest first,
 	// before the blob. A blob and its snapshots are never split across pages.
 	Snapshots bool
+	// Versions lists each blob's previous versions (include=versions), oldest first,
+	// before the blob, which is then its current version.
+	Versions bool
+	// Deleted also lists soft-deleted blobs, and with Snapshots or Versions
+	// soft-deleted snapshots and versions (include=deleted).
+	Deleted bool
+	// DeletedWithVersions also lists each deleted blob that has versions, as its latest
+	// version with HasVersionsOnly (include=deletedwithversions).
+	DeletedWithVersions bool
 }
 
 // ListEntry is a blob or, in a hierarchical listing, a prefix (BlobPrefix) standing for
@@ -43,6 +53,14 @@ type ListEntry struct {
 	Blob   BlobProperties
 	// Snapshot is set on an entry that is a snapshot of Blob.Name.
 	Snapshot string
+	// Version is set, in a listing with versions, on an entry that is a version of
+	// Blob.Name; IsCurrentVersion on the current one.
+	Version          string
+	IsCurrentVersion bool
+	// Deleted is set on a soft-deleted entry.
+	Deleted *Deletion
+	// HasVersionsOnly marks a deleted blob listed for its versions.
+	HasVersionsOnly bool
 }
 
 // ListBlobsResult is one page of a listing in name order. BlobPrefix entries count
@@ -160,6 +178,11 @@ scan:
 			if !strings.HasPrefix(r.Name, opts.Prefix) {
 				continue // a store bug; never let it slice out of range
 			}
+			entries := s.entriesOf(&r, opts)
+			if len(entries) == 0 {
+				after = r.Name // a tombstone with nothing to show
+				continue
+			}
 			if opts.Delimiter != "" {
 				rest := r.Name[len(opts.Prefix):]
 				if i := strings.Index(rest, opts.Delimiter); i >= 0 {
@@ -170,14 +193,11 @@ scan:
 					continue scan
 				}
 			}
-			if opts.Snapshots && len(r.Snapshots) > 0 {
-				if len(res.Entries) > 0 && len(res.Entries)+len(r.Snapshots) >= limit {
-					more = true
-					break scan
-				}
-				res.Entries = append(res.Entries, snapshotEntries(&r)...)
+			if len(entries) > 1 && len(res.Entries) > 0 && len(res.Entries)+len(entries) > limit {
+				more = true
+				break scan
 			}
-			res.Entries = append(res.Entries, ListEntry{Blob: s.settled(r.properties())})
+			res.Entries = append(res.Entries, entries...)
 			after = r.Name
 		}
 		if exhausted {
@@ -213,4 +233,77 @@ func (s *Service) listBatch(ctx context.Context, account, container string, opts
 		names = names[1:]
 	}
 	return merged, exhausted, nil
+}
+
+// entriesOf lists what a listing with opts shows of a blob's record: its snapshots and
+// versions, oldest first, then the blob; none for a tombstone with nothing to show.
+func (s *Service) entriesOf(rec *BlobRecord, opts ListBlobsOptions) []ListEntry {
+	now := s.now()
+	var out []ListEntry
+	var base *ListEntry
+	baseID := ""
+	for i := range rec.Snapshots {
+		sn := &rec.Snapshots[i]
+		if !sn.visible(opts.Deleted, now) {
+			continue
+		}
+		r := sn.Record
+		r.Container, r.Name = rec.Container, rec.Name
+		e := ListEntry{Blob: r.properties(), Deleted: sn.Deleted}
+		switch {
+		case sn.Kind == KindSnapshot && opts.Snapshots:
+			e.Snapshot = sn.ID
+		case sn.Kind == KindVersion && opts.Versions:
+			e.Blob.VersionID, e.Version = sn.ID, sn.ID
+		case sn.Kind == KindBase && opts.Deleted && rec.Tombstone:
+			if base == nil || sn.ID > baseID {
+				base, baseID = &e, sn.ID
+			}
+			continue
+		default:
+			continue
+		}
+		out = append(out, e)
+	}
+	// Snapshots first, each kind oldest first (ids are times).
+	slices.SortStableFunc(out, func(a, b ListEntry) int {
+		if (a.Snapshot == "") != (b.Snapshot == "") {
+			if a.Snapshot != "" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Snapshot+a.Version, b.Snapshot+b.Version)
+	})
+	switch {
+	case !rec.Tombstone:
+		e := ListEntry{Blob: s.settled(rec.properties())}
+		if opts.Versions && rec.VersionID != "" {
+			e.Version, e.IsCurrentVersion = rec.VersionID, true
+		}
+		out = append(out, e)
+	case base != nil:
+		out = append(out, *base)
+	case opts.DeletedWithVersions:
+		if v := latestVersion(rec); v != nil {
+			out = append(out, ListEntry{Blob: v.properties(), HasVersionsOnly: true})
+		}
+	}
+	return out
+}
+
+// latestVersion is rec's newest live previous version, with rec's name; nil when none.
+func latestVersion(rec *BlobRecord) *BlobRecord {
+	var latest *Snapshot
+	for i := range rec.Snapshots {
+		if sn := &rec.Snapshots[i]; sn.Kind == KindVersion && sn.Deleted == nil && (latest == nil || sn.ID > latest.ID) {
+			latest = sn
+		}
+	}
+	if latest == nil {
+		return nil
+	}
+	r := latest.Record
+	r.Container, r.Name = rec.Container, rec.Name
+	return &r
 }

@@ -35,12 +35,19 @@ import (
 //     nodes, so an update that changes only the lease must be committed like any other);
 //   - so is a blob's Tier, stored as given (a pending rehydration included: the store
 //     does not settle it), by every write and returned by every read and listing.
-//   - so are a blob's Snapshots (BlobRecord.Snapshots, kept as EncodeSnapshots writes
-//     them): stored by every write of the record, even one that changes nothing else,
-//     returned by every read and listing, and in BlobResult.Prev; their extents' content
-//     counts as referenced (Contents, and DeleteContainer's result).
 //   - so are a container's DeletedTime and RetainUntil: stored by every write of the
 //     container record (MoveContainer's included), returned by every read and listing.
+//   - so is a blob's history (kept as EncodeHistory writes it): its Snapshots
+//     (snapshots, previous versions and soft-deleted states, each with its Kind and
+//     Deleted), its VersionID and its Tombstone flag: stored by every write of the
+//     record, even one that changes nothing else (a state's deletion, a version's tags:
+//     see SameHistory), returned by every read and listing, and in BlobResult.Prev; the
+//     states' extents' content counts as referenced (Contents, and DeleteContainer's
+//     result).
+//   - a tombstone (BlobRecord.Tombstone: a deleted blob kept for its versions or
+//     soft-deleted states) is a record like any other to the store: GetBlob returns it,
+//     ListBlobs lists it, UpdateBlob hands it to fn. The Service, not the store, reads it
+//     as no blob.
 //   - so is a blob's Copy (the x-ms-copy-* properties of the copy that made it), nil
 //     when none: kept by every write of the record, returned by every read and listing.
 type MetaStore interface {

@@ -175,7 +175,7 @@ func (s *Service) GetPageRangesAt(ctx context.Context, key BlobKey, snapshot str
 	if err := s.validateKey(key); err != nil {
 		return BlobProperties{}, nil, notFoundForRead(err)
 	}
-	rec, err := s.readRecord(ctx, key, snapshot)
+	rec, err := s.readRecord(ctx, key, At{Snapshot: snapshot})
 	if err != nil {
 		return BlobProperties{}, nil, err
 	}

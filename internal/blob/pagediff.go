@@ -43,15 +43,18 @@ func (s *Service) GetPageRangesDiff(ctx context.Context, key BlobKey, snapshot, 
 	if snapshot != "" && prev > snapshot {
 		return BlobProperties{}, PageDiff{}, errPreviousSnapshotCannotBeNewer()
 	}
-	blobRec, err := s.meta.GetBlob(ctx, key)
+	blobRec, err := s.getRecord(ctx, key)
 	if err != nil {
 		return BlobProperties{}, PageDiff{}, err
 	}
 	rec := &blobRec
-	if snapshot != "" {
-		if rec, err = snapshotOf(&blobRec, snapshot); err != nil {
+	switch {
+	case snapshot != "":
+		if rec, err = stateOf(&blobRec, At{Snapshot: snapshot}); err != nil {
 			return BlobProperties{}, PageDiff{}, err
 		}
+	case blobRec.Tombstone:
+		return BlobProperties{}, PageDiff{}, errBlobNotFound()
 	}
 	if rec.BlobType != BlobTypePage {
 		return BlobProperties{}, PageDiff{}, errInvalidBlobType()
@@ -59,7 +62,7 @@ func (s *Service) GetPageRangesDiff(ctx context.Context, key BlobKey, snapshot, 
 	if err := cond.checkReadBlob(rec, s.now()); err != nil {
 		return BlobProperties{}, PageDiff{}, err
 	}
-	base, err := snapshotOf(&blobRec, prev)
+	base, err := stateOf(&blobRec, At{Snapshot: prev})
 	if err != nil {
 		return BlobProperties{}, PageDiff{}, errPreviousSnapshotNotFound()
 	}

@@ -58,7 +58,7 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 		h.ContentMD5 = w.md5
 	}
 	var next *BlobRecord
-	res, err := s.updateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
+	res, err := s.writeBlob(ctx, in.Key, false, changeContent, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if err := in.Conditions.checkCreateBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
@@ -97,7 +97,7 @@ func (s *Service) precheck(ctx context.Context, k BlobKey, cond Conditions, crea
 		_, err := s.meta.GetContainer(ctx, k.Account, k.Container)
 		return err
 	}
-	rec, err := s.meta.GetBlob(ctx, k)
+	rec, err := s.getBlob(ctx, k)
 	var cur *BlobRecord
 	switch {
 	case err == nil:

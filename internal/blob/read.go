@@ -18,8 +18,10 @@ type Range struct {
 type GetBlobOptions struct {
 	Range      *Range
 	Conditions Conditions
-	// Snapshot reads that snapshot of the blob; "" reads the blob.
+	// Snapshot reads that snapshot of the blob, Version that version; with neither
+	// GetBlob reads the blob.
 	Snapshot string
+	Version  string
 }
 
 // GetBlob opens a blob, or the requested range of it, for reading. The reader sees the
@@ -42,7 +44,7 @@ func (s *Service) GetBlob(ctx context.Context, key BlobKey, opts GetBlobOptions)
 }
 
 func (s *Service) openReader(ctx context.Context, key BlobKey, opts GetBlobOptions, epoch uint64) (*BlobReader, error) {
-	rec, err := s.readRecord(ctx, key, opts.Snapshot)
+	rec, err := s.readRecord(ctx, key, At{Snapshot: opts.Snapshot, Version: opts.Version})
 	if err != nil {
 		return nil, err
 	}
@@ -88,16 +90,16 @@ func (s *Service) openReader(ctx context.Context, key BlobKey, opts GetBlobOptio
 
 // GetBlobProperties returns a blob's properties after checking read conditions.
 func (s *Service) GetBlobProperties(ctx context.Context, key BlobKey, cond Conditions) (BlobProperties, error) {
-	return s.GetBlobPropertiesAt(ctx, key, "", cond)
+	return s.GetBlobPropertiesAt(ctx, key, At{}, cond)
 }
 
-// GetBlobPropertiesAt is GetBlobProperties of a snapshot of the blob ("" for the blob
-// itself).
-func (s *Service) GetBlobPropertiesAt(ctx context.Context, key BlobKey, snapshot string, cond Conditions) (BlobProperties, error) {
+// GetBlobPropertiesAt is GetBlobProperties of a snapshot or version of the blob (At{}
+// for the blob itself).
+func (s *Service) GetBlobPropertiesAt(ctx context.Context, key BlobKey, at At, cond Conditions) (BlobProperties, error) {
 	if err := s.validateKey(key); err != nil {
 		return BlobProperties{}, notFoundForRead(err)
 	}
-	rec, err := s.readRecord(ctx, key, snapshot)
+	rec, err := s.readRecord(ctx, key, at)
 	if err != nil {
 		return BlobProperties{}, err
 	}

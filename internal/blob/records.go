@@ -32,9 +32,14 @@ type Extent struct {
 type BlobRecord struct {
 	BlobProperties
 	Extents []Extent
-	// Snapshots are the blob's snapshots, oldest first: part of the record, stored by
-	// every write of it and returned by every read and listing of it.
+	// Snapshots are the blob's earlier states, oldest first: its snapshots, and its
+	// versions and soft-deleted states (see Snapshot.Kind). They are part of the record,
+	// stored by every write of it and returned by every read and listing of it.
 	Snapshots []Snapshot
+	// Tombstone says the blob itself is deleted: the record is kept only for its
+	// Snapshots (previous versions, soft-deleted states), and its properties and extents
+	// are empty. The Service reads a tombstone as no blob.
+	Tombstone bool
 }
 
 // Block is an uncommitted block: staged by Put Block, waiting for Put Block List.

@@ -29,6 +29,9 @@ type Config struct {
 	// RehydrateDelay is how long a rehydration from Archive takes;
 	// DefaultRehydrateDelay when zero, none when negative.
 	RehydrateDelay time.Duration
+	// Policy returns an account's blob versioning and soft delete settings, read by
+	// every write that keeps what it replaces; all off when nil.
+	Policy func(ctx context.Context, account string) (Policy, error)
 }
 
 // Safety margins for a content store several nodes share.
@@ -60,6 +63,8 @@ type Service struct {
 	combiner combiner
 	// rehydrateDelay: see Config.RehydrateDelay.
 	rehydrateDelay time.Duration
+	policyOf       func(ctx context.Context, account string) (Policy, error)
+	purges         purgeQueue
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -79,6 +84,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		blockTTL: cfg.BlockTTL,
+		policyOf: cfg.Policy,
 		stop:     make(chan struct{}),
 	}
 	if s.log == nil {
@@ -188,8 +194,9 @@ func (s *Service) recover(ctx context.Context) error {
 	return nil
 }
 
-// CollectGarbage drops uncommitted blocks older than the block TTL, and soft-deleted
-// containers whose retention has ended.
+// CollectGarbage drops uncommitted blocks older than the block TTL, soft-deleted
+// containers whose retention has ended, and the soft-deleted states of blobs this
+// process knows to have expired.
 func (s *Service) CollectGarbage(ctx context.Context) error {
 	blocks, err := s.meta.ExpireBlocks(ctx, s.now().Add(-s.blockTTL))
 	if err != nil {
@@ -199,6 +206,7 @@ func (s *Service) CollectGarbage(ctx context.Context) error {
 	if err := s.purgeDeleted(ctx, "", s.now()); err != nil {
 		return fmt.Errorf("blob: purging deleted containers: %w", err)
 	}
+	s.purgeDue(ctx)
 	return nil
 }
 
@@ -251,7 +259,8 @@ func (s *Service) release(res BlobResult, next *BlobRecord) {
 	for i := 0; i < len(cur) && len(candidates) > 0; i++ {
 		delete(candidates, cur[i].Content)
 	}
-	// Or by a snapshot, which a write of the blob keeps.
+	// Or by an earlier state, which a write of the blob keeps (commit lists those the
+	// committed record has as Prev's).
 	if res.Prev != nil {
 		for i := 0; i < len(res.Prev.Snapshots) && len(candidates) > 0; i++ {
 			for _, e := range res.Prev.Snapshots[i].Record.Extents {

@@ -58,15 +58,15 @@ func TestSnapshotKeepsContent(t *testing.T) {
 	if got := readAt(t, s, "b", ""); !bytes.Equal(got, v2) {
 		t.Fatal("blob read is not the second version")
 	}
-	props, err := s.GetBlobPropertiesAt(ctx, key("b"), id1, blob.Conditions{})
+	props, err := s.GetBlobPropertiesAt(ctx, key("b"), blob.At{Snapshot: id1}, blob.Conditions{})
 	if err != nil || props.Metadata["k"] != "v1" || props.ETag != p1.ETag {
 		t.Fatalf("snapshot properties %+v, %v", props, err)
 	}
-	props, err = s.GetBlobPropertiesAt(ctx, key("b"), id2, blob.Conditions{})
+	props, err = s.GetBlobPropertiesAt(ctx, key("b"), blob.At{Snapshot: id2}, blob.Conditions{})
 	if err != nil || props.Metadata["snap"] != "2" || props.Metadata["k"] != "" {
 		t.Fatalf("snapshot given metadata: %+v, %v", props.Metadata, err)
 	}
-	_, err = s.GetBlobPropertiesAt(ctx, key("b"), "2000-01-01T00:00:00.0000000Z", blob.Conditions{})
+	_, err = s.GetBlobPropertiesAt(ctx, key("b"), blob.At{Snapshot: "2000-01-01T00:00:00.0000000Z"}, blob.Conditions{})
 	wantCode(t, err, blob.CodeBlobNotFound)
 
 	// Listing puts a blob's snapshots, oldest first, before it.

@@ -3,13 +3,17 @@ package blob
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
-// snapshotJSON is one snapshot in the form both MetaStores keep it (EncodeSnapshots), so
-// that the format is defined once.
+// snapshotJSON is one snapshot, version or soft-deleted state in the form both
+// MetaStores keep it (EncodeHistory), so that the format is defined once.
 type snapshotJSON struct {
 	ID          string            `json:"id"`
+	Kind        StateKind         `json:"k,omitempty"`
+	Deleted     *deletionJSON     `json:"del,omitempty"`
 	Size        int64             `json:"size"`
 	Type        string            `json:"ct,omitempty"`
 	Encoding    string            `json:"ce,omitempty"`
@@ -29,6 +33,89 @@ type snapshotJSON struct {
 	Extents     []extentJSON      `json:"x,omitempty"`
 }
 
+type deletionJSON struct {
+	At    time.Time  `json:"at"`
+	Until *time.Time `json:"until,omitempty"`
+}
+
+func encodeDeletion(d *Deletion) *deletionJSON {
+	if d == nil {
+		return nil
+	}
+	j := &deletionJSON{At: d.At}
+	if !d.Until.IsZero() {
+		u := d.Until
+		j.Until = &u
+	}
+	return j
+}
+
+func decodeDeletion(j *deletionJSON) *Deletion {
+	if j == nil {
+		return nil
+	}
+	d := &Deletion{At: j.At.UTC()}
+	if j.Until != nil {
+		d.Until = j.Until.UTC()
+	}
+	return d
+}
+
+// historyJSON is a record's history when the record has more to say than its snapshots:
+// its current version id, or that it is a tombstone. Records without either keep the
+// bare array of states, as before versions existed, so the first byte tells the forms
+// apart.
+type historyJSON struct {
+	Version   string         `json:"v,omitempty"`
+	Tombstone bool           `json:"tomb,omitempty"`
+	States    []snapshotJSON `json:"h,omitempty"`
+}
+
+// EncodeHistory encodes what a MetaStore keeps of a blob's history: its snapshots,
+// versions and soft-deleted states (BlobRecord.Snapshots), its current version id and
+// whether it is a tombstone. It returns nil when there is none of these.
+func EncodeHistory(rec *BlobRecord) ([]byte, error) {
+	if rec.VersionID == "" && !rec.Tombstone {
+		return encodeSnapshots(rec.Snapshots)
+	}
+	b, err := json.Marshal(historyJSON{Version: rec.VersionID, Tombstone: rec.Tombstone, States: snapshotsJSON(rec.Snapshots)})
+	if err != nil {
+		return nil, fmt.Errorf("encode blob history: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeHistory decodes what EncodeHistory made into rec; empty input is no history.
+func DecodeHistory(b []byte, rec *BlobRecord) error {
+	rec.Snapshots, rec.VersionID, rec.Tombstone = nil, "", false
+	if len(b) == 0 {
+		return nil
+	}
+	if b[0] != '{' {
+		snaps, err := decodeSnapshots(b)
+		rec.Snapshots = snaps
+		return err
+	}
+	var h historyJSON
+	if err := json.Unmarshal(b, &h); err != nil {
+		return fmt.Errorf("decode blob history: %w", err)
+	}
+	rec.VersionID, rec.Tombstone, rec.Snapshots = h.Version, h.Tombstone, snapshotsOf(h.States)
+	return nil
+}
+
+// SameHistory reports whether a and b have the same history (EncodeHistory), which a
+// MetaStore need not rewrite then: the same states, each with the same deletion, and
+// the same version id and tombstone flag. States are immutable but for their deletion
+// and a version's tags and tier.
+func SameHistory(a, b *BlobRecord) bool {
+	return a.VersionID == b.VersionID && a.Tombstone == b.Tombstone &&
+		slices.EqualFunc(a.Snapshots, b.Snapshots, func(x, y Snapshot) bool {
+			return x.ID == y.ID && x.Kind == y.Kind && x.Deleted.equal(y.Deleted) && maps.Equal(x.Record.Tags, y.Record.Tags) &&
+				x.Record.Tier.Tier == y.Record.Tier.Tier
+		})
+}
+
 type extentJSON struct {
 	B  string `json:"b,omitempty"`
 	C  string `json:"c,omitempty"`
@@ -37,10 +124,21 @@ type extentJSON struct {
 	CO int64  `json:"co,omitempty"`
 }
 
-// EncodeSnapshots encodes a blob's snapshots for a MetaStore to keep; nil for none.
-func EncodeSnapshots(snaps []Snapshot) ([]byte, error) {
+// encodeSnapshots encodes a blob's states as the bare array; nil for none.
+func encodeSnapshots(snaps []Snapshot) ([]byte, error) {
 	if len(snaps) == 0 {
 		return nil, nil
+	}
+	b, err := json.Marshal(snapshotsJSON(snaps))
+	if err != nil {
+		return nil, fmt.Errorf("encode snapshots: %w", err)
+	}
+	return b, nil
+}
+
+func snapshotsJSON(snaps []Snapshot) []snapshotJSON {
+	if len(snaps) == 0 {
+		return nil
 	}
 	js := make([]snapshotJSON, len(snaps))
 	for i, sn := range snaps {
@@ -49,28 +147,28 @@ func EncodeSnapshots(snaps []Snapshot) ([]byte, error) {
 		j := snapshotJSON{ID: sn.ID, Size: r.Size, Type: h.ContentType, Encoding: h.ContentEncoding,
 			Language: h.ContentLanguage, Disposition: h.ContentDisposition, Cache: h.CacheControl, MD5: h.ContentMD5,
 			Meta: r.Metadata, ETag: r.ETag, Modified: r.LastModified, Created: r.CreatedAt, BlobType: r.BlobType,
-			Sealed: r.Sealed, Seq: r.SequenceNumber, Tags: r.Tags, Tier: r.Tier.Tier}
+			Sealed: r.Sealed, Seq: r.SequenceNumber, Tags: r.Tags, Tier: r.Tier.Tier, Kind: sn.Kind, Deleted: encodeDeletion(sn.Deleted)}
 		j.Extents = make([]extentJSON, len(r.Extents))
 		for k, e := range r.Extents {
 			j.Extents[k] = extentJSON{B: e.BlockID, C: string(e.Content), S: e.Size, O: e.Offset, CO: e.ContentOffset}
 		}
 		js[i] = j
 	}
-	b, err := json.Marshal(js)
-	if err != nil {
-		return nil, fmt.Errorf("encode snapshots: %w", err)
-	}
-	return b, nil
+	return js
 }
 
-// DecodeSnapshots decodes what EncodeSnapshots made; empty input is no snapshots.
-func DecodeSnapshots(b []byte) ([]Snapshot, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
+// decodeSnapshots decodes the bare array encodeSnapshots made.
+func decodeSnapshots(b []byte) ([]Snapshot, error) {
 	var js []snapshotJSON
 	if err := json.Unmarshal(b, &js); err != nil {
 		return nil, fmt.Errorf("decode snapshots: %w", err)
+	}
+	return snapshotsOf(js), nil
+}
+
+func snapshotsOf(js []snapshotJSON) []Snapshot {
+	if len(js) == 0 {
+		return nil
 	}
 	out := make([]Snapshot, len(js))
 	for i, j := range js {
@@ -85,9 +183,9 @@ func DecodeSnapshots(b []byte) ([]Snapshot, error) {
 				r.Extents[k] = Extent{BlockID: e.B, Content: ContentID(e.C), Size: e.S, Offset: e.O, ContentOffset: e.CO}
 			}
 		}
-		out[i] = Snapshot{ID: j.ID, Record: r}
+		out[i] = Snapshot{ID: j.ID, Kind: j.Kind, Deleted: decodeDeletion(j.Deleted), Record: r}
 	}
-	return out, nil
+	return out
 }
 
 // SnapshotContents returns the content ids a blob's snapshots reference, for a

@@ -14,7 +14,7 @@ import (
 
 // listAll lists every container of acct page by page, deleted ones too, as
 // "name" or "name@version".
-func listAll(t *testing.T, s *blob.Service, pageSize int) ([]string, []blob.Container) {
+func listAllContainers(t *testing.T, s *blob.Service, pageSize int) ([]string, []blob.Container) {
 	t.Helper()
 	var names []string
 	var all []blob.Container
@@ -73,7 +73,7 @@ func TestContainerSoftDeleteAndRestore(t *testing.T) {
 	if n := contentFiles(t, dir); n != 1 {
 		t.Fatalf("%d content files after soft delete, want 1", n)
 	}
-	names, all := listAll(t, s, 0)
+	names, all := listAllContainers(t, s, 0)
 	if len(all) != 1 || all[0].Name != "ctr" || len(all[0].Version) != 16 || all[0].Metadata["k"] != "v" ||
 		!all[0].DeletedTime.Equal(clk.now()) || !all[0].RetainUntil.Equal(clk.now().Add(7*24*time.Hour)) {
 		t.Fatalf("include=deleted lists %q: %+v", names, all)
@@ -98,13 +98,13 @@ func TestContainerSoftDeleteAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Live before deleted, deleted by version, every page size alike.
-	names, all = listAll(t, s, 0)
+	names, all = listAllContainers(t, s, 0)
 	if len(all) != 4 || names[0] != "ctr" || names[1] != "ctr@"+v1 || all[2].Version <= v1 || names[3] != "ctr-2" {
 		t.Fatalf("include=deleted lists %q", names)
 	}
 	v2 := all[2].Version
 	for _, size := range []int{1, 2, 3} {
-		if got, _ := listAll(t, s, size); !slices.Equal(got, names) {
+		if got, _ := listAllContainers(t, s, size); !slices.Equal(got, names) {
 			t.Fatalf("pages of %d list %q, want %q", size, got, names)
 		}
 	}
@@ -135,7 +135,7 @@ func TestContainerSoftDeleteAndRestore(t *testing.T) {
 	// Past its retention the second version is no longer listed nor restorable, and
 	// garbage collection frees its content.
 	clk.advance(time.Hour)
-	if got, _ := listAll(t, s, 0); !slices.Equal(got, []string{"ctr", "ctr-2"}) {
+	if got, _ := listAllContainers(t, s, 0); !slices.Equal(got, []string{"ctr", "ctr-2"}) {
 		t.Fatalf("after the retention: %q", got)
 	}
 	if err := s.DeleteContainer(ctx, acct, "ctr", blob.Conditions{}); err != nil {
@@ -161,7 +161,7 @@ func TestContainerSoftDeleteAndRestore(t *testing.T) {
 	if _, err := s.SoftDeleteContainer(ctx, acct, "ctr-2", blob.Conditions{}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	_, all = listAll(t, s, 0)
+	_, all = listAllContainers(t, s, 0)
 	clk.advance(time.Minute)
 	_, err = s.RestoreContainer(ctx, acct, "ctr-2", all[0].Version)
 	wantCodeOf(t, err, blob.CodeContainerNotFound)
@@ -184,7 +184,7 @@ func TestContainerSoftDeleteLeaseAndPurge(t *testing.T) {
 	if _, err := s.SoftDeleteContainer(ctx, acct, "ctr", blob.Conditions{LeaseID: id}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	_, all := listAll(t, s, 0)
+	_, all := listAllContainers(t, s, 0)
 	if len(all) != 1 || !all[0].Lease.IsZero() {
 		t.Fatalf("deleted version: %+v", all)
 	}
@@ -199,13 +199,13 @@ func TestContainerSoftDeleteLeaseAndPurge(t *testing.T) {
 	if err := s.PurgeDeletedContainers(ctx, "other"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := listAll(t, s, 0); len(got) != 1 {
+	if got, _ := listAllContainers(t, s, 0); len(got) != 1 {
 		t.Fatalf("another account's purge touched this one: %q", got)
 	}
 	if err := s.PurgeDeletedContainers(ctx, acct); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := listAll(t, s, 0); len(got) != 0 {
+	if got, _ := listAllContainers(t, s, 0); len(got) != 0 {
 		t.Fatalf("after the account's purge: %q", got)
 	}
 }

@@ -79,8 +79,17 @@ func (s *Service) FindBlobsByTags(ctx context.Context, account string, q *TagQue
 // SetBlobTags replaces a blob's tags (none clears them). Unlike every other write it
 // leaves the blob's ETag and Last-Modified as they are, as Azure does.
 func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond Conditions) error {
+	return s.SetBlobTagsAt(ctx, key, "", tags, cond)
+}
+
+// SetBlobTagsAt is SetBlobTags of a version of the blob ("" for the blob itself): a
+// version's tags are the one thing about it that changes.
+func (s *Service) SetBlobTagsAt(ctx context.Context, key BlobKey, version string, tags Tags, cond Conditions) error {
 	if err := s.validateKey(key); err != nil {
 		return notFoundForRead(err)
+	}
+	if version != "" {
+		return s.setVersionTags(ctx, key, version, tags, cond)
 	}
 	_, err := s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
@@ -99,16 +108,15 @@ func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond 
 
 // GetBlobTags returns a blob's tags. Every condition failing is 412, none is 304.
 func (s *Service) GetBlobTags(ctx context.Context, key BlobKey, cond Conditions) (Tags, error) {
-	return s.GetBlobTagsAt(ctx, key, "", cond)
+	return s.GetBlobTagsAt(ctx, key, At{}, cond)
 }
 
-// GetBlobTagsAt is GetBlobTags of a snapshot of the blob ("" for the blob itself): the
-// tags the blob had when the snapshot was taken.
-func (s *Service) GetBlobTagsAt(ctx context.Context, key BlobKey, snapshot string, cond Conditions) (Tags, error) {
+// GetBlobTagsAt is GetBlobTags of a snapshot or version of the blob.
+func (s *Service) GetBlobTagsAt(ctx context.Context, key BlobKey, at At, cond Conditions) (Tags, error) {
 	if err := s.validateKey(key); err != nil {
 		return nil, notFoundForRead(err)
 	}
-	rec, err := s.readRecord(ctx, key, snapshot)
+	rec, err := s.readRecord(ctx, key, at)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +138,7 @@ func (s *Service) BlobTags(ctx context.Context, key BlobKey) (Tags, error) {
 	if s.validateKey(key) != nil {
 		return nil, nil
 	}
-	rec, err := s.meta.GetBlob(ctx, key)
+	rec, err := s.getBlob(ctx, key)
 	switch CodeOf(err) {
 	case "":
 		return rec.Tags, nil

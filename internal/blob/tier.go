@@ -130,7 +130,9 @@ func refuseArchived(r *BlobRecord, now time.Time) error {
 // SetBlobTierInput is a Set Blob Tier request. Tier and Priority are canonical (see
 // ParseAccessTier, ParseRehydratePriority).
 type SetBlobTierInput struct {
-	Key        BlobKey
+	Key BlobKey
+	// Version sets the tier of that version of the blob.
+	Version    string
 	Tier       string
 	Priority   string
 	Conditions Conditions
@@ -146,34 +148,41 @@ func (s *Service) SetBlobTier(ctx context.Context, in SetBlobTierInput) (accepte
 	if _, ok := ParseAccessTier(in.Tier); !ok {
 		return false, lanyard.Errorf(lanyard.KindInvalid, "The value for one of the HTTP headers is not in the correct format.").WithCode(CodeInvalidHeaderValue)
 	}
+	if in.Version != "" {
+		return s.setVersionTier(ctx, in)
+	}
 	_, err = s.updateBlob(ctx, in.Key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		now := s.now()
-		if err := in.Conditions.checkTierBlob(cur, now); err != nil {
-			return BlobWrite{}, err
-		}
-		if cur.BlobType != BlobTypeBlock {
-			return BlobWrite{}, errInvalidBlobType()
-		}
-		next := *cur
-		t, changed, acc, err := s.nextTier(cur.Tier.Settled(now), in, s.timestamp())
-		if err != nil {
-			return BlobWrite{}, err
-		}
+		next, acc, err := s.retiered(cur, in, in.Conditions)
 		accepted = acc
-		if !changed {
-			return BlobWrite{Blob: cur}, nil
-		}
-		next.Tier = t
-		return BlobWrite{Blob: &next}, nil
+		return BlobWrite{Blob: next}, err
 	})
 	if err != nil {
 		return false, err
 	}
 	return accepted, nil
+}
+
+// retiered is r with in.Tier set, after checking cond, and whether a rehydration is
+// (still) pending.
+func (s *Service) retiered(r *BlobRecord, in SetBlobTierInput, cond Conditions) (*BlobRecord, bool, error) {
+	now := s.now()
+	if err := cond.checkTierBlob(r, now); err != nil {
+		return nil, false, err
+	}
+	if r.BlobType != BlobTypeBlock {
+		return nil, false, errInvalidBlobType()
+	}
+	t, changed, accepted, err := s.nextTier(r.Tier.Settled(now), in, s.timestamp())
+	if err != nil || !changed {
+		return r, accepted, err
+	}
+	next := *r
+	next.Tier = t
+	return &next, accepted, nil
 }
 
 // nextTier is the tier state after setting in.Tier on cur: whether it changed, and

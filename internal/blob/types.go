@@ -90,6 +90,11 @@ type BlobProperties struct {
 	// Copy describes the Copy Blob that made the blob; nil when none did, or when a
 	// later write (Put Blob, Put Block List, Set Blob Properties) replaced its outcome.
 	Copy *CopyInfo
+	// VersionID is the id of this version of the blob (x-ms-version-id); "" when it was
+	// written while versioning was off.
+	VersionID string
+	// PreviousVersion is set on a previous version read by its id; stores do not keep it.
+	PreviousVersion bool
 }
 
 // CopyInfo is what a blob keeps of the copy that made it (x-ms-copy-* properties).

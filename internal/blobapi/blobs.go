@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
@@ -80,6 +81,7 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	}
 	hdr := w.Header()
 	setWritten(hdr, res.ETag, res.LastModified)
+	setVersionID(hdr, res.VersionID)
 	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
 	if len(crc) > 0 {
 		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
@@ -96,7 +98,7 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	}
 	hdr := w.Header()
 	if r.Method == http.MethodHead {
-		p, err := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.snapshot, cond)
+		p, err := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.at(), cond)
 		if err != nil {
 			return h.notModified(w, r, t, err)
 		}
@@ -120,10 +122,10 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 		return &apiError{status: http.StatusBadRequest, code: "InvalidInput",
 			message: "One of the request inputs is not valid."}
 	}
-	br, err := h.Service.GetBlob(r.Context(), t.key(), blob.GetBlobOptions{Range: rg, Conditions: cond, Snapshot: t.snapshot})
+	br, err := h.Service.GetBlob(r.Context(), t.key(), blob.GetBlobOptions{Range: rg, Conditions: cond, Snapshot: t.snapshot, Version: t.version})
 	if err != nil {
 		if lanyard.CodeOf(err) == blob.CodeInvalidRange {
-			if p, perr := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.snapshot, blob.Conditions{}); perr == nil {
+			if p, perr := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.at(), blob.Conditions{}); perr == nil {
 				hdr.Set("Content-Range", "bytes */"+itoa(p.Size))
 			}
 		}
@@ -187,7 +189,7 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return
 // notModified adds, to a 304, the validators the client compares with.
 func (h *Handler) notModified(w http.ResponseWriter, r *http.Request, t *target, err error) error {
 	if errors.Is(err, blob.ErrNotModified) {
-		if p, perr := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.snapshot, blob.Conditions{}); perr == nil {
+		if p, perr := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.at(), blob.Conditions{}); perr == nil {
 			setWritten(w.Header(), p.ETag, p.LastModified)
 		}
 	}
@@ -199,7 +201,7 @@ func (h *Handler) getBlobMetadata(w http.ResponseWriter, r *http.Request, t *tar
 	if err != nil {
 		return err
 	}
-	p, err := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.snapshot, cond)
+	p, err := h.Service.GetBlobPropertiesAt(r.Context(), t.key(), t.at(), cond)
 	if err != nil {
 		return err
 	}
@@ -219,6 +221,7 @@ func (h *Handler) setBlobMetadata(w http.ResponseWriter, r *http.Request, t *tar
 		return err
 	}
 	setWritten(w.Header(), p.ETag, p.LastModified)
+	setVersionID(w.Header(), p.VersionID)
 	w.Header().Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusOK)
 }
@@ -253,6 +256,10 @@ func (h *Handler) deleteBlob(w http.ResponseWriter, r *http.Request, t *target) 
 		return err
 	}
 	// Without soft delete, every delete is permanent; the SDKs read the header.
-	w.Header().Set("x-ms-delete-type-permanent", "true")
+	pol, err := h.Service.Policy(r.Context(), t.account)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("x-ms-delete-type-permanent", strconv.FormatBool(pol.RetentionDays == 0))
 	return noContent(w, http.StatusAccepted)
 }

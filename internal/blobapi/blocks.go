@@ -93,6 +93,7 @@ func (h *Handler) putBlockList(w http.ResponseWriter, r *http.Request, t *target
 		return err
 	}
 	setWritten(w.Header(), p.ETag, p.LastModified)
+	setVersionID(w.Header(), p.VersionID)
 	w.Header().Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
 }

@@ -135,7 +135,7 @@ func (h *Handler) copyBlob(w http.ResponseWriter, r *http.Request, t *target, sy
 	}
 	userCreateOnly := createOnlyConditions(t, &cond)
 	in := blob.CopyBlobInput{
-		Source: src.key, Dest: t.key(), SourceConditions: srcCond, Conditions: cond,
+		Source: src.key, SourceAt: src.at, Dest: t.key(), SourceConditions: srcCond, Conditions: cond,
 		Metadata: metadata(r.Header), Tags: tags, KeepTags: keepTags, SourceContentMD5: srcMD5,
 		Copy: &blob.CopyInfo{ID: reqctx.NewID(), Source: src.url},
 	}
@@ -148,6 +148,7 @@ func (h *Handler) copyBlob(w http.ResponseWriter, r *http.Request, t *target, sy
 	}
 	hdr := w.Header()
 	setWritten(hdr, p.ETag, p.LastModified)
+	setVersionID(hdr, p.VersionID)
 	hdr.Set("x-ms-copy-id", p.Copy.ID)
 	hdr.Set("x-ms-copy-status", p.Copy.Status)
 	if synchronous && len(p.ContentMD5) > 0 {

@@ -151,7 +151,9 @@ func TestCopyRefusals(t *testing.T) {
 	e.fails(t, e.copyReq("box/dst", e.srv.URL+"/nosuchaccount/box/src", nil), http.StatusNotFound, "CannotVerifyCopySource")
 	e.fails(t, e.copyReq("box/dst", "not a url", nil), http.StatusBadRequest, "InvalidHeaderValue")
 	e.fails(t, e.copyReq("box/dst", "ftp://"+strings.TrimPrefix(e.srv.URL, "https://")+"/x/y/z", nil), http.StatusBadRequest, "InvalidHeaderValue")
-	e.fails(t, e.copyReq("box/dst", src+"?snapshot=2020-01-01T00:00:00.0000000Z", nil), http.StatusNotImplemented, "NotImplemented")
+	e.fails(t, e.copyReq("box/dst", src+"?snapshot=2020-01-01T00:00:00.0000000Z", nil), http.StatusNotFound, "CannotVerifyCopySource")
+	e.fails(t, e.copyReq("box/dst", src+"?versionid=2020-01-01T00:00:00.0000000Z", nil), http.StatusNotFound, "CannotVerifyCopySource")
+	e.fails(t, e.copyReq("box/dst", src+"?versionid=yesterday", nil), http.StatusBadRequest, "InvalidHeaderValue")
 	// Source and destination conditions.
 	e.fails(t, e.copyReq("box/dst", src, map[string]string{"x-ms-source-if-match": `"0x1"`}), http.StatusPreconditionFailed, "SourceConditionNotMet")
 	e.fails(t, e.copyReq("box/dst", src, map[string]string{"x-ms-source-if-none-match": put.hdr.Get("ETag")}), http.StatusPreconditionFailed, "SourceConditionNotMet")

@@ -17,6 +17,9 @@ const maxCopySource = 2048
 // copySource is the blob an x-ms-copy-source names, once authorized for reading.
 type copySource struct {
 	key blob.BlobKey
+	// at is the snapshot or version of the source the URL names (?snapshot=,
+	// ?versionid=).
+	at blob.At
 	// url is the source URL without its query, as x-ms-copy-source shows it.
 	url string
 }
@@ -64,10 +67,14 @@ func (h *Handler) resolveCopySource(w http.ResponseWriter, r *http.Request, t *t
 		container, name = "$root", container
 	}
 	q := u.Query()
-	if q.Has("snapshot") || q.Has("versionid") {
-		return nil, errNotImplemented("copying from a blob snapshot or version")
-	}
 	src := &target{account: strings.ToLower(account), container: container, blob: name, rid: t.rid, query: q}
+	for param, id := range map[string]*string{"snapshot": &src.snapshot, "versionid": &src.version} {
+		if v := q.Get(param); q.Has(param) {
+			if *id, err = blob.ParseSnapshotID(v); err != nil {
+				return nil, errInvalidHeader("x-ms-copy-source", raw)
+			}
+		}
+	}
 	exists, err := h.Accounts.AccountExists(r.Context(), src.account)
 	if err != nil {
 		return nil, err
@@ -84,7 +91,7 @@ func (h *Handler) resolveCopySource(w http.ResponseWriter, r *http.Request, t *t
 	}
 	clean := *u
 	clean.RawQuery = ""
-	return &copySource{key: src.key(), url: clean.String()}, nil
+	return &copySource{key: src.key(), at: src.at(), url: clean.String()}, nil
 }
 
 func (h *Handler) authorizeCopySource(sr, r *http.Request, t, src *target, sourceToken string) error {

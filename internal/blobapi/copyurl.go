@@ -21,7 +21,7 @@ func (h *Handler) openCopySource(w http.ResponseWriter, r *http.Request, t *targ
 	if err != nil {
 		return nil, err
 	}
-	br, err := h.Service.GetBlob(r.Context(), src.key, blob.GetBlobOptions{Range: rg, Conditions: srcCond})
+	br, err := h.Service.GetBlob(r.Context(), src.key, blob.GetBlobOptions{Range: rg, Conditions: srcCond, Snapshot: src.at.Snapshot, Version: src.at.Version})
 	switch {
 	case err == nil:
 		return br, nil
@@ -88,6 +88,7 @@ func (h *Handler) putBlobFromURL(w http.ResponseWriter, r *http.Request, t *targ
 	}
 	hdr := w.Header()
 	setWritten(hdr, res.ETag, res.LastModified)
+	setVersionID(hdr, res.VersionID)
 	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
 	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)

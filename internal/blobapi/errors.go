@@ -140,6 +140,8 @@ var statusByCode = map[string]int{
 	blob.CodePreviousSnapshotNotFound:              http.StatusConflict,
 	blob.CodePreviousSnapshotCannotBeNewer:         http.StatusBadRequest,
 	blob.CodePreviousSnapshotOperationNotSupported: http.StatusConflict,
+	blob.CodeTooManyStates:                         http.StatusConflict,
+	blob.CodeNotOnRootBlob:                         http.StatusForbidden,
 	// Copies.
 	blob.CodeSourceConditionNotMet:  http.StatusPreconditionFailed,
 	blob.CodeCannotVerifyCopySource: http.StatusNotFound,

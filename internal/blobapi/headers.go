@@ -192,6 +192,10 @@ func setBlobHeaders(h http.Header, p blob.BlobProperties, now time.Time) {
 	if n := tagCount(p); n != "" {
 		h.Set("x-ms-tag-count", n)
 	}
+	if p.VersionID != "" {
+		h.Set("x-ms-version-id", p.VersionID)
+		h.Set("x-ms-is-current-version", strconv.FormatBool(!p.PreviousVersion))
+	}
 }
 
 func setWritten(h http.Header, etag string, lastModified time.Time) {

@@ -91,7 +91,7 @@ func newEnvConfig(t testing.TB, cfg blob.Config) *env {
 		t.Fatal(err)
 	}
 	svc, err := blob.Open(context.Background(), blob.Config{Meta: meta, Content: content, GCInterval: -1,
-		Now: cfg.Now, RehydrateDelay: cfg.RehydrateDelay})
+		Now: cfg.Now, RehydrateDelay: cfg.RehydrateDelay, Policy: cfg.Policy})
 	if err != nil {
 		t.Fatal(err)
 	}

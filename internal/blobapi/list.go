@@ -31,7 +31,9 @@ type listParams struct {
 	includeUncommitted        bool
 	includeSnapshots          bool
 	includeCopy               bool
+	includeVersions           bool
 	includeDeleted            bool
+	includeDeletedVersions    bool
 }
 
 func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
@@ -65,7 +67,9 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 			p.includeUncommitted = p.includeUncommitted || inc == "uncommittedblobs"
 			p.includeSnapshots = p.includeSnapshots || inc == "snapshots"
 			p.includeCopy = p.includeCopy || inc == "copy"
+			p.includeVersions = p.includeVersions || inc == "versions"
 			p.includeDeleted = p.includeDeleted || inc == "deleted"
+			p.includeDeletedVersions = p.includeDeletedVersions || inc == "deletedwithversions"
 			if inc == "snapshots" && p.hasDelimiter {
 				return p, errInvalidQuery("include", v, "snapshots cannot be listed with a delimiter")
 			}
@@ -74,8 +78,8 @@ func parseList(q url.Values, allowed map[string]bool) (listParams, error) {
 	return p, nil
 }
 
-// Values Azure allows for include. Only metadata, tags, uncommittedblobs, snapshots and
-// copy change the output: Lanyard has no versions or soft delete to list.
+// Values Azure allows for include. Those Lanyard has nothing for (a container's
+// deleted, system; a blob's immutabilitypolicy, legalhold, permissions) change nothing.
 var (
 	containerIncludes = map[string]bool{"metadata": true, "deleted": true, "system": true}
 	blobIncludes      = map[string]bool{"metadata": true, "snapshots": true, "uncommittedblobs": true,
@@ -225,7 +229,8 @@ func (h *Handler) listBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 	}
 	res, err := h.Service.ListBlobs(r.Context(), t.account, t.container, blob.ListBlobsOptions{
 		Prefix: p.prefix, Delimiter: p.delimiter, Marker: p.marker, MaxResults: p.max, Uncommitted: p.includeUncommitted,
-		Snapshots: p.includeSnapshots,
+		Snapshots: p.includeSnapshots, Versions: p.includeVersions, Deleted: p.includeDeleted,
+		DeletedWithVersions: p.includeDeletedVersions,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
@@ -55,8 +56,18 @@ func appendBlob(b *bytes.Buffer, en blob.ListEntry, opts blobEntries) {
 	}
 	b.WriteString("<Blob>")
 	element(b, "Name", p.Name)
+	if en.Deleted != nil {
+		b.WriteString("<Deleted>true</Deleted>")
+	}
 	if en.Snapshot != "" {
 		element(b, "Snapshot", en.Snapshot)
+	}
+	if en.Version != "" {
+		element(b, "VersionId", en.Version)
+		element(b, "IsCurrentVersion", strconv.FormatBool(en.IsCurrentVersion))
+	}
+	if en.HasVersionsOnly {
+		b.WriteString("<HasVersionsOnly>true</HasVersionsOnly>")
 	}
 	b.WriteString("<Properties>")
 	element(b, "Creation-Time", httpTime(p.CreatedAt))
@@ -93,6 +104,10 @@ func appendBlob(b *bytes.Buffer, en blob.ListEntry, opts blobEntries) {
 	}
 	if p.Sealed {
 		b.WriteString("<Sealed>true</Sealed>")
+	}
+	if d := en.Deleted; d != nil {
+		element(b, "DeletedTime", httpTime(d.At))
+		element(b, "RemainingRetentionDays", strconv.Itoa(remainingDays(d.Until, now)))
 	}
 	b.WriteString("</Properties>")
 	if withMeta {
@@ -138,4 +153,14 @@ func escape(b *bytes.Buffer, s string) {
 		}
 	}
 	b.WriteString(s) // the common case: nothing to escape
+}
+
+// remainingDays is what is left of a soft-deleted state's retention, in whole days
+// rounded up, as RemainingRetentionDays reports it.
+func remainingDays(until, now time.Time) int {
+	left := until.Sub(now)
+	if left <= 0 {
+		return 0
+	}
+	return int((left + 24*time.Hour - 1) / (24 * time.Hour))
 }

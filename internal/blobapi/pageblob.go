@@ -35,6 +35,7 @@ func (h *Handler) createPageBlob(w http.ResponseWriter, r *http.Request, t *targ
 		return refusedReplace(t, userSet, err)
 	}
 	setWritten(w.Header(), p.ETag, p.LastModified)
+	setVersionID(w.Header(), p.VersionID)
 	w.Header().Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
 }

@@ -19,8 +19,10 @@ type target struct {
 	createOnly bool
 	// tags are the index tags the request writes, once read (see requestTags).
 	tags *requestTags
-	// snapshot is the snapshot a read or delete addresses (?snapshot=), canonical.
+	// snapshot is the snapshot a read or delete addresses (?snapshot=), canonical;
+	// version the version (?versionid=).
 	snapshot string
+	version  string
 }
 
 // operation is one REST operation: how to authorize it and how to run it.
@@ -72,7 +74,7 @@ var (
 // which the SDKs do not retry, rather than 400, which would claim the request is wrong.
 var unsupportedComps = map[string]bool{
 	"acl": true, "lease": true, "copy": true,
-	"expiry": true, "undelete": true, "query": true,
+	"expiry": true, "query": true,
 	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true,
 	"properties": true, "stats": true,
 	"rename": true,
@@ -84,7 +86,7 @@ func route(r *http.Request, t *target) (*operation, error) {
 	q := t.query
 	comp, restype := q.Get("comp"), q.Get("restype")
 	if q.Has("versionid") {
-		return nil, errNotImplemented("blob versions")
+		return routeVersion(r, t)
 	}
 	if q.Has("snapshot") {
 		return routeSnapshot(r, t)
@@ -190,6 +192,8 @@ func route(r *http.Request, t *target) (*operation, error) {
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobTier})
 	case "snapshot":
 		return method(m, map[string]*operation{http.MethodPut: opSnapshotBlob})
+	case "undelete":
+		return method(m, map[string]*operation{http.MethodPut: opUndeleteBlob})
 	}
 	if unsupportedComps[strings.ToLower(comp)] {
 		return nil, errNotImplemented("comp=" + comp)

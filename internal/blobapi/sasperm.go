@@ -21,8 +21,8 @@ var sasAllows = map[*operation]string{
 	opPutBlock: "w", opPutBlockList: "w", opPutPage: "w", opSealBlob: "w",
 	opAppendBlock: "aw",
 	opSetBlobMeta: "w", opSetBlobProps: "w", opSetPageBlobProps: "w",
-	opDeleteBlob: "d",
-	opListBlobs:  "l",
+	opDeleteBlob: "d", opDeleteBlobVersion: "x",
+	opListBlobs: "l",
 	// Leases are writes (acquire, renew, change, release, break), as Azure's table has them.
 	opLeaseBlob:   "w",
 	opSetBlobTier: "w",

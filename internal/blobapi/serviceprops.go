@@ -12,9 +12,10 @@ import (
 )
 
 // Get and Set Blob Service Properties. The CORS rules are kept per account and honoured
-// (cors.go). Every other setting is reported as Azure reports it when off, and turning
-// one on is refused: Lanyard keeps no deleted blobs or versions, serves no static
-// website, and writes no Storage Analytics logs or metrics.
+// (cors.go), and so are blob versioning and blob soft delete (the blob package keeps
+// versions and soft-deleted states). Every other setting is reported as Azure reports it
+// when off, and turning one on is refused: Lanyard keeps no deleted containers, serves
+// no static website, and writes no Storage Analytics logs or metrics.
 
 // ServiceSettings keeps an account's Blob service settings; directory.StorageAccounts
 // is one.
@@ -23,6 +24,11 @@ type ServiceSettings interface {
 	SetBlobCORS(ctx context.Context, account string, rules []lanyard.CORSRule) error
 	// ContainerDeleteRetention is how long a deleted container is kept; 0: not kept.
 	ContainerDeleteRetention(ctx context.Context, account string) (time.Duration, error)
+	// BlobDataProtection returns the account's blob versioning setting and blob soft
+	// delete retention in days (0: off).
+	BlobDataProtection(ctx context.Context, account string) (versioning bool, retentionDays int, err error)
+	// SetBlobDataProtection changes them; nil leaves a setting as it is.
+	SetBlobDataProtection(ctx context.Context, account string, versioning *bool, retentionDays *int) error
 }
 
 // RBAC actions of the service properties operations.
@@ -109,17 +115,32 @@ func (h *Handler) getServiceProperties(w http.ResponseWriter, r *http.Request, t
 		cors.Rules = append(cors.Rules, corsRuleXML{AllowedOrigins: strings.Join(c.AllowedOrigins, ","), AllowedMethods: strings.Join(c.AllowedMethods, ","),
 			MaxAgeInSeconds: c.MaxAgeSeconds, ExposedHeaders: strings.Join(c.ExposedHeaders, ","), AllowedHeaders: strings.Join(c.AllowedHeaders, ",")})
 	}
-	off := false
+	versioning, days, err := h.Settings.BlobDataProtection(r.Context(), t.account)
+	if err != nil {
+		return err
+	}
+	keep, err := h.Settings.ContainerDeleteRetention(r.Context(), t.account)
+	if err != nil {
+		return err
+	}
 	return writeXML(w, serviceProperties{
 		Logging:                        &logging{Version: "1.0"},
 		HourMetrics:                    &metrics{Version: "1.0"},
 		MinuteMetrics:                  &metrics{Version: "1.0"},
 		Cors:                           cors,
-		DeleteRetentionPolicy:          &retention{},
+		DeleteRetentionPolicy:          retentionOf(days),
 		StaticWebsite:                  &enabled{},
-		IsVersioningEnabled:            &off,
-		ContainerDeleteRetentionPolicy: &retention{},
+		IsVersioningEnabled:            &versioning,
+		ContainerDeleteRetentionPolicy: retentionOf(int(keep / (24 * time.Hour))),
 	})
+}
+
+// retentionOf is a retention policy of days (0: off).
+func retentionOf(days int) *retention {
+	if days == 0 {
+		return &retention{}
+	}
+	return &retention{Enabled: true, Days: &days}
 }
 
 func (h *Handler) setServiceProperties(w http.ResponseWriter, r *http.Request, t *target) error {
@@ -140,11 +161,23 @@ func (h *Handler) setServiceProperties(w http.ResponseWriter, r *http.Request, t
 	if err := refuseUnserved(&in); err != nil {
 		return err
 	}
-	if in.Cors != nil { // absent: unchanged, as in Azure
-		rules, err := corsRules(in.Cors.Rules)
-		if err != nil {
+	days, err := retentionDays(in.DeleteRetentionPolicy)
+	if err != nil {
+		return err
+	}
+	var rules []lanyard.CORSRule
+	if in.Cors != nil {
+		if rules, err = corsRules(in.Cors.Rules); err != nil {
 			return err
 		}
+	}
+	// Absent settings are unchanged, as in Azure.
+	if in.IsVersioningEnabled != nil || days != nil {
+		if err := h.Settings.SetBlobDataProtection(r.Context(), t.account, in.IsVersioningEnabled, days); err != nil {
+			return err
+		}
+	}
+	if in.Cors != nil {
 		if err := h.Settings.SetBlobCORS(r.Context(), t.account, rules); err != nil {
 			return err
 		}
@@ -157,12 +190,8 @@ func (h *Handler) setServiceProperties(w http.ResponseWriter, r *http.Request, t
 func refuseUnserved(p *serviceProperties) error {
 	var on string
 	switch {
-	case p.DeleteRetentionPolicy != nil && p.DeleteRetentionPolicy.Enabled:
-		on = "DeleteRetentionPolicy (soft delete of blobs)"
 	case p.ContainerDeleteRetentionPolicy != nil && p.ContainerDeleteRetentionPolicy.Enabled:
 		on = "ContainerDeleteRetentionPolicy (soft delete of containers)"
-	case p.IsVersioningEnabled != nil && *p.IsVersioningEnabled:
-		on = "IsVersioningEnabled (blob versions)"
 	case p.StaticWebsite != nil && p.StaticWebsite.Enabled:
 		on = "StaticWebsite"
 	case p.Logging != nil && (p.Logging.Read || p.Logging.Write || p.Logging.Delete):
@@ -175,6 +204,27 @@ func refuseUnserved(p *serviceProperties) error {
 		return nil
 	}
 	return errNotImplemented("Set Blob Service Properties with " + on)
+}
+
+// Azure's bounds on the days of a DeleteRetentionPolicy.
+const (
+	minRetentionDays = 1
+	maxRetentionDays = 365
+)
+
+// retentionDays reads a DeleteRetentionPolicy: nil when absent, 0 when disabled.
+func retentionDays(p *retention) (*int, error) {
+	if p == nil {
+		return nil, nil
+	}
+	days := 0
+	if p.Enabled {
+		if p.Days == nil || *p.Days < minRetentionDays || *p.Days > maxRetentionDays {
+			return nil, errXMLNode("Days", "", "The retention days of a DeleteRetentionPolicy are 1 to 365.")
+		}
+		days = *p.Days
+	}
+	return &days, nil
 }
 
 // corsRules validates CORS rules as Azure does.

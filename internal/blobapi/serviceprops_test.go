@@ -3,6 +3,7 @@ package blobapi_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,13 +17,36 @@ import (
 )
 
 type settings struct {
-	mu     sync.Mutex
-	rules  map[string][]lanyard.CORSRule
-	retain time.Duration // every account's container delete retention
+	mu         sync.Mutex
+	rules      map[string][]lanyard.CORSRule
+	retain     time.Duration // every account's container delete retention
+	versioning map[string]bool
+	days       map[string]int
 }
 
 func (s *settings) ContainerDeleteRetention(context.Context, string) (time.Duration, error) {
 	return s.retain, nil
+}
+
+func (s *settings) BlobDataProtection(_ context.Context, account string) (bool, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.versioning[account], s.days[account], nil
+}
+
+func (s *settings) SetBlobDataProtection(_ context.Context, account string, versioning *bool, days *int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.versioning == nil {
+		s.versioning, s.days = map[string]bool{}, map[string]int{}
+	}
+	if versioning != nil {
+		s.versioning[account] = *versioning
+	}
+	if days != nil {
+		s.days[account] = *days
+	}
+	return nil
 }
 
 func (s *settings) BlobCORS(_ context.Context, account string) ([]lanyard.CORSRule, error) {
@@ -69,12 +93,41 @@ func TestServicePropertiesAndCORSWithGoSDK(t *testing.T) {
 		t.Fatalf("GetProperties = %+v", props)
 	}
 	for name, opts := range map[string]*service.SetPropertiesOptions{
-		"delete retention": {DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](7)}},
-		"static website":   {StaticWebsite: &service.StaticWebsite{Enabled: to.Ptr(true)}},
-		"metrics":          {HourMetrics: &service.Metrics{Enabled: to.Ptr(true), IncludeAPIs: to.Ptr(true), RetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(false)}}},
+		"static website": {StaticWebsite: &service.StaticWebsite{Enabled: to.Ptr(true)}},
+		"metrics":        {HourMetrics: &service.Metrics{Enabled: to.Ptr(true), IncludeAPIs: to.Ptr(true), RetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(false)}}},
 	} {
 		_, err := c.SetProperties(ctx, opts)
 		wantCode(t, name, err, http.StatusNotImplemented, "NotImplemented")
+	}
+
+	// Versioning and blob soft delete are kept and reported; absent settings stay.
+	// (The Go SDK has no IsVersioningEnabled: the XML says it.)
+	e.must(t, req{method: "PUT", path: "/" + account + "?restype=service&comp=properties",
+		body: "<StorageServiceProperties><IsVersioningEnabled>true</IsVersioningEnabled></StorageServiceProperties>"}, http.StatusAccepted)
+	if _, err := c.SetProperties(ctx, &service.SetPropertiesOptions{
+		DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](7)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetProperties(ctx, &service.SetPropertiesOptions{CORS: []*service.CORSRule{rule}}); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.must(t, req{method: "GET", path: "/" + account + "?restype=service&comp=properties"}, http.StatusOK); !strings.Contains(res.body, "<IsVersioningEnabled>true</IsVersioningEnabled>") {
+		t.Fatalf("versioning not reported on: %s", res.body)
+	}
+	if props, err = c.GetProperties(ctx, nil); err != nil || !*props.DeleteRetentionPolicy.Enabled || *props.DeleteRetentionPolicy.Days != 7 {
+		t.Fatalf("GetProperties after turning versioning and soft delete on = %+v, %v", props, err)
+	}
+	for _, days := range []int32{0, 366} {
+		_, err := c.SetProperties(ctx, &service.SetPropertiesOptions{DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr(days)}})
+		wantCode(t, "retention days", err, http.StatusBadRequest, "InvalidXmlNodeValue")
+	}
+	e.must(t, req{method: "PUT", path: "/" + account + "?restype=service&comp=properties",
+		body: "<StorageServiceProperties><IsVersioningEnabled>false</IsVersioningEnabled><DeleteRetentionPolicy><Enabled>false</Enabled></DeleteRetentionPolicy></StorageServiceProperties>"}, http.StatusAccepted)
+	if res := e.must(t, req{method: "GET", path: "/" + account + "?restype=service&comp=properties"}, http.StatusOK); !strings.Contains(res.body, "<IsVersioningEnabled>false</IsVersioningEnabled>") {
+		t.Fatalf("versioning not reported off: %s", res.body)
+	}
+	if props, err = c.GetProperties(ctx, nil); err != nil || *props.DeleteRetentionPolicy.Enabled {
+		t.Fatalf("GetProperties after turning versioning and soft delete off = %+v, %v", props, err)
 	}
 
 	// Preflight: no Authorization, answered by the rule.

@@ -88,7 +88,12 @@ func (h *Handler) snapshotBlob(w http.ResponseWriter, r *http.Request, t *target
 // deleteOptions reads Delete Blob's snapshot options: the snapshot addressed, or what
 // x-ms-delete-snapshots says to do with the blob's.
 func deleteOptions(r *http.Request, t *target, cond blob.Conditions) (blob.DeleteBlobOptions, error) {
-	opts := blob.DeleteBlobOptions{Snapshot: t.snapshot, Conditions: cond}
+	opts := blob.DeleteBlobOptions{Snapshot: t.snapshot, Version: t.version, Conditions: cond}
+	if t.query.Has("deletetype") {
+		// Permanent delete of soft-deleted snapshots and versions is an account setting
+		// Lanyard does not have.
+		return opts, errNotImplemented("Delete Blob with deletetype=" + truncate(t.query.Get("deletetype"), 16))
+	}
 	v := r.Header.Get("x-ms-delete-snapshots")
 	switch strings.ToLower(v) {
 	case "":
@@ -100,7 +105,7 @@ func deleteOptions(r *http.Request, t *target, cond blob.Conditions) (blob.Delet
 	default:
 		return opts, errInvalidHeader("x-ms-delete-snapshots", v)
 	}
-	if t.snapshot != "" {
+	if t.snapshot != "" || t.version != "" {
 		// Azure: the header on a request that deletes one snapshot is a bad request.
 		return opts, errInvalidHeader("x-ms-delete-snapshots", v)
 	}

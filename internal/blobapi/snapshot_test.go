@@ -71,7 +71,8 @@ func TestSnapshots(t *testing.T) {
 	e.fails(t, req{method: "GET", path: p + "?snapshot=yesterday"}, http.StatusBadRequest, "InvalidQueryParameterValue")
 	e.fails(t, req{method: "PUT", path: sp, body: "x", hdr: map[string]string{"x-ms-blob-type": "BlockBlob"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
 	e.fails(t, req{method: "PUT", path: sp + "&comp=metadata", hdr: map[string]string{"x-ms-meta-a": "b"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
-	e.fails(t, req{method: "GET", path: p + "?versionid=" + url.QueryEscape(snap)}, http.StatusNotImplemented, "NotImplemented")
+	// A snapshot is not a version.
+	e.fails(t, req{method: "GET", path: p + "?versionid=" + url.QueryEscape(snap)}, http.StatusNotFound, "BlobNotFound")
 	e.fails(t, req{method: "PUT", path: "/" + account + "/box/missing?comp=snapshot"}, http.StatusNotFound, "BlobNotFound")
 	e.fails(t, req{method: "PUT", path: p + "?comp=snapshot", hdr: map[string]string{"If-Match": `"0x1"`}}, http.StatusPreconditionFailed, "ConditionNotMet")
 	e.fails(t, req{method: "DELETE", path: p}, http.StatusConflict, "SnapshotsPresent")

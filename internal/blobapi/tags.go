@@ -104,7 +104,7 @@ func (h *Handler) getBlobTags(w http.ResponseWriter, r *http.Request, t *target)
 	if err != nil {
 		return err
 	}
-	tags, err := h.Service.GetBlobTagsAt(r.Context(), t.key(), t.snapshot, cond)
+	tags, err := h.Service.GetBlobTagsAt(r.Context(), t.key(), t.at(), cond)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (h *Handler) setBlobTags(w http.ResponseWriter, r *http.Request, t *target)
 	if err != nil {
 		return err
 	}
-	if err := h.Service.SetBlobTags(r.Context(), t.key(), tags, cond); err != nil {
+	if err := h.Service.SetBlobTagsAt(r.Context(), t.key(), t.version, tags, cond); err != nil {
 		return err
 	}
 	return noContent(w, http.StatusNoContent)

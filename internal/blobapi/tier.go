@@ -2,6 +2,7 @@ package blobapi
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -64,8 +65,11 @@ func (h *Handler) setBlobTier(w http.ResponseWriter, r *http.Request, t *target)
 	if err != nil {
 		return err
 	}
-	accepted, err := h.Service.SetBlobTier(r.Context(), blob.SetBlobTierInput{Key: t.key(), Tier: tier, Priority: prio,
+	accepted, err := h.Service.SetBlobTier(r.Context(), blob.SetBlobTierInput{Key: t.key(), Version: t.version, Tier: tier, Priority: prio,
 		Conditions: blob.Conditions{LeaseID: cond.LeaseID, IfTags: cond.IfTags}})
+	if errors.Is(err, blob.ErrRehydrateVersion) {
+		return errNotImplemented("rehydrating a previous blob version from Archive")
+	}
 	if err != nil {
 		return err
 	}

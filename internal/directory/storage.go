@@ -97,20 +97,36 @@ func (s *Service) RevokeUserDelegationKeys(ctx context.Context, group, name stri
 	return err
 }
 
-// SetContainerDeleteRetention sets how many days account name in group keeps deleted
-// containers (0: none; the caller checks the range).
-func (s *Service) SetContainerDeleteRetention(ctx context.Context, group, name string, days int) (lanyard.StorageAccount, error) {
+// BlobProtectionChange changes an account's blob data protection settings; a nil field
+// leaves its setting as it is.
+type BlobProtectionChange struct {
+	Versioning             *bool // blob versioning (isVersioningEnabled)
+	BlobRetentionDays      *int  // blob soft delete (deleteRetentionPolicy), 0: off
+	ContainerRetentionDays *int  // container soft delete (containerDeleteRetentionPolicy), 0: off
+}
+
+// SetBlobProtection changes the blob data protection settings of account name in group
+// ("" for any group); the caller checks the ranges.
+func (s *Service) SetBlobProtection(ctx context.Context, group, name string, c BlobProtectionChange) (lanyard.StorageAccount, error) {
 	if _, err := s.GetStorageAccount(ctx, group, name); err != nil {
 		return lanyard.StorageAccount{}, err
 	}
-	a, err := s.store.UpdateStorageAccount(ctx, name, func(a lanyard.StorageAccount) (lanyard.StorageAccount, error) {
-		a.ContainerDeleteRetentionDays = days
+	acct, err := s.store.UpdateStorageAccount(ctx, name, func(a lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+		if c.Versioning != nil {
+			a.BlobVersioning = *c.Versioning
+		}
+		if c.BlobRetentionDays != nil {
+			a.BlobDeleteRetentionDays = *c.BlobRetentionDays
+		}
+		if c.ContainerRetentionDays != nil {
+			a.ContainerDeleteRetentionDays = *c.ContainerRetentionDays
+		}
 		return a, nil
 	})
 	if lanyard.IsNotFound(err) {
-		return a, accountNotFound(name)
+		return acct, accountNotFound(name)
 	}
-	return a, err
+	return acct, err
 }
 
 // GetStorageAccount returns account name, which must be in group ("" for any group).
@@ -216,6 +232,20 @@ func (a StorageAccounts) SetBlobCORS(ctx context.Context, name string, rules []l
 func (a StorageAccounts) ContainerDeleteRetention(ctx context.Context, name string) (time.Duration, error) {
 	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
 	return time.Duration(acct.ContainerDeleteRetentionDays) * 24 * time.Hour, err
+}
+
+// BlobDataProtection returns account name's blob versioning setting and its blob soft
+// delete retention in days (0: off).
+func (a StorageAccounts) BlobDataProtection(ctx context.Context, name string) (versioning bool, retentionDays int, err error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	return acct.BlobVersioning, acct.BlobDeleteRetentionDays, err
+}
+
+// SetBlobDataProtection changes account name's blob versioning and soft delete settings;
+// a nil argument leaves its setting as it is.
+func (a StorageAccounts) SetBlobDataProtection(ctx context.Context, name string, versioning *bool, retentionDays *int) error {
+	_, err := a.Directory.SetBlobProtection(ctx, "", name, BlobProtectionChange{Versioning: versioning, BlobRetentionDays: retentionDays})
+	return err
 }
 
 // AccountExists reports whether account name exists. Only the account's own name, not

@@ -106,6 +106,11 @@ type StorageAccount struct {
 	// ContainerDeleteRetentionDays is how long a deleted container is kept for restore
 	// (the Blob service's containerDeleteRetentionPolicy); 0: not kept.
 	ContainerDeleteRetentionDays int
+	// BlobVersioning keeps every earlier state of a blob as a version (isVersioningEnabled).
+	BlobVersioning bool
+	// BlobDeleteRetentionDays is how long deleted blobs are kept soft-deleted (blob
+	// deleteRetentionPolicy); 0 when soft delete is off.
+	BlobDeleteRetentionDays int
 }
 
 // CORSRule is one CORS rule of a storage service: requests from AllowedOrigins with

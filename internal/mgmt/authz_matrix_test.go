@@ -159,6 +159,7 @@ func permissionMatrix() []permissionCase {
 		c("list blob services", "GET", acct+"/blobServices", "", one(svcT+"/read", acct)),
 		c("get blob service", "GET", svc, "", one(svcT+"/read", svc)),
 		c("set blob service", "PUT", svc, `{"properties":{"deleteRetentionPolicy":{"enabled":false}}}`, one(svcT+"/write", svc)),
+		c("patch blob service", "PATCH", svc, `{"properties":{"isVersioningEnabled":true,"deleteRetentionPolicy":{"enabled":true,"days":7}}}`, one(svcT+"/write", svc)),
 		c("list containers", "GET", svc+"/containers", "", one(ctrT+"/read", svc)),
 		c("create container", "PUT", ctr, `{"properties":{"metadata":{"a":"b"}}}`, one(ctrT+"/write", ctr)),
 		c("patch container", "PATCH", ctr, `{"properties":{"metadata":{"a":"c"}}}`, one(ctrT+"/write", ctr)),

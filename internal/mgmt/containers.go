@@ -32,7 +32,8 @@ type Containers interface {
 }
 
 // blobServiceJSON is the account's blob service. Its properties say what Lanyard's Blob
-// endpoint does: no soft delete, versions, change feed, CORS or restore.
+// endpoint does: blob versioning and blob soft delete as the account has them; no
+// container soft delete, change feed, or restore.
 type blobServiceJSON struct {
 	ID         string         `json:"id"`
 	Name       string         `json:"name"`
@@ -46,11 +47,11 @@ func blobService(acct lanyard.StorageAccount) blobServiceJSON {
 		ID: acct.ResourceID + "/blobServices/default", Name: "default", Type: blobServiceType,
 		Properties: map[string]any{
 			"cors":                     map[string]any{"corsRules": []any{}},
-			"deleteRetentionPolicy":    off,
-			containerRetentionProperty: containerRetention(acct),
+			blobRetentionProperty:      retentionPolicy(acct.BlobDeleteRetentionDays),
+			containerRetentionProperty: retentionPolicy(acct.ContainerDeleteRetentionDays),
 			"changeFeed":               off,
 			"restorePolicy":            off,
-			"isVersioningEnabled":      false,
+			versioningProperty:         acct.BlobVersioning,
 		},
 	}
 }
@@ -82,9 +83,11 @@ func (h *Handler) getBlobService(w http.ResponseWriter, r *http.Request, args []
 	return h.reply(w, http.StatusOK, blobService(acct), err)
 }
 
-// putBlobService accepts the properties Lanyard's Blob endpoint already has (every policy
-// off, no CORS rules) and refuses any other, rather than answering a setting it would
-// not keep.
+// putBlobService sets blob versioning (isVersioningEnabled) and blob soft delete
+// (deleteRetentionPolicy); a property left out keeps its value, as in Azure. Every other
+// property must ask for what Lanyard's Blob endpoint already has (off, no CORS rules):
+// any other is refused, rather than answered as a setting Lanyard would not keep.
+// PATCH does the same.
 func (h *Handler) putBlobService(w http.ResponseWriter, r *http.Request, args []string) error {
 	acct, err := h.serviceAccount(r.Context(), args)
 	if err != nil {
@@ -96,7 +99,7 @@ func (h *Handler) putBlobService(w http.ResponseWriter, r *http.Request, args []
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	retentionDays, setRetention, err := takeContainerRetention(body.Properties)
+	change, err := takeBlobProtection(body.Properties)
 	if err != nil {
 		return err
 	}
@@ -110,8 +113,8 @@ func (h *Handler) putBlobService(w http.ResponseWriter, r *http.Request, args []
 		slices.Sort(unsupported)
 		return apiError(http.StatusBadRequest, "FeatureNotSupported", "Lanyard's Blob endpoint does not support the blob service properties "+clip(strings.Join(unsupported, ", "))+"; leave them out, or disabled.")
 	}
-	if setRetention {
-		if acct, err = h.Directory.SetContainerDeleteRetention(r.Context(), args[1], args[2], retentionDays); err != nil {
+	if hasBlobProtection(change) {
+		if acct, err = h.Directory.SetBlobProtection(r.Context(), args[1], args[2], change); err != nil {
 			return err
 		}
 	}

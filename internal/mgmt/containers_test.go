@@ -22,8 +22,30 @@ func TestBlobServiceAndContainers(t *testing.T) {
 	}
 	// Settings Lanyard has (everything off) are accepted; one it would not keep is refused.
 	expect(t, f.call(t, "PUT", svc, `{"properties":{"deleteRetentionPolicy":{"enabled":false,"days":7},"cors":{"corsRules":[]},"isVersioningEnabled":false}}`), http.StatusOK)
-	if msg := armError(t, f.call(t, "PUT", svc, `{"properties":{"isVersioningEnabled":true,"deleteRetentionPolicy":{"enabled":true,"days":7}}}`), http.StatusBadRequest, "FeatureNotSupported"); msg == "" {
+	if msg := armError(t, f.call(t, "PUT", svc, `{"properties":{"changeFeed":{"enabled":true}}}`), http.StatusBadRequest, "FeatureNotSupported"); msg == "" {
 		t.Error("no message")
+	}
+	// Versioning and blob soft delete are kept, reported, and left as they are by a
+	// request that does not mention them.
+	expect(t, f.call(t, "PUT", svc, `{"properties":{"isVersioningEnabled":true,"deleteRetentionPolicy":{"enabled":true,"days":7}}}`), http.StatusOK)
+	expect(t, f.call(t, "PATCH", svc, `{"properties":{"cors":{"corsRules":[]}}}`), http.StatusOK)
+	got := f.call(t, "GET", svc, "").object(t)
+	if v, _ := got["properties"].(map[string]any)["isVersioningEnabled"].(bool); !v {
+		t.Errorf("isVersioningEnabled after turning it on: %v", got)
+	}
+	if p, _ := got["properties"].(map[string]any)["deleteRetentionPolicy"].(map[string]any); p["enabled"] != true || p["days"] != float64(7) {
+		t.Errorf("deleteRetentionPolicy after turning it on: %v", got)
+	}
+	for _, bad := range []string{`{"enabled":true,"days":0}`, `{"enabled":true,"days":366}`, `{"enabled":true}`, `{"days":3}`} {
+		armError(t, f.call(t, "PATCH", svc, `{"properties":{"deleteRetentionPolicy":`+bad+`}}`), http.StatusBadRequest, "InvalidRequestPropertyValue")
+	}
+	expect(t, f.call(t, "PATCH", svc, `{"properties":{"isVersioningEnabled":false,"deleteRetentionPolicy":{"enabled":false}}}`), http.StatusOK)
+	got = f.call(t, "GET", svc, "").object(t)
+	if v, _ := got["properties"].(map[string]any)["isVersioningEnabled"].(bool); v {
+		t.Errorf("isVersioningEnabled after turning it off: %v", got)
+	}
+	if p, _ := got["properties"].(map[string]any)["deleteRetentionPolicy"].(map[string]any); p["enabled"] != false {
+		t.Errorf("deleteRetentionPolicy after turning it off: %v", got)
 	}
 
 	for i := range 5 {

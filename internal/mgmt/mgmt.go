@@ -299,7 +299,7 @@ func (h *Handler) table() []*route {
 		newRoute(groups+"/{}/"+accounts+"/{}/revokeUserDelegationKeys", acctType).action("revokeUserDelegationKeys").on("POST", h.revokeUserDelegationKeys),
 		newRoute("subscriptions/{}/providers/Microsoft.Storage/checkNameAvailability", acctType).readsWith("Microsoft.Storage/checkNameAvailability/read").on("POST", h.checkAccountName),
 		newRoute(groups+"/{}/"+accounts+"/{}/blobServices", blobServiceType).on("GET", h.listBlobServices),
-		newRoute(groups+"/{}/"+accounts+"/{}/blobServices/{}", blobServiceType).on("GET", h.getBlobService).on("PUT", h.putBlobService),
+		newRoute(groups+"/{}/"+accounts+"/{}/blobServices/{}", blobServiceType).on("GET", h.getBlobService).on("PUT", h.putBlobService).on("PATCH", h.putBlobService),
 		newRoute(groups+"/{}/"+accounts+"/{}/blobServices/{}/containers", containerType).on("GET", h.listContainers),
 		newRoute(groups+"/{}/"+accounts+"/{}/blobServices/{}/containers/{}", containerType).on("PUT", h.putContainer).on("PATCH", h.patchContainer).on("GET", h.getContainer).on("DELETE", h.deleteContainer),
 		newRoute("subscriptions/{}/resources", "Microsoft.Resources/subscriptions/resources").on("GET", h.listResources),

@@ -75,7 +75,7 @@ func newBlobBench(b *testing.B, audited bool) *blobBench {
 	_, err = acc.CreateRoleAssignment(ctx, lanyard.RoleAssignment{Scope: acct.ResourceID, RoleDefinitionID: "ba92f5b4-2d11-453d-a403-e96b0029c9fe", PrincipalID: id.PrincipalID},
 		func(ctx context.Context, p string) error { _, err := dir.Principal(ctx, p); return err })
 	must(err)
-	svc, err := openBlob(ctx, home, filepath.Join(home, "content"), nil, 0, logger)
+	svc, err := openBlob(ctx, home, filepath.Join(home, "content"), nil, 0, nil, logger)
 	must(err)
 	b.Cleanup(func() { svc.Close() })
 

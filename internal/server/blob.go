@@ -17,6 +17,7 @@ import (
 	"github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/blob/fscontent"
 	"github.com/lanyard-id/lanyard/internal/blob/fsmeta"
+	"github.com/lanyard-id/lanyard/internal/directory"
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 	"github.com/lanyard-id/lanyard/internal/store"
 )
@@ -24,8 +25,10 @@ import (
 // openBlob opens the Blob service: content in contentDir, metadata in sharedMeta when the
 // store is shared with other nodes (they must see each other's blobs), otherwise in a
 // journal under home/blob, which is faster for one node. rehydrateDelay is how long a
-// rehydration from Archive takes (0: at once).
-func openBlob(ctx context.Context, home, contentDir string, sharedMeta blob.MetaStore, rehydrateDelay time.Duration, logger *slog.Logger) (*blob.Service, error) {
+// rehydration from Archive takes (0: at once). policy gives an account's blob versioning
+// and soft delete settings (nil: off).
+func openBlob(ctx context.Context, home, contentDir string, sharedMeta blob.MetaStore, rehydrateDelay time.Duration,
+	policy func(ctx context.Context, account string) (blob.Policy, error), logger *slog.Logger) (*blob.Service, error) {
 	meta := sharedMeta
 	if meta == nil {
 		m, err := fsmeta.Open(filepath.Join(home, "blob", "meta"), fsmeta.Options{Logger: logger})
@@ -49,7 +52,7 @@ func openBlob(ctx context.Context, home, contentDir string, sharedMeta blob.Meta
 		rehydrateDelay = -1 // blob.Config: none
 	}
 	svc, err := blob.Open(ctx, blob.Config{Meta: meta, Content: content, Logger: logger, SharedContent: shared,
-		RehydrateDelay: rehydrateDelay})
+		RehydrateDelay: rehydrateDelay, Policy: policy})
 	if err != nil {
 		meta.Close()
 		content.Close()
@@ -138,5 +141,14 @@ func deleteAccountData(ctx context.Context, svc *blob.Service, account string, l
 			return
 		}
 		marker = page.NextMarker
+	}
+}
+
+// blobPolicy reads an account's blob versioning and soft delete settings for the Blob
+// service.
+func blobPolicy(accounts directory.StorageAccounts) func(ctx context.Context, account string) (blob.Policy, error) {
+	return func(ctx context.Context, account string) (blob.Policy, error) {
+		versioning, days, err := accounts.BlobDataProtection(ctx, account)
+		return blob.Policy{Versioning: versioning, RetentionDays: days}, err
 	}
 }

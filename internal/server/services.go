@@ -60,7 +60,8 @@ func (s *Server) buildServices(ctx context.Context, f *foundation, ep endpoints)
 	svc.blobOffErr = checkContentDir(ctx, s.store, s.cfg.BlobContentDir)
 	if svc.blobOffErr != nil {
 		s.logger.Error("the Blob service is off", "reason", svc.blobOffErr)
-	} else if s.blob, err = openBlob(ctx, s.cfg.Home, s.cfg.BlobContentDir, s.sharedBlobMeta(), s.cfg.BlobRehydrateDelay, s.logger); err != nil {
+	} else if s.blob, err = openBlob(ctx, s.cfg.Home, s.cfg.BlobContentDir, s.sharedBlobMeta(), s.cfg.BlobRehydrateDelay,
+		blobPolicy(directory.StorageAccounts{Directory: svc.directory}), s.logger); err != nil {
 		return nil, err
 	}
 	svc.accounts = directory.StorageAccounts{Directory: svc.directory}

@@ -338,6 +338,21 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 		}}, nil)
 		return nil, err
 	})
+	r.step("blob-service-protect", func() (any, error) {
+		_, err := blobServices.SetServiceProperties(ctx, rg, account, armstorage.BlobServiceProperties{BlobServiceProperties: &armstorage.BlobServicePropertiesProperties{
+			IsVersioningEnabled:   to.Ptr(true),
+			DeleteRetentionPolicy: &armstorage.DeleteRetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](7)},
+		}}, nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := blobServices.GetServiceProperties(ctx, rg, account, nil)
+		if err != nil {
+			return nil, err
+		}
+		p := res.BlobServiceProperties.BlobServiceProperties
+		return fmt.Sprintf("versioning=%v days=%d containerDays=%d", deref(p.IsVersioningEnabled), deref(p.DeleteRetentionPolicy.Days), deref(p.ContainerDeleteRetentionPolicy.Days)), nil
+	})
 	r.step("container-create", func() (any, error) {
 		res, err := containers.Create(ctx, rg, account, "deploy", armstorage.BlobContainer{ContainerProperties: &armstorage.ContainerProperties{Metadata: map[string]*string{"owner": to.Ptr("platform")}}}, nil)
 		return deref(res.Name), err

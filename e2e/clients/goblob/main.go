@@ -33,7 +33,7 @@ import (
 func main() {
 	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
 	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
-	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, pagediff, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, snapshots, restore-container (the battery), restore-container-only (the newest deleted version), delete-container, lock-acquire, lock-release (-data: the lease id), copy (-source-url)")
+	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, pagediff, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, snapshots, versions, restore-container (the battery), restore-container-only (the newest deleted version), delete-container, lock-acquire, lock-release (-data: the lease id), copy (-source-url)")
 	cont := flag.String("container", "data", "container")
 	name := flag.String("blob", "hello.txt", "blob name")
 	data := flag.String("data", "hello", "content for put")
@@ -129,6 +129,8 @@ func main() {
 	case "delete-container":
 		_, err = client.DeleteContainer(ctx, *cont, nil)
 		result = map[string]any{"ok": err == nil}
+	case "versions":
+		result, err = versions(ctx, client, *cont)
 	case "lock-acquire", "lock-release":
 		result, err = lock(ctx, client, *cont, *name, strings.TrimPrefix(*op, "lock-"), *data)
 	case "acl-cors":

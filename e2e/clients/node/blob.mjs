@@ -2,7 +2,7 @@
 // BlobServiceClient(accountUrl, new ManagedIdentityCredential(...)). One operation per run;
 // prints {"ok":true,...} or {"ok":false,"status":..,"code":..} for a service error.
 //
-// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|pagediff|tags|leases|tiers|snapshots|restore-container|make-sas|acl-cors|copy [--container C] [--blob B] [--data D] [--perms P] [--source-url U]
+// Usage: node blob.mjs --account-url URL [--client-id ID] --op put|get|create-container|appendpage|pagediff|tags|leases|tiers|snapshots|versions|restore-container|make-sas|acl-cors|copy [--container C] [--blob B] [--data D] [--perms P] [--source-url U]
 //        node blob.mjs --op sas-get --sas-url URL (no credential)
 import { ManagedIdentityCredential } from "@azure/identity";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -14,6 +14,7 @@ import { leases } from "./lease.mjs";
 import { tiers } from "./tier.mjs";
 import { snapshots } from "./snapshot.mjs";
 import { restoreContainer } from "./restore.mjs";
+import { versions } from "./versions.mjs";
 import { makeSAS, sasGet } from "./sas.mjs";
 import { aclCors } from "./aclcors.mjs";
 import { copyBlob } from "./copy.mjs";
@@ -75,6 +76,8 @@ try {
       break;
     case "restore-container":
       result.data = await restoreContainer(service, container);
+    case "versions":
+      result.data = await versions(container);
       break;
     case "acl-cors":
       result.data = await aclCors(service, container, values["account-url"], values.data);

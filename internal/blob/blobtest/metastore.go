@@ -47,6 +47,7 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"ListUncommitted", testListUncommitted},
 		{"Snapshots", testSnapshots},
 		{"PageSnapshots", testPageSnapshots},
+		{"History", testHistory},
 		{"CopyProperties", testCopyProperties},
 		{"MoveContainer", testMoveContainer},
 		{"ContainerDeletionTimes", testContainerDeletionTimes},

@@ -8,10 +8,11 @@ import (
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
 
-// snapshotOf is rec as a snapshot keeps it: no lease, no snapshots, no name.
+// snapshotOf is rec as a snapshot keeps it: no lease, no snapshots, no name, no version
+// id (a version's is its ID).
 func snapshotOf(id string, rec *blob.BlobRecord) blob.Snapshot {
 	r := *rec
-	r.Container, r.Name, r.Lease, r.Snapshots = "", "", blob.Lease{}, nil
+	r.Container, r.Name, r.Lease, r.Snapshots, r.VersionID = "", "", blob.Lease{}, nil, ""
 	return blob.Snapshot{ID: id, Record: r}
 }
 

@@ -170,7 +170,8 @@ type diskBlob struct {
 	Tags        map[string]string `json:"tg,omitempty"`
 	Lease       *diskLease        `json:"ls,omitempty"`
 	Tier        *diskTier         `json:"tr,omitempty"`
-	// Snaps are the blob's snapshots, as blob.EncodeSnapshots writes them.
+	// Snaps are the blob's history (snapshots, versions, soft-deleted states, version
+	// id, tombstone), as blob.EncodeHistory writes it.
 	Snaps json.RawMessage `json:"snaps,omitempty"`
 	Copy  *blob.CopyInfo  `json:"cp,omitempty"`
 }
@@ -218,7 +219,7 @@ func encode(m mutation) ([]byte, error) {
 		if b.BlobType != blob.BlobTypeBlock && b.BlobType != "" {
 			d.BlobType = b.BlobType
 		}
-		snaps, err := blob.EncodeSnapshots(b.Snapshots)
+		snaps, err := blob.EncodeHistory(b)
 		if err != nil {
 			return nil, err
 		}
@@ -293,7 +294,7 @@ func decode(p []byte) (mutation, error) {
 		}
 		b.Extents = extentsOf(d.Extents)
 		var err error
-		if b.Snapshots, err = blob.DecodeSnapshots(d.Snaps); err != nil {
+		if err = blob.DecodeHistory(d.Snaps, b); err != nil {
 			return mutation{}, fmt.Errorf("record %s: %w", r.Op, err)
 		}
 		m.blob = b

@@ -257,8 +257,9 @@ type layoutJSON struct {
 	X      []extentJSON `json:"x"`
 	Sealed bool         `json:"seal,omitempty"`
 	Seq    int64        `json:"seq,omitempty"`
-	// Snaps are the blob's snapshots (blob.EncodeSnapshots); a block blob with
-	// snapshots takes this form too.
+	// Snaps are the blob's history (blob.EncodeHistory: snapshots, versions,
+	// soft-deleted states, version id, tombstone); a block blob with any takes this
+	// form too.
 	Snaps json.RawMessage `json:"snaps,omitempty"`
 	// Copy is the record's x-ms-copy-* properties, kept here to need no column of its own.
 	Copy *blobs.CopyInfo `json:"cp,omitempty"`
@@ -273,7 +274,7 @@ func encodeLayout(rec *blobs.BlobRecord) (string, error) {
 		}
 		js[i] = extentJSON{B: x.BlockID, C: string(x.Content), S: x.Size, O: x.Offset, CO: x.ContentOffset}
 	}
-	snaps, err := blobs.EncodeSnapshots(rec.Snapshots)
+	snaps, err := blobs.EncodeHistory(rec)
 	if err != nil {
 		return "", err
 	}
@@ -302,8 +303,7 @@ func decodeLayout(s string, rec *blobs.BlobRecord) error {
 			return fmt.Errorf("decode extents: %w", err)
 		}
 		js, rec.Sealed, rec.SequenceNumber, rec.Copy = l.X, l.Sealed, l.Seq, l.Copy
-		var err error
-		if rec.Snapshots, err = blobs.DecodeSnapshots(l.Snaps); err != nil {
+		if err := blobs.DecodeHistory(l.Snaps, rec); err != nil {
 			return err
 		}
 	default:
@@ -327,7 +327,7 @@ func decodeLayout(s string, rec *blobs.BlobRecord) error {
 func sameLayout(a, b *blobs.BlobRecord) bool {
 	return a != nil && b != nil && slices.Equal(a.Extents, b.Extents) && a.BlobType == b.BlobType &&
 		a.Sealed == b.Sealed && a.SequenceNumber == b.SequenceNumber && a.Copy == b.Copy &&
-		slices.EqualFunc(a.Snapshots, b.Snapshots, func(x, y blobs.Snapshot) bool { return x.ID == y.ID })
+		blobs.SameHistory(a, b)
 }
 
 // ---- containers ----

@@ -10,8 +10,8 @@ import (
 	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
-const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at, s.user_delegation_generation, s.blob_cors" +
-	", s.container_delete_retention_days"
+const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at, s.user_delegation_generation, s.blob_cors, " +
+	"s.blob_versioning, s.blob_delete_retention_days, s.container_delete_retention_days"
 
 func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 	var (
@@ -20,7 +20,7 @@ func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 		created, updated int64
 	)
 	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated, &a.UserDelegationKeyGeneration, &cors,
-		&a.ContainerDeleteRetentionDays); err != nil {
+		&a.BlobVersioning, &a.BlobDeleteRetentionDays, &a.ContainerDeleteRetentionDays); err != nil {
 		return a, err
 	}
 	var err error
@@ -63,13 +63,13 @@ func (s *Store) CreateStorageAccount(ctx context.Context, a lanyard.StorageAccou
 			return err
 		}
 		_, err = tx.exec(ctx, `INSERT INTO storage_accounts (name_key, name, resource_group, resource_group_key, resource_id, location,
-	tags, created_at, updated_at, user_delegation_generation, blob_cors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	tags, created_at, updated_at, user_delegation_generation, blob_cors, blob_versioning, blob_delete_retention_days,
+	container_delete_retention_days)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(a.Name), a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
-			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors)
-		if err != nil {
-			return err
-		}
-		return tx.setContainerDeleteRetention(ctx, a)
+			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors, a.BlobVersioning, a.BlobDeleteRetentionDays,
+			a.ContainerDeleteRetentionDays)
+		return err
 	})
 	return s.wrapErrCode("create storage account", err, "StorageAccountAlreadyTaken",
 		fmt.Sprintf("The storage account named %s is already taken.", a.Name))
@@ -156,25 +156,17 @@ func (s *Store) UpdateStorageAccount(ctx context.Context, name string, fn func(l
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE storage_accounts SET name = ?, resource_group = ?, resource_group_key = ?, resource_id = ?,
-	location = ?, tags = ?, created_at = ?, updated_at = ?, user_delegation_generation = ?, blob_cors = ? WHERE name_key = ?`,
+	location = ?, tags = ?, created_at = ?, updated_at = ?, user_delegation_generation = ?, blob_cors = ?,
+	blob_versioning = ?, blob_delete_retention_days = ?, container_delete_retention_days = ? WHERE name_key = ?`,
 			a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
-			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors, k); err != nil {
-			return err
-		}
-		if err := tx.setContainerDeleteRetention(ctx, a); err != nil {
+			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors,
+			a.BlobVersioning, a.BlobDeleteRetentionDays, a.ContainerDeleteRetentionDays, k); err != nil {
 			return err
 		}
 		out, err = tx.getStorageAccount(ctx, cur.Name, false)
 		return err
 	})
 	return out, s.wrapErr("update storage account", err, "The storage account changed concurrently.")
-}
-
-// setContainerDeleteRetention stores a's container soft delete retention.
-func (s *Store) setContainerDeleteRetention(ctx context.Context, a lanyard.StorageAccount) error {
-	_, err := s.exec(ctx, "UPDATE storage_accounts SET container_delete_retention_days = ? WHERE name_key = ?",
-		a.ContainerDeleteRetentionDays, key(a.Name))
-	return err
 }
 
 func (s *Store) DeleteStorageAccount(ctx context.Context, name string) error {

@@ -81,6 +81,7 @@ func testStorageAccounts(t *testing.T, s store.Store) {
 		acc.UserDelegationKeyGeneration = 1<<40 + 7
 		acc.BlobCORS = corsRules
 		acc.ContainerDeleteRetentionDays = 14
+		acc.BlobVersioning, acc.BlobDeleteRetentionDays = true, 7
 		return acc, nil
 	})
 	must(t, "UpdateStorageAccount", err)
@@ -90,6 +91,7 @@ func testStorageAccounts(t *testing.T, s store.Store) {
 	want.UserDelegationKeyGeneration = 1<<40 + 7
 	want.BlobCORS = corsRules
 	want.ContainerDeleteRetentionDays = 14
+	want.BlobVersioning, want.BlobDeleteRetentionDays = true, 7
 	same(t, "UpdateStorageAccount result", updated, want, normStorageAccount)
 	got, err = s.GetStorageAccount(ctx, "stalpha")
 	must(t, "GetStorageAccount after update", err)
