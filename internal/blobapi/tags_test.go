@@ -143,6 +143,17 @@ func TestIfTags(t *testing.T) {
 	if r.status != http.StatusPreconditionFailed {
 		t.Fatalf("HEAD with a false condition: %d", r.status)
 	}
+	// Lease Blob too: a false condition acquires nothing.
+	acquire := func(cond map[string]string) req {
+		return req{method: "PUT", path: p + "?comp=lease", hdr: map[string]string{"x-ms-lease-action": "acquire", "x-ms-lease-duration": "15",
+			"x-ms-proposed-lease-id": leaseA, "x-ms-if-tags": cond["x-ms-if-tags"]}}
+	}
+	e.fails(t, acquire(no), http.StatusPreconditionFailed, "ConditionNotMet")
+	if h := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr; h.Get("x-ms-lease-state") != "available" {
+		t.Fatalf("a lease refused by x-ms-if-tags left the lease state %q", h.Get("x-ms-lease-state"))
+	}
+	e.must(t, acquire(yes), http.StatusCreated)
+	e.must(t, req{method: "PUT", path: p + "?comp=lease", hdr: map[string]string{"x-ms-lease-action": "release", "x-ms-lease-id": leaseA}}, http.StatusOK)
 	putHdr := map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-if-tags": no["x-ms-if-tags"]}
 	e.fails(t, req{method: "PUT", path: p, body: "y", hdr: putHdr}, http.StatusPreconditionFailed, "ConditionNotMet")
 	e.fails(t, req{method: "DELETE", path: p, hdr: no}, http.StatusPreconditionFailed, "ConditionNotMet")
