@@ -140,6 +140,9 @@ func (c Conditions) checkTagsOperation(r *BlobRecord, now time.Time) error {
 	if err := r.Lease.checkUse(c.LeaseID, false, now, onBlob); err != nil {
 		return err
 	}
-	c.LeaseID = ""
-	return c.checkWriteBlob(r, now)
+	// Not checkWriteBlob: it would ask a leased blob for the lease id again, as required.
+	if err := c.checkWrite(true, r.ETag, r.LastModified); err != nil {
+		return err
+	}
+	return c.checkTags(r)
 }

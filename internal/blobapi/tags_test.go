@@ -160,6 +160,27 @@ func TestIfTags(t *testing.T) {
 	e.must(t, req{method: "DELETE", path: p, hdr: yes}, http.StatusAccepted)
 }
 
+// TestTagsOfLeasedBlob: Set and Get Blob Tags check a leased blob's lease only when the
+// request names one (412 for another id); with its lease id they are served.
+func TestTagsOfLeasedBlob(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	e.put(t, "box/b", "x", nil)
+	p := "/" + account + "/box/b"
+	// The id in the 32-digit form the JavaScript tests use; it is the same lease as leaseA's form.
+	id := strings.ReplaceAll("ca761232-ed42-11ce-bacd-00aa0057b223", "-", "")
+	e.must(t, req{method: "PUT", path: p + "?comp=lease", hdr: map[string]string{"x-ms-lease-action": "acquire", "x-ms-lease-duration": "-1", "x-ms-proposed-lease-id": id}}, http.StatusCreated)
+	withID := map[string]string{"x-ms-lease-id": id}
+	e.must(t, req{method: "PUT", path: p + "?comp=tags", body: tagsBody("k", "v"), hdr: withID}, http.StatusNoContent)
+	if res := e.must(t, req{method: "GET", path: p + "?comp=tags", hdr: withID}, http.StatusOK); !strings.Contains(res.body, "<Key>k</Key><Value>v</Value>") {
+		t.Fatalf("Get Blob Tags with the lease id:\n%s", res.body)
+	}
+	e.must(t, req{method: "GET", path: p + "?comp=tags"}, http.StatusOK)
+	other := map[string]string{"x-ms-lease-id": leaseB}
+	e.fails(t, req{method: "PUT", path: p + "?comp=tags", body: tagsBody("k", "w"), hdr: other}, http.StatusPreconditionFailed, "LeaseIdMismatchWithBlobOperation")
+	e.fails(t, req{method: "GET", path: p + "?comp=tags", hdr: other}, http.StatusPreconditionFailed, "LeaseIdMismatchWithBlobOperation")
+}
+
 func findURL(scope, where string, extra string) string {
 	return "/" + account + scope + "comp=blobs&where=" + url.QueryEscape(where) + extra
 }
