@@ -120,3 +120,16 @@ func TestPageBlobSnapshot(t *testing.T) {
 	e.fails(t, req{method: "PUT", path: sp + "&comp=page", body: strings.Repeat("d", 512),
 		hdr: map[string]string{"x-ms-page-write": "update", "x-ms-range": "bytes=0-511"}}, http.StatusBadRequest, "InvalidQueryParameterValue")
 }
+
+// TestSnapshotOfLeasedBlob: Snapshot Blob checks a leased blob's lease only when the request
+// names one: served without a lease id or with the lease's, 412 with another.
+func TestSnapshotOfLeasedBlob(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	e.put(t, "box/b", "x", nil)
+	p := "/" + account + "/box/b"
+	e.must(t, req{method: "PUT", path: p + "?comp=lease", hdr: map[string]string{"x-ms-lease-action": "acquire", "x-ms-lease-duration": "-1", "x-ms-proposed-lease-id": leaseA}}, http.StatusCreated)
+	e.must(t, req{method: "PUT", path: p + "?comp=snapshot"}, http.StatusCreated)
+	e.must(t, req{method: "PUT", path: p + "?comp=snapshot", hdr: map[string]string{"x-ms-lease-id": leaseA}}, http.StatusCreated)
+	e.fails(t, req{method: "PUT", path: p + "?comp=snapshot", hdr: map[string]string{"x-ms-lease-id": leaseB}}, http.StatusPreconditionFailed, "LeaseIdMismatchWithBlobOperation")
+}

@@ -160,8 +160,8 @@ func TestIfTags(t *testing.T) {
 	e.must(t, req{method: "DELETE", path: p, hdr: yes}, http.StatusAccepted)
 }
 
-// TestTagsOfLeasedBlob: Set and Get Blob Tags check a leased blob's lease only when the
-// request names one (412 for another id); with its lease id they are served.
+// TestTagsOfLeasedBlob: Set and Get Blob Tags of a leased blob need its lease id (412
+// without it or with another); with it they are served.
 func TestTagsOfLeasedBlob(t *testing.T) {
 	e := newEnv(t)
 	e.container(t, "box")
@@ -175,7 +175,8 @@ func TestTagsOfLeasedBlob(t *testing.T) {
 	if res := e.must(t, req{method: "GET", path: p + "?comp=tags", hdr: withID}, http.StatusOK); !strings.Contains(res.body, "<Key>k</Key><Value>v</Value>") {
 		t.Fatalf("Get Blob Tags with the lease id:\n%s", res.body)
 	}
-	e.must(t, req{method: "GET", path: p + "?comp=tags"}, http.StatusOK)
+	e.fails(t, req{method: "PUT", path: p + "?comp=tags", body: tagsBody("k", "w")}, http.StatusPreconditionFailed, "LeaseIdMissing")
+	e.fails(t, req{method: "GET", path: p + "?comp=tags"}, http.StatusPreconditionFailed, "LeaseIdMissing")
 	other := map[string]string{"x-ms-lease-id": leaseB}
 	e.fails(t, req{method: "PUT", path: p + "?comp=tags", body: tagsBody("k", "w"), hdr: other}, http.StatusPreconditionFailed, "LeaseIdMismatchWithBlobOperation")
 	e.fails(t, req{method: "GET", path: p + "?comp=tags", hdr: other}, http.StatusPreconditionFailed, "LeaseIdMismatchWithBlobOperation")
