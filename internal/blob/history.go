@@ -502,7 +502,7 @@ func (s *Service) setVersionTags(ctx context.Context, key BlobKey, version strin
 		}
 		cur := st.Blob
 		if !cur.Tombstone && cur.VersionID == version {
-			if err := cond.checkTagsOperation(cur, s.now()); err != nil {
+			if err := cond.checkWriteBlob(cur, s.now()); err != nil {
 				return BlobWrite{}, err
 			}
 			n := *cur
@@ -513,9 +513,10 @@ func (s *Service) setVersionTags(ctx context.Context, key BlobKey, version strin
 		if err != nil {
 			return BlobWrite{}, err
 		}
+		// A previous version has no lease of its own.
 		c := cond
 		c.LeaseID = ""
-		if err := c.checkTagsOperation(ver, s.now()); err != nil {
+		if err := c.checkOptionalLease(ver, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		n := *cur

@@ -67,6 +67,9 @@ func (s *Service) LeaseBlob(ctx context.Context, key BlobKey, req LeaseRequest) 
 		if err := req.Conditions.checkWrite(true, cur.ETag, cur.LastModified); err != nil {
 			return BlobWrite{}, err
 		}
+		if err := req.Conditions.checkTags(cur); err != nil {
+			return BlobWrite{}, err
+		}
 		l, res, err := cur.Lease.apply(req, s.timestamp(), newID)
 		if err != nil {
 			return BlobWrite{}, err

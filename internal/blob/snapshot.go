@@ -197,7 +197,7 @@ func (s *Service) SnapshotBlob(ctx context.Context, key BlobKey, opts SnapshotBl
 		if cur == nil || cur.Tombstone {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		if err := opts.Conditions.checkTagsOperation(cur, s.now()); err != nil {
+		if err := opts.Conditions.checkOptionalLease(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		tier := cur.Tier.Settled(s.now())

@@ -96,7 +96,8 @@ func (s *Service) SetBlobTagsAt(ctx context.Context, key BlobKey, version string
 		if cur == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		if err := cond.checkTagsOperation(cur, s.now()); err != nil {
+		// Set and Get Blob Tags need a leased blob's lease id, as Azure documents.
+		if err := cond.checkWriteBlob(cur, s.now()); err != nil {
 			return BlobWrite{}, err
 		}
 		n := *cur
@@ -120,7 +121,7 @@ func (s *Service) GetBlobTagsAt(ctx context.Context, key BlobKey, at At, cond Co
 	if err != nil {
 		return nil, err
 	}
-	if err := cond.checkTagsOperation(&rec, s.now()); err != nil {
+	if err := cond.checkWriteBlob(&rec, s.now()); err != nil {
 		return nil, err
 	}
 	return rec.Tags.Clone(), nil
@@ -148,12 +149,15 @@ func (s *Service) BlobTags(ctx context.Context, key BlobKey) (Tags, error) {
 	return nil, err
 }
 
-// checkTagsOperation checks Set and Get Blob Tags: their conditions as a write's (each
-// failure 412), and the blob's lease only when the request names one, as Azure does.
-func (c Conditions) checkTagsOperation(r *BlobRecord, now time.Time) error {
+// checkOptionalLease checks an operation whose conditions fail as a write's (each 412) and
+// which checks the blob's lease only when the request names one (Snapshot Blob).
+func (c Conditions) checkOptionalLease(r *BlobRecord, now time.Time) error {
 	if err := r.Lease.checkUse(c.LeaseID, false, now, onBlob); err != nil {
 		return err
 	}
-	c.LeaseID = ""
-	return c.checkWriteBlob(r, now)
+	// Not checkWriteBlob: it would ask a leased blob for the lease id again, as required.
+	if err := c.checkWrite(true, r.ETag, r.LastModified); err != nil {
+		return err
+	}
+	return c.checkTags(r)
 }

@@ -132,10 +132,38 @@ func batchBoundary(contentType string) (string, error) {
 		return "", errMissingHeader("Content-Type")
 	}
 	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, params, err = looseMediaType(contentType)
+	}
 	if err != nil || mt != "multipart/mixed" || params["boundary"] == "" {
 		return "", errInvalidHeader("Content-Type", contentType)
 	}
 	return params["boundary"], nil
+}
+
+// looseMediaType parses a Content-Type whose parameter values may hold '=' unquoted, which
+// mime.ParseMediaType refuses and Azure accepts: azure-core for Python sends the boundary
+// its email package makes, "===============N==", as is. A parameter named twice, or
+// without a name or '=', is refused.
+func looseMediaType(v string) (string, map[string]string, error) {
+	mt, rest, _ := strings.Cut(v, ";")
+	params := map[string]string{}
+	for p := range strings.SplitSeq(rest, ";") {
+		if strings.TrimSpace(p) == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(p, "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if _, dup := params[name]; !ok || name == "" || dup {
+			return "", nil, fmt.Errorf("blobapi: media parameter %q", p)
+		}
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		params[name] = value
+	}
+	return strings.ToLower(strings.TrimSpace(mt)), params, nil
 }
 
 // parseBatch takes a batch body apart into its sub-requests, checking everything that

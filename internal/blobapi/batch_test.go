@@ -384,3 +384,19 @@ func TestBatchRequestErrors(t *testing.T) {
 	subs, _ := e.submit(t, "/"+account+"/nope?restype=container&comp=batch", batchBody(del("nope/x")))
 	wantSub(t, subs[0], "0", http.StatusNotFound, "ContainerNotFound")
 }
+
+// TestBatchPythonBoundary: a boundary with '=' unquoted, as azure-core for Python writes the
+// one its email package makes, is a batch like any other; a boundary named twice is not.
+func TestBatchPythonBoundary(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "aaa")
+	e.put(t, "aaa/x", "data", nil)
+	const pyBoundary = "===============5350051331357032302=="
+	body := strings.ReplaceAll(batchBody(del("aaa/x")), boundary, pyBoundary)
+	r := batchReq("/"+account+"/?comp=batch", body)
+	r.hdr["Content-Type"] = "multipart/mixed; boundary=" + pyBoundary
+	e.must(t, r, http.StatusAccepted)
+	e.fails(t, req{method: http.MethodHead, path: "/" + account + "/aaa/x"}, http.StatusNotFound, "BlobNotFound")
+	r.hdr["Content-Type"] = "multipart/mixed; boundary=a; boundary=" + pyBoundary
+	e.fails(t, r, http.StatusBadRequest, "InvalidHeaderValue")
+}

@@ -89,22 +89,23 @@ func addOnlyRefused(t *target, userCreateOnly bool, err error) error {
 	return err
 }
 
-// copyTags reads x-ms-tags and, for the synchronous copies, x-ms-copy-source-tag-mode:
-// COPY takes the source's tags (then x-ms-tags must be absent), REPLACE (the default)
-// the request's. Copy Blob never copies tags.
+// copyTags reads x-ms-tags and, for the synchronous copies, x-ms-copy-source-tag-option:
+// COPY takes the source's tags (then x-ms-tags must be absent, and the caller must be
+// allowed to read them: resolveCopySource), REPLACE (the default) the request's. Copy Blob
+// never copies tags.
 func copyTags(r *http.Request, t *target, synchronous bool) (tags blob.Tags, keep bool, err error) {
 	tags, err = headerTags(r, t)
 	if err != nil {
 		return nil, false, err
 	}
-	mode := r.Header.Get("x-ms-copy-source-tag-mode")
+	mode := r.Header.Get("x-ms-copy-source-tag-option")
 	switch {
 	case mode == "" || strings.EqualFold(mode, "REPLACE"):
 		return tags, false, nil
 	case synchronous && strings.EqualFold(mode, "COPY") && tags == nil:
 		return nil, true, nil
 	}
-	return nil, false, errInvalidHeader("x-ms-copy-source-tag-mode", mode)
+	return nil, false, errInvalidHeader("x-ms-copy-source-tag-option", mode)
 }
 
 func (h *Handler) copyBlob(w http.ResponseWriter, r *http.Request, t *target, synchronous bool) error {
@@ -129,7 +130,7 @@ func (h *Handler) copyBlob(w http.ResponseWriter, r *http.Request, t *target, sy
 			return err
 		}
 	}
-	src, err := h.resolveCopySource(w, r, t)
+	src, err := h.resolveCopySource(w, r, t, keepTags)
 	if err != nil {
 		return err
 	}

@@ -200,7 +200,7 @@ func TestSyncCopyAndFromURL(t *testing.T) {
 	e.put(t, "box/src", "0123456789", map[string]string{"x-ms-blob-content-type": "text/plain", "x-ms-tags": "t=1"})
 	src := e.blobURL("box/src")
 	sum := md5.Sum([]byte("0123456789"))
-	sync := map[string]string{"x-ms-requires-sync": "true", "x-ms-copy-source-tag-mode": "COPY", "x-ms-source-content-md5": b64(sum[:])}
+	sync := map[string]string{"x-ms-requires-sync": "true", "x-ms-copy-source-tag-option": "COPY", "x-ms-source-content-md5": b64(sum[:])}
 	res := e.must(t, e.copyReq("box/sync", src, sync), http.StatusAccepted)
 	if res.hdr.Get("x-ms-copy-status") != "success" || !guid.MatchString(res.hdr.Get("x-ms-copy-id")) {
 		t.Fatalf("sync copy %v", res.hdr)
@@ -209,8 +209,8 @@ func TestSyncCopyAndFromURL(t *testing.T) {
 		t.Fatalf("sync copy properties %v", h)
 	}
 	e.fails(t, e.copyReq("box/sync", src, map[string]string{"x-ms-requires-sync": "true", "x-ms-source-content-md5": b64(make([]byte, 16))}), http.StatusBadRequest, "Md5Mismatch")
-	e.fails(t, e.copyReq("box/sync", src, map[string]string{"x-ms-requires-sync": "true", "x-ms-copy-source-tag-mode": "COPY", "x-ms-tags": "a=b"}), http.StatusBadRequest, "InvalidHeaderValue")
-	e.fails(t, e.copyReq("box/sync", src, map[string]string{"x-ms-copy-source-tag-mode": "COPY"}), http.StatusBadRequest, "InvalidHeaderValue")
+	e.fails(t, e.copyReq("box/sync", src, map[string]string{"x-ms-requires-sync": "true", "x-ms-copy-source-tag-option": "COPY", "x-ms-tags": "a=b"}), http.StatusBadRequest, "InvalidHeaderValue")
+	e.fails(t, e.copyReq("box/sync", src, map[string]string{"x-ms-copy-source-tag-option": "COPY"}), http.StatusBadRequest, "InvalidHeaderValue")
 	e.must(t, req{method: "PUT", path: "/" + account + "/box/log", hdr: map[string]string{"x-ms-blob-type": "AppendBlob"}}, http.StatusCreated)
 	e.fails(t, e.copyReq("box/sync", e.blobURL("box/log"), map[string]string{"x-ms-requires-sync": "true"}), http.StatusConflict, "InvalidBlobType")
 	// Copy Blob (asynchronous) keeps an append blob's type.
@@ -299,4 +299,38 @@ func TestCopySourceSAS(t *testing.T) {
 	s.fails(t, s.copyReq("data/copy", noRead, nil), http.StatusForbidden, "CannotVerifyCopySource")
 	other := s.sasURL(t, cred, sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPS, BlobName: "other.txt", Permissions: (&sas.BlobPermissions{Read: true}).String()})
 	s.fails(t, s.copyReq("data/copy", strings.Replace(other, "other.txt", "hello.txt", 1), nil), http.StatusForbidden, "CannotVerifyCopySource")
+}
+
+// TestCopySourceTags: x-ms-copy-source-tag-option (the header the SDKs send) COPY takes the
+// source's tags, on Copy Blob From URL and Put Blob From URL, and only for a caller allowed
+// to read them (blobs/tags/read on the source, which blobs/read does not give).
+func TestCopySourceTags(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	e.put(t, "box/src", "0123456789", map[string]string{"x-ms-tags": "t=1&u=2"})
+	src := e.blobURL("box/src")
+	copyTags := map[string]string{"x-ms-requires-sync": "true", "x-ms-copy-source-tag-option": "COPY"}
+	fromURL := func(extra map[string]string) req {
+		r := e.copyReq("box/put", src, map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-copy-source-tag-option": "COPY"})
+		for k, v := range extra {
+			r.hdr[k] = v
+		}
+		return r
+	}
+	e.must(t, e.copyReq("box/sync", src, copyTags), http.StatusAccepted)
+	e.must(t, fromURL(nil), http.StatusCreated)
+	for _, b := range []string{"box/sync", "box/put"} {
+		if res := e.must(t, req{method: "GET", path: "/" + account + "/" + b + "?comp=tags"}, http.StatusOK); !strings.Contains(res.body, "<Key>u</Key><Value>2</Value>") {
+			t.Fatalf("%s: tags not copied:\n%s", b, res.body)
+		}
+	}
+	e.auth.denied[blobapi.ActionBlobTagsRead] = true
+	limited := map[string]string{"Authorization": "Bearer limited"}
+	for k, v := range copyTags {
+		limited[k] = v
+	}
+	e.fails(t, e.copyReq("box/sync2", src, limited), http.StatusForbidden, "CannotVerifyCopySource")
+	e.fails(t, fromURL(map[string]string{"Authorization": "Bearer limited"}), http.StatusForbidden, "CannotVerifyCopySource")
+	// Without COPY, the tags are not read and blobs/read is enough.
+	e.must(t, e.copyReq("box/sync2", src, map[string]string{"Authorization": "Bearer limited", "x-ms-requires-sync": "true"}), http.StatusAccepted)
 }

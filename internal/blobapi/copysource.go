@@ -42,7 +42,7 @@ func errCopySource(w http.ResponseWriter, cause error) error {
 // (the host the request came to; any account), and authorizes reading it: with the
 // user delegation SAS in its query, with x-ms-copy-source-authorization, or else as the
 // caller. Lanyard never fetches a URL: a source anywhere else is refused.
-func (h *Handler) resolveCopySource(w http.ResponseWriter, r *http.Request, t *target) (*copySource, error) {
+func (h *Handler) resolveCopySource(w http.ResponseWriter, r *http.Request, t *target, readTags bool) (*copySource, error) {
 	sourceToken, err := copySourceToken(r)
 	if err != nil {
 		return nil, err
@@ -86,23 +86,29 @@ func (h *Handler) resolveCopySource(w http.ResponseWriter, r *http.Request, t *t
 	// client address and protocol, signature host).
 	sr := r.Clone(r.Context())
 	sr.URL, sr.Host, sr.Method = u, u.Host, http.MethodGet
-	if err := h.authorizeCopySource(sr, r, t, src, sourceToken); err != nil {
+	if err := h.authorizeCopySource(sr, r, t, src, sourceToken, opGetBlob); err != nil {
 		return nil, errCopySource(w, err)
+	}
+	// Copying the source's tags reads them: Get Blob Tags' own data action (or SAS 't').
+	if readTags {
+		if err := h.authorizeCopySource(sr, r, t, src, sourceToken, opGetBlobTags); err != nil {
+			return nil, errCopySource(w, err)
+		}
 	}
 	clean := *u
 	clean.RawQuery = ""
 	return &copySource{key: src.key(), at: src.at(), url: clean.String()}, nil
 }
 
-func (h *Handler) authorizeCopySource(sr, r *http.Request, t, src *target, sourceToken string) error {
+func (h *Handler) authorizeCopySource(sr, r *http.Request, t, src *target, sourceToken string, op *operation) error {
 	ctx := r.Context()
 	req := AccessRequest{
 		Account: src.account, Container: src.container, Blob: src.blob,
-		Operation: opGetBlob.name, Action: opGetBlob.action, DataAction: true,
-		Scope: scopeOf(src.container, src.blob), Attributes: h.blobTagAttributes(sr, src, opGetBlob),
+		Operation: op.name, Action: op.action, DataAction: true,
+		Scope: scopeOf(src.container, src.blob), Attributes: h.blobTagAttributes(sr, src, op),
 	}
 	if src.query.Has("sig") {
-		g, err := h.verifySAS(ctx, sr, src, opGetBlob)
+		g, err := h.verifySAS(ctx, sr, src, op)
 		if err != nil {
 			return err
 		}

@@ -12,12 +12,12 @@ import (
 
 // openCopySource opens the source of Put Blob From URL and Put Block From URL (a range
 // of it when rg is set), after its x-ms-source-if-* conditions.
-func (h *Handler) openCopySource(w http.ResponseWriter, r *http.Request, t *target, rg *blob.Range) (*blob.BlobReader, error) {
+func (h *Handler) openCopySource(w http.ResponseWriter, r *http.Request, t *target, rg *blob.Range, readTags bool) (*blob.BlobReader, error) {
 	srcCond, err := sourceConditions(r)
 	if err != nil {
 		return nil, err
 	}
-	src, err := h.resolveCopySource(w, r, t)
+	src, err := h.resolveCopySource(w, r, t, readTags)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (h *Handler) putBlobFromURL(w http.ResponseWriter, r *http.Request, t *targ
 	if err != nil {
 		return err
 	}
-	br, err := h.openCopySource(w, r, t, nil)
+	br, err := h.openCopySource(w, r, t, nil, keepTags)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func (h *Handler) putBlockFromURL(w http.ResponseWriter, r *http.Request, t *tar
 	if err := h.Service.CheckBlobLease(r.Context(), t.key(), leaseID); err != nil {
 		return err
 	}
-	br, err := h.openCopySource(w, r, t, rg)
+	br, err := h.openCopySource(w, r, t, rg, false)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (h *Handler) appendBlockFromURL(w http.ResponseWriter, r *http.Request, t *
 	if err != nil {
 		return err
 	}
-	br, err := h.openCopySource(w, r, t, rg)
+	br, err := h.openCopySource(w, r, t, rg, false)
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (h *Handler) putPageFromURL(w http.ResponseWriter, r *http.Request, t *targ
 	if err != nil {
 		return err
 	}
-	br, err := h.openCopySource(w, r, t, src)
+	br, err := h.openCopySource(w, r, t, src, false)
 	if err != nil {
 		return err
 	}

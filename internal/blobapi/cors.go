@@ -23,7 +23,7 @@ func corsMatch(rules []lanyard.CORSRule, origin, method string, headers []string
 				allowOrigin = "*"
 				break
 			}
-			if strings.EqualFold(o, origin) {
+			if strings.EqualFold(o, origin) || wildcardOrigin(o, origin) {
 				allowOrigin = origin
 			}
 		}
@@ -36,6 +36,14 @@ func corsMatch(rules []lanyard.CORSRule, origin, method string, headers []string
 		return rule, allowOrigin, true
 	}
 	return lanyard.CORSRule{}, "", false
+}
+
+// wildcardOrigin reports whether origin matches an allowed origin with a '*' standing for
+// one or more subdomain labels, as in Azure's "http://*.contoso.com".
+func wildcardOrigin(allowed, origin string) bool {
+	before, after, ok := strings.Cut(allowed, "*")
+	return ok && len(origin) > len(before)+len(after) &&
+		strings.EqualFold(origin[:len(before)], before) && strings.EqualFold(origin[len(origin)-len(after):], after)
 }
 
 // allHeadersAllowed reports whether each header is allowed: by name, by a prefix ending
@@ -96,8 +104,10 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, account stri
 }
 
 // setCORS sets the Access-Control headers of a request with an Origin that a rule of
-// account allows; it sets nothing otherwise (or when the rules cannot be read: the
-// browser then refuses the answer, which is the safe side).
+// account allows, and Vary: Origin when the answer depends on the Origin (a rule allowing
+// that origin only, or no rule allowing it), as Azure does; it sets nothing without an
+// Origin, without rules, or when the rules cannot be read (the browser then refuses the
+// answer, which is the safe side).
 func (h *Handler) setCORS(w http.ResponseWriter, r *http.Request, account string) {
 	origin := r.Header.Get("Origin")
 	if origin == "" || h.Settings == nil {
@@ -107,17 +117,18 @@ func (h *Handler) setCORS(w http.ResponseWriter, r *http.Request, account string
 	if err != nil || len(rules) == 0 {
 		return
 	}
+	hdr := w.Header()
 	rule, allowOrigin, ok := corsMatch(rules, origin, r.Method, nil)
 	if !ok {
+		hdr.Add("Vary", "Origin")
 		return
 	}
-	hdr := w.Header()
 	hdr.Set("Access-Control-Allow-Origin", allowOrigin)
 	if len(rule.ExposedHeaders) > 0 {
 		hdr.Set("Access-Control-Expose-Headers", strings.Join(rule.ExposedHeaders, ","))
 	}
 	if allowOrigin != "*" {
 		hdr.Set("Access-Control-Allow-Credentials", "true")
+		hdr.Add("Vary", "Origin")
 	}
-	hdr.Add("Vary", "Origin")
 }

@@ -2,6 +2,7 @@ package blobapi
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -159,6 +160,32 @@ func FuzzPageHeaders(f *testing.F) {
 		h.Set("x-ms-blob-condition-appendpos", s)
 		if p, err := intHeader(h, "x-ms-blob-condition-appendpos"); err == nil && p != nil && *p < 0 {
 			t.Fatalf("%q parsed to %d", s, *p)
+		}
+	})
+}
+
+// FuzzBatchBoundary: any Content-Type gives a boundary or Azure's 400, and one that
+// mime.ParseMediaType reads gives the boundary it reads.
+func FuzzBatchBoundary(f *testing.F) {
+	for _, s := range []string{
+		"multipart/mixed; boundary=batch_1", `multipart/mixed; boundary="a b"`, "multipart/mixed; boundary===============5350051331357032302==",
+		"multipart/mixed; boundary=a; boundary=b", "multipart/mixed; boundary=", "multipart/mixed", "text/plain; boundary=x", "; =", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, contentType string) {
+		b, err := batchBoundary(contentType)
+		if err != nil {
+			if ae := (*apiError)(nil); !errors.As(err, &ae) || ae.status != 400 {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if b == "" {
+			t.Fatalf("%q: empty boundary", contentType)
+		}
+		if mt, params, err := mime.ParseMediaType(contentType); err == nil && mt == "multipart/mixed" && params["boundary"] != b {
+			t.Fatalf("%q: boundary %q, mime reads %q", contentType, b, params["boundary"])
 		}
 	})
 }

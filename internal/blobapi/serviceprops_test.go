@@ -172,3 +172,47 @@ func TestServicePropertiesAndCORSWithGoSDK(t *testing.T) {
 		body: "<StorageServiceProperties><Cors><CorsRule><AllowedOrigins>*</AllowedOrigins><AllowedMethods>FETCH</AllowedMethods><MaxAgeInSeconds>1</MaxAgeInSeconds></CorsRule></Cors></StorageServiceProperties>"},
 		http.StatusBadRequest, "InvalidXmlNodeValue")
 }
+
+// TestCORSWildcardOriginAndVary: an allowed origin may stand for any subdomain
+// ("https://*.contoso.example"), and Vary: Origin is set when the answer depends on the
+// Origin: a rule for some origins, or no rule for this one; not for a rule allowing all.
+func TestCORSWildcardOriginAndVary(t *testing.T) {
+	e := newEnv(t)
+	e.h.Settings = &settings{rules: map[string][]lanyard.CORSRule{}}
+	e.container(t, "data")
+	e.put(t, "data/a.txt", "a", nil)
+	setRules := func(origins string) {
+		e.must(t, req{method: "PUT", path: "/" + account + "?restype=service&comp=properties",
+			body: "<StorageServiceProperties><Cors><CorsRule><AllowedOrigins>" + origins + "</AllowedOrigins><AllowedMethods>GET</AllowedMethods>" +
+				"<AllowedHeaders></AllowedHeaders><ExposedHeaders>*</ExposedHeaders><MaxAgeInSeconds>60</MaxAgeInSeconds></CorsRule></Cors></StorageServiceProperties>"}, http.StatusAccepted)
+	}
+	p := "/" + account + "/data/a.txt"
+	preflight := func(origin string) resp {
+		return e.do(t, req{method: "OPTIONS", path: p, noAuth: true, hdr: map[string]string{"Origin": origin, "Access-Control-Request-Method": "GET"}})
+	}
+	setRules("https://*.contoso.example")
+	for origin, want := range map[string]int{
+		"https://foo.contoso.example": http.StatusOK, "https://a.b.CONTOSO.example": http.StatusOK,
+		"https://contoso.example": http.StatusForbidden, "https://bar.notcontoso.example": http.StatusForbidden, "http://foo.contoso.example": http.StatusForbidden,
+	} {
+		if res := preflight(origin); res.status != want || (want == http.StatusOK && res.hdr.Get("Access-Control-Allow-Origin") != origin) {
+			t.Fatalf("preflight from %s: %d %v, want %d", origin, res.status, res.hdr, want)
+		}
+	}
+	get := func(origin string) http.Header {
+		return e.must(t, req{method: "GET", path: p, hdr: map[string]string{"Origin": origin}}, http.StatusOK).hdr
+	}
+	if h := get("https://foo.contoso.example"); h.Get("Access-Control-Allow-Origin") != "https://foo.contoso.example" || h.Get("Vary") != "Origin" {
+		t.Fatalf("GET from an allowed subdomain: %v", h)
+	}
+	if h := get("https://evil.example"); h.Get("Access-Control-Allow-Origin") != "" || h.Get("Vary") != "Origin" {
+		t.Fatalf("GET from an origin no rule allows: %v", h)
+	}
+	if h := e.must(t, req{method: "GET", path: p}, http.StatusOK).hdr; h.Get("Vary") != "" {
+		t.Fatalf("GET without an Origin: %v", h)
+	}
+	setRules("*")
+	if h := get("https://any.example"); h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Vary") != "" || h.Get("Access-Control-Expose-Headers") != "*" {
+		t.Fatalf("GET with a rule for all origins: %v", h)
+	}
+}

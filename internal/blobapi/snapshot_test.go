@@ -159,3 +159,16 @@ func TestSnapshotTags(t *testing.T) {
 		t.Fatalf("a refused Set Blob Tags changed the snapshot's tags: %s", res.body)
 	}
 }
+
+// TestSnapshotOfLeasedBlob: Snapshot Blob checks a leased blob's lease only when the request
+// names one: served without a lease id or with the lease's, 412 with another.
+func TestSnapshotOfLeasedBlob(t *testing.T) {
+	e := newEnv(t)
+	e.container(t, "box")
+	e.put(t, "box/b", "x", nil)
+	p := "/" + account + "/box/b"
+	e.must(t, req{method: "PUT", path: p + "?comp=lease", hdr: map[string]string{"x-ms-lease-action": "acquire", "x-ms-lease-duration": "-1", "x-ms-proposed-lease-id": leaseA}}, http.StatusCreated)
+	e.must(t, req{method: "PUT", path: p + "?comp=snapshot"}, http.StatusCreated)
+	e.must(t, req{method: "PUT", path: p + "?comp=snapshot", hdr: map[string]string{"x-ms-lease-id": leaseA}}, http.StatusCreated)
+	e.fails(t, req{method: "PUT", path: p + "?comp=snapshot", hdr: map[string]string{"x-ms-lease-id": leaseB}}, http.StatusPreconditionFailed, "LeaseIdMismatchWithBlobOperation")
+}
