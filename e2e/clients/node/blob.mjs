@@ -76,6 +76,7 @@ try {
       break;
     case "restore-container":
       result.data = await restoreContainer(service, container);
+      break;
     case "versions":
       result.data = await versions(container);
       break;
