@@ -20,6 +20,10 @@ func decodeXML(t *testing.T, body string, v any) {
 	}
 }
 
+func b64crc64(s string) string {
+	return base64.StdEncoding.EncodeToString(blob.CRC64Bytes(blob.CRC64([]byte(s))))
+}
+
 func b64md5(s string) string {
 	sum := md5.Sum([]byte(s))
 	return base64.StdEncoding.EncodeToString(sum[:])

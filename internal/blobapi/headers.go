@@ -153,6 +153,16 @@ func transactional(h http.Header) (md5, crc []byte, err error) {
 	return md5, crc, nil
 }
 
+// setWriteDigest sets the digest Azure answers an append or page write with (version
+// 2019-02-02 on): Content-MD5 when the request sent one, else the CRC-64 it computed.
+func setWriteDigest(h http.Header, sentMD5, md5 []byte, crc uint64) {
+	if len(sentMD5) > 0 {
+		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(md5))
+		return
+	}
+	h.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(crc)))
+}
+
 // httpTime formats times the way Azure (and the SDKs' parsers) want: RFC 1123, GMT.
 func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
 
