@@ -99,7 +99,7 @@ func appendBlob(b *bytes.Buffer, en blob.ListEntry, opts blobEntries) {
 		element(b, "CopyCompletionTime", httpTime(c.CompletionTime))
 	}
 	b.WriteString("<ServerEncrypted>true</ServerEncrypted>")
-	if withTags && len(p.Tags) > 0 {
+	if len(p.Tags) > 0 { // shown without include=tags too, as Azure does
 		element(b, "TagCount", strconv.Itoa(len(p.Tags)))
 	}
 	if p.Sealed {
