@@ -123,6 +123,10 @@ func TestPageBlobAPI(t *testing.T) {
 	if !strings.Contains(res.body, "<PageList><PageRange><Start>512</Start><End>1023</End></PageRange><NextMarker /></PageList>") {
 		t.Fatalf("page list in a range %s", res.body)
 	}
+	// A window that starts at or past the blob's end (4096) is refused, as Azure does.
+	e.fails(t, req{method: "GET", path: p + "?comp=pagelist", hdr: map[string]string{"x-ms-range": "bytes=4096-4607"}},
+		http.StatusRequestedRangeNotSatisfiable, "InvalidPageRange")
+	e.must(t, req{method: "GET", path: p + "?comp=pagelist", hdr: map[string]string{"x-ms-range": "bytes=4095-4607"}}, http.StatusOK)
 	e.must(t, req{method: "PUT", path: p + "?comp=page", hdr: map[string]string{"x-ms-page-write": "clear", "x-ms-range": "bytes=512-1023"}}, http.StatusCreated)
 	if res := e.must(t, req{method: "GET", path: p, hdr: map[string]string{"x-ms-range": "bytes=512-1023"}}, http.StatusPartialContent); res.body != strings.Repeat("\x00", 512) {
 		t.Fatal("cleared page is not zeros")
