@@ -2,6 +2,7 @@ package blob
 
 import (
 	"context"
+	"hash"
 	"io"
 	"time"
 )
@@ -210,8 +211,22 @@ func (r *BlobRecord) properties() BlobProperties {
 // receive takes in the body of an append or a page write: a small one into memory, to be
 // written with the writes combined with it, a larger one into a content file of its own.
 func (s *Service) receive(ctx context.Context, body io.Reader, size int64, wantMD5, wantCRC64 []byte) (written, error) {
-	if size <= smallWrite {
-		return s.receiveContent(ctx, body, size, wantMD5, wantCRC64)
+	// Azure answers an append or page write that carried no Content-MD5 with the CRC-64
+	// it computed, asked for or not.
+	var crc hash.Hash64
+	if len(wantMD5) == 0 && len(wantCRC64) == 0 {
+		crc = NewCRC64()
+		body = io.TeeReader(body, crc)
 	}
-	return s.writeContent(ctx, body, size, wantMD5, wantCRC64)
+	var w written
+	var err error
+	if size <= smallWrite {
+		w, err = s.receiveContent(ctx, body, size, wantMD5, wantCRC64)
+	} else {
+		w, err = s.writeContent(ctx, body, size, wantMD5, wantCRC64)
+	}
+	if err == nil && crc != nil {
+		w.crc64 = crc.Sum64()
+	}
+	return w, err
 }

@@ -204,6 +204,10 @@ func pageWindow(rg *Range, size int64) (from, to int64, err error) {
 		if rg.Start < 0 || (rg.End >= 0 && rg.End < rg.Start) {
 			return 0, 0, errInvalidRange()
 		}
+		if rg.Start >= size {
+			// Azure refuses a window that starts past the blob's end (Azure/Azurite#640).
+			return 0, 0, errInvalidPageRange()
+		}
 		from = rg.Start
 		if rg.End >= 0 && rg.End+1 < to {
 			to = rg.End + 1

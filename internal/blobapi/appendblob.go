@@ -1,7 +1,6 @@
 package blobapi
 
 import (
-	"encoding/base64"
 	"net/http"
 	"strconv"
 
@@ -171,10 +170,7 @@ func (h *Handler) appendBlock(w http.ResponseWriter, r *http.Request, t *target)
 	}
 	hdr := w.Header()
 	setWritten(hdr, res.ETag, res.LastModified)
-	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
-	if len(crc) > 0 {
-		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
-	}
+	setWriteDigest(hdr, md5sum, res.ContentMD5, res.CRC64)
 	hdr.Set("x-ms-blob-append-offset", itoa(res.Offset))
 	hdr.Set("x-ms-blob-committed-block-count", strconv.Itoa(res.CommittedBlockCount))
 	hdr.Set("x-ms-request-server-encrypted", "true")

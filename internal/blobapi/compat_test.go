@@ -38,7 +38,10 @@ func TestBlobContentMD5(t *testing.T) {
 	e.fails(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-md5": "%%%"}}, http.StatusBadRequest, "InvalidMd5")
 }
 
-// Set Blob Properties replaces every HTTP header: those not sent are cleared.
+// Set Blob Properties replaces every HTTP header: those not sent are cleared, the content
+// type too: Azure then sends no Content-Type (the JavaScript SDK's recorded session
+// "setHTTPHeaders with default parameters"), though a blob created without one has
+// application/octet-stream.
 func TestSetBlobPropertiesClearsHeaders(t *testing.T) {
 	e := newEnv(t)
 	e.container(t, "box")
@@ -47,9 +50,16 @@ func TestSetBlobPropertiesClearsHeaders(t *testing.T) {
 		"x-ms-blob-content-language": "en", "x-ms-blob-content-disposition": "inline", "x-ms-blob-cache-control": "no-cache"})
 	e.must(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-language": "fr"}}, http.StatusOK)
 	h := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr
-	if h.Get("Content-Language") != "fr" || h.Get("Content-Type") != "application/octet-stream" || h.Get("Content-Encoding") != "" ||
+	if h.Get("Content-Language") != "fr" || h.Get("Content-Type") != "" || h.Get("Content-Encoding") != "" ||
 		h.Get("Content-Disposition") != "" || h.Get("Cache-Control") != "" || h.Get("Content-MD5") != "" {
 		t.Fatalf("after Set Blob Properties with only a language: %v", h)
+	}
+	if res := e.must(t, req{method: "GET", path: p}, http.StatusOK); res.body != "body" || len(res.hdr.Values("Content-Type")) != 0 {
+		t.Fatalf("GET of a blob without a content type: %v", res.hdr)
+	}
+	e.put(t, "box/plain", "body", nil)
+	if ct := e.must(t, req{method: "HEAD", path: "/" + account + "/box/plain"}, http.StatusOK).hdr.Get("Content-Type"); ct != "application/octet-stream" {
+		t.Fatalf("a blob created without a content type has %q", ct)
 	}
 }
 

@@ -75,6 +75,9 @@ func (h *Handler) putBlobFromURL(w http.ResponseWriter, r *http.Request, t *targ
 		props = br.Properties.HTTPHeaders
 		props.ContentMD5 = nil // computed again from the bytes copied
 	}
+	if props.ContentType == "" {
+		props.ContentType = defaultContentType
+	}
 	if keepTags {
 		tags = br.Properties.Tags
 	}

@@ -72,7 +72,7 @@ func FuzzParseRange(f *testing.F) {
 }
 
 func FuzzSplitPath(f *testing.F) {
-	for _, s := range []string{"/acct", "/acct/", "/acct/c", "/acct/c/", "/acct/c/b", "/acct/c/dir/b/", "/acct//b", "//", "", "acct/c", "/acct/c/a b/%2F/日本"} {
+	for _, s := range []string{"/acct", "/acct/", "/acct/c", "/acct/c/", "/acct/c/b", "/acct/c/dir/b/", "/acct//b", "//", "", "acct/c", "/acct/c/a b/%2F/日本", `/acct/c\\b\\`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
@@ -86,15 +86,16 @@ func FuzzSplitPath(f *testing.F) {
 		if container == "" && name != "" {
 			t.Fatalf("%q: blob without container", p)
 		}
-		// Nothing is lost: the parts rebuild the path.
+		// Nothing is lost: the parts rebuild the path, its backslashes read as slashes.
+		q := strings.ReplaceAll(p, `\`, "/")
 		rebuilt := "/" + account
-		if container != "" || strings.HasPrefix(p[len(rebuilt):], "/") {
+		if container != "" || strings.HasPrefix(q[len(rebuilt):], "/") {
 			rebuilt += "/" + container
 		}
-		if name != "" || strings.HasPrefix(p[len(rebuilt):], "/") {
+		if name != "" || strings.HasPrefix(q[len(rebuilt):], "/") {
 			rebuilt += "/" + name
 		}
-		if rebuilt != p {
+		if want := strings.ReplaceAll(p, `\`, "/"); rebuilt != want {
 			t.Fatalf("%q -> %q %q %q rebuilds %q", p, account, container, name, rebuilt)
 		}
 	})

@@ -116,16 +116,23 @@ func blobHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
 	return out, nil
 }
 
-// uploadHeaders is blobHeaders for a write that uploads content (Put Blob, Put Block
+// uploadHeaders is blobHeaders for a write that creates a blob (Put Blob, Put Block
 // List): there x-ms-blob-content-md5 must be an MD5. It is stored as the blob's, in
-// place of the one the server computes.
+// place of the one the server computes. A blob created without a content type gets
+// Azure's default, stored: Set Blob Properties without one clears it.
 func uploadHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
 	out, err := blobHeaders(h, fallback)
 	if err == nil && len(out.ContentMD5) != 0 && len(out.ContentMD5) != 16 {
 		err = errInvalidMd5()
 	}
+	if out.ContentType == "" {
+		out.ContentType = defaultContentType
+	}
 	return out, err
 }
+
+// defaultContentType is the content type Azure gives a blob created without one.
+const defaultContentType = "application/octet-stream"
 
 func errInvalidMd5() error {
 	return &apiError{status: http.StatusBadRequest, code: "InvalidMd5",
@@ -153,6 +160,16 @@ func transactional(h http.Header) (md5, crc []byte, err error) {
 	return md5, crc, nil
 }
 
+// setWriteDigest sets the digest Azure answers an append or page write with (version
+// 2019-02-02 on): Content-MD5 when the request sent one, else the CRC-64 it computed.
+func setWriteDigest(h http.Header, sentMD5, md5 []byte, crc uint64) {
+	if len(sentMD5) > 0 {
+		h.Set("Content-MD5", base64.StdEncoding.EncodeToString(md5))
+		return
+	}
+	h.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(crc)))
+}
+
 // httpTime formats times the way Azure (and the SDKs' parsers) want: RFC 1123, GMT.
 func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
 
@@ -166,11 +183,12 @@ func setMetadata(h http.Header, md blob.Metadata) {
 
 // setBlobHeaders writes the properties Get Blob and Get Blob Properties return.
 func setBlobHeaders(h http.Header, p blob.BlobProperties, now time.Time) {
-	ct := p.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
+	if p.ContentType != "" {
+		h.Set("Content-Type", p.ContentType)
+	} else {
+		// Cleared by Set Blob Properties: Azure sends none (and net/http must not sniff one).
+		h["Content-Type"] = nil
 	}
-	h.Set("Content-Type", ct)
 	h.Set("ETag", quote(p.ETag))
 	h.Set("Last-Modified", httpTime(p.LastModified))
 	h.Set("x-ms-creation-time", httpTime(p.CreatedAt))

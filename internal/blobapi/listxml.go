@@ -50,10 +50,6 @@ func appendBlobsPage(b *bytes.Buffer, pg blobsPage) {
 func appendBlob(b *bytes.Buffer, en blob.ListEntry, opts blobEntries) {
 	p := en.Blob
 	withMeta, withTags, now := opts.withMeta, opts.withTags, opts.now
-	ct := p.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
 	b.WriteString("<Blob>")
 	element(b, "Name", p.Name)
 	if en.Deleted != nil {
@@ -74,7 +70,7 @@ func appendBlob(b *bytes.Buffer, en blob.ListEntry, opts blobEntries) {
 	element(b, "Last-Modified", httpTime(p.LastModified))
 	element(b, "Etag", p.ETag)
 	element(b, "Content-Length", strconv.FormatInt(p.Size, 10))
-	element(b, "Content-Type", ct)
+	element(b, "Content-Type", p.ContentType)
 	optional(b, "Content-Encoding", p.ContentEncoding)
 	optional(b, "Content-Language", p.ContentLanguage)
 	if len(p.ContentMD5) > 0 {
@@ -99,7 +95,7 @@ func appendBlob(b *bytes.Buffer, en blob.ListEntry, opts blobEntries) {
 		element(b, "CopyCompletionTime", httpTime(c.CompletionTime))
 	}
 	b.WriteString("<ServerEncrypted>true</ServerEncrypted>")
-	if withTags && len(p.Tags) > 0 {
+	if len(p.Tags) > 0 { // shown without include=tags too, as Azure does
 		element(b, "TagCount", strconv.Itoa(len(p.Tags)))
 	}
 	if p.Sealed {

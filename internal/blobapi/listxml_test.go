@@ -65,13 +65,9 @@ func (b referenceEntries) MarshalXML(e *xml.Encoder, start xml.StartElement) err
 }
 
 func blobItem(p blob.BlobProperties, withMeta bool, now time.Time) blobXML {
-	ct := p.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
 	x := blobXML{Name: p.Name, Properties: blobPropXML{
 		CreationTime: httpTime(p.CreatedAt), LastModified: httpTime(p.LastModified), ETag: p.ETag,
-		ContentLength: p.Size, ContentType: ct, ContentEncoding: p.ContentEncoding,
+		ContentLength: p.Size, ContentType: p.ContentType, ContentEncoding: p.ContentEncoding,
 		ContentLanguage: p.ContentLanguage, ContentDisposition: p.ContentDisposition, CacheControl: p.CacheControl,
 		BlobType: blob.BlobTypeBlock, AccessTier: "Hot", AccessTierInferred: true,
 		ServerEncrypted: true,

@@ -2,7 +2,6 @@ package blobapi
 
 import (
 	"bytes"
-	"encoding/base64"
 	"net/http"
 	"strconv"
 
@@ -130,10 +129,7 @@ func (h *Handler) putPage(w http.ResponseWriter, r *http.Request, t *target) err
 	hdr := w.Header()
 	setWritten(hdr, res.ETag, res.LastModified)
 	if !in.Clear {
-		hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
-		if len(crc) > 0 {
-			hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
-		}
+		setWriteDigest(hdr, in.ContentMD5, res.ContentMD5, res.CRC64)
 		hdr.Set("x-ms-request-server-encrypted", "true")
 	}
 	hdr.Set("x-ms-blob-sequence-number", itoa(res.SequenceNumber))

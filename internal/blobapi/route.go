@@ -34,9 +34,11 @@ type operation struct {
 }
 
 // splitPath splits a decoded path /{account}[/{container}[/{blob}]]. The blob name is
-// everything after the container's slash, kept as is (slashes, trailing slash, spaces).
+// everything after the container's slash, kept as is (slashes, trailing slash, spaces)
+// but for backslashes, sent raw or as %5C: Azure reads them as slashes (the SDKs' own
+// tests sign a SAS for the name with "\" replaced by "/"), in the path, not in queries.
 func splitPath(p string) (account, container, blobName string, ok bool) {
-	rest, found := strings.CutPrefix(p, "/")
+	rest, found := strings.CutPrefix(strings.ReplaceAll(p, `\`, "/"), "/")
 	if !found {
 		return "", "", "", false
 	}
