@@ -125,3 +125,16 @@ func extentAt(xs []Extent, i int, pos int64) (*Extent, int64) {
 func sameBytes(c, p *Extent, pos int64) bool {
 	return p != nil && c.Content == p.Content && c.ContentOffset+(pos-c.Offset) == p.ContentOffset+(pos-p.Offset)
 }
+
+// appendPageRange adds the bytes [a, b) to ranges, merged with the last range when they
+// touch; an empty span adds nothing.
+func appendPageRange(ranges []PageRange, a, b int64) []PageRange {
+	if a >= b {
+		return ranges
+	}
+	if n := len(ranges); n > 0 && ranges[n-1].End+1 == a {
+		ranges[n-1].End = b - 1
+		return ranges
+	}
+	return append(ranges, PageRange{Start: a, End: b - 1})
+}

@@ -129,7 +129,7 @@ func TestPutPageFromURL(t *testing.T) {
 		t.Fatal("page blob content after Put Page From URL differs")
 	}
 	list := e.must(t, req{method: "GET", path: "/" + account + "/box/disk?comp=pagelist"}, http.StatusOK)
-	if !strings.Contains(list.body, "<PageList><PageRange><Start>512</Start><End>2047</End></PageRange><NextMarker />") {
+	if !strings.Contains(list.body, "<PageList><PageRange><Start>512</Start><End>1023</End></PageRange><PageRange><Start>1024</Start><End>2047</End></PageRange><NextMarker />") {
 		t.Fatalf("page list %s", list.body)
 	}
 
