@@ -19,9 +19,10 @@ import (
 )
 
 // TestCrashSmallPuts is TestCrashRecovery for the benchmark's workload: 16 writers at
-// once, each Put Blob small (up to 4 KiB), so that the content file pool is drained and
-// refilled, several batches side by side, while the process is killed. Every
-// acknowledged Put must survive, and no file a batch made ahead must stay behind.
+// once, each Put Blob small (up to 4 KiB), so that the content file pool runs dry and is
+// refilled while the process is killed, and files come from the pool and from the
+// on-demand path alike. Every acknowledged Put must survive, and no file the pool made
+// ahead must stay behind.
 func TestCrashSmallPuts(t *testing.T) {
 	crashtest.Worker("TestCrashSmallPuts", smallPutWriter)
 	crashtest.Rounds(t, "TestCrashSmallPuts", 6, 200*time.Millisecond, 800*time.Millisecond, func(dir string, _ []string) string {

@@ -11,18 +11,10 @@ import (
 	"github.com/lanyard-id/lanyard/internal/blob"
 )
 
-// Pool sizes: batches are made while fewer than poolLow files are ready or on their
-// way, so up to poolLow/poolBatch at a time, each in a shard directory of its own.
-//
-// The pool must keep up with 16 concurrent small uploads, or they take the on-demand path
-// and pay a directory fsync each (issue 17: with one batch of 64 at a time, 16 concurrent
-// 1 KiB Put Blobs found the pool empty for more than half of their files). A file system
-// creates the files of one directory one at a time, and a creation can be slow (on ext4
-// without a journal, its inode allocator skips recently deleted inodes: 256 files took
-// 120-230 ms under that load); batches in different directories are made side by side.
+// Pool sizes: a batch is created when fewer than poolLow files are ready.
 const (
 	poolBatch = 64
-	poolLow   = 256
+	poolLow   = 16
 )
 
 // pool holds empty content files created ahead of time, whose directory entries are
@@ -42,7 +34,7 @@ type pool struct {
 	ids     []blob.ContentID
 	created []time.Time
 	maxAge  time.Duration // 0: any age
-	filling int           // batches being made
+	filling bool
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -52,8 +44,8 @@ func (p *pool) take() (f *os.File, id blob.ContentID, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for {
-		for len(p.ready)+p.filling*poolBatch < poolLow && !p.closed {
-			p.filling++
+		if len(p.ready) < poolLow && !p.filling && !p.closed {
+			p.filling = true
 			p.wg.Add(1)
 			go p.fill()
 		}
@@ -95,7 +87,7 @@ func (p *pool) fill() {
 	err := p.s.syncs[shard].sync()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.filling--
+	p.filling = false
 	if err != nil || p.closed {
 		for i, f := range files {
 			f.Close()
