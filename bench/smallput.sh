@@ -26,8 +26,6 @@ if [ -n "$base" ]; then cp "$base" "$top/base/lanyard"; builds+=(base); fi
 (cd bench/blobload && go build -o "$top/blobload" .)
 (cd bench/azurite && npm ci --no-audit --no-fund >/dev/null)
 source bench/lib.sh
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.01; done; return 1; }
 
 # A Lanyard that lives through the rounds, to borrow a certificate from for Azurite.
 work="$top/new"
