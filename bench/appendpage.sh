@@ -15,8 +15,6 @@ trap cleanup EXIT
 CGO_ENABLED=0 go build -o "$work/lanyard" ./cmd/lanyard
 (cd bench/blobload && go build -o "$work/blobload" .)
 (cd bench/azurite && npm ci --no-audit --no-fund >/dev/null)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.01; done; return 1; }
 source bench/lib.sh
 
 home="$work/home"; export LANYARD_HOME="$home"

@@ -1,6 +1,11 @@
 # Shared by the benchmark scripts; source it after building "$work/lanyard" and sourcing
 # scripts/postgres.sh.
 
+# free_port prints a free TCP port on loopback; wait_port PORT waits (up to 6 s) until
+# something listens on it.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.01; done; return 1; }
+
 # new_db creates an empty PostgreSQL database and prints its DSN.
 new_db() { local db="lanyard_bench_$RANDOM$RANDOM"; psql "${LANYARD_TEST_POSTGRES%/*}/postgres?sslmode=disable" -qc "CREATE DATABASE $db" >/dev/null; echo "${LANYARD_TEST_POSTGRES%/*}/$db?sslmode=disable"; }
 

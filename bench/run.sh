@@ -21,8 +21,6 @@ CGO_ENABLED=0 go build -o "$work/lanyard" ./cmd/lanyard
 (cd bench/azurite && npm ci --no-audit --no-fund >/dev/null)
 source scripts/postgres.sh
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.01; done; return 1; }
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 source bench/lib.sh
 

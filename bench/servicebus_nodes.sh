@@ -31,7 +31,6 @@ CGO_ENABLED=0 go build -o "$work/lanyard" ./cmd/lanyard
 (cd bench/sbload && go build -o "$work/sbload" .)
 source scripts/postgres.sh
 source bench/lib.sh
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 dsn=$(new_db)
 kek=$(head -c 32 /dev/urandom | base64)
