@@ -98,7 +98,7 @@ func createInput(r *http.Request, t *target) (blob.CreateBlobInput, bool, error)
 	if err != nil {
 		return blob.CreateBlobInput{}, false, err
 	}
-	props, err := uploadHeaders(r.Header, true)
+	props, err := createHeaders(r.Header, true)
 	if err != nil {
 		return blob.CreateBlobInput{}, false, err
 	}

@@ -53,6 +53,11 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	if err != nil {
 		return err
 	}
+	if len(props.ContentMD5) != 0 {
+		// On Put Blob x-ms-blob-content-md5 takes precedence over Content-MD5: it is the
+		// digest the body is checked against.
+		md5sum = props.ContentMD5
+	}
 	tags, err := headerTags(r, t)
 	if err != nil {
 		return err

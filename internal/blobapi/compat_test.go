@@ -26,9 +26,18 @@ func TestBlobContentMD5(t *testing.T) {
 		e.fails(t, req{method: "PUT", path: p + "?comp=blocklist", body: "<BlockList/>", hdr: map[string]string{
 			"x-ms-blob-content-md5": bad}}, http.StatusBadRequest, "InvalidMd5")
 	}
-	e.put(t, "box/b", "body", map[string]string{"x-ms-blob-content-md5": other, "Content-MD5": body})
+	// On Put Blob x-ms-blob-content-md5 takes precedence over Content-MD5: the body is
+	// checked against it, and Content-MD5 is then not looked at.
+	e.fails(t, req{method: "PUT", path: p, body: "body", hdr: map[string]string{"x-ms-blob-type": "BlockBlob",
+		"x-ms-blob-content-md5": other, "Content-MD5": body}}, http.StatusBadRequest, "Md5Mismatch")
+	e.put(t, "box/b", "body", map[string]string{"x-ms-blob-content-md5": body, "Content-MD5": other})
+	if got := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr.Get("Content-MD5"); got != body {
+		t.Fatalf("stored Content-MD5 %q; want the x-ms-blob-content-md5 sent, %q", got, body)
+	}
+	// Put Block List stores it unchecked (its blocks were checked when staged).
+	e.must(t, req{method: "PUT", path: p + "?comp=blocklist", body: "<BlockList/>", hdr: map[string]string{"x-ms-blob-content-md5": other}}, http.StatusCreated)
 	if got := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr.Get("Content-MD5"); got != other {
-		t.Fatalf("stored Content-MD5 %q; want the x-ms-blob-content-md5 sent, %q", got, other)
+		t.Fatalf("Put Block List stored Content-MD5 %q; want %q", got, other)
 	}
 	odd := base64.StdEncoding.EncodeToString([]byte("three"))
 	e.must(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-md5": odd}}, http.StatusOK)
@@ -36,6 +45,18 @@ func TestBlobContentMD5(t *testing.T) {
 		t.Fatalf("Set Blob Properties stored Content-MD5 %q; want %q", got, odd)
 	}
 	e.fails(t, req{method: "PUT", path: p + "?comp=properties", hdr: map[string]string{"x-ms-blob-content-md5": "%%%"}}, http.StatusBadRequest, "InvalidMd5")
+	// Creating an empty append or page blob stores any length too: there is no content to
+	// check it against.
+	for typ, extra := range map[string]string{"AppendBlob": "", "PageBlob": "512"} {
+		hdr := map[string]string{"x-ms-blob-type": typ, "x-ms-blob-content-md5": odd}
+		if extra != "" {
+			hdr["x-ms-blob-content-length"] = extra
+		}
+		e.must(t, req{method: "PUT", path: p + typ, hdr: hdr}, http.StatusCreated)
+		if got := e.must(t, req{method: "HEAD", path: p + typ}, http.StatusOK).hdr.Get("Content-MD5"); got != odd {
+			t.Fatalf("%s created with Content-MD5 %q; want %q", typ, got, odd)
+		}
+	}
 }
 
 // Set Blob Properties replaces every HTTP header: those not sent are cleared, the content

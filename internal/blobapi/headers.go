@@ -116,17 +116,24 @@ func blobHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
 	return out, nil
 }
 
-// uploadHeaders is blobHeaders for a write that creates a blob (Put Blob, Put Block
-// List): there x-ms-blob-content-md5 must be an MD5. It is stored as the blob's, in
-// place of the one the server computes. A blob created without a content type gets
-// Azure's default, stored: Set Blob Properties without one clears it.
-func uploadHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
+// createHeaders is blobHeaders for a write that creates a blob: one created without a
+// content type gets Azure's default, stored (Set Blob Properties without one clears it).
+func createHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
 	out, err := blobHeaders(h, fallback)
-	if err == nil && len(out.ContentMD5) != 0 && len(out.ContentMD5) != 16 {
-		err = errInvalidMd5()
-	}
 	if out.ContentType == "" {
 		out.ContentType = defaultContentType
+	}
+	return out, err
+}
+
+// uploadHeaders is createHeaders for a write with content (Put Blob, Put Block List):
+// there x-ms-blob-content-md5 must be an MD5. It is stored as the blob's, in place of the
+// one the server computes. (Creating an empty append or page blob stores any value, as
+// Set Blob Properties does.)
+func uploadHeaders(h http.Header, fallback bool) (blob.HTTPHeaders, error) {
+	out, err := createHeaders(h, fallback)
+	if err == nil && len(out.ContentMD5) != 0 && len(out.ContentMD5) != 16 {
+		err = errInvalidMd5()
 	}
 	return out, err
 }
