@@ -135,16 +135,16 @@ func (s TagSeek) InRange(v string) bool {
 }
 
 // ParseFindQuery parses Find Blobs by Tags' where parameter. At container scope
-// (container != "") an @container clause is refused and the query is restricted to
-// container.
+// (container != "") the query is restricted to container, and an @container clause may
+// only name that container (the request was authorized for it alone).
 func ParseFindQuery(s, container string) (*TagQuery, error) {
 	q, err := parseTagExpr(s, true)
 	if err != nil {
 		return nil, errInvalid(CodeInvalidQueryValue, "Error parsing query: %v.", err)
 	}
 	if container != "" {
-		if q.Container != "" {
-			return nil, errInvalid(CodeInvalidQueryValue, "Error parsing query: @container is not allowed on a container.")
+		if q.Container != "" && q.Container != container {
+			return nil, errInvalid(CodeInvalidQueryValue, "Error parsing query: @container names another container than the one searched.")
 		}
 		q.Container = container
 	}
@@ -202,6 +202,9 @@ type tagParser struct {
 	q    *TagQuery
 }
 
+// maxFindTags is Azure's limit on the distinct tag keys one Find expression names.
+const maxFindTags = 10
+
 func parseTagExpr(s string, find bool) (*TagQuery, error) {
 	if len(s) > MaxTagQueryLength {
 		return nil, fmt.Errorf("longer than %d characters", MaxTagQueryLength)
@@ -216,6 +219,13 @@ func parseTagExpr(s string, find bool) (*TagQuery, error) {
 	}
 	if len(p.q.Comparisons) == 0 {
 		return nil, fmt.Errorf("no tag comparison")
+	}
+	keys := map[string]bool{}
+	for _, c := range p.q.Comparisons {
+		keys[c.Key] = true
+	}
+	if find && len(keys) > maxFindTags {
+		return nil, fmt.Errorf("there can be at most %d unique tags in a query", maxFindTags)
 	}
 	p.q.root = root
 	return p.q, nil

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -78,8 +79,12 @@ func TestParseTagExpressions(t *testing.T) {
 	if err != nil || q.Container != "box" {
 		t.Fatalf("container scope: %v %v", q, err)
 	}
-	if _, err := ParseFindQuery(`@container = 'box' AND n = '1'`, "box"); err == nil {
-		t.Error("@container accepted at container scope")
+	// At container scope @container may name that container, never another.
+	if q, err := ParseFindQuery(`@container = 'box' AND n = '1'`, "box"); err != nil || q.Container != "box" {
+		t.Errorf("@container naming the container searched: %v %v", q, err)
+	}
+	if _, err := ParseFindQuery(`@container = 'other' AND n = '1'`, "box"); err == nil {
+		t.Error("@container naming another container accepted at container scope")
 	}
 }
 
@@ -159,4 +164,26 @@ func FuzzTagsHeader(f *testing.F) {
 			t.Fatalf("%q: round trip %v -> %v (%v)", s, tags, back, err)
 		}
 	})
+}
+
+// A Find expression names at most 10 distinct tag keys (a key compared twice counts
+// once); an x-ms-if-tags condition has no such limit.
+func TestFindQueryTagLimit(t *testing.T) {
+	expr := func(n int) string {
+		var parts []string
+		for i := range n {
+			parts = append(parts, fmt.Sprintf("k%d = 'v'", i))
+		}
+		return strings.Join(parts, " AND ")
+	}
+	if _, err := ParseFindQuery(expr(10)+" AND k0 < 'w'", ""); err != nil {
+		t.Fatalf("10 keys: %v", err)
+	}
+	_, err := ParseFindQuery(expr(11), "")
+	if err == nil || !strings.Contains(err.Error(), "there can be at most 10 unique tags in a query") {
+		t.Fatalf("11 keys: %v", err)
+	}
+	if _, err := ParseTagCondition(expr(11)); err != nil {
+		t.Fatalf("x-ms-if-tags with 11 keys: %v", err)
+	}
 }

@@ -250,7 +250,9 @@ func TestFindBlobs(t *testing.T) {
 		e.fails(t, req{method: "GET", path: findURL("?", where, "")}, 400, "InvalidQueryParameterValue")
 	}
 	e.fails(t, req{method: "GET", path: "/" + account + "?comp=blobs"}, 400, "MissingRequiredQueryParameter")
-	e.fails(t, req{method: "GET", path: findURL("/box1?restype=container&", `@container = 'box1' AND n = '1'`, "")}, 400, "InvalidQueryParameterValue")
+	// At container scope, @container may name that container only.
+	e.must(t, req{method: "GET", path: findURL("/box1?restype=container&", `@container = 'box1' AND n = '1'`, "")}, http.StatusOK)
+	e.fails(t, req{method: "GET", path: findURL("/box1?restype=container&", `@container = 'box2' AND n = '1'`, "")}, 400, "InvalidQueryParameterValue")
 	e.fails(t, req{method: "GET", path: findURL("?", `n = '1'`, "&maxresults=0")}, 400, "InvalidQueryParameterValue")
 	e.fails(t, req{method: "GET", path: findURL("?", `n = '1'`, "&marker=bogus")}, 400, "InvalidQueryParameterValue")
 	e.fails(t, req{method: "PUT", path: findURL("?", `n = '1'`, "")}, 405, "UnsupportedHttpVerb")
