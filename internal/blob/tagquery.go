@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -139,6 +140,9 @@ func (s TagSeek) InRange(v string) bool {
 // only name that container (the request was authorized for it alone).
 func ParseFindQuery(s, container string) (*TagQuery, error) {
 	q, err := parseTagExpr(s, true)
+	if pe := (*tagParseError)(nil); errors.As(err, &pe) {
+		return nil, errInvalid(CodeInvalidQueryValue, "Error parsing query %v.", err)
+	}
 	if err != nil {
 		return nil, errInvalid(CodeInvalidQueryValue, "Error parsing query: %v.", err)
 	}
@@ -215,7 +219,7 @@ func parseTagExpr(s string, find bool) (*TagQuery, error) {
 		return nil, err
 	}
 	if p.skip(); p.i < len(p.s) {
-		return nil, fmt.Errorf("unexpected %q at position %d", p.s[p.i], p.i)
+		return nil, p.fail(p.i, "unexpected %q", p.s[p.i])
 	}
 	if len(p.q.Comparisons) == 0 {
 		return nil, fmt.Errorf("no tag comparison")
@@ -229,6 +233,37 @@ func parseTagExpr(s string, find bool) (*TagQuery, error) {
 	}
 	p.q.root = root
 	return p.q, nil
+}
+
+// tagParseError is a where-expression that does not parse: what is wrong, and where.
+type tagParseError struct {
+	pos    int
+	reason string
+}
+
+func (e *tagParseError) Error() string {
+	return fmt.Sprintf("at or near character position %d: %s", e.pos, e.reason)
+}
+
+func (p *tagParser) fail(pos int, format string, args ...any) error {
+	return &tagParseError{pos: pos, reason: fmt.Sprintf(format, args...)}
+}
+
+// checkText checks a key (key) or a value of the expression at pos, with the reasons
+// Azure gives.
+func (p *tagParser) checkText(pos int, s string, key bool) error {
+	switch {
+	case key && (s == "" || len(s) > MaxTagKeyLength):
+		return p.fail(pos, "tag must be between 1 and %d characters in length", MaxTagKeyLength)
+	case !key && len(s) > MaxTagValueLen:
+		return p.fail(pos, "tag value must be between 0 and %d characters in length", MaxTagValueLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if !tagChar(s[i]) {
+			return p.fail(pos+1+i, "'%c' not permitted in tag name or value", s[i])
+		}
+	}
+	return nil
 }
 
 func (p *tagParser) skip() {
@@ -259,7 +294,7 @@ func (p *tagParser) or(depth int) (tagExpr, error) {
 	terms := tagOr{first}
 	for p.keyword("OR") {
 		if p.find {
-			return nil, fmt.Errorf("OR is not supported at position %d", p.i)
+			return nil, p.fail(p.i, "OR is not supported")
 		}
 		e, err := p.and(depth)
 		if err != nil {
@@ -295,14 +330,14 @@ func (p *tagParser) and(depth int) (tagExpr, error) {
 func (p *tagParser) primary(depth int) (tagExpr, error) {
 	p.skip()
 	if p.i >= len(p.s) {
-		return nil, fmt.Errorf("unexpected end of expression")
+		return nil, p.fail(p.i, "unexpected end of expression")
 	}
 	if p.s[p.i] == '(' {
 		if p.find {
-			return nil, fmt.Errorf("parentheses are not supported at position %d", p.i)
+			return nil, p.fail(p.i, "parentheses are not supported")
 		}
 		if depth >= maxTagQueryDepth {
-			return nil, fmt.Errorf("nested deeper than %d", maxTagQueryDepth)
+			return nil, p.fail(p.i, "nested deeper than %d", maxTagQueryDepth)
 		}
 		p.i++
 		e, err := p.or(depth + 1)
@@ -310,7 +345,7 @@ func (p *tagParser) primary(depth int) (tagExpr, error) {
 			return nil, err
 		}
 		if p.skip(); p.i >= len(p.s) || p.s[p.i] != ')' {
-			return nil, fmt.Errorf("missing ')' at position %d", p.i)
+			return nil, p.fail(p.i, "missing ')'")
 		}
 		p.i++
 		return e, nil
@@ -331,7 +366,7 @@ func (p *tagParser) primary(depth int) (tagExpr, error) {
 		return nil, err
 	}
 	if len(p.q.Comparisons) == MaxTagQueryComparisons {
-		return nil, fmt.Errorf("more than %d comparisons", MaxTagQueryComparisons)
+		return nil, p.fail(p.i, "more than %d comparisons", MaxTagQueryComparisons)
 	}
 	c := TagComparison{Key: key, Op: op, Value: val}
 	p.q.Comparisons = append(p.q.Comparisons, c)
@@ -339,23 +374,26 @@ func (p *tagParser) primary(depth int) (tagExpr, error) {
 }
 
 func (p *tagParser) containerClause() (tagExpr, error) {
-	const kw = "@container"
-	if !p.find || len(p.s)-p.i < len(kw) || !strings.EqualFold(p.s[p.i:p.i+len(kw)], kw) {
-		return nil, fmt.Errorf("unexpected '@' at position %d", p.i)
+	start := p.i
+	p.i++
+	for p.i < len(p.s) && tagChar(p.s[p.i]) && p.s[p.i] != ' ' && p.s[p.i] != '=' {
+		p.i++
 	}
-	p.i += len(kw)
+	if !p.find || !strings.EqualFold(p.s[start:p.i], "@container") {
+		return nil, p.fail(start, "unsupported parameter")
+	}
 	if op, err := p.op(); err != nil || op != TagEq {
-		return nil, fmt.Errorf("@container takes only '=' (position %d)", p.i)
+		return nil, p.fail(p.i, "@container takes only '='")
 	}
 	name, err := p.value()
 	if err != nil {
 		return nil, err
 	}
 	if p.q.Container != "" {
-		return nil, fmt.Errorf("@container given twice")
+		return nil, p.fail(p.i, "@container given twice")
 	}
 	if ValidateContainerName(name) != nil {
-		return nil, fmt.Errorf("invalid container name %q", name)
+		return nil, p.fail(p.i, "invalid container name %q", name)
 	}
 	p.q.Container = name
 	return tagTrue{}, nil
@@ -367,23 +405,20 @@ func (p *tagParser) key() (string, error) {
 	if p.i < len(p.s) && p.s[p.i] == '"' {
 		end := strings.IndexByte(p.s[p.i+1:], '"')
 		if end < 0 {
-			return "", fmt.Errorf("unterminated key at position %d", start)
+			return "", p.fail(start, "unterminated key")
 		}
 		k := p.s[p.i+1 : p.i+1+end]
 		p.i += end + 2
-		if k == "" || len(k) > MaxTagKeyLength || !validTagText(k) {
-			return "", fmt.Errorf("invalid key at position %d", start)
-		}
-		return k, nil
+		return k, p.checkText(start, k, true)
 	}
 	for p.i < len(p.s) && tagChar(p.s[p.i]) && p.s[p.i] != ' ' && p.s[p.i] != '=' {
 		p.i++
 	}
 	k := p.s[start:p.i]
-	if k == "" || len(k) > MaxTagKeyLength {
-		return "", fmt.Errorf("expected a key at position %d", start)
+	if k == "" && p.i < len(p.s) && p.s[p.i] != '=' && p.s[p.i] != ' ' {
+		return "", p.fail(start, "'%c' not permitted in tag name or value", p.s[p.i])
 	}
-	return k, nil
+	return k, p.checkText(start, k, true)
 }
 
 func (p *tagParser) op() (TagOp, error) {
@@ -392,29 +427,26 @@ func (p *tagParser) op() (TagOp, error) {
 	for _, op := range []TagOp{TagNe, TagGe, TagLe, TagEq, TagGt, TagLt} {
 		if strings.HasPrefix(rest, string(op)) {
 			if op == TagNe && p.find {
-				return "", fmt.Errorf("'<>' is not supported at position %d", p.i)
+				return "", p.fail(p.i, "'<>' is not supported")
 			}
 			p.i += len(op)
 			return op, nil
 		}
 	}
-	return "", fmt.Errorf("expected an operator at position %d", p.i)
+	return "", p.fail(p.i, "expected an operator")
 }
 
 func (p *tagParser) value() (string, error) {
 	p.skip()
 	start := p.i
 	if p.i >= len(p.s) || p.s[p.i] != '\'' {
-		return "", fmt.Errorf("expected a 'quoted' value at position %d", start)
+		return "", p.fail(start, "expected a 'quoted' value")
 	}
 	end := strings.IndexByte(p.s[p.i+1:], '\'')
 	if end < 0 {
-		return "", fmt.Errorf("unterminated value at position %d", start)
+		return "", p.fail(start, "unterminated value")
 	}
 	v := p.s[p.i+1 : p.i+1+end]
 	p.i += end + 2
-	if len(v) > MaxTagValueLen || !validTagText(v) {
-		return "", fmt.Errorf("invalid value at position %d", start)
-	}
-	return v, nil
+	return v, p.checkText(start, v, false)
 }

@@ -187,3 +187,23 @@ func TestFindQueryTagLimit(t *testing.T) {
 		t.Fatalf("x-ms-if-tags with 11 keys: %v", err)
 	}
 }
+
+// A Find expression that does not parse is answered as Azure answers it: "Error parsing
+// query at or near character position N: <reason>", with Azure's reasons for keys and
+// values.
+func TestFindQueryErrorMessages(t *testing.T) {
+	for expr, reason := range map[string]string{
+		`k='` + strings.Repeat("v", 257) + `'`:     "tag value must be between 0 and 256 characters in length",
+		`"` + strings.Repeat("k", 129) + `" = 'v'`: "tag must be between 1 and 128 characters in length",
+		`k = 'a!b'`:                        "'!' not permitted in tag name or value",
+		`'key 1'='v'`:                      "not permitted in tag name or value",
+		`key1='v' and @container11='1111'`: "unsupported parameter",
+		`astring`:                          "expected an operator",
+		`key1='ab' or key2='cd'`:           "OR is not supported",
+	} {
+		_, err := ParseFindQuery(expr, "")
+		if err == nil || !strings.HasPrefix(err.Error(), "Error parsing query at or near character position ") || !strings.Contains(err.Error(), reason) {
+			t.Errorf("%.40q: %v; want the position and %q", expr, err, reason)
+		}
+	}
+}
