@@ -128,7 +128,7 @@ func (r *LeaseRequest) validate() (string, error) {
 		}
 		c, ok := ParseLeaseID(*id)
 		if !ok {
-			return errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format: %s.", header)
+			return errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format. Header: %s.", header)
 		}
 		*id = c
 		return nil
@@ -137,7 +137,7 @@ func (r *LeaseRequest) validate() (string, error) {
 	switch r.Action {
 	case LeaseAcquire:
 		if r.Duration != LeaseInfinite && (r.Duration < MinLeaseDuration || r.Duration > MaxLeaseDuration) {
-			return "", errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format: x-ms-lease-duration.")
+			return "", errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format. Header: x-ms-lease-duration.")
 		}
 		err = canon(&r.ProposedID, "x-ms-proposed-lease-id", false)
 	case LeaseRenew, LeaseRelease:
@@ -148,10 +148,10 @@ func (r *LeaseRequest) validate() (string, error) {
 		}
 	case LeaseBreak:
 		if p := r.BreakPeriod; p != nil && (*p < 0 || *p > MaxLeaseBreakPeriod) {
-			return "", errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format: x-ms-lease-break-period.")
+			return "", errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format. Header: x-ms-lease-break-period.")
 		}
 	default:
-		return "", errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format: x-ms-lease-action.")
+		return "", errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format. Header: x-ms-lease-action.")
 	}
 	if err != nil {
 		return "", err

@@ -162,7 +162,7 @@ func ParseTagCondition(s string) (*TagQuery, error) {
 	}
 	q, err := parseTagExpr(s, false)
 	if err != nil {
-		return nil, errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format: x-ms-if-tags: %v.", err)
+		return nil, errInvalid(CodeInvalidHeaderValue, "The value for one of the HTTP headers is not in the correct format. Header: x-ms-if-tags, %v.", err)
 	}
 	return q, nil
 }

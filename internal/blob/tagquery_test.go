@@ -207,3 +207,12 @@ func TestFindQueryErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// An x-ms-if-tags that does not parse answers Azure's message first (the SDKs' callers
+// match it), then what is wrong.
+func TestTagConditionErrorMessage(t *testing.T) {
+	_, err := ParseTagCondition(`a = 'b' AND`)
+	if err == nil || !strings.HasPrefix(err.Error(), "The value for one of the HTTP headers is not in the correct format. Header: x-ms-if-tags") {
+		t.Fatalf("x-ms-if-tags error: %v", err)
+	}
+}
