@@ -135,7 +135,10 @@ func (h *Handler) findBlobs(w http.ResponseWriter, r *http.Request, t *target) e
 	}
 	q, err := blob.ParseFindQuery(where, t.container)
 	if err != nil {
-		return errInvalidQuery("where", where, describe(err).message)
+		// Azure's message is the parser's ("Error parsing query at or near character
+		// position ..."), not the generic one of a bad query parameter.
+		return &apiError{status: http.StatusBadRequest, code: "InvalidQueryParameterValue", message: describe(err).message,
+			details: [][2]string{{"QueryParameterName", "where"}, {"QueryParameterValue", truncate(where, 256)}}}
 	}
 	p, err := parseList(t.query, nil)
 	if err != nil {

@@ -249,6 +249,11 @@ func TestFindBlobs(t *testing.T) {
 	for _, where := range []string{"", `team = t1`, `team = 't1' OR n = '1'`, `team <> 't1'`, `(team = 't1')`, `@container = 'box1'`, `bad! = 'x'`} {
 		e.fails(t, req{method: "GET", path: findURL("?", where, "")}, 400, "InvalidQueryParameterValue")
 	}
+	// The message is the parser's, as Azure words it.
+	if res := e.fails(t, req{method: "GET", path: findURL("?", `k = 'a!b'`, "")}, 400, "InvalidQueryParameterValue"); !strings.Contains(res.body,
+		"<Message>Error parsing query at or near character position 6: &apos;!&apos; not permitted in tag name or value") {
+		t.Fatalf("Find with a bad character:\n%s", res.body)
+	}
 	e.fails(t, req{method: "GET", path: "/" + account + "?comp=blobs"}, 400, "MissingRequiredQueryParameter")
 	// At container scope, @container may name that container only.
 	e.must(t, req{method: "GET", path: findURL("/box1?restype=container&", `@container = 'box1' AND n = '1'`, "")}, http.StatusOK)
