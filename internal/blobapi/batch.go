@@ -73,7 +73,7 @@ var (
 // answers keep the order of the requests.
 func (h *Handler) submitBatch(w http.ResponseWriter, r *http.Request, t *target) error {
 	reqctx.SetOperation(r.Context(), "SubmitBatch")
-	boundary, err := batchBoundary(r.Header.Get("Content-Type"))
+	boundary, framingErr, err := batchBoundary(r.Header.Get("Content-Type"))
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,10 @@ func (h *Handler) submitBatch(w http.ResponseWriter, r *http.Request, t *target)
 		return &apiError{status: http.StatusBadRequest, code: "IncompleteBody", message: "The request body is incomplete."}
 	}
 	out := &batchResponse{boundary: "batchresponse_" + reqctx.NewID(), version: w.Header().Get("x-ms-version")}
-	subs, err := parseBatch(body, boundary, t.account, t.container)
+	subs, err := []subRequest(nil), framingErr
+	if err == nil {
+		subs, err = parseBatch(body, boundary, t.account, t.container)
+	}
 	if err != nil {
 		h.logger().Debug("blobapi: batch refused", "request_id", t.rid, "err", err)
 		rec := newSubResponse()
@@ -126,19 +129,28 @@ func (h *Handler) submitBatch(w http.ResponseWriter, r *http.Request, t *target)
 	return err
 }
 
-// batchBoundary returns the multipart boundary of a batch's Content-Type.
-func batchBoundary(contentType string) (string, error) {
+// batchBoundary returns the multipart boundary of a batch's Content-Type. One that is
+// missing or not multipart/mixed fails the request (err); a multipart/mixed one whose
+// boundary is missing, empty or named twice is, as Azure answers it, a batch whose single
+// answer carries the 400 (framingErr).
+func batchBoundary(contentType string) (boundary string, framingErr, err error) {
 	if contentType == "" {
-		return "", errMissingHeader("Content-Type")
+		return "", nil, errMissingHeader("Content-Type")
 	}
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt, params, err = looseMediaType(contentType)
+	if mt, _, _ := strings.Cut(contentType, ";"); !strings.EqualFold(strings.TrimSpace(mt), "multipart/mixed") {
+		return "", nil, errInvalidHeader("Content-Type", contentType)
 	}
-	if err != nil || mt != "multipart/mixed" || params["boundary"] == "" {
-		return "", errInvalidHeader("Content-Type", contentType)
+	_, params, perr := mime.ParseMediaType(contentType)
+	if perr != nil {
+		_, params, perr = looseMediaType(contentType)
 	}
-	return params["boundary"], nil
+	switch {
+	case perr != nil:
+		return "", errBatchInput("Content-Type: " + perr.Error()), nil
+	case params["boundary"] == "":
+		return "", errInvalidHeader("Content-Type", contentType), nil
+	}
+	return params["boundary"], nil, nil
 }
 
 // looseMediaType parses a Content-Type whose parameter values may hold '=' unquoted, which
