@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -154,6 +155,13 @@ func TestCopyRefusals(t *testing.T) {
 	e.fails(t, e.copyReq("box/dst", src+"?snapshot=2020-01-01T00:00:00.0000000Z", nil), http.StatusNotFound, "CannotVerifyCopySource")
 	e.fails(t, e.copyReq("box/dst", src+"?versionid=2020-01-01T00:00:00.0000000Z", nil), http.StatusNotFound, "CannotVerifyCopySource")
 	e.fails(t, e.copyReq("box/dst", src+"?versionid=yesterday", nil), http.StatusBadRequest, "InvalidHeaderValue")
+	// A copy of a snapshot shows the snapshot in x-ms-copy-source, as the client wrote it;
+	// nothing else of the query.
+	snapSrc := src + "?snapshot=" + url.QueryEscape(e.snapshotOf(t, "box/src")) + "&other=x"
+	e.must(t, e.copyReq("box/fromsnap", snapSrc, nil), http.StatusAccepted)
+	if got := e.must(t, req{method: "HEAD", path: "/" + account + "/box/fromsnap"}, http.StatusOK).hdr.Get("x-ms-copy-source"); got != strings.TrimSuffix(snapSrc, "&other=x") {
+		t.Fatalf("x-ms-copy-source %q; want %q", got, strings.TrimSuffix(snapSrc, "&other=x"))
+	}
 	// Source and destination conditions.
 	e.fails(t, e.copyReq("box/dst", src, map[string]string{"x-ms-source-if-match": `"0x1"`}), http.StatusPreconditionFailed, "SourceConditionNotMet")
 	e.fails(t, e.copyReq("box/dst", src, map[string]string{"x-ms-source-if-none-match": put.hdr.Get("ETag")}), http.StatusPreconditionFailed, "SourceConditionNotMet")

@@ -20,7 +20,7 @@ type copySource struct {
 	// at is the snapshot or version of the source the URL names (?snapshot=,
 	// ?versionid=).
 	at blob.At
-	// url is the source URL without its query, as x-ms-copy-source shows it.
+	// url is the source URL as x-ms-copy-source shows it (shownSource).
 	url string
 }
 
@@ -95,9 +95,21 @@ func (h *Handler) resolveCopySource(w http.ResponseWriter, r *http.Request, t *t
 			return nil, errCopySource(w, err)
 		}
 	}
+	return &copySource{key: src.key(), at: src.at(), url: shownSource(u)}, nil
+}
+
+// shownSource is a copy source URL as x-ms-copy-source shows it: without the query (a SAS
+// there is a credential) but the snapshot or version it names, as the client wrote them.
+func shownSource(u *url.URL) string {
 	clean := *u
-	clean.RawQuery = ""
-	return &copySource{key: src.key(), at: src.at(), url: clean.String()}, nil
+	var keep []string
+	for part := range strings.SplitSeq(u.RawQuery, "&") {
+		if name, _, _ := strings.Cut(part, "="); name == "snapshot" || name == "versionid" {
+			keep = append(keep, part)
+		}
+	}
+	clean.RawQuery = strings.Join(keep, "&")
+	return clean.String()
 }
 
 func (h *Handler) authorizeCopySource(sr, r *http.Request, t, src *target, sourceToken string, op *operation) error {
