@@ -326,3 +326,26 @@ func FuzzParseLeaseID(f *testing.F) {
 		}
 	})
 }
+
+// A break answers the time left rounded (Azure's x-ms-lease-time is approximate): a
+// client that polls until it reads 0 never reads 1 from a lease about to be broken.
+func TestLeaseBreakTimeRounded(t *testing.T) {
+	s, clk := leaseService(t)
+	putBlob(t, s, "b", []byte("data"))
+	if _, err := s.LeaseBlob(t.Context(), key("b"), acquire(idA, 60)); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.LeaseBlob(t.Context(), key("b"), brk(intp(3))); err != nil || res.BreakSeconds != 3 {
+		t.Fatalf("break: %+v %v", res, err)
+	}
+	for _, c := range []struct {
+		after time.Duration
+		want  int
+	}{{1400 * time.Millisecond, 2}, {1200 * time.Millisecond, 0}} {
+		clk.advance(c.after)
+		res, err := s.LeaseBlob(t.Context(), key("b"), brk(nil))
+		if err != nil || res.BreakSeconds != c.want {
+			t.Fatalf("break again after %v more: %+v %v, want %ds", c.after, res, err, c.want)
+		}
+	}
+}

@@ -242,7 +242,9 @@ func (l Lease) apply(req LeaseRequest, now time.Time, newID string) (Lease, Leas
 	if !until.After(now) {
 		return Lease{ID: l.ID, Phase: LeasePhaseBroken}, LeaseResult{}, nil
 	}
-	secs := int((until.Sub(now) + time.Second - 1) / time.Second)
+	// Azure's x-ms-lease-time is approximate: rounded, so that a client polling until it
+	// reads 0 does not find the lease broken while it still reads 1.
+	secs := int((until.Sub(now) + time.Second/2) / time.Second)
 	return Lease{ID: l.ID, Phase: LeasePhaseBreaking, Until: until}, LeaseResult{BreakSeconds: secs}, nil
 }
 
