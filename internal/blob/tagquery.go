@@ -13,11 +13,15 @@ import (
 // values are 'single-quoted'. Comparisons are bytewise on strings, and a comparison on a
 // key the blob has no tag for is false, as in Azure.
 
-// Limits of a where-expression.
+// Limits of a where-expression: a Find's, and an x-ms-if-tags condition's, which Azure
+// lets run to about a thousand comparisons (a condition is checked against one blob's
+// tags, a Find against an index).
 const (
-	MaxTagQueryLength      = 4096
-	MaxTagQueryComparisons = 20
-	maxTagQueryDepth       = 16
+	MaxTagQueryLength          = 4096
+	MaxTagQueryComparisons     = 20
+	MaxTagConditionLength      = 32 << 10
+	MaxTagConditionComparisons = 1000
+	maxTagQueryDepth           = 16
 )
 
 // TagOp is a comparison operator.
@@ -200,20 +204,25 @@ func (tagTrue) match(Tags) bool     { return true }
 // --- parser
 
 type tagParser struct {
-	s    string
-	i    int
-	find bool
-	q    *TagQuery
+	s              string
+	i              int
+	find           bool
+	maxComparisons int
+	q              *TagQuery
 }
 
 // maxFindTags is Azure's limit on the distinct tag keys one Find expression names.
 const maxFindTags = 10
 
 func parseTagExpr(s string, find bool) (*TagQuery, error) {
-	if len(s) > MaxTagQueryLength {
-		return nil, fmt.Errorf("longer than %d characters", MaxTagQueryLength)
+	maxLen, maxComparisons := MaxTagConditionLength, MaxTagConditionComparisons
+	if find {
+		maxLen, maxComparisons = MaxTagQueryLength, MaxTagQueryComparisons
 	}
-	p := &tagParser{s: s, find: find, q: &TagQuery{}}
+	if len(s) > maxLen {
+		return nil, fmt.Errorf("longer than %d characters", maxLen)
+	}
+	p := &tagParser{s: s, find: find, q: &TagQuery{}, maxComparisons: maxComparisons}
 	root, err := p.or(0)
 	if err != nil {
 		return nil, err
@@ -365,8 +374,8 @@ func (p *tagParser) primary(depth int) (tagExpr, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(p.q.Comparisons) == MaxTagQueryComparisons {
-		return nil, p.fail(p.i, "more than %d comparisons", MaxTagQueryComparisons)
+	if len(p.q.Comparisons) == p.maxComparisons {
+		return nil, p.fail(p.i, "more than %d comparisons", p.maxComparisons)
 	}
 	c := TagComparison{Key: key, Op: op, Value: val}
 	p.q.Comparisons = append(p.q.Comparisons, c)

@@ -122,7 +122,7 @@ func FuzzTagQuery(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if len(q.Comparisons) == 0 || len(q.Comparisons) > MaxTagQueryComparisons {
+			if len(q.Comparisons) == 0 || len(q.Comparisons) > MaxTagConditionComparisons || find && len(q.Comparisons) > MaxTagQueryComparisons {
 				t.Fatalf("%q: %d comparisons", s, len(q.Comparisons))
 			}
 			if !find {
@@ -214,5 +214,27 @@ func TestTagConditionErrorMessage(t *testing.T) {
 	_, err := ParseTagCondition(`a = 'b' AND`)
 	if err == nil || !strings.HasPrefix(err.Error(), "The value for one of the HTTP headers is not in the correct format. Header: x-ms-if-tags") {
 		t.Fatalf("x-ms-if-tags error: %v", err)
+	}
+}
+
+// An x-ms-if-tags condition may hold hundreds of comparisons, as Azure's does; a Find's
+// stays bounded.
+func TestTagConditionSize(t *testing.T) {
+	expr := "tag1 <> 'v0'"
+	for i := 1; i < 700; i++ {
+		expr += fmt.Sprintf(" and tag1 <> 'v%d'", i)
+	}
+	q, err := ParseTagCondition(expr)
+	if err != nil || len(q.Comparisons) != 700 {
+		t.Fatalf("700 comparisons: %v", err)
+	}
+	if !q.Match(Tags{"tag1": "val1"}) || q.Match(Tags{"tag1": "v5"}) {
+		t.Fatal("700 comparisons evaluated wrongly")
+	}
+	if _, err := ParseFindQuery(expr, ""); err == nil {
+		t.Fatal("a Find of 700 comparisons accepted")
+	}
+	if _, err := ParseTagCondition(expr + strings.Repeat(" and tag1 <> 'x'", MaxTagConditionComparisons)); err == nil {
+		t.Fatal("a condition past the limit accepted")
 	}
 }
