@@ -3,9 +3,16 @@ package blobapi
 import (
 	"net/http"
 	"time"
+
+	"github.com/lanyard-id/lanyard/internal/blob"
 )
 
 func (h *Handler) createContainer(w http.ResponseWriter, r *http.Request, t *target) error {
+	// A request that is malformed is refused as such first (400), before the account's
+	// policy is applied to it (409).
+	if _, err := blob.ValidateMetadata(metadata(r.Header)); err != nil {
+		return err
+	}
 	if r.Header.Get("x-ms-blob-public-access") != "" {
 		// Anonymous access does not exist in Lanyard, as on an account that disallows it.
 		return &apiError{status: http.StatusConflict, code: "PublicAccessNotPermitted",

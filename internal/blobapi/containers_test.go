@@ -24,6 +24,9 @@ func TestContainerLifecycle(t *testing.T) {
 	e.fails(t, req{method: "PUT", path: "/" + account + "/Bad_Name?restype=container"}, http.StatusBadRequest, "InvalidResourceName")
 	e.fails(t, req{method: "PUT", path: "/" + account + "/ab?restype=container"}, http.StatusBadRequest, "OutOfRangeInput")
 	e.fails(t, req{method: "PUT", path: "/" + account + "/pub?restype=container", hdr: map[string]string{"x-ms-blob-public-access": "blob"}}, http.StatusConflict, "PublicAccessNotPermitted")
+	// Malformed metadata is refused as such before the public access is.
+	e.fails(t, req{method: "PUT", path: "/" + account + "/pub?restype=container", hdr: map[string]string{"x-ms-blob-public-access": "container",
+		"x-ms-meta-1invalid": "v"}}, http.StatusBadRequest, "InvalidMetadata")
 
 	res = e.must(t, req{method: "GET", path: base + "?restype=container"}, http.StatusOK)
 	if res.hdr.Get("ETag") != etag || res.hdr.Get("x-ms-meta-color") != "blue" || res.hdr.Get("x-ms-lease-state") != "available" {
