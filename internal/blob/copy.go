@@ -45,6 +45,11 @@ type CopyBlobInput struct {
 	SourceContentMD5 []byte
 	// Copy is recorded on the destination; nil records nothing (Put Blob From URL).
 	Copy *CopyInfo
+	// Tier is the destination's access tier (canonical, "" for the default); a block
+	// blob's only. An archived source may be copied only to an online tier: the copy
+	// is then archived, rehydrating to Tier with RehydratePriority, as Azure's
+	// rehydration by copy.
+	Tier, RehydratePriority string
 }
 
 // CopyBlob copies a committed blob: its bytes (through new content files, since a
@@ -77,8 +82,13 @@ func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobPropertie
 		}
 		return BlobProperties{}, err
 	}
+	archived := src.Tier.Settled(s.now()).Archived()
 	switch {
-	case src.Tier.Settled(s.now()).Archived():
+	case in.Tier != "" && src.BlobType != BlobTypeBlock:
+		return BlobProperties{}, errInvalid(CodeInvalidHeaderValue,
+			"The value for one of the HTTP headers is not in the correct format. Header: x-ms-access-tier, which only a block blob takes.")
+	case archived && (in.Tier == "" || in.Tier == TierArchive || in.BlockBlob):
+		// Only Copy Blob rehydrates (a synchronous copy has no time to).
 		return BlobProperties{}, errBlobArchived()
 	case in.BlockBlob && src.BlobType != BlobTypeBlock:
 		return BlobProperties{}, errInvalidBlobType()
@@ -114,8 +124,16 @@ func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobPropertie
 		p := src.BlobProperties
 		p.Container, p.Name = in.Dest.Container, in.Dest.Name
 		p.ETag, p.LastModified, p.CreatedAt = newETag(now), now, createdAt(cur, now)
-		// The copy is a new blob in the default tier; the destination's snapshots stay.
-		p.Lease, p.Sealed, p.CommittedBlockCount, p.Tier = leaseOf(cur), false, 0, AccessTier{}
+		// The copy is a new blob in the tier asked for (the default when none); the
+		// destination's snapshots stay.
+		p.Lease, p.Sealed, p.CommittedBlockCount, p.Tier = leaseOf(cur), false, 0, uploadTier(in.Tier, now)
+		if archived {
+			prio := in.RehydratePriority
+			if prio == "" {
+				prio = RehydrateStandard
+			}
+			p.Tier = AccessTier{Tier: TierArchive, ChangedAt: now, RehydrateTo: in.Tier, RehydratePriority: prio, RehydrateAt: now.Add(s.rehydrateDelay)}
+		}
 		if in.Metadata != nil {
 			p.Metadata = md
 		}

@@ -130,6 +130,14 @@ func (h *Handler) copyBlob(w http.ResponseWriter, r *http.Request, t *target, sy
 			return err
 		}
 	}
+	tier, err := uploadTierHeader(r.Header)
+	if err != nil {
+		return err
+	}
+	prio, ok := blob.ParseRehydratePriority(r.Header.Get("x-ms-rehydrate-priority"))
+	if !ok {
+		return errInvalidHeader("x-ms-rehydrate-priority", r.Header.Get("x-ms-rehydrate-priority"))
+	}
 	src, err := h.resolveCopySource(w, r, t, keepTags)
 	if err != nil {
 		return err
@@ -138,7 +146,7 @@ func (h *Handler) copyBlob(w http.ResponseWriter, r *http.Request, t *target, sy
 	in := blob.CopyBlobInput{
 		Source: src.key, SourceAt: src.at, Dest: t.key(), SourceConditions: srcCond, Conditions: cond,
 		Metadata: metadata(r.Header), Tags: tags, KeepTags: keepTags, SourceContentMD5: srcMD5,
-		Copy: &blob.CopyInfo{ID: reqctx.NewID(), Source: src.url},
+		Copy: &blob.CopyInfo{ID: reqctx.NewID(), Source: src.url}, Tier: tier, RehydratePriority: prio,
 	}
 	if synchronous {
 		in.BlockBlob, in.MaxSize = true, maxSyncCopy

@@ -64,6 +64,10 @@ func (h *Handler) putBlobFromURL(w http.ResponseWriter, r *http.Request, t *targ
 	if err != nil {
 		return err
 	}
+	tier, err := uploadTierHeader(r.Header)
+	if err != nil {
+		return err
+	}
 	br, err := h.openCopySource(w, r, t, nil, keepTags)
 	if err != nil {
 		return err
@@ -84,7 +88,7 @@ func (h *Handler) putBlobFromURL(w http.ResponseWriter, r *http.Request, t *targ
 	userCreateOnly := createOnlyConditions(t, &cond)
 	res, err := h.Service.PutBlob(r.Context(), blob.PutBlobInput{
 		Key: t.key(), Body: br, Size: br.Length, Headers: props, Metadata: metadata(r.Header), Tags: tags,
-		ContentMD5: srcMD5, Conditions: cond,
+		ContentMD5: srcMD5, Conditions: cond, Tier: tier,
 	})
 	if err != nil {
 		return addOnlyRefused(t, userCreateOnly, err)

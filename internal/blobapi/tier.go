@@ -13,16 +13,17 @@ import (
 var opSetBlobTier = &operation{"SetBlobTier", ActionBlobsWrite, true, (*Handler).setBlobTier}
 
 // refuseAccessTier checks x-ms-access-tier on an upload before anything is read. A block
-// blob upload (Put Blob of a BlockBlob, Put Block List) takes Hot, Cool, Cold or Archive;
-// anything else is 400 InvalidHeaderValue. Page and append blobs have no tier in a
-// standard account: Hot is what they are anyway, and a premium page blob tier (P10...)
-// is not served (501) rather than dropped.
+// blob upload (Put Blob of a BlockBlob, Put Block List) and a copy (whose source must then
+// be a block blob) take Hot, Cool, Cold or Archive; anything else is 400
+// InvalidHeaderValue. Page and append blobs have no tier in a standard account: Hot is
+// what they are anyway, and a premium page blob tier (P10...) is not served (501) rather
+// than dropped.
 func refuseAccessTier(r *http.Request) error {
 	v := r.Header.Get("x-ms-access-tier")
 	if v == "" {
 		return nil
 	}
-	if r.URL.Query().Get("comp") == "blocklist" || r.Header.Get("x-ms-blob-type") == blob.BlobTypeBlock {
+	if r.URL.Query().Get("comp") == "blocklist" || r.Header.Get("x-ms-blob-type") == blob.BlobTypeBlock || r.Header.Get("x-ms-copy-source") != "" {
 		_, err := uploadTierHeader(r.Header)
 		return err
 	}

@@ -166,3 +166,46 @@ func TestSetBlobTierBySAS(t *testing.T) {
 		}
 	}
 }
+
+// A copy takes x-ms-access-tier (a block blob's tiers only), and an archived blob is
+// copied only to an online tier, by Copy Blob: the copy then rehydrates after the delay,
+// as Azure's rehydration by copy does. Without a tier, or synchronously, it is 409.
+func TestCopyTier(t *testing.T) {
+	clk := &testClock{t: time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)}
+	e := newEnvConfig(t, blob.Config{Now: clk.now, RehydrateDelay: time.Hour})
+	e.container(t, "box")
+	e.put(t, "box/src", "data", nil)
+	src := e.blobURL("box/src")
+	tierOf := func(path string) (string, string) {
+		h := e.must(t, req{method: "HEAD", path: "/" + account + "/" + path}, http.StatusOK).hdr
+		return h.Get("x-ms-access-tier"), h.Get("x-ms-archive-status")
+	}
+	e.must(t, e.copyReq("box/cool", src, map[string]string{"x-ms-access-tier": "Cool"}), http.StatusAccepted)
+	e.must(t, e.copyReq("box/cold", src, map[string]string{"x-ms-access-tier": "cold", "x-ms-requires-sync": "true"}), http.StatusAccepted)
+	e.must(t, e.copyReq("box/fromurl", src, map[string]string{"x-ms-access-tier": "Archive", "x-ms-blob-type": "BlockBlob"}), http.StatusCreated)
+	for path, want := range map[string]string{"box/cool": "Cool", "box/cold": "Cold", "box/fromurl": "Archive"} {
+		if got, _ := tierOf(path); got != want {
+			t.Errorf("%s: tier %q, want %q", path, got, want)
+		}
+	}
+	e.fails(t, e.copyReq("box/p10", src, map[string]string{"x-ms-access-tier": "P10"}), http.StatusBadRequest, "InvalidHeaderValue")
+	e.must(t, req{method: "PUT", path: "/" + account + "/box/page", hdr: map[string]string{"x-ms-blob-type": "PageBlob", "x-ms-blob-content-length": "512"}}, http.StatusCreated)
+	e.fails(t, e.copyReq("box/pagecopy", e.blobURL("box/page"), map[string]string{"x-ms-access-tier": "Cool"}), http.StatusBadRequest, "InvalidHeaderValue")
+
+	e.must(t, tierReq("box/src", "Archive"), http.StatusOK)
+	e.fails(t, e.copyReq("box/dst", src, nil), http.StatusConflict, "BlobArchived")
+	e.fails(t, e.copyReq("box/dst", src, map[string]string{"x-ms-access-tier": "Archive"}), http.StatusConflict, "BlobArchived")
+	e.fails(t, e.copyReq("box/dst", src, map[string]string{"x-ms-access-tier": "Hot", "x-ms-requires-sync": "true"}), http.StatusConflict, "BlobArchived")
+	e.must(t, e.copyReq("box/dst", src, map[string]string{"x-ms-access-tier": "Hot"}), http.StatusAccepted)
+	if tier, status := tierOf("box/dst"); tier != "Archive" || status != "rehydrate-pending-to-hot" {
+		t.Fatalf("copy of an archived blob: tier %q, archive status %q", tier, status)
+	}
+	e.fails(t, req{method: "GET", path: "/" + account + "/box/dst"}, http.StatusConflict, "BlobArchived")
+	clk.advance(time.Hour)
+	if tier, status := tierOf("box/dst"); tier != "Hot" || status != "" {
+		t.Fatalf("after the rehydration: tier %q, archive status %q", tier, status)
+	}
+	if got := e.must(t, req{method: "GET", path: "/" + account + "/box/dst"}, http.StatusOK).body; got != "data" {
+		t.Fatalf("rehydrated copy reads %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -111,7 +112,38 @@ func tiers(ctx context.Context, client *azblob.Client, cont string) (any, error)
 		return nil, done.fail("download rehydrated", "%q", got)
 	}
 	done["rehydrated"] = "ok"
+	if err := copyTiers(ctx, cc); err != nil {
+		return nil, done.fail("copy with tier", "%v", err)
+	}
+	done["copy with tier"] = "ok"
 	return map[string]any{"ok": true, "steps": done}, nil
+}
+
+// copyTiers copies with a tier (StartCopyFromURL's Tier), and an archived blob to an
+// online tier, which the copy then rehydrates to; without a tier that copy is refused.
+func copyTiers(ctx context.Context, cc *container.Client) error {
+	src := cc.NewBlobClient("cool.txt")
+	cold := cc.NewBlobClient("copy-cold.txt")
+	if _, err := cold.StartCopyFromURL(ctx, src.URL(), &blob.StartCopyFromURLOptions{Tier: to.Ptr(blob.AccessTierCold)}); err != nil {
+		return err
+	}
+	if p, err := cold.GetProperties(ctx, nil); err != nil || deref(p.AccessTier) != "Cold" {
+		return fmt.Errorf("copy with Cold: err=%v tier=%v", err, deref(p.AccessTier))
+	}
+	if _, err := src.SetTier(ctx, blob.AccessTierArchive, nil); err != nil {
+		return err
+	}
+	back := cc.NewBlobClient("copy-rehydrated.txt")
+	if _, err := back.StartCopyFromURL(ctx, src.URL(), nil); errorCode(err) != "BlobArchived" {
+		return fmt.Errorf("copy of an archived blob without a tier: %v", err)
+	}
+	if _, err := back.StartCopyFromURL(ctx, src.URL(), &blob.StartCopyFromURLOptions{Tier: to.Ptr(blob.AccessTierHot)}); err != nil {
+		return err
+	}
+	if p, err := back.GetProperties(ctx, nil); err != nil || deref(p.AccessTier) != "Archive" || deref(p.ArchiveStatus) != "rehydrate-pending-to-hot" {
+		return fmt.Errorf("rehydrating copy: err=%v tier=%v status=%v", err, deref(p.AccessTier), deref(p.ArchiveStatus))
+	}
+	return nil
 }
 
 func deref[T ~string](p *T) string {

@@ -46,5 +46,19 @@ export async function tiers(container) {
   const body = await hot.downloadToBuffer();
   check("download rehydrated", body.toString() === "hot", body.toString());
   steps.push("rehydrated");
+
+  // A copy takes a tier; an archived blob is copied to an online tier only, which the
+  // copy then rehydrates to.
+  const coldCopy = container.getBlockBlobClient("copy-cold.txt");
+  await (await coldCopy.beginCopyFromURL(cool.url, { tier: "Cold" })).pollUntilDone();
+  p = await coldCopy.getProperties();
+  check("copy with tier", p.accessTier === "Cold", p.accessTier);
+  await cool.setAccessTier("Archive");
+  const back = container.getBlockBlobClient("copy-rehydrated.txt");
+  await expectCode("copy archived without a tier", "BlobArchived", () => back.beginCopyFromURL(cool.url));
+  await back.beginCopyFromURL(cool.url, { tier: "Hot" });
+  p = await back.getProperties();
+  check("rehydrating copy", p.accessTier === "Archive" && p.archiveStatus === "rehydrate-pending-to-hot", p);
+  steps.push("copytier");
   return steps.join(",");
 }
