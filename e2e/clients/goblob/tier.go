@@ -128,20 +128,20 @@ func copyTiers(ctx context.Context, cc *container.Client) error {
 		return err
 	}
 	if p, err := cold.GetProperties(ctx, nil); err != nil || deref(p.AccessTier) != "Cold" {
-		return fmt.Errorf("copy with Cold: err=%v tier=%v", err, deref(p.AccessTier))
+		return fmt.Errorf("copy with Cold: err=%w tier=%v", err, deref(p.AccessTier))
 	}
 	if _, err := src.SetTier(ctx, blob.AccessTierArchive, nil); err != nil {
 		return err
 	}
 	back := cc.NewBlobClient("copy-rehydrated.txt")
 	if _, err := back.StartCopyFromURL(ctx, src.URL(), nil); errorCode(err) != "BlobArchived" {
-		return fmt.Errorf("copy of an archived blob without a tier: %v", err)
+		return fmt.Errorf("copy of an archived blob without a tier: %w", err)
 	}
 	if _, err := back.StartCopyFromURL(ctx, src.URL(), &blob.StartCopyFromURLOptions{Tier: to.Ptr(blob.AccessTierHot)}); err != nil {
 		return err
 	}
 	if p, err := back.GetProperties(ctx, nil); err != nil || deref(p.AccessTier) != "Archive" || deref(p.ArchiveStatus) != "rehydrate-pending-to-hot" {
-		return fmt.Errorf("rehydrating copy: err=%v tier=%v status=%v", err, deref(p.AccessTier), deref(p.ArchiveStatus))
+		return fmt.Errorf("rehydrating copy: err=%w tier=%v status=%v", err, deref(p.AccessTier), deref(p.ArchiveStatus))
 	}
 	return nil
 }
