@@ -92,6 +92,19 @@ func decodeMarker(m string) (string, error) {
 	return string(b), nil
 }
 
+// listMarker is decodeMarker for List Containers and List Blobs, which also take a plain
+// name, the last one a page listed (what Azurite's markers are, and clients written
+// against it pass): the listing goes on after it.
+func listMarker(m string) (string, error) {
+	if m == "" || strings.HasPrefix(m, markerPrefix) {
+		return decodeMarker(m)
+	}
+	if len(m) > 4*MaxBlobNameLength+1 {
+		return "", errInvalid(CodeInvalidQueryValue, "Value for one of the query parameters specified in the request URI is invalid.")
+	}
+	return m, nil
+}
+
 func pageSize(n int) (int, error) {
 	switch {
 	case n < 0:
@@ -108,7 +121,7 @@ func (s *Service) ListContainers(ctx context.Context, account string, opts ListC
 	if err != nil {
 		return ListContainersResult{}, err
 	}
-	after, err := decodeMarker(opts.Marker)
+	after, err := listMarker(opts.Marker)
 	if err != nil {
 		return ListContainersResult{}, err
 	}
@@ -156,7 +169,7 @@ func (s *Service) ListBlobs(ctx context.Context, account, container string, opts
 	if err != nil {
 		return ListBlobsResult{}, err
 	}
-	after, err := decodeMarker(opts.Marker)
+	after, err := listMarker(opts.Marker)
 	if err != nil {
 		return ListBlobsResult{}, err
 	}

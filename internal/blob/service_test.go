@@ -515,8 +515,13 @@ func TestContainers(t *testing.T) {
 	if err != nil || len(res.Containers) != 3 || res.NextMarker != "" {
 		t.Fatalf("prefix listing: %+v, %v", res, err)
 	}
-	_, err = s.ListContainers(ctx, acct, blob.ListContainersOptions{Marker: "garbage"})
+	_, err = s.ListContainers(ctx, acct, blob.ListContainersOptions{Marker: "1!%%"})
 	wantCode(t, err, blob.CodeInvalidQueryValue)
+	// A plain name is a marker too: the listing goes on after it.
+	res, err = s.ListContainers(ctx, acct, blob.ListContainersOptions{Marker: "a"})
+	if err != nil || len(res.Containers) == 0 || res.Containers[0].Name <= "a" {
+		t.Fatalf("listing after the plain marker a: %+v, %v", res, err)
+	}
 }
 
 func TestListBlobsHierarchy(t *testing.T) {

@@ -104,5 +104,18 @@ func TestListContainers(t *testing.T) {
 	}
 	e.fails(t, req{method: "GET", path: "/" + account + "?comp=list&maxresults=0"}, http.StatusBadRequest, "InvalidQueryParameterValue")
 	e.fails(t, req{method: "GET", path: "/" + account + "?comp=list&include=bogus"}, http.StatusBadRequest, "InvalidQueryParameterValue")
-	e.fails(t, req{method: "GET", path: "/" + account + "?comp=list&marker=garbage"}, http.StatusBadRequest, "InvalidQueryParameterValue")
+	// A marker of Lanyard's that does not decode is refused; a plain name (Azurite's
+	// markers) lists what comes after it.
+	e.fails(t, req{method: "GET", path: "/" + account + "?comp=list&marker=1!%25%25"}, http.StatusBadRequest, "InvalidQueryParameterValue")
+	res = e.must(t, req{method: "GET", path: "/" + account + "?comp=list&marker=beta"}, http.StatusOK)
+	page.Containers = nil
+	decodeXML(t, res.body, &page)
+	for _, c := range page.Containers {
+		if c.Name <= "beta" {
+			t.Fatalf("listing after the plain marker beta lists %q:\n%s", c.Name, res.body)
+		}
+	}
+	if len(page.Containers) == 0 {
+		t.Fatalf("listing after the plain marker beta is empty:\n%s", res.body)
+	}
 }
