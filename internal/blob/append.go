@@ -157,7 +157,7 @@ func checkAppendable(cur *BlobRecord, in AppendBlockInput, now time.Time) error 
 		return err
 	}
 	if cur.Sealed {
-		return lanyardConflict(CodeBlobIsSealed, "The blob is sealed and its contents cannot be modified.")
+		return lanyardConflict(CodeBlobIsSealed, "The specified blob is sealed, and its contents can't be modified unless the blob is re-created after a delete.")
 	}
 	if len(cur.Extents) >= MaxAppendBlocks {
 		return lanyardConflict(CodeBlockCountExceeds, "The committed block count cannot exceed the maximum limit of 50,000 blocks.")
