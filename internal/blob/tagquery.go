@@ -420,14 +420,19 @@ func (p *tagParser) key() (string, error) {
 		p.i += end + 2
 		return k, p.checkText(start, k, true)
 	}
-	for p.i < len(p.s) && tagChar(p.s[p.i]) && p.s[p.i] != ' ' && p.s[p.i] != '=' {
+	// An unquoted key is letters, digits and '_'; any other character needs the quotes.
+	for p.i < len(p.s) && bareKeyChar(p.s[p.i]) {
 		p.i++
 	}
-	k := p.s[start:p.i]
-	if k == "" && p.i < len(p.s) && p.s[p.i] != '=' && p.s[p.i] != ' ' {
-		return "", p.fail(start, "'%c' not permitted in tag name or value", p.s[p.i])
+	if p.i < len(p.s) && strings.IndexByte(" <>=", p.s[p.i]) < 0 {
+		return "", p.fail(p.i, "'%c' not permitted in tag name or value", p.s[p.i])
 	}
+	k := p.s[start:p.i]
 	return k, p.checkText(start, k, true)
+}
+
+func bareKeyChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }
 
 func (p *tagParser) op() (TagOp, error) {

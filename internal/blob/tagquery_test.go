@@ -199,6 +199,7 @@ func TestFindQueryErrorMessages(t *testing.T) {
 		`'key 1'='v'`:                      "not permitted in tag name or value",
 		`key1='v' and @container11='1111'`: "unsupported parameter",
 		`astring`:                          "expected an operator",
+		`key+1='v'`:                        "'+' not permitted in tag name or value",
 		`key1='ab' or key2='cd'`:           "OR is not supported",
 	} {
 		_, err := ParseFindQuery(expr, "")
