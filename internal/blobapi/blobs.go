@@ -164,12 +164,14 @@ func (h *Handler) getBlob(w http.ResponseWriter, r *http.Request, t *target) err
 		hdr.Set(digest[0], digest[1])
 	}
 	status := http.StatusOK
+	// x-ms-blob-content-md5 is the whole blob's MD5, on every read (the SDKs read it as
+	// the blob's); Content-MD5 is the body's, so a ranged read has it only when asked.
+	if len(p.ContentMD5) > 0 {
+		hdr.Set("x-ms-blob-content-md5", base64.StdEncoding.EncodeToString(p.ContentMD5))
+	}
 	if br.Partial {
 		status = http.StatusPartialContent
 		hdr.Set("Content-Range", "bytes "+itoa(br.Offset)+"-"+itoa(br.Offset+br.Length-1)+"/"+itoa(p.Size))
-		if len(p.ContentMD5) > 0 {
-			hdr.Set("x-ms-blob-content-md5", base64.StdEncoding.EncodeToString(p.ContentMD5))
-		}
 	} else if len(p.ContentMD5) > 0 {
 		hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(p.ContentMD5))
 	}

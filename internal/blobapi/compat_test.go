@@ -34,6 +34,14 @@ func TestBlobContentMD5(t *testing.T) {
 	if got := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr.Get("Content-MD5"); got != body {
 		t.Fatalf("stored Content-MD5 %q; want the x-ms-blob-content-md5 sent, %q", got, body)
 	}
+	// Every read answers the blob's MD5 in x-ms-blob-content-md5; Content-MD5 is the
+	// body's, so a ranged read carries it only when asked for.
+	whole := e.must(t, req{method: "GET", path: p}, http.StatusOK).hdr
+	ranged := e.must(t, req{method: "GET", path: p, hdr: map[string]string{"x-ms-range": "bytes=0-1"}}, http.StatusPartialContent).hdr
+	if whole.Get("x-ms-blob-content-md5") != body || whole.Get("Content-MD5") != body ||
+		ranged.Get("x-ms-blob-content-md5") != body || ranged.Get("Content-MD5") != "" {
+		t.Fatalf("read digests: whole %v, ranged %v", whole, ranged)
+	}
 	// Put Block List stores it unchecked (its blocks were checked when staged).
 	e.must(t, req{method: "PUT", path: p + "?comp=blocklist", body: "<BlockList/>", hdr: map[string]string{"x-ms-blob-content-md5": other}}, http.StatusCreated)
 	if got := e.must(t, req{method: "HEAD", path: p}, http.StatusOK).hdr.Get("Content-MD5"); got != other {
