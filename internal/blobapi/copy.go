@@ -168,27 +168,28 @@ func (h *Handler) copyBlob(w http.ResponseWriter, r *http.Request, t *target, sy
 
 // sourceMD5 reads x-ms-source-content-md5, the MD5 the source's bytes must have.
 func sourceMD5(r *http.Request) ([]byte, error) {
-	v := r.Header.Get("x-ms-source-content-md5")
-	if v == "" {
-		return nil, nil
-	}
-	b, err := base64.StdEncoding.DecodeString(v)
-	if err != nil || len(b) != 16 {
-		return nil, errInvalidHeader("x-ms-source-content-md5", v)
-	}
-	return b, nil
+	return digestHeader(r, "x-ms-source-content-md5", 16)
 }
 
-// sourceCRC64 reads x-ms-source-content-crc64: the CRC-64 the source bytes copied must
-// have; nil when absent.
-func sourceCRC64(r *http.Request) ([]byte, error) {
-	v := r.Header.Get("x-ms-source-content-crc64")
+// sourceDigests reads x-ms-source-content-md5 and x-ms-source-content-crc64, the digests
+// the source bytes a From URL write copies must have; nil for those absent.
+func sourceDigests(r *http.Request) (md5, crc []byte, err error) {
+	if md5, err = sourceMD5(r); err != nil {
+		return nil, nil, err
+	}
+	crc, err = digestHeader(r, "x-ms-source-content-crc64", 8)
+	return md5, crc, err
+}
+
+// digestHeader reads a base64 digest of size bytes from header name; nil when absent.
+func digestHeader(r *http.Request, name string, size int) ([]byte, error) {
+	v := r.Header.Get(name)
 	if v == "" {
 		return nil, nil
 	}
 	b, err := base64.StdEncoding.DecodeString(v)
-	if err != nil || len(b) != 8 {
-		return nil, errInvalidHeader("x-ms-source-content-crc64", v)
+	if err != nil || len(b) != size {
+		return nil, errInvalidHeader(name, v)
 	}
 	return b, nil
 }

@@ -110,11 +110,7 @@ func (h *Handler) putBlockFromURL(w http.ResponseWriter, r *http.Request, t *tar
 	if err := noBody(r); err != nil {
 		return err
 	}
-	srcMD5, err := sourceMD5(r)
-	if err != nil {
-		return err
-	}
-	srcCRC, err := sourceCRC64(r)
+	srcMD5, srcCRC, err := sourceDigests(r)
 	if err != nil {
 		return err
 	}
@@ -167,11 +163,7 @@ func (h *Handler) appendBlockFromURL(w http.ResponseWriter, r *http.Request, t *
 	if ac.AppendPosition, err = intHeader(r.Header, "x-ms-blob-condition-appendpos"); err != nil {
 		return err
 	}
-	srcMD5, err := sourceMD5(r)
-	if err != nil {
-		return err
-	}
-	srcCRC, err := sourceCRC64(r)
+	srcMD5, srcCRC, err := sourceDigests(r)
 	if err != nil {
 		return err
 	}
@@ -248,11 +240,7 @@ func (h *Handler) putPageFromURL(w http.ResponseWriter, r *http.Request, t *targ
 	if err != nil {
 		return err
 	}
-	srcMD5, err := sourceMD5(r)
-	if err != nil {
-		return err
-	}
-	srcCRC, err := sourceCRC64(r)
+	srcMD5, srcCRC, err := sourceDigests(r)
 	if err != nil {
 		return err
 	}
