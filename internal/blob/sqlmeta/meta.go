@@ -424,18 +424,7 @@ func (m *blobMeta) CreateContainer(ctx context.Context, c blobs.Container) error
 	if !storableText(c.Account) || !storableText(c.Name) {
 		return errInvalidBlobName()
 	}
-	if !utf8.ValidString(c.ETag) || strings.IndexByte(c.ETag, 0) >= 0 {
-		return errBlobNotText("the etag")
-	}
-	md, err := encodeBlobMetadata(c.Metadata)
-	if err != nil {
-		return err
-	}
-	lease, err := encodeLease(c.Lease)
-	if err != nil {
-		return err
-	}
-	acl, err := encodeAccessPolicies(c.AccessPolicies)
+	cols, err := encodeContainer(c)
 	if err != nil {
 		return err
 	}
@@ -445,16 +434,36 @@ func (m *blobMeta) CreateContainer(ctx context.Context, c blobs.Container) error
 		defer m.containerCache.end(ck, t, 0, nil)
 	}
 	err = m.write(ctx, func(tx sqlDB) error {
-		return tx.insertBlobContainer(ctx, c, md, lease, acl)
+		return tx.insertBlobContainer(ctx, c, cols)
 	})
 	return m.result("create container", err)
 }
 
-// insertBlobContainer inserts c's row (md, lease and acl encoded), or fails with
+// containerColumns are a container's columns that need encoding.
+type containerColumns struct{ metadata, lease, acl string }
+
+// encodeContainer encodes c's columns, checking that its ETag can be stored as text.
+func encodeContainer(c blobs.Container) (containerColumns, error) {
+	var cols containerColumns
+	if !utf8.ValidString(c.ETag) || strings.IndexByte(c.ETag, 0) >= 0 {
+		return cols, errBlobNotText("the etag")
+	}
+	var err error
+	if cols.metadata, err = encodeBlobMetadata(c.Metadata); err != nil {
+		return cols, err
+	}
+	if cols.lease, err = encodeLease(c.Lease); err != nil {
+		return cols, err
+	}
+	cols.acl, err = encodeAccessPolicies(c.AccessPolicies)
+	return cols, err
+}
+
+// insertBlobContainer inserts c's row (its columns encoded), or fails with
 // ContainerAlreadyExists.
-func (s sqlDB) insertBlobContainer(ctx context.Context, c blobs.Container, md, lease, acl string) error {
+func (s sqlDB) insertBlobContainer(ctx context.Context, c blobs.Container, cols containerColumns) error {
 	_, err := s.exec(ctx, `INSERT INTO blob_containers (account, name, metadata, etag, last_modified, created_at, lease, access_policies, deleted_time, retain_until)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Name, md, c.ETag, micros(c.LastModified), micros(c.CreatedAt), lease, acl,
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.Account, c.Name, cols.metadata, c.ETag, micros(c.LastModified), micros(c.CreatedAt), cols.lease, cols.acl,
 		optMicros(c.DeletedTime), optMicros(c.RetainUntil))
 	if err != nil && s.h.IsUniqueViolation(err) {
 		return blobs.ErrContainerExists()
@@ -508,23 +517,12 @@ func (m *blobMeta) UpdateContainer(ctx context.Context, account, name string, fn
 		if err != nil {
 			return &callbackError{err}
 		}
-		if !utf8.ValidString(next.ETag) || strings.IndexByte(next.ETag, 0) >= 0 {
-			return errBlobNotText("the etag")
-		}
-		md, err := encodeBlobMetadata(next.Metadata)
-		if err != nil {
-			return err
-		}
-		lease, err := encodeLease(next.Lease)
-		if err != nil {
-			return err
-		}
-		acl, err := encodeAccessPolicies(next.AccessPolicies)
+		cols, err := encodeContainer(next)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.exec(ctx, `UPDATE blob_containers SET metadata = ?, etag = ?, last_modified = ?, created_at = ?, lease = ?, access_policies = ?,
-	deleted_time = ?, retain_until = ? WHERE account = ? AND name = ?`, md, next.ETag, micros(next.LastModified), micros(next.CreatedAt), lease, acl,
+	deleted_time = ?, retain_until = ? WHERE account = ? AND name = ?`, cols.metadata, next.ETag, micros(next.LastModified), micros(next.CreatedAt), cols.lease, cols.acl,
 			optMicros(next.DeletedTime), optMicros(next.RetainUntil), account, name); err != nil {
 			return err
 		}
@@ -536,7 +534,7 @@ func (m *blobMeta) UpdateContainer(ctx context.Context, account, name string, fn
 		if len(out.AccessPolicies) == 0 {
 			out.AccessPolicies = nil
 		}
-		if out.Lease, err = decodeLease(lease); err != nil {
+		if out.Lease, err = decodeLease(cols.lease); err != nil {
 			return err
 		}
 		if len(out.Metadata) == 0 {

@@ -41,25 +41,14 @@ func (m *blobMeta) MoveContainer(ctx context.Context, account, name string, fn f
 		if !storableText(next.Account) || !storableText(next.Name) {
 			return errInvalidBlobName()
 		}
-		if !storableText(next.ETag) {
-			return errBlobNotText("the etag")
-		}
 		if next.Account == account && next.Name == name {
 			return blobs.ErrContainerExists()
 		}
-		md, err := encodeBlobMetadata(next.Metadata)
+		cols, err := encodeContainer(next)
 		if err != nil {
 			return err
 		}
-		lease, err := encodeLease(next.Lease)
-		if err != nil {
-			return err
-		}
-		acl, err := encodeAccessPolicies(next.AccessPolicies)
-		if err != nil {
-			return err
-		}
-		if err := tx.insertBlobContainer(ctx, next, md, lease, acl); err != nil {
+		if err := tx.insertBlobContainer(ctx, next, cols); err != nil {
 			return err
 		}
 		if lock := tx.blobLockClause("UPDATE", "e"); lock != "" {
