@@ -259,12 +259,14 @@ func (p *tagParser) fail(pos int, format string, args ...any) error {
 }
 
 // checkText checks a key (key) or a value of the expression at pos, with the reasons
-// Azure gives.
+// Azure gives. Only a Find holds keys and values to a tag's lengths: in a condition, a
+// longer one is a comparison no tag satisfies (x-ms-if-tags then fails with 412, as in
+// Azure), not a malformed header.
 func (p *tagParser) checkText(pos int, s string, key bool) error {
 	switch {
-	case key && (s == "" || len(s) > MaxTagKeyLength):
+	case key && s == "", key && p.find && len(s) > MaxTagKeyLength:
 		return p.fail(pos, "tag must be between 1 and %d characters in length", MaxTagKeyLength)
-	case !key && len(s) > MaxTagValueLen:
+	case !key && p.find && len(s) > MaxTagValueLen:
 		return p.fail(pos, "tag value must be between 0 and %d characters in length", MaxTagValueLen)
 	}
 	for i := 0; i < len(s); i++ {

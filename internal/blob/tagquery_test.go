@@ -239,3 +239,21 @@ func TestTagConditionSize(t *testing.T) {
 		t.Fatal("a condition past the limit accepted")
 	}
 }
+
+// In an x-ms-if-tags condition a key or value longer than a tag's is a comparison like
+// any other (no tag can satisfy it), not a malformed header, as in Azure; in a Find it is
+// refused.
+func TestTagConditionLongText(t *testing.T) {
+	long := strings.Repeat("k", MaxTagKeyLength+1)
+	q, err := ParseTagCondition(long + " <> 'v'")
+	if err != nil || q.Match(Tags{"k": "v"}) {
+		t.Fatalf("long key: %v", err)
+	}
+	q, err = ParseTagCondition("key1 <> '" + strings.Repeat("v", MaxTagValueLen+1) + "'")
+	if err != nil || !q.Match(Tags{"key1": "value1"}) {
+		t.Fatalf("long value: %v", err)
+	}
+	if _, err := ParseFindQuery(long+" = 'v'", ""); err == nil {
+		t.Fatal("a Find with a long key accepted")
+	}
+}
