@@ -5,10 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+	"github.com/lanyard-id/lanyard/internal/abbabench"
 )
 
 // benchToken hands the Go SDK the bench's bearer token.
@@ -62,56 +59,7 @@ func BenchmarkBlobSAS(b *testing.B) {
 		query string
 		hdr   map[string]string
 	}{{"", nil}, {"?" + qp.Encode(), map[string]string{"Authorization": ""}}} // bearer, SAS
-	var wall, cpu, roundWall [2]time.Duration
-	var done [2]int
-	var rounds []float64
-	phase := func(mode int) {
-		var n atomic.Int64
-		var wg sync.WaitGroup
-		cpu0, start := cpuTime(b), time.Now()
-		for range workers {
-			wg.Go(func() {
-				for i := n.Add(1); i <= perPhase; i = n.Add(1) {
-					bb.do(b, c, "GET", fmt.Sprintf("%s/blob-%d%s", bb.url, i%100, modes[mode].query), nil, modes[mode].hdr, http.StatusOK)
-				}
-			})
-		}
-		wg.Wait()
-		w := time.Since(start)
-		wall[mode] += w
-		roundWall[mode] += w
-		cpu[mode] += cpuTime(b) - cpu0
-		done[mode] += perPhase
-	}
-	for i := 0; b.Loop(); i++ {
-		phase([4]int{0, 1, 1, 0}[i%4])
-		if i%4 == 3 {
-			rounds = append(rounds, roundWall[0].Seconds()/roundWall[1].Seconds())
-			roundWall = [2]time.Duration{}
-		}
-	}
-	if done[0] == 0 || done[1] == 0 {
-		return
-	}
-	bearer, sasRate := float64(done[0])/wall[0].Seconds(), float64(done[1])/wall[1].Seconds()
-	b.ReportMetric(bearer, "bearer-ops/s")
-	b.ReportMetric(sasRate, "sas-ops/s")
-	b.ReportMetric(sasRate/bearer, "sas/bearer")
-	if len(rounds) > 0 {
-		slices.Sort(rounds)
-		b.ReportMetric(rounds[len(rounds)/2], "sas/bearer-median")
-	}
-	bearerCPU, sasCPU := cpu[0].Seconds()*1e6/float64(done[0]), cpu[1].Seconds()*1e6/float64(done[1])
-	b.ReportMetric(bearerCPU, "bearer-cpu-µs/op")
-	b.ReportMetric(sasCPU, "sas-cpu-µs/op")
-	b.ReportMetric(bearerCPU/sasCPU, "sas/bearer-cpu")
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	abbabench.Run(b, workers, perPhase, [2]string{"bearer", "sas"}, func(mode int, i int64) {
+		bb.do(b, c, "GET", fmt.Sprintf("%s/blob-%d%s", bb.url, i%100, modes[mode].query), nil, modes[mode].hdr, http.StatusOK)
+	})
 }
