@@ -46,8 +46,22 @@ func (f *Frontend) serve(raw net.Conn, srv lanyard.PostgresServer, tlsCfg *tls.C
 		_ = h.client.Close()
 		return
 	}
+	if !f.serves(srv.ResourceID) {
+		// The server was removed while this login finished, and Sync's sweep of its
+		// sessions may have run before it was registered: Sync updates the servers before
+		// sweeping, so one of the two sees the other.
+		s.end("the server was deleted", true)
+	}
 	_ = raw.SetDeadline(time.Time{})
 	f.relay(s)
+}
+
+// serves reports whether serverID is one of the servers Sync last gave.
+func (f *Frontend) serves(serverID string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.servers[serverID]
+	return ok
 }
 
 type handshake struct {
