@@ -14,16 +14,9 @@ var opSnapshotBlob = &operation{"SnapshotBlob", ActionBlobsWrite, true, (*Handle
 // Blob, as Azure serves them; every write is refused, since a snapshot is read-only.
 func routeSnapshot(r *http.Request, t *target) (*operation, error) {
 	v := t.query.Get("snapshot")
-	id, err := blob.ParseSnapshotID(v)
+	id, err := stateOfBlob(t, "snapshot")
 	if err != nil {
-		return nil, errInvalidQuery("snapshot", v, "")
-	}
-	if t.blob == "" && t.query.Get("restype") == "" {
-		// /{account}/{name}: a blob of the root container, as route treats it.
-		t.container, t.blob = "$root", t.container
-	}
-	if t.blob == "" {
-		return nil, errInvalidQuery("snapshot", v, "")
+		return nil, err
 	}
 	t.snapshot = id
 	m := r.Method
@@ -110,4 +103,22 @@ func deleteOptions(r *http.Request, t *target, cond blob.Conditions) (blob.Delet
 		return opts, errInvalidHeader("x-ms-delete-snapshots", v)
 	}
 	return opts, nil
+}
+
+// stateOfBlob reads the snapshot or version id that the query parameter param names
+// (canonical), and makes sure t addresses a blob: /{account}/{name} is a blob of the root
+// container, as route treats it. Anything else is Azure's 400 for the parameter.
+func stateOfBlob(t *target, param string) (string, error) {
+	v := t.query.Get(param)
+	id, err := blob.ParseSnapshotID(v)
+	if err != nil {
+		return "", errInvalidQuery(param, v, "")
+	}
+	if t.blob == "" && t.query.Get("restype") == "" {
+		t.container, t.blob = "$root", t.container
+	}
+	if t.blob == "" {
+		return "", errInvalidQuery(param, v, "")
+	}
+	return id, nil
 }

@@ -24,16 +24,12 @@ var (
 // a version is read-only.
 func routeVersion(r *http.Request, t *target) (*operation, error) {
 	v := t.query.Get("versionid")
-	id, err := blob.ParseSnapshotID(v)
-	if err != nil || t.query.Has("snapshot") {
+	if t.query.Has("snapshot") {
 		return nil, errInvalidQuery("versionid", v, "")
 	}
-	if t.blob == "" && t.query.Get("restype") == "" {
-		// /{account}/{name}: a blob of the root container, as route treats it.
-		t.container, t.blob = "$root", t.container
-	}
-	if t.blob == "" {
-		return nil, errInvalidQuery("versionid", v, "")
+	id, err := stateOfBlob(t, "versionid")
+	if err != nil {
+		return nil, err
 	}
 	t.version = id
 	m := r.Method
