@@ -25,10 +25,10 @@ func routeAccount(r *http.Request, t *target) (*operation, error) {
 }
 
 // getAccountInfo answers Get Account Information: every Lanyard account is a general
-// purpose v2 account with locally redundant storage and a flat namespace.
+// purpose v2 account with a flat namespace, of the SKU it was given.
 func (h *Handler) getAccountInfo(w http.ResponseWriter, r *http.Request, t *target) error {
 	hdr := w.Header()
-	hdr.Set("x-ms-sku-name", "Standard_LRS")
+	hdr.Set("x-ms-sku-name", t.sku)
 	hdr.Set("x-ms-account-kind", "StorageV2")
 	hdr.Set("x-ms-is-hns-enabled", "false")
 	return noContent(w, http.StatusOK)

@@ -57,11 +57,14 @@ type AccessRequest struct {
 	Credential string
 }
 
-// AccountLookup tells whether a storage account exists. Requests for an unknown account
-// are answered 404 ResourceNotFound before authorization, as Azurite does (Azure itself
-// fails earlier, at DNS).
+// AccountLookup tells whether a storage account exists, and its SKU. Requests for an
+// unknown account are answered 404 ResourceNotFound before authorization, as Azurite does
+// (Azure itself fails earlier, at DNS). The SKU says whether the account has a readable
+// secondary endpoint (secondary.go) and is what Get Account Information reports.
 type AccountLookup interface {
-	AccountExists(ctx context.Context, name string) (bool, error)
+	// AccountSKU returns account name's SKU (sku.name, e.g. Standard_RAGRS); ok is false
+	// when there is no such account.
+	AccountSKU(ctx context.Context, name string) (sku string, ok bool, err error)
 }
 
 // RBAC actions of the operations served (authorize-with-azure-active-directory).

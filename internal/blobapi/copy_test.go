@@ -72,7 +72,7 @@ func TestCopyBlob(t *testing.T) {
 		t.Fatalf("copy properties after Set Blob Properties: %v", h)
 	}
 	// Another account of this Lanyard is a source as good as any.
-	e.h.Accounts = accounts{account: true, "other": true}
+	e.h.Accounts = accounts{account: "Standard_LRS", "other": "Standard_LRS"}
 	e.must(t, req{method: "PUT", path: "/other/box2?restype=container"}, http.StatusCreated)
 	e.must(t, e.copyReq("box/from-other", e.srv.URL+"/other/box2/none", nil), http.StatusNotFound)
 	e.must(t, req{method: "PUT", path: "/other/box2/b", body: "elsewhere", hdr: map[string]string{"x-ms-blob-type": "BlockBlob"}}, http.StatusCreated)

@@ -75,13 +75,15 @@ func (h *Handler) resolveCopySource(w http.ResponseWriter, r *http.Request, t *t
 			}
 		}
 	}
-	exists, err := h.Accounts.AccountExists(r.Context(), src.account)
+	// A source on an account's secondary endpoint is read there: the account's own blob.
+	ep, err := h.resolveAccount(r.Context(), src.account)
 	if err != nil {
-		return nil, err
+		if describe(err).status >= http.StatusInternalServerError {
+			return nil, err
+		}
+		return nil, errCopySource(w, err)
 	}
-	if !exists {
-		return nil, errCopySource(w, lanyard.Errorf(lanyard.KindNotFound, "The specified resource does not exist.").WithCode("ResourceNotFound"))
-	}
+	src.account, src.sku, src.secondary = ep.account, ep.sku, ep.secondary
 	// The request the source would have received, for the checks that look at it (SAS
 	// client address and protocol, signature host).
 	sr := r.Clone(r.Context())

@@ -70,7 +70,7 @@ func TestDiskFullAnswersServerBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewTLSServer(&blobapi.Handler{Service: svc, Auth: &fakeAuth{}, Accounts: accounts{account: true}})
+	srv := httptest.NewTLSServer(&blobapi.Handler{Service: svc, Auth: &fakeAuth{}, Accounts: accounts{account: "Standard_LRS"}})
 	t.Cleanup(func() { srv.Close(); svc.Close() })
 	e := &env{srv: srv, svc: svc}
 	e.container(t, "full")

@@ -21,7 +21,7 @@ func TestProtocolErrors(t *testing.T) {
 		{req{method: "GET", path: "/" + account + "/box/b", hdr: map[string]string{"x-ms-version": "2017-11-09"}}, 400, "InvalidHeaderValue"},
 		{req{method: "GET", path: "/" + account + "/box/b", hdr: map[string]string{"x-ms-version": "latest"}}, 400, "InvalidHeaderValue"},
 		{req{method: "GET", path: "/" + account + "?comp=bogus"}, 400, "InvalidQueryParameterValue"},
-		{req{method: "GET", path: "/" + account + "?restype=service&comp=stats"}, 501, "NotImplemented"},
+		{req{method: "GET", path: "/" + account + "?restype=service&comp=stats"}, 400, "InvalidQueryParameterValue"}, // served on a secondary endpoint only
 		{req{method: "GET", path: "/" + account + "/box?restype=container&comp=rename"}, 501, "NotImplemented"},
 		{req{method: "GET", path: "/" + account + "/box?restype=container&comp=bogus"}, 400, "InvalidQueryParameterValue"},
 		{req{method: "GET", path: "/" + account + "/box/b?comp=tier"}, 405, "UnsupportedHttpVerb"},

@@ -55,7 +55,7 @@ func TestFindBlobsByTagsReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &env{auth: &fakeAuth{denied: map[string]bool{}}, svc: svc}
-	e.h = &blobapi.Handler{Service: svc, Auth: e.auth, Accounts: accounts{account: true}}
+	e.h = &blobapi.Handler{Service: svc, Auth: e.auth, Accounts: accounts{account: "Standard_LRS"}}
 	e.srv = httptest.NewTLSServer(e.h)
 	defer func() { e.srv.Close(); svc.Close() }()
 	c := e.srv.Client()

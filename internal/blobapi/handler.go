@@ -98,23 +98,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rid string) erro
 	// case-insensitive: /ACCT1 and /acct1 are one account. Lowered before anything uses
 	// it (lookup, storage keys, RBAC scope, audit), so that no case variant names a
 	// namespace of its own, one that would outlive the account's deletion.
-	account = strings.ToLower(account)
 	ctx := r.Context()
-	exists, err := h.Accounts.AccountExists(ctx, account)
+	ep, err := h.resolveAccount(ctx, strings.ToLower(account))
 	if err != nil {
-		return fmt.Errorf("blobapi: looking up account: %w", err)
+		return err
 	}
-	if !exists {
-		return lanyard.Errorf(lanyard.KindNotFound, "The specified resource does not exist.").WithCode("ResourceNotFound")
-	}
+	account = ep.account
 	if r.Method == http.MethodOptions {
 		return h.preflight(w, r, account)
 	}
 	h.setCORS(w, r, account)
-	t := &target{account: account, container: container, blob: blobName, rid: rid, query: r.URL.Query()}
+	t := &target{account: account, sku: ep.sku, secondary: ep.secondary, container: container, blob: blobName, rid: rid, query: r.URL.Query()}
 	op, err := route(r, t)
 	if err != nil {
 		return err
+	}
+	if t.secondary && !readOnly(r) {
+		return errSecondaryWrite()
 	}
 	if t.query.Has("sig") {
 		return h.serveSAS(w, r, t, op)

@@ -62,11 +62,13 @@ func (f *fakeAuth) last() blobapi.AccessRequest {
 	return f.requests[len(f.requests)-1]
 }
 
-type accounts map[string]bool
+// accounts are the accounts that exist, by name, with their SKU.
+type accounts map[string]string
 
-// AccountExists looks names up case-insensitively, as the directory does.
-func (a accounts) AccountExists(ctx context.Context, name string) (bool, error) {
-	return a[strings.ToLower(name)], nil
+// AccountSKU looks names up case-insensitively, as the directory does.
+func (a accounts) AccountSKU(ctx context.Context, name string) (string, bool, error) {
+	sku, ok := a[strings.ToLower(name)]
+	return sku, ok, nil
 }
 
 type env struct {
@@ -96,7 +98,7 @@ func newEnvConfig(t testing.TB, cfg blob.Config) *env {
 		t.Fatal(err)
 	}
 	auth := &fakeAuth{denied: map[string]bool{}}
-	h := &blobapi.Handler{Service: svc, Auth: auth, Accounts: accounts{account: true}, AuthorizationURI: authURI}
+	h := &blobapi.Handler{Service: svc, Auth: auth, Accounts: accounts{account: lanyard.SKUStandardLRS}, AuthorizationURI: authURI}
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(func() {
 		srv.Close()

@@ -13,6 +13,10 @@ const maxAccountName = 64
 type target struct {
 	account, container, blob string
 	rid                      string
+	// sku is the account's SKU; secondary is set when the request came to the account's
+	// read-only secondary endpoint (/{account}-secondary).
+	sku       string
+	secondary bool
 	query                    url.Values
 	// createOnly is set when Put Blob was authorized through add/action only: the
 	// caller may create the blob but not replace it.
@@ -78,7 +82,7 @@ var unsupportedComps = map[string]bool{
 	"acl": true, "lease": true, "copy": true,
 	"expiry": true, "query": true,
 	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true,
-	"properties": true, "stats": true,
+	"properties": true,
 	"rename": true,
 }
 
@@ -107,6 +111,9 @@ func route(r *http.Request, t *target) (*operation, error) {
 		}
 		if restype == "service" && comp == "properties" {
 			return method(m, map[string]*operation{http.MethodGet: opGetServiceProps, http.MethodPut: opSetServiceProps})
+		}
+		if restype == "service" && comp == "stats" {
+			return routeStats(r, t)
 		}
 		// restype=container too: the JavaScript SDK takes a path-style service URL
 		// (/{account}) for a container's and sends a container-scoped batch without a

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,9 +14,11 @@ import (
 
 // Get and Set Blob Service Properties. The CORS rules are kept per account and honoured
 // (cors.go), and so are blob versioning and blob soft delete (the blob package keeps
-// versions and soft-deleted states). Every other setting is reported as Azure reports it
-// when off, and turning one on is refused: Lanyard keeps no deleted containers, serves
-// no static website, and writes no Storage Analytics logs or metrics.
+// versions and soft-deleted states). The Storage Analytics settings (Logging, HourMetrics,
+// MinuteMetrics) are kept and reported, but Lanyard writes no analytics logs or metrics
+// (analytics.go). Every other setting is reported as Azure reports it when off, and
+// turning one on is refused: container soft delete is set through ARM, and Lanyard
+// serves no static website.
 
 // ServiceSettings keeps an account's Blob service settings; directory.StorageAccounts
 // is one.
@@ -29,6 +32,10 @@ type ServiceSettings interface {
 	BlobDataProtection(ctx context.Context, account string) (versioning bool, retentionDays int, err error)
 	// SetBlobDataProtection changes them; nil leaves a setting as it is.
 	SetBlobDataProtection(ctx context.Context, account string, versioning *bool, retentionDays *int) error
+	// BlobAnalytics returns the account's Storage Analytics settings.
+	BlobAnalytics(ctx context.Context, account string) (lanyard.BlobAnalytics, error)
+	// SetBlobAnalytics changes them; nil leaves a setting as it is.
+	SetBlobAnalytics(ctx context.Context, account string, logging *lanyard.AnalyticsLogging, hour, minute *lanyard.AnalyticsMetrics) error
 }
 
 // RBAC actions of the service properties operations.
@@ -75,20 +82,6 @@ type retention struct {
 	Days    *int `xml:"Days"`
 }
 
-type logging struct {
-	Version         string    `xml:"Version"`
-	Delete          bool      `xml:"Delete"`
-	Read            bool      `xml:"Read"`
-	Write           bool      `xml:"Write"`
-	RetentionPolicy retention `xml:"RetentionPolicy"`
-}
-
-type metrics struct {
-	Version         string    `xml:"Version"`
-	Enabled         bool      `xml:"Enabled"`
-	IncludeAPIs     *bool     `xml:"IncludeAPIs"`
-	RetentionPolicy retention `xml:"RetentionPolicy"`
-}
 
 type corsXML struct {
 	Rules []corsRuleXML `xml:"CorsRule"`
@@ -123,10 +116,14 @@ func (h *Handler) getServiceProperties(w http.ResponseWriter, r *http.Request, t
 	if err != nil {
 		return err
 	}
+	analytics, err := h.Settings.BlobAnalytics(r.Context(), t.account)
+	if err != nil {
+		return err
+	}
 	return writeXML(w, serviceProperties{
-		Logging:                        &logging{Version: "1.0"},
-		HourMetrics:                    &metrics{Version: "1.0"},
-		MinuteMetrics:                  &metrics{Version: "1.0"},
+		Logging:                        loggingXML(analytics.Logging),
+		HourMetrics:                    metricsXML(analytics.HourMetrics),
+		MinuteMetrics:                  metricsXML(analytics.MinuteMetrics),
 		Cors:                           cors,
 		DeleteRetentionPolicy:          retentionOf(days),
 		StaticWebsite:                  &enabled{},
@@ -165,6 +162,18 @@ func (h *Handler) setServiceProperties(w http.ResponseWriter, r *http.Request, t
 	if err != nil {
 		return err
 	}
+	logs, err := loggingOf(in.Logging)
+	if err != nil {
+		return err
+	}
+	hour, err := metricsOf(in.HourMetrics)
+	if err != nil {
+		return err
+	}
+	minute, err := metricsOf(in.MinuteMetrics)
+	if err != nil {
+		return err
+	}
 	var rules []lanyard.CORSRule
 	if in.Cors != nil {
 		if rules, err = corsRules(in.Cors.Rules); err != nil {
@@ -182,6 +191,11 @@ func (h *Handler) setServiceProperties(w http.ResponseWriter, r *http.Request, t
 			return err
 		}
 	}
+	if logs != nil || hour != nil || minute != nil {
+		if err := h.Settings.SetBlobAnalytics(r.Context(), t.account, logs, hour, minute); err != nil {
+			return err
+		}
+	}
 	return noContent(w, http.StatusAccepted)
 }
 
@@ -194,10 +208,6 @@ func refuseUnserved(p *serviceProperties) error {
 		on = "ContainerDeleteRetentionPolicy (soft delete of containers)"
 	case p.StaticWebsite != nil && p.StaticWebsite.Enabled:
 		on = "StaticWebsite"
-	case p.Logging != nil && (p.Logging.Read || p.Logging.Write || p.Logging.Delete):
-		on = "Logging (Storage Analytics logs)"
-	case p.HourMetrics != nil && p.HourMetrics.Enabled, p.MinuteMetrics != nil && p.MinuteMetrics.Enabled:
-		on = "HourMetrics and MinuteMetrics (Storage Analytics metrics)"
 	case p.DefaultServiceVersion != nil && *p.DefaultServiceVersion != "":
 		on = "DefaultServiceVersion"
 	default:
@@ -212,7 +222,8 @@ const (
 	maxRetentionDays = 365
 )
 
-// retentionDays reads a DeleteRetentionPolicy: nil when absent, 0 when disabled.
+// retentionDays reads a retention policy (DeleteRetentionPolicy, or analytics'
+// RetentionPolicy): nil when absent, 0 when disabled.
 func retentionDays(p *retention) (*int, error) {
 	if p == nil {
 		return nil, nil
@@ -220,7 +231,11 @@ func retentionDays(p *retention) (*int, error) {
 	days := 0
 	if p.Enabled {
 		if p.Days == nil || *p.Days < minRetentionDays || *p.Days > maxRetentionDays {
-			return nil, errXMLNode("Days", "", "The retention days of a DeleteRetentionPolicy are 1 to 365.")
+			value := ""
+			if p.Days != nil {
+				value = strconv.Itoa(*p.Days)
+			}
+			return nil, errXMLNode("Days", value, "The retention days of an enabled retention policy are 1 to 365.")
 		}
 		days = *p.Days
 	}

@@ -22,7 +22,7 @@ func TestAssignmentsGoWithTheirScope(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	acct, _, err := s.PutStorageAccount(ctx, "g", "acct1", "", nil)
+	acct, _, err := s.PutStorageAccount(ctx, "g", "acct1", "", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

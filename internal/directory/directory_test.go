@@ -297,7 +297,7 @@ func TestDeleteStorageAccountNamesTheStoredName(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"acct1", "acct2"} {
-		if _, _, err := s.PutStorageAccount(ctx, "demo", name, "", nil); err != nil {
+		if _, _, err := s.PutStorageAccount(ctx, "demo", name, "", "", nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -47,7 +47,7 @@ func TestListPages(t *testing.T) {
 		if _, _, err := s.PutApp(ctx, r[0], "app-"+r[1], AppSpec{SystemAssigned: true}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.PutStorageAccount(ctx, r[0], "acct"+strings.ToLower(r[1][3:]), "", nil); err != nil {
+		if _, _, err := s.PutStorageAccount(ctx, r[0], "acct"+strings.ToLower(r[1][3:]), "", "", nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,7 +12,7 @@ func TestCheckScope(t *testing.T) {
 	if _, _, err := s.PutGroup(ctx, "demo", "", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.PutStorageAccount(ctx, "demo", "acct1", "", nil); err != nil {
+	if _, _, err := s.PutStorageAccount(ctx, "demo", "acct1", "", "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.PutIdentity(ctx, "demo", "id1", "", nil); err != nil {

@@ -49,11 +49,19 @@ func (s *Service) CheckStorageAccountName(ctx context.Context, name string) (Nam
 	return NameAvailability{Reason: "AlreadyExists", Message: "The storage account named " + name + " is already taken."}, nil
 }
 
-// PutStorageAccount creates storage account name in group, or updates its tags. Account
-// names are global: one taken in another group is refused.
-func (s *Service) PutStorageAccount(ctx context.Context, group, name, location string, tags map[string]string) (lanyard.StorageAccount, bool, error) {
+// PutStorageAccount creates storage account name in group, or updates its tags and SKU.
+// Account names are global: one taken in another group is refused. sku is a SKU name
+// (lanyard.StorageSKU); "" keeps an account's SKU, and creates one with the default SKU.
+func (s *Service) PutStorageAccount(ctx context.Context, group, name, location, sku string, tags map[string]string) (lanyard.StorageAccount, bool, error) {
 	if err := checkAccountName(name); err != nil {
 		return lanyard.StorageAccount{}, false, err
+	}
+	if sku != "" {
+		known, ok := lanyard.StorageSKU(sku)
+		if !ok {
+			return lanyard.StorageAccount{}, false, invalidSKU(sku)
+		}
+		sku = known
 	}
 	return putInGroup(ctx, s, group,
 		func(tx store.Store, _ lanyard.ResourceGroup) (lanyard.StorageAccount, error) {
@@ -64,6 +72,9 @@ func (s *Service) PutStorageAccount(ctx context.Context, group, name, location s
 				return existing, lanyard.Errorf(lanyard.KindConflict, "The storage account named %s is already taken.", name).WithCode("StorageAccountAlreadyTaken")
 			}
 			return tx.UpdateStorageAccount(ctx, name, func(old lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+				if err := changeSKU(&old, sku); err != nil {
+					return old, err
+				}
 				s.retag(&old.Tags, &old.UpdatedAt, tags)
 				return old, nil
 			})
@@ -76,9 +87,29 @@ func (s *Service) PutStorageAccount(ctx context.Context, group, name, location s
 				// Never 0 nor a deleted namesake's value: keys given out for an earlier
 				// account of the same name must not come back to life.
 				UserDelegationKeyGeneration: now.UnixNano(),
+				SKU:                         cmp.Or(sku, lanyard.DefaultStorageSKU),
 			}
 			return a, tx.CreateStorageAccount(ctx, a)
 		})
+}
+
+// invalidSKU is Azure's answer to a SKU name it does not know.
+func invalidSKU(sku string) error {
+	return lanyard.Errorf(lanyard.KindInvalid, "The SKU %s specified is not valid.", clip(sku)).WithCode("InvalidAccountType")
+}
+
+// changeSKU sets a's SKU to sku ("" keeps it), refusing the changes Azure does not make
+// in place (see lanyard.StorageSKUChangeAllowed).
+func changeSKU(a *lanyard.StorageAccount, sku string) error {
+	if sku == "" || sku == a.SKU {
+		return nil
+	}
+	if !lanyard.StorageSKUChangeAllowed(a.SKU, sku) {
+		return lanyard.Errorf(lanyard.KindInvalid, "Storage account %s of SKU %s cannot be converted to SKU %s: an update may only add or remove geo-replication and its read access (Standard_LRS, Standard_GRS, Standard_RAGRS; Standard_ZRS, Standard_GZRS, Standard_RAGZRS).",
+			a.Name, a.SKU, sku).WithCode("StorageAccountTypeConversionNotAllowed")
+	}
+	a.SKU = sku
+	return nil
 }
 
 // RevokeUserDelegationKeys invalidates every user delegation key given out for account
@@ -248,12 +279,40 @@ func (a StorageAccounts) SetBlobDataProtection(ctx context.Context, name string,
 	return err
 }
 
-// AccountExists reports whether account name exists. Only the account's own name, not
-// a case variant of it, names it: Blob data is kept under the name as given.
-func (a StorageAccounts) AccountExists(ctx context.Context, name string) (bool, error) {
+// AccountSKU returns the SKU of account name; ok is false when there is no such account.
+// Only the account's own name, not a case variant of it, names it: Blob data is kept
+// under the name as given.
+func (a StorageAccounts) AccountSKU(ctx context.Context, name string) (sku string, ok bool, err error) {
 	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
-	if lanyard.IsNotFound(err) {
-		return false, nil
+	if lanyard.IsNotFound(err) || err == nil && acct.Name != name {
+		return "", false, nil
 	}
-	return err == nil && acct.Name == name, err
+	return acct.SKU, err == nil, err
+}
+
+// BlobAnalytics returns account name's Storage Analytics settings.
+func (a StorageAccounts) BlobAnalytics(ctx context.Context, name string) (lanyard.BlobAnalytics, error) {
+	acct, err := a.Directory.GetStorageAccount(ctx, "", name)
+	return acct.BlobAnalytics, err
+}
+
+// SetBlobAnalytics changes account name's Storage Analytics settings; a nil argument
+// leaves its setting as it is.
+func (a StorageAccounts) SetBlobAnalytics(ctx context.Context, name string, logging *lanyard.AnalyticsLogging, hour, minute *lanyard.AnalyticsMetrics) error {
+	_, err := a.Directory.store.UpdateStorageAccount(ctx, name, func(acct lanyard.StorageAccount) (lanyard.StorageAccount, error) {
+		if logging != nil {
+			acct.BlobAnalytics.Logging = *logging
+		}
+		if hour != nil {
+			acct.BlobAnalytics.HourMetrics = *hour
+		}
+		if minute != nil {
+			acct.BlobAnalytics.MinuteMetrics = *minute
+		}
+		return acct, nil
+	})
+	if lanyard.IsNotFound(err) {
+		return accountNotFound(name)
+	}
+	return err
 }

@@ -111,6 +111,37 @@ type StorageAccount struct {
 	// BlobDeleteRetentionDays is how long deleted blobs are kept soft-deleted (blob
 	// deleteRetentionPolicy); 0 when soft delete is off.
 	BlobDeleteRetentionDays int
+	// SKU is the account's sku.name, one of the SKU* names (see StorageSKU).
+	SKU string
+	// BlobAnalytics are the Blob service's Storage Analytics settings.
+	BlobAnalytics BlobAnalytics
+}
+
+// BlobAnalytics are the Storage Analytics settings of a Blob service (Set Blob Service
+// Properties' Logging, HourMetrics and MinuteMetrics). Lanyard writes no analytics logs
+// or metrics ($logs, $Metrics tables): the settings are kept and reported only, so that
+// clients that set them work and read back what they set. The zero value is all off.
+type BlobAnalytics struct {
+	Logging       AnalyticsLogging `json:"logging"`
+	HourMetrics   AnalyticsMetrics `json:"hourMetrics"`
+	MinuteMetrics AnalyticsMetrics `json:"minuteMetrics"`
+}
+
+// AnalyticsLogging is what Storage Analytics would log: deletes, reads, writes, each kept
+// RetentionDays (0: kept until deleted).
+type AnalyticsLogging struct {
+	Delete        bool `json:"delete,omitempty"`
+	Read          bool `json:"read,omitempty"`
+	Write         bool `json:"write,omitempty"`
+	RetentionDays int  `json:"retentionDays,omitempty"`
+}
+
+// AnalyticsMetrics is whether Storage Analytics would aggregate metrics, per API too
+// (IncludeAPIs), each kept RetentionDays (0: kept until deleted).
+type AnalyticsMetrics struct {
+	Enabled       bool `json:"enabled,omitempty"`
+	IncludeAPIs   bool `json:"includeAPIs,omitempty"`
+	RetentionDays int  `json:"retentionDays,omitempty"`
 }
 
 // CORSRule is one CORS rule of a storage service: requests from AllowedOrigins with

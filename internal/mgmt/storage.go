@@ -20,19 +20,47 @@ type accountJSON struct {
 	} `json:"sku"`
 	Properties struct {
 		ProvisioningState string `json:"provisioningState"`
-		PrimaryEndpoints  struct {
-			Blob string `json:"blob"`
-		} `json:"primaryEndpoints"`
-		AllowSharedKeyAccess bool `json:"allowSharedKeyAccess"`
+		PrimaryEndpoints  endpointsJSON  `json:"primaryEndpoints"`
+		// SecondaryEndpoints are a read-access geo-redundant account's read-only
+		// endpoints (Azure's <account>-secondary hosts; here the path /<account>-secondary).
+		SecondaryEndpoints   *endpointsJSON `json:"secondaryEndpoints,omitempty"`
+		AllowSharedKeyAccess bool           `json:"allowSharedKeyAccess"`
 	} `json:"properties"`
+}
+
+type endpointsJSON struct {
+	Blob string `json:"blob"`
+}
+
+// accountBody is the body of a storage account's PUT or PATCH.
+type accountBody struct {
+	resourceBody
+	SKU *struct {
+		Name string `json:"name"`
+	} `json:"sku"`
+}
+
+// skuName is the SKU body names: "" when it names none, which keeps an account's SKU
+// (and gives a new one the default).
+func (b accountBody) skuName() (string, error) {
+	if b.SKU == nil {
+		return "", nil
+	}
+	if b.SKU.Name == "" {
+		return "", apiError(http.StatusBadRequest, "InvalidAccountType", "The SKU specified is not valid: sku.name is empty.")
+	}
+	return b.SKU.Name, nil
 }
 
 func (h *Handler) account(a lanyard.StorageAccount) accountJSON {
 	out := accountJSON{ID: a.ResourceID, Name: a.Name, Type: lanyard.TypeStorageAccount, Kind: "StorageV2", Location: a.Location, Tags: tagsOrEmpty(a.Tags)}
-	out.SKU.Name, out.SKU.Tier = "Standard_LRS", "Standard"
+	out.SKU.Name, out.SKU.Tier = a.SKU, lanyard.StorageSKUTier(a.SKU)
 	out.Properties.ProvisioningState = "Succeeded"
 	if h.Env.BlobBaseURL != "" {
 		out.Properties.PrimaryEndpoints.Blob = h.Env.BlobBaseURL + "/" + a.Name + "/"
+		if lanyard.ReadableSecondary(a.SKU) {
+			out.Properties.SecondaryEndpoints = &endpointsJSON{Blob: h.Env.BlobBaseURL + "/" + a.Name + "-secondary/"}
+		}
 	}
 	return out
 }
@@ -57,25 +85,33 @@ func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, args []st
 }
 
 func (h *Handler) putAccount(w http.ResponseWriter, r *http.Request, args []string) error {
-	var body resourceBody
+	var body accountBody
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	a, created, err := h.Directory.PutStorageAccount(r.Context(), args[1], args[2], body.Location, body.Tags)
+	sku, err := body.skuName()
+	if err != nil {
+		return err
+	}
+	a, created, err := h.Directory.PutStorageAccount(r.Context(), args[1], args[2], body.Location, sku, body.Tags)
 	// The account is ready when the PUT returns, so 200 with provisioningState Succeeded:
 	// the spec allows 200 or 202 (long-running), never 201.
 	return h.putDone(w, r, created, h.account(a), err)
 }
 
-// patchAccount changes the tags of an existing account; it never creates one.
+// patchAccount changes the tags and the SKU of an existing account; it never creates one.
 func (h *Handler) patchAccount(w http.ResponseWriter, r *http.Request, args []string) error {
-	var body resourceBody
+	var body accountBody
 	if err := decode(r, &body); err != nil {
+		return err
+	}
+	sku, err := body.skuName()
+	if err != nil {
 		return err
 	}
 	a, err := h.Directory.GetStorageAccount(r.Context(), args[1], args[2])
 	if err == nil {
-		a, _, err = h.Directory.PutStorageAccount(r.Context(), a.ResourceGroup, a.Name, a.Location, body.Tags)
+		a, _, err = h.Directory.PutStorageAccount(r.Context(), a.ResourceGroup, a.Name, a.Location, sku, body.Tags)
 	}
 	return h.reply(w, http.StatusOK, h.account(a), err)
 }

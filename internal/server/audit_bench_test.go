@@ -70,7 +70,7 @@ func newBlobBench(b *testing.B, audited bool) *blobBench {
 	must(err)
 	id, _, err := dir.PutIdentity(ctx, "bench", "writer", "", nil)
 	must(err)
-	acct, _, err := dir.PutStorageAccount(ctx, "bench", "benchacct", "", nil)
+	acct, _, err := dir.PutStorageAccount(ctx, "bench", "benchacct", "", "", nil)
 	must(err)
 	_, err = acc.CreateRoleAssignment(ctx, lanyard.RoleAssignment{Scope: acct.ResourceID, RoleDefinitionID: "ba92f5b4-2d11-453d-a403-e96b0029c9fe", PrincipalID: id.PrincipalID},
 		func(ctx context.Context, p string) error { _, err := dir.Principal(ctx, p); return err })

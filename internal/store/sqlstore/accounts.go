@@ -11,16 +11,17 @@ import (
 )
 
 const storageAccountColumns = "s.name, s.resource_group, s.resource_id, s.location, s.tags, s.created_at, s.updated_at, s.user_delegation_generation, s.blob_cors, " +
-	"s.blob_versioning, s.blob_delete_retention_days, s.container_delete_retention_days"
+	"s.blob_versioning, s.blob_delete_retention_days, s.container_delete_retention_days, s.sku, s.blob_analytics"
 
 func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 	var (
 		a                lanyard.StorageAccount
 		tags, cors       string
+		analytics        string
 		created, updated int64
 	)
 	if err := r.Scan(&a.Name, &a.ResourceGroup, &a.ResourceID, &a.Location, &tags, &created, &updated, &a.UserDelegationKeyGeneration, &cors,
-		&a.BlobVersioning, &a.BlobDeleteRetentionDays, &a.ContainerDeleteRetentionDays); err != nil {
+		&a.BlobVersioning, &a.BlobDeleteRetentionDays, &a.ContainerDeleteRetentionDays, &a.SKU, &analytics); err != nil {
 		return a, err
 	}
 	var err error
@@ -32,8 +33,33 @@ func scanStorageAccount(r rowScanner) (lanyard.StorageAccount, error) {
 			return a, fmt.Errorf("decode CORS rules: %w", err)
 		}
 	}
+	if analytics != "" {
+		if err := json.Unmarshal([]byte(analytics), &a.BlobAnalytics); err != nil {
+			return a, fmt.Errorf("decode analytics settings: %w", err)
+		}
+	}
 	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return a, nil
+}
+
+// encodeAnalytics stores analytics settings as JSON, "" when all are off.
+func encodeAnalytics(a lanyard.BlobAnalytics) (string, error) {
+	if a == (lanyard.BlobAnalytics{}) {
+		return "", nil
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return "", fmt.Errorf("encode analytics settings: %w", err)
+	}
+	return string(b), nil
+}
+
+// skuOrDefault is the SKU stored for a: the default when it has none.
+func skuOrDefault(a lanyard.StorageAccount) string {
+	if a.SKU == "" {
+		return lanyard.DefaultStorageSKU
+	}
+	return a.SKU
 }
 
 // encodeCORS stores CORS rules as JSON, "" for none.
@@ -62,13 +88,17 @@ func (s *Store) CreateStorageAccount(ctx context.Context, a lanyard.StorageAccou
 		if err != nil {
 			return err
 		}
+		analytics, err := encodeAnalytics(a.BlobAnalytics)
+		if err != nil {
+			return err
+		}
 		_, err = tx.exec(ctx, `INSERT INTO storage_accounts (name_key, name, resource_group, resource_group_key, resource_id, location,
 	tags, created_at, updated_at, user_delegation_generation, blob_cors, blob_versioning, blob_delete_retention_days,
-	container_delete_retention_days)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	container_delete_retention_days, sku, blob_analytics)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			key(a.Name), a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
 			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors, a.BlobVersioning, a.BlobDeleteRetentionDays,
-			a.ContainerDeleteRetentionDays)
+			a.ContainerDeleteRetentionDays, skuOrDefault(a), analytics)
 		return err
 	})
 	return s.wrapErrCode("create storage account", err, "StorageAccountAlreadyTaken",
@@ -155,12 +185,16 @@ func (s *Store) UpdateStorageAccount(ctx context.Context, name string, fn func(l
 		if err != nil {
 			return err
 		}
+		analytics, err := encodeAnalytics(a.BlobAnalytics)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, `UPDATE storage_accounts SET name = ?, resource_group = ?, resource_group_key = ?, resource_id = ?,
 	location = ?, tags = ?, created_at = ?, updated_at = ?, user_delegation_generation = ?, blob_cors = ?,
-	blob_versioning = ?, blob_delete_retention_days = ?, container_delete_retention_days = ? WHERE name_key = ?`,
+	blob_versioning = ?, blob_delete_retention_days = ?, container_delete_retention_days = ?, sku = ?, blob_analytics = ? WHERE name_key = ?`,
 			a.Name, a.ResourceGroup, key(a.ResourceGroup), a.ResourceID, a.Location, tags,
 			micros(a.CreatedAt), micros(a.UpdatedAt), a.UserDelegationKeyGeneration, cors,
-			a.BlobVersioning, a.BlobDeleteRetentionDays, a.ContainerDeleteRetentionDays, k); err != nil {
+			a.BlobVersioning, a.BlobDeleteRetentionDays, a.ContainerDeleteRetentionDays, skuOrDefault(a), analytics, k); err != nil {
 			return err
 		}
 		out, err = tx.getStorageAccount(ctx, cur.Name, false)

@@ -17,6 +17,13 @@ var corsRules = []lanyard.CORSRule{
 	{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}},
 }
 
+// analytics are Storage Analytics settings with every field set.
+var analytics = lanyard.BlobAnalytics{
+	Logging:       lanyard.AnalyticsLogging{Delete: true, Read: true, Write: true, RetentionDays: 5},
+	HourMetrics:   lanyard.AnalyticsMetrics{Enabled: true, IncludeAPIs: true, RetentionDays: 3},
+	MinuteMetrics: lanyard.AnalyticsMetrics{Enabled: true, RetentionDays: 365},
+}
+
 func testStorageAccounts(t *testing.T, s store.Store) {
 	ctx := t.Context()
 
@@ -82,6 +89,7 @@ func testStorageAccounts(t *testing.T, s store.Store) {
 		acc.BlobCORS = corsRules
 		acc.ContainerDeleteRetentionDays = 14
 		acc.BlobVersioning, acc.BlobDeleteRetentionDays = true, 7
+		acc.SKU, acc.BlobAnalytics = lanyard.SKUStandardRAGZRS, analytics
 		return acc, nil
 	})
 	must(t, "UpdateStorageAccount", err)
@@ -92,20 +100,30 @@ func testStorageAccounts(t *testing.T, s store.Store) {
 	want.BlobCORS = corsRules
 	want.ContainerDeleteRetentionDays = 14
 	want.BlobVersioning, want.BlobDeleteRetentionDays = true, 7
+	want.SKU, want.BlobAnalytics = lanyard.SKUStandardRAGZRS, analytics
 	same(t, "UpdateStorageAccount result", updated, want, normStorageAccount)
 	got, err = s.GetStorageAccount(ctx, "stalpha")
 	must(t, "GetStorageAccount after update", err)
 	same(t, "GetStorageAccount after update", got, want, normStorageAccount)
 
-	// Removing every tag, and every CORS rule, must stick too.
+	// Removing every tag, every CORS rule and every analytics setting must stick too.
 	_, err = s.UpdateStorageAccount(ctx, "stalpha", func(acc lanyard.StorageAccount) (lanyard.StorageAccount, error) {
-		acc.Tags, acc.BlobCORS = nil, nil
+		acc.Tags, acc.BlobCORS, acc.BlobAnalytics = nil, nil, lanyard.BlobAnalytics{}
 		return acc, nil
 	})
 	must(t, "UpdateStorageAccount clearing tags", err)
-	if got, err := s.GetStorageAccount(ctx, "stalpha"); err != nil || len(got.Tags) != 0 || len(got.BlobCORS) != 0 {
-		t.Errorf("tags and CORS rules after clearing = %v, %v, %v; want none", got.Tags, got.BlobCORS, err)
+	if got, err := s.GetStorageAccount(ctx, "stalpha"); err != nil || len(got.Tags) != 0 || len(got.BlobCORS) != 0 || got.BlobAnalytics != (lanyard.BlobAnalytics{}) {
+		t.Errorf("tags, CORS rules and analytics after clearing = %v, %v, %+v, %v; want none", got.Tags, got.BlobCORS, got.BlobAnalytics, err)
 	}
+
+	// An account created without a SKU has the default one.
+	noSKU := newStorageAccount("rg-one", "stnosku")
+	noSKU.SKU = ""
+	must(t, "CreateStorageAccount without a SKU", s.CreateStorageAccount(ctx, noSKU))
+	if got, err := s.GetStorageAccount(ctx, "stnosku"); err != nil || got.SKU != lanyard.DefaultStorageSKU {
+		t.Errorf("SKU of an account created without one = %q, %v; want %s", got.SKU, err, lanyard.DefaultStorageSKU)
+	}
+	must(t, "DeleteStorageAccount stnosku", s.DeleteStorageAccount(ctx, "stnosku"))
 
 	boom := errors.New("boom")
 	_, err = s.UpdateStorageAccount(ctx, "stbeta", func(acc lanyard.StorageAccount) (lanyard.StorageAccount, error) {

@@ -183,6 +183,7 @@ func newStorageAccount(group, name string) lanyard.StorageAccount {
 		// Kept as is by every write.
 		UserDelegationKeyGeneration:  3,
 		ContainerDeleteRetentionDays: 7,
+		SKU:                          lanyard.SKUStandardGZRS,
 	}
 }
 
