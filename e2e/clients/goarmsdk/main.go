@@ -264,7 +264,7 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 	})
 	r.step("account-create", func() (any, error) {
 		poller, err := accounts.BeginCreate(ctx, rg, account, armstorage.AccountCreateParameters{
-			Kind: to.Ptr(armstorage.KindStorageV2), Location: to.Ptr("local"), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
+			Kind: to.Ptr(armstorage.KindStorageV2), Location: to.Ptr("local"), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardRAGRS)},
 			Properties: &armstorage.AccountPropertiesCreateParameters{AllowSharedKeyAccess: to.Ptr(false)},
 		}, nil)
 		if err != nil {
@@ -278,7 +278,7 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 	})
 	r.step("account-create-again", func() (any, error) {
 		poller, err := accounts.BeginCreate(ctx, rg, account, armstorage.AccountCreateParameters{
-			Kind: to.Ptr(armstorage.KindStorageV2), Location: to.Ptr("local"), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardLRS)},
+			Kind: to.Ptr(armstorage.KindStorageV2), Location: to.Ptr("local"), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardRAGRS)},
 		}, nil)
 		if err != nil {
 			return nil, err
@@ -298,7 +298,33 @@ func deploy(ctx context.Context, api, sub, principal string) ([]result, error) {
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"blob": deref(res.Properties.PrimaryEndpoints.Blob), "sharedKey": deref(res.Properties.AllowSharedKeyAccess)}, nil
+		out := map[string]any{"blob": deref(res.Properties.PrimaryEndpoints.Blob), "sharedKey": deref(res.Properties.AllowSharedKeyAccess),
+			"sku": string(deref(res.SKU.Name)), "tier": string(deref(res.SKU.Tier))}
+		if res.Properties.SecondaryEndpoints != nil {
+			out["secondary"] = deref(res.Properties.SecondaryEndpoints.Blob)
+		}
+		return out, nil
+	})
+	r.step("account-update-sku", func() (any, error) {
+		res, err := accounts.Update(ctx, rg, account, armstorage.AccountUpdateParameters{SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNameStandardGRS)}}, nil)
+		if err != nil {
+			return nil, err
+		}
+		return string(deref(res.SKU.Name)), nil
+	})
+	r.step("account-update-sku-not-in-place", func() (any, error) {
+		_, err := accounts.Update(ctx, rg, account, armstorage.AccountUpdateParameters{SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUNamePremiumLRS)}}, nil)
+		return nil, err
+	})
+	r.step("account-create-invalid-sku", func() (any, error) {
+		poller, err := accounts.BeginCreate(ctx, rg, account+"x", armstorage.AccountCreateParameters{
+			Kind: to.Ptr(armstorage.KindStorageV2), Location: to.Ptr("local"), SKU: &armstorage.SKU{Name: to.Ptr(armstorage.SKUName("Standard_XYZ"))},
+		}, nil)
+		if err != nil {
+			return nil, err
+		}
+		_, err = poller.PollUntilDone(ctx, &runtimePollOptions)
+		return nil, err
 	})
 	r.step("account-list", func() (any, error) {
 		return count(ctx, accounts.NewListByResourceGroupPager(rg, nil), func(p armstorage.AccountsClientListByResourceGroupResponse) int { return len(p.Value) })

@@ -33,7 +33,7 @@ import (
 func main() {
 	accountURL := flag.String("account-url", "", "e.g. https://127.0.0.1:10000/acct")
 	clientID := flag.String("client-id", "", "user-assigned identity (default: system-assigned)")
-	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, pagediff, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, snapshots, versions, restore-container (the battery), restore-container-only (the newest deleted version), delete-container, lock-acquire, lock-release (-data: the lease id), copy (-source-url)")
+	op := flag.String("op", "put", "put, get, delete, list, create-container, create-append, append, appendpage, pagediff, tags, roundtrip, leases, tiers, set-tier (-data: the tier), get-tier, snapshots, versions, restore-container (the battery), restore-container-only (the newest deleted version), delete-container, lock-acquire, lock-release (-data: the lease id), copy (-source-url), secondary (an RA-GRS account's secondary endpoint)")
 	cont := flag.String("container", "data", "container")
 	name := flag.String("blob", "hello.txt", "blob name")
 	data := flag.String("data", "hello", "content for put")
@@ -139,6 +139,8 @@ func main() {
 		result, err = copyBattery(ctx, client, *cont, *name, *sourceURL)
 	case "make-sas":
 		result, err = makeSAS(ctx, client, *cont, *name, *perms)
+	case "secondary":
+		result, err = secondary(ctx, client, cred, *accountURL, *cont)
 	default:
 		fatal(fmt.Errorf("unknown -op %q", *op))
 	}

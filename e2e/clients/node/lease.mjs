@@ -42,7 +42,7 @@ export async function leases(container) {
   steps.push("container");
 
   const info = await container.getAccountInfo();
-  check("account info", info.accountKind === "StorageV2" && info.skuName === "Standard_LRS" && info.isHierarchicalNamespaceEnabled === false, info);
+  check("account info", info.accountKind === "StorageV2" && info.skuName === "Standard_RAGRS" && info.isHierarchicalNamespaceEnabled === false, info);
   steps.push("account");
   return steps.join(",");
 }
