@@ -81,6 +81,27 @@ func TestSecondaryEndpoint(t *testing.T) {
 	}
 }
 
+// A copy's source may be named by its account's secondary endpoint: it is the account's
+// own blob, read there; the secondary of an account without one is no source.
+func TestCopyFromSecondaryEndpoint(t *testing.T) {
+	e := newEnv(t)
+	e.h.Accounts = accounts{account: "Standard_LRS", "geoacct": "Standard_RAGRS"}
+	e.container(t, "box")
+	e.must(t, req{method: "PUT", path: "/geoacct/src?restype=container"}, http.StatusCreated)
+	e.must(t, req{method: "PUT", path: "/geoacct/src/b", body: "far away", hdr: map[string]string{"x-ms-blob-type": "BlockBlob"}}, http.StatusCreated)
+	e.must(t, e.copyReq("box/copy", e.srv.URL+"/geoacct-secondary/src/b", map[string]string{"x-ms-requires-sync": "true"}), http.StatusAccepted)
+	if got := e.must(t, req{method: "GET", path: "/" + account + "/box/copy"}, http.StatusOK); got.body != "far away" {
+		t.Fatalf("copy from the secondary = %q", got.body)
+	}
+	if got := e.auth.last(); got.Account != account {
+		t.Errorf("the copy's last authorization was for %q", got.Account)
+	}
+	res := e.fails(t, e.copyReq("box/copy2", e.srv.URL+"/"+account+"-secondary/box/copy", nil), http.StatusNotFound, "CannotVerifyCopySource")
+	if res.hdr.Get("x-ms-copy-source-error-code") != "ResourceNotFound" {
+		t.Errorf("copy from the secondary of a Standard_LRS account: %v", res.hdr)
+	}
+}
+
 // Get Blob Service Stats answers on the secondary endpoint only, authorized as reading
 // the Blob service; Get Account Information reports the account's SKU, there and on the
 // primary.
