@@ -17,16 +17,13 @@ RULES = [
     ("shared-key-or-sas", "title", r"^Shared Access Signature .*Copy blob across accounts (should require SAS|should error if hosts|should honor metadata|should fail if source is archived)|^Shared Access Signature .*Sync Copy blob across accounts"),
     ("shared-key-or-sas", "title", r"^Authentication Should not work without correct account (name|key)"),
     ("shared-key-or-sas", "title", r"getUserDelegationKey with (Key|SAS token) credential should fail"),
-    # Not served: Lanyard answers 501 NotImplemented (or, for the secondary endpoint of an
-    # LRS account, 404 as Azure's DNS would not even resolve it).
+    # Not served: Lanyard answers 501 NotImplemented.
     ("501-not-served", "error", r"not implemented|501 !== 400"),
-    ("501-not-served", "title", r"secondary location endpoint"),
     # Public access: refused as on an Azure account that disallows it (409 PublicAccessNotPermitted).
     ("public-access-disabled", "error", r"Public access is not permitted"),
     # Azurite's own behaviour where Azure (or Azure's documentation) differs.
     ("azurite-specific", "title", r"lease condition should work|should refresh lease state"),  # lease ids that are not GUIDs
     ("azurite-specific", "title", r"continuationToken|List containers with marker"),  # markers are opaque on Azure
-    ("azurite-specific", "title", r"get Account info|Get Account/Service Properties with URI"),  # Standard_RAGRS
     ("azurite-specific", "title", r"setTier set default to|accessTierInferred as false"),  # x-ms-access-tier-inferred only when true
     ("azurite-specific", "title", r"create with invalid container name"),  # Azure's message says "specifed"
     ("azurite-specific", "title", r"^PageBlobAPIs uploadPages to .*(sequential|non-sequential) range|^PageBlobAPIs uploadPages with sequential pages"),  # adjacent ranges merged; Azure unverified (docs/conformance.md)
