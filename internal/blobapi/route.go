@@ -17,7 +17,7 @@ type target struct {
 	// read-only secondary endpoint (/{account}-secondary).
 	sku       string
 	secondary bool
-	query                    url.Values
+	query     url.Values
 	// createOnly is set when Put Blob was authorized through add/action only: the
 	// caller may create the blob but not replace it.
 	createOnly bool
@@ -83,7 +83,7 @@ var unsupportedComps = map[string]bool{
 	"expiry": true, "query": true,
 	"incrementalcopy": true, "immutabilitypolicies": true, "legalhold": true,
 	"properties": true,
-	"rename": true,
+	"rename":     true,
 }
 
 // route picks the operation for a request. It reads nothing but the method, the query

@@ -82,7 +82,6 @@ type retention struct {
 	Days    *int `xml:"Days"`
 }
 
-
 type corsXML struct {
 	Rules []corsRuleXML `xml:"CorsRule"`
 }

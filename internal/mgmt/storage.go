@@ -19,8 +19,8 @@ type accountJSON struct {
 		Tier string `json:"tier"`
 	} `json:"sku"`
 	Properties struct {
-		ProvisioningState string `json:"provisioningState"`
-		PrimaryEndpoints  endpointsJSON  `json:"primaryEndpoints"`
+		ProvisioningState string        `json:"provisioningState"`
+		PrimaryEndpoints  endpointsJSON `json:"primaryEndpoints"`
 		// SecondaryEndpoints are a read-access geo-redundant account's read-only
 		// endpoints (Azure's <account>-secondary hosts; here the path /<account>-secondary).
 		SecondaryEndpoints   *endpointsJSON `json:"secondaryEndpoints,omitempty"`

@@ -140,7 +140,9 @@ func (allowAll) Authorize(context.Context, *http.Request, blobapi.AccessRequest)
 func (allowAll) Authenticate(ctx context.Context, _ *http.Request, _ blobapi.AccessRequest) (context.Context, error) {
 	return ctx, nil
 }
-func (allowAll) AccountSKU(context.Context, string) (string, bool, error) { return "Standard_LRS", true, nil }
+func (allowAll) AccountSKU(context.Context, string) (string, bool, error) {
+	return "Standard_LRS", true, nil
+}
 
 // TestBlobRoundTripsPostgres counts the round trips to PostgreSQL of the small Blob
 // operations, end to end through the Blob HTTP handler: what the Azure SDK's UploadBuffer
