@@ -197,20 +197,20 @@ type BlockList struct {
 // GetBlockList returns a blob's block lists. A blob with neither a committed version
 // nor (when asked for) staged blocks is not found.
 func (s *Service) GetBlockList(ctx context.Context, key BlobKey, which BlockListType) (BlockList, error) {
-	return s.GetBlockListAt(ctx, key, "", which)
+	return s.GetBlockListAt(ctx, key, At{}, which)
 }
 
-// GetBlockListAt is GetBlockList of a snapshot of the blob ("" for the blob itself);
-// a snapshot has only committed blocks.
-func (s *Service) GetBlockListAt(ctx context.Context, key BlobKey, snapshot string, which BlockListType) (BlockList, error) {
+// GetBlockListAt is GetBlockList of a snapshot or version of the blob (the zero At for
+// the blob itself); a snapshot or version has only committed blocks.
+func (s *Service) GetBlockListAt(ctx context.Context, key BlobKey, at At, which BlockListType) (BlockList, error) {
 	if err := s.validateKey(key); err != nil {
 		return BlockList{}, err
 	}
-	if snapshot != "" {
+	if at != (At{}) {
 		which = ListCommitted
 	}
 	var bl BlockList
-	rec, err := s.readRecord(ctx, key, At{Snapshot: snapshot})
+	rec, err := s.readRecord(ctx, key, at)
 	switch {
 	case err == nil:
 		p := rec.BlobProperties

@@ -91,7 +91,8 @@ func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobPropertie
 		// Only Copy Blob rehydrates (a synchronous copy has no time to).
 		return BlobProperties{}, errBlobArchived()
 	case in.BlockBlob && src.BlobType != BlobTypeBlock:
-		return BlobProperties{}, errInvalidBlobType()
+		// Azure's answer to a synchronous copy of a page or append blob.
+		return BlobProperties{}, lanyardConflict(CodeCannotVerifyCopySource, "The copy source must be a block blob.")
 	case in.MaxSize > 0 && src.Size > in.MaxSize:
 		return BlobProperties{}, errTooLarge(CodeRequestBodyTooLarge,
 			"The source blob is larger than the %d bytes a synchronous copy may copy.", in.MaxSize)

@@ -188,7 +188,7 @@ func crashHistoryWriter(dir string, seed uint64) error {
 			if err := log("t %s %s %s", name, id, tag); err != nil {
 				return err
 			}
-			err := s.SetBlobTagsAt(ctx, k, id, blob.Tags{"n": tag}, blob.Conditions{})
+			err := s.SetBlobTagsAt(ctx, k, blob.At{Version: id}, blob.Tags{"n": tag}, blob.Conditions{})
 			if blob.CodeOf(err) == blob.CodeBlobNotFound {
 				continue // deleted meanwhile
 			}

@@ -494,14 +494,15 @@ func (s *Service) UndeleteBlob(ctx context.Context, key BlobKey) error {
 	return nil
 }
 
-// setVersionTags replaces the tags of a previous version (Set Blob Tags with versionid).
-func (s *Service) setVersionTags(ctx context.Context, key BlobKey, version string, tags Tags, cond Conditions) error {
+// setStateTags replaces the tags of a snapshot or previous version (Set Blob Tags with
+// snapshot= or versionid=).
+func (s *Service) setStateTags(ctx context.Context, key BlobKey, at At, tags Tags, cond Conditions) error {
 	_, err := s.meta.UpdateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		if st.Blob == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
 		cur := st.Blob
-		if !cur.Tombstone && cur.VersionID == version {
+		if at.Version != "" && !cur.Tombstone && cur.VersionID == at.Version {
 			if err := cond.checkWriteBlob(cur, s.now()); err != nil {
 				return BlobWrite{}, err
 			}
@@ -509,20 +510,24 @@ func (s *Service) setVersionTags(ctx context.Context, key BlobKey, version strin
 			n.Tags = tags.Clone()
 			return BlobWrite{Blob: &n}, nil
 		}
-		ver, err := stateOf(cur, At{Version: version})
+		state, err := stateOf(cur, at)
 		if err != nil {
 			return BlobWrite{}, err
 		}
-		// A previous version has no lease of its own.
+		// A snapshot or previous version has no lease of its own.
 		c := cond
 		c.LeaseID = ""
-		if err := c.checkOptionalLease(ver, s.now()); err != nil {
+		if err := c.checkOptionalLease(state, s.now()); err != nil {
 			return BlobWrite{}, err
+		}
+		id, kind := at.Snapshot, KindSnapshot
+		if at.Version != "" {
+			id, kind = at.Version, KindVersion
 		}
 		n := *cur
 		n.Snapshots = slices.Clone(cur.Snapshots)
 		for i := range n.Snapshots {
-			if sn := &n.Snapshots[i]; sn.ID == version && sn.Kind == KindVersion {
+			if sn := &n.Snapshots[i]; sn.ID == id && sn.Kind == kind {
 				sn.Record.Tags = tags.Clone()
 			}
 		}

@@ -169,7 +169,7 @@ func TestVersioning(t *testing.T) {
 	wantCode(t, s.DeleteBlobWith(ctx, key("b"), blob.DeleteBlobOptions{Version: cp.VersionID}), blob.CodeNotOnRootBlob)
 
 	// A version's tags are its own.
-	if err := s.SetBlobTagsAt(ctx, key("b"), r2.VersionID, blob.Tags{"v": "2"}, blob.Conditions{}); err != nil {
+	if err := s.SetBlobTagsAt(ctx, key("b"), blob.At{Version: r2.VersionID}, blob.Tags{"v": "2"}, blob.Conditions{}); err != nil {
 		t.Fatal(err)
 	}
 	if tags, err := s.GetBlobTagsAt(ctx, key("b"), blob.At{Version: r2.VersionID}, blob.Conditions{}); err != nil || tags["v"] != "2" {

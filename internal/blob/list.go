@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // ListContainersOptions selects a page of containers.
@@ -92,6 +93,17 @@ func decodeMarker(m string) (string, error) {
 	return string(b), nil
 }
 
+// nextListMarker is the NextMarker of a List Containers or List Blobs page whose last
+// entry is named after: that name itself, as Azurite's markers are (markers are opaque,
+// so Azure's clients take any), unless listMarker could not read it back as a name (a
+// position past a BlobPrefix, or a name that looks like an encoded marker).
+func nextListMarker(after string) string {
+	if utf8.ValidString(after) && !strings.HasPrefix(after, markerPrefix) {
+		return after
+	}
+	return encodeMarker(after)
+}
+
 // listMarker is decodeMarker for List Containers and List Blobs, which also take a plain
 // name, the last one a page listed (what Azurite's markers are, and clients written
 // against it pass): the listing goes on after it.
@@ -139,7 +151,7 @@ func (s *Service) ListContainers(ctx context.Context, account string, opts ListC
 	var res ListContainersResult
 	if len(cs) > limit {
 		cs = cs[:limit]
-		res.NextMarker = encodeMarker(listKey(cs[limit-1]))
+		res.NextMarker = nextListMarker(listKey(cs[limit-1]))
 	}
 	res.Containers = cs
 	return res, nil
@@ -218,7 +230,7 @@ scan:
 		}
 	}
 	if more {
-		res.NextMarker = encodeMarker(after)
+		res.NextMarker = nextListMarker(after)
 	}
 	return res, nil
 }

@@ -167,15 +167,16 @@ type PageRange struct {
 // GetPageRanges returns the written page ranges of a page blob, adjacent ones merged,
 // within rg when it is not nil.
 func (s *Service) GetPageRanges(ctx context.Context, key BlobKey, rg *Range, cond Conditions) (BlobProperties, []PageRange, error) {
-	return s.GetPageRangesAt(ctx, key, "", rg, cond)
+	return s.GetPageRangesAt(ctx, key, At{}, rg, cond)
 }
 
-// GetPageRangesAt is GetPageRanges of a snapshot of the blob ("" for the blob itself).
-func (s *Service) GetPageRangesAt(ctx context.Context, key BlobKey, snapshot string, rg *Range, cond Conditions) (BlobProperties, []PageRange, error) {
+// GetPageRangesAt is GetPageRanges of a snapshot or version of the blob (the zero At for
+// the blob itself).
+func (s *Service) GetPageRangesAt(ctx context.Context, key BlobKey, at At, rg *Range, cond Conditions) (BlobProperties, []PageRange, error) {
 	if err := s.validateKey(key); err != nil {
 		return BlobProperties{}, nil, notFoundForRead(err)
 	}
-	rec, err := s.readRecord(ctx, key, At{Snapshot: snapshot})
+	rec, err := s.readRecord(ctx, key, at)
 	if err != nil {
 		return BlobProperties{}, nil, err
 	}

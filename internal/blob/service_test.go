@@ -584,6 +584,40 @@ func TestListBlobsHierarchy(t *testing.T) {
 	wantCode(t, err, blob.CodeContainerNotFound)
 }
 
+// TestListMarkersAreNames checks that a page's NextMarker is the last name it listed, as
+// Azurite's are (clients written against it compare them), except where a name could not
+// be read back: after a BlobPrefix, or for a name that looks like an encoded marker.
+func TestListMarkersAreNames(t *testing.T) {
+	s, _ := newService(t)
+	ctx := t.Context()
+	for _, n := range []string{"1!x", "a", "d/e", "d/f", "z"} {
+		putBlob(t, s, n, []byte(n))
+	}
+	var markers []string
+	opts := blob.ListBlobsOptions{MaxResults: 1, Delimiter: "/"}
+	for {
+		res, err := s.ListBlobs(ctx, acct, "ctr", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.NextMarker == "" {
+			break
+		}
+		markers = append(markers, res.NextMarker)
+		opts.Marker = res.NextMarker
+	}
+	if len(markers) != 3 || markers[1] != "a" || markers[0] == "1!x" || markers[2] == "d/" {
+		t.Fatalf("markers %q: want an encoded one, then \"a\", then an encoded one", markers)
+	}
+	if _, err := s.CreateContainer(ctx, acct, "ctr2", nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.ListContainers(ctx, acct, blob.ListContainersOptions{MaxResults: 1})
+	if err != nil || len(res.Containers) != 1 || res.NextMarker != res.Containers[0].Name {
+		t.Fatalf("container page %+v, %v: want the last name as marker", res, err)
+	}
+}
+
 // TestReaderSurvivesOverwrite checks that content a reader uses is deleted only after
 // the reader closes.
 func TestReaderSurvivesOverwrite(t *testing.T) {

@@ -79,17 +79,18 @@ func (s *Service) FindBlobsByTags(ctx context.Context, account string, q *TagQue
 // SetBlobTags replaces a blob's tags (none clears them). Unlike every other write it
 // leaves the blob's ETag and Last-Modified as they are, as Azure does.
 func (s *Service) SetBlobTags(ctx context.Context, key BlobKey, tags Tags, cond Conditions) error {
-	return s.SetBlobTagsAt(ctx, key, "", tags, cond)
+	return s.SetBlobTagsAt(ctx, key, At{}, tags, cond)
 }
 
-// SetBlobTagsAt is SetBlobTags of a version of the blob ("" for the blob itself): a
-// version's tags are the one thing about it that changes.
-func (s *Service) SetBlobTagsAt(ctx context.Context, key BlobKey, version string, tags Tags, cond Conditions) error {
+// SetBlobTagsAt is SetBlobTags of a snapshot or version of the blob (the zero At for the
+// blob itself): their tags are the one thing about them that changes, and changing them
+// changes neither their ETag nor their Last-Modified.
+func (s *Service) SetBlobTagsAt(ctx context.Context, key BlobKey, at At, tags Tags, cond Conditions) error {
 	if err := s.validateKey(key); err != nil {
 		return notFoundForRead(err)
 	}
-	if version != "" {
-		return s.setVersionTags(ctx, key, version, tags, cond)
+	if at != (At{}) {
+		return s.setStateTags(ctx, key, at, tags, cond)
 	}
 	_, err := s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
 		cur := st.Blob

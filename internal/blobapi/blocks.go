@@ -129,7 +129,7 @@ func (h *Handler) getBlockList(w http.ResponseWriter, r *http.Request, t *target
 	if err != nil {
 		return err
 	}
-	bl, err := h.Service.GetBlockListAt(r.Context(), t.key(), t.snapshot, which)
+	bl, err := h.Service.GetBlockListAt(r.Context(), t.key(), t.at(), which)
 	if err == nil && ifTags != nil {
 		var tags blob.Tags
 		if bl.Blob != nil {

@@ -220,7 +220,7 @@ func TestSyncCopyAndFromURL(t *testing.T) {
 	e.fails(t, e.copyReq("box/sync", src, map[string]string{"x-ms-requires-sync": "true", "x-ms-copy-source-tag-option": "COPY", "x-ms-tags": "a=b"}), http.StatusBadRequest, "InvalidHeaderValue")
 	e.fails(t, e.copyReq("box/sync", src, map[string]string{"x-ms-copy-source-tag-option": "COPY"}), http.StatusBadRequest, "InvalidHeaderValue")
 	e.must(t, req{method: "PUT", path: "/" + account + "/box/log", hdr: map[string]string{"x-ms-blob-type": "AppendBlob"}}, http.StatusCreated)
-	e.fails(t, e.copyReq("box/sync", e.blobURL("box/log"), map[string]string{"x-ms-requires-sync": "true"}), http.StatusConflict, "InvalidBlobType")
+	e.fails(t, e.copyReq("box/sync", e.blobURL("box/log"), map[string]string{"x-ms-requires-sync": "true"}), http.StatusConflict, "CannotVerifyCopySource")
 	// Copy Blob (asynchronous) keeps an append blob's type.
 	e.must(t, e.copyReq("box/log2", e.blobURL("box/log"), nil), http.StatusAccepted)
 	if h := e.must(t, req{method: "HEAD", path: "/" + account + "/box/log2"}, http.StatusOK).hdr; h.Get("x-ms-blob-type") != "AppendBlob" {

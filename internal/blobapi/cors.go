@@ -69,11 +69,10 @@ func allHeadersAllowed(allowed, headers []string) bool {
 func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, account string) error {
 	origin := r.Header.Get("Origin")
 	method := r.Header.Get("Access-Control-Request-Method")
-	switch {
-	case origin == "":
-		return errMissingHeader("Origin")
-	case method == "":
-		return errMissingHeader("Access-Control-Request-Method")
+	if origin == "" || method == "" {
+		// Azure's own answer, not MissingRequiredHeader.
+		return &apiError{status: http.StatusBadRequest, code: "InvalidHeaderValue",
+			message: "A required CORS header is not present."}
 	}
 	var rules []lanyard.CORSRule
 	if h.Settings != nil {

@@ -143,9 +143,8 @@ var statusByCode = map[string]int{
 	blob.CodeTooManyStates:                         http.StatusConflict,
 	blob.CodeNotOnRootBlob:                         http.StatusForbidden,
 	// Copies.
-	blob.CodeSourceConditionNotMet:  http.StatusPreconditionFailed,
-	blob.CodeCannotVerifyCopySource: http.StatusNotFound,
-	"NoPendingCopyOperation":        http.StatusConflict,
+	blob.CodeSourceConditionNotMet: http.StatusPreconditionFailed,
+	"NoPendingCopyOperation":       http.StatusConflict,
 }
 
 // kindDefaults gives a status and code to errors that carry a kind but no known code.
@@ -189,6 +188,10 @@ func describe(err error) *apiError {
 	status, ok := statusByCode[code]
 	if !ok {
 		status, ok = leaseStatusByCode[code]
+	}
+	if !ok && code == blob.CodeCannotVerifyCopySource {
+		// Its status is the kind's: 404 for a missing source, 409 for one of the wrong type.
+		status, ok = kindDefaults[kind].status, true
 	}
 	if !ok || code == "" {
 		d := kindDefaults[kind]

@@ -150,6 +150,9 @@ func (h *Handler) getPageRanges(w http.ResponseWriter, r *http.Request, t *targe
 		diff blob.PageDiff
 	)
 	if t.query.Has("prevsnapshot") {
+		if t.version != "" {
+			return errNotImplemented("Get Page Ranges of a blob version with prevsnapshot")
+		}
 		v := t.query.Get("prevsnapshot")
 		prev, perr := blob.ParseSnapshotID(v)
 		if perr != nil {
@@ -157,7 +160,7 @@ func (h *Handler) getPageRanges(w http.ResponseWriter, r *http.Request, t *targe
 		}
 		p, diff, err = h.Service.GetPageRangesDiff(r.Context(), t.key(), t.snapshot, prev, rg, cond)
 	} else {
-		p, diff.Changed, err = h.Service.GetPageRangesAt(r.Context(), t.key(), t.snapshot, rg, cond)
+		p, diff.Changed, err = h.Service.GetPageRangesAt(r.Context(), t.key(), t.at(), rg, cond)
 	}
 	if err != nil {
 		return h.notModified(w, r, t, err)

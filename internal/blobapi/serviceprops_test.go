@@ -169,7 +169,13 @@ func TestServicePropertiesAndCORSWithGoSDK(t *testing.T) {
 			e.fails(t, req{method: "OPTIONS", path: p, noAuth: true, hdr: hdr}, http.StatusForbidden, "CorsPreflightFailure")
 		})
 	}
-	e.fails(t, req{method: "OPTIONS", path: p, noAuth: true}, http.StatusBadRequest, "MissingRequiredHeader")
+	// A preflight without Origin or Access-Control-Request-Method: Azure's CorsRequiredHeader.
+	for _, hdr := range []map[string]string{nil, {"Origin": "https://app.example"}, {"Access-Control-Request-Method": "GET"}} {
+		res := e.fails(t, req{method: "OPTIONS", path: p, noAuth: true, hdr: hdr}, http.StatusBadRequest, "InvalidHeaderValue")
+		if !strings.Contains(res.body, "A required CORS header is not present.") {
+			t.Fatalf("preflight without %v: %s", hdr, res.body)
+		}
+	}
 
 	// The answer itself, to an allowed Origin, success or error.
 	res = e.must(t, req{method: "GET", path: p, hdr: map[string]string{"Origin": "https://app.example"}}, http.StatusOK)

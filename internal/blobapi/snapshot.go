@@ -44,12 +44,9 @@ func routeSnapshot(r *http.Request, t *target) (*operation, error) {
 			return opGetPageRanges, nil
 		}
 	case "tags":
-		// A snapshot keeps the tags its blob had. Whether Azure lets them be set
-		// afterwards is not settled (its documentation has said both), so it is not served.
-		if m == http.MethodPut {
-			return nil, errNotImplemented("Set Blob Tags of a blob snapshot")
-		}
-		return method(m, map[string]*operation{http.MethodGet: opGetBlobTags})
+		// A snapshot starts with the tags its blob had; they may be set afterwards, as
+		// a version's may (tags are an index over the data, not part of it).
+		return method(m, map[string]*operation{http.MethodGet: opGetBlobTags, http.MethodPut: opSetBlobTags})
 	case "copy", "tier":
 		if m == http.MethodGet || m == http.MethodHead {
 			return nil, errNotImplemented("comp=" + comp + " of a blob snapshot")

@@ -122,7 +122,8 @@ func TestPageBlobSnapshot(t *testing.T) {
 }
 
 // A snapshot keeps the tags its blob had: Get Blob Tags, Get Blob Properties and List
-// Blobs (include=snapshots,tags) of the snapshot show them. Setting them is not served.
+// Blobs (include=snapshots,tags) of the snapshot show them. Set Blob Tags of the snapshot
+// changes its tags alone: not its ETag or Last-Modified, nor the blob's tags.
 func TestSnapshotTags(t *testing.T) {
 	e := newEnv(t)
 	e.container(t, "box")
@@ -154,10 +155,22 @@ func TestSnapshotTags(t *testing.T) {
 	e.must(t, req{method: "GET", path: sp + "&comp=tags", hdr: map[string]string{"x-ms-if-tags": `"stage" = 'raw'`}}, http.StatusOK)
 	e.fails(t, req{method: "GET", path: sp + "&comp=tags", hdr: map[string]string{"x-ms-if-tags": `"stage" = 'done'`}}, http.StatusPreconditionFailed, "ConditionNotMet")
 	e.fails(t, req{method: "GET", path: p + "?snapshot=2001-01-01T00:00:00.0000000Z&comp=tags"}, http.StatusNotFound, "BlobNotFound")
-	e.fails(t, req{method: "PUT", path: sp + "&comp=tags", body: `<Tags><TagSet></TagSet></Tags>`}, http.StatusNotImplemented, "NotImplemented")
-	if res := e.must(t, req{method: "GET", path: sp + "&comp=tags"}, http.StatusOK); !strings.Contains(res.body, "<Value>raw</Value>") {
-		t.Fatalf("a refused Set Blob Tags changed the snapshot's tags: %s", res.body)
+	before := e.must(t, req{method: "HEAD", path: sp}, http.StatusOK).hdr
+	e.must(t, req{method: "PUT", path: sp + "&comp=tags", body: `<Tags><TagSet><Tag><Key>stage</Key><Value>kept</Value></Tag></TagSet></Tags>`}, http.StatusNoContent)
+	if got := e.auth.last(); got.Operation != "SetBlobTags" || got.Action != blobapi.ActionBlobTagsWrite {
+		t.Fatalf("Set Blob Tags of a snapshot asked RBAC for %+v", got)
 	}
+	if res := e.must(t, req{method: "GET", path: sp + "&comp=tags"}, http.StatusOK); !strings.Contains(res.body, "<TagSet><Tag><Key>stage</Key><Value>kept</Value></Tag></TagSet>") {
+		t.Fatalf("tags of the snapshot after Set Blob Tags: %s", res.body)
+	}
+	after := e.must(t, req{method: "HEAD", path: sp}, http.StatusOK).hdr
+	if after.Get("ETag") != before.Get("ETag") || after.Get("Last-Modified") != before.Get("Last-Modified") {
+		t.Fatalf("Set Blob Tags changed the snapshot's ETag or Last-Modified: %v, then %v", before, after)
+	}
+	if res := e.must(t, req{method: "GET", path: p + "?comp=tags"}, http.StatusOK); !strings.Contains(res.body, "<Value>done</Value>") {
+		t.Fatalf("Set Blob Tags of the snapshot changed the blob's tags: %s", res.body)
+	}
+	e.fails(t, req{method: "PUT", path: p + "?snapshot=2001-01-01T00:00:00.0000000Z&comp=tags", body: `<Tags><TagSet></TagSet></Tags>`}, http.StatusNotFound, "BlobNotFound")
 }
 
 // TestSnapshotOfLeasedBlob: Snapshot Blob checks a leased blob's lease only when the request

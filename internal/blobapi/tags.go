@@ -120,7 +120,7 @@ func (h *Handler) setBlobTags(w http.ResponseWriter, r *http.Request, t *target)
 	if err != nil {
 		return err
 	}
-	if err := h.Service.SetBlobTagsAt(r.Context(), t.key(), t.version, tags, cond); err != nil {
+	if err := h.Service.SetBlobTagsAt(r.Context(), t.key(), t.at(), tags, cond); err != nil {
 		return err
 	}
 	return noContent(w, http.StatusNoContent)

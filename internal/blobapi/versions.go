@@ -19,8 +19,8 @@ var (
 	opUndeleteBlob      = &operation{"UndeleteBlob", ActionContainersWrite, false, (*Handler).undeleteBlob}
 )
 
-// routeVersion routes a request that addresses a version (?versionid=): reads, Delete
-// Blob, the version's tags and tier, as Azure serves them; every other write is refused, since
+// routeVersion routes a request that addresses a version (?versionid=): reads (block list
+// and page ranges too), Delete Blob, the version's tags and tier, as Azure serves them; every other write is refused, since
 // a version is read-only.
 func routeVersion(r *http.Request, t *target) (*operation, error) {
 	v := t.query.Get("versionid")
@@ -49,7 +49,18 @@ func routeVersion(r *http.Request, t *target) (*operation, error) {
 		return method(m, map[string]*operation{http.MethodGet: opGetBlobTags, http.MethodPut: opSetBlobTags})
 	case "tier":
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobTier})
-	case "blocklist", "pagelist", "copy":
+	case "blocklist":
+		if m == http.MethodGet {
+			return opGetBlockList, nil
+		}
+	case "pagelist":
+		if m == http.MethodGet {
+			if err := refusePreviousSnapshotURL(r); err != nil {
+				return nil, err
+			}
+			return opGetPageRanges, nil
+		}
+	case "copy":
 		return nil, errNotImplemented("comp=" + comp + " of a blob version")
 	}
 	if m == http.MethodGet || m == http.MethodHead {

@@ -8,9 +8,12 @@ import (
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	azblobblob "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/pageblob"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
 	"github.com/lanyard-id/lanyard/internal/blobapi"
@@ -222,3 +225,51 @@ func TestSoftDeleteWithGoSDK(t *testing.T) {
 		t.Fatalf("listing after a permanent delete: %s", body)
 	}
 }
+
+// TestVersionBlockListAndPageRanges: Get Block List and Get Page Ranges of a previous
+// version list what that version had (its committed blocks only), not the blob's.
+func TestVersionBlockListAndPageRanges(t *testing.T) {
+	e, c := newProtectedEnv(t, true, 0)
+	ctx := t.Context()
+	bb := c.NewBlockBlobClient("blocks")
+	_, err := bb.StageBlock(ctx, "QUFB", body("AAA"), nil)
+	must(t, err)
+	first, err := bb.CommitBlockList(ctx, []string{"QUFB"}, nil)
+	must(t, err)
+	_, err = bb.StageBlock(ctx, "QkJC", body("BBB"), nil)
+	must(t, err)
+	_, err = bb.CommitBlockList(ctx, []string{"QUFB", "QkJC"}, nil)
+	must(t, err)
+	old, err := bb.WithVersionID(*first.VersionID)
+	must(t, err)
+	bl, err := old.GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
+	must(t, err)
+	if len(bl.CommittedBlocks) != 1 || *bl.CommittedBlocks[0].Name != "QUFB" || len(bl.UncommittedBlocks) != 0 {
+		t.Fatalf("block list of the first version: %+v", bl.BlockList)
+	}
+	if got := e.auth.last(); got.Operation != "GetBlockList" {
+		t.Fatalf("Get Block List of a version was %+v", got)
+	}
+
+	pb := c.NewPageBlobClient("pages")
+	created, err := pb.Create(ctx, 2048, nil)
+	must(t, err)
+	_, err = pb.UploadPages(ctx, body(strings.Repeat("a", 512)), azblobblob.HTTPRange{Offset: 0, Count: 512}, nil)
+	must(t, err)
+	// Set Blob Metadata makes a new version; the page written after it is not the old one's.
+	_, err = pb.SetMetadata(ctx, map[string]*string{"m": to.Ptr("1")}, nil)
+	must(t, err)
+	_, err = pb.UploadPages(ctx, body(strings.Repeat("b", 512)), azblobblob.HTTPRange{Offset: 1024, Count: 512}, nil)
+	must(t, err)
+	oldPages, err := pb.WithVersionID(*created.VersionID)
+	must(t, err)
+	page, err := oldPages.NewGetPageRangesPager(nil).NextPage(ctx)
+	must(t, err)
+	if r := page.PageRange; len(r) != 1 || *r[0].Start != 0 || *r[0].End != 511 {
+		t.Fatalf("page ranges of the first version: %+v", r)
+	}
+	_, err = oldPages.NewGetPageRangesDiffPager(&pageblob.GetPageRangesDiffOptions{PrevSnapshot: to.Ptr("2020-01-01T00:00:00.0000000Z")}).NextPage(ctx)
+	wantCode(t, "page diff of a version", err, http.StatusNotImplemented, "NotImplemented")
+}
+
+func body(s string) io.ReadSeekCloser { return streaming.NopCloser(strings.NewReader(s)) }
