@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lanyard-id/lanyard/internal/blob"
+	"github.com/lanyard-id/lanyard/internal/lanyard"
 )
 
 func TestCopyBlob(t *testing.T) {
@@ -91,9 +92,12 @@ func TestCopyBlobTypesAndErrors(t *testing.T) {
 	putBlob(t, s, "block", []byte("b"))
 	_, err = s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("log"), Dest: key("block")})
 	wantCode(t, err, blob.CodeInvalidBlobType)
-	// A synchronous copy takes block blobs only.
+	// A synchronous copy takes block blobs only: Azure's CannotVerifyCopySource, a conflict.
 	_, err = s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("log"), Dest: key("x"), BlockBlob: true})
-	wantCode(t, err, blob.CodeInvalidBlobType)
+	wantCode(t, err, blob.CodeCannotVerifyCopySource)
+	if lanyard.KindOf(err) != lanyard.KindConflict {
+		t.Fatalf("synchronous copy of an append blob: %v is not a conflict", err)
+	}
 	_, err = s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("missing"), Dest: key("x")})
 	wantCode(t, err, blob.CodeCannotVerifyCopySource)
 	_, err = s.CopyBlob(ctx, blob.CopyBlobInput{Source: key("log"), Dest: key("x"),
