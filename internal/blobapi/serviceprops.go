@@ -154,7 +154,7 @@ func (h *Handler) setServiceProperties(w http.ResponseWriter, r *http.Request, t
 	if xml.Unmarshal(body, &in) != nil {
 		return errXML()
 	}
-	if err := refuseUnserved(&in); err != nil {
+	if err := h.refuseUnserved(r.Context(), t.account, &in); err != nil {
 		return err
 	}
 	days, err := retentionDays(in.DeleteRetentionPolicy)
@@ -199,12 +199,22 @@ func (h *Handler) setServiceProperties(w http.ResponseWriter, r *http.Request, t
 }
 
 // refuseUnserved refuses turning on what Lanyard does not do, rather than accepting a
-// setting it would not honour.
-func refuseUnserved(p *serviceProperties) error {
+// setting it would not honour. Container soft delete is set through ARM; the setting
+// Get Blob Service Properties reported is accepted back unchanged, so that a client may
+// send back what it read.
+func (h *Handler) refuseUnserved(ctx context.Context, account string, p *serviceProperties) error {
 	var on string
+	if c := p.ContainerDeleteRetentionPolicy; c != nil && c.Enabled {
+		keep, err := h.Settings.ContainerDeleteRetention(ctx, account)
+		if err != nil {
+			return err
+		}
+		if c.Days == nil || time.Duration(*c.Days)*24*time.Hour != keep {
+			on = "ContainerDeleteRetentionPolicy (soft delete of containers, set through ARM)"
+		}
+	}
 	switch {
-	case p.ContainerDeleteRetentionPolicy != nil && p.ContainerDeleteRetentionPolicy.Enabled:
-		on = "ContainerDeleteRetentionPolicy (soft delete of containers)"
+	case on != "":
 	case p.StaticWebsite != nil && p.StaticWebsite.Enabled:
 		on = "StaticWebsite"
 	case p.DefaultServiceVersion != nil && *p.DefaultServiceVersion != "":

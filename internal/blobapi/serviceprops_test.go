@@ -152,6 +152,18 @@ func TestServicePropertiesAndCORSWithGoSDK(t *testing.T) {
 		t.Fatalf("GetProperties after turning versioning and soft delete off = %+v, %v", props, err)
 	}
 
+	// Container soft delete is set through ARM: what Get reported is taken back unchanged
+	// (a client may send back what it read), anything else is refused.
+	e.h.Settings.(*settings).retain = 5 * 24 * time.Hour
+	read := e.must(t, req{method: "GET", path: "/" + account + "?restype=service&comp=properties"}, http.StatusOK).body
+	if !strings.Contains(read, "<ContainerDeleteRetentionPolicy><Enabled>true</Enabled><Days>5</Days></ContainerDeleteRetentionPolicy>") {
+		t.Fatalf("container soft delete not reported: %s", read)
+	}
+	e.must(t, req{method: "PUT", path: "/" + account + "?restype=service&comp=properties", body: read}, http.StatusAccepted)
+	e.fails(t, req{method: "PUT", path: "/" + account + "?restype=service&comp=properties",
+		body: "<StorageServiceProperties><ContainerDeleteRetentionPolicy><Enabled>true</Enabled><Days>6</Days></ContainerDeleteRetentionPolicy></StorageServiceProperties>"},
+		http.StatusNotImplemented, "NotImplemented")
+
 	// Preflight: no Authorization, answered by the rule.
 	p := "/" + account + "/data/a.txt"
 	res := e.must(t, req{method: "OPTIONS", path: p, noAuth: true, hdr: map[string]string{"Origin": "https://app.example",
