@@ -23,14 +23,12 @@ RULES = [
     ("public-access-disabled", "error", r"Public access is not permitted"),
     # Azurite's own behaviour where Azure (or Azure's documentation) differs.
     ("azurite-specific", "title", r"lease condition should work|should refresh lease state"),  # lease ids that are not GUIDs
-    ("azurite-specific", "title", r"continuationToken|List containers with marker"),  # markers are opaque on Azure
     ("azurite-specific", "title", r"setTier set default to|accessTierInferred as false"),  # x-ms-access-tier-inferred only when true
     ("azurite-specific", "title", r"create with invalid container name"),  # Azure's message says "specifed"
     ("azurite-specific", "title", r"^PageBlobAPIs uploadPages to .*(sequential|non-sequential) range|^PageBlobAPIs uploadPages with sequential pages"),  # adjacent ranges merged; Azure unverified (docs/conformance.md)
     ("azurite-specific", "title", r"resize override a sequential range"),  # a read past the end is 416 on Azure
     ("azurite-specific", "title", r"Seal append blob cannot append"),  # error message wording
     ("azurite-specific", "title", r"filter blob by tags with (invalid key chars|long key|invalid value chars|long value)|get blob tag with (invalid )?ifTags condition"),  # message wording
-    ("azurite-specific", "title", r"OPTIONS request should not work without requestMethod header"),  # message wording
     ("azurite-specific", "title", r"listBlobHierarchySegment with all parameters configured"),  # include=snapshots with a delimiter is 400 on Azure
     ("azurite-specific", "title", r"Download a blob range should only return ContentMD5"),  # x-ms-blob-content-md5 only on ranged reads; the test does not await its delete
     ("azurite-specific", "title", r"Synchronized copy (append blob snapshot should work|blob should work for page blob)"),  # Copy Blob From URL copies block blobs only
