@@ -53,8 +53,9 @@ type CopyBlobInput struct {
 }
 
 // CopyBlob copies a committed blob: its bytes (through new content files, since a
-// content file belongs to one blob and is freed with it), type, properties and, unless
-// given, metadata and tags. The destination replaces what was there, keeping its lease.
+// content file belongs to one blob and is freed with it; bytes inline in the record are
+// copied with it), type, properties and, unless given, metadata and tags. The
+// destination replaces what was there, keeping its lease.
 func (s *Service) CopyBlob(ctx context.Context, in CopyBlobInput) (BlobProperties, error) {
 	if err := s.validateKey(in.Source); err != nil {
 		return BlobProperties{}, lanyard.Errorf(lanyard.KindNotFound, "The specified blob does not exist.").WithCode(CodeCannotVerifyCopySource)
@@ -174,9 +175,9 @@ func progressOf(size int64) string {
 	return n + "/" + n
 }
 
-// copyExtents writes each extent's bytes into a new content file and returns the
-// extents that reference them, in the same layout (block ids, page offsets). On error
-// the files written so far are removed.
+// copyExtents writes each extent's bytes into a new content file (inline bytes stay
+// inline) and returns the extents that reference them, in the same layout (block ids,
+// page offsets). On error the files written so far are removed.
 func (s *Service) copyExtents(ctx context.Context, xs []Extent, sum io.Writer) (out []Extent, err error) {
 	out = make([]Extent, 0, len(xs))
 	defer func() {
@@ -191,6 +192,14 @@ func (s *Service) copyExtents(ctx context.Context, xs []Extent, sum io.Writer) (
 	for _, x := range xs {
 		n := x
 		n.ContentOffset = 0
+		if x.Inline != "" {
+			// Bytes in the record are copied with it: a string is never modified, so
+			// the two records may share it.
+			n.Inline = x.Inline[x.ContentOffset : x.ContentOffset+x.Size]
+			if _, err := io.WriteString(sum, n.Inline); err != nil {
+				return out, fmt.Errorf("blob: copy: %w", err)
+			}
+		}
 		if x.Content != "" && x.Size > 0 {
 			f, err := s.content.Open(ctx, x.Content)
 			if err != nil {

@@ -12,4 +12,6 @@
 // of the MetaStore. A crash before that commit leaves an unreferenced content file, which
 // recovery removes on the next Open; a crash after it leaves a complete blob. Content that
 // a commit makes unreferenced is deleted once no reader that may still use it is running.
+// A small Put Blob body (up to inlineMax) skips the file: its bytes ride in the record
+// (Extent.Inline), durable with the commit itself.
 package blob

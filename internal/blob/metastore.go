@@ -50,6 +50,10 @@ import (
 //     as no blob.
 //   - so is a blob's Copy (the x-ms-copy-* properties of the copy that made it), nil
 //     when none: kept by every write of the record, returned by every read and listing.
+//   - so are an extent's inline bytes (Extent.Inline, arbitrary bytes, not text): stored
+//     with the extent wherever it is kept (the blob's extents, its earlier states'),
+//     returned byte for byte. An inline extent references no content file: Contents and
+//     DeleteContainer do not report it.
 type MetaStore interface {
 	// CreateContainer stores c, or fails with ContainerAlreadyExists.
 	CreateContainer(ctx context.Context, c Container) error

@@ -121,9 +121,9 @@ func extentAt(xs []Extent, i int, pos int64) (*Extent, int64) {
 }
 
 // sameBytes reports whether p holds the byte at pos from the same place in the same
-// content as c does.
+// content (or the same inline bytes) as c does.
 func sameBytes(c, p *Extent, pos int64) bool {
-	return p != nil && c.Content == p.Content && c.ContentOffset+(pos-c.Offset) == p.ContentOffset+(pos-p.Offset)
+	return p != nil && c.Content == p.Content && c.Inline == p.Inline && c.ContentOffset+(pos-c.Offset) == p.ContentOffset+(pos-p.Offset)
 }
 
 // appendPageRange adds the bytes [a, b) to ranges, merged with the last range when they

@@ -32,8 +32,17 @@ type PutBlobResult struct {
 	CRC64 uint64
 }
 
+// inlineMax is the largest Put Blob body kept in the blob's record instead of a content
+// file of its own. Creating a file costs a small upload more than writing its bytes
+// (see docs/benchmarks.md, "Small Put Blob"), while a record is made durable by the
+// MetaStore's commit, which fsmeta shares among concurrent writes. It is small because
+// fsmeta keeps every record in memory and writes it whole to its journal and
+// snapshots: one file system block, which a content file would take on disk anyway.
+const inlineMax = 4 << 10
+
 // PutBlob creates or replaces a block blob with the body. The blob is visible, and the
-// call returns, only once content and metadata are both durable.
+// call returns, only once content and metadata are both durable: a body of up to
+// inlineMax bytes is stored in the record (Extent.Inline), durable with it.
 func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, error) {
 	if err := s.validateKey(in.Key); err != nil {
 		return PutBlobResult{}, err
@@ -49,10 +58,16 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 	if err := s.precheck(ctx, in.Key, in.Conditions, true); err != nil {
 		return PutBlobResult{}, err
 	}
-	w, err := s.writeContent(ctx, in.Body, in.Size, in.ContentMD5, in.ContentCRC64)
+	var w written
+	if in.Size <= inlineMax {
+		w, err = s.receiveContent(ctx, in.Body, in.Size, in.ContentMD5, in.ContentCRC64)
+	} else {
+		w, err = s.writeContent(ctx, in.Body, in.Size, in.ContentMD5, in.ContentCRC64)
+	}
 	if err != nil {
 		return PutBlobResult{}, err
 	}
+	inline := string(w.data) // "" unless received into memory
 	h := in.Headers
 	if len(h.ContentMD5) == 0 {
 		h.ContentMD5 = w.md5
@@ -70,8 +85,11 @@ func (s *Service) PutBlob(ctx context.Context, in PutBlobInput) (PutBlobResult, 
 			ETag: newETag(now), LastModified: now, CreatedAt: createdAt(cur, now),
 			BlobType: BlobTypeBlock, Lease: leaseOf(cur), Tier: uploadTier(in.Tier, now),
 		}}
-		if w.id != "" {
+		switch {
+		case w.id != "":
 			next.Extents = []Extent{{Content: w.id, Size: w.size}}
+		case w.size > 0:
+			next.Extents = []Extent{{Inline: inline, Size: w.size}}
 		}
 		return BlobWrite{Blob: next, DropBlocks: true}, nil
 	})

@@ -177,6 +177,11 @@ func (r *BlobReader) Read(p []byte) (int, error) {
 	if n := r.ends[i] - abs; int64(len(p)) > n {
 		p = p[:n]
 	}
+	if e.Inline != "" {
+		n := copy(p, e.Inline[e.ContentOffset+abs-extStart:])
+		r.pos += int64(n)
+		return n, nil
+	}
 	if e.Content == "" {
 		clear(p)
 		r.pos += int64(len(p))

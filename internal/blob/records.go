@@ -16,10 +16,18 @@ type ContentID string
 // A page blob's extents are the pages written, sorted by Offset and not overlapping;
 // the gaps between them read as zeros. A page write over part of an older extent cuts
 // it, so such an extent may start inside its content file (ContentOffset).
+//
+// A small block blob written by Put Blob keeps its bytes in its record instead (Inline,
+// see inlineMax): such an extent has no content file (Content ""), Size len(Inline) and
+// ContentOffset 0. An extent with neither Content nor Inline reads as zeros (the gaps of
+// a page blob).
 type Extent struct {
 	BlockID string // base64 block id; "" for data written by Put Blob
 	Content ContentID
-	Size    int64
+	// Inline holds the extent's bytes when they live in the record, not in a content
+	// file. A string, not a []byte, so that Extents stay comparable and immutable.
+	Inline string
+	Size   int64
 	// Offset is where the extent starts in a page blob; 0 for other blob types.
 	Offset int64
 	// ContentOffset is where the extent's bytes start in its content file.
@@ -90,7 +98,9 @@ func (r *BlobRecord) contents() []ContentID {
 	}
 	ids := make([]ContentID, 0, len(r.Extents))
 	for _, e := range r.Extents {
-		ids = append(ids, e.Content)
+		if e.Content != "" { // inline bytes and zeros have no file
+			ids = append(ids, e.Content)
+		}
 	}
 	return ids
 }

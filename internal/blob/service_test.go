@@ -105,7 +105,8 @@ func blockID(i int) string {
 
 func TestPutGetBlob(t *testing.T) {
 	s, dir := newService(t)
-	data := []byte("hello, world")
+	// Larger than what Put Blob keeps inline, so that it has a content file to release.
+	data := bytes.Repeat([]byte("hello, world"), blob.InlineMax/8)
 	sum := md5.Sum(data)
 	res, err := s.PutBlob(t.Context(), blob.PutBlobInput{
 		Key: key("dir/a b"), Body: bytes.NewReader(data), Size: int64(len(data)),
@@ -132,7 +133,7 @@ func TestPutGetBlob(t *testing.T) {
 	}
 	// Overwrite: new ETag, old content released, creation time kept.
 	time.Sleep(2 * time.Millisecond)
-	res2 := putBlob(t, s, "dir/a b", []byte("second"))
+	res2 := putBlob(t, s, "dir/a b", bytes.Repeat([]byte("second"), blob.InlineMax/4))
 	if res2.ETag == res.ETag || !res2.CreatedAt.Equal(res.CreatedAt) {
 		t.Fatalf("overwrite: etag %s -> %s, created %v -> %v", res.ETag, res2.ETag, res.CreatedAt, res2.CreatedAt)
 	}
@@ -629,7 +630,7 @@ func TestReaderSurvivesOverwrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	putBlob(t, s, "b", []byte("new"))
+	putBlob(t, s, "b", bytes.Repeat([]byte("new!"), blob.InlineMax)) // a file, not inline
 	if err := s.DeleteBlob(ctx, key("b"), blob.Conditions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -660,7 +661,8 @@ func TestExpireBlocksAndRecovery(t *testing.T) {
 	if _, err := s.PutBlock(ctx, key("b"), blockID(1), strings.NewReader("staged"), 6, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	putBlob(t, s, "kept", []byte("kept"))
+	kept := bytes.Repeat([]byte("kept"), blob.InlineMax) // a file, not inline
+	putBlob(t, s, "kept", kept)
 	if n := contentFiles(t, dir); n != 2 {
 		t.Fatalf("%d content files", n)
 	}
@@ -684,7 +686,7 @@ func TestExpireBlocksAndRecovery(t *testing.T) {
 	if n := contentFiles(t, dir); n != 1 {
 		t.Fatalf("%d content files after recovery, want 1", n)
 	}
-	if got, _ := read(t, s, "kept", nil); string(got) != "kept" {
-		t.Fatalf("kept blob reads %q", got)
+	if got, _ := read(t, s, "kept", nil); !bytes.Equal(got, kept) {
+		t.Fatalf("kept blob reads %d bytes", len(got))
 	}
 }

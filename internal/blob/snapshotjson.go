@@ -122,6 +122,9 @@ type extentJSON struct {
 	S  int64  `json:"s"`
 	O  int64  `json:"o,omitempty"`
 	CO int64  `json:"co,omitempty"`
+	// I is Extent.Inline: bytes, which JSON carries as base64 (a JSON string would
+	// replace what is not UTF-8).
+	I []byte `json:"i,omitempty"`
 }
 
 // encodeSnapshots encodes a blob's states as the bare array; nil for none.
@@ -150,7 +153,7 @@ func snapshotsJSON(snaps []Snapshot) []snapshotJSON {
 			Sealed: r.Sealed, Seq: r.SequenceNumber, Tags: r.Tags, Tier: r.Tier.Tier, Kind: sn.Kind, Deleted: encodeDeletion(sn.Deleted)}
 		j.Extents = make([]extentJSON, len(r.Extents))
 		for k, e := range r.Extents {
-			j.Extents[k] = extentJSON{B: e.BlockID, C: string(e.Content), S: e.Size, O: e.Offset, CO: e.ContentOffset}
+			j.Extents[k] = extentJSON{B: e.BlockID, C: string(e.Content), S: e.Size, O: e.Offset, CO: e.ContentOffset, I: []byte(e.Inline)}
 		}
 		js[i] = j
 	}
@@ -180,7 +183,7 @@ func snapshotsOf(js []snapshotJSON) []Snapshot {
 		if len(j.Extents) > 0 {
 			r.Extents = make([]Extent, len(j.Extents))
 			for k, e := range j.Extents {
-				r.Extents[k] = Extent{BlockID: e.B, Content: ContentID(e.C), Size: e.S, Offset: e.O, ContentOffset: e.CO}
+				r.Extents[k] = Extent{BlockID: e.B, Content: ContentID(e.C), Inline: string(e.I), Size: e.S, Offset: e.O, ContentOffset: e.CO}
 			}
 		}
 		out[i] = Snapshot{ID: j.ID, Kind: j.Kind, Deleted: decodeDeletion(j.Deleted), Record: r}

@@ -84,7 +84,7 @@ func TestContainerSoftDeleteAndRestore(t *testing.T) {
 	if _, err := s.CreateContainer(ctx, acct, "ctr", nil); err != nil {
 		t.Fatalf("creating a container with a soft-deleted one's name: %v", err)
 	}
-	putBlob(t, s, "other", []byte("second"))
+	putBlob(t, s, "other", bytes.Repeat([]byte("second"), blob.InlineMax)) // a file, not inline
 	_, err = s.RestoreContainer(ctx, acct, "ctr", v1)
 	wantCodeOf(t, err, blob.CodeContainerAlreadyExists)
 	clk.advance(time.Hour)

@@ -51,6 +51,7 @@ func RunMetaStore(t *testing.T, newStore func(t *testing.T) blob.MetaStore) {
 		{"CopyProperties", testCopyProperties},
 		{"MoveContainer", testMoveContainer},
 		{"ContainerDeletionTimes", testContainerDeletionTimes},
+		{"InlineExtents", testInlineExtents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -182,6 +182,9 @@ type diskExtent struct {
 	Size    int64  `json:"s"`
 	Offset  int64  `json:"o,omitempty"`  // page blobs
 	COffset int64  `json:"co,omitempty"` // page blobs
+	// Inline is blob.Extent.Inline, as bytes: JSON carries them as base64, where a
+	// string would lose what is not UTF-8.
+	Inline []byte `json:"in,omitempty"`
 }
 
 type diskBlock struct {
@@ -242,7 +245,7 @@ func encode(m mutation) ([]byte, error) {
 func diskExtents(xs []blob.Extent) []diskExtent {
 	out := make([]diskExtent, len(xs))
 	for i, e := range xs {
-		out[i] = diskExtent{Block: e.BlockID, Content: string(e.Content), Size: e.Size, Offset: e.Offset, COffset: e.ContentOffset}
+		out[i] = diskExtent{Block: e.BlockID, Content: string(e.Content), Size: e.Size, Offset: e.Offset, COffset: e.ContentOffset, Inline: []byte(e.Inline)}
 	}
 	return out
 }
@@ -253,7 +256,7 @@ func extentsOf(ds []diskExtent) []blob.Extent {
 	}
 	out := make([]blob.Extent, len(ds))
 	for i, e := range ds {
-		out[i] = blob.Extent{BlockID: e.Block, Content: blob.ContentID(e.Content), Size: e.Size, Offset: e.Offset, ContentOffset: e.COffset}
+		out[i] = blob.Extent{BlockID: e.Block, Content: blob.ContentID(e.Content), Inline: string(e.Inline), Size: e.Size, Offset: e.Offset, ContentOffset: e.COffset}
 	}
 	return out
 }

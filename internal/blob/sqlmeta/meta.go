@@ -248,6 +248,7 @@ type extentJSON struct {
 	S  int64  `json:"s"`            // size
 	O  int64  `json:"o,omitempty"`  // offset in a page blob
 	CO int64  `json:"co,omitempty"` // offset in the content file
+	I  []byte `json:"i,omitempty"`  // inline bytes (base64: a JSON string is text)
 }
 
 // layoutJSON is the extents column of an append or page blob: the extents with the
@@ -272,7 +273,7 @@ func encodeLayout(rec *blobs.BlobRecord) (string, error) {
 		if !utf8.ValidString(x.BlockID) || !utf8.ValidString(string(x.Content)) {
 			return "", errBlobNotText("an extent's block or content id")
 		}
-		js[i] = extentJSON{B: x.BlockID, C: string(x.Content), S: x.Size, O: x.Offset, CO: x.ContentOffset}
+		js[i] = extentJSON{B: x.BlockID, C: string(x.Content), S: x.Size, O: x.Offset, CO: x.ContentOffset, I: []byte(x.Inline)}
 	}
 	snaps, err := blobs.EncodeHistory(rec)
 	if err != nil {
@@ -317,7 +318,7 @@ func decodeLayout(s string, rec *blobs.BlobRecord) error {
 	}
 	rec.Extents = make([]blobs.Extent, len(js))
 	for i, j := range js {
-		rec.Extents[i] = blobs.Extent{BlockID: j.B, Content: blobs.ContentID(j.C), Size: j.S, Offset: j.O, ContentOffset: j.CO}
+		rec.Extents[i] = blobs.Extent{BlockID: j.B, Content: blobs.ContentID(j.C), Inline: string(j.I), Size: j.S, Offset: j.O, ContentOffset: j.CO}
 	}
 	return nil
 }
