@@ -38,6 +38,7 @@ for r in $(seq 1 "$rounds"); do
   bench/azurite/node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$aport" --location "$top/azurite-$r" \
     --cert "$top/certs/tls/server.pem" --key "$top/certs/tls/server-key.pem" --skipApiVersionCheck --disableTelemetry --silent >/dev/null 2>&1 &
   apid=$!
+  pids+=("$apid") # killed by cleanup if a run fails, or its wait would hang
   wait_port "$aport"
   "$top/blobload" -target azurite -url "https://127.0.0.1:$aport/devstoreaccount1" -duration "$D" >"$top/azurite-$r.json"
   kill "$apid"; wait "$apid" 2>/dev/null || true
@@ -46,6 +47,7 @@ for r in $(seq 1 "$rounds"); do
   for b in "${order[@]}"; do
     work="$top/$b"; home="$top/home-$b-$r"
     start_lanyard "$home"
+    pids+=("$lanyard_pid")
     AZURE_CLIENT_ID="$client_id" LANYARD_HOME="$home" "$work/lanyard" app run -g bench -n loader -- \
       "$top/blobload" -target lanyard -url "$blob_url/benchacct" -duration "$D" >"$top/$b-$r.json"
     kill "$lanyard_pid"; wait "$lanyard_pid" 2>/dev/null || true
