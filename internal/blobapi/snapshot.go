@@ -32,16 +32,9 @@ func routeSnapshot(r *http.Request, t *target) (*operation, error) {
 			return nil, errInvalidQuery("snapshot", v, "a snapshot is read-only")
 		}
 		return method(m, map[string]*operation{http.MethodGet: opGetBlobMeta, http.MethodHead: opGetBlobMeta})
-	case "blocklist":
-		if m == http.MethodGet {
-			return opGetBlockList, nil
-		}
-	case "pagelist":
-		if m == http.MethodGet {
-			if err := refusePreviousSnapshotURL(r); err != nil {
-				return nil, err
-			}
-			return opGetPageRanges, nil
+	case "blocklist", "pagelist":
+		if op, err := routeStateList(r, comp); op != nil || err != nil {
+			return op, err
 		}
 	case "tags":
 		// A snapshot starts with the tags its blob had; they may be set afterwards, as
@@ -56,6 +49,21 @@ func routeSnapshot(r *http.Request, t *target) (*operation, error) {
 		return nil, errInvalidQuery("comp", t.query.Get("comp"), "")
 	}
 	return nil, errInvalidQuery("snapshot", v, "a snapshot is read-only")
+}
+
+// routeStateList routes Get Block List and Get Page Ranges (comp=blocklist|pagelist) of a
+// snapshot or version; nil for another method, which the caller refuses.
+func routeStateList(r *http.Request, comp string) (*operation, error) {
+	switch {
+	case r.Method != http.MethodGet:
+		return nil, nil
+	case comp == "blocklist":
+		return opGetBlockList, nil
+	}
+	if err := refusePreviousSnapshotURL(r); err != nil {
+		return nil, err
+	}
+	return opGetPageRanges, nil
 }
 
 func (h *Handler) snapshotBlob(w http.ResponseWriter, r *http.Request, t *target) error {

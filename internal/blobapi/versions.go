@@ -49,16 +49,9 @@ func routeVersion(r *http.Request, t *target) (*operation, error) {
 		return method(m, map[string]*operation{http.MethodGet: opGetBlobTags, http.MethodPut: opSetBlobTags})
 	case "tier":
 		return method(m, map[string]*operation{http.MethodPut: opSetBlobTier})
-	case "blocklist":
-		if m == http.MethodGet {
-			return opGetBlockList, nil
-		}
-	case "pagelist":
-		if m == http.MethodGet {
-			if err := refusePreviousSnapshotURL(r); err != nil {
-				return nil, err
-			}
-			return opGetPageRanges, nil
+	case "blocklist", "pagelist":
+		if op, err := routeStateList(r, comp); op != nil || err != nil {
+			return op, err
 		}
 	case "copy":
 		return nil, errNotImplemented("comp=" + comp + " of a blob version")
