@@ -87,10 +87,7 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request, t *target) err
 	hdr := w.Header()
 	setWritten(hdr, res.ETag, res.LastModified)
 	setVersionID(hdr, res.VersionID)
-	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
-	if len(crc) > 0 {
-		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
-	}
+	setDigests(hdr, res.ContentMD5, crc, res.CRC64)
 	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
 }

@@ -138,10 +138,7 @@ func (h *Handler) putBlockFromURL(w http.ResponseWriter, r *http.Request, t *tar
 		return err
 	}
 	hdr := w.Header()
-	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
-	if len(srcCRC) > 0 {
-		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
-	}
+	setDigests(hdr, res.ContentMD5, srcCRC, res.CRC64)
 	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)
 }
@@ -187,10 +184,7 @@ func (h *Handler) appendBlockFromURL(w http.ResponseWriter, r *http.Request, t *
 	}
 	hdr := w.Header()
 	setWritten(hdr, res.ETag, res.LastModified)
-	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
-	if len(srcCRC) > 0 {
-		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
-	}
+	setDigests(hdr, res.ContentMD5, srcCRC, res.CRC64)
 	hdr.Set("x-ms-blob-append-offset", itoa(res.Offset))
 	hdr.Set("x-ms-blob-committed-block-count", strconv.Itoa(res.CommittedBlockCount))
 	hdr.Set("x-ms-request-server-encrypted", "true")
@@ -262,10 +256,7 @@ func (h *Handler) putPageFromURL(w http.ResponseWriter, r *http.Request, t *targ
 	}
 	hdr := w.Header()
 	setWritten(hdr, res.ETag, res.LastModified)
-	hdr.Set("Content-MD5", base64.StdEncoding.EncodeToString(res.ContentMD5))
-	if len(srcCRC) > 0 {
-		hdr.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(res.CRC64)))
-	}
+	setDigests(hdr, res.ContentMD5, srcCRC, res.CRC64)
 	hdr.Set("x-ms-blob-sequence-number", itoa(res.SequenceNumber))
 	hdr.Set("x-ms-request-server-encrypted", "true")
 	return noContent(w, http.StatusCreated)

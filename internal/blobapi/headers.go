@@ -167,6 +167,15 @@ func transactional(h http.Header) (md5, crc []byte, err error) {
 	return md5, crc, nil
 }
 
+// setDigests sets a write's Content-MD5 and, when the request carried one, the
+// x-ms-content-crc64 of the body (Put Blob and the From URL writes).
+func setDigests(h http.Header, md5, sentCRC []byte, crc uint64) {
+	h.Set("Content-MD5", base64.StdEncoding.EncodeToString(md5))
+	if len(sentCRC) > 0 {
+		h.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(blob.CRC64Bytes(crc)))
+	}
+}
+
 // setWriteDigest sets the digest Azure answers an append or page write with (version
 // 2019-02-02 on): Content-MD5 when the request sent one, else the CRC-64 it computed.
 func setWriteDigest(h http.Header, sentMD5, md5 []byte, crc uint64) {
