@@ -503,12 +503,7 @@ func (s *Service) setStateTags(ctx context.Context, key BlobKey, at At, tags Tag
 		}
 		cur := st.Blob
 		if at.Version != "" && !cur.Tombstone && cur.VersionID == at.Version {
-			if err := cond.checkWriteBlob(cur, s.now()); err != nil {
-				return BlobWrite{}, err
-			}
-			n := *cur
-			n.Tags = tags.Clone()
-			return BlobWrite{Blob: &n}, nil
+			return s.retagged(cur, tags, cond)
 		}
 		state, err := stateOf(cur, at)
 		if err != nil {

@@ -93,19 +93,23 @@ func (s *Service) SetBlobTagsAt(ctx context.Context, key BlobKey, at At, tags Ta
 		return s.setStateTags(ctx, key, at, tags, cond)
 	}
 	_, err := s.updateBlob(ctx, key, false, func(st BlobState) (BlobWrite, error) {
-		cur := st.Blob
-		if cur == nil {
+		if st.Blob == nil {
 			return BlobWrite{}, errBlobNotFound()
 		}
-		// Set and Get Blob Tags need a leased blob's lease id, as Azure documents.
-		if err := cond.checkWriteBlob(cur, s.now()); err != nil {
-			return BlobWrite{}, err
-		}
-		n := *cur
-		n.Tags = tags.Clone()
-		return BlobWrite{Blob: &n}, nil
+		return s.retagged(st.Blob, tags, cond)
 	})
 	return err
+}
+
+// retagged is the write that gives the blob's current state tags. Set and Get Blob Tags
+// need a leased blob's lease id, as Azure documents.
+func (s *Service) retagged(cur *BlobRecord, tags Tags, cond Conditions) (BlobWrite, error) {
+	if err := cond.checkWriteBlob(cur, s.now()); err != nil {
+		return BlobWrite{}, err
+	}
+	n := *cur
+	n.Tags = tags.Clone()
+	return BlobWrite{Blob: &n}, nil
 }
 
 // GetBlobTags returns a blob's tags. Every condition failing is 412, none is 304.
